@@ -1,0 +1,25 @@
+@{
+    RootModule           = 'PSContainer.dll'
+    ModuleVersion        = '0.1.0'
+    GUID                 = '6f0b6c1e-2a0e-4c1f-9a55-3b8d6f2e4a10'
+    Author               = 'PSContainer contributors'
+    Description          = 'A Linux container engine inside PowerShell: OCI images, containers, networks and volumes as cmdlets and objects.'
+    PowerShellVersion    = '7.6'
+    CompatiblePSEditions = @('Core')
+    FormatsToProcess     = @('PSContainer.format.ps1xml')
+    CmdletsToExport      = @(
+        'Get-ContainerImage'
+        'Import-ContainerImage'
+        'Export-ContainerImage'
+        'Remove-ContainerImage'
+        'Add-ContainerImageTag'
+    )
+    FunctionsToExport    = @()
+    AliasesToExport      = @()
+    VariablesToExport    = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags = @('Containers', 'OCI', 'Linux', 'Docker', 'Podman')
+        }
+    }
+}

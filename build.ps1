@@ -1,0 +1,119 @@
+#!/usr/bin/env pwsh
+<#
+.SYNOPSIS
+    Builds, tests, demonstrates and benchmarks PSContainer. Each task does its own set-up on a fresh Debian 12
+    machine (as root): the Debian packages it needs are installed with apt-get when missing.
+.EXAMPLE
+    dotnet tool restore && dotnet pwsh ./build.ps1 demo
+.EXAMPLE
+    dotnet tool restore && dotnet pwsh ./build.ps1 test
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('build', 'test', 'unit', 'pester', 'demo', 'bench', 'clean')]
+    [string]$Task = 'build',
+
+    [ValidateSet('Debug', 'Release')]
+    [string]$Configuration = 'Release'
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$repo = $PSScriptRoot
+$out = Join-Path $repo 'out/PSContainer'
+
+function Install-DebianPackage([string[]]$Package) {
+    $missing = @($Package | Where-Object { -not (& dpkg-query -W -f '${Status}' $_ 2>$null | Select-String -Quiet 'install ok installed') })
+    if ($missing.Count -eq 0) { return }
+    Write-Host "apt-get install $($missing -join ' ')"
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    & apt-get update -qq | Out-Null
+    & apt-get install -y -qq --no-install-recommends @missing | Out-Null
+    if ($LASTEXITCODE -ne 0) { throw "apt-get install $($missing -join ' ') failed ($LASTEXITCODE)" }
+}
+
+function Invoke-Build {
+    Write-Host "Building PSContainer ($Configuration) into $out"
+    if (Test-Path $out) { Remove-Item -Recurse -Force $out }
+    & dotnet publish (Join-Path $repo 'src/PSContainer/PSContainer.csproj') -c $Configuration -r linux-x64 --self-contained false `
+        -o $out -p:GenerateDocumentationFile=false --nologo -v quiet
+    if ($LASTEXITCODE -ne 0) { throw "dotnet publish failed ($LASTEXITCODE)" }
+    # PowerShell loads the module from this folder; it ships its own copy of the PowerShell SDK.
+    Get-ChildItem $out -Filter 'System.Management.Automation.dll' | Remove-Item
+    Get-ChildItem $out -Filter '*.pdb' | Where-Object Name -notlike 'PSContainer*' | Remove-Item
+    Copy-Item (Join-Path $repo 'PSContainer.psd1'), (Join-Path $repo 'PSContainer.format.ps1xml') $out
+}
+
+function Invoke-UnitTests {
+    & dotnet test (Join-Path $repo 'tests/PSContainer.Tests/PSContainer.Tests.csproj') -c $Configuration --nologo `
+        --logger 'trx;LogFileName=unit.trx' --results-directory (Join-Path $repo 'out/test-results') -v quiet
+    $trx = Get-ChildItem (Join-Path $repo 'out/test-results') -Filter 'unit.trx' -Recurse | Sort-Object LastWriteTime | Select-Object -Last 1
+    $counters = ([xml](Get-Content $trx.FullName)).TestRun.ResultSummary.Counters
+    [pscustomobject]@{ Passed = [int]$counters.passed; Failed = [int]$counters.failed + [int]$counters.error; Skipped = [int]$counters.notExecuted }
+}
+
+function Install-Pester {
+    $pesterDir = Join-Path $repo 'out/tools/Pester'
+    if (-not (Test-Path (Join-Path $pesterDir 'Pester.psd1'))) {
+        Write-Host 'Getting Pester from NuGet'
+        $tmp = Join-Path $repo 'out/tools/pester-restore'
+        New-Item -ItemType Directory -Force $tmp | Out-Null
+        Set-Content (Join-Path $tmp 'restore.csproj') @'
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
+  <ItemGroup><PackageDownload Include="Pester" Version="[5.7.1]" /></ItemGroup>
+</Project>
+'@
+        & dotnet restore (Join-Path $tmp 'restore.csproj') --packages (Join-Path $tmp 'packages') -v quiet | Out-Null
+        if ($LASTEXITCODE -ne 0) { throw 'restoring Pester from NuGet failed' }
+        $pkg = Get-ChildItem (Join-Path $tmp 'packages/pester') -Directory | Select-Object -First 1
+        New-Item -ItemType Directory -Force $pesterDir | Out-Null
+        Copy-Item -Recurse (Join-Path $pkg.FullName 'tools/*') $pesterDir
+    }
+    Import-Module (Join-Path $pesterDir 'Pester.psd1') -Force
+}
+
+function Invoke-PesterTests {
+    Install-DebianPackage @('busybox-static', 'umoci', 'skopeo', 'zstd')
+    Install-Pester
+    $config = New-PesterConfiguration
+    $config.Run.Path = Join-Path $repo 'tests/Pester'
+    $config.Run.PassThru = $true
+    $config.Output.Verbosity = 'Detailed'
+    $result = Invoke-Pester -Configuration $config
+    [pscustomobject]@{ Passed = $result.PassedCount; Failed = $result.FailedCount; Skipped = $result.SkippedCount }
+}
+
+function Write-Summary($results) {
+    $passed = ($results | Measure-Object Passed -Sum).Sum
+    $failed = ($results | Measure-Object Failed -Sum).Sum
+    $skipped = ($results | Measure-Object Skipped -Sum).Sum
+    $line = "$passed passed, $failed failed"
+    if ($skipped) { $line += ", $skipped skipped" }
+    Write-Host $line
+    if ($failed) { exit 1 }
+}
+
+switch ($Task) {
+    'build' { Invoke-Build }
+    'clean' { Remove-Item -Recurse -Force (Join-Path $repo 'out') -ErrorAction SilentlyContinue; & dotnet clean $repo -v quiet --nologo | Out-Null }
+    'unit' { Write-Summary @(Invoke-UnitTests) }
+    'pester' { Invoke-Build; Write-Summary @(Invoke-PesterTests) }
+    'test' {
+        Invoke-Build
+        $unit = Invoke-UnitTests
+        $pester = Invoke-PesterTests
+        Write-Summary @($unit, $pester)
+    }
+    'demo' {
+        Install-DebianPackage @('busybox-static')
+        Invoke-Build
+        & (Join-Path $repo 'demo/demo.ps1') -ModulePath $out
+    }
+    'bench' {
+        Install-DebianPackage @('busybox-static', 'skopeo')
+        Invoke-Build
+        & (Join-Path $repo 'bench/import.ps1') -ModulePath $out
+    }
+}

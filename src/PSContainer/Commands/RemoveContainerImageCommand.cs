@@ -1,0 +1,57 @@
+using System.Management.Automation;
+using PSContainer.Engine;
+using PSContainer.Engine.Images;
+using PSContainer.Host;
+
+namespace PSContainer.Commands;
+
+/// <summary>
+/// <para type="synopsis">Removes image tags and images, then the content no image uses any more (docker rmi).</para>
+/// <para type="description">Naming a tag removes that tag, and the image when it was its last. Naming an image id,
+/// or piping an image object, deletes the image; an image with several tags needs -Force for that.</para>
+/// </summary>
+[Cmdlet(VerbsCommon.Remove, "ContainerImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByName)]
+[OutputType(typeof(ImageRemoval))]
+public sealed class RemoveContainerImageCommand : PSContainerCmdlet
+{
+    private const string ByName = "ByName", ByObject = "ByObject";
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName, ValueFromPipelineByPropertyName = true)]
+    [Alias("Id")]
+    [ArgumentCompleter(typeof(ImageNameCompleter))]
+    public string[] Name { get; set; } = [];
+
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ByObject)]
+    public ContainerImage[] Image { get; set; } = [];
+
+    /// <summary>Delete an image with several tags, or one a container uses.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    /// <summary>Write what was untagged and deleted.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var targets = ParameterSetName == ByObject ? Image.Select(i => (Key: i.Id, Shown: i.ToString())) : Name.Select(n => (Key: n, Shown: n));
+        foreach (var (key, shown) in targets)
+        {
+            if (!ShouldProcess(shown, "Remove container image")) continue;
+            try
+            {
+                var result = Engine.Images.Remove(key, Force);
+                foreach (string u in result.Untagged) WriteVerbose($"Untagged: {u}");
+                foreach (string d in result.Deleted) WriteVerbose($"Deleted: {d}");
+                if (PassThru) WriteObject(new ImageRemoval(key, result.Untagged.ToArray(), result.Deleted.ToArray()));
+            }
+            catch (EngineException e)
+            {
+                WriteEngineError(e);
+            }
+        }
+    }
+}
+
+/// <summary>What Remove-ContainerImage -PassThru reports for one argument.</summary>
+public sealed record ImageRemoval(string Image, string[] Untagged, string[] Deleted);

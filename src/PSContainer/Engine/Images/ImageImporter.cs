@@ -1,0 +1,458 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.Json.Serialization;
+using PSContainer.Engine.Archives;
+using PSContainer.Engine.Oci;
+using PSContainer.Engine.Storage;
+
+namespace PSContainer.Engine.Images;
+
+public enum ImageArchiveFormat { Auto, DockerArchive, OciLayout, RootFs }
+
+/// <summary>The docker-import style settings of an image made from a plain root filesystem tar.</summary>
+public sealed class RootFsImageOptions
+{
+    public string[]? Cmd { get; init; }
+    public string[]? Entrypoint { get; init; }
+    public string[]? Env { get; init; }
+    public string? WorkingDir { get; init; }
+    public string? User { get; init; }
+    public string[]? ExposedPorts { get; init; }
+    public IReadOnlyDictionary<string, string>? Labels { get; init; }
+    public string? Message { get; init; }
+    public string? Architecture { get; init; }
+}
+
+/// <summary>
+/// Brings images into the store from the offline formats users have: docker save tars (legacy and OCI-based),
+/// OCI image layouts (tar or directory) and plain root filesystem tars. Every blob is verified against its digest
+/// and every layer against its config diff id before anything becomes visible; a failure leaves nothing behind.
+/// </summary>
+public sealed class ImageImporter
+{
+    private readonly ImageStore store;
+    private readonly IProgress<ProgressInfo>? progress;
+    private readonly CancellationToken cancel;
+
+    public ImageImporter(ImageStore store, IProgress<ProgressInfo>? progress = null, CancellationToken cancel = default)
+    {
+        this.store = store;
+        this.progress = progress;
+        this.cancel = cancel;
+    }
+
+    public static string HostArchitecture => RuntimeInformation.OSArchitecture switch
+    {
+        Architecture.X64 => "amd64",
+        Architecture.Arm64 => "arm64",
+        Architecture.Arm => "arm",
+        Architecture.X86 => "386",
+        Architecture.S390x => "s390x",
+        Architecture.Ppc64le => "ppc64le",
+        Architecture.RiscV64 => "riscv64",
+        _ => RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant(),
+    };
+
+    /// <summary>Imports every image in <paramref name="path"/>; <paramref name="tags"/> are added to the (single) image.</summary>
+    public IReadOnlyList<ContainerImage> Import(string path, ImageArchiveFormat format, IReadOnlyList<ImageReference> tags, RootFsImageOptions? rootFs)
+    {
+        path = Path.GetFullPath(path);
+        using var storeLock = store.LockForWriting();
+        List<Digest> ids;
+        if (Directory.Exists(path))
+        {
+            using var source = new DirectorySource(path);
+            ids = ImportArchive(source, format, tags);
+        }
+        else if (File.Exists(path))
+        {
+            ids = ImportFile(path, format, tags, rootFs);
+        }
+        else
+        {
+            throw new EngineException("ImportPathNotFound", ErrorKind.ObjectNotFound, path, $"Cannot find '{path}'.");
+        }
+        var all = store.List();
+        return ids.Distinct().Select(id => all.First(i => i.Id == id.ToString())).ToList();
+    }
+
+    private List<Digest> ImportFile(string path, ImageArchiveFormat format, IReadOnlyList<ImageReference> tags, RootFsImageOptions? rootFs)
+    {
+        CompressionKind compression;
+        using (var probe = File.OpenRead(path))
+        {
+            var head = new byte[8];
+            int n = probe.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+            compression = Compression.Detect(head.AsSpan(0, n));
+        }
+        if (format == ImageArchiveFormat.RootFs) return [ImportRootFs(path, tags, rootFs)];
+
+        if (compression != CompressionKind.None)
+        {
+            // docker load takes compressed archives; we index archives by offset, so unpack it to a temp file first.
+            if (format == ImageArchiveFormat.Auto && !CompressedTarLooksLikeArchive(path))
+                return [ImportRootFs(path, tags, rootFs)];
+            string temp = Path.Combine(store.Paths.Temp, $"archive-{Guid.NewGuid():N}.tar");
+            try
+            {
+                Report(0, "Decompressing " + Path.GetFileName(path), 0, 0);
+                using (var input = Compression.OpenDecompressed(File.OpenRead(path), out _))
+                using (var output = File.Create(temp))
+                    input.CopyTo(output);
+                using var source = OpenTar(temp, path);
+                return ImportArchive(source, format, tags);
+            }
+            finally
+            {
+                File.Delete(temp);
+            }
+        }
+
+        using (var source = OpenTar(path, path))
+        {
+            bool isArchive = source.Exists("manifest.json") || source.Exists("oci-layout");
+            if (isArchive || format != ImageArchiveFormat.Auto) return ImportArchive(source, format, tags);
+        }
+        return [ImportRootFs(path, tags, rootFs)];
+    }
+
+    private static TarFileSource OpenTar(string file, string shownAs)
+    {
+        try
+        {
+            return new TarFileSource(file);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new EngineException("ImportNotAnArchive", ErrorKind.InvalidData, shownAs, $"'{shownAs}' is not a tar archive: {e.Message}", e);
+        }
+    }
+
+    private bool CompressedTarLooksLikeArchive(string path)
+    {
+        using var input = Compression.OpenDecompressed(File.OpenRead(path), out _);
+        var reader = new TarReader(input);
+        try
+        {
+            TarHeader? entry;
+            while ((entry = reader.Next()) is not null)
+            {
+                cancel.ThrowIfCancellationRequested();
+                string name = entry.Name.TrimStart('.', '/');
+                if (name is "manifest.json" or "oci-layout") return true;
+            }
+        }
+        catch (InvalidDataException e)
+        {
+            throw new EngineException("ImportNotAnArchive", ErrorKind.InvalidData, path, $"'{path}' is not a tar archive: {e.Message}", e);
+        }
+        return false;
+    }
+
+    private List<Digest> ImportArchive(IArchiveSource source, ImageArchiveFormat format, IReadOnlyList<ImageReference> tags)
+    {
+        bool docker = format == ImageArchiveFormat.DockerArchive || (format == ImageArchiveFormat.Auto && source.Exists("manifest.json"));
+        bool oci = format == ImageArchiveFormat.OciLayout || (format == ImageArchiveFormat.Auto && !docker && source.Exists("index.json"));
+        if (format == ImageArchiveFormat.RootFs)
+            throw new EngineException("RootFsFromDirectory", ErrorKind.InvalidArgument, source.Description, "A root filesystem import takes a tar file, not a directory.");
+        var ids = docker ? ImportDockerArchive(source) : oci ? ImportOciLayout(source)
+            : throw new EngineException("ImportUnknownFormat", ErrorKind.InvalidData, source.Description,
+                $"'{source.Description}' is neither a docker save archive (manifest.json) nor an OCI image layout (oci-layout, index.json).");
+        if (tags.Count > 0)
+        {
+            var distinct = ids.Select(i => i.Id).Distinct().ToList();
+            if (distinct.Count != 1)
+                throw new EngineException("ImportNameNeedsOneImage", ErrorKind.InvalidArgument, source.Description,
+                    $"'{source.Description}' holds {distinct.Count} images; -Name can only tag a single image.");
+        }
+        foreach (var (id, record, archiveTags) in ids)
+            store.RecordImage(record, archiveTags.Concat(tags));
+        return ids.Select(i => i.Id).ToList();
+    }
+
+    // ---- docker save ------------------------------------------------------------------------------------------
+
+    private sealed class DockerArchiveEntry
+    {
+        [JsonPropertyName("Config")] public string Config { get; set; } = "";
+        [JsonPropertyName("RepoTags")] public List<string>? RepoTags { get; set; }
+        [JsonPropertyName("Layers")] public List<string> Layers { get; set; } = new();
+    }
+
+    private List<(Digest Id, ImageRecord Record, List<ImageReference> Tags)> ImportDockerArchive(IArchiveSource source)
+    {
+        var entries = OciJson.Parse<List<DockerArchiveEntry>>(source.ReadSmall("manifest.json"), "docker archive manifest.json", source.Description);
+        if (entries.Count == 0)
+            throw new EngineException("ImportEmptyArchive", ErrorKind.InvalidData, source.Description, $"'{source.Description}' contains no images.");
+        var result = new List<(Digest, ImageRecord, List<ImageReference>)>();
+        foreach (var entry in entries)
+        {
+            if (!source.Exists(entry.Config))
+                throw new EngineException("ArchiveMemberMissing", ErrorKind.InvalidData, source.Description, $"Image config '{entry.Config}' is not in {source.Description}.");
+            byte[] configBytes = source.ReadSmall(entry.Config);
+            Digest? expectedConfig = DigestFromPath(entry.Config);
+            var tags = new List<ImageReference>();
+            foreach (string tag in entry.RepoTags ?? [])
+                tags.Add(ImageReference.Parse(tag));
+            var layers = entry.Layers.Select(layerPath => new LayerInput(
+                () => source.Open(layerPath), DigestFromPath(layerPath), null, null, source.SizeOf(layerPath), layerPath)).ToList();
+            var record = ImportImage(configBytes, expectedConfig, layers, null, null, source.Description);
+            result.Add((record.Id, record, tags));
+        }
+        return result;
+    }
+
+    /// <summary>docker save names blobs by digest: "blobs/sha256/HEX" (docker 25+) or "HEX.json" (a legacy config).</summary>
+    private static Digest? DigestFromPath(string path)
+    {
+        string p = path.TrimStart('.', '/');
+        if (p.StartsWith("blobs/sha256/", StringComparison.Ordinal) && Digest.TryParse("sha256:" + p[13..], out var d)) return d;
+        if (p.EndsWith(".json", StringComparison.Ordinal) && !p.Contains('/') && Digest.TryParse("sha256:" + p[..^5], out var c)) return c;
+        return null;
+    }
+
+    // ---- OCI image layout -------------------------------------------------------------------------------------
+
+    private List<(Digest Id, ImageRecord Record, List<ImageReference> Tags)> ImportOciLayout(IArchiveSource source)
+    {
+        var index = OciJson.Parse<ImageIndex>(source.ReadSmall("index.json"), "OCI index.json", source.Description);
+        var result = new List<(Digest, ImageRecord, List<ImageReference>)>();
+        foreach (var top in index.Manifests)
+        {
+            var manifestDescriptor = SelectPlatform(source, top, 0);
+            var tags = new List<ImageReference>();
+            string? name = top.Annotations?.GetValueOrDefault("io.containerd.image.name")
+                           ?? top.Annotations?.GetValueOrDefault("org.opencontainers.image.ref.name");
+            if (name is not null && ImageReference.TryParse(name, true, out var reference, out _)) tags.Add(reference!);
+
+            var manifestDigest = Digest.Parse(manifestDescriptor.Digest, source.Description);
+            byte[] manifestBytes = ReadBlob(source, manifestDescriptor);
+            var manifest = OciJson.Parse<Manifest>(manifestBytes, "image manifest", manifestDigest.ToString());
+            byte[] configBytes = ReadBlob(source, manifest.Config);
+            var layers = new List<LayerInput>();
+            foreach (var layer in manifest.Layers)
+            {
+                if (!MediaTypes.IsLayer(layer.MediaType))
+                    throw new EngineException("UnsupportedMediaType", ErrorKind.InvalidData, layer.MediaType, $"Layer media type '{layer.MediaType}' is not supported.");
+                var digest = Digest.Parse(layer.Digest, source.Description);
+                string blobPath = OciLayoutPaths.Blob(digest);
+                if (!source.Exists(blobPath))
+                    throw new EngineException("ArchiveMemberMissing", ErrorKind.InvalidData, source.Description,
+                        $"Layer {digest} is not in {source.Description}" + (layer.Urls is { Count: > 0 } ? " (it is a foreign layer that would have to be downloaded)." : "."));
+                layers.Add(new LayerInput(() => source.Open(blobPath), digest, layer.Size, layer.MediaType, layer.Size, digest.Short));
+            }
+            string mediaType = manifest.MediaType ?? manifestDescriptor.MediaType;
+            if (!MediaTypes.IsManifest(mediaType))
+                throw new EngineException("UnsupportedMediaType", ErrorKind.InvalidData, mediaType, $"Manifest media type '{mediaType}' is not supported.");
+            var record = ImportImage(configBytes, Digest.Parse(manifest.Config.Digest, source.Description), layers,
+                manifestBytes, mediaType, source.Description);
+            result.Add((record.Id, record, tags));
+        }
+        if (result.Count == 0)
+            throw new EngineException("ImportEmptyArchive", ErrorKind.InvalidData, source.Description, $"'{source.Description}' contains no images.");
+        return result;
+    }
+
+    private static byte[] ReadBlob(IArchiveSource source, Descriptor descriptor)
+    {
+        var digest = Digest.Parse(descriptor.Digest, source.Description);
+        string path = OciLayoutPaths.Blob(digest);
+        if (!source.Exists(path))
+            throw new EngineException("ArchiveMemberMissing", ErrorKind.InvalidData, source.Description, $"Blob {digest} is not in {source.Description}.");
+        byte[] bytes = source.ReadSmall(path);
+        if (Digest.Compute(bytes) != digest)
+            throw new EngineException("DigestMismatch", ErrorKind.InvalidData, digest.ToString(), $"Blob {digest} in {source.Description} does not match its digest.");
+        if (descriptor.Size != 0 && descriptor.Size != bytes.Length)
+            throw new EngineException("SizeMismatch", ErrorKind.InvalidData, digest.ToString(), $"Blob {digest} is {bytes.Length} bytes; its descriptor says {descriptor.Size}.");
+        return bytes;
+    }
+
+    /// <summary>Follows an index (or docker manifest list) down to the manifest for this host's platform.</summary>
+    private static Descriptor SelectPlatform(IArchiveSource source, Descriptor descriptor, int depth)
+    {
+        if (!MediaTypes.IsIndex(descriptor.MediaType)) return descriptor;
+        if (depth > 4) throw new EngineException("IndexTooDeep", ErrorKind.InvalidData, source.Description, "Image indexes are nested too deeply.");
+        var index = OciJson.Parse<ImageIndex>(ReadBlob(source, descriptor), "image index", descriptor.Digest);
+        string arch = HostArchitecture;
+        var candidates = index.Manifests.Where(m => m.Platform is null || (m.Platform.Os == "linux" && m.Platform.Architecture == arch)).ToList();
+        var chosen = candidates.FirstOrDefault(m => m.Platform is not null) ?? candidates.FirstOrDefault();
+        if (chosen is null)
+        {
+            string offered = string.Join(", ", index.Manifests.Select(m => m.Platform is null ? "?" : $"{m.Platform.Os}/{m.Platform.Architecture}{(m.Platform.Variant is null ? "" : "/" + m.Platform.Variant)}"));
+            throw new EngineException("NoMatchingPlatform", ErrorKind.ObjectNotFound, descriptor.Digest,
+                $"No image in index {descriptor.Digest} is for linux/{arch} (it has {offered}).");
+        }
+        return SelectPlatform(source, chosen, depth + 1);
+    }
+
+    // ---- root filesystem tar (docker import) ------------------------------------------------------------------
+
+    private Digest ImportRootFs(string path, IReadOnlyList<ImageReference> tags, RootFsImageOptions? options)
+    {
+        options ??= new RootFsImageOptions();
+        long size = new FileInfo(path).Length;
+        var layer = ImportLayer(new LayerInput(() => File.OpenRead(path), null, null, null, size, Path.GetFileName(path)), 1, null, null, null);
+        var created = DateTimeOffset.UtcNow;
+        var config = new ImageConfigFile
+        {
+            Created = created,
+            Architecture = options.Architecture ?? HostArchitecture,
+            Os = "linux",
+            Config = new ExecutionConfig
+            {
+                Cmd = options.Cmd?.ToList(),
+                Entrypoint = options.Entrypoint?.ToList(),
+                Env = options.Env is { Length: > 0 } ? options.Env.ToList() : ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+                WorkingDir = options.WorkingDir,
+                User = options.User,
+                ExposedPorts = options.ExposedPorts?.ToDictionary(p => p.Contains('/') ? p : p + "/tcp", _ => System.Text.Json.JsonDocument.Parse("{}").RootElement),
+                Labels = options.Labels?.ToDictionary(kv => kv.Key, kv => kv.Value),
+            },
+            RootFs = new RootFs { DiffIds = [layer.DiffId.ToString()] },
+            History = [new HistoryEntry { Created = created, CreatedBy = "Import-ContainerImage " + Path.GetFileName(path), Comment = options.Message ?? "Imported from " + Path.GetFileName(path) }],
+        };
+        byte[] configBytes = OciJson.Serialize(config);
+        var configDigest = store.Blobs.Put(configBytes);
+        var manifestBytes = SynthesizeManifest(configDigest, configBytes.Length, [layer]);
+        var manifestDigest = store.Blobs.Put(manifestBytes);
+        var record = new ImageRecord(configDigest, manifestDigest, MediaTypes.OciManifest, config,
+            [new ImageLayerRecord(0, layer.ChainId, layer.DiffId, layer.BlobDigest, layer.MediaType, layer.BlobSize)], layer.UnpackedSize);
+        store.RecordImage(record, tags);
+        return configDigest;
+    }
+
+    // ---- common ---------------------------------------------------------------------------------------------
+
+    private sealed record LayerInput(Func<Stream> Open, Digest? ExpectedBlob, long? ExpectedSize, string? MediaType, long ProgressTotal, string Label);
+
+    private sealed record ImportedLayer(Digest BlobDigest, long BlobSize, string MediaType, Digest DiffId, Digest ChainId, long UnpackedSize);
+
+    private ImageRecord ImportImage(byte[] configBytes, Digest? expectedConfig, IReadOnlyList<LayerInput> layers,
+        byte[]? manifestBytes, string? manifestMediaType, string where)
+    {
+        var configDigest = Digest.Compute(configBytes);
+        if (expectedConfig is not null && expectedConfig.Value != configDigest)
+            throw new EngineException("DigestMismatch", ErrorKind.InvalidData, expectedConfig.Value.ToString(),
+                $"The image config in {where} does not match its digest: expected {expectedConfig}, got {configDigest}.");
+        var config = OciJson.Parse<ImageConfigFile>(configBytes, "image config", configDigest.ToString());
+        if (config.RootFs.DiffIds.Count != layers.Count)
+            throw new EngineException("LayerCountMismatch", ErrorKind.InvalidData, configDigest.ToString(),
+                $"The image config lists {config.RootFs.DiffIds.Count} layers but {where} has {layers.Count}.");
+        var diffIds = config.RootFs.DiffIds.Select(d => Digest.Parse(d, configDigest.ToString())).ToList();
+        var chainIds = Digest.ChainIds(diffIds);
+
+        long total = layers.Sum(l => l.ProgressTotal);
+        long done = 0;
+        Report(0, $"Importing image {configDigest.Short}", 0, total);
+        var imported = new ImportedLayer[layers.Count];
+        try
+        {
+            Parallel.For(0, layers.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(2, Environment.ProcessorCount), CancellationToken = cancel }, i =>
+            {
+                imported[i] = ImportLayer(layers[i], i + 1, diffIds[i], chainIds[i], i == 0 ? null : chainIds[i - 1],
+                    n => Report(0, $"Importing image {configDigest.Short}", Interlocked.Add(ref done, n), total));
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions.OfType<EngineException>().FirstOrDefault() ?? e.InnerExceptions[0]).Throw();
+            throw;
+        }
+        Report(0, $"Importing image {configDigest.Short}", total, total, completed: true);
+
+        store.Blobs.Put(configBytes, configDigest);
+        Digest manifestDigest;
+        if (manifestBytes is null)
+        {
+            manifestBytes = SynthesizeManifest(configDigest, configBytes.Length, imported);
+            manifestMediaType = MediaTypes.OciManifest;
+        }
+        manifestDigest = store.Blobs.Put(manifestBytes);
+        return new ImageRecord(configDigest, manifestDigest, manifestMediaType!, config,
+            imported.Select((l, i) => new ImageLayerRecord(i, l.ChainId, l.DiffId, l.BlobDigest, l.MediaType, l.BlobSize)).ToList(),
+            imported.Sum(l => l.UnpackedSize));
+    }
+
+    private static byte[] SynthesizeManifest(Digest configDigest, long configSize, IEnumerable<ImportedLayer> layers) =>
+        OciJson.Serialize(new Manifest
+        {
+            MediaType = MediaTypes.OciManifest,
+            Config = new Descriptor { MediaType = MediaTypes.OciConfig, Digest = configDigest.ToString(), Size = configSize },
+            Layers = layers.Select(l => new Descriptor { MediaType = l.MediaType, Digest = l.BlobDigest.ToString(), Size = l.BlobSize }).ToList(),
+        });
+
+    /// <summary>
+    /// Streams one layer blob once: its bytes are hashed and written to the blob store while they are decompressed,
+    /// hashed again (the diff id) and unpacked. Only when both digests match is the blob renamed into place and the
+    /// unpacked directory moved under its chain id.
+    /// </summary>
+    private ImportedLayer ImportLayer(LayerInput input, int progressId, Digest? expectedDiff, Digest? chainId, Digest? parentChain, Action<long>? onBytes = null)
+    {
+        cancel.ThrowIfCancellationRequested();
+        if (input.ExpectedBlob is Digest known && chainId is Digest chain && store.Blobs.Has(known) && store.Layers.Has(chain)
+            && store.LayerSize(chain) is long existingSize)
+        {
+            onBytes?.Invoke(input.ProgressTotal);
+            Report(progressId, $"Layer {input.Label}", input.ProgressTotal, input.ProgressTotal, completed: true, status: "Already exists");
+            return new ImportedLayer(known, store.Blobs.SizeOf(known), input.MediaType ?? MediaTypes.OciLayer, expectedDiff!.Value, chain, existingSize);
+        }
+
+        var watch = Stopwatch.StartNew();
+        long lastReport = 0;
+        bool needBlob = input.ExpectedBlob is not Digest b || !store.Blobs.Has(b);
+        using var pending = needBlob ? store.Blobs.Begin() : null;
+        using var pendingLayer = store.Layers.Begin();
+        try
+        {
+            using var source = input.Open();
+            using var blobHash = new DigestingStream(source, pending?.Stream, input.ExpectedSize);
+            blobHash.OnRead = n =>
+            {
+                onBytes?.Invoke(n);
+                if (watch.ElapsedMilliseconds - lastReport > 200)
+                {
+                    lastReport = watch.ElapsedMilliseconds;
+                    Report(progressId, $"Layer {input.Label}", blobHash.BytesRead, input.ProgressTotal);
+                }
+            };
+            using var decompressed = Compression.OpenDecompressed(blobHash, out var compression, layersOnly: true);
+            using var diffHash = new DigestingStream(decompressed);
+            // The layer may already be unpacked (shared with another image); its bytes are still hashed to verify.
+            bool needLayer = chainId is not Digest c || !store.Layers.Has(c);
+            var applied = needLayer ? LayerApplier.Apply(diffHash, pendingLayer.DiffDirectory, cancel) : new LayerApplyResult(0, 0);
+            diffHash.Drain();
+            blobHash.Drain();
+
+            var blobDigest = blobHash.Digest;
+            if (input.ExpectedBlob is Digest expectedBlob && expectedBlob != blobDigest)
+                throw new EngineException("DigestMismatch", ErrorKind.InvalidData, expectedBlob.ToString(),
+                    $"Layer {input.Label} does not match its digest: expected {expectedBlob}, got {blobDigest}.");
+            if (input.ExpectedSize is long expectedSize && expectedSize != blobHash.BytesRead)
+                throw new EngineException("SizeMismatch", ErrorKind.InvalidData, blobDigest.ToString(),
+                    $"Layer {input.Label} is {blobHash.BytesRead} bytes; its descriptor says {expectedSize}.");
+            var diffId = diffHash.Digest;
+            if (expectedDiff is Digest ed && ed != diffId)
+                throw new EngineException("DiffIdMismatch", ErrorKind.InvalidData, ed.ToString(),
+                    $"Layer {input.Label} unpacks to {diffId}, but the image config says {ed}.");
+            var finalChain = chainId ?? diffId;
+
+            pending?.Commit(blobDigest);
+            if (needLayer) pendingLayer.Commit(finalChain);
+            store.RecordLayer(finalChain, diffId, parentChain, applied.Bytes, applied.Entries);
+            Report(progressId, $"Layer {input.Label}", input.ProgressTotal, input.ProgressTotal, completed: true, status: "Done");
+            string mediaType = input.MediaType ?? MediaTypes.OciLayerFor(compression);
+            return new ImportedLayer(blobDigest, blobHash.BytesRead, mediaType, diffId, finalChain, store.LayerSize(finalChain) ?? applied.Bytes);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new EngineException("LayerInvalid", ErrorKind.InvalidData, input.Label, $"Layer {input.Label} is not a valid layer: {e.Message}", e);
+        }
+        catch (SharpCompress.Compressors.ZStandard.ZstdException e)
+        {
+            throw new EngineException("LayerInvalid", ErrorKind.InvalidData, input.Label, $"Layer {input.Label} is not valid compressed data: {e.Message}", e);
+        }
+    }
+
+    private void Report(int id, string activity, long done, long total, bool completed = false, string? status = null) =>
+        progress?.Report(new ProgressInfo(id, activity, status ?? (total > 0 ? $"{done / 1048576.0:F1} of {total / 1048576.0:F1} MiB" : "Working"), done, total, completed));
+}

@@ -1,0 +1,36 @@
+using System.IO.Compression;
+
+namespace PSContainer.Engine.Oci;
+
+public enum CompressionKind { None, Gzip, Zstd, Bzip2, Xz }
+
+/// <summary>Recognizes compression from the first bytes of a stream (never from a media type or file name alone).</summary>
+public static class Compression
+{
+    public static CompressionKind Detect(ReadOnlySpan<byte> head)
+    {
+        if (head.Length >= 2 && head[0] == 0x1f && head[1] == 0x8b) return CompressionKind.Gzip;
+        if (head.Length >= 4 && head[0] == 0x28 && head[1] == 0xb5 && head[2] == 0x2f && head[3] == 0xfd) return CompressionKind.Zstd;
+        if (head.Length >= 3 && head[0] == (byte)'B' && head[1] == (byte)'Z' && head[2] == (byte)'h') return CompressionKind.Bzip2;
+        if (head.Length >= 6 && head[0] == 0xfd && head[1] == (byte)'7' && head[2] == (byte)'z' && head[3] == (byte)'X' && head[4] == (byte)'Z' && head[5] == 0) return CompressionKind.Xz;
+        return CompressionKind.None;
+    }
+
+    /// <summary>Detects the compression of <paramref name="source"/> and returns a stream of its decompressed bytes.</summary>
+    public static Stream OpenDecompressed(Stream source, out CompressionKind kind, bool layersOnly = false)
+    {
+        var peek = new PeekableStream(source, 8);
+        kind = Detect(peek.Head);
+        if (layersOnly && kind is CompressionKind.Bzip2 or CompressionKind.Xz)
+            throw new EngineException("UnsupportedLayerCompression", ErrorKind.InvalidData, null,
+                $"Layer is {kind}-compressed; the OCI image spec allows only uncompressed, gzip and zstd layers.");
+        return kind switch
+        {
+            CompressionKind.Gzip => new GZipStream(peek, CompressionMode.Decompress, leaveOpen: false),
+            CompressionKind.Zstd => new SharpCompress.Compressors.ZStandard.DecompressionStream(peek, 1 << 17, checkEndOfStream: true, leaveOpen: false),
+            CompressionKind.Bzip2 => SharpCompress.Compressors.BZip2.BZip2Stream.Create(peek, SharpCompress.Compressors.CompressionMode.Decompress, decompressConcatenated: true, leaveOpen: false, tolerateTruncatedStream: false),
+            CompressionKind.Xz => new SharpCompress.Compressors.Xz.XZStream(peek),
+            _ => peek,
+        };
+    }
+}

@@ -1,0 +1,31 @@
+namespace PSContainer.Engine.Oci;
+
+public static class MediaTypes
+{
+    public const string OciManifest = "application/vnd.oci.image.manifest.v1+json";
+    public const string OciIndex = "application/vnd.oci.image.index.v1+json";
+    public const string OciConfig = "application/vnd.oci.image.config.v1+json";
+    public const string OciLayer = "application/vnd.oci.image.layer.v1.tar";
+    public const string OciLayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
+    public const string OciLayerZstd = "application/vnd.oci.image.layer.v1.tar+zstd";
+    public const string OciLayerNonDistributable = "application/vnd.oci.image.layer.nondistributable.v1.tar";
+    public const string DockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
+    public const string DockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json";
+    public const string DockerConfig = "application/vnd.docker.container.image.v1+json";
+    public const string DockerLayer = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+    public const string DockerForeignLayer = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
+
+    public static bool IsManifest(string? mediaType) => mediaType is OciManifest or DockerManifest;
+    public static bool IsIndex(string? mediaType) => mediaType is OciIndex or DockerManifestList;
+
+    public static bool IsLayer(string? mediaType) =>
+        mediaType is not null && (mediaType.StartsWith("application/vnd.oci.image.layer.", StringComparison.Ordinal)
+                                  || mediaType.StartsWith("application/vnd.docker.image.rootfs.", StringComparison.Ordinal));
+
+    public static string OciLayerFor(CompressionKind compression) => compression switch
+    {
+        CompressionKind.Gzip => OciLayerGzip,
+        CompressionKind.Zstd => OciLayerZstd,
+        _ => OciLayer,
+    };
+}
