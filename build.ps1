@@ -33,6 +33,22 @@ function Install-DebianPackage([string[]]$Package) {
     if ($LASTEXITCODE -ne 0) { throw "apt-get install $($missing -join ' ') failed ($LASTEXITCODE)" }
 }
 
+function Invoke-NativeBuild {
+    # The C runtime and monitor (src/PSContainer.Native/native): built with the system cc, json-c linked statically.
+    $native = Join-Path $repo 'src/PSContainer.Native/native'
+    if (-not (Test-Path (Join-Path $native 'CMakeLists.txt'))) { return }
+    Install-DebianPackage @('gcc', 'make', 'cmake', 'libjson-c-dev')
+    $buildDir = Join-Path $repo 'out/native-build'
+    & cmake -S $native -B $buildDir -DCMAKE_BUILD_TYPE=Release | Out-Null
+    if ($LASTEXITCODE -ne 0) { throw "cmake configure failed ($LASTEXITCODE)" }
+    & cmake --build $buildDir -j 2 | Out-Null
+    if ($LASTEXITCODE -ne 0) { & cmake --build $buildDir -j 1; throw "native build failed ($LASTEXITCODE)" }
+    $dest = Join-Path $out 'native'
+    New-Item -ItemType Directory -Force $dest | Out-Null
+    Get-ChildItem $buildDir -File | Where-Object { $_.Name -like 'psc-*' -and ($_.UnixFileMode -band [IO.UnixFileMode]::UserExecute) } |
+        Copy-Item -Destination $dest
+}
+
 function Invoke-Build {
     Write-Host "Building PSContainer ($Configuration) into $out"
     if (Test-Path $out) { Remove-Item -Recurse -Force $out }
@@ -43,6 +59,7 @@ function Invoke-Build {
     Get-ChildItem $out -Filter 'System.Management.Automation.dll' | Remove-Item
     Get-ChildItem $out -Filter '*.pdb' | Where-Object Name -notlike 'PSContainer*' | Remove-Item
     Copy-Item (Join-Path $repo 'PSContainer.psd1'), (Join-Path $repo 'PSContainer.format.ps1xml') $out
+    Invoke-NativeBuild
 }
 
 function Invoke-UnitTests {
