@@ -13,6 +13,14 @@
         'Export-ContainerImage'
         'Remove-ContainerImage'
         'Add-ContainerImageTag'
+        'New-Container'
+        'Start-Container'
+        'Stop-Container'
+        'Restart-Container'
+        'Remove-Container'
+        'Wait-Container'
+        'Get-Container'
+        'Get-ContainerLog'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

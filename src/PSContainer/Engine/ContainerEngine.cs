@@ -16,10 +16,12 @@ public sealed class ContainerEngine
     {
         Paths = paths;
         Images = new ImageStore(paths);
+        Containers = new Containers.ContainerManager(paths, Images);
     }
 
     public StatePaths Paths { get; }
     public ImageStore Images { get; }
+    public Containers.ContainerManager Containers { get; }
 
     /// <summary>The engine for $env:PSCONTAINER_ROOT (or the default root); re-opened when that variable changes.</summary>
     public static ContainerEngine ForEnvironment()

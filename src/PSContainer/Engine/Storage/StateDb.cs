@@ -79,6 +79,23 @@ public sealed class StateDb
                 parent TEXT,
                 size INTEGER NOT NULL,
                 entries INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS containers(
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                image TEXT NOT NULL,
+                image_id TEXT NOT NULL,
+                created TEXT NOT NULL,
+                options TEXT NOT NULL,
+                command TEXT NOT NULL,
+                state TEXT NOT NULL,
+                exit_code INTEGER,
+                oom_killed INTEGER NOT NULL DEFAULT 0,
+                started_at TEXT,
+                finished_at TEXT,
+                pid INTEGER NOT NULL DEFAULT 0,
+                monitor_pid INTEGER NOT NULL DEFAULT 0,
+                monitor_start INTEGER NOT NULL DEFAULT 0,
+                error TEXT);
             INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '1');
             """;
         cmd.ExecuteNonQuery();

@@ -1,0 +1,144 @@
+using System.Runtime.InteropServices;
+
+namespace PSContainer.Native;
+
+/// <summary>
+/// posix_spawn with chosen file descriptors in the child, which System.Diagnostics.Process cannot do: the monitor
+/// gets its sync pipe as a numbered fd. The child starts with default signal dispositions and an empty mask
+/// (.NET ignores SIGPIPE, and that must not leak into containers).
+/// </summary>
+public static unsafe partial class ProcessSpawner
+{
+    private const short POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08;
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int posix_spawn_file_actions_init(byte* actions);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int posix_spawn_file_actions_adddup2(byte* actions, int fd, int newfd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int posix_spawn_file_actions_addopen(byte* actions, int fd, byte* path, int flags, uint mode);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int posix_spawn_file_actions_destroy(byte* actions);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int posix_spawnattr_init(byte* attr);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int posix_spawnattr_destroy(byte* attr);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int posix_spawnattr_setflags(byte* attr, short flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int posix_spawnattr_setsigdefault(byte* attr, byte* sigset);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int posix_spawnattr_setsigmask(byte* attr, byte* sigset);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int sigemptyset(byte* set);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int sigfillset(byte* set);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int posix_spawn(int* pid, byte* path, byte* actions, byte* attr, byte** argv, byte** envp);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int waitpid(int pid, int* status, int options);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int pipe2(int* fds, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int close(int fd);
+
+    /// <summary>A pipe whose both ends are close-on-exec (an fd mapping clears the flag on the child's copy).</summary>
+    public static (int Read, int Write) Pipe()
+    {
+        int* fds = stackalloc int[2];
+        if (pipe2(fds, Sys.O_CLOEXEC) != 0) throw new NativeException("pipe2", null, Errors.Last);
+        return (fds[0], fds[1]);
+    }
+
+    public static void Close(int fd)
+    {
+        if (fd >= 0) close(fd);
+    }
+
+    /// <summary>Spawns <paramref name="path"/>; stdin/stdout/stderr are /dev/null unless mapped; <paramref name="fds"/> maps parent fd → child fd.</summary>
+    public static int Spawn(string path, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> environment, IReadOnlyDictionary<int, int> fds)
+    {
+        byte* actions = stackalloc byte[512];
+        byte* attr = stackalloc byte[1024];
+        byte* sigset = stackalloc byte[128];
+        var pinned = new List<GCHandle>();
+        try
+        {
+            Check(posix_spawn_file_actions_init(actions), "posix_spawn_file_actions_init");
+            Check(posix_spawnattr_init(attr), "posix_spawnattr_init");
+            byte[] devNull = Sys.Z("/dev/null");
+            fixed (byte* pn = devNull)
+            {
+                for (int std = 0; std <= 2; std++)
+                    if (!fds.Values.Contains(std))
+                        Check(posix_spawn_file_actions_addopen(actions, std, pn, std == 0 ? Sys.O_RDONLY : Sys.O_WRONLY, 0), "posix_spawn_file_actions_addopen");
+            }
+            foreach (var (parentFd, childFd) in fds)
+                Check(posix_spawn_file_actions_adddup2(actions, parentFd, childFd), "posix_spawn_file_actions_adddup2");
+            sigfillset(sigset);
+            Check(posix_spawnattr_setsigdefault(attr, sigset), "posix_spawnattr_setsigdefault");
+            sigemptyset(sigset);
+            Check(posix_spawnattr_setsigmask(attr, sigset), "posix_spawnattr_setsigmask");
+            Check(posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK), "posix_spawnattr_setflags");
+
+            byte** argv = stackalloc byte*[args.Count + 1];
+            for (int i = 0; i < args.Count; i++) argv[i] = Pin(Sys.Z(args[i]), pinned);
+            argv[args.Count] = null;
+            var envList = environment.Select(kv => kv.Key + "=" + kv.Value).ToList();
+            byte** envp = stackalloc byte*[envList.Count + 1];
+            for (int i = 0; i < envList.Count; i++) envp[i] = Pin(Sys.Z(envList[i]), pinned);
+            envp[envList.Count] = null;
+
+            int pid;
+            byte[] p = Sys.Z(path);
+            int rc;
+            fixed (byte* pp = p) rc = posix_spawn(&pid, pp, actions, attr, argv, envp);
+            if (rc != 0) throw new NativeException("posix_spawn", path, rc);
+            return pid;
+        }
+        finally
+        {
+            posix_spawn_file_actions_destroy(actions);
+            posix_spawnattr_destroy(attr);
+            foreach (var h in pinned) h.Free();
+        }
+    }
+
+    private static byte* Pin(byte[] bytes, List<GCHandle> pinned)
+    {
+        var h = GCHandle.Alloc(bytes, GCHandleType.Pinned);
+        pinned.Add(h);
+        return (byte*)h.AddrOfPinnedObject();
+    }
+
+    private static void Check(int rc, string what)
+    {
+        if (rc != 0) throw new NativeException(what, null, rc);
+    }
+
+    /// <summary>Waits for a child this process spawned; returns its wait status.</summary>
+    public static int Wait(int pid)
+    {
+        int status;
+        while (waitpid(pid, &status, 0) < 0)
+        {
+            int err = Errors.Last;
+            if (err != Errors.EINTR) throw new NativeException("waitpid", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), err);
+        }
+        return status;
+    }
+}

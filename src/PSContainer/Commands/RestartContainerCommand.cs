@@ -1,0 +1,39 @@
+using System.Management.Automation;
+using PSContainer.Engine;
+using PSContainer.Engine.Containers;
+using PSContainer.Host;
+
+namespace PSContainer.Commands;
+
+/// <summary>
+/// <para type="synopsis">Stops and starts containers again (docker restart).</para>
+/// </summary>
+[Cmdlet(VerbsLifecycle.Restart, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByName)]
+[OutputType(typeof(Container))]
+public sealed class RestartContainerCommand : ContainerTargetCmdlet
+{
+    [Parameter]
+    [ValidateRange(0, 3600)]
+    public int Timeout { get; set; } = 10;
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var (key, shown) in Targets())
+        {
+            if (!ShouldProcess(shown, "Restart container")) continue;
+            try
+            {
+                Engine.Containers.Stop(key, TimeSpan.FromSeconds(Timeout));
+                var c = Engine.Containers.Start(key);
+                if (PassThru) WriteObject(c);
+            }
+            catch (EngineException e)
+            {
+                WriteEngineError(e);
+            }
+        }
+    }
+}

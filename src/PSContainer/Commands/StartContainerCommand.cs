@@ -1,0 +1,133 @@
+using System.Management.Automation;
+using PSContainer.Engine;
+using PSContainer.Engine.Containers;
+using PSContainer.Host;
+
+namespace PSContainer.Commands;
+
+/// <summary>
+/// <para type="synopsis">Starts containers (docker start), or creates and runs one from an image (docker run).</para>
+/// <para type="description">With -Image the container runs in the foreground: its standard output comes down the
+/// pipeline as strings, its standard error as error records, and $LASTEXITCODE is its exit code, as for a native
+/// command. -Detach returns at once with the container.</para>
+/// </summary>
+[Cmdlet(VerbsLifecycle.Start, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = ByName)]
+[OutputType(typeof(Container), typeof(string))]
+public sealed class StartContainerCommand : ContainerCreationCmdlet
+{
+    private const string ByName = "ByName", ByObject = "ByObject";
+
+    /// <summary>Containers to start (names or ids); with -Image, the name of the new container.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = RunSet)]
+    [ArgumentCompleter(typeof(ContainerNameCompleter))]
+    [Alias("Id")]
+    public string[] Name { get; set; } = [];
+
+    protected override string? NewContainerName => Name.Length == 0 ? null : Name.Length == 1 ? Name[0]
+        : throw new PSArgumentException("-Name takes one name when creating a container with -Image.");
+
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ByObject)]
+    public Container[] Container { get; set; } = [];
+
+    /// <summary>Wait until the container exits (for existing containers; -Image runs wait unless -Detach).</summary>
+    [Parameter(ParameterSetName = ByName)]
+    [Parameter(ParameterSetName = ByObject)]
+    public SwitchParameter Wait { get; set; }
+
+    /// <summary>For -Image: start in the background and return the container.</summary>
+    [Parameter(ParameterSetName = RunSet)]
+    public SwitchParameter Detach { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (ParameterSetName == RunSet)
+        {
+            Run();
+            return;
+        }
+        var targets = ParameterSetName == ByObject ? Container.Select(c => (c.Id, c.Name)) : Name.Select(n => (n, n));
+        foreach (var (key, shown) in targets)
+        {
+            if (!ShouldProcess(shown, "Start container")) continue;
+            try
+            {
+                var started = Engine.Containers.Start(key);
+                if (Wait)
+                {
+                    var exit = RunWithProgress((_, cancel) => Engine.Containers.Wait(started.Id, cancel));
+                    SetExitCode(exit.ExitCode);
+                    if (PassThru) WriteObject(Engine.Containers.List().FirstOrDefault(c => c.Id == started.Id) ?? started);
+                }
+                else if (PassThru)
+                {
+                    WriteObject(started);
+                }
+            }
+            catch (EngineException e)
+            {
+                WriteEngineError(e);
+            }
+        }
+    }
+
+    private void Run()
+    {
+        if (!ShouldProcess(Image, "Run container")) return;
+        Container created;
+        try
+        {
+            created = Engine.Containers.Create(BuildOptions());
+        }
+        catch (EngineException e)
+        {
+            ThrowEngineError(e);
+            return;
+        }
+        try
+        {
+            var started = Engine.Containers.Start(created.Id);
+            if (Detach)
+            {
+                WriteObject(started);
+                return;
+            }
+            foreach (var record in Engine.Containers.Logs(created.Id, follow: true, Cancellation))
+            {
+                if (record.Stream == "stderr")
+                    WriteError(new ErrorRecord(new ContainerStandardErrorException(record.Line), "ContainerStandardError", ErrorCategory.NotSpecified, created.Name));
+                else
+                    WriteObject(record.Line);
+            }
+            var exit = Engine.Containers.Wait(created.Id, Cancellation);
+            SetExitCode(exit.ExitCode);
+            if (PassThru)
+                WriteObject(Engine.Containers.List().FirstOrDefault(c => c.Id == created.Id)
+                            ?? new Container { Id = created.Id, Name = created.Name, Image = created.Image, State = ContainerState.Exited, ExitCode = exit.ExitCode });
+        }
+        catch (EngineException e)
+        {
+            if (e.Data["exitCode"] is int code) SetExitCode(code);
+            if (AutoRemove) TryRemove(created.Id);
+            WriteEngineError(e);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new PipelineStoppedException();
+        }
+    }
+
+    private void TryRemove(string id)
+    {
+        try { Engine.Containers.Remove(id, force: true); }
+        catch (EngineException) { }
+    }
+
+    private void SetExitCode(int code) => SessionState.PSVariable.Set("global:LASTEXITCODE", code);
+}
+
+/// <summary>A line the container wrote to its standard error, as an error record's exception.</summary>
+public sealed class ContainerStandardErrorException(string line) : Exception(line);

@@ -1,0 +1,43 @@
+using System.Management.Automation;
+using PSContainer.Engine;
+using PSContainer.Engine.Containers;
+using PSContainer.Host;
+
+namespace PSContainer.Commands;
+
+/// <summary>
+/// <para type="synopsis">Stops containers: SIGTERM, then SIGKILL after -Timeout (docker stop); with -Signal, sends just that signal (docker kill).</para>
+/// </summary>
+[Cmdlet(VerbsLifecycle.Stop, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByName)]
+[OutputType(typeof(Container))]
+public sealed class StopContainerCommand : ContainerTargetCmdlet
+{
+    /// <summary>Seconds to wait after the stop signal before SIGKILL (default 10).</summary>
+    [Parameter]
+    [ValidateRange(0, 3600)]
+    public int Timeout { get; set; } = 10;
+
+    /// <summary>A signal to send instead of stopping (KILL, SIGHUP, 9…).</summary>
+    [Parameter]
+    public string? Signal { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var (key, shown) in Targets())
+        {
+            if (!ShouldProcess(shown, Signal is null ? "Stop container" : $"Send {Signal} to container")) continue;
+            try
+            {
+                var c = Engine.Containers.Stop(key, TimeSpan.FromSeconds(Timeout), Signal);
+                if (PassThru) WriteObject(c);
+            }
+            catch (EngineException e)
+            {
+                WriteEngineError(e);
+            }
+        }
+    }
+}

@@ -1,0 +1,599 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.Win32.SafeHandles;
+using PSContainer.Engine.Cgroups;
+using PSContainer.Engine.Images;
+using PSContainer.Engine.Storage;
+using PSContainer.Native;
+
+namespace PSContainer.Engine.Containers;
+
+/// <summary>
+/// The container lifecycle. There is no daemon: each call reads the shared state, acts, and records the result.
+/// A started container's parent is its monitor, not this process, so it outlives the session; its exit is read
+/// back from the file the monitor writes.
+/// </summary>
+public sealed partial class ContainerManager
+{
+    private readonly StatePaths paths;
+    private readonly ImageStore images;
+    private readonly ContainerStore store;
+
+    public ContainerManager(StatePaths paths, ImageStore images)
+    {
+        this.paths = paths;
+        this.images = images;
+        store = new ContainerStore(images.Db);
+        Cgroups = CgroupDriver.Detect();
+        images.ImagesInUse = store.ImageIdsInUse;
+    }
+
+    public CgroupDriver Cgroups { get; }
+
+    /// <summary>Where psc-runtime and psc-monitor are: native/ beside the module's assemblies.</summary>
+    public static string NativeDirectory =>
+        Environment.GetEnvironmentVariable("PSCONTAINER_NATIVE_DIR") is { Length: > 0 } d
+            ? d
+            : Path.Combine(Path.GetDirectoryName(typeof(ContainerManager).Assembly.Location)!, "native");
+
+    public const string CgroupParent = "pscontainer";
+
+    private string ContainerDir(string id) => Path.Combine(paths.Root, "containers", id);
+    private string RunDir(string id) => Path.Combine(paths.RunRoot, "containers", id);
+    private string NetnsPath(string id) => Path.Combine(paths.RunRoot, "netns", id);
+    private string RootfsDir(string id) => Path.Combine(ContainerDir(id), "rootfs");
+    private string ExitFile(string id) => Path.Combine(RunDir(id), "exit.json");
+    public string LogPath(string id) => Path.Combine(ContainerDir(id), "container.log");
+    public static string CgroupPath(string id) => $"/{CgroupParent}/{id}";
+
+    [GeneratedRegex("^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")]
+    private static partial Regex ValidName();
+
+    // ---- runtime selection -------------------------------------------------------------------------------------
+
+    public RuntimeClient RuntimeFor(string runtime)
+    {
+        string binary;
+        string name;
+        if (runtime is "" or "psc")
+        {
+            name = "psc";
+            binary = Path.Combine(NativeDirectory, "psc-runtime");
+        }
+        else if (runtime.Contains('/'))
+        {
+            name = Path.GetFileName(runtime);
+            binary = runtime;
+        }
+        else
+        {
+            name = runtime;
+            binary = (Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+                .Split(':').Select(d => Path.Combine(d, runtime)).FirstOrDefault(File.Exists) ?? "";
+        }
+        if (binary.Length == 0 || !File.Exists(binary))
+            throw new EngineException("RuntimeNotInstalled", ErrorKind.NotInstalled, runtime,
+                $"OCI runtime '{runtime}' was not found{(binary.Length > 0 ? " at " + binary : " on PATH")}.");
+        return new RuntimeClient(name, binary, Path.Combine(paths.RunRoot, "runtime", name));
+    }
+
+    private static string MonitorBinary()
+    {
+        string path = Path.Combine(NativeDirectory, "psc-monitor");
+        if (!File.Exists(path))
+            throw new EngineException("MonitorNotInstalled", ErrorKind.NotInstalled, path, $"The container monitor is missing: {path}. Rebuild the module.");
+        return path;
+    }
+
+    // ---- create -------------------------------------------------------------------------------------------------
+
+    public Container Create(ContainerOptions options)
+    {
+        var image = images.Find(options.Image)
+                    ?? throw new EngineException("ImageNotFound", ErrorKind.ObjectNotFound, options.Image, $"Unable to find image '{options.Image}' locally.");
+        string name = options.Name ?? NameGenerator.Next();
+        if (!ValidName().IsMatch(name))
+            throw new EngineException("InvalidContainerName", ErrorKind.InvalidArgument, name, $"Invalid container name \"{name}\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed.");
+        if (options.Network is not ("none" or "host"))
+            throw new EngineException("NetworkNotFound", ErrorKind.ObjectNotFound, options.Network, $"Network '{options.Network}' not found (this version has none and host).");
+        RuntimeSpecBuilder.ParseVolumes(options.Volumes);
+        RuntimeSpecBuilder.ParseTmpfs(options.Tmpfs);
+        RuntimeFor(options.Runtime);
+        if (options.Memory is long m && m < 6 * 1024 * 1024)
+            throw new EngineException("MemoryTooLow", ErrorKind.InvalidArgument, m, "Minimum memory limit allowed is 6MB.");
+        if (options.Cpus is double c && (c <= 0 || c > Environment.ProcessorCount))
+            throw new EngineException("InvalidCpus", ErrorKind.InvalidArgument, c, $"-Cpus must be more than 0 and at most {Environment.ProcessorCount} (the CPUs available).");
+        foreach (var (k, _) in options.Environment)
+            if (k.Length == 0 || k.Contains('='))
+                throw new EngineException("InvalidEnvironment", ErrorKind.InvalidArgument, k, $"'{k}' is not a valid environment variable name.");
+
+        string[] command = RuntimeSpecBuilder.ResolveCommand(image.Config.Entrypoint, image.Config.Cmd, options.Entrypoint, options.Command);
+        if (command.Length == 0)
+            throw new EngineException("NoCommand", ErrorKind.InvalidArgument, options.Image, "No command specified: the image has no Cmd or Entrypoint; give -Command.");
+
+        var record = new ContainerRecord
+        {
+            Id = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+            Name = name,
+            Image = options.Image,
+            ImageId = image.Id,
+            Created = DateTime.UtcNow,
+            Options = options,
+            Command = command,
+            State = ContainerState.Created,
+        };
+        Directory.CreateDirectory(ContainerDir(record.Id));
+        try
+        {
+            store.Insert(record);
+        }
+        catch
+        {
+            LayerStore.DeleteTree(ContainerDir(record.Id));
+            throw;
+        }
+        return ToContainer(record);
+    }
+
+    // ---- queries ------------------------------------------------------------------------------------------------
+
+    public IReadOnlyList<Container> List() =>
+        store.All().Select(Reconcile).OfType<ContainerRecord>().Select(ToContainer).ToList();
+
+    /// <summary>By full id, unique id prefix, or exact name (docker's resolution order).</summary>
+    public ContainerRecord Resolve(string idOrName)
+    {
+        var all = store.All();
+        var exact = all.FirstOrDefault(r => r.Id == idOrName) ?? all.FirstOrDefault(r => r.Name == idOrName.TrimStart('/'));
+        if (exact is not null) return exact;
+        var byPrefix = idOrName.Length >= 1 ? all.Where(r => r.Id.StartsWith(idOrName, StringComparison.Ordinal)).ToList() : [];
+        if (byPrefix.Count == 1) return byPrefix[0];
+        if (byPrefix.Count > 1)
+            throw new EngineException("AmbiguousContainerId", ErrorKind.InvalidArgument, idOrName, $"Multiple containers match '{idOrName}'; give more of the id.");
+        throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}");
+    }
+
+    public Container Get(string idOrName) =>
+        Reconcile(Resolve(idOrName)) is { } r ? ToContainer(r)
+            : throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName} (it was removed when it exited).");
+
+    private Container ToContainer(ContainerRecord r)
+    {
+        var o = r.Options;
+        return new Container
+        {
+            Id = r.Id,
+            Name = r.Name,
+            Image = r.Image,
+            ImageId = r.ImageId,
+            Command = r.Command,
+            Created = r.Created,
+            State = r.State,
+            ExitCode = r.ExitCode,
+            OOMKilled = r.OOMKilled,
+            StartedAt = r.StartedAt,
+            FinishedAt = r.FinishedAt,
+            Pid = r.State == ContainerState.Running ? r.Pid : 0,
+            Error = r.Error,
+            Labels = new Dictionary<string, string>(o.Labels),
+            Mounts = RuntimeSpecBuilder.ParseVolumes(o.Volumes).Concat(RuntimeSpecBuilder.ParseTmpfs(o.Tmpfs)).ToArray(),
+            Limits = RuntimeSpecBuilder.EffectiveLimits(o),
+            Hostname = o.Hostname ?? (o.Network == "host" ? System.Net.Dns.GetHostName() : r.Id[..12]),
+            Environment = o.Environment.Select(kv => kv.Key + "=" + kv.Value).ToArray(),
+            WorkingDirectory = o.WorkingDirectory ?? "",
+            User = o.User ?? "",
+            ReadOnly = o.ReadOnly,
+            NetworkMode = o.Network,
+            Networks = [o.Network],
+            Runtime = o.Runtime,
+            AutoRemove = o.AutoRemove,
+            LogPath = LogPath(r.Id),
+        };
+    }
+
+    // ---- start --------------------------------------------------------------------------------------------------
+
+    private FileLock LockContainer(string id)
+    {
+        Directory.CreateDirectory(ContainerDir(id));
+        return FileLock.Acquire(Path.Combine(ContainerDir(id), "lock"), exclusive: true);
+    }
+
+    public Container Start(string idOrName)
+    {
+        var record = Resolve(idOrName);
+        using (LockContainer(record.Id))
+        {
+            record = Reconcile(store.ById(record.Id) ?? record) ?? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}");
+            if (record.State is ContainerState.Running or ContainerState.Paused) return ToContainer(record);
+            StartLocked(record);
+        }
+        return ToContainer(record);
+    }
+
+    private void StartLocked(ContainerRecord record)
+    {
+        var o = record.Options;
+        var runtime = RuntimeFor(o.Runtime);
+        var image = images.Find(record.ImageId)
+                    ?? throw new EngineException("ImageNotFound", ErrorKind.ObjectNotFound, record.Image, $"The image of container {record.Name} ({record.ImageId}) is no longer in the store.");
+        string id = record.Id, dir = ContainerDir(id), runDir = RunDir(id), rootfs = RootfsDir(id);
+        Directory.CreateDirectory(runDir);
+        foreach (string d in new[] { rootfs, Path.Combine(dir, "upper"), Path.Combine(dir, "work") }) Directory.CreateDirectory(d);
+        File.Delete(ExitFile(id));
+        File.Delete(Path.Combine(runDir, "pid"));
+
+        try
+        {
+            // Lower dirs top first: the image's layers, newest last in the image, first for overlayfs.
+            var lowers = images.LayersOf(record.ImageId).OrderByDescending(l => l.Position).Select(l => images.Layers.DiffOf(l.ChainId)).ToList();
+            foreach (string lower in lowers)
+                if (!Directory.Exists(lower))
+                    throw new EngineException("LayerMissing", ErrorKind.ObjectNotFound, lower, $"Layer directory {lower} of image {record.Image} is missing.");
+            if (!Mounts.IsMountPoint(rootfs))
+                Mounts.MountOverlay(lowers, Path.Combine(dir, "upper"), Path.Combine(dir, "work"), rootfs);
+
+            string? netns = null;
+            if (o.Network == "none")
+            {
+                netns = NetnsPath(id);
+                if (!File.Exists(netns)) NetworkNamespace.Create(netns);
+            }
+
+            string hostname = o.Hostname ?? (o.Network == "host" ? System.Net.Dns.GetHostName() : id[..12]);
+            File.WriteAllText(Path.Combine(dir, "hostname"), hostname + "\n");
+            File.WriteAllText(Path.Combine(dir, "hosts"), o.Network == "host" && File.Exists("/etc/hosts")
+                ? File.ReadAllText("/etc/hosts")
+                : $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
+            File.WriteAllText(Path.Combine(dir, "resolv.conf"), File.Exists("/etc/resolv.conf") ? File.ReadAllText("/etc/resolv.conf") : "");
+
+            var user = RuntimeSpecBuilder.ResolveUser(o.User ?? (image.Config.User.Length > 0 ? image.Config.User : null), rootfs);
+            string cwd = o.WorkingDirectory ?? (image.Config.WorkingDir.Length > 0 ? image.Config.WorkingDir : "/");
+            if (!cwd.StartsWith('/'))
+                throw new EngineException("InvalidWorkingDirectory", ErrorKind.InvalidArgument, cwd, $"The working directory '{cwd}' is not an absolute path.");
+            string[] env = RuntimeSpecBuilder.ResolveEnvironment(image.Config.Env, o.Environment, hostname);
+            var spec = RuntimeSpecBuilder.Build(record, env, user, cwd, hostname,
+                new SpecContext(rootfs, netns, Path.Combine(dir, "hostname"), Path.Combine(dir, "hosts"), Path.Combine(dir, "resolv.conf"), CgroupPath(id)));
+            AtomicFile.Write(Path.Combine(dir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, new JsonSerializerOptions { WriteIndented = true }), paths.Temp);
+
+            // A runtime state left by an earlier run (crash) would make create fail.
+            if (Directory.Exists(Path.Combine(runtime.Root, id))) runtime.Delete(id, force: true);
+
+            var (pid, monitorPid) = LaunchMonitor(record, runtime);
+            long monitorStart = ProcessInfo.StartTime(monitorPid);
+            var started = runtime.Start(id);
+            if (started.ExitCode != 0)
+                throw new EngineException("ContainerStartFailed", ErrorKind.InvalidOperation, record.Name,
+                    $"{runtime.Name} start {record.Name} failed: {started.Stderr}");
+
+            // The container's own mount namespace holds its root now; dropping the host's copy means no overlay
+            // mount of ours stays on the host, even if this machine crashes.
+            Mounts.Unmount(rootfs, detach: true);
+            record.State = ContainerState.Running;
+            record.Pid = pid;
+            record.MonitorPid = monitorPid;
+            record.MonitorStart = monitorStart;
+            record.StartedAt = DateTime.UtcNow;
+            record.FinishedAt = null;
+            record.ExitCode = null;
+            record.OOMKilled = false;
+            record.Error = null;
+            store.Update(record);
+        }
+        catch (EngineException e)
+        {
+            CleanUpRun(record, runtime);
+            record.Error = e.Message;
+            if (e.Data["exitCode"] is int code) record.ExitCode = code;
+            store.Update(record);
+            throw;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NativeException)
+        {
+            CleanUpRun(record, runtime);
+            record.Error = e.Message;
+            store.Update(record);
+            throw new EngineException("ContainerStartFailed", ErrorKind.InvalidOperation, record.Name, $"Cannot start container {record.Name}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Starts the container's monitor, which runs `runtime create` and reports through a pipe whether the
+    /// container process exists (with its pid) or why not. Returns (container pid, monitor pid).
+    /// </summary>
+    private (int Pid, int MonitorPid) LaunchMonitor(ContainerRecord record, RuntimeClient runtime)
+    {
+        string id = record.Id;
+        Directory.CreateDirectory(runtime.Root);
+        var (readEnd, writeEnd) = ProcessSpawner.Pipe();
+        int launcher;
+        try
+        {
+            var args = new List<string>
+            {
+                MonitorBinary(), "--runtime", runtime.Binary, "--runtime-root", runtime.Root, "--id", id, "--bundle", ContainerDir(id),
+                "--log-path", LogPath(id), "--exit-file", ExitFile(id), "--pid-file", Path.Combine(RunDir(id), "pid"),
+                "--cgroup-path", CgroupPath(id), "--sync-fd", "3",
+            };
+            var env = new Dictionary<string, string> { ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
+            launcher = ProcessSpawner.Spawn(args[0], args, env, new Dictionary<int, int> { [writeEnd] = 3 });
+        }
+        finally
+        {
+            ProcessSpawner.Close(writeEnd);
+        }
+        ProcessSpawner.Wait(launcher);
+
+        string? line;
+        using (var pipe = new FileStream(new SafeFileHandle(readEnd, ownsHandle: true), FileAccess.Read, 1))
+        using (var reader = new StreamReader(pipe))
+        {
+            var read = Task.Run(reader.ReadLine);
+            if (!read.Wait(TimeSpan.FromSeconds(60)))
+                throw new EngineException("MonitorTimeout", ErrorKind.OperationStopped, record.Name, "The container monitor did not report within 60 s.");
+            line = read.Result;
+        }
+        if (string.IsNullOrWhiteSpace(line))
+            throw new EngineException("MonitorFailed", ErrorKind.InvalidOperation, record.Name, "The container monitor exited without reporting whether the container was created.");
+        JsonNode? sync;
+        try
+        {
+            sync = JsonNode.Parse(line);
+        }
+        catch (JsonException)
+        {
+            throw new EngineException("MonitorFailed", ErrorKind.InvalidOperation, record.Name, $"The container monitor reported something unreadable: {line}");
+        }
+        if (sync?["ok"]?.GetValue<bool>() == true)
+            return (sync["pid"]!.GetValue<int>(), sync["monitorPid"]!.GetValue<int>());
+
+        int exitCode = sync?["exitCode"]?.GetValue<int>() ?? 1;
+        string message = sync?["message"]?.GetValue<string>() ?? "unknown error";
+        var error = exitCode switch
+        {
+            127 => new EngineException("CommandNotFound", ErrorKind.ObjectNotFound, record.Name, $"Cannot start container {record.Name}: {message}"),
+            126 => new EngineException("CommandNotExecutable", ErrorKind.PermissionDenied, record.Name, $"Cannot start container {record.Name}: {message}"),
+            _ => new EngineException("ContainerCreateFailed", ErrorKind.InvalidOperation, record.Name, $"Cannot start container {record.Name}: {message}"),
+        };
+        error.Data["exitCode"] = exitCode is 126 or 127 ? exitCode : 128;
+        throw error;
+    }
+
+    /// <summary>Undoes what a run leaves on the host: runtime state and cgroup, the network namespace, root mounts.</summary>
+    private void CleanUpRun(ContainerRecord record, RuntimeClient? runtime)
+    {
+        string id = record.Id;
+        try
+        {
+            runtime ??= RuntimeFor(record.Options.Runtime);
+            if (Directory.Exists(Path.Combine(runtime.Root, id))) runtime.Delete(id, force: true);
+        }
+        catch (EngineException)
+        {
+            // The runtime is gone (uninstalled); the cgroup is removed below all the same.
+        }
+        RemoveCgroup(CgroupPath(id));
+        NetworkNamespace.Delete(NetnsPath(id));
+        foreach (string mount in Mounts.MountPointsUnder(ContainerDir(id))) Mounts.Unmount(mount, detach: true);
+        if (Directory.Exists(RunDir(id)))
+        {
+            foreach (string f in new[] { "pid" }) File.Delete(Path.Combine(RunDir(id), f));
+        }
+    }
+
+    /// <summary>Removes a container's cgroup in every hierarchy, killing anything still in it.</summary>
+    private void RemoveCgroup(string cgroupPath)
+    {
+        foreach (string dir in Cgroups.Directories(cgroupPath))
+        {
+            for (int attempt = 0; attempt < 50 && Directory.Exists(dir); attempt++)
+            {
+                try
+                {
+                    foreach (string pidText in File.ReadAllLines(Path.Combine(dir, "cgroup.procs")))
+                        if (int.TryParse(pidText, out int pid)) Tmds.Linux.LibC.kill(pid, 9);
+                    Directory.Delete(dir);
+                }
+                catch (IOException)
+                {
+                    Thread.Sleep(20);
+                }
+            }
+        }
+    }
+
+    // ---- state ----------------------------------------------------------------------------------------------
+
+    private sealed class ExitRecord
+    {
+        public int exitCode { get; set; }
+        public int signal { get; set; }
+        public bool oomKilled { get; set; }
+        public string? finishedAt { get; set; }
+    }
+
+    /// <summary>
+    /// Brings a running container's record up to date: its exit as the monitor recorded it, or, if the monitor is
+    /// gone without a record, says so. Returns null if the container was auto-removed.
+    /// </summary>
+    private ContainerRecord? Reconcile(ContainerRecord record)
+    {
+        if (record.State is not (ContainerState.Running or ContainerState.Paused)) return record;
+        string exitFile = ExitFile(record.Id);
+        if (!File.Exists(exitFile))
+        {
+            if (ProcessInfo.IsAlive(record.MonitorPid, record.MonitorStart)) return record;
+            if (!File.Exists(exitFile))
+            {
+                bool containerAlive = ProcessInfo.Exists(record.Pid);
+                string message = containerAlive
+                    ? "the container's monitor died: its output is no longer logged and its exit will not be recorded"
+                    : "the container's monitor died without recording how the container exited";
+                if (record.Error != message)
+                {
+                    record.Error = message;
+                    if (!containerAlive)
+                    {
+                        record.State = ContainerState.Dead;
+                        record.FinishedAt = DateTime.UtcNow;
+                        CleanUpRun(record, null);
+                    }
+                    store.Update(record);
+                }
+                return record;
+            }
+        }
+        ExitRecord? exit = null;
+        try
+        {
+            exit = JsonSerializer.Deserialize<ExitRecord>(File.ReadAllText(exitFile));
+        }
+        catch (JsonException)
+        {
+        }
+        record.State = ContainerState.Exited;
+        record.ExitCode = exit?.exitCode ?? -1;
+        record.OOMKilled = exit?.oomKilled ?? false;
+        record.FinishedAt = exit?.finishedAt is string f && DateTime.TryParse(f, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var t) ? t : DateTime.UtcNow;
+        record.Pid = 0;
+        record.Error = exit is null ? "the exit record was unreadable" : null;
+        CleanUpRun(record, null);
+        store.Update(record);
+        if (record.Options.AutoRemove)
+        {
+            RemoveFiles(record);
+            store.Delete(record.Id);
+            return null;
+        }
+        return record;
+    }
+
+    // ---- stop, wait, remove ------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Without a signal: SIGTERM (or the image's stop signal), then SIGKILL after the timeout, as docker stop.
+    /// With a signal: sends just that signal, as docker kill.
+    /// </summary>
+    public Container Stop(string idOrName, TimeSpan timeout, string? signal = null)
+    {
+        var record = Resolve(idOrName);
+        using (LockContainer(record.Id))
+        {
+            record = Reconcile(store.ById(record.Id) ?? record);
+            if (record is null || record.State is not (ContainerState.Running or ContainerState.Paused))
+                return record is null ? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}") : ToContainer(record);
+            var runtime = RuntimeFor(record.Options.Runtime);
+            if (signal is not null)
+            {
+                var r = runtime.Kill(record.Id, signal);
+                if (r.ExitCode != 0 && File.Exists(ExitFile(record.Id)) is false)
+                    throw new EngineException("SignalFailed", ErrorKind.InvalidOperation, record.Name, $"Cannot send {signal} to {record.Name}: {r.Stderr}");
+                WaitForExitFile(record.Id, TimeSpan.FromMilliseconds(200));
+            }
+            else
+            {
+                string stopSignal = images.Find(record.ImageId)?.Config.StopSignal is { Length: > 0 } s ? s : "SIGTERM";
+                if (timeout > TimeSpan.Zero)
+                {
+                    runtime.Kill(record.Id, stopSignal);
+                    if (!WaitForExitFile(record.Id, timeout)) runtime.Kill(record.Id, "SIGKILL", all: true);
+                }
+                else
+                {
+                    runtime.Kill(record.Id, "SIGKILL", all: true);
+                }
+                if (!WaitForExitFile(record.Id, TimeSpan.FromSeconds(10)))
+                    throw new EngineException("StopTimeout", ErrorKind.OperationStopped, record.Name, $"Container {record.Name} did not exit after SIGKILL.");
+            }
+            record = Reconcile(store.ById(record.Id)!);
+            return record is null ? ToContainer(new ContainerRecord { Id = "", Name = idOrName, State = ContainerState.Exited }) : ToContainer(record);
+        }
+    }
+
+    private bool WaitForExitFile(string id, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (File.Exists(ExitFile(id))) return true;
+            if (DateTime.UtcNow >= deadline) return false;
+            Thread.Sleep(10);
+        }
+    }
+
+    public ContainerExit Wait(string idOrName, CancellationToken cancel)
+    {
+        var record = Resolve(idOrName);
+        string id = record.Id, name = record.Name;
+        while (true)
+        {
+            cancel.ThrowIfCancellationRequested();
+            ContainerRecord? current;
+            using (LockContainer(id))
+                current = store.ById(id) is { } r ? Reconcile(r) : null;
+            if (current is null) return new ContainerExit(id, name, record.ExitCode ?? 0, false, DateTime.UtcNow);
+            if (current.State is ContainerState.Exited or ContainerState.Dead or ContainerState.Created && current.StartedAt is not null
+                || current.State == ContainerState.Created && current.Error is not null)
+                return new ContainerExit(id, name, current.ExitCode ?? -1, current.OOMKilled, current.FinishedAt);
+            if (current.State == ContainerState.Created)
+                throw new EngineException("ContainerNotStarted", ErrorKind.InvalidOperation, name, $"Container {name} has not been started.");
+            if (current.State is ContainerState.Running && current.Error is not null && !ProcessInfo.Exists(current.Pid))
+                return new ContainerExit(id, name, -1, false, DateTime.UtcNow);
+            Thread.Sleep(20);
+        }
+    }
+
+    public void Remove(string idOrName, bool force)
+    {
+        var record = Resolve(idOrName);
+        using (LockContainer(record.Id))
+        {
+            var current = store.ById(record.Id) is { } r ? Reconcile(r) : null;
+            if (current is null) return;
+            if (current.State is ContainerState.Running or ContainerState.Paused)
+            {
+                if (!force)
+                    throw new EngineException("ContainerRunning", ErrorKind.InvalidOperation, current.Name,
+                        $"Container {current.Name} is running: stop it before removing it, or use -Force.");
+                var runtime = RuntimeFor(current.Options.Runtime);
+                runtime.Kill(current.Id, "SIGKILL", all: true);
+                WaitForExitFile(current.Id, TimeSpan.FromSeconds(10));
+                current = Reconcile(current) ?? current;
+            }
+            CleanUpRun(current, null);
+            RemoveFiles(current);
+            store.Delete(current.Id);
+        }
+        LayerStore.DeleteTree(ContainerDir(record.Id));
+    }
+
+    private void RemoveFiles(ContainerRecord record)
+    {
+        foreach (string mount in Mounts.MountPointsUnder(ContainerDir(record.Id))) Mounts.Unmount(mount, detach: true);
+        if (Directory.Exists(RunDir(record.Id))) LayerStore.DeleteTree(RunDir(record.Id));
+        // The lock file is removed with the directory by the caller once the lock is released.
+        foreach (string entry in Directory.Exists(ContainerDir(record.Id)) ? Directory.EnumerateFileSystemEntries(ContainerDir(record.Id)).ToList() : [])
+        {
+            if (Path.GetFileName(entry) == "lock") continue;
+            if (Directory.Exists(entry)) LayerStore.DeleteTree(entry);
+            else File.Delete(entry);
+        }
+    }
+
+    // ---- logs and stats -----------------------------------------------------------------------------------
+
+    public IEnumerable<ContainerLogRecord> Logs(string idOrName, bool follow, CancellationToken cancel)
+    {
+        var record = Resolve(idOrName);
+        string id = record.Id;
+        return LogReader.Read(LogPath(id), follow, () => store.ById(id) is { } r && Reconcile(r) is { State: ContainerState.Running or ContainerState.Paused }, cancel);
+    }
+
+    public CgroupLimits? ReadCgroupLimits(string idOrName)
+    {
+        var record = Resolve(idOrName);
+        return Cgroups.Exists(CgroupPath(record.Id)) ? Cgroups.ReadLimits(CgroupPath(record.Id)) : null;
+    }
+}

@@ -1,0 +1,307 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace PSContainer.Engine.Containers;
+
+/// <summary>A user as the container's /etc/passwd and /etc/group resolve it.</summary>
+public sealed record ResolvedUser(uint Uid, uint Gid, uint[] AdditionalGids, string Home);
+
+/// <summary>Paths and facts a spec needs that are decided at start time.</summary>
+public sealed record SpecContext(string RootfsPath, string? NetworkNamespacePath, string HostnameFile, string HostsFile, string ResolvConfFile, string CgroupsPath);
+
+/// <summary>
+/// Builds the OCI runtime-spec config.json for a container with Docker's defaults: its namespaces, mounts, masked
+/// and read-only paths, the default capability set, no_new_privs, the device allow-list and the resource limits.
+/// Any OCI runtime (ours or runc) runs the result.
+/// </summary>
+public static class RuntimeSpecBuilder
+{
+    /// <summary>Docker's default capabilities (moby oci/caps/defaults.go).</summary>
+    public static readonly string[] DefaultCapabilities =
+    [
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID",
+        "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+    ];
+
+    public static readonly string[] MaskedPaths =
+    [
+        "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+    ];
+
+    public static readonly string[] ReadonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+    public const string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    /// <summary>docker's rule: -Entrypoint replaces the image's entrypoint and drops its Cmd; -Command replaces Cmd.</summary>
+    public static string[] ResolveCommand(string[] imageEntrypoint, string[] imageCmd, string[]? entrypoint, string[]? command)
+    {
+        string[] ep = entrypoint ?? imageEntrypoint;
+        string[] cmd = command ?? (entrypoint is not null ? [] : imageCmd);
+        return ep.Concat(cmd).ToArray();
+    }
+
+    /// <summary>The image's Env, then the user's values over it, PATH defaulted and HOSTNAME set, as docker does.</summary>
+    public static string[] ResolveEnvironment(IEnumerable<string> imageEnv, IReadOnlyDictionary<string, string> overrides, string hostname)
+    {
+        var ordered = new List<string>();
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        void Set(string key, string value)
+        {
+            if (!values.ContainsKey(key)) ordered.Add(key);
+            values[key] = value;
+        }
+        Set("PATH", DefaultPath);
+        Set("HOSTNAME", hostname);
+        foreach (string entry in imageEnv)
+        {
+            int eq = entry.IndexOf('=');
+            if (eq > 0) Set(entry[..eq], entry[(eq + 1)..]);
+        }
+        foreach (var (k, v) in overrides) Set(k, v);
+        return ordered.Select(k => k + "=" + values[k]).ToArray();
+    }
+
+    public static JsonObject Build(ContainerRecord container, string[] env, ResolvedUser user, string workingDirectory, string hostname, SpecContext context)
+    {
+        var o = container.Options;
+        var caps = new JsonArray(DefaultCapabilities.Select(c => (JsonNode)JsonValue.Create(c)!).ToArray());
+        var mounts = new JsonArray
+        {
+            Mount("/proc", "proc", "proc", "nosuid", "noexec", "nodev"),
+            Mount("/dev", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755", "size=65536k"),
+            Mount("/dev/pts", "devpts", "devpts", "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"),
+            Mount("/sys", "sysfs", "sysfs", "nosuid", "noexec", "nodev", "ro"),
+            Mount("/sys/fs/cgroup", "cgroup", "cgroup", "nosuid", "noexec", "nodev", "relatime", "ro"),
+            Mount("/dev/mqueue", "mqueue", "mqueue", "nosuid", "noexec", "nodev"),
+            Mount("/dev/shm", "tmpfs", "shm", "nosuid", "noexec", "nodev", "mode=1777", "size=67108864"),
+            Mount("/etc/resolv.conf", "bind", context.ResolvConfFile, "rbind", "rprivate"),
+            Mount("/etc/hostname", "bind", context.HostnameFile, "rbind", "rprivate"),
+            Mount("/etc/hosts", "bind", context.HostsFile, "rbind", "rprivate"),
+        };
+        foreach (var m in ParseVolumes(o.Volumes))
+            mounts.Add(Mount(m.Destination, "bind", m.Source, m.ReadOnly ? ["rbind", "rprivate", "ro"] : ["rbind", "rprivate"]));
+        foreach (var m in ParseTmpfs(o.Tmpfs))
+            mounts.Add(Mount(m.Destination, "tmpfs", "tmpfs", m.Options.Split(',', StringSplitOptions.RemoveEmptyEntries)));
+
+        var namespaces = new JsonArray { Ns("pid"), Ns("ipc"), Ns("uts"), Ns("mount"), Ns("cgroup") };
+        if (o.Network != "host") namespaces.Add(context.NetworkNamespacePath is null ? Ns("network") : Ns("network", context.NetworkNamespacePath));
+
+        var resources = new JsonObject { ["devices"] = DefaultDeviceRules() };
+        var limits = EffectiveLimits(o);
+        if (limits.Memory is not null || limits.MemorySwap is not null)
+        {
+            var memory = new JsonObject();
+            if (limits.Memory is long mem) memory["limit"] = mem;
+            if (limits.MemorySwap is long swap) memory["swap"] = swap;
+            resources["memory"] = memory;
+        }
+        if (limits.Cpus is not null || limits.CpuShares is not null)
+        {
+            var cpu = new JsonObject();
+            if (limits.CpuShares is long shares) cpu["shares"] = shares;
+            if (limits.Cpus is double cpus)
+            {
+                cpu["quota"] = (long)Math.Round(cpus * 100000);
+                cpu["period"] = 100000;
+            }
+            resources["cpu"] = cpu;
+        }
+        if (limits.PidsLimit is long pids) resources["pids"] = new JsonObject { ["limit"] = pids };
+
+        return new JsonObject
+        {
+            ["ociVersion"] = "1.1.0",
+            ["process"] = new JsonObject
+            {
+                ["terminal"] = false,
+                ["user"] = new JsonObject
+                {
+                    ["uid"] = user.Uid,
+                    ["gid"] = user.Gid,
+                    ["additionalGids"] = new JsonArray(user.AdditionalGids.Select(g => (JsonNode)JsonValue.Create(g)).ToArray()),
+                },
+                ["args"] = new JsonArray(container.Command.Select(a => (JsonNode)JsonValue.Create(a)!).ToArray()),
+                ["env"] = new JsonArray(env.Select(e => (JsonNode)JsonValue.Create(e)!).ToArray()),
+                ["cwd"] = workingDirectory,
+                ["capabilities"] = new JsonObject
+                {
+                    ["bounding"] = caps.DeepClone(),
+                    ["effective"] = caps.DeepClone(),
+                    ["permitted"] = caps.DeepClone(),
+                },
+                ["rlimits"] = new JsonArray { new JsonObject { ["type"] = "RLIMIT_NOFILE", ["hard"] = 1048576, ["soft"] = 1048576 } },
+                ["noNewPrivileges"] = true,
+            },
+            ["root"] = new JsonObject { ["path"] = context.RootfsPath, ["readonly"] = o.ReadOnly },
+            ["hostname"] = hostname,
+            ["mounts"] = mounts,
+            ["annotations"] = new JsonObject
+            {
+                ["io.pscontainer.name"] = container.Name,
+                ["io.pscontainer.image"] = container.Image,
+            },
+            ["linux"] = new JsonObject
+            {
+                ["resources"] = resources,
+                ["cgroupsPath"] = context.CgroupsPath,
+                ["namespaces"] = namespaces,
+                ["rootfsPropagation"] = "rprivate",
+                ["maskedPaths"] = new JsonArray(MaskedPaths.Select(p => (JsonNode)JsonValue.Create(p)!).ToArray()),
+                ["readonlyPaths"] = new JsonArray(ReadonlyPaths.Select(p => (JsonNode)JsonValue.Create(p)!).ToArray()),
+            },
+        };
+    }
+
+    /// <summary>The limits a container gets: docker gives memory+swap = twice the memory when only memory is set.</summary>
+    public static ContainerLimits EffectiveLimits(ContainerOptions o)
+    {
+        long? swap = o.MemorySwap switch
+        {
+            -1 => null,
+            long s => s,
+            null => o.Memory is long m ? 2 * m : null,
+        };
+        return new ContainerLimits(o.Memory, swap, o.Cpus, o.CpuShares, o.PidsLimit);
+    }
+
+    public static IReadOnlyList<ContainerMount> ParseVolumes(IEnumerable<string> volumes)
+    {
+        var result = new List<ContainerMount>();
+        foreach (string v in volumes)
+        {
+            string[] parts = v.Split(':');
+            if (parts.Length is < 2 or > 3 || parts[0].Length == 0 || !parts[1].StartsWith('/'))
+                throw new EngineException("InvalidVolume", ErrorKind.InvalidArgument, v, $"'{v}' is not a valid bind mount: use /host/path:/container/path[:ro|rw].");
+            if (!parts[0].StartsWith('/'))
+                throw new EngineException("InvalidVolume", ErrorKind.InvalidArgument, v, $"'{parts[0]}' must be an absolute host path (named volumes come later).");
+            bool ro = false;
+            if (parts.Length == 3)
+            {
+                foreach (string opt in parts[2].Split(','))
+                {
+                    if (opt == "ro") ro = true;
+                    else if (opt != "rw") throw new EngineException("InvalidVolume", ErrorKind.InvalidArgument, v, $"Unknown bind mount option '{opt}' (use ro or rw).");
+                }
+            }
+            if (parts[1] == "/") throw new EngineException("InvalidVolume", ErrorKind.InvalidArgument, v, "A bind mount cannot replace the container's root.");
+            result.Add(new ContainerMount("bind", parts[0], parts[1], ro));
+        }
+        return result;
+    }
+
+    public static IReadOnlyList<ContainerMount> ParseTmpfs(IEnumerable<string> tmpfs)
+    {
+        var result = new List<ContainerMount>();
+        foreach (string t in tmpfs)
+        {
+            int colon = t.IndexOf(':');
+            string dest = colon < 0 ? t : t[..colon];
+            string options = colon < 0 ? "" : t[(colon + 1)..];
+            if (!dest.StartsWith('/') || dest == "/")
+                throw new EngineException("InvalidTmpfs", ErrorKind.InvalidArgument, t, $"'{t}' is not a valid tmpfs mount: use /container/path[:options].");
+            // docker's default tmpfs options, then the user's.
+            string all = "noexec,nosuid,nodev" + (options.Length > 0 ? "," + options : "");
+            result.Add(new ContainerMount("tmpfs", "tmpfs", dest, all.Split(',').Contains("ro"), all));
+        }
+        return result;
+    }
+
+    private static JsonObject Mount(string destination, string type, string source, params string[] options) => new()
+    {
+        ["destination"] = destination,
+        ["type"] = type,
+        ["source"] = source,
+        ["options"] = new JsonArray(options.Select(x => (JsonNode)JsonValue.Create(x)!).ToArray()),
+    };
+
+    private static JsonObject Ns(string type, string? path = null)
+    {
+        var o = new JsonObject { ["type"] = type };
+        if (path is not null) o["path"] = path;
+        return o;
+    }
+
+    /// <summary>Deny every device, then allow docker's default set (moby oci/devices_linux.go defaults).</summary>
+    private static JsonArray DefaultDeviceRules()
+    {
+        var rules = new JsonArray { new JsonObject { ["allow"] = false, ["access"] = "rwm" } };
+        void Allow(string type, long? major, long? minor, string access)
+        {
+            var r = new JsonObject { ["allow"] = true, ["type"] = type, ["access"] = access };
+            if (major is long ma) r["major"] = ma;
+            if (minor is long mi) r["minor"] = mi;
+            rules.Add(r);
+        }
+        Allow("c", null, null, "m");
+        Allow("b", null, null, "m");
+        Allow("c", 1, 3, "rwm");   // null
+        Allow("c", 1, 8, "rwm");   // random
+        Allow("c", 1, 7, "rwm");   // full
+        Allow("c", 5, 0, "rwm");   // tty
+        Allow("c", 1, 5, "rwm");   // zero
+        Allow("c", 1, 9, "rwm");   // urandom
+        Allow("c", 5, 1, "rwm");   // console
+        Allow("c", 136, null, "rwm"); // pts
+        Allow("c", 5, 2, "rwm");   // ptmx
+        Allow("c", 10, 200, "rwm"); // tun
+        return rules;
+    }
+
+    /// <summary>
+    /// Resolves "user[:group]" (names or numbers) against the container's own /etc/passwd and /etc/group, as docker
+    /// does, with the user's supplementary groups. A name that is not there is an error; numbers need no entry.
+    /// </summary>
+    public static ResolvedUser ResolveUser(string? spec, string rootfs)
+    {
+        spec = string.IsNullOrEmpty(spec) ? "0" : spec;
+        string userPart = spec, groupPart = "";
+        int colon = spec.IndexOf(':');
+        if (colon >= 0) { userPart = spec[..colon]; groupPart = spec[(colon + 1)..]; }
+        var passwd = ReadDb(Path.Combine(rootfs, "etc/passwd"));
+        var group = ReadDb(Path.Combine(rootfs, "etc/group"));
+        uint uid, gid;
+        string home = "/", name;
+        string[]? entry = uint.TryParse(userPart, NumberStyles.None, CultureInfo.InvariantCulture, out uid)
+            ? passwd.FirstOrDefault(p => p.Length > 2 && p[2] == userPart)
+            : passwd.FirstOrDefault(p => p[0] == userPart);
+        if (entry is null && !uint.TryParse(userPart, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            throw new EngineException("UserNotFound", ErrorKind.ObjectNotFound, spec, $"Unable to find user {userPart}: no matching entries in the container's /etc/passwd.");
+        if (entry is not null)
+        {
+            uid = uint.Parse(entry[2], CultureInfo.InvariantCulture);
+            gid = entry.Length > 3 && uint.TryParse(entry[3], NumberStyles.None, CultureInfo.InvariantCulture, out uint g) ? g : 0;
+            home = entry.Length > 5 && entry[5].Length > 0 ? entry[5] : "/";
+            name = entry[0];
+        }
+        else
+        {
+            gid = 0; // docker: a numeric user without a passwd entry runs with group 0
+            name = userPart;
+        }
+        if (groupPart.Length > 0)
+        {
+            if (!uint.TryParse(groupPart, NumberStyles.None, CultureInfo.InvariantCulture, out gid))
+            {
+                var g = group.FirstOrDefault(x => x[0] == groupPart)
+                        ?? throw new EngineException("GroupNotFound", ErrorKind.ObjectNotFound, spec, $"Unable to find group {groupPart}: no matching entries in the container's /etc/group.");
+                gid = uint.Parse(g[2], CultureInfo.InvariantCulture);
+            }
+        }
+        var additional = group
+            .Where(g => g.Length > 3 && g[3].Split(',').Contains(name) && uint.TryParse(g[2], NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            .Select(g => uint.Parse(g[2], CultureInfo.InvariantCulture))
+            .Where(g => g != gid)
+            .Distinct()
+            .ToArray();
+        return new ResolvedUser(uid, gid, additional, home);
+    }
+
+    private static List<string[]> ReadDb(string path)
+    {
+        var info = new FileInfo(path);
+        // The file comes from the image: never follow it out of the rootfs, never read a huge one.
+        if (!info.Exists || info.LinkTarget is not null || info.Length > 4 << 20) return [];
+        return File.ReadLines(path).Where(l => l.Length > 0 && !l.StartsWith('#')).Select(l => l.Split(':')).Where(f => f.Length >= 3).ToList();
+    }
+}

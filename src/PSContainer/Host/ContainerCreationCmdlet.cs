@@ -1,0 +1,130 @@
+using System.Collections;
+using System.Management.Automation;
+using PSContainer.Engine.Containers;
+
+namespace PSContainer.Host;
+
+/// <summary>
+/// The parameters that describe a new container, shared by New-Container and the one-step Start-Container -Image
+/// (docker create / docker run), so both take exactly the same options.
+/// </summary>
+public abstract class ContainerCreationCmdlet : PSContainerCmdlet
+{
+    protected const string RunSet = "Run";
+
+    /// <summary>The image: a name (busybox, app:1) or an id.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = RunSet)]
+    [ArgumentCompleter(typeof(ImageNameCompleter))]
+    public string Image { get; set; } = "";
+
+    /// <summary>The command, replacing the image's Cmd (docker run IMAGE COMMAND ARG...).</summary>
+    [Parameter(Position = 1, ParameterSetName = RunSet)]
+    [Alias("Cmd")]
+    public string[]? Command { get; set; }
+
+    /// <summary>The new container's name (declared by each cmdlet: Start-Container also uses -Name for existing containers).</summary>
+    protected abstract string? NewContainerName { get; }
+
+    /// <summary>Replaces the image's Entrypoint (and drops its Cmd, as docker does).</summary>
+    [Parameter(ParameterSetName = RunSet)]
+    public string[]? Entrypoint { get; set; }
+
+    [Parameter(ParameterSetName = RunSet)]
+    [Alias("Env")]
+    public Hashtable? Environment { get; set; }
+
+    [Parameter(ParameterSetName = RunSet)]
+    [Alias("Workdir")]
+    public string? WorkingDirectory { get; set; }
+
+    /// <summary>user[:group], names or numbers, resolved in the container.</summary>
+    [Parameter(ParameterSetName = RunSet)]
+    public string? User { get; set; }
+
+    [Parameter(ParameterSetName = RunSet)]
+    public string? Hostname { get; set; }
+
+    [Parameter(ParameterSetName = RunSet)]
+    public Hashtable? Label { get; set; }
+
+    /// <summary>Memory limit in bytes (PowerShell's 64MB works).</summary>
+    [Parameter(ParameterSetName = RunSet)]
+    public long? Memory { get; set; }
+
+    /// <summary>Memory plus swap in bytes; -1 for unlimited swap.</summary>
+    [Parameter(ParameterSetName = RunSet)]
+    public long? MemorySwap { get; set; }
+
+    /// <summary>CPUs the container may use (1.5 = one and a half CPUs of time).</summary>
+    [Parameter(ParameterSetName = RunSet)]
+    public double? Cpus { get; set; }
+
+    /// <summary>Relative CPU weight (docker's --cpu-shares).</summary>
+    [Parameter(ParameterSetName = RunSet)]
+    public long? CpuShares { get; set; }
+
+    [Parameter(ParameterSetName = RunSet)]
+    public long? PidsLimit { get; set; }
+
+    /// <summary>Bind mounts: /host/path:/container/path[:ro].</summary>
+    [Parameter(ParameterSetName = RunSet)]
+    public string[]? Volume { get; set; }
+
+    /// <summary>tmpfs mounts: /container/path[:options].</summary>
+    [Parameter(ParameterSetName = RunSet)]
+    public string[]? Tmpfs { get; set; }
+
+    [Parameter(ParameterSetName = RunSet)]
+    public SwitchParameter ReadOnly { get; set; }
+
+    /// <summary>none (loopback only, the default) or host.</summary>
+    [Parameter(ParameterSetName = RunSet)]
+    [ValidateNotNullOrEmpty]
+    public string Network { get; set; } = "none";
+
+    /// <summary>psc (the built-in runtime) or runc, or the path of an OCI runtime.</summary>
+    [Parameter(ParameterSetName = RunSet)]
+    [ValidateNotNullOrEmpty]
+    public string Runtime { get; set; } = "psc";
+
+    /// <summary>Remove the container when it exits (docker run --rm).</summary>
+    [Parameter(ParameterSetName = RunSet)]
+    [Alias("Rm")]
+    public SwitchParameter AutoRemove { get; set; }
+
+    protected ContainerOptions BuildOptions() => new()
+    {
+        Image = Image,
+        Name = NewContainerName,
+        Command = Command,
+        Entrypoint = Entrypoint,
+        Environment = ToDictionary(Environment),
+        WorkingDirectory = WorkingDirectory,
+        User = User,
+        Hostname = Hostname,
+        Labels = ToDictionary(Label),
+        Memory = Memory,
+        MemorySwap = MemorySwap,
+        Cpus = Cpus,
+        CpuShares = CpuShares,
+        PidsLimit = PidsLimit,
+        Volumes = (Volume ?? []).Select(ResolveVolume).ToList(),
+        Tmpfs = (Tmpfs ?? []).ToList(),
+        ReadOnly = ReadOnly,
+        Network = Network,
+        Runtime = Runtime,
+        AutoRemove = AutoRemove,
+    };
+
+    /// <summary>A relative host path in -Volume is relative to PowerShell's current location, not the process's.</summary>
+    private string ResolveVolume(string volume)
+    {
+        int colon = volume.IndexOf(':');
+        if (colon <= 0 || volume.StartsWith('/')) return volume;
+        string host = volume[..colon];
+        return GetUnresolvedProviderPathFromPSPath(host) + volume[colon..];
+    }
+
+    private static Dictionary<string, string> ToDictionary(Hashtable? table) =>
+        table?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString()!, e => e.Value?.ToString() ?? "", StringComparer.Ordinal) ?? new();
+}
