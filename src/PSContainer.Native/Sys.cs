@@ -41,6 +41,19 @@ public static unsafe partial class Sys
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int renameat(int olddirfd, byte* oldpath, int newdirfd, byte* newpath);
 
+    [LibraryImport(Libc, SetLastError = true)]
+    private static partial int getrlimit(int resource, ulong* limits);
+
+    public const int RLIMIT_NOFILE = 7;
+
+    /// <summary>The hard limit of a resource for this process (what it can still grant without CAP_SYS_RESOURCE).</summary>
+    public static ulong HardLimit(int resource)
+    {
+        ulong* limits = stackalloc ulong[2];
+        if (getrlimit(resource, limits) != 0) throw new NativeException("getrlimit", null, Errors.Last);
+        return limits[1];
+    }
+
     public static ulong MakeDev(uint major, uint minor) =>
         ((ulong)(major & 0xfffff000) << 32) | ((ulong)(major & 0xfff) << 8) |
         ((ulong)(minor & 0xffffff00) << 12) | (minor & 0xff);

@@ -325,6 +325,8 @@ public sealed class TarReader
         if (count <= 0) return;
         if (stream.CanSeek)
         {
+            // Seeking past the end succeeds silently; a member cut off there is a truncated archive.
+            if (stream.Position + count > stream.Length) throw Bad("the archive is truncated");
             stream.Seek(count, SeekOrigin.Current);
             position += count;
             return;

@@ -38,7 +38,9 @@ public sealed partial class ContainerManager
             ? d
             : Path.Combine(Path.GetDirectoryName(typeof(ContainerManager).Assembly.Location)!, "native");
 
-    public const string CgroupParent = "pscontainer";
+    /// <summary>The cgroup every container's cgroup is made under ($env:PSCONTAINER_CGROUP_PARENT, default pscontainer).</summary>
+    public static string CgroupParent =>
+        Environment.GetEnvironmentVariable("PSCONTAINER_CGROUP_PARENT") is { Length: > 0 } p ? p.Trim('/') : "pscontainer";
 
     private string ContainerDir(string id) => Path.Combine(paths.Root, "containers", id);
     private string RunDir(string id) => Path.Combine(paths.RunRoot, "containers", id);
@@ -46,7 +48,7 @@ public sealed partial class ContainerManager
     private string RootfsDir(string id) => Path.Combine(ContainerDir(id), "rootfs");
     private string ExitFile(string id) => Path.Combine(RunDir(id), "exit.json");
     public string LogPath(string id) => Path.Combine(ContainerDir(id), "container.log");
-    public static string CgroupPath(string id) => $"/{CgroupParent}/{id}";
+    public static string CgroupPath(ContainerRecord r) => $"/{r.Options.CgroupParent ?? CgroupParent}/{r.Id}";
 
     [GeneratedRegex("^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")]
     private static partial Regex ValidName();
@@ -113,6 +115,7 @@ public sealed partial class ContainerManager
         if (command.Length == 0)
             throw new EngineException("NoCommand", ErrorKind.InvalidArgument, options.Image, "No command specified: the image has no Cmd or Entrypoint; give -Command.");
 
+        options.CgroupParent ??= CgroupParent;
         var record = new ContainerRecord
         {
             Id = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
@@ -255,7 +258,7 @@ public sealed partial class ContainerManager
                 throw new EngineException("InvalidWorkingDirectory", ErrorKind.InvalidArgument, cwd, $"The working directory '{cwd}' is not an absolute path.");
             string[] env = RuntimeSpecBuilder.ResolveEnvironment(image.Config.Env, o.Environment, hostname);
             var spec = RuntimeSpecBuilder.Build(record, env, user, cwd, hostname,
-                new SpecContext(rootfs, netns, Path.Combine(dir, "hostname"), Path.Combine(dir, "hosts"), Path.Combine(dir, "resolv.conf"), CgroupPath(id)));
+                new SpecContext(rootfs, netns, Path.Combine(dir, "hostname"), Path.Combine(dir, "hosts"), Path.Combine(dir, "resolv.conf"), CgroupPath(record)));
             AtomicFile.Write(Path.Combine(dir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, new JsonSerializerOptions { WriteIndented = true }), paths.Temp);
 
             // A runtime state left by an earlier run (crash) would make create fail.
@@ -315,7 +318,7 @@ public sealed partial class ContainerManager
             {
                 MonitorBinary(), "--runtime", runtime.Binary, "--runtime-root", runtime.Root, "--id", id, "--bundle", ContainerDir(id),
                 "--log-path", LogPath(id), "--exit-file", ExitFile(id), "--pid-file", Path.Combine(RunDir(id), "pid"),
-                "--cgroup-path", CgroupPath(id), "--sync-fd", "3",
+                "--cgroup-path", CgroupPath(record), "--sync-fd", "3",
             };
             var env = new Dictionary<string, string> { ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
             launcher = ProcessSpawner.Spawn(args[0], args, env, new Dictionary<int, int> { [writeEnd] = 3 });
@@ -374,7 +377,7 @@ public sealed partial class ContainerManager
         {
             // The runtime is gone (uninstalled); the cgroup is removed below all the same.
         }
-        RemoveCgroup(CgroupPath(id));
+        RemoveCgroup(CgroupPath(record));
         NetworkNamespace.Delete(NetnsPath(id));
         foreach (string mount in Mounts.MountPointsUnder(ContainerDir(id))) Mounts.Unmount(mount, detach: true);
         if (Directory.Exists(RunDir(id)))
@@ -594,6 +597,6 @@ public sealed partial class ContainerManager
     public CgroupLimits? ReadCgroupLimits(string idOrName)
     {
         var record = Resolve(idOrName);
-        return Cgroups.Exists(CgroupPath(record.Id)) ? Cgroups.ReadLimits(CgroupPath(record.Id)) : null;
+        return Cgroups.Exists(CgroupPath(record)) ? Cgroups.ReadLimits(CgroupPath(record)) : null;
     }
 }

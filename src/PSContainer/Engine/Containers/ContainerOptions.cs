@@ -29,4 +29,6 @@ public sealed class ContainerOptions
     /// <summary>psc (ours, the default) or runc, or a path to an OCI runtime binary.</summary>
     public string Runtime { get; set; } = "psc";
     public bool AutoRemove { get; set; }
+    /// <summary>The cgroup parent, fixed at creation so a later change of environment cannot orphan the cgroup.</summary>
+    public string? CgroupParent { get; set; }
 }

@@ -31,6 +31,12 @@ public static class RuntimeSpecBuilder
 
     public static readonly string[] ReadonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
+    /// <summary>
+    /// Open files: containerd's default of 1048576, but never more than this process may grant (raising a hard
+    /// limit needs CAP_SYS_RESOURCE, which restricted hosts do not give even to root).
+    /// </summary>
+    public static ulong NoFileLimit => Math.Min(1048576UL, PSContainer.Native.Sys.HardLimit(PSContainer.Native.Sys.RLIMIT_NOFILE));
+
     public const string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     /// <summary>docker's rule: -Entrypoint replaces the image's entrypoint and drops its Cmd; -Command replaces Cmd.</summary>
@@ -130,7 +136,7 @@ public static class RuntimeSpecBuilder
                     ["effective"] = caps.DeepClone(),
                     ["permitted"] = caps.DeepClone(),
                 },
-                ["rlimits"] = new JsonArray { new JsonObject { ["type"] = "RLIMIT_NOFILE", ["hard"] = 1048576, ["soft"] = 1048576 } },
+                ["rlimits"] = new JsonArray { new JsonObject { ["type"] = "RLIMIT_NOFILE", ["hard"] = NoFileLimit, ["soft"] = NoFileLimit } },
                 ["noNewPrivileges"] = true,
             },
             ["root"] = new JsonObject { ["path"] = context.RootfsPath, ["readonly"] = o.ReadOnly },

@@ -155,19 +155,31 @@ public sealed class ImageImporter
         bool oci = format == ImageArchiveFormat.OciLayout || (format == ImageArchiveFormat.Auto && !docker && source.Exists("index.json"));
         if (format == ImageArchiveFormat.RootFs)
             throw new EngineException("RootFsFromDirectory", ErrorKind.InvalidArgument, source.Description, "A root filesystem import takes a tar file, not a directory.");
-        var ids = docker ? ImportDockerArchive(source) : oci ? ImportOciLayout(source)
+        var staged = docker ? ImportDockerArchive(source) : oci ? ImportOciLayout(source)
             : throw new EngineException("ImportUnknownFormat", ErrorKind.InvalidData, source.Description,
                 $"'{source.Description}' is neither a docker save archive (manifest.json) nor an OCI image layout (oci-layout, index.json).");
-        if (tags.Count > 0)
+        try
         {
-            var distinct = ids.Select(i => i.Id).Distinct().ToList();
-            if (distinct.Count != 1)
-                throw new EngineException("ImportNameNeedsOneImage", ErrorKind.InvalidArgument, source.Description,
-                    $"'{source.Description}' holds {distinct.Count} images; -Name can only tag a single image.");
+            if (tags.Count > 0)
+            {
+                int distinct = staged.Select(i => i.ConfigDigest).Distinct().Count();
+                if (distinct != 1)
+                    throw new EngineException("ImportNameNeedsOneImage", ErrorKind.InvalidArgument, source.Description,
+                        $"'{source.Description}' holds {distinct} images; -Name can only tag a single image.");
+            }
+            // Everything is verified: only now does any of it become visible.
+            var ids = new List<Digest>();
+            foreach (var image in staged)
+            {
+                store.RecordImage(image.Commit(store), image.Tags.Concat(tags));
+                ids.Add(image.ConfigDigest);
+            }
+            return ids;
         }
-        foreach (var (id, record, archiveTags) in ids)
-            store.RecordImage(record, archiveTags.Concat(tags));
-        return ids.Select(i => i.Id).ToList();
+        finally
+        {
+            foreach (var image in staged) image.Dispose();
+        }
     }
 
     // ---- docker save ------------------------------------------------------------------------------------------
@@ -179,12 +191,12 @@ public sealed class ImageImporter
         [JsonPropertyName("Layers")] public List<string> Layers { get; set; } = new();
     }
 
-    private List<(Digest Id, ImageRecord Record, List<ImageReference> Tags)> ImportDockerArchive(IArchiveSource source)
+    private List<StagedImage> ImportDockerArchive(IArchiveSource source)
     {
         var entries = OciJson.Parse<List<DockerArchiveEntry>>(source.ReadSmall("manifest.json"), "docker archive manifest.json", source.Description);
         if (entries.Count == 0)
             throw new EngineException("ImportEmptyArchive", ErrorKind.InvalidData, source.Description, $"'{source.Description}' contains no images.");
-        var result = new List<(Digest, ImageRecord, List<ImageReference>)>();
+        var result = new List<StagedImage>();
         foreach (var entry in entries)
         {
             if (!source.Exists(entry.Config))
@@ -196,8 +208,7 @@ public sealed class ImageImporter
                 tags.Add(ImageReference.Parse(tag));
             var layers = entry.Layers.Select(layerPath => new LayerInput(
                 () => source.Open(layerPath), DigestFromPath(layerPath), null, null, source.SizeOf(layerPath), layerPath)).ToList();
-            var record = ImportImage(configBytes, expectedConfig, layers, null, null, source.Description);
-            result.Add((record.Id, record, tags));
+            Stage(result, () => ImportImage(configBytes, expectedConfig, layers, null, null, source.Description, tags));
         }
         return result;
     }
@@ -213,10 +224,10 @@ public sealed class ImageImporter
 
     // ---- OCI image layout -------------------------------------------------------------------------------------
 
-    private List<(Digest Id, ImageRecord Record, List<ImageReference> Tags)> ImportOciLayout(IArchiveSource source)
+    private List<StagedImage> ImportOciLayout(IArchiveSource source)
     {
         var index = OciJson.Parse<ImageIndex>(source.ReadSmall("index.json"), "OCI index.json", source.Description);
-        var result = new List<(Digest, ImageRecord, List<ImageReference>)>();
+        var result = new List<StagedImage>();
         foreach (var top in index.Manifests)
         {
             var manifestDescriptor = SelectPlatform(source, top, 0);
@@ -244,9 +255,8 @@ public sealed class ImageImporter
             string mediaType = manifest.MediaType ?? manifestDescriptor.MediaType;
             if (!MediaTypes.IsManifest(mediaType))
                 throw new EngineException("UnsupportedMediaType", ErrorKind.InvalidData, mediaType, $"Manifest media type '{mediaType}' is not supported.");
-            var record = ImportImage(configBytes, Digest.Parse(manifest.Config.Digest, source.Description), layers,
-                manifestBytes, mediaType, source.Description);
-            result.Add((record.Id, record, tags));
+            Stage(result, () => ImportImage(configBytes, Digest.Parse(manifest.Config.Digest, source.Description), layers,
+                manifestBytes, mediaType, source.Description, tags));
         }
         if (result.Count == 0)
             throw new EngineException("ImportEmptyArchive", ErrorKind.InvalidData, source.Description, $"'{source.Description}' contains no images.");
@@ -291,7 +301,8 @@ public sealed class ImageImporter
     {
         options ??= new RootFsImageOptions();
         long size = new FileInfo(path).Length;
-        var layer = ImportLayer(new LayerInput(() => File.OpenRead(path), null, null, null, size, Path.GetFileName(path)), 1, null, null, null);
+        using var staged = ImportLayer(new LayerInput(() => File.OpenRead(path), null, null, null, size, Path.GetFileName(path)), 1, null, null, null);
+        var layer = staged.Commit(store);
         var created = DateTimeOffset.UtcNow;
         var config = new ImageConfigFile
         {
@@ -327,8 +338,66 @@ public sealed class ImageImporter
 
     private sealed record ImportedLayer(Digest BlobDigest, long BlobSize, string MediaType, Digest DiffId, Digest ChainId, long UnpackedSize);
 
-    private ImageRecord ImportImage(byte[] configBytes, Digest? expectedConfig, IReadOnlyList<LayerInput> layers,
-        byte[]? manifestBytes, string? manifestMediaType, string where)
+    /// <summary>A verified layer whose blob and unpacked directory are still in tmp/, not yet visible.</summary>
+    private sealed class StagedLayer(BlobStore.PendingBlob? blob, LayerStore.PendingLayer? layer, ImportedLayer result, Digest? parent, long entries) : IDisposable
+    {
+        public ImportedLayer Result => result;
+
+        public ImportedLayer Commit(ImageStore store)
+        {
+            blob?.Commit(result.BlobDigest);
+            layer?.Commit(result.ChainId);
+            if (blob is not null || layer is not null)
+                store.RecordLayer(result.ChainId, result.DiffId, parent, result.UnpackedSize, entries);
+            return result with { UnpackedSize = store.LayerSize(result.ChainId) ?? result.UnpackedSize };
+        }
+
+        public void Dispose()
+        {
+            blob?.Dispose();
+            layer?.Dispose();
+        }
+    }
+
+    /// <summary>An image whose every part is verified and staged; Commit makes it visible.</summary>
+    private sealed class StagedImage(byte[] configBytes, Digest configDigest, ImageConfigFile config, StagedLayer[] layers,
+        byte[]? manifestBytes, string? manifestMediaType, List<ImageReference> tags) : IDisposable
+    {
+        public Digest ConfigDigest => configDigest;
+        public List<ImageReference> Tags => tags;
+
+        public ImageRecord Commit(ImageStore store)
+        {
+            var imported = layers.Select(l => l.Commit(store)).ToList();
+            store.Blobs.Put(configBytes, configDigest);
+            string mediaType = manifestMediaType ?? MediaTypes.OciManifest;
+            var manifestDigest = store.Blobs.Put(manifestBytes ?? SynthesizeManifest(configDigest, configBytes.Length, imported));
+            return new ImageRecord(configDigest, manifestDigest, mediaType, config,
+                imported.Select((l, i) => new ImageLayerRecord(i, l.ChainId, l.DiffId, l.BlobDigest, l.MediaType, l.BlobSize)).ToList(),
+                imported.Sum(l => l.UnpackedSize));
+        }
+
+        public void Dispose()
+        {
+            foreach (var l in layers) l.Dispose();
+        }
+    }
+
+    private static void Stage(List<StagedImage> into, Func<StagedImage> stage)
+    {
+        try
+        {
+            into.Add(stage());
+        }
+        catch
+        {
+            foreach (var image in into) image.Dispose();
+            throw;
+        }
+    }
+
+    private StagedImage ImportImage(byte[] configBytes, Digest? expectedConfig, IReadOnlyList<LayerInput> layers,
+        byte[]? manifestBytes, string? manifestMediaType, string where, List<ImageReference> tags)
     {
         var configDigest = Digest.Compute(configBytes);
         if (expectedConfig is not null && expectedConfig.Value != configDigest)
@@ -344,33 +413,24 @@ public sealed class ImageImporter
         long total = layers.Sum(l => l.ProgressTotal);
         long done = 0;
         Report(0, $"Importing image {configDigest.Short}", 0, total);
-        var imported = new ImportedLayer[layers.Count];
+        var staged = new StagedLayer?[layers.Count];
         try
         {
             Parallel.For(0, layers.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(2, Environment.ProcessorCount), CancellationToken = cancel }, i =>
             {
-                imported[i] = ImportLayer(layers[i], i + 1, diffIds[i], chainIds[i], i == 0 ? null : chainIds[i - 1],
+                staged[i] = ImportLayer(layers[i], i + 1, diffIds[i], chainIds[i], i == 0 ? null : chainIds[i - 1],
                     n => Report(0, $"Importing image {configDigest.Short}", Interlocked.Add(ref done, n), total));
             });
         }
-        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        catch (Exception e)
         {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions.OfType<EngineException>().FirstOrDefault() ?? e.InnerExceptions[0]).Throw();
+            foreach (var l in staged) l?.Dispose();
+            if (e is AggregateException { InnerExceptions.Count: > 0 } aggregate)
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(aggregate.InnerExceptions.OfType<EngineException>().FirstOrDefault() ?? aggregate.InnerExceptions[0]).Throw();
             throw;
         }
         Report(0, $"Importing image {configDigest.Short}", total, total, completed: true);
-
-        store.Blobs.Put(configBytes, configDigest);
-        Digest manifestDigest;
-        if (manifestBytes is null)
-        {
-            manifestBytes = SynthesizeManifest(configDigest, configBytes.Length, imported);
-            manifestMediaType = MediaTypes.OciManifest;
-        }
-        manifestDigest = store.Blobs.Put(manifestBytes);
-        return new ImageRecord(configDigest, manifestDigest, manifestMediaType!, config,
-            imported.Select((l, i) => new ImageLayerRecord(i, l.ChainId, l.DiffId, l.BlobDigest, l.MediaType, l.BlobSize)).ToList(),
-            imported.Sum(l => l.UnpackedSize));
+        return new StagedImage(configBytes, configDigest, config, staged.Select(l => l!).ToArray(), manifestBytes, manifestMediaType, tags);
     }
 
     private static byte[] SynthesizeManifest(Digest configDigest, long configSize, IEnumerable<ImportedLayer> layers) =>
@@ -386,22 +446,23 @@ public sealed class ImageImporter
     /// hashed again (the diff id) and unpacked. Only when both digests match is the blob renamed into place and the
     /// unpacked directory moved under its chain id.
     /// </summary>
-    private ImportedLayer ImportLayer(LayerInput input, int progressId, Digest? expectedDiff, Digest? chainId, Digest? parentChain, Action<long>? onBytes = null)
+    private StagedLayer ImportLayer(LayerInput input, int progressId, Digest? expectedDiff, Digest? chainId, Digest? parentChain, Action<long>? onBytes = null)
     {
         cancel.ThrowIfCancellationRequested();
+        // Skip only a blob and layer that an image already pairs: that pairing was verified when it was imported.
         if (input.ExpectedBlob is Digest known && chainId is Digest chain && store.Blobs.Has(known) && store.Layers.Has(chain)
-            && store.LayerSize(chain) is long existingSize)
+            && store.LayerSize(chain) is long existingSize && store.IsVerifiedPair(known, chain))
         {
             onBytes?.Invoke(input.ProgressTotal);
             Report(progressId, $"Layer {input.Label}", input.ProgressTotal, input.ProgressTotal, completed: true, status: "Already exists");
-            return new ImportedLayer(known, store.Blobs.SizeOf(known), input.MediaType ?? MediaTypes.OciLayer, expectedDiff!.Value, chain, existingSize);
+            return new StagedLayer(null, null, new ImportedLayer(known, store.Blobs.SizeOf(known), input.MediaType ?? MediaTypes.OciLayer, expectedDiff!.Value, chain, existingSize), parentChain, 0);
         }
 
         var watch = Stopwatch.StartNew();
         long lastReport = 0;
         bool needBlob = input.ExpectedBlob is not Digest b || !store.Blobs.Has(b);
-        using var pending = needBlob ? store.Blobs.Begin() : null;
-        using var pendingLayer = store.Layers.Begin();
+        var pending = needBlob ? store.Blobs.Begin() : null;
+        var pendingLayer = store.Layers.Begin();
         try
         {
             using var source = input.Open();
@@ -436,12 +497,19 @@ public sealed class ImageImporter
                     $"Layer {input.Label} unpacks to {diffId}, but the image config says {ed}.");
             var finalChain = chainId ?? diffId;
 
-            pending?.Commit(blobDigest);
-            if (needLayer) pendingLayer.Commit(finalChain);
-            store.RecordLayer(finalChain, diffId, parentChain, applied.Bytes, applied.Entries);
-            Report(progressId, $"Layer {input.Label}", input.ProgressTotal, input.ProgressTotal, completed: true, status: "Done");
+            pending?.Stream.Flush();
+            Report(progressId, $"Layer {input.Label}", input.ProgressTotal, input.ProgressTotal, completed: true, status: "Verified");
             string mediaType = input.MediaType ?? MediaTypes.OciLayerFor(compression);
-            return new ImportedLayer(blobDigest, blobHash.BytesRead, mediaType, diffId, finalChain, store.LayerSize(finalChain) ?? applied.Bytes);
+            if (!needLayer)
+            {
+                pendingLayer.Dispose();
+                pendingLayer = null;
+            }
+            var result = new ImportedLayer(blobDigest, blobHash.BytesRead, mediaType, diffId, finalChain, applied.Bytes);
+            var stagedLayer = new StagedLayer(pending, pendingLayer, result, parentChain, applied.Entries);
+            pending = null;
+            pendingLayer = null;
+            return stagedLayer;
         }
         catch (InvalidDataException e)
         {
@@ -450,6 +518,12 @@ public sealed class ImageImporter
         catch (SharpCompress.Compressors.ZStandard.ZstdException e)
         {
             throw new EngineException("LayerInvalid", ErrorKind.InvalidData, input.Label, $"Layer {input.Label} is not valid compressed data: {e.Message}", e);
+        }
+        finally
+        {
+            // Still set only when verification failed: nothing of the layer may stay.
+            pending?.Dispose();
+            pendingLayer?.Dispose();
         }
     }
 

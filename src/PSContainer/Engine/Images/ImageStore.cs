@@ -47,6 +47,13 @@ public sealed class ImageStore
             "INSERT OR IGNORE INTO layers(chain_id, diff_id, parent, size, entries) VALUES($c, $d, $p, $s, $e)",
             ("$c", chainId.ToString()), ("$d", diffId.ToString()), ("$p", parent?.ToString()), ("$s", size), ("$e", entries)));
 
+    /// <summary>Whether some image records this blob as the layer with this chain id (so the pair was verified).</summary>
+    public bool IsVerifiedPair(Digest blob, Digest chainId) => Db.Read(c =>
+    {
+        using var cmd = c.Command(null, "SELECT 1 FROM image_layers WHERE blob_digest = $b AND chain_id = $c LIMIT 1", ("$b", blob.ToString()), ("$c", chainId.ToString()));
+        return cmd.ExecuteScalar() is not null;
+    });
+
     public long? LayerSize(Digest chainId) => Db.Read(c =>
     {
         using var cmd = c.Command(null, "SELECT size FROM layers WHERE chain_id = $c", ("$c", chainId.ToString()));
@@ -170,24 +177,30 @@ public sealed class ImageStore
         var all = List();
         string text = nameOrId.Trim();
         string hex = text.StartsWith("sha256:", StringComparison.Ordinal) ? text[7..] : text;
-        if (hex.Length >= 4 && hex.All(ch => ch is (>= '0' and <= '9') or (>= 'a' and <= 'f')))
+        bool hexLike = hex.Length >= 4 && hex.All(ch => ch is (>= '0' and <= '9') or (>= 'a' and <= 'f'));
+        // docker's order: a full id, then a reference (a tag that looks like hex is still a tag), then an id prefix.
+        if (hexLike && hex.Length == 64 && all.FirstOrDefault(i => i.Id[7..] == hex) is { } exact) return exact;
+        if (ImageReference.TryParse(text, defaultTag: true, out var reference, out _))
         {
-            var byId = all.Where(i => i.Id[7..].StartsWith(hex, StringComparison.Ordinal)).ToList();
-            if (byId.Count == 1) return byId[0];
-            if (byId.Count > 1 && hex.Length < 64)
-                throw new EngineException("AmbiguousImageId", ErrorKind.InvalidArgument, nameOrId, $"Image id prefix '{hex}' matches {byId.Count} images; give more digits.");
+            if (reference!.Digest is not null)
+            {
+                string key = reference.Repository + "@" + reference.Digest;
+                var match = all.FirstOrDefault(i => i.RepoDigests.Any(d => Full(d) == key))
+                            // A manifest digest of an image we imported (not pulled) names it too.
+                            ?? all.FirstOrDefault(i => i.ManifestDigest == reference.Digest.ToString());
+                if (match is not null) return match;
+            }
+            else
+            {
+                string tag = reference.ToString();
+                if (all.FirstOrDefault(i => i.RepoTags.Any(t => Full(t) == tag)) is { } tagged) return tagged;
+            }
         }
-        if (!ImageReference.TryParse(text, defaultTag: true, out var reference, out _)) return null;
-        if (reference!.Digest is not null)
-        {
-            string key = reference.Repository + "@" + reference.Digest;
-            var match = all.FirstOrDefault(i => i.RepoDigests.Any(d => Full(d) == key));
-            if (match is not null) return match;
-            // A manifest digest of an image we imported (not pulled) names it too.
-            return all.FirstOrDefault(i => i.ManifestDigest == reference.Digest.ToString());
-        }
-        string tag = reference.ToString();
-        return all.FirstOrDefault(i => i.RepoTags.Any(t => Full(t) == tag));
+        if (!hexLike) return null;
+        var byId = all.Where(i => i.Id[7..].StartsWith(hex, StringComparison.Ordinal)).ToList();
+        if (byId.Count > 1)
+            throw new EngineException("AmbiguousImageId", ErrorKind.InvalidArgument, nameOrId, $"Image id prefix '{hex}' matches {byId.Count} images; give more digits.");
+        return byId.FirstOrDefault();
     }
 
     private static string Full(string familiar) => ImageReference.TryParse(familiar, false, out var r, out _) ? r!.ToString() : familiar;
@@ -319,6 +332,8 @@ public sealed class ImageStore
     /// </summary>
     public void WriteLayoutIndex()
     {
+        // Shared store lock: garbage collection empties tmp/, where the new index is written before its rename.
+        using var storeLock = FileLock.Acquire(Paths.StoreLock, exclusive: false);
         var index = Db.Read(c => c.Query(null, """
             SELECT i.manifest_digest, i.manifest_media_type, t.name FROM images i LEFT JOIN tags t ON t.image_id = i.id ORDER BY t.name
             """, r => (Digest: r.GetString(0), MediaType: r.GetString(1), Tag: r.IsDBNull(2) ? null : r.GetString(2))));

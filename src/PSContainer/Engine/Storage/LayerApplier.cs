@@ -26,7 +26,8 @@ public static class LayerApplier
     {
         var reader = new TarReader(uncompressedTar);
         using var root = RootedDirectory.Open(layerDirectory);
-        var directoryTimes = new List<(string Path, DateTimeOffset Access, DateTimeOffset Modified)>();
+        // One time per directory: a directory listed twice takes its last entry's times, as tar does.
+        var directoryTimes = new Dictionary<string, (DateTimeOffset Access, DateTimeOffset Modified)>(StringComparer.Ordinal);
         long entries = 0, bytes = 0;
         var buffer = new byte[1 << 17];
 
@@ -47,10 +48,9 @@ public static class LayerApplier
             }
         }
 
-        // Directory times last, deepest first: creating children changes a directory's mtime.
-        for (int i = directoryTimes.Count - 1; i >= 0; i--)
+        // Directory times last: creating children changes a directory's mtime (setting a time does not).
+        foreach (var (dirPath, (access, modified)) in directoryTimes)
         {
-            var (dirPath, access, modified) = directoryTimes[i];
             SplitParent(dirPath, out string parent, out string leaf);
             try
             {
@@ -66,7 +66,7 @@ public static class LayerApplier
     }
 
     private static long ApplyEntry(RootedDirectory root, TarReader reader, TarHeader entry, string path,
-        List<(string, DateTimeOffset, DateTimeOffset)> directoryTimes, byte[] buffer)
+        Dictionary<string, (DateTimeOffset, DateTimeOffset)> directoryTimes, byte[] buffer)
     {
         SplitParent(path, out string parentPath, out string name);
         DateTimeOffset access = entry.AccessTime ?? entry.ModificationTime;
@@ -77,7 +77,7 @@ public static class LayerApplier
             if (entry.Kind != TarEntryKind.Directory) throw Refuse(entry, "the layer root can only be a directory");
             using var self = root.OpenDirectory("", create: false);
             SetAttributes(self, "", entry, isSymlink: false);
-            directoryTimes.Add(("", access, entry.ModificationTime));
+            directoryTimes[""] = (access, entry.ModificationTime);
             return 0;
         }
 
@@ -113,7 +113,7 @@ public static class LayerApplier
             case TarEntryKind.Directory:
                 if (existing != Sys.S_IFDIR) parent.MakeDirectory(name, 0x1C0 /*0700 until attributes are set*/);
                 SetAttributes(parent, name, entry, isSymlink: false);
-                directoryTimes.Add((path, access, entry.ModificationTime));
+                directoryTimes[path] = (access, entry.ModificationTime);
                 return 0;
 
             case TarEntryKind.File:

@@ -1,0 +1,73 @@
+/* The exit file (written atomically: tmp + fsync + rename) and the JSON line on the sync fd. */
+#include "monitor.h"
+
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* {"exitCode":N,"signal":S,"oomKilled":b,"finishedAt":"..."}; exitCode is 128+S for a signal, as docker. */
+int write_exit_file(const char *path, int wstatus, bool oom_killed)
+{
+    int code = 0, sig = 0;
+    if (WIFEXITED(wstatus))
+        code = WEXITSTATUS(wstatus);
+    else if (WIFSIGNALED(wstatus)) {
+        sig = WTERMSIG(wstatus);
+        code = 128 + sig;
+    }
+    char ts[40], body[256], tmp[PATH_MAX];
+    fmt_time_now(ts);
+    int len = snprintf(body, sizeof body, "{\"exitCode\":%d,\"signal\":%d,\"oomKilled\":%s,\"finishedAt\":\"%s\"}\n",
+                       code, sig, oom_killed ? "true" : "false", ts);
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
+        return -1;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    if (write_all(fd, body, (size_t)len) < 0 || fsync(fd) < 0) {
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    close(fd);
+    if (rename(tmp, path) < 0) {
+        unlink(tmp);
+        return -1;
+    }
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+}
+
+void sync_report_ok(int fd, pid_t pid, pid_t monitor_pid)
+{
+    if (fd < 0)
+        return;
+    char line[96];
+    int len = snprintf(line, sizeof line, "{\"ok\":true,\"pid\":%d,\"monitorPid\":%d}\n", (int)pid, (int)monitor_pid);
+    write_all(fd, line, (size_t)len);
+}
+
+void sync_report_fail(int fd, int exit_code, const char *msg)
+{
+    if (fd < 0)
+        return;
+    char esc[4096], line[4200];
+    size_t mlen = strlen(msg);
+    while (mlen > 0 && (msg[mlen - 1] == '\n' || msg[mlen - 1] == ' ' || msg[mlen - 1] == '\r'))
+        mlen--;
+    json_escape(esc, sizeof esc, msg, mlen);
+    int len = snprintf(line, sizeof line, "{\"ok\":false,\"exitCode\":%d,\"message\":\"%s\"}\n", exit_code, esc);
+    if (len > (int)sizeof line - 1)
+        len = (int)sizeof line - 1;
+    write_all(fd, line, (size_t)len);
+}

@@ -1,0 +1,124 @@
+/* The container's log in the CRI (k8s-file) format, one record per line:
+ *   2026-11-28T06:06:02.123456789Z stdout F text
+ * F ends a line; P is a piece of a line that continues in the next record of the stream (a line longer than
+ * LOG_RECORD_MAX, or text the container flushed without a newline yet). Nothing is held back across time:
+ * whatever a read returns is written at once. A stream that ends without a newline gets an empty F record.
+ * While the runtime's `create` runs, what it prints is only captured (for its error message), not logged.
+ * Each record is one writev() on an O_APPEND file, so a reader following the file never sees half a record. */
+#include "monitor.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+static int log_fd = -1;
+static char buf[LOG_RECORD_MAX]; /* shared by both streams: nothing stays in it between calls */
+
+void log_set_output(int fd) { log_fd = fd; }
+
+static void emit(struct logstream *s, char tag, const char *text, size_t len)
+{
+    if (s->quiet)
+        return;
+    char head[64];
+    size_t h = fmt_time_now(head);
+    head[h++] = ' ';
+    size_t nl = strlen(s->name);
+    memcpy(head + h, s->name, nl);
+    h += nl;
+    head[h++] = ' ';
+    head[h++] = tag;
+    head[h++] = ' ';
+    struct iovec iov[3] = {{head, h}, {(void *)text, len}, {"\n", 1}};
+    size_t total = h + len + 1;
+    s->partial = tag == 'P';
+    if (log_fd < 0)
+        return;
+    ssize_t n;
+    do
+        n = writev(log_fd, iov, 3);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 || (size_t)n == total)
+        return; /* on a write error (disk full) keep draining the pipe so the container never blocks */
+    /* short write (rare on regular files): finish the record */
+    size_t done = (size_t)n;
+    for (int i = 0; i < 3; i++) {
+        if (done >= iov[i].iov_len) {
+            done -= iov[i].iov_len;
+            continue;
+        }
+        if (write_all(log_fd, (char *)iov[i].iov_base + done, iov[i].iov_len - done) < 0)
+            return;
+        done = 0;
+    }
+}
+
+static void capture(struct logstream *s, const char *p, size_t n)
+{
+    if (!s->capture || s->capture_len + 1 >= s->capture_cap)
+        return;
+    size_t room = s->capture_cap - 1 - s->capture_len;
+    if (n > room)
+        n = room;
+    memcpy(s->capture + s->capture_len, p, n);
+    s->capture_len += n;
+    s->capture[s->capture_len] = 0;
+}
+
+void log_close(struct logstream *s)
+{
+    if (s->partial)
+        emit(s, 'F', "", 0);
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+}
+
+/* Reads what the pipe holds now and logs it. Returns false once the stream reached EOF (it is then closed). */
+bool log_pump(struct logstream *s)
+{
+    if (s->fd < 0)
+        return false;
+    size_t len = 0;
+    bool eof = false;
+    /* Keep reading while data is immediately available, so a line split across reads stays one record;
+     * bounded so one busy stream cannot starve the other. */
+    for (int round = 0; round < 16; round++) {
+        ssize_t n = read(s->fd, buf + len, sizeof buf - len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN)
+                eof = true;
+            break;
+        }
+        if (n == 0) {
+            eof = true;
+            break;
+        }
+        capture(s, buf + len, (size_t)n);
+        len += (size_t)n;
+        size_t start = 0;
+        char *nl;
+        while ((nl = memchr(buf + start, '\n', len - start)) != NULL) {
+            emit(s, 'F', buf + start, (size_t)(nl - (buf + start)));
+            start = (size_t)(nl - buf) + 1;
+        }
+        size_t rest = len - start;
+        if (rest == sizeof buf) { /* a line longer than a record: this piece goes out now */
+            emit(s, 'P', buf, rest);
+            len = 0;
+        } else {
+            memmove(buf, buf + start, rest);
+            len = rest;
+        }
+    }
+    if (len > 0)
+        emit(s, 'P', buf, len);
+    if (eof) {
+        log_close(s);
+        return false;
+    }
+    return true;
+}

@@ -1,0 +1,223 @@
+/* The monitor's life: run `runtime create`, report on the sync fd, then log the container's output until it
+ * exits, write the exit file and leave. One poll() loop over the two pipes and a signalfd. */
+#include "monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define REAPED_RING 16
+
+static pid_t create_pid = -1, ctr_pid = -1;
+static bool create_done, ctr_done;
+static int create_status, ctr_status;
+static unsigned pending_signals;
+/* children reaped before we knew the container's pid (it could die before we read the pid file) */
+static struct { pid_t pid; int status; } reaped[REAPED_RING];
+static unsigned reaped_next;
+
+static struct logstream out_stream = {.fd = -1, .name = "stdout"};
+static struct logstream err_stream = {.fd = -1, .name = "stderr"};
+static int sig_fd = -1;
+
+static void reap_children(void)
+{
+    int st;
+    pid_t p;
+    while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+        if (p == create_pid) {
+            create_done = true;
+            create_status = st;
+        } else if (ctr_pid > 0 && p == ctr_pid) {
+            ctr_done = true;
+            ctr_status = st;
+        } else if (ctr_pid <= 0) {
+            reaped[reaped_next % REAPED_RING].pid = p;
+            reaped[reaped_next % REAPED_RING].status = st;
+            reaped_next++;
+        }
+    }
+}
+
+static void forward_signals(void)
+{
+    if (ctr_pid <= 0 || !pending_signals)
+        return; /* kept until the container's pid is known */
+    if (!ctr_done) /* never signal a pid that may have been recycled */
+        for (int s = 1; s < 32; s++)
+            if (pending_signals & (1u << s))
+                kill(ctr_pid, s);
+    pending_signals = 0;
+}
+
+/* One round of the loop: wait up to timeout_ms for output or a signal and handle what came. */
+static void step(int timeout_ms)
+{
+    struct pollfd fds[3] = {
+        {.fd = out_stream.fd, .events = POLLIN},
+        {.fd = err_stream.fd, .events = POLLIN},
+        {.fd = sig_fd, .events = POLLIN},
+    };
+    int n = poll(fds, 3, timeout_ms);
+    if (n < 0 && errno != EINTR) {
+        /* cannot happen with valid fds; avoid a busy loop all the same */
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (n <= 0)
+        return;
+    /* stdout before stderr: of two lines that are both waiting, this is the likelier order */
+    if (fds[0].revents)
+        log_pump(&out_stream);
+    if (fds[1].revents)
+        log_pump(&err_stream);
+    if (fds[2].revents) {
+        int chld = 0;
+        signals_read(sig_fd, &chld, &pending_signals);
+        if (chld)
+            reap_children();
+        forward_signals();
+    }
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static int fail(const struct options *o, int code, const char *fmt, const char *arg)
+{
+    char msg[PATH_MAX + 256];
+    snprintf(msg, sizeof msg, fmt, arg, strerror(errno));
+    sync_report_fail(o->sync_fd, code, msg);
+    return 1;
+}
+
+static int status_code(int st) { return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 1; }
+
+int monitor_run(const struct options *o)
+{
+    sig_fd = signals_setup();
+    if (sig_fd < 0)
+        return fail(o, MON_SELF_FAILURE, "psc-monitor: signalfd%s: %s", "");
+    int log_fd = open(o->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (log_fd < 0)
+        return fail(o, MON_SELF_FAILURE, "psc-monitor: open log %s: %s", o->log_path);
+    log_set_output(log_fd);
+
+    int outp[2], errp[2];
+    if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
+        return fail(o, MON_SELF_FAILURE, "psc-monitor: pipe%s: %s", "");
+    fcntl(outp[0], F_SETFL, O_NONBLOCK); /* only our read ends: the container's ends stay blocking */
+    fcntl(errp[0], F_SETFL, O_NONBLOCK);
+    out_stream.fd = outp[0];
+    err_stream.fd = errp[0];
+
+    /* The runtime's stderr is the container's stderr, so its own error text is taken from its json log. */
+    char runtime_log[PATH_MAX];
+    snprintf(runtime_log, sizeof runtime_log, "%s.runtime-log.XXXXXX", o->exit_file);
+    int tfd = mkostemp(runtime_log, O_CLOEXEC);
+    if (tfd < 0) {
+        snprintf(runtime_log, sizeof runtime_log, "/tmp/psc-monitor-runtime-log.XXXXXX");
+        tfd = mkostemp(runtime_log, O_CLOEXEC);
+    }
+    if (tfd >= 0)
+        close(tfd);
+    const char *rt_log = tfd >= 0 ? runtime_log : NULL;
+
+    static char err_text[4096];
+    err_stream.capture = err_text;
+    err_stream.capture_cap = sizeof err_text;
+    out_stream.quiet = err_stream.quiet = true;
+
+    const char *create_args[] = {"create", "--bundle", o->bundle, "--pid-file", o->pid_file, o->id, NULL};
+    create_pid = spawn_runtime(o, create_args, rt_log, outp[1], errp[1]);
+    int spawn_errno = errno;
+    close(outp[1]);
+    close(errp[1]);
+    if (create_pid < 0) {
+        if (rt_log)
+            unlink(rt_log);
+        errno = spawn_errno;
+        return fail(o, MON_SELF_FAILURE, "psc-monitor: fork for %s: %s", o->runtime);
+    }
+
+    while (!create_done)
+        step(-1);
+
+    if (!WIFEXITED(create_status) || WEXITSTATUS(create_status) != 0) {
+        int code = status_code(create_status);
+        log_pump(&out_stream); /* whatever the runtime printed before it exited */
+        log_pump(&err_stream);
+        char msg[4096];
+        if (!runtime_error_from_log(rt_log, msg, sizeof msg)) {
+            if (err_stream.capture_len)
+                snprintf(msg, sizeof msg, "%s", err_text);
+            else
+                snprintf(msg, sizeof msg, "%s create failed with exit code %d", o->runtime, code);
+        }
+        if (rt_log)
+            unlink(rt_log);
+        sync_report_fail(o->sync_fd, code, msg);
+        return 1;
+    }
+    if (rt_log)
+        unlink(rt_log);
+    err_stream.capture = NULL;
+    out_stream.quiet = err_stream.quiet = false;
+
+    char pidtext[32];
+    long pid = 0;
+    if (read_small_file(o->pid_file, pidtext, sizeof pidtext) > 0)
+        pid = strtol(pidtext, NULL, 10);
+    if (pid <= 0) {
+        const char *del[] = {"delete", "--force", o->id, NULL};
+        run_runtime_wait(o, del);
+        errno = EINVAL;
+        return fail(o, MON_SELF_FAILURE, "psc-monitor: no container pid in %s: %s", o->pid_file);
+    }
+    ctr_pid = (pid_t)pid;
+    for (unsigned i = 0; i < REAPED_RING && i < reaped_next; i++)
+        if (reaped[i].pid == ctr_pid) {
+            ctr_done = true;
+            ctr_status = reaped[i].status;
+        }
+
+    oom_setup(o->cgroup_path, ctr_pid);
+    long oom_before = oom_count();
+
+    sync_report_ok(o->sync_fd, ctr_pid, getpid());
+    if (o->sync_fd >= 0)
+        close(o->sync_fd);
+    forward_signals();
+    trim_resident();
+
+    while (!ctr_done)
+        step(-1);
+
+    /* The container is gone: take what is still in the pipes (bounded: a process it left behind may hold them). */
+    long deadline = now_ms() + DRAIN_TIMEOUT_MS;
+    while (out_stream.fd >= 0 || err_stream.fd >= 0) {
+        long left = deadline - now_ms();
+        if (left <= 0)
+            break;
+        step((int)left);
+    }
+    log_close(&out_stream);
+    log_close(&err_stream);
+    fdatasync(log_fd);
+
+    long oom_after = oom_count();
+    bool oom = oom_after > 0 && oom_after > (oom_before < 0 ? 0 : oom_before);
+    write_exit_file(o->exit_file, ctr_status, oom);
+    return 0;
+}

@@ -1,0 +1,102 @@
+/* psc-monitor entry point: command line, then detach, then monitor the container. */
+#include "monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: psc-monitor --runtime PATH --runtime-root DIR --id ID --bundle DIR --log-path FILE\n"
+    "                   --exit-file FILE --pid-file FILE [--cgroup-path PATH] [--sync-fd N]\n";
+
+/* Paths are made absolute here because the detached monitor (and the runtime it runs) work from "/". */
+static const char *abs_or_die(const char *name, const char *p)
+{
+    char *r = absolute_path(p);
+    if (!r) {
+        fprintf(stderr, "psc-monitor: --%s %s: cannot make the path absolute\n", name, p);
+        exit(2);
+    }
+    return r;
+}
+
+int parse_args(int argc, char **argv, struct options *o)
+{
+    static const struct option longopts[] = {
+        {"runtime", required_argument, 0, 'r'},   {"runtime-root", required_argument, 0, 'R'},
+        {"id", required_argument, 0, 'i'},        {"bundle", required_argument, 0, 'b'},
+        {"log-path", required_argument, 0, 'l'},  {"exit-file", required_argument, 0, 'e'},
+        {"pid-file", required_argument, 0, 'p'},  {"cgroup-path", required_argument, 0, 'c'},
+        {"sync-fd", required_argument, 0, 's'},   {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    memset(o, 0, sizeof *o);
+    o->sync_fd = -1;
+    int c;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'r': o->runtime = strchr(optarg, '/') ? abs_or_die("runtime", optarg) : strdup(optarg); break;
+        case 'R': o->runtime_root = abs_or_die("runtime-root", optarg); break;
+        case 'i': o->id = strdup(optarg); break;
+        case 'b': o->bundle = abs_or_die("bundle", optarg); break;
+        case 'l': o->log_path = abs_or_die("log-path", optarg); break;
+        case 'e': o->exit_file = abs_or_die("exit-file", optarg); break;
+        case 'p': o->pid_file = abs_or_die("pid-file", optarg); break;
+        case 'c': o->cgroup_path = strdup(optarg); break;
+        case 's': {
+            char *end;
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || *end || v < 0 || v > 1 << 20) {
+                fprintf(stderr, "psc-monitor: --sync-fd %s: not a file descriptor number\n", optarg);
+                return -1;
+            }
+            o->sync_fd = (int)v;
+            break;
+        }
+        case 'h': fputs(usage, stdout); exit(0);
+        default: fputs(usage, stderr); return -1;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "psc-monitor: unexpected argument '%s'\n%s", argv[optind], usage);
+        return -1;
+    }
+    const char *missing = !o->runtime ? "--runtime" : !o->id ? "--id" : !o->bundle ? "--bundle"
+                        : !o->log_path ? "--log-path" : !o->exit_file ? "--exit-file"
+                        : !o->pid_file ? "--pid-file" : NULL;
+    if (missing) {
+        fprintf(stderr, "psc-monitor: %s is required\n%s", missing, usage);
+        return -1;
+    }
+    if (!*o->id || strchr(o->id, '/')) {
+        fprintf(stderr, "psc-monitor: --id '%s' is not a valid container id\n", o->id);
+        return -1;
+    }
+    if (o->sync_fd >= 0 && fcntl(o->sync_fd, F_GETFD) < 0) {
+        fprintf(stderr, "psc-monitor: --sync-fd %d: %s\n", o->sync_fd, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    if (parse_args(argc, argv, &o) < 0) {
+        if (o.sync_fd >= 0 && fcntl(o.sync_fd, F_GETFD) >= 0)
+            sync_report_fail(o.sync_fd, MON_SELF_FAILURE, "psc-monitor: invalid command line");
+        return 2;
+    }
+    /* The process the engine started exits here with status 0; only the grandchild returns. */
+    if (daemonize() < 0) {
+        sync_report_fail(o.sync_fd, MON_SELF_FAILURE, "psc-monitor: cannot detach (fork failed)");
+        _exit(1);
+    }
+    o.sync_fd = keep_only_fd(o.sync_fd);
+    set_process_name(o.id, argc, argv);
+    return monitor_run(&o);
+}

@@ -1,0 +1,86 @@
+/* psc-monitor: the per-container monitor (conmon's role). See ../README.md, section "psc-monitor". */
+#ifndef PSC_MONITOR_H
+#define PSC_MONITOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* exitCode reported on the sync fd when the monitor itself (not the runtime) fails, as docker's 125. */
+#define MON_SELF_FAILURE 125
+/* the longest text of one CRI log record; longer lines become P records then F */
+#define LOG_RECORD_MAX 16384
+/* how long to keep draining the container's pipes after it exited */
+#define DRAIN_TIMEOUT_MS 2000
+
+struct options {
+    const char *runtime;      /* path or name (searched in PATH) of the OCI runtime */
+    const char *runtime_root; /* --root for the runtime, may be NULL */
+    const char *id;
+    const char *bundle;
+    const char *log_path;
+    const char *exit_file;
+    const char *pid_file;
+    const char *cgroup_path;  /* may be NULL: then read from /proc/PID/cgroup */
+    int sync_fd;              /* -1 when none */
+};
+
+/* args.c */
+int parse_args(int argc, char **argv, struct options *o);
+
+/* daemon.c */
+int daemonize(void);
+int keep_only_fd(int fd);
+void set_process_name(const char *id, int argc, char **argv);
+
+/* util.c */
+size_t fmt_time(const struct timespec *ts, char out[40]);
+size_t fmt_time_now(char out[40]);
+int write_all(int fd, const void *buf, size_t len);
+size_t json_escape(char *dst, size_t cap, const char *src, size_t len);
+ssize_t read_small_file(const char *path, char *buf, size_t cap);
+char *absolute_path(const char *p);
+
+/* signals.c */
+int signals_setup(void);
+void signals_reset_in_child(void);
+int signals_read(int sfd, int *got_chld, unsigned *forward_mask);
+
+/* logwriter.c */
+struct logstream {
+    int fd;              /* read end of the pipe; -1 after EOF */
+    const char *name;    /* "stdout" / "stderr" */
+    bool partial;        /* the last record written was P */
+    bool quiet;          /* read but do not log (the runtime's own output while `create` runs) */
+    char *capture;       /* when set, a copy of what arrives is kept here (runtime error text) */
+    size_t capture_len, capture_cap;
+};
+void log_set_output(int fd);
+bool log_pump(struct logstream *s);   /* false once the stream reached EOF (and was closed) */
+void log_close(struct logstream *s);
+
+/* spawn.c */
+pid_t spawn_runtime(const struct options *o, const char *const *cmd_args, const char *log_file,
+                    int out_fd, int err_fd);
+int run_runtime_wait(const struct options *o, const char *const *cmd_args);
+
+/* runtimelog.c */
+size_t runtime_error_from_log(const char *log_file, char *out, size_t cap);
+
+/* oom.c */
+void oom_setup(const char *cgroup_path, pid_t pid);
+long oom_count(void);
+
+/* exitfile.c */
+int write_exit_file(const char *path, int wstatus, bool oom_killed);
+void sync_report_ok(int fd, pid_t pid, pid_t monitor_pid);
+void sync_report_fail(int fd, int exit_code, const char *msg);
+
+/* memory.c */
+void trim_resident(void);
+
+/* loop.c */
+int monitor_run(const struct options *o);
+
+#endif

@@ -1,0 +1,58 @@
+/* Signals arrive through a signalfd: SIGCHLD to reap, SIGTERM/SIGINT/SIGHUP to forward to the container. */
+#include "monitor.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+static sigset_t handled(void)
+{
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGCHLD);
+    sigaddset(&s, SIGTERM);
+    sigaddset(&s, SIGINT);
+    sigaddset(&s, SIGHUP);
+    return s;
+}
+
+int signals_setup(void)
+{
+    sigset_t s = handled();
+    signal(SIGPIPE, SIG_IGN); /* a closed sync pipe must not kill us */
+    if (sigprocmask(SIG_BLOCK, &s, NULL) < 0)
+        return -1;
+    return signalfd(-1, &s, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+/* In the forked child before exec: the runtime (and so the container) must get a clean signal state. */
+void signals_reset_in_child(void)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    signal(SIGPIPE, SIG_DFL);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Drains the signalfd. Sets *got_chld when SIGCHLD arrived and bit N of *forward_mask for each signal N to
+ * forward. Returns the number of signals read. */
+int signals_read(int sfd, int *got_chld, unsigned *forward_mask)
+{
+    struct signalfd_siginfo si;
+    int count = 0;
+    for (;;) {
+        ssize_t n = read(sfd, &si, sizeof si);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n != (ssize_t)sizeof si)
+            break;
+        count++;
+        if (si.ssi_signo == SIGCHLD)
+            *got_chld = 1;
+        else
+            *forward_mask |= 1u << si.ssi_signo;
+    }
+    return count;
+}

@@ -1,0 +1,66 @@
+/* Running the OCI runtime through its command line: RUNTIME [--root R] [--log F --log-format json] CMD... */
+#include "monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_ARGS 32
+
+/* Starts the runtime with stdin = /dev/null (the monitor's fd 0) and stdout/stderr = out_fd/err_fd
+ * (or /dev/null when -1). Every other descriptor of ours is close-on-exec. Returns the pid or -1. */
+pid_t spawn_runtime(const struct options *o, const char *const *cmd_args, const char *log_file,
+                    int out_fd, int err_fd)
+{
+    const char *argv[MAX_ARGS];
+    int n = 0;
+    argv[n++] = o->runtime;
+    if (o->runtime_root) {
+        argv[n++] = "--root";
+        argv[n++] = o->runtime_root;
+    }
+    if (log_file) {
+        argv[n++] = "--log";
+        argv[n++] = log_file;
+        argv[n++] = "--log-format";
+        argv[n++] = "json";
+    }
+    for (int i = 0; cmd_args[i] && n < MAX_ARGS - 1; i++)
+        argv[n++] = cmd_args[i];
+    argv[n] = NULL;
+
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    signals_reset_in_child();
+    int null = open("/dev/null", O_RDWR);
+    if (out_fd < 0)
+        out_fd = null;
+    if (err_fd < 0)
+        err_fd = null;
+    if (dup2(null, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
+        _exit(127);
+    execvp(argv[0], (char *const *)argv);
+    int e = errno;
+    char msg[512];
+    int len = snprintf(msg, sizeof msg, "psc-monitor: exec %s: %s\n", argv[0], strerror(e));
+    if (len > 0)
+        write_all(2, msg, (size_t)len < sizeof msg ? (size_t)len : sizeof msg - 1);
+    _exit(e == ENOENT ? 127 : 126);
+}
+
+/* Runs the runtime with its output discarded and waits for it; returns its exit status or -1. */
+int run_runtime_wait(const struct options *o, const char *const *cmd_args)
+{
+    pid_t pid = spawn_runtime(o, cmd_args, NULL, -1, -1);
+    if (pid < 0)
+        return -1;
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
