@@ -256,7 +256,7 @@ public sealed partial class ContainerManager
             string cwd = o.WorkingDirectory ?? (image.Config.WorkingDir.Length > 0 ? image.Config.WorkingDir : "/");
             if (!cwd.StartsWith('/'))
                 throw new EngineException("InvalidWorkingDirectory", ErrorKind.InvalidArgument, cwd, $"The working directory '{cwd}' is not an absolute path.");
-            string[] env = RuntimeSpecBuilder.ResolveEnvironment(image.Config.Env, o.Environment, hostname);
+            string[] env = RuntimeSpecBuilder.ResolveEnvironment(image.Config.Env, o.Environment, hostname, user.Home);
             var spec = RuntimeSpecBuilder.Build(record, env, user, cwd, hostname,
                 new SpecContext(rootfs, netns, Path.Combine(dir, "hostname"), Path.Combine(dir, "hosts"), Path.Combine(dir, "resolv.conf"), CgroupPath(record)));
             AtomicFile.Write(Path.Combine(dir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, new JsonSerializerOptions { WriteIndented = true }), paths.Temp);
@@ -466,12 +466,17 @@ public sealed partial class ContainerManager
         store.Update(record);
         if (record.Options.AutoRemove)
         {
+            RemovedExits[record.Id] = new ContainerExit(record.Id, record.Name, record.ExitCode ?? -1, record.OOMKilled, record.FinishedAt);
             RemoveFiles(record);
             store.Delete(record.Id);
+            LayerStore.DeleteTree(ContainerDir(record.Id));
             return null;
         }
         return record;
     }
+
+    /// <summary>How auto-removed containers ended, for a Wait that comes after the removal.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, ContainerExit> RemovedExits = new();
 
     // ---- stop, wait, remove ------------------------------------------------------------------------------
 
@@ -528,22 +533,29 @@ public sealed partial class ContainerManager
 
     public ContainerExit Wait(string idOrName, CancellationToken cancel)
     {
+        if (RemovedExits.TryGetValue(idOrName, out var removed)) return removed;
         var record = Resolve(idOrName);
-        string id = record.Id, name = record.Name;
+        string id = record.Id;
         while (true)
         {
             cancel.ThrowIfCancellationRequested();
             ContainerRecord? current;
             using (LockContainer(id))
                 current = store.ById(id) is { } r ? Reconcile(r) : null;
-            if (current is null) return new ContainerExit(id, name, record.ExitCode ?? 0, false, DateTime.UtcNow);
-            if (current.State is ContainerState.Exited or ContainerState.Dead or ContainerState.Created && current.StartedAt is not null
-                || current.State == ContainerState.Created && current.Error is not null)
-                return new ContainerExit(id, name, current.ExitCode ?? -1, current.OOMKilled, current.FinishedAt);
-            if (current.State == ContainerState.Created)
-                throw new EngineException("ContainerNotStarted", ErrorKind.InvalidOperation, name, $"Container {name} has not been started.");
-            if (current.State is ContainerState.Running && current.Error is not null && !ProcessInfo.Exists(current.Pid))
-                return new ContainerExit(id, name, -1, false, DateTime.UtcNow);
+            if (current is null)
+                return RemovedExits.TryGetValue(id, out var exit) ? exit
+                    : throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"Container {idOrName} was removed while waiting.");
+            switch (current.State)
+            {
+                case ContainerState.Exited:
+                case ContainerState.Dead:
+                    return new ContainerExit(id, current.Name, current.ExitCode ?? -1, current.OOMKilled, current.FinishedAt);
+                case ContainerState.Created when current.Error is not null:
+                    // Its start failed: docker wait returns the code the failure stands for (127, 126…).
+                    return new ContainerExit(id, current.Name, current.ExitCode ?? -1, false, null);
+                case ContainerState.Created:
+                    throw new EngineException("ContainerNotStarted", ErrorKind.InvalidOperation, current.Name, $"Container {current.Name} has not been started.");
+            }
             Thread.Sleep(20);
         }
     }

@@ -45,7 +45,11 @@ public sealed class RuntimeClient
             throw new EngineException("RuntimeTimeout", ErrorKind.OperationStopped, Binary, $"{Name} {string.Join(' ', args)} did not finish within {timeout.TotalSeconds:0} s.");
         }
         p.WaitForExit();
-        return new RuntimeResult(p.ExitCode, stdout.Result, stderr.Result.Trim());
+        var result = new RuntimeResult(p.ExitCode, stdout.Result, stderr.Result.Trim());
+        // Process.Dispose does not close redirected pipes whose readers were handed out; close them here.
+        p.StandardOutput.Dispose();
+        p.StandardError.Dispose();
+        return result;
     }
 
     public RuntimeResult Start(string id) => Run(TimeSpan.FromSeconds(30), "start", id);

@@ -47,8 +47,9 @@ public static class RuntimeSpecBuilder
         return ep.Concat(cmd).ToArray();
     }
 
-    /// <summary>The image's Env, then the user's values over it, PATH defaulted and HOSTNAME set, as docker does.</summary>
-    public static string[] ResolveEnvironment(IEnumerable<string> imageEnv, IReadOnlyDictionary<string, string> overrides, string hostname)
+    /// <summary>The image's Env, then the user's values over it, PATH defaulted, HOSTNAME set and HOME from the user's
+    /// passwd entry unless given, as docker does.</summary>
+    public static string[] ResolveEnvironment(IEnumerable<string> imageEnv, IReadOnlyDictionary<string, string> overrides, string hostname, string home = "/")
     {
         var ordered = new List<string>();
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -65,6 +66,7 @@ public static class RuntimeSpecBuilder
             if (eq > 0) Set(entry[..eq], entry[(eq + 1)..]);
         }
         foreach (var (k, v) in overrides) Set(k, v);
+        if (!values.ContainsKey("HOME")) Set("HOME", home);
         return ordered.Select(k => k + "=" + values[k]).ToArray();
     }
 

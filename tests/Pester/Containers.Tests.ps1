@@ -1,0 +1,283 @@
+#Requires -Version 7.4
+# Containers end to end: real namespaces, cgroups, overlay mounts, the native runtime and monitor.
+
+BeforeAll {
+    Import-Module "$PSScriptRoot/TestSupport.psm1" -Force
+    $script:state = New-TestStateRoot -Prefix 'psc-ctr'
+    $script:cgroupParent = "psc-test-$([guid]::NewGuid().ToString('N').Substring(0, 12))"
+    $env:PSCONTAINER_CGROUP_PARENT = $script:cgroupParent
+    Import-Module (Get-TestModulePath) -Force
+    $script:modulePath = Get-TestModulePath
+    $script:native = Join-Path (Split-Path $script:modulePath) 'native'
+    $script:haveRuntime = (Test-Path "$script:native/psc-runtime") -and (Test-Path "$script:native/psc-monitor")
+    $script:haveRunc = [bool](Get-Command runc -ErrorAction SilentlyContinue)
+
+    $tar = New-TestBusyboxRootFs -Path (Join-Path $script:state.Work 'busybox.tar') -Applet @(
+        'sh', 'ls', 'cat', 'echo', 'true', 'false', 'sleep', 'env', 'id', 'ps', 'hostname', 'grep', 'test', 'readlink', 'head', 'tr', 'wc', 'dd', 'mkdir', 'touch', 'seq', 'kill')
+    $script:image = Import-ContainerImage $tar -Format RootFs -Name 'pester/busybox:1' -Command sh
+    $env:PSC_TEST_IMAGE = 'pester/busybox:1'
+
+    function script:Get-OurCgroupDirectory {
+        @(Get-ChildItem /sys/fs/cgroup -Directory | ForEach-Object { Join-Path $_.FullName $script:cgroupParent } |
+            Where-Object { Test-Path $_ } | ForEach-Object { Get-ChildItem $_ -Directory } | ForEach-Object FullName)
+    }
+    function script:Get-OurMonitor {
+        @(Get-Process -ErrorAction SilentlyContinue | Where-Object { $_.ProcessName -like 'psc-*' } | Where-Object {
+            (Get-Content "/proc/$($_.Id)/cmdline" -Raw -ErrorAction SilentlyContinue) -match [regex]::Escape($script:state.Root) })
+    }
+    function script:Get-Lines($result) { @($result.Stdout -split "\r?\n" | Where-Object { $_ }) }
+    function script:Get-OurLeak {
+        # What a removed container must not leave: mounts, cgroups, monitors, network namespaces, container dirs.
+        @(
+            Get-TestMount -Path $script:state.Root, $script:state.RunRoot | ForEach-Object { "mount $_" }
+            Get-OurCgroupDirectory | ForEach-Object { "cgroup $_" }
+            Get-OurMonitor | ForEach-Object { "monitor $($_.Id)" }
+            if (Test-Path "$($script:state.RunRoot)/netns") { Get-ChildItem "$($script:state.RunRoot)/netns" | ForEach-Object { "netns $($_.Name)" } }
+            if (Test-Path "$($script:state.Root)/containers") { Get-ChildItem "$($script:state.Root)/containers" | ForEach-Object { "dir $($_.Name)" } }
+        )
+    }
+}
+
+AfterAll {
+    Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+    foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory) {
+        $p = Join-Path $h.FullName $script:cgroupParent
+        if (Test-Path $p) { Get-ChildItem $p -Directory | ForEach-Object { [IO.Directory]::Delete($_.FullName) }; [IO.Directory]::Delete($p) }
+    }
+    Remove-Item Env:PSCONTAINER_CGROUP_PARENT, Env:PSC_TEST_IMAGE -ErrorAction SilentlyContinue
+    Remove-TestStateRoot $script:state
+}
+
+Describe 'Containers' {
+    BeforeEach {
+        if (-not $script:haveRuntime) { Set-ItResult -Skipped -Because 'psc-runtime/psc-monitor are not built (out/PSContainer/native)' }
+    }
+    AfterEach {
+        Get-Container -All | Remove-Container -Force
+        Get-OurLeak | Should -BeNullOrEmpty
+    }
+
+    It 'runs true, false and exit 3 with their exit codes' {
+        Start-Container -Image pester/busybox:1 -Command true
+        $LASTEXITCODE | Should -Be 0
+        Start-Container -Image pester/busybox:1 -Command false
+        $LASTEXITCODE | Should -Be 1
+        $c = New-Container pester/busybox:1 -Command sh, -c, 'exit 3' -Name three
+        $c.State | Should -Be 'Created'
+        $c | Start-Container
+        $exit = Wait-Container three
+        $exit.ExitCode | Should -Be 3
+        $after = Get-Container three -All
+        $after.State | Should -Be 'Exited'
+        $after.ExitCode | Should -Be 3
+        $after.Status | Should -Match '^Exited \(3\) '
+        $after.FinishedAt | Should -Not -BeNullOrEmpty
+    }
+
+    It 'streams stdout to the pipeline and stderr to the error stream' {
+        $out = Start-Container -Image pester/busybox:1 -Command sh, -c, 'echo one; echo two >&2; echo three' -ErrorVariable err -ErrorAction SilentlyContinue
+        $out | Should -Be @('one', 'three')
+        @($err).Count | Should -Be 1
+        $err[0].Exception.Message | Should -Be 'two'
+    }
+
+    It 'isolates the process in its own namespaces' {
+        $c = New-Container pester/busybox:1 -Command sh, -c, @'
+echo "pid=$$"; echo "host=$(hostname)"; echo "procs=$(ls /proc | grep -c '^[0-9]')"
+for n in ipc mnt net pid uts cgroup; do echo "ns_$n=$(readlink /proc/self/ns/$n)"; done
+grep -c . /proc/self/mountinfo | sed 's/^/mounts=/'
+'@ -Hostname pester-host
+        $out = Start-Container -Image pester/busybox:1 -Command sh, -c, 'echo pid=$$; hostname' -Hostname probe
+        $out | Should -Be @('pid=1', 'probe')
+        $c | Start-Container -Wait
+        $lines = (Get-ContainerLog $c.Id).Line
+        $values = @{}; foreach ($l in $lines) { $k, $v = $l -split '=', 2; $values[$k] = $v }
+        $values.pid | Should -Be 1
+        $values.host | Should -Be 'pester-host'
+        [int]$values.procs | Should -BeLessOrEqual 5 -Because "only sh, its subshell, ls and grep run in the container"
+        foreach ($ns in 'ipc', 'mnt', 'net', 'pid', 'uts', 'cgroup') {
+            $values["ns_$ns"] | Should -Match '^[a-z]+:\[\d+\]$'
+            $values["ns_$ns"] | Should -Not -Be (& readlink "/proc/self/ns/$ns") -Because "the $ns namespace must be the container's own"
+        }
+    }
+
+    It 'has Docker''s default capabilities, no_new_privs and masked /proc paths' {
+        $out = Start-Container -Image pester/busybox:1 -Command sh, -c, 'grep -E "^(CapEff|CapBnd|NoNewPrivs)" /proc/self/status; cat /proc/kcore | wc -c; echo x > /proc/sysrq-trigger && echo writable || echo readonly' -ErrorAction SilentlyContinue
+        $out | Should -Contain "CapEff:`t00000000a80425fb"
+        $out | Should -Contain "CapBnd:`t00000000a80425fb"
+        $out | Should -Contain "NoNewPrivs:`t1"
+        $out | Should -Contain '0'
+        $out | Should -Contain 'readonly'
+    }
+
+    It 'sets environment, working directory and user' {
+        $out = Start-Container -Image pester/busybox:1 -Command sh, -c, 'echo "$GREETING"; pwd; id -u; id -g' -Environment @{ GREETING = 'hello world' } -WorkingDirectory /tmp -User 'nobody'
+        $out | Should -Be @('hello world', '/tmp', '65534', '65534')
+    }
+
+    It 'applies memory, CPU and pids limits in the container''s cgroup' {
+        $c = Start-Container -Image pester/busybox:1 -Command sleep, 30 -Memory 64MB -Cpus 0.5 -PidsLimit 50 -Detach
+        $c.State | Should -Be 'Running'
+        $limits = (Get-Module PSContainer).Invoke({ param($id) [PSContainer.Engine.ContainerEngine]::ForEnvironment().Containers.ReadCgroupLimits($id) }, $c.Id)
+        $limits.MemoryBytes | Should -Be 64MB
+        $limits.CpuQuotaMicroseconds | Should -Be 50000
+        $limits.Pids | Should -Be 50
+        $c.Limits.Memory | Should -Be 64MB
+        $c.Limits.Cpus | Should -Be 0.5
+    }
+
+    It 'reports OOMKilled when the memory limit is exceeded' {
+        $c = New-Container pester/busybox:1 -Command sh, -c, 'x=a; while true; do x="$x$x"; done' -Memory 16MB -MemorySwap 16MB
+        $c | Start-Container
+        $exit = Wait-Container $c.Id -Timeout 60
+        $exit.OOMKilled | Should -BeTrue
+        $exit.ExitCode | Should -Be 137
+        (Get-Container $c.Id -All).OOMKilled | Should -BeTrue
+    }
+
+    It 'stops a fork bomb with the pids limit' {
+        $out = Start-Container -Image pester/busybox:1 -Command sh, -c, 'for i in $(seq 1 100); do sleep 5 & done 2>/dev/null; ps | wc -l' -PidsLimit 20 -ErrorAction SilentlyContinue
+        [int]($out | Select-Object -Last 1) | Should -BeLessOrEqual 22
+    }
+
+    It 'keeps logs with stdout and stderr in order, with -Tail and -Since' {
+        # stdout and stderr are two pipes: lines written in the same instant have no order between them (docker and
+        # podman alike), so the writer pauses between lines.
+        $c = New-Container pester/busybox:1 -Command sh, -c, 'for i in 1 2 3; do echo out$i; sleep 0.05; echo err$i >&2; sleep 0.05; done'
+        $c | Start-Container -Wait
+        $log = Get-ContainerLog $c.Id
+        $log.Line | Should -Be @('out1', 'err1', 'out2', 'err2', 'out3', 'err3')
+        $log.Stream | Should -Be @('stdout', 'stderr', 'stdout', 'stderr', 'stdout', 'stderr')
+        (Get-ContainerLog $c.Id -Tail 2).Line | Should -Be @('out3', 'err3')
+        @(Get-ContainerLog $c.Id -Since ([DateTime]::UtcNow.AddMinutes(5))).Count | Should -Be 0
+    }
+
+    It 'stops with SIGTERM, then SIGKILL after the timeout' {
+        $c = Start-Container -Image pester/busybox:1 -Command sh, -c, 'trap "echo term; exit 7" TERM; while true; do sleep 0.1; done' -Detach
+        Start-Sleep -Milliseconds 300
+        $stopped = $c | Stop-Container -PassThru
+        $stopped.State | Should -Be 'Exited'
+        $stopped.ExitCode | Should -Be 7
+        $d = Start-Container -Image pester/busybox:1 -Command sh, -c, 'trap "" TERM; while true; do sleep 0.1; done' -Detach
+        Start-Sleep -Milliseconds 300
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        ($d | Stop-Container -Timeout 1 -PassThru).ExitCode | Should -Be 137
+        $watch.Elapsed.TotalSeconds | Should -BeLessThan 8
+    }
+
+    It 'is seen running and stopped from another pwsh session' {
+        $c = Start-Container -Image pester/busybox:1 -Command sleep, 60 -Name cross -Detach
+        $other = Start-TestPwsh -Script "Import-Module '$script:modulePath'; (Get-Container cross).State; Stop-Container cross -Timeout 1; (Get-Container cross -All).State"
+        $result = Wait-TestPwsh $other
+        Get-Lines $result | Should -Be @('Running', 'Exited')
+        (Get-Container cross -All).State | Should -Be 'Exited'
+    }
+
+    It 'keeps running when the pwsh that started it is killed, and its exit is recorded' {
+        $other = Start-TestPwsh -Script "Import-Module '$script:modulePath'; Start-Container -Image pester/busybox:1 -Name orphan -Command sh, -c, 'sleep 2; exit 5' -Detach | Out-Null; 'started'; Start-Sleep 60"
+        $deadline = [DateTime]::UtcNow.AddSeconds(30)
+        while ((Get-Container orphan -ErrorAction SilentlyContinue).State -ne 'Running' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+        (Get-Container orphan).State | Should -Be 'Running'
+        Stop-Process -Id $other.Process.Id -Force
+        $other.Process.WaitForExit()
+        (Get-Container orphan).State | Should -Be 'Running'
+        (Wait-Container orphan -Timeout 30).ExitCode | Should -Be 5
+        (Get-Container orphan -All).Status | Should -Match '^Exited \(5\)'
+    }
+
+    It 'fails a bad command with docker''s exit codes and leaves nothing behind' {
+        Start-Container -Image pester/busybox:1 -Command /no/such/command -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -Match '^CommandNotFound'
+        $err[0].Exception.Message | Should -Match 'no/such/command'
+        $LASTEXITCODE | Should -Be 127
+        Start-Container -Image pester/busybox:1 -Command /etc/passwd -ErrorVariable err2 -ErrorAction SilentlyContinue
+        $err2[0].FullyQualifiedErrorId | Should -Match '^CommandNotExecutable'
+        $LASTEXITCODE | Should -Be 126
+        Get-OurLeak | Where-Object { $_ -notlike 'dir *' } | Should -BeNullOrEmpty
+    }
+
+    It 'fails a bad mount source and a missing image with clear errors' {
+        $c = New-Container pester/busybox:1 -Command true -Volume '/no/such/dir:/data'
+        { $c | Start-Container -ErrorAction Stop } | Should -Throw -ExpectedMessage '*no/such/dir*'
+        (Get-Container $c.Id -All).State | Should -Be 'Created'
+        Get-OurLeak | Where-Object { $_ -notlike 'dir *' } | Should -BeNullOrEmpty
+        { New-Container no/such:image -ErrorAction Stop } | Should -Throw -ErrorId 'ImageNotFound*'
+        @(Get-Container -All | Where-Object Image -eq 'no/such:image').Count | Should -Be 0
+    }
+
+    It 'binds volumes and tmpfs, and honours -ReadOnly' {
+        $dir = Join-Path $script:state.Work 'vol'
+        New-Item -ItemType Directory -Force $dir | Out-Null
+        Set-Content "$dir/in.txt" 'from host'
+        $out = Start-Container -Image pester/busybox:1 -Command sh, -c, 'cat /data/in.txt; echo back > /data/out.txt; touch /ro/x 2>/dev/null && echo rw || echo ro; touch /scratch/x && echo tmpfs-ok; touch /x 2>/dev/null && echo root-rw || echo root-ro' `
+            -Volume "${dir}:/data", "${dir}:/ro:ro" -Tmpfs /scratch -ReadOnly
+        $out | Should -Be @('from host', 'ro', 'tmpfs-ok', 'root-ro')
+        Get-Content "$dir/out.txt" | Should -Be 'back'
+    }
+
+    It 'gives exactly one of two sessions a contested name' {
+        $script = "Import-Module '$script:modulePath'; try { New-Container pester/busybox:1 -Command true -Name contested -ErrorAction Stop | Out-Null; 'won' } catch { `$_.FullyQualifiedErrorId }"
+        $a = Start-TestPwsh -Script $script
+        $b = Start-TestPwsh -Script $script
+        $results = @(Get-Lines (Wait-TestPwsh $a)) + @(Get-Lines (Wait-TestPwsh $b))
+        @($results | Where-Object { $_ -eq 'won' }).Count | Should -Be 1
+        @($results | Where-Object { $_ -like 'ContainerNameInUse*' }).Count | Should -Be 1
+        @(Get-Container contested -All).Count | Should -Be 1
+    }
+
+    It 'restarts a container and lists it with Get-Container filters' {
+        $c = Start-Container -Image pester/busybox:1 -Command sleep, 60 -Name listed -Detach
+        (Get-Container).Name | Should -Contain 'listed'
+        (Get-Container -Status Running).Name | Should -Contain 'listed'
+        (Get-Container list*).Name | Should -Be 'listed'
+        $r = Restart-Container listed -Timeout 0 -PassThru
+        $r.State | Should -Be 'Running'
+        $r.Pid | Should -Not -Be $c.Pid
+        Stop-Container listed -Timeout 0
+        (Get-Container).Name | Should -Not -Contain 'listed'
+        (Get-Container -All).Name | Should -Contain 'listed'
+        Remove-Container listed -WhatIf
+        (Get-Container -All).Name | Should -Contain 'listed'
+    }
+
+    It 'refuses to remove a running container without -Force, and an image in use' {
+        $c = Start-Container -Image pester/busybox:1 -Command sleep, 60 -Detach
+        { Remove-Container $c.Id -ErrorAction Stop } | Should -Throw -ErrorId 'ContainerRunning*'
+        { Remove-ContainerImage pester/busybox:1 -ErrorAction Stop } | Should -Throw -ErrorId 'ImageInUse*'
+        Remove-Container $c.Id -Force
+        Get-Container -All | Should -BeNullOrEmpty
+    }
+
+    It 'removes an -AutoRemove container when it exits' {
+        Start-Container -Image pester/busybox:1 -Command true -AutoRemove -Name gone
+        Get-Container -All | Where-Object Name -eq 'gone' | Should -BeNullOrEmpty
+    }
+
+    It 'leaks nothing over 50 create/start/remove cycles' {
+        $fdsBefore = (Get-ChildItem /proc/self/fd).Count
+        for ($i = 0; $i -lt 50; $i++) {
+            $c = New-Container pester/busybox:1 -Command true
+            $c | Start-Container -Wait
+            $c | Remove-Container
+        }
+        Get-OurLeak | Should -BeNullOrEmpty
+        (Get-ChildItem /proc/self/fd).Count | Should -BeLessOrEqual ($fdsBefore + 5)
+        @(Get-Process | Where-Object { $_.ProcessName -eq 'psc-runtime' }).Count | Should -Be 0
+    }
+
+    Context 'the same container under runc' {
+        BeforeEach {
+            if (-not $script:haveRunc) { Set-ItResult -Skipped -Because 'runc is not installed' }
+        }
+        It 'shows the same isolation under both runtimes' {
+            $probe = 'echo pid=$$; hostname; id; grep -E "^(CapEff|CapBnd|NoNewPrivs)" /proc/self/status; env | sort; pwd; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; cut -d" " -f5 /proc/self/mountinfo | sort'
+            $ours = Start-Container -Image pester/busybox:1 -Command sh, -c, $probe -Hostname same -PidsLimit 42 -Environment @{ A = 'b' } -WorkingDirectory /tmp
+            $oursExit = $LASTEXITCODE
+            $runc = Start-Container -Image pester/busybox:1 -Command sh, -c, $probe -Hostname same -PidsLimit 42 -Environment @{ A = 'b' } -WorkingDirectory /tmp -Runtime runc
+            $LASTEXITCODE | Should -Be $oursExit
+            $ours | Should -Be $runc
+            Start-Container -Image pester/busybox:1 -Command sh, -c, 'exit 9' -Runtime runc
+            $LASTEXITCODE | Should -Be 9
+        }
+    }
+}
