@@ -1,0 +1,482 @@
+/* create/start/run/state/kill/delete/list.
+ *
+ * create: the parent claims ROOT/ID, makes the exec fifo and the cgroup, then clone()s the child into its new
+ * namespaces. The child blocks on the sync socket until the parent has written its id maps and moved it into the
+ * cgroup, then builds the container (rootfs, mounts, pivot_root, user, caps), checks the command, reports READY
+ * and blocks opening the exec fifo; `start` opens the other end and the child execs. Any failure in the child is
+ * sent over the socket as {code, message}; the parent kills the child, removes cgroup and state, prints the one
+ * error line and exits with the code. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+enum { MSG_READY = 1, MSG_ERROR = 2 };
+struct sync_msg {
+    int type;
+    struct rt_error err;
+};
+
+struct child_ctx {
+    const struct rt_spec *spec;
+    const struct rt_cgroup *cg;
+    int sync_fd, fifo_fd;
+    bool new_userns;
+};
+
+static int child_build(struct child_ctx *c, char *exe, size_t exelen)
+{
+    const struct rt_spec *s = c->spec;
+    if (ns_join(s, true) < 0 || ns_join(s, false) < 0)
+        return -1;
+    if (c->new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+        return err_sys("become root in the user namespace");
+    /* now that the parent moved us into our cgroup, a new cgroup namespace makes it our "/" */
+    const struct rt_ns *cgns = spec_ns(s, CLONE_NEWCGROUP);
+    if (cgns && (cgns->path ? ns_join_type(s, CLONE_NEWCGROUP) : unshare(CLONE_NEWCGROUP)) < 0)
+        return cgns->path ? -1 : err_sys("unshare cgroup namespace");
+    if (s->hostname && *s->hostname) {
+        if (!spec_ns(s, CLONE_NEWUTS))
+            return err_msg(1, "config.json: hostname needs a uts namespace");
+        if (sethostname(s->hostname, strlen(s->hostname)) < 0)
+            return err_sys("sethostname %s", s->hostname);
+    }
+    umask(0); /* device nodes and mount points get exactly the modes we ask for */
+    if (rootfs_prepare(s, c->cg) < 0 || rootfs_pivot(s) < 0)
+        return -1;
+    /* the command runs in cwd; like runc, make it if the image lacks it (we are inside the new root now) */
+    if (mkdir_p(s->cwd, 0755) < 0)
+        return -1;
+    if (process_sysctl(s) < 0 || rootfs_finalize_paths(s) < 0 || rootfs_finalize_readonly(s) < 0)
+        return -1;
+    if (process_rlimits(s) < 0 || process_oom_score_adj(s) < 0)
+        return -1;
+    if (s->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return err_sys("prctl PR_SET_NO_NEW_PRIVS");
+    if (caps_drop_bounding(s) < 0)
+        return -1;
+    /* chdir as root first (root may reach a cwd the user cannot traverse to); retry as the user on EACCES */
+    bool chdir_done = chdir(s->cwd) == 0;
+    if (!chdir_done && errno != EACCES)
+        return err_sys("chdir %s", s->cwd);
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        return err_sys("prctl PR_SET_KEEPCAPS");
+    if (process_setup_user(s) < 0)
+        return -1;
+    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+        return err_sys("prctl PR_SET_KEEPCAPS");
+    if (caps_apply(s) < 0)
+        return -1;
+    if (!chdir_done && chdir(s->cwd) < 0)
+        return err_sys("chdir %s", s->cwd);
+    umask(s->umask >= 0 ? (mode_t)s->umask : 0022);
+    return process_lookup(s, exe, exelen);
+}
+
+static int child_main(void *arg)
+{
+    struct child_ctx *c = arg;
+    struct sync_msg msg = {0};
+    char go, exe[PATH_MAX];
+    /* die with the parent while it still owns us (until READY) */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (read(c->sync_fd, &go, 1) != 1)
+        _exit(1);
+    if (child_build(c, exe, sizeof exe) < 0) {
+        msg.type = MSG_ERROR;
+        msg.err = g_err;
+        write_all(c->sync_fd, &msg, sizeof msg);
+        _exit(g_err.code);
+    }
+    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    msg.type = MSG_READY;
+    if (write_all(c->sync_fd, &msg, sizeof msg) < 0)
+        _exit(1);
+    close(c->sync_fd);
+    /* CVE-2024-21626: no descriptor of the runtime may survive into the container */
+    if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+        for (int fd = 3; fd < 1024; fd++)
+            if (fd != c->fifo_fd)
+                close(fd);
+    }
+    char fifo[64];
+    snprintf(fifo, sizeof fifo, "/proc/self/fd/%d", c->fifo_fd);
+    int w = open(fifo, O_WRONLY | O_CLOEXEC); /* blocks until `start` opens the other end */
+    if (w < 0 || write(w, "0", 1) != 1) {
+        dprintf(STDERR_FILENO, "psc-runtime: open exec fifo: %s\n", strerror(errno));
+        _exit(1);
+    }
+    close(w);
+    close(c->fifo_fd);
+    execve(exe, c->spec->args, c->spec->env);
+    int e = errno;
+    dprintf(STDERR_FILENO, "psc-runtime: exec %s: %s (errno %d)\n", exe, strerror(e), e);
+    _exit(e == ENOENT ? 127 : 126);
+}
+
+static void reap_and_cleanup(pid_t pid, const char *id, struct rt_cgroup *cg)
+{
+    struct rt_error saved = g_err; /* cleanup must not replace the error being reported */
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    if (cg && cg->n)
+        cgroup_destroy(cg);
+    state_remove(id);
+    g_err = saved;
+}
+
+static int write_pid_file(const char *path, pid_t pid)
+{
+    char tmp[PATH_MAX], buf[32];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    snprintf(buf, sizeof buf, "%d", pid);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return err_sys("open pid file %s", tmp);
+    int r = write_all(fd, buf, strlen(buf));
+    close(fd);
+    if (r < 0 || rename(tmp, path) < 0)
+        return err_sys("write pid file %s", path);
+    return 0;
+}
+
+/* returns the container's pid, or -1 with g_err set and nothing left behind */
+static pid_t do_create(const struct create_opts *o, struct rt_spec *spec, struct rt_cgroup *cg)
+{
+    memset(cg, 0, sizeof *cg);
+    if (!valid_id(o->id))
+        return err_msg(1, "invalid container id \"%s\"", o->id ? o->id : "");
+    if (spec_load(o->bundle ? o->bundle : ".", spec) < 0)
+        return -1;
+    if (spec->terminal && !o->console_socket)
+        return err_msg(1, "config.json: process.terminal is true but no --console-socket was given");
+    if (spec->terminal)
+        return err_msg(1, "process.terminal is not supported by psc-runtime yet");
+    /* relative bind sources are relative to the bundle, as in runc */
+    if (chdir(spec->bundle) < 0)
+        return err_sys("chdir %s", spec->bundle);
+    char cgdefault[PATH_MAX];
+    if (!spec->cgroups_path || !*spec->cgroups_path) {
+        snprintf(cgdefault, sizeof cgdefault, "/pscontainer/%s", o->id);
+        spec->cgroups_path = cgdefault;
+    }
+    if (state_claim(o->id) < 0)
+        return -1;
+
+    pid_t pid = -1;
+    int sv[2] = {-1, -1}, fifo_fd = -1;
+    char dir[PATH_MAX], fifo[PATH_MAX + 16];
+    state_dir(o->id, dir, sizeof dir);
+    snprintf(fifo, sizeof fifo, "%s/exec.fifo", dir);
+    /* 0622: the container's user, whoever it is, must be able to open it for writing */
+    if (mkfifo(fifo, 0600) < 0 || chmod(fifo, 0622) < 0) {
+        err_sys("mkfifo %s", fifo);
+        goto fail;
+    }
+    if ((fifo_fd = open(fifo, O_PATH | O_CLOEXEC)) < 0) {
+        err_sys("open %s", fifo);
+        goto fail;
+    }
+    if (cgroup_create(spec, cg) < 0 || cgroup_apply(spec, cg) < 0)
+        goto fail;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+        err_sys("socketpair");
+        goto fail;
+    }
+    /* setns(pid) only moves our future children, which is what we want */
+    if (ns_join_type(spec, CLONE_NEWPID) < 0)
+        goto fail;
+
+    int flags = SIGCHLD;
+    for (size_t i = 0; i < spec->n_namespaces; i++)
+        if (!spec->namespaces[i].path && spec->namespaces[i].flag != CLONE_NEWCGROUP)
+            flags |= spec->namespaces[i].flag;
+    struct child_ctx ctx = {spec, cg, sv[1], fifo_fd, (flags & CLONE_NEWUSER) != 0};
+    size_t stack_size = 1 << 20;
+    char *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) {
+        err_sys("mmap child stack");
+        goto fail;
+    }
+    pid = clone(child_main, stack + stack_size, flags, &ctx);
+    int clone_errno = errno;
+    munmap(stack, stack_size); /* the child has its own copy of the address space */
+    if (pid < 0) {
+        errno = clone_errno;
+        err_sys("clone");
+        goto fail;
+    }
+    close(sv[1]);
+    sv[1] = -1;
+    if (ctx.new_userns && ns_write_id_maps(pid, spec) < 0)
+        goto fail;
+    if (cgroup_join(cg, pid) < 0)
+        goto fail;
+    if (write_all(sv[0], "G", 1) < 0) {
+        err_sys("sync with container process");
+        goto fail;
+    }
+    struct sync_msg msg;
+    ssize_t n;
+    while ((n = read(sv[0], &msg, sizeof msg)) < 0 && errno == EINTR)
+        ;
+    if (n != (ssize_t)sizeof msg) {
+        int status = 0;
+        waitpid(pid, &status, 0);
+        pid = -1;
+        err_msg(1, "container process exited during setup (%s %d)", WIFSIGNALED(status) ? "signal" : "status",
+                WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        goto fail;
+    }
+    if (msg.type == MSG_ERROR) {
+        g_err = msg.err;
+        g_err.msg[sizeof g_err.msg - 1] = 0;
+        goto fail;
+    }
+
+    struct rt_state st = {0};
+    snprintf(st.id, sizeof st.id, "%s", o->id);
+    st.pid = pid;
+    st.start_time = proc_start_time(pid);
+    snprintf(st.bundle, sizeof st.bundle, "%s", spec->bundle);
+    rfc3339_now(st.created, sizeof st.created);
+    st.cg = *cg;
+    st.annotations = spec->annotations;
+    if (state_write(&st) < 0 || (o->pid_file && write_pid_file(o->pid_file, pid) < 0))
+        goto fail;
+    close(sv[0]);
+    close(fifo_fd);
+    return pid;
+
+fail:
+    if (sv[0] >= 0)
+        close(sv[0]);
+    if (sv[1] >= 0)
+        close(sv[1]);
+    if (fifo_fd >= 0)
+        close(fifo_fd);
+    reap_and_cleanup(pid, o->id, cg);
+    return -1;
+}
+
+int cmd_create(const struct create_opts *o)
+{
+    struct rt_spec spec;
+    struct rt_cgroup cg;
+    return do_create(o, &spec, &cg) < 0 ? -1 : 0;
+}
+
+/* open the fifo's read end and take the child's byte: it then execs. Non-blocking, so a child that died after
+ * create cannot hang us. */
+static int release(const char *id, pid_t pid)
+{
+    char fifo[PATH_MAX];
+    snprintf(fifo, sizeof fifo, "%s/%s/exec.fifo", g_root, id);
+    int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return err_sys("open exec fifo %s", fifo);
+    int r = -1;
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int n = poll(&p, 1, 100);
+        if (n < 0 && errno != EINTR) {
+            err_sys("poll exec fifo");
+            break;
+        }
+        if (n > 0) {
+            char c;
+            ssize_t got = read(fd, &c, 1);
+            if (got == 1) {
+                r = 0;
+                break;
+            }
+            if (got == 0 || (p.revents & POLLHUP)) {
+                err_msg(1, "container process exited before start");
+                break;
+            }
+        }
+        if (kill(pid, 0) < 0 || proc_start_time(pid) == 0) {
+            err_msg(1, "container process exited before start");
+            break;
+        }
+    }
+    close(fd);
+    if (r == 0 && unlink(fifo) < 0) /* no fifo: the status is "running" */
+        return err_sys("remove %s", fifo);
+    return r;
+}
+
+int cmd_start(const char *id)
+{
+    struct rt_state st;
+    if (state_read(id, &st) < 0)
+        return -1;
+    const char *status = state_status(&st);
+    if (strcmp(status, "created") != 0)
+        return err_msg(1, "cannot start a container that is %s", status);
+    return release(id, st.pid);
+}
+
+static pid_t g_run_pid;
+static void forward_signal(int sig)
+{
+    if (g_run_pid > 0)
+        kill(g_run_pid, sig);
+}
+
+static int destroy(struct rt_state *st)
+{
+    if (cgroup_destroy(&st->cg) < 0)
+        return -1;
+    return state_remove(st->id);
+}
+
+int cmd_run(const struct create_opts *o)
+{
+    struct rt_spec spec;
+    struct rt_cgroup cg;
+    pid_t pid = do_create(o, &spec, &cg);
+    if (pid < 0)
+        return -1;
+    g_run_pid = pid;
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+    struct sigaction sa = {0};
+    sa.sa_handler = forward_signal;
+    sa.sa_flags = SA_RESTART;
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
+        sigaction(sigs[i], &sa, NULL);
+    if (release(o->id, pid) < 0) {
+        reap_and_cleanup(pid, o->id, &cg);
+        return -1;
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            err_sys("waitpid %d", pid);
+            break;
+        }
+    }
+    struct rt_state st = {0};
+    snprintf(st.id, sizeof st.id, "%s", o->id);
+    st.cg = cg;
+    if (destroy(&st) < 0)
+        log_error(g_err.msg);
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+static json_object *state_json(const struct rt_state *st)
+{
+    const char *status = state_status(st);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "ociVersion", json_object_new_string(PSC_OCI_VERSION));
+    json_object_object_add(o, "id", json_object_new_string(st->id));
+    json_object_object_add(o, "status", json_object_new_string(status));
+    json_object_object_add(o, "pid", json_object_new_int(strcmp(status, "stopped") ? st->pid : 0));
+    json_object_object_add(o, "bundle", json_object_new_string(st->bundle));
+    json_object_object_add(o, "created", json_object_new_string(st->created));
+    json_object_object_add(o, "annotations", st->annotations ? json_object_get(st->annotations) : json_object_new_object());
+    return o;
+}
+
+int cmd_state(const char *id)
+{
+    struct rt_state st;
+    if (state_read(id, &st) < 0)
+        return -1;
+    json_object *o = state_json(&st);
+    printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+    return 0;
+}
+
+int cmd_kill(const char *id, const char *signame, bool all)
+{
+    int sig = signal_from_name(signame ? signame : "TERM");
+    if (sig <= 0)
+        return err_msg(1, "invalid signal \"%s\"", signame);
+    struct rt_state st;
+    if (state_read(id, &st) < 0)
+        return -1;
+    if (all)
+        return cgroup_kill(&st.cg, sig);
+    if (strcmp(state_status(&st), "stopped") == 0)
+        return err_msg(1, "container \"%s\" is not running", id);
+    if (kill(st.pid, sig) < 0)
+        return err_sys("kill %d", st.pid);
+    return 0;
+}
+
+int cmd_delete(const char *id, bool force)
+{
+    struct rt_state st;
+    if (state_read(id, &st) < 0) {
+        /* runc: deleting an unknown container with --force is not an error */
+        return force ? 0 : -1;
+    }
+    const char *status = state_status(&st);
+    if (strcmp(status, "running") == 0 && !force)
+        return err_msg(1, "cannot delete container \"%s\" that is not stopped: running", id);
+    if (strcmp(status, "stopped") != 0) { /* created, or running with --force */
+        kill(st.pid, SIGKILL);
+        for (int i = 0; i < 500 && proc_start_time(st.pid) == st.start_time; i++) {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return destroy(&st);
+}
+
+int cmd_list(bool quiet, bool json)
+{
+    json_object *arr = json_object_new_array();
+    if (!quiet && !json)
+        printf("%-20s %-8s %-10s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+    int fd = open(g_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        struct rt_state st;
+        if (state_read(e->d_name, &st) < 0)
+            continue; /* being created or removed right now */
+        if (quiet)
+            printf("%s\n", st.id);
+        else if (json)
+            json_object_array_add(arr, state_json(&st));
+        else {
+            const char *status = state_status(&st);
+            printf("%-20s %-8d %-10s %-40s %s\n", st.id, strcmp(status, "stopped") ? st.pid : 0, status, st.bundle,
+                   st.created);
+        }
+    }
+    if (d)
+        closedir(d);
+    if (json)
+        printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(arr);
+    return 0;
+}

@@ -1,0 +1,215 @@
+/* psc-runtime: an OCI runtime (runtime-spec 1.1) with runc's command line. See ../README.md for the contract. */
+#ifndef PSC_RUNTIME_H
+#define PSC_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <json-c/json.h>
+
+/* Paths are built with snprintf into PATH_MAX buffers; the kernel rejects longer paths anyway, so GCC's
+ * "may be truncated" guesses about them are noise here. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+#define PSC_VERSION "0.1.0"
+#define PSC_OCI_VERSION "1.1.0"
+#define PSC_DEFAULT_ROOT "/run/pscontainer/runtime"
+#define PSC_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* ---- errors (log.c) ----
+ * Every failing step records one message and an exit code (1, 126 or 127) and returns -1; the caller that owns
+ * the process (the parent, or the child through its sync socket) reports it once. */
+struct rt_error {
+    int code;
+    char msg[1024];
+};
+extern struct rt_error g_err;
+
+int err_sys(const char *fmt, ...) __attribute__((format(printf, 1, 2)));             /* "...: strerror (errno N)", code 1 */
+int err_msg(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3))); /* plain message */
+int log_open(const char *path, const char *format);
+void log_error(const char *msg); /* stderr line + log record */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- the spec (spec.c) ---- */
+struct rt_mount {
+    const char *dest, *type, *source;
+    unsigned long flags;     /* MS_* given to mount(2) */
+    unsigned long pflags[4]; /* propagation changes applied after the mount */
+    int npflags;
+    char *data; /* fs-specific options, comma separated */
+    bool bind;
+};
+
+struct rt_ns {
+    int flag; /* CLONE_NEW* */
+    const char *path;
+};
+
+struct rt_idmap {
+    unsigned long container_id, host_id, size;
+};
+
+struct rt_rlimit {
+    int resource;
+    unsigned long long soft, hard;
+};
+
+struct rt_device { /* linux.devices */
+    const char *path;
+    char type; /* c, b, u, p */
+    int64_t major, minor;
+    mode_t mode;
+    uid_t uid;
+    gid_t gid;
+};
+
+struct rt_devrule { /* linux.resources.devices */
+    bool allow;
+    char type;                /* a, c, b */
+    int64_t major, minor;     /* -1: any */
+    char access[4];
+};
+
+struct rt_spec {
+    json_object *json; /* owns every string below */
+    const char *bundle; /* absolute */
+    const char *rootfs; /* absolute */
+    bool root_readonly;
+    /* process */
+    bool terminal;
+    uid_t uid;
+    gid_t gid;
+    gid_t *additional_gids;
+    size_t n_additional_gids;
+    int umask; /* -1: 0022 */
+    char **args, **env;
+    const char *cwd;
+    bool has_caps;
+    uint64_t cap_bounding, cap_effective, cap_inheritable, cap_permitted, cap_ambient;
+    struct rt_rlimit *rlimits;
+    size_t n_rlimits;
+    bool no_new_privileges;
+    bool has_oom_score_adj;
+    int oom_score_adj;
+    const char *hostname;
+    struct rt_mount *mounts;
+    size_t n_mounts;
+    /* linux */
+    struct rt_ns *namespaces;
+    size_t n_namespaces;
+    struct rt_idmap *uid_maps, *gid_maps;
+    size_t n_uid_maps, n_gid_maps;
+    const char **sysctl_keys, **sysctl_values;
+    size_t n_sysctl;
+    bool has_mem_limit, has_mem_swap, has_cpu_shares, has_cpu_quota, has_cpu_period, has_pids_limit;
+    int64_t mem_limit, mem_swap, cpu_quota, pids_limit;
+    uint64_t cpu_shares, cpu_period;
+    struct rt_devrule *devrules;
+    size_t n_devrules;
+    const char *cgroups_path;
+    unsigned long rootfs_propagation; /* 0: rslave like runc */
+    const char **masked_paths, **readonly_paths;
+    size_t n_masked, n_readonly;
+    struct rt_device *devices;
+    size_t n_devices;
+    json_object *annotations;
+};
+
+int spec_load(const char *bundle, struct rt_spec *spec);
+const struct rt_ns *spec_ns(const struct rt_spec *spec, int flag);
+
+/* ---- capabilities (caps.c) ---- */
+int cap_from_name(const char *name); /* -1 when unknown */
+int cap_last(void);
+int caps_drop_bounding(const struct rt_spec *spec);
+int caps_apply(const struct rt_spec *spec);
+
+/* ---- namespaces (namespaces.c) ---- */
+int ns_flag_from_type(const char *type); /* 0 when unknown */
+const char *ns_proc_name(int flag);
+int ns_join(const struct rt_spec *spec, bool user_only);
+int ns_join_type(const struct rt_spec *spec, int flag); /* join one type if the spec gives a path */
+int ns_write_id_maps(pid_t pid, const struct rt_spec *spec);
+
+/* ---- cgroups (cgroups.c) ---- */
+#define CG_MAX 12
+struct rt_cgroup {
+    bool v2;
+    size_t n;
+    char *ctrl[CG_MAX]; /* hierarchy name, e.g. "memory" or "cpu,cpuacct"; "" for v2 */
+    char *path[CG_MAX]; /* absolute directory of the container's cgroup in that hierarchy */
+};
+int cgroup_create(const struct rt_spec *spec, struct rt_cgroup *cg);
+int cgroup_apply(const struct rt_spec *spec, const struct rt_cgroup *cg);
+int cgroup_join(const struct rt_cgroup *cg, pid_t pid);
+int cgroup_pids(const struct rt_cgroup *cg, pid_t **pids, size_t *n);
+int cgroup_kill(const struct rt_cgroup *cg, int sig);
+int cgroup_destroy(const struct rt_cgroup *cg); /* SIGKILL everything, wait until empty, rmdir */
+int cgroup_mount(const struct rt_cgroup *cg, const struct rt_mount *m, int rootfd); /* the "cgroup" spec mount */
+void cgroup_free(struct rt_cgroup *cg);
+
+/* ---- root filesystem (mounts.c, devices.c) ---- */
+int rootfs_prepare(const struct rt_spec *spec, const struct rt_cgroup *cg); /* before pivot_root */
+int rootfs_pivot(const struct rt_spec *spec);
+int rootfs_finalize_paths(const struct rt_spec *spec);             /* masked / readonly paths */
+int rootfs_finalize_readonly(const struct rt_spec *spec);          /* readonly root */
+int open_in_root(int rootfd, const char *path, int flags, bool create, bool create_file, mode_t mode);
+unsigned long mount_locked_flags(const char *path);
+int devices_create(const struct rt_spec *spec, int rootfd, bool userns);
+int devices_symlinks(int rootfd);
+
+/* ---- the container process (process.c) ---- */
+int process_sysctl(const struct rt_spec *spec);
+int process_rlimits(const struct rt_spec *spec);
+int process_oom_score_adj(const struct rt_spec *spec);
+int process_setup_user(const struct rt_spec *spec);
+int process_lookup(const struct rt_spec *spec, char *out, size_t outlen);
+const char *process_env_get(char **env, const char *name);
+
+/* ---- state (state.c) ---- */
+struct rt_state {
+    char id[256];
+    pid_t pid;
+    unsigned long long start_time;
+    char bundle[4096];
+    char created[64];
+    struct rt_cgroup cg;
+    json_object *annotations;
+};
+extern const char *g_root;
+int state_dir(const char *id, char *out, size_t len);
+int state_claim(const char *id);
+int state_write(const struct rt_state *st);
+int state_read(const char *id, struct rt_state *st);
+int state_remove(const char *id);
+const char *state_status(const struct rt_state *st);
+unsigned long long proc_start_time(pid_t pid);
+bool valid_id(const char *id);
+
+/* ---- commands (container.c) ---- */
+struct create_opts {
+    const char *id, *bundle, *pid_file, *console_socket;
+};
+int cmd_create(const struct create_opts *o);
+int cmd_run(const struct create_opts *o);
+int cmd_start(const char *id);
+int cmd_state(const char *id);
+int cmd_kill(const char *id, const char *sig, bool all);
+int cmd_delete(const char *id, bool force);
+int cmd_list(bool quiet, bool json);
+int signal_from_name(const char *s);
+
+/* ---- re-exec from a sealed memfd (cloned_binary.c) ---- */
+int ensure_cloned_binary(char **argv, char **envp);
+
+/* ---- small helpers (util.c) ---- */
+int write_file(const char *path, const char *data);
+int write_file_at(int dirfd, const char *path, const char *data);
+ssize_t read_file(const char *path, char *buf, size_t len);
+int mkdir_p(const char *path, mode_t mode);
+int write_all(int fd, const void *buf, size_t len);
+void rfc3339_now(char *buf, size_t len);
+
+#endif

@@ -1,0 +1,587 @@
+#Requires -Version 7
+# psc-runtime (src/PSContainer.Native/native/runtime): the OCI runtime, driven through its command line only, on a
+# busybox bundle whose config.json is what `runc spec` + Docker's defaults produce. Where runc is installed the same
+# bundle also runs under runc and the two must agree. Linux, root.
+
+BeforeDiscovery {
+    $script:isRoot = $IsLinux -and ((& id -u) -eq '0')
+    $script:hasBusybox = (Test-Path /bin/busybox) -and ((& file -L /bin/busybox) -match 'statically linked')
+    $script:hasRunc = [bool](Get-Command runc -ErrorAction SilentlyContinue)
+    $script:cgroupV2 = Test-Path /sys/fs/cgroup/cgroup.controllers
+    $script:skipAll = -not ($isRoot -and $hasBusybox)
+    $script:skipWhy = 'needs Linux, root and busybox-static'
+}
+
+BeforeAll {
+    $script:repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+    $script:work = Join-Path ([IO.Path]::GetTempPath()) "psc-runtime-test-$PID"
+    $script:stateRoot = Join-Path $work 'state'
+    $script:runcRoot = Join-Path $work 'runc-state'
+    $script:bundle = Join-Path $work 'bundle'
+    $script:rootfs = Join-Path $bundle 'rootfs'
+    $script:cgroupParent = 'pscontainer-test'
+    $script:cgroupV2 = Test-Path /sys/fs/cgroup/cgroup.controllers
+    New-Item -ItemType Directory -Force $work, "$rootfs/bin", "$rootfs/etc", "$rootfs/tmp", "$rootfs/home/user" | Out-Null
+
+    # The runtime: $env:PSC_RUNTIME, else a fresh cmake build (never a stale copy), else what build.ps1 put in out/.
+    $script:runtime = $env:PSC_RUNTIME
+    if (-not $runtime) {
+        $build = Join-Path $work 'build'
+        & cmake -S (Join-Path $repoRoot 'src/PSContainer.Native/native') -B $build -DCMAKE_BUILD_TYPE=Release *> $null
+        & cmake --build $build --target psc-runtime *> $null
+        $script:runtime = if ($LASTEXITCODE -eq 0 -and (Test-Path "$build/psc-runtime")) { "$build/psc-runtime" }
+                          else { Join-Path $repoRoot 'out/PSContainer/native/psc-runtime' }
+    }
+
+    # busybox rootfs: the static binary and one relative symlink per applet
+    if (Test-Path /bin/busybox) {
+        Copy-Item /bin/busybox "$rootfs/bin/busybox"
+        foreach ($applet in (& /bin/busybox --list)) {
+            if ($applet -ne 'busybox') { New-Item -ItemType SymbolicLink -Path "$rootfs/bin/$applet" -Target busybox -Force | Out-Null }
+        }
+    }
+    Set-Content "$rootfs/etc/passwd" "root:x:0:0:root:/root:/bin/sh`nuser:x:1000:1000::/home/user:/bin/sh"
+    Set-Content "$rootfs/etc/group" "root:x:0:`nuser:x:1000:"
+    Set-Content "$rootfs/etc/not-executable" 'echo hi'
+    & chmod 0644 "$rootfs/etc/not-executable"
+
+    $script:dockerCaps = 'CHOWN DAC_OVERRIDE FSETID FOWNER MKNOD NET_RAW SETGID SETUID SETFCAP SETPCAP NET_BIND_SERVICE SYS_CHROOT KILL AUDIT_WRITE' -split ' ' | ForEach-Object { "CAP_$_" }
+    $script:masked = @('/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+        '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap')
+    $script:readonly = @('/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger')
+
+    # config.json as `runc spec` writes it, with Docker's default capabilities, masked and read-only paths
+    function New-TestSpec([string]$Id, [string[]]$Command) {
+        [ordered]@{
+            ociVersion = '1.0.2-dev'
+            process = [ordered]@{
+                terminal = $false
+                user = @{ uid = 0; gid = 0 }
+                args = $Command
+                env = @('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm')
+                cwd = '/'
+                capabilities = [ordered]@{ bounding = $dockerCaps; effective = $dockerCaps; permitted = $dockerCaps; inheritable = @() }
+                rlimits = @(@{ type = 'RLIMIT_NOFILE'; hard = 1024; soft = 1024 })
+                noNewPrivileges = $true
+            }
+            root = @{ path = 'rootfs'; readonly = $true }
+            hostname = 'psc-test'
+            mounts = @(
+                @{ destination = '/proc'; type = 'proc'; source = 'proc' }
+                @{ destination = '/dev'; type = 'tmpfs'; source = 'tmpfs'; options = @('nosuid', 'strictatime', 'mode=755', 'size=65536k') }
+                @{ destination = '/dev/pts'; type = 'devpts'; source = 'devpts'; options = @('nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5') }
+                @{ destination = '/dev/shm'; type = 'tmpfs'; source = 'shm'; options = @('nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k') }
+                @{ destination = '/dev/mqueue'; type = 'mqueue'; source = 'mqueue'; options = @('nosuid', 'noexec', 'nodev') }
+                @{ destination = '/sys'; type = 'sysfs'; source = 'sysfs'; options = @('nosuid', 'noexec', 'nodev', 'ro') }
+                @{ destination = '/sys/fs/cgroup'; type = 'cgroup'; source = 'cgroup'; options = @('nosuid', 'noexec', 'nodev', 'relatime', 'ro') }
+            )
+            linux = [ordered]@{
+                resources = @{ devices = @(@{ allow = $false; access = 'rwm' }) }
+                cgroupsPath = "/$cgroupParent/$Id"
+                namespaces = @('pid', 'network', 'ipc', 'uts', 'mount', 'cgroup') | ForEach-Object { @{ type = $_ } }
+                maskedPaths = $masked
+                readonlyPaths = $readonly
+            }
+        }
+    }
+
+    function Save-TestSpec($Spec) { $Spec | ConvertTo-Json -Depth 20 | Set-Content (Join-Path $bundle 'config.json') }
+
+    # Runs a runtime with stdio on files (a created container keeps the stdio it was given, so never a pipe of ours).
+    function Invoke-TestRuntime([string[]]$Arguments, [string]$Exe = $runtime, [string]$Root = $stateRoot) {
+        $out = Join-Path $work "out-$([guid]::NewGuid().ToString('n'))"
+        $err = "$out.err"
+        try {
+            & /bin/sh -c 'o=$1; e=$2; shift 2; exec "$@" </dev/null >"$o" 2>"$e"' sh $out $err $Exe --root $Root @Arguments
+            [pscustomobject]@{
+                ExitCode = $LASTEXITCODE
+                Out = [string](Get-Content -Raw $out -ErrorAction SilentlyContinue)
+                Err = [string](Get-Content -Raw $err -ErrorAction SilentlyContinue)
+            }
+        } finally { Remove-Item $out, $err -Force -ErrorAction SilentlyContinue }
+    }
+
+    # Writes the spec for a command and runs it to the end: exit code and output.
+    function Invoke-TestContainer([string[]]$Command, [scriptblock]$Edit, [string]$Exe = $runtime, [string]$Root = $stateRoot) {
+        $id = 't' + [guid]::NewGuid().ToString('n').Substring(0, 12)
+        $spec = New-TestSpec $id $Command
+        if ($Edit) { & $Edit $spec }
+        Save-TestSpec $spec
+        $r = Invoke-TestRuntime @('run', '--bundle', $bundle, $id) -Exe $Exe -Root $Root
+        $r | Add-Member Id $id -PassThru
+    }
+
+    function Get-TestCgroupDir([string]$Id) {
+        if ($cgroupV2) { return @("/sys/fs/cgroup/$cgroupParent/$Id") }
+        Get-ChildItem /sys/fs/cgroup -Directory | ForEach-Object { Join-Path $_.FullName "$cgroupParent/$Id" }
+    }
+
+    # What a container may leave behind: its cgroup in any hierarchy, its state dir, a live process of its cgroup.
+    # (A killed container whose parent was a `create` that has exited is reaped by the host's init: until then it
+    # is a zombie, which runs nothing and holds nothing.)
+    function Get-TestLeftover([string]$Id, [string]$Root = $stateRoot) {
+        @(Get-TestCgroupDir $Id | Where-Object { Test-Path $_ }) +
+        @(Join-Path $Root $Id | Where-Object { Test-Path $_ }) +
+        @(Get-ChildItem /proc -Directory -ErrorAction SilentlyContinue | Where-Object Name -match '^\d+$' | Where-Object {
+            ((Get-Content "$($_.FullName)/cgroup" -Raw -ErrorAction SilentlyContinue) -match "/$cgroupParent/$Id\b") -and
+            ((Get-Content "$($_.FullName)/stat" -Raw -ErrorAction SilentlyContinue) -replace '^.*\) ', '') -notmatch '^[ZX]' } |
+            ForEach-Object { "process $($_.Name)" })
+    }
+
+    function ConvertFrom-TestMountInfo([string]$Text) {
+        foreach ($line in ($Text -split "`n" | Where-Object { $_ })) {
+            $f = $line -split ' '
+            $dash = [array]::IndexOf($f, '-')
+            [pscustomobject]@{ Root = $f[3]; MountPoint = $f[4]; Options = $f[5] -split ','; FsType = $f[$dash + 1]; Super = $f[$dash + 3] -split ',' }
+        }
+    }
+}
+
+AfterAll {
+    if (Test-Path $stateRoot) {
+        foreach ($d in Get-ChildItem $stateRoot -Directory) { Invoke-TestRuntime @('delete', '--force', $d.Name) | Out-Null }
+    }
+    if ($hasRunc -and (Test-Path $runcRoot)) {
+        foreach ($d in Get-ChildItem $runcRoot -Directory) { & runc --root $runcRoot delete --force $d.Name *> $null }
+    }
+    foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory -ErrorAction SilentlyContinue) {
+        $parent = Join-Path $h.FullName $cgroupParent
+        if (Test-Path $parent) { Get-ChildItem $parent -Directory | ForEach-Object { & rmdir $_.FullName 2>$null }; & rmdir $parent 2>$null }
+    }
+    if ($cgroupV2 -and (Test-Path "/sys/fs/cgroup/$cgroupParent")) { & rmdir "/sys/fs/cgroup/$cgroupParent" 2>$null }
+    Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue
+}
+
+Describe 'psc-runtime run' -Skip:$skipAll {
+    It 'exits with the command''s status: <Command>' -ForEach @(
+        @{ Command = @('true'); Code = 0 }
+        @{ Command = @('false'); Code = 1 }
+        @{ Command = @('sh', '-c', 'exit 3'); Code = 3 }
+    ) {
+        $r = Invoke-TestContainer $Command
+        $r.ExitCode | Should -Be $Code -Because $r.Err
+        Get-TestLeftover $r.Id | Should -BeNullOrEmpty
+    }
+
+    It 'exits 128+N when the command is killed by signal N' {
+        # pid 1 of a pid namespace ignores even its own SIGKILL: without a pid namespace the shell is killable
+        $r = Invoke-TestContainer @('sh', '-c', 'kill -9 $$') -Edit { param($s) $s.linux.namespaces = @($s.linux.namespaces | Where-Object type -ne 'pid') }
+        $r.ExitCode | Should -Be 137 -Because $r.Err
+        Get-TestLeftover $r.Id | Should -BeNullOrEmpty
+    }
+
+    It 'runs the command as pid 1 of its own pid namespace' {
+        $r = Invoke-TestContainer @('sh', '-c', 'echo $$; cat /proc/1/comm; ls -d /proc/[0-9]*')
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        $lines = $r.Out.Trim() -split "`n"
+        $lines[0] | Should -Be '1'
+        $lines[1] | Should -Be 'sh'
+        $procs = $lines[2..($lines.Count - 1)]
+        $procs | Should -Contain '/proc/1'
+        $procs.Count | Should -BeLessOrEqual 2 # sh and ls, nothing of the host
+    }
+
+    It 'sets the hostname' {
+        (Invoke-TestContainer @('hostname')).Out.Trim() | Should -Be 'psc-test'
+    }
+
+    It 'builds the mount table: proc, /dev, devpts, shm, mqueue, read-only sysfs and cgroup' {
+        $r = Invoke-TestContainer @('cat', '/proc/self/mountinfo')
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        $m = ConvertFrom-TestMountInfo $r.Out
+        ($m | Where-Object MountPoint -eq '/').Options | Should -Contain 'ro' # root.readonly
+        ($m | Where-Object MountPoint -eq '/proc').FsType | Should -Be 'proc'
+        ($m | Where-Object MountPoint -eq '/dev').FsType | Should -Be 'tmpfs'
+        $pts = $m | Where-Object MountPoint -eq '/dev/pts'
+        $pts.FsType | Should -Be 'devpts'
+        $pts.Super | Should -Contain 'ptmxmode=666'
+        ($m | Where-Object MountPoint -eq '/dev/shm').FsType | Should -Be 'tmpfs'
+        ($m | Where-Object MountPoint -eq '/dev/mqueue').FsType | Should -Be 'mqueue'
+        $sys = $m | Where-Object MountPoint -eq '/sys'
+        $sys.FsType | Should -Be 'sysfs'
+        $sys.Options | Should -Contain 'ro'
+        $cg = @($m | Where-Object { $_.MountPoint -like '/sys/fs/cgroup*' })
+        $cg | Should -Not -BeNullOrEmpty
+        $cg | Where-Object FsType -in 'cgroup', 'cgroup2' | ForEach-Object { $_.Options | Should -Contain 'ro' }
+    }
+
+    It 'masks the masked paths and makes the read-only paths read-only' {
+        $r = Invoke-TestContainer @('cat', '/proc/self/mountinfo')
+        $m = ConvertFrom-TestMountInfo $r.Out
+        foreach ($p in $masked | Where-Object { Test-Path $_ }) {
+            $mp = $m | Where-Object MountPoint -eq $p | Select-Object -Last 1
+            $mp | Should -Not -BeNullOrEmpty -Because "$p exists on the host and must be masked"
+            if (Test-Path $p -PathType Container) { $mp.FsType | Should -Be 'tmpfs'; $mp.Options | Should -Contain 'ro' }
+            else { $mp.Root | Should -Be '/null' }
+        }
+        foreach ($p in $readonly | Where-Object { Test-Path $_ }) {
+            ($m | Where-Object MountPoint -eq $p | Select-Object -Last 1).Options | Should -Contain 'ro' -Because $p
+        }
+        $w = Invoke-TestContainer @('sh', '-c', 'echo 1 > /proc/sys/kernel/domainname')
+        $w.ExitCode | Should -Not -Be 0
+        $w.Err | Should -Match 'Read-only file system'
+    }
+
+    It 'gives Docker''s default capabilities and no_new_privs' {
+        $r = Invoke-TestContainer @('cat', '/proc/self/status')
+        $r.Out | Should -Match 'CapEff:\s+00000000a80425fb'
+        $r.Out | Should -Match 'CapPrm:\s+00000000a80425fb'
+        $r.Out | Should -Match 'CapBnd:\s+00000000a80425fb'
+        $r.Out | Should -Match 'CapAmb:\s+0000000000000000'
+        $r.Out | Should -Match 'NoNewPrivs:\s+1'
+    }
+
+    It 'runs as process.user with its additional groups and umask' {
+        $r = Invoke-TestContainer @('sh', '-c', 'id; umask') -Edit {
+            param($s) $s.process.user = @{ uid = 1000; gid = 1000; additionalGids = @(10, 20); umask = 63 }
+        }
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        ($r.Out -split "`n")[0] | Should -Match '^uid=1000\(user\) gid=1000\(user\) groups=10,20'
+        ($r.Out -split "`n")[1] | Should -Be '0077'
+    }
+
+    It 'passes env and cwd' {
+        $r = Invoke-TestContainer @('sh', '-c', 'echo "$FOO"; pwd') -Edit {
+            param($s) $s.process.env += 'FOO=bar baz'; $s.process.cwd = '/home/user'
+        }
+        $r.Out.Trim() -split "`n" | Should -Be @('bar baz', '/home/user')
+    }
+
+    It 'sets rlimits' {
+        $r = Invoke-TestContainer @('sh', '-c', 'ulimit -n; ulimit -Hn') -Edit {
+            param($s) $s.process.rlimits = @(@{ type = 'RLIMIT_NOFILE'; soft = 512; hard = 2048 })
+        }
+        $r.Out.Trim() -split "`n" | Should -Be @('512', '2048')
+    }
+
+    It 'sets namespaced sysctls and refuses the others' {
+        $r = Invoke-TestContainer @('cat', '/proc/sys/net/ipv4/ip_forward', '/proc/sys/kernel/shmmax') -Edit {
+            param($s) $s.linux.sysctl = @{ 'net.ipv4.ip_forward' = '1'; 'kernel.shmmax' = '123456789' }
+        }
+        $r.Out.Trim() -split "`n" | Should -Be @('1', '123456789')
+        $bad = Invoke-TestContainer @('true') -Edit { param($s) $s.linux.sysctl = @{ 'kernel.panic' = '1' } }
+        $bad.ExitCode | Should -Be 1
+        $bad.Err | Should -Match 'kernel.panic'
+        Get-TestLeftover $bad.Id | Should -BeNullOrEmpty
+    }
+
+    It 'forwards nothing of the runtime: only fds 0-2 and a cwd inside the container (CVE-2024-21626)' {
+        $r = Invoke-TestContainer @('sh', '-c', 'ls /proc/self/fd; echo cwd=$(readlink /proc/1/cwd)') -Edit {
+            param($s) $s.process.cwd = '/tmp'
+        }
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        $lines = $r.Out.Trim() -split "`n"
+        # 0 1 2, and 3 is ls's own directory fd
+        ($lines | Where-Object { $_ -match '^\d+$' }) | Should -Be @('0', '1', '2', '3')
+        $lines[-1] | Should -Be 'cwd=/tmp'
+    }
+
+    It 'joins a user namespace with the spec''s id maps' {
+        $r = Invoke-TestContainer @('sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; id -u') -Edit {
+            param($s)
+            $s.linux.namespaces += @{ type = 'user' }
+            $s.linux.uidMappings = @(@{ containerID = 0; hostID = 200000; size = 65536 })
+            $s.linux.gidMappings = @(@{ containerID = 0; hostID = 200000; size = 65536 })
+        }
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        $lines = $r.Out.Trim() -split "`n"
+        $lines[0] | Should -Match '^\s*0\s+200000\s+65536$'
+        $lines[1] | Should -Match '^\s*0\s+200000\s+65536$'
+        $lines[2] | Should -Be '0'
+    }
+
+    It 'bind-mounts with options, creating the mount point inside the rootfs' {
+        $src = Join-Path $work 'bindsrc'
+        New-Item -ItemType Directory -Force $src | Out-Null
+        Set-Content "$src/hello" 'from the host'
+        $r = Invoke-TestContainer @('sh', '-c', 'cat /data/sub/hello; grep " /data/sub " /proc/self/mountinfo; touch /data/sub/x') -Edit {
+            param($s) $s.mounts += @{ destination = '/data/sub'; type = 'bind'; source = $src; options = @('rbind', 'ro', 'nosuid', 'nodev') }
+        } 
+        $r.Out | Should -Match 'from the host'
+        $r.Out | Should -Match ' /data/sub ro,nosuid,nodev'
+        $r.Err | Should -Match 'Read-only file system'
+        Test-Path "$rootfs/data/sub" | Should -BeTrue # made in the image (readonly root is remounted after the mounts)
+        Remove-Item -Recurse -Force "$rootfs/data"
+    }
+
+    It 'does not follow a symlink out of the rootfs when making a mount point' {
+        $outside = Join-Path $work 'outside'
+        New-Item -ItemType Directory -Force $outside | Out-Null
+        New-Item -ItemType SymbolicLink -Path "$rootfs/escape" -Target $outside -Force | Out-Null
+        try {
+            $r = Invoke-TestContainer @('true') -Edit {
+                param($s) $s.mounts += @{ destination = '/escape/victim'; type = 'tmpfs'; source = 'tmpfs'; options = @('size=1m') }
+            }
+            # the link is resolved inside the rootfs, where its target does not exist
+            $r.ExitCode | Should -Be 1
+            $r.Err | Should -Match 'escape'
+            Test-Path "$outside/victim" | Should -BeFalse
+            Get-TestLeftover $r.Id | Should -BeNullOrEmpty
+        } finally {
+            Remove-Item "$rootfs/escape" -Force
+        }
+    }
+
+    It 'creates linux.devices' {
+        $r = Invoke-TestContainer @('ls', '-l', '/dev/mydev') -Edit {
+            param($s)
+            $s.linux.devices = @(@{ path = '/dev/mydev'; type = 'c'; major = 1; minor = 3; fileMode = 438; uid = 0; gid = 0 })
+            $s.linux.resources.devices += @{ allow = $true; type = 'c'; major = 1; minor = 3; access = 'rwm' }
+        }
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        $r.Out | Should -Match '^crw-rw-rw-.*1,\s+3'
+    }
+}
+
+Describe 'psc-runtime lifecycle' -Skip:$skipAll {
+    BeforeEach {
+        $script:id = 'l' + [guid]::NewGuid().ToString('n').Substring(0, 12)
+    }
+    AfterEach {
+        Invoke-TestRuntime @('delete', '--force', $id) | Out-Null
+    }
+
+    It 'create -> created -> start -> running -> kill -> stopped -> delete, leaving nothing' {
+        $spec = New-TestSpec $id @('sleep', '300')
+        Save-TestSpec $spec
+        $pidFile = Join-Path $work "$id.pid"
+        $c = Invoke-TestRuntime @('create', '--bundle', $bundle, '--pid-file', $pidFile, $id)
+        $c.ExitCode | Should -Be 0 -Because $c.Err
+        $state = (Invoke-TestRuntime @('state', $id)).Out | ConvertFrom-Json
+        $state.status | Should -Be 'created'
+        $state.id | Should -Be $id
+        $state.bundle | Should -Be $bundle
+        $state.pid | Should -Be ([int](Get-Content $pidFile))
+        # before start the process is the runtime itself, from a sealed memfd (CVE-2019-5736)
+        (& readlink "/proc/$($state.pid)/exe") | Should -Match '^/memfd:psc-runtime'
+        (Invoke-TestRuntime @('list', '-q')).Out.Trim() -split "`n" | Should -Contain $id
+        $s = Invoke-TestRuntime @('start', $id)
+        $s.ExitCode | Should -Be 0 -Because $s.Err
+        ((Invoke-TestRuntime @('state', $id)).Out | ConvertFrom-Json).status | Should -Be 'running'
+        (Get-Content "/proc/$($state.pid)/cmdline" -Raw) -replace "`0", ' ' | Should -Match '^sleep 300'
+        $list = (Invoke-TestRuntime @('list', '--format', 'json')).Out | ConvertFrom-Json
+        ($list | Where-Object id -eq $id).status | Should -Be 'running'
+        (Invoke-TestRuntime @('start', $id)).ExitCode | Should -Be 1
+        (Invoke-TestRuntime @('delete', $id)).ExitCode | Should -Be 1 # running, no --force
+        (Invoke-TestRuntime @('kill', $id, 'KILL')).ExitCode | Should -Be 0
+        $deadline = [DateTime]::UtcNow.AddSeconds(10)
+        do { Start-Sleep -Milliseconds 50; $st = ((Invoke-TestRuntime @('state', $id)).Out | ConvertFrom-Json).status }
+        while ($st -ne 'stopped' -and [DateTime]::UtcNow -lt $deadline)
+        $st | Should -Be 'stopped'
+        $d = Invoke-TestRuntime @('delete', $id)
+        $d.ExitCode | Should -Be 0 -Because $d.Err
+        Get-TestLeftover $id | Should -BeNullOrEmpty
+        (Invoke-TestRuntime @('state', $id)).ExitCode | Should -Be 1
+    }
+
+    It 'kill takes <Signal>' -ForEach @(@{ Signal = 'TERM' }, @{ Signal = 'SIGTERM' }, @{ Signal = '15' }) {
+        Save-TestSpec (New-TestSpec $id @('sh', '-c', 'trap "exit 42" TERM; while :; do sleep 0.05; done'))
+        (Invoke-TestRuntime @('create', '--bundle', $bundle, $id)).ExitCode | Should -Be 0
+        (Invoke-TestRuntime @('start', $id)).ExitCode | Should -Be 0
+        Start-Sleep -Milliseconds 200
+        (Invoke-TestRuntime @('kill', $id, $Signal)).ExitCode | Should -Be 0
+        $deadline = [DateTime]::UtcNow.AddSeconds(10)
+        do { Start-Sleep -Milliseconds 50; $st = ((Invoke-TestRuntime @('state', $id)).Out | ConvertFrom-Json).status }
+        while ($st -ne 'stopped' -and [DateTime]::UtcNow -lt $deadline)
+        $st | Should -Be 'stopped'
+        (Invoke-TestRuntime @('kill', $id, 'BOGUS')).ExitCode | Should -Be 1
+    }
+
+    It 'kill --all signals every process in the cgroup; delete --force of a running container cleans up' {
+        Save-TestSpec (New-TestSpec $id @('sh', '-c', 'sleep 300 & sleep 300 & wait'))
+        (Invoke-TestRuntime @('create', '--bundle', $bundle, $id)).ExitCode | Should -Be 0
+        (Invoke-TestRuntime @('start', $id)).ExitCode | Should -Be 0
+        Start-Sleep -Milliseconds 300
+        $procs = Get-Content ((Get-TestCgroupDir $id | Where-Object { $_ -match '/pids/|^/sys/fs/cgroup/pscontainer' } | Select-Object -First 1) + '/cgroup.procs')
+        @($procs).Count | Should -Be 3
+        (Invoke-TestRuntime @('kill', '--all', $id, 'STOP')).ExitCode | Should -Be 0
+        Start-Sleep -Milliseconds 200
+        foreach ($p in $procs) { (Get-Content "/proc/$p/stat" -Raw) -replace '^.*\) ', '' | Should -Match '^T' }
+        $d = Invoke-TestRuntime @('delete', '--force', $id)
+        $d.ExitCode | Should -Be 0 -Because $d.Err
+        Get-TestLeftover $id | Should -BeNullOrEmpty
+        # gone, or zombies waiting for the host's reaper: none runs
+        foreach ($p in $procs) { (Get-Content "/proc/$p/stat" -Raw -ErrorAction SilentlyContinue) -replace '^.*\) ', '' | Should -Not -Match '^[RST]' }
+    }
+
+    It 'writes the spec''s limits into the container''s cgroup before it runs' {
+        $spec = New-TestSpec $id @('sleep', '300')
+        $spec.linux.resources.memory = @{ limit = 67108864 }
+        $spec.linux.resources.cpu = @{ shares = 512; quota = 50000; period = 100000 }
+        $spec.linux.resources.pids = @{ limit = 42 }
+        Save-TestSpec $spec
+        (Invoke-TestRuntime @('create', '--bundle', $bundle, $id)).ExitCode | Should -Be 0
+        if ($cgroupV2) {
+            $d = "/sys/fs/cgroup/$cgroupParent/$id"
+            (Get-Content "$d/memory.max").Trim() | Should -Be '67108864'
+            (Get-Content "$d/cpu.max").Trim() | Should -Be '50000 100000'
+            (Get-Content "$d/pids.max").Trim() | Should -Be '42'
+        } else {
+            (Get-Content "/sys/fs/cgroup/memory/$cgroupParent/$id/memory.limit_in_bytes").Trim() | Should -Be '67108864'
+            (Get-Content "/sys/fs/cgroup/cpu/$cgroupParent/$id/cpu.cfs_quota_us").Trim() | Should -Be '50000'
+            (Get-Content "/sys/fs/cgroup/cpu/$cgroupParent/$id/cpu.cfs_period_us").Trim() | Should -Be '100000'
+            (Get-Content "/sys/fs/cgroup/cpu/$cgroupParent/$id/cpu.shares").Trim() | Should -Be '512'
+            (Get-Content "/sys/fs/cgroup/pids/$cgroupParent/$id/pids.max").Trim() | Should -Be '42'
+            (Get-Content "/sys/fs/cgroup/devices/$cgroupParent/$id/devices.list") | Should -Contain 'c 1:3 rwm'
+        }
+        $pid1 = ((Invoke-TestRuntime @('state', $id)).Out | ConvertFrom-Json).pid
+        foreach ($d in Get-TestCgroupDir $id) { Get-Content "$d/cgroup.procs" | Should -Contain "$pid1" -Because $d } # hybrid's unified too
+        (Invoke-TestRuntime @('delete', $id)).ExitCode | Should -Be 0 # created: delete kills it
+        Get-TestLeftover $id | Should -BeNullOrEmpty
+    }
+
+    It 'refuses a second container with the same id' {
+        Save-TestSpec (New-TestSpec $id @('sleep', '300'))
+        (Invoke-TestRuntime @('create', '--bundle', $bundle, $id)).ExitCode | Should -Be 0
+        $again = Invoke-TestRuntime @('create', '--bundle', $bundle, $id)
+        $again.ExitCode | Should -Be 1
+        $again.Err | Should -Match 'already exists'
+        ((Invoke-TestRuntime @('state', $id)).Out | ConvertFrom-Json).status | Should -Be 'created'
+    }
+}
+
+Describe 'psc-runtime errors before execve' -Skip:$skipAll {
+    It '<Name>: exit <Code>, one error line, nothing left behind' -ForEach @(
+        @{ Name = 'missing command'; Code = 127; Command = @('nosuchcmd'); Message = 'exec: "nosuchcmd": executable file not found in \$PATH' }
+        @{ Name = 'missing path'; Code = 127; Command = @('/bin/nosuch'); Message = '/bin/nosuch' }
+        @{ Name = 'not executable'; Code = 126; Command = @('/etc/not-executable'); Message = 'Permission denied' }
+        @{ Name = 'a directory'; Code = 126; Command = @('/etc'); Message = '[Ii]s a directory' }
+        @{ Name = 'bad mount source'; Code = 1; Command = @('true'); Message = 'mount source /nonexistent/psc-src: No such file or directory \(errno 2\)'
+           Edit = { param($s) $s.mounts += @{ destination = '/data'; type = 'bind'; source = '/nonexistent/psc-src'; options = @('rbind') } } }
+        @{ Name = 'invalid capability'; Code = 1; Command = @('true'); Message = 'CAP_BOGUS'
+           Edit = { param($s) $s.process.capabilities.bounding += 'CAP_BOGUS' } }
+        @{ Name = 'unknown rlimit'; Code = 1; Command = @('true'); Message = 'RLIMIT_BOGUS'
+           Edit = { param($s) $s.process.rlimits += @{ type = 'RLIMIT_BOGUS'; soft = 1; hard = 1 } } }
+        @{ Name = 'terminal without console socket'; Code = 1; Command = @('true'); Message = 'console-socket'
+           Edit = { param($s) $s.process.terminal = $true } }
+    ) {
+        $r = Invoke-TestContainer $Command -Edit $Edit
+        $r.ExitCode | Should -Be $Code
+        $r.Err | Should -Match "^psc-runtime: .*$Message"
+        @($r.Err.Trim() -split "`n").Count | Should -Be 1
+        Get-TestLeftover $r.Id | Should -BeNullOrEmpty
+    }
+
+    It 'create fails the same way (the check happens before create returns)' {
+        $id = 'e' + [guid]::NewGuid().ToString('n').Substring(0, 12)
+        Save-TestSpec (New-TestSpec $id @('nosuchcmd'))
+        $r = Invoke-TestRuntime @('create', '--bundle', $bundle, $id)
+        $r.ExitCode | Should -Be 127
+        Get-TestLeftover $id | Should -BeNullOrEmpty
+    }
+
+    It 'writes the error to --log as JSON' {
+        $log = Join-Path $work 'runtime.log'
+        $id = 'e' + [guid]::NewGuid().ToString('n').Substring(0, 12)
+        Save-TestSpec (New-TestSpec $id @('nosuchcmd'))
+        $r = Invoke-TestRuntime @('--log', $log, '--log-format', 'json', 'run', '--bundle', $bundle, $id)
+        $r.ExitCode | Should -Be 127
+        $rec = Get-Content $log | Select-Object -Last 1 | ConvertFrom-Json
+        $rec.level | Should -Be 'error'
+        $rec.msg | Should -Be 'exec: "nosuchcmd": executable file not found in $PATH'
+        $rec.time | Should -Not -BeNullOrEmpty
+    }
+}
+
+Describe 'psc-runtime and CVE-2019-5736 (runtime binary overwrite through /proc/PID/exe)' -Skip:$skipAll {
+    It 'a privileged container process cannot write the runtime through /proc/PID/exe of its runtime' {
+        $before = (Get-FileHash -Algorithm SHA256 $runtime).Hash
+        # no pid namespace and every capability the host has: the runtime (our parent) is visible and ptrace-able
+        $hostCaps = [Convert]::ToUInt64(((Get-Content /proc/self/status | Select-String '^CapEff:').Line -split '\s+')[1], 16)
+        $all = 0..40 | Where-Object { $hostCaps -band ([uint64]1 -shl $_) } | ForEach-Object {
+            @('CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'LINUX_IMMUTABLE',
+              'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER', 'SYS_MODULE', 'SYS_RAWIO', 'SYS_CHROOT',
+              'SYS_PTRACE', 'SYS_PACCT', 'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE', 'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'MKNOD',
+              'LEASE', 'AUDIT_WRITE', 'AUDIT_CONTROL', 'SETFCAP', 'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG', 'WAKE_ALARM', 'BLOCK_SUSPEND',
+              'AUDIT_READ', 'PERFMON', 'BPF', 'CHECKPOINT_RESTORE')[$_] } | ForEach-Object { "CAP_$_" }
+        $script = 'p=$PPID; echo exe=$(readlink /proc/$p/exe); ' +
+            '(echo pwned >> /proc/$p/exe) 2>/dev/null && echo WROTE-APPEND; ' +
+            '(echo pwned > /proc/$p/exe) 2>/dev/null && echo WROTE-TRUNC; ' +
+            'exec 3</proc/$p/exe && echo held; (echo pwned >> /proc/self/fd/3) 2>/dev/null && echo WROTE-FD; true'
+        $r = Invoke-TestContainer @('sh', '-c', $script) -Edit {
+            param($s)
+            $s.linux.namespaces = @($s.linux.namespaces | Where-Object type -ne 'pid')
+            $s.process.capabilities = [ordered]@{ bounding = $all; effective = $all; permitted = $all; inheritable = @() }
+            $s.process.noNewPrivileges = $false
+        }
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        $r.Out | Should -Match 'exe=/memfd:psc-runtime'
+        $r.Out | Should -Match 'held'
+        $r.Out | Should -Not -Match 'WROTE'
+        (Get-FileHash -Algorithm SHA256 $runtime).Hash | Should -Be $before
+    }
+
+    It 'a container that execs /proc/self/exe runs the sealed copy, not the file on disk' {
+        # the runtime is dynamically linked: give the rootfs its loader and libc so that it can run there at all
+        $libs = @(& ldd $runtime | ForEach-Object { if ($_ -match '(/\S+)\s+\(0x') { $Matches[1] } })
+        foreach ($l in $libs) { New-Item -ItemType Directory -Force (Split-Path "$rootfs$l") | Out-Null; Copy-Item $l "$rootfs$l" }
+        try {
+            $before = (Get-FileHash -Algorithm SHA256 $runtime).Hash
+            $r = Invoke-TestContainer @('/proc/self/exe', '--version')
+            $r.ExitCode | Should -Be 0 -Because $r.Err
+            $r.Out | Should -Match 'psc-runtime version'
+            (Get-FileHash -Algorithm SHA256 $runtime).Hash | Should -Be $before
+        } finally {
+            foreach ($l in $libs) { Remove-Item "$rootfs$l" -Force -ErrorAction SilentlyContinue }
+            Remove-Item -Recurse -Force "$rootfs/lib", "$rootfs/lib64" -ErrorAction SilentlyContinue
+        }
+    }
+}
+
+Describe 'psc-runtime against runc on the same bundle' -Skip:($skipAll -or -not $hasRunc) {
+    BeforeAll {
+        $script:probe = 'hostname; echo pid=$$; id; grep -E "^(CapEff|CapBnd|CapPrm|NoNewPrivs)" /proc/self/status; ' +
+            'echo "foo=$FOO"; pwd; ulimit -n; ' +
+            'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; ' +
+            'cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; ' +
+            'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cat /sys/fs/cgroup/cpu.max; ' +
+            'cat /proc/self/cgroup | grep -v "^0::" | sort; ls /dev | sort | tr "\n" " "; echo; exit 7'
+        $script:edit = {
+            param($s)
+            $s.process.user = @{ uid = 1000; gid = 1000; additionalGids = @(10) }
+            $s.process.env += 'FOO=bar'
+            $s.process.cwd = '/home/user'
+            $s.linux.resources.memory = @{ limit = 67108864 }
+            $s.linux.resources.pids = @{ limit = 64 }
+            $s.linux.resources.cpu = @{ quota = 20000; period = 100000 }
+        }
+    }
+
+    It 'agrees on hostname, pid 1, user, capabilities, env, cwd, rlimits, cgroup limits, /dev and exit code' {
+        $ours = Invoke-TestContainer @('sh', '-c', $probe) -Edit $edit
+        $theirs = Invoke-TestContainer @('sh', '-c', $probe) -Edit $edit -Exe runc -Root $runcRoot
+        $theirs.ExitCode | Should -Be 7 -Because $theirs.Err
+        $ours.ExitCode | Should -Be 7 -Because $ours.Err
+        $ours.Out | Should -Be $theirs.Out
+        Get-TestLeftover $ours.Id | Should -BeNullOrEmpty
+    }
+
+    It 'agrees on the set of mount points' {
+        $ours = Invoke-TestContainer @('cat', '/proc/self/mountinfo')
+        $theirs = Invoke-TestContainer @('cat', '/proc/self/mountinfo') -Exe runc -Root $runcRoot
+        $a = (ConvertFrom-TestMountInfo $ours.Out).MountPoint | Sort-Object -Unique
+        $b = (ConvertFrom-TestMountInfo $theirs.Out).MountPoint | Sort-Object -Unique
+        $a | Should -Be $b
+        # and on what is read-only
+        $roOurs = (ConvertFrom-TestMountInfo $ours.Out | Where-Object { $_.Options -contains 'ro' }).MountPoint | Sort-Object -Unique
+        $roTheirs = (ConvertFrom-TestMountInfo $theirs.Out | Where-Object { $_.Options -contains 'ro' }).MountPoint | Sort-Object -Unique
+        Compare-Object $roOurs $roTheirs | Where-Object { $_.InputObject -ne '/sys/fs/cgroup' } | Should -BeNullOrEmpty
+    }
+
+    It 'agrees on exit codes <Code>' -ForEach @(@{ Code = 0 }, @{ Code = 1 }, @{ Code = 3 }, @{ Code = 255 }) {
+        $ours = Invoke-TestContainer @('sh', '-c', "exit $Code")
+        $theirs = Invoke-TestContainer @('sh', '-c', "exit $Code") -Exe runc -Root $runcRoot
+        $ours.ExitCode | Should -Be $theirs.ExitCode
+    }
+}
+
+Describe 'psc-runtime leaves nothing behind' -Skip:$skipAll {
+    It 'no container cgroup, state dir, mount or process remains' {
+        @(Get-ChildItem $stateRoot -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty
+        $cgs = foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory -ErrorAction SilentlyContinue) {
+            Get-ChildItem (Join-Path $h.FullName $cgroupParent) -Directory -ErrorAction SilentlyContinue
+        }
+        @($cgs) | Should -BeNullOrEmpty
+        @(Get-Content /proc/self/mountinfo | Where-Object { $_ -match [regex]::Escape($work) }) | Should -BeNullOrEmpty
+    }
+}
