@@ -556,7 +556,28 @@ public sealed partial class ContainerManager
                 case ContainerState.Created:
                     throw new EngineException("ContainerNotStarted", ErrorKind.InvalidOperation, current.Name, $"Container {current.Name} has not been started.");
             }
-            Thread.Sleep(20);
+            WaitForMonitor(current, cancel);
+        }
+    }
+
+    /// <summary>Blocks until the container's monitor exits (it writes the exit record just before), or a short while.</summary>
+    private static void WaitForMonitor(ContainerRecord record, CancellationToken cancel)
+    {
+        int pidfd = ProcessWaiter.Open(record.MonitorPid, () => ProcessInfo.IsAlive(record.MonitorPid, record.MonitorStart));
+        if (pidfd < 0)
+        {
+            // No monitor to wait on (it died; the container may still run): look again in a moment.
+            Thread.Sleep(50);
+            return;
+        }
+        try
+        {
+            // Slices, so cancellation (Ctrl+C, -Timeout) is seen within a quarter second.
+            while (!cancel.IsCancellationRequested && !ProcessWaiter.Wait(pidfd, 250)) { }
+        }
+        finally
+        {
+            ProcessWaiter.Close(pidfd);
         }
     }
 

@@ -49,6 +49,7 @@ public static class LogReader
         using var reader = new StreamReader(stream);
         var pending = new Dictionary<string, System.Text.StringBuilder>();
         string carry = "";
+        int idleMs = 1;
         while (!cancel.IsCancellationRequested)
         {
             string? line = reader.ReadLine();
@@ -61,10 +62,14 @@ public static class LogReader
                 if (line is null)
                 {
                     if (!running) yield break;
-                    Thread.Sleep(50);
+                    // Back off while the container is quiet: short runs end within milliseconds, long quiet ones
+                    // cost a check every 100 ms at most.
+                    Thread.Sleep(idleMs);
+                    idleMs = Math.Min(idleMs * 2, 100);
                     continue;
                 }
             }
+            idleMs = 1;
             // A record being written while we read may come in two pieces; only whole records (ending in \n)
             // are parsed, which StreamReader cannot tell us, so re-join on a parse failure.
             if (carry.Length > 0) { line = carry + line; carry = ""; }

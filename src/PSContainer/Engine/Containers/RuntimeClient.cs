@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace PSContainer.Engine.Containers;
 
 /// <summary>Result of one runtime command.</summary>
@@ -25,32 +23,27 @@ public sealed class RuntimeClient
 
     public RuntimeResult Run(TimeSpan timeout, params string[] args)
     {
-        var psi = new ProcessStartInfo(Binary)
+        var argv = new List<string> { Binary, "--root", Root };
+        argv.AddRange(args);
+        try
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add("--root");
-        psi.ArgumentList.Add(Root);
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi) ?? throw new EngineException("RuntimeFailed", ErrorKind.ResourceUnavailable, Binary, $"Cannot start {Binary}.");
-        p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeout))
-        {
-            try { p.Kill(); } catch (InvalidOperationException) { }
-            throw new EngineException("RuntimeTimeout", ErrorKind.OperationStopped, Binary, $"{Name} {string.Join(' ', args)} did not finish within {timeout.TotalSeconds:0} s.");
+            var (code, stdout, stderr) = PSContainer.Native.ProcessSpawner.Run(Binary, argv, Environment, timeout);
+            return new RuntimeResult(code, stdout, stderr.Trim());
         }
-        p.WaitForExit();
-        var result = new RuntimeResult(p.ExitCode, stdout.Result, stderr.Result.Trim());
-        // Process.Dispose does not close redirected pipes whose readers were handed out; close them here.
-        p.StandardOutput.Dispose();
-        p.StandardError.Dispose();
-        return result;
+        catch (PSContainer.Native.NativeException e) when (e.Errno == 110)
+        {
+            throw new EngineException("RuntimeTimeout", ErrorKind.OperationStopped, Binary, $"{Name} {string.Join(' ', args)} did not finish within {timeout.TotalSeconds:0} s.", e);
+        }
+        catch (PSContainer.Native.NativeException e)
+        {
+            throw new EngineException("RuntimeFailed", ErrorKind.ResourceUnavailable, Binary, $"Cannot run {Binary}: {e.Message}", e);
+        }
     }
+
+    private static readonly IReadOnlyDictionary<string, string> Environment = new Dictionary<string, string>
+    {
+        ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    };
 
     public RuntimeResult Start(string id) => Run(TimeSpan.FromSeconds(30), "start", id);
     public RuntimeResult Kill(string id, string signal, bool all = false) =>
