@@ -118,8 +118,8 @@ $start = [ordered]@{}
 $sw = [Diagnostics.Stopwatch]::StartNew()
 $ctrs = for ($i = 0; $i -lt $Containers; $i++) { Start-Container -Image bench/busybox -Command sleep, 120 -Detach }
 $start['PSContainer'] = $sw.Elapsed.TotalMilliseconds
-# A monitor names itself psc-<container id> (the kernel keeps 15 characters of it).
-$names = @($ctrs | ForEach-Object { ('psc-' + $_.Id).Substring(0, 15) })
+# A monitor names itself psc-<first 12 of the container id> (the kernel's comm keeps 15 characters of it).
+$names = @($ctrs | ForEach-Object { 'psc-' + $_.Id.Substring(0, 12); 'psc-' + $_.Id.Substring(0, 11) })
 $monitors = @(Get-Process | Where-Object { $_.ProcessName -in $names } | ForEach-Object Id)
 $rss = [ordered]@{ 'psc-monitor' = Get-RssKb $monitors }
 $ctrs | Remove-Container -Force
