@@ -59,6 +59,9 @@ function Invoke-Build {
     Get-ChildItem $out -Filter 'System.Management.Automation.dll' | Remove-Item
     Get-ChildItem $out -Filter '*.pdb' | Where-Object Name -notlike 'PSContainer*' | Remove-Item
     Copy-Item (Join-Path $repo 'PSContainer.psd1'), (Join-Path $repo 'PSContainer.format.ps1xml') $out
+    # Cmdlet help (MAML) for Get-Help, one file per culture.
+    $help = Join-Path $repo 'src/PSContainer/en-US'
+    if (Test-Path $help) { Copy-Item -Recurse $help $out }
     Invoke-NativeBuild
 }
 
