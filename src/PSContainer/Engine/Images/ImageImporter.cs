@@ -182,6 +182,31 @@ public sealed class ImageImporter
         }
     }
 
+    // ---- images from elsewhere (registries) ------------------------------------------------------------------
+
+    /// <summary>A layer blob to be read from somewhere (a registry): opened only if the store does not have it.</summary>
+    public sealed record LayerSource(Func<Stream> Open, Descriptor Descriptor);
+
+    /// <summary>
+    /// Imports one image whose manifest and config are already in hand and whose layers are opened on demand
+    /// (downloads). Layers are fetched in parallel, streamed through digest and diff-id verification, staged, and
+    /// committed only when all of them are verified; a layer the store already pairs with its chain id is never
+    /// opened. <paramref name="tags"/> may hold repository@digest references (recorded as RepoDigests).
+    /// </summary>
+    public ContainerImage ImportImage(byte[] manifestBytes, string manifestMediaType, byte[] configBytes, Digest configDigest,
+        IReadOnlyList<LayerSource> layers, IReadOnlyList<ImageReference> tags)
+    {
+        using var storeLock = store.LockForWriting();
+        var inputs = layers.Select(l =>
+        {
+            var digest = Digest.Parse(l.Descriptor.Digest, l.Descriptor.Digest);
+            return new LayerInput(l.Open, digest, l.Descriptor.Size, l.Descriptor.MediaType, l.Descriptor.Size, digest.Short);
+        }).ToList();
+        using var staged = ImportImage(configBytes, configDigest, inputs, manifestBytes, manifestMediaType, "the registry", []);
+        store.RecordImage(staged.Commit(store), tags);
+        return store.List().First(i => i.Id == configDigest.ToString());
+    }
+
     // ---- docker save ------------------------------------------------------------------------------------------
 
     private sealed class DockerArchiveEntry
