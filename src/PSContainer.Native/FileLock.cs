@@ -13,10 +13,15 @@ public sealed class FileLock : IDisposable
 
     private FileLock(SafeFileHandle handle) => this.handle = handle;
 
-    public static FileLock Acquire(string path, bool exclusive)
+    public static unsafe FileLock Acquire(string path, bool exclusive)
     {
-        var h = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
-        int fd = (int)h.DangerousGetHandle();
+        // Opened with open(2), not File.OpenHandle: .NET takes its own non-blocking flock on files it opens, which
+        // would fail at once (instead of waiting) while another process holds our lock exclusively.
+        byte[] p = Sys.Z(path);
+        int fd;
+        fixed (byte* pp = p) fd = Tmds.Linux.LibC.open(pp, Sys.O_RDWR | Sys.O_CREAT | Sys.O_CLOEXEC, (Tmds.Linux.mode_t)(ushort)0x1A4);
+        if (fd < 0) throw new NativeException("open lock file", path, Errors.Last);
+        var h = new SafeFileHandle(fd, ownsHandle: true);
         while (Sys.flock(fd, exclusive ? Sys.LOCK_EX : Sys.LOCK_SH) != 0)
         {
             int err = Errors.Last;

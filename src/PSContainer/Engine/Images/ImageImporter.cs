@@ -171,7 +171,11 @@ public sealed class ImageImporter
             var ids = new List<Digest>();
             foreach (var image in staged)
             {
-                store.RecordImage(image.Commit(store), image.Tags.Concat(tags));
+                // A bare OCI ref.name tag (Domain "") applies to the repositories -Name gives.
+                var own = image.Tags.Where(t => t.Domain.Length > 0);
+                var bareTags = image.Tags.Where(t => t.Domain.Length == 0).Select(t => t.Tag!).ToList();
+                var named = bareTags.Count == 0 ? tags : tags.SelectMany(n => bareTags.Select(t => n.WithTag(t))).Concat(tags);
+                store.RecordImage(image.Commit(store), own.Concat(named).Distinct());
                 ids.Add(image.ConfigDigest);
             }
             return ids;
@@ -257,9 +261,14 @@ public sealed class ImageImporter
         {
             var manifestDescriptor = SelectPlatform(source, top, 0);
             var tags = new List<ImageReference>();
-            string? name = top.Annotations?.GetValueOrDefault("io.containerd.image.name")
-                           ?? top.Annotations?.GetValueOrDefault("org.opencontainers.image.ref.name");
+            // io.containerd.image.name is a full reference. org.opencontainers.image.ref.name may be one too, or just a
+            // tag ("v1", as umoci and skopeo write): a bare tag names nothing on its own, so it only tags the image
+            // when -Name gives the repository (see ImportArchive).
+            string? name = top.Annotations?.GetValueOrDefault("io.containerd.image.name");
+            string? refName = top.Annotations?.GetValueOrDefault("org.opencontainers.image.ref.name");
+            if (name is null && refName is not null && (refName.Contains('/') || refName.Contains(':'))) name = refName;
             if (name is not null && ImageReference.TryParse(name, true, out var reference, out _)) tags.Add(reference!);
+            else if (refName is not null) tags.Add(new ImageReference("", "", refName, null));
 
             var manifestDigest = Digest.Parse(manifestDescriptor.Digest, source.Description);
             byte[] manifestBytes = ReadBlob(source, manifestDescriptor);

@@ -333,7 +333,9 @@ public sealed class ImageStore
     public void WriteLayoutIndex()
     {
         // Shared store lock: garbage collection empties tmp/, where the new index is written before its rename.
+        // The index lock: two sessions must not each read the database and then rename an older snapshot last.
         using var storeLock = FileLock.Acquire(Paths.StoreLock, exclusive: false);
+        using var indexLock = FileLock.Acquire(Path.Combine(Paths.Root, "index.lock"), exclusive: true);
         var index = Db.Read(c => c.Query(null, """
             SELECT i.manifest_digest, i.manifest_media_type, t.name FROM images i LEFT JOIN tags t ON t.image_id = i.id ORDER BY t.name
             """, r => (Digest: r.GetString(0), MediaType: r.GetString(1), Tag: r.IsDBNull(2) ? null : r.GetString(2))));
