@@ -21,6 +21,9 @@
         'Wait-Container'
         'Get-Container'
         'Get-ContainerLog'
+        'Invoke-ContainerCommand'
+        'Suspend-Container'
+        'Resume-Container'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

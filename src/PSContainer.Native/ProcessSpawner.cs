@@ -1,3 +1,4 @@
+using Microsoft.Win32.SafeHandles;
 using System.Runtime.InteropServices;
 
 namespace PSContainer.Native;
@@ -169,6 +170,39 @@ public static unsafe partial class ProcessSpawner
         int status = Wait(pid);
         int code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f);
         return (code, outText.Result, errText.Result);
+    }
+
+    /// <summary>
+    /// Starts a program with its stdout and stderr as pipes this process reads (stdin /dev/null). The caller
+    /// reads both descriptors to their end, then calls <see cref="WaitExitCode"/>.
+    /// </summary>
+    public static (int Pid, SafeFileHandle Stdout, SafeFileHandle Stderr) Start(string path, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> environment)
+    {
+        var (outRead, outWrite) = Pipe();
+        var (errRead, errWrite) = Pipe();
+        try
+        {
+            int pid = Spawn(path, args, environment, new Dictionary<int, int> { [outWrite] = 1, [errWrite] = 2 });
+            return (pid, new SafeFileHandle(outRead, true), new SafeFileHandle(errRead, true));
+        }
+        catch
+        {
+            Close(outRead);
+            Close(errRead);
+            throw;
+        }
+        finally
+        {
+            Close(outWrite);
+            Close(errWrite);
+        }
+    }
+
+    /// <summary>Waits for a spawned child and returns its exit code (128+N when killed by signal N).</summary>
+    public static int WaitExitCode(int pid)
+    {
+        int status = Wait(pid);
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f);
     }
 
     /// <summary>Waits for a child this process spawned; returns its wait status.</summary>

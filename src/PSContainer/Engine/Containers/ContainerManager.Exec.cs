@@ -1,0 +1,135 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using PSContainer.Engine.Storage;
+using PSContainer.Native;
+
+namespace PSContainer.Engine.Containers;
+
+/// <summary>What Invoke-ContainerCommand runs in a container.</summary>
+public sealed class ExecOptions
+{
+    public string[] Command { get; init; } = [];
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+    public string? User { get; init; }
+    public string? WorkingDirectory { get; init; }
+}
+
+// exec, pause and resume: verbs of the OCI runtime's command line (runc's), driven like create/start/kill.
+public sealed partial class ContainerManager
+{
+    /// <summary>
+    /// Runs a process in a running container (docker exec): it joins the container's namespaces and cgroup with
+    /// the container's environment, user and working directory unless overridden. Yields its output as it comes;
+    /// <paramref name="onExit"/> receives its exit code.
+    /// </summary>
+    public IEnumerable<ContainerLogRecord> Exec(string idOrName, ExecOptions options, Action<int> onExit, CancellationToken cancel)
+    {
+        var record = RunningRecord(idOrName);
+        if (options.Command.Length == 0)
+            throw new EngineException("NoCommand", ErrorKind.InvalidArgument, record.Name, "Give the command to run in the container.");
+        var runtime = RuntimeFor(record.Options.Runtime);
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(ContainerDir(record.Id), "config.json")))!;
+        var process = config["process"]!.DeepClone().AsObject();
+        process["args"] = new JsonArray(options.Command.Select(a => (JsonNode)JsonValue.Create(a)!).ToArray());
+        process["terminal"] = false;
+        if (options.WorkingDirectory is not null) process["cwd"] = options.WorkingDirectory;
+        if (options.User is not null)
+        {
+            // The container's own passwd and group, through its root as the kernel sees it.
+            var user = RuntimeSpecBuilder.ResolveUser(options.User, $"/proc/{record.Pid}/root");
+            process["user"] = new JsonObject
+            {
+                ["uid"] = user.Uid,
+                ["gid"] = user.Gid,
+                ["additionalGids"] = new JsonArray(user.AdditionalGids.Select(g => (JsonNode)JsonValue.Create(g)).ToArray()),
+            };
+        }
+        if (options.Environment.Count > 0)
+        {
+            var env = process["env"]!.AsArray().Select(e => e!.GetValue<string>()).ToList();
+            foreach (var (k, v) in options.Environment)
+            {
+                env.RemoveAll(e => e.StartsWith(k + "=", StringComparison.Ordinal));
+                env.Add(k + "=" + v);
+            }
+            process["env"] = new JsonArray(env.Select(e => (JsonNode)JsonValue.Create(e)!).ToArray());
+        }
+        string processFile = Path.Combine(RunDir(record.Id), $"exec-{Guid.NewGuid():N}.json");
+        Directory.CreateDirectory(RunDir(record.Id));
+        AtomicFile.Write(processFile, JsonSerializer.SerializeToUtf8Bytes(process), paths.Temp);
+        return Stream(runtime, record, processFile, onExit, cancel);
+    }
+
+    private static IEnumerable<ContainerLogRecord> Stream(RuntimeClient runtime, ContainerRecord record, string processFile, Action<int> onExit, CancellationToken cancel)
+    {
+        var argv = new List<string> { runtime.Binary, "--root", runtime.Root, "exec", "--process", processFile, record.Id };
+        var (pid, stdout, stderr) = ProcessSpawner.Start(runtime.Binary, argv, new Dictionary<string, string> { ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" });
+        var lines = new BlockingCollection<ContainerLogRecord>();
+        int open = 2;
+        void Pump(Microsoft.Win32.SafeHandles.SafeFileHandle handle, string stream)
+        {
+            try
+            {
+                using var reader = new StreamReader(new FileStream(handle, FileAccess.Read, 1));
+                string? line;
+                while ((line = reader.ReadLine()) is not null) lines.Add(new ContainerLogRecord(DateTime.UtcNow, stream, line));
+            }
+            finally
+            {
+                if (Interlocked.Decrement(ref open) == 0) lines.CompleteAdding();
+            }
+        }
+        var readers = new[] { Task.Run(() => Pump(stdout, "stdout")), Task.Run(() => Pump(stderr, "stderr")) };
+        try
+        {
+            foreach (var line in lines.GetConsumingEnumerable(cancel)) yield return line;
+        }
+        finally
+        {
+            if (cancel.IsCancellationRequested) Tmds.Linux.LibC.kill(pid, 15);
+            int code = ProcessSpawner.WaitExitCode(pid);
+            Task.WaitAll(readers, TimeSpan.FromSeconds(5));
+            File.Delete(processFile);
+            onExit(code);
+        }
+    }
+
+    private ContainerRecord RunningRecord(string idOrName)
+    {
+        var record = Resolve(idOrName);
+        record = Reconcile(record) ?? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}");
+        if (record.State != ContainerState.Running)
+            throw new EngineException("ContainerNotRunning", ErrorKind.InvalidOperation, record.Name, $"Container {record.Name} is not running ({record.State}).");
+        return record;
+    }
+
+    /// <summary>Freezes every process of a running container (docker pause).</summary>
+    public Container Pause(string idOrName) => SetPaused(idOrName, pause: true);
+
+    /// <summary>Thaws a paused container (docker unpause).</summary>
+    public Container Resume(string idOrName) => SetPaused(idOrName, pause: false);
+
+    private Container SetPaused(string idOrName, bool pause)
+    {
+        var record = Resolve(idOrName);
+        using (LockContainer(record.Id))
+        {
+            record = Reconcile(store.ById(record.Id) ?? record)
+                     ?? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}");
+            var wanted = pause ? ContainerState.Paused : ContainerState.Running;
+            if (record.State == wanted) return ToContainer(record);
+            if (record.State != (pause ? ContainerState.Running : ContainerState.Paused))
+                throw new EngineException(pause ? "ContainerNotRunning" : "ContainerNotPaused", ErrorKind.InvalidOperation, record.Name,
+                    $"Container {record.Name} is {record.State}; only a {(pause ? "running" : "paused")} container can be {(pause ? "paused" : "resumed")}.");
+            var runtime = RuntimeFor(record.Options.Runtime);
+            var result = runtime.Run(TimeSpan.FromSeconds(30), pause ? "pause" : "resume", record.Id);
+            if (result.ExitCode != 0)
+                throw new EngineException(pause ? "PauseFailed" : "ResumeFailed", ErrorKind.InvalidOperation, record.Name,
+                    $"{runtime.Name} {(pause ? "pause" : "resume")} {record.Name} failed: {result.Stderr}");
+            record.State = wanted;
+            store.Update(record);
+            return ToContainer(record);
+        }
+    }
+}
