@@ -575,6 +575,420 @@ Describe 'psc-runtime against runc on the same bundle' -Skip:($skipAll -or -not 
     }
 }
 
+Describe 'psc-runtime exec, ps, pause and resume' -Skip:$skipAll {
+    BeforeAll {
+        $script:hasPython = [bool](Get-Command python3 -ErrorAction SilentlyContinue)
+        # runc's recvtty in 20 lines: takes the pty master a runtime sends over --console-socket and reads it to the end
+        $script:recvtty = Join-Path $work 'recvtty.py'
+        Set-Content $recvtty @'
+import socket, sys, os
+path, out = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path); s.listen(1); s.settimeout(20)
+open(out + '.ready', 'w').close()
+c, _ = s.accept()
+msg, fds, flags, addr = socket.recv_fds(c, 1024, 1)
+data = b''
+while True:
+    try: d = os.read(fds[0], 4096)
+    except OSError: break
+    if not d: break
+    data += d
+open(out, 'w').write('NAME=' + msg.decode() + '\n' + data.decode(errors='replace'))
+'@
+        # Starts the receiver, returns the socket path; Receive-TestTty waits for what the pty showed.
+        function Start-TestTty {
+            $sock = Join-Path $work "tty-$([guid]::NewGuid().ToString('n').Substring(0, 8)).sock"
+            $out = "$sock.out"
+            $script:ttyProc = Start-Process python3 -ArgumentList $recvtty, $sock, $out -PassThru
+            $deadline = [DateTime]::UtcNow.AddSeconds(10)
+            while (-not (Test-Path "$out.ready") -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+            $sock
+        }
+        function Receive-TestTty([string]$Sock) {
+            if (-not $ttyProc.WaitForExit(20000)) { $ttyProc.Kill() }
+            $text = Get-Content -Raw "$Sock.out" -ErrorAction SilentlyContinue
+            Remove-Item $Sock, "$Sock.out", "$Sock.out.ready" -Force -ErrorAction SilentlyContinue
+            $text
+        }
+        function Wait-TestStatus([string]$Id, [string]$Status) {
+            $deadline = [DateTime]::UtcNow.AddSeconds(10)
+            do { $st = ((Invoke-TestRuntime @('state', $Id)).Out | ConvertFrom-Json).status; if ($st -eq $Status) { break }; Start-Sleep -Milliseconds 50 }
+            while ([DateTime]::UtcNow -lt $deadline)
+            $st
+        }
+    }
+    BeforeEach {
+        $script:id = 'x' + [guid]::NewGuid().ToString('n').Substring(0, 12)
+        $spec = New-TestSpec $id @('sleep', '300')
+        Save-TestSpec $spec
+        (Invoke-TestRuntime @('create', '--bundle', $bundle, $id)).ExitCode | Should -Be 0
+        (Invoke-TestRuntime @('start', $id)).ExitCode | Should -Be 0
+        $script:initPid = ((Invoke-TestRuntime @('state', $id)).Out | ConvertFrom-Json).pid
+    }
+    AfterEach {
+        Invoke-TestRuntime @('delete', '--force', $id) | Out-Null
+        Get-TestLeftover $id | Should -BeNullOrEmpty
+    }
+
+    It 'exec runs a command in every namespace and the cgroup of the container, with its exit status' {
+        $r = Invoke-TestRuntime @('exec', $id, 'sh', '-c', 'hostname; cat /proc/1/cmdline | tr "\0" " "; echo; cat /proc/self/cgroup; exit 7')
+        $r.ExitCode | Should -Be 7 -Because $r.Err
+        $lines = $r.Out -split "`n"
+        $lines[0] | Should -Be 'psc-test'
+        $lines[1].Trim() | Should -Be 'sleep 300' # pid 1 of the container's pid namespace
+        $r.Out | Should -Not -Match ':/pscontainer-test/' # in its cgroup namespace its cgroup is "/"
+        $r2 = Invoke-TestRuntime @('exec', $id, 'sh', '-c', 'cat /proc/self/status | grep -E "^(CapEff|NoNewPrivs)"; ls /proc/self/fd')
+        $r2.Out | Should -Match 'CapEff:\s+00000000a80425fb'
+        $r2.Out | Should -Match 'NoNewPrivs:\s+1'
+        ($r2.Out -split "`n" | Where-Object { $_ -match '^\d+$' }) | Should -Be @('0', '1', '2', '3')
+    }
+
+    It 'exec --env --cwd --user --cap override the container''s process settings' {
+        $r = Invoke-TestRuntime @('exec', '--env', 'FOO=bar', '--env', 'TERM=dumb', '--cwd', '/home/user', '--user', '1000:1000',
+            '--cap', 'CAP_SYS_ADMIN', $id, 'sh', '-c', 'echo "$FOO $TERM"; pwd; id -u; id -g; grep CapBnd /proc/self/status')
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        $lines = $r.Out -split "`n"
+        $lines[0] | Should -Be 'bar dumb'
+        $lines[1] | Should -Be '/home/user'
+        $lines[2] | Should -Be '1000'
+        $lines[3] | Should -Be '1000'
+        $lines[4] | Should -Match 'CapBnd:\s+00000000a82425fb' # + CAP_SYS_ADMIN (21)
+    }
+
+    It 'exec --process FILE runs a process.json' {
+        $proc = @{ terminal = $false; user = @{ uid = 1000; gid = 1000; additionalGids = @(10) }; args = @('sh', '-c', 'id; echo $X; ulimit -n')
+            env = @('PATH=/bin', 'X=from-process-json'); cwd = '/tmp'; rlimits = @(@{ type = 'RLIMIT_NOFILE'; soft = 300; hard = 300 }) }
+        $pf = Join-Path $work "$id-process.json"
+        $proc | ConvertTo-Json -Depth 5 | Set-Content $pf
+        $r = Invoke-TestRuntime @('exec', '--process', $pf, $id)
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        $r.Out -split "`n" | Select-Object -First 3 | Should -Be @('uid=1000(user) gid=1000(user) groups=10', 'from-process-json', '300')
+    }
+
+    It 'exec --detach --pid-file returns at once; the process runs in the container' {
+        $pf = Join-Path $work "$id-exec.pid"
+        $r = Invoke-TestRuntime @('exec', '--detach', '--pid-file', $pf, $id, 'sleep', '30')
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        $p = [int](Get-Content $pf)
+        (Get-Content "/proc/$p/cmdline" -Raw) -replace "`0", ' ' | Should -Match '^sleep 30'
+        (& readlink "/proc/$p/ns/pid") | Should -Be (& readlink "/proc/$initPid/ns/pid")
+        (& readlink "/proc/$p/ns/mnt") | Should -Be (& readlink "/proc/$initPid/ns/mnt")
+        (& readlink "/proc/$p/ns/net") | Should -Be (& readlink "/proc/$initPid/ns/net")
+        $ps = (Invoke-TestRuntime @('ps', '--format', 'json', $id)).Out | ConvertFrom-Json
+        $ps | Should -Contain $p
+        $ps | Should -Contain $initPid
+    }
+
+    It 'exec fails like runc: missing command 127, unknown container, stopped container' {
+        $r = Invoke-TestRuntime @('exec', $id, 'nosuchcmd')
+        $r.ExitCode | Should -Be 127
+        $r.Err | Should -Match 'executable file not found'
+        $u = Invoke-TestRuntime @('exec', 'no-such-container', 'true')
+        $u.ExitCode | Should -Be 1
+        $u.Err | Should -Match 'does not exist'
+        (Invoke-TestRuntime @('kill', $id, 'KILL')).ExitCode | Should -Be 0
+        Wait-TestStatus $id 'stopped' | Should -Be 'stopped'
+        $s = Invoke-TestRuntime @('exec', $id, 'true')
+        $s.ExitCode | Should -Be 1
+        $s.Err | Should -Match 'stopped'
+    }
+
+    It 'exec --tty sends a pty master over --console-socket; the process has it as its controlling terminal' -Skip:(-not (Get-Command python3 -ErrorAction SilentlyContinue)) {
+        $sock = Start-TestTty
+        $r = Invoke-TestRuntime @('exec', '--tty', '--console-socket', $sock, $id, 'sh', '-c', 'tty; cat /proc/self/stat | cut -d" " -f7; echo done')
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        $text = Receive-TestTty $sock
+        $text | Should -Match 'NAME=/dev/pts/\d+'
+        $text | Should -Match '(?m)^/dev/pts/\d+\r?$'
+        $text | Should -Match '(?m)^\d*[1-9]\d*\r?$' # tty_nr is not 0: a controlling terminal
+        $text | Should -Match 'done'
+    }
+
+    It 'ps lists the container''s processes (table and json)' {
+        (Invoke-TestRuntime @('exec', '--detach', $id, 'sleep', '31')).ExitCode | Should -Be 0
+        $t = Invoke-TestRuntime @('ps', $id)
+        $t.ExitCode | Should -Be 0 -Because $t.Err
+        $lines = $t.Out.Trim() -split "`n"
+        $lines[0] | Should -Match '\bPID\b'
+        $lines.Count | Should -Be 3
+        $t.Out | Should -Match 'sleep 300'
+        $t.Out | Should -Match 'sleep 31'
+        @((Invoke-TestRuntime @('ps', '-f', 'json', $id)).Out | ConvertFrom-Json).Count | Should -Be 2
+    }
+
+    It 'pause freezes every process (state paused), resume thaws them; exec refuses a paused container' {
+        $p = Invoke-TestRuntime @('pause', $id)
+        $p.ExitCode | Should -Be 0 -Because $p.Err
+        ((Invoke-TestRuntime @('state', $id)).Out | ConvertFrom-Json).status | Should -Be 'paused'
+        ((Invoke-TestRuntime @('list', '--format', 'json')).Out | ConvertFrom-Json | Where-Object id -eq $id).status | Should -Be 'paused'
+        if ($cgroupV2) { Get-Content "/sys/fs/cgroup/$cgroupParent/$id/cgroup.events" | Should -Contain 'frozen 1' }
+        else { (Get-Content "/sys/fs/cgroup/freezer/$cgroupParent/$id/freezer.state").Trim() | Should -Be 'FROZEN' }
+        (Invoke-TestRuntime @('exec', $id, 'true')).Err | Should -Match 'paused'
+        (Invoke-TestRuntime @('pause', $id)).ExitCode | Should -Be 1
+        $r = Invoke-TestRuntime @('resume', $id)
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        ((Invoke-TestRuntime @('state', $id)).Out | ConvertFrom-Json).status | Should -Be 'running'
+        (Invoke-TestRuntime @('exec', $id, 'true')).ExitCode | Should -Be 0
+        (Invoke-TestRuntime @('resume', $id)).ExitCode | Should -Be 1
+    }
+
+    It 'delete --force removes a paused container' {
+        (Invoke-TestRuntime @('pause', $id)).ExitCode | Should -Be 0
+        (Invoke-TestRuntime @('delete', $id)).ExitCode | Should -Be 1
+        $d = Invoke-TestRuntime @('delete', '--force', $id)
+        $d.ExitCode | Should -Be 0 -Because $d.Err
+        Get-TestLeftover $id | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'psc-runtime create options, terminal and hooks' -Skip:$skipAll {
+    BeforeAll {
+        Set-Content (Join-Path $work 'recvtty.py') @'
+import socket, sys, os
+path, out = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path); s.listen(1); s.settimeout(20)
+open(out + '.ready', 'w').close()
+c, _ = s.accept()
+msg, fds, flags, addr = socket.recv_fds(c, 1024, 1)
+data = b''
+while True:
+    try: d = os.read(fds[0], 4096)
+    except OSError: break
+    if not d: break
+    data += d
+open(out, 'w').write('NAME=' + msg.decode() + '\n' + data.decode(errors='replace'))
+'@
+        $script:hookLog = Join-Path $work 'hooks.log'
+        $script:hook = Join-Path $work 'hook.sh'
+        Set-Content $hook "#!/bin/sh`necho `"`$1 `$(cat) mnt=`$(readlink /proc/self/ns/mnt) x=`$X`" >> $hookLog`n[ `"`$2`" = fail ] && { echo failing on purpose; exit 3; }`nexit 0"
+        & chmod 0755 $hook
+    }
+
+    It 'runs with process.terminal: the pty is the container''s, its master goes over --console-socket' -Skip:(-not (Get-Command python3 -ErrorAction SilentlyContinue)) {
+        $sock = Join-Path $work 'create-tty.sock'
+        $proc = Start-Process python3 -ArgumentList (Join-Path $work 'recvtty.py'), $sock, "$sock.out" -PassThru
+        $deadline = [DateTime]::UtcNow.AddSeconds(10)
+        while (-not (Test-Path "$sock.out.ready") -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+        $id = 'tty' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+        $spec = New-TestSpec $id @('sh', '-c', 'tty; stty size; exit 4')
+        $spec.process.terminal = $true
+        $spec.process.consoleSize = @{ height = 30; width = 100 }
+        Save-TestSpec $spec
+        $r = Invoke-TestRuntime @('run', '--console-socket', $sock, '--bundle', $bundle, $id)
+        $r.ExitCode | Should -Be 4 -Because $r.Err
+        if (-not $proc.WaitForExit(20000)) { $proc.Kill() }
+        $text = Get-Content -Raw "$sock.out"
+        Remove-Item $sock, "$sock.out", "$sock.out.ready" -Force -ErrorAction SilentlyContinue
+        $text | Should -Match 'NAME=/dev/pts/0'
+        $text | Should -Match '(?m)^/dev/pts/0\r?$'
+        $text | Should -Match '(?m)^30 100\r?$'
+        Get-TestLeftover $id | Should -BeNullOrEmpty
+    }
+
+    It 'keeps --preserve-fds N descriptors open into the container, closes the rest' {
+        $id = 'pf' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+        Save-TestSpec (New-TestSpec $id @('sh', '-c', 'ls /proc/self/fd | tr "\n" " "; echo; cat <&3; cat <&4'))
+        Set-Content (Join-Path $work 'fd3') 'three'
+        Set-Content (Join-Path $work 'fd4') 'four'
+        Set-Content (Join-Path $work 'fd5') 'five'
+        $out = & /bin/sh -c 'exec 3<"$1" 4<"$2" 5<"$3"; shift 3; exec "$@" </dev/null 2>&1' sh (Join-Path $work 'fd3') (Join-Path $work 'fd4') (Join-Path $work 'fd5') `
+            $runtime --root $stateRoot run --preserve-fds 2 --bundle $bundle $id
+        $LASTEXITCODE | Should -Be 0 -Because ($out -join "`n")
+        $out[0].Trim() | Should -Be '0 1 2 3 4 5' # 5 is ls's own directory fd: the host's fd 5 was closed
+        $out[1] | Should -Be 'three'
+        $out[2] | Should -Be 'four'
+    }
+
+    It 'runs with --no-pivot (MS_MOVE + chroot)' {
+        $id = 'np' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+        Save-TestSpec (New-TestSpec $id @('sh', '-c', 'hostname; ls /bin/busybox; echo $$'))
+        $r = Invoke-TestRuntime @('run', '--no-pivot', '--no-new-keyring', '--bundle', $bundle, $id)
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        $r.Out.Trim() -split "`n" | Should -Be @('psc-test', '/bin/busybox', '1')
+        Get-TestLeftover $id | Should -BeNullOrEmpty
+    }
+
+    It 'rootfsPropagation <Propagation>: "/" in the container is <Expect>' -ForEach @(
+        @{ Propagation = 'private'; Expect = 'private' }, @{ Propagation = 'rprivate'; Expect = 'private' }
+        @{ Propagation = 'slave'; Expect = 'private' }, @{ Propagation = 'rslave'; Expect = 'private' }
+        @{ Propagation = 'shared'; Expect = 'shared' }, @{ Propagation = 'rshared'; Expect = 'shared' }
+        @{ Propagation = 'unbindable'; Expect = 'unbindable' }, @{ Propagation = 'runbindable'; Expect = 'unbindable' }
+    ) {
+        # (a slave of nothing is private: the root is a fresh bind of the rootfs, which no host mount propagates to)
+        $r = Invoke-TestContainer @('cat', '/proc/self/mountinfo') -Edit { param($s) $s.linux.rootfsPropagation = $Propagation }
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        $root = ($r.Out -split "`n" | Where-Object { ($_ -split ' ')[4] -eq '/' } | Select-Object -Last 1) -split ' '
+        $tags = $root[6..([array]::IndexOf($root, '-') - 1)] -join ' '
+        switch ($Expect) {
+            'private' { $tags | Should -Not -Match 'shared:|unbindable' }
+            'shared' { $tags | Should -Match 'shared:\d+' }
+            'unbindable' { $tags | Should -Match 'unbindable' }
+        }
+        Get-TestLeftover $r.Id | Should -BeNullOrEmpty
+    }
+
+    It 'a new user namespace joins an existing network namespace by path' -Skip:(-not (Get-Command ip -ErrorAction SilentlyContinue)) {
+        $ns = "psctest$PID"
+        & ip netns add $ns
+        try {
+            $r = Invoke-TestContainer @('sh', '-c', 'readlink /proc/self/ns/net; cat /proc/self/uid_map') -Edit {
+                param($s)
+                $s.linux.namespaces = @($s.linux.namespaces | Where-Object type -ne 'network') + @(@{ type = 'network'; path = "/run/netns/$ns" }, @{ type = 'user' })
+                $s.linux.uidMappings = @(@{ containerID = 0; hostID = 0; size = 65536 })
+                $s.linux.gidMappings = @(@{ containerID = 0; hostID = 0; size = 65536 })
+                # sysfs cannot be mounted for a network namespace the new user namespace does not own (runc: same)
+                $s.mounts = @($s.mounts | ForEach-Object {
+                    if ($_.destination -eq '/sys') { @{ destination = '/sys'; type = 'bind'; source = '/sys'; options = @('rbind', 'nosuid', 'noexec', 'nodev', 'ro') } } else { $_ } })
+            }
+            $r.ExitCode | Should -Be 0 -Because $r.Err
+            ($r.Out -split "`n")[0] | Should -Be "net:[$(& stat -L -c %i "/run/netns/$ns")]"
+            ($r.Out -split "`n")[1] | Should -Match '^\s*0\s+0\s+65536$'
+            Get-TestLeftover $r.Id | Should -BeNullOrEmpty
+        } finally { & ip netns delete $ns }
+    }
+
+    It 'runs every hook at its moment with the state on stdin: prestart, createRuntime, createContainer, startContainer, poststart, poststop' {
+        Remove-Item $hookLog -ErrorAction SilentlyContinue
+        $r = Invoke-TestContainer @('sh', '-c', 'cat /dev/shm/started') -Edit {
+            param($s)
+            $h = { param($k) , @(@{ path = $hook; args = @('hook.sh', $k); env = @('X=y'); timeout = 10 }) }
+            $s.hooks = [ordered]@{
+                prestart = & $h 'prestart'; createRuntime = & $h 'createRuntime'; createContainer = & $h 'createContainer'
+                # startContainer runs in the container: its path is the container's
+                startContainer = @(@{ path = '/bin/sh'; args = @('sh', '-c', 'cat > /dev/shm/started') })
+                poststart = & $h 'poststart'; poststop = & $h 'poststop'
+            }
+        }
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        $started = $r.Out | ConvertFrom-Json
+        $started.id | Should -Be $r.Id
+        $started.pid | Should -BeGreaterThan 0
+        $lines = Get-Content $hookLog
+        ($lines | ForEach-Object { ($_ -split ' ')[0] }) | Should -Be @('prestart', 'createRuntime', 'createContainer', 'poststart', 'poststop')
+        $hostMnt = & readlink /proc/self/ns/mnt
+        foreach ($l in $lines) {
+            $kind, $json = $l -split ' ', 2
+            $state = ($json -replace ' mnt=.*$', '') | ConvertFrom-Json
+            $state.id | Should -Be $r.Id
+            $state.pid | Should -Be $started.pid
+            $state.bundle | Should -Be $bundle
+            $l | Should -Match 'x=y$'
+            if ($kind -eq 'createContainer') { $l | Should -Not -Match ([regex]::Escape("mnt=$hostMnt")) } # the container's
+            else { $l | Should -Match ([regex]::Escape("mnt=$hostMnt")) }
+        }
+        ($lines[0] -replace '^prestart ', '' -replace ' mnt=.*$', '' | ConvertFrom-Json).status | Should -Be 'creating'
+        ($lines[-1] -replace '^poststop ', '' -replace ' mnt=.*$', '' | ConvertFrom-Json).status | Should -Be 'stopped'
+    }
+
+    It 'a failing <Kind> hook is an error: exit 1, its output in the message, nothing left behind' -ForEach @(
+        @{ Kind = 'prestart' }, @{ Kind = 'createRuntime' }, @{ Kind = 'createContainer' }
+    ) {
+        $r = Invoke-TestContainer @('true') -Edit { param($s) $s.hooks = @{ $Kind = @(@{ path = $hook; args = @('hook.sh', $Kind, 'fail') }) } }
+        $r.ExitCode | Should -Be 1
+        $r.Err | Should -Match "$Kind hook .*exit status 3: failing on purpose"
+        Get-TestLeftover $r.Id | Should -BeNullOrEmpty
+    }
+
+    It 'a hook that outlives its timeout is killed and fails the create' {
+        $r = Invoke-TestContainer @('true') -Edit { param($s) $s.hooks = @{ createRuntime = @(@{ path = '/bin/sleep'; args = @('sleep', '30'); timeout = 1 }) } }
+        $r.ExitCode | Should -Be 1
+        $r.Err | Should -Match 'timed out'
+        Get-TestLeftover $r.Id | Should -BeNullOrEmpty
+    }
+
+    It 'failing poststart and poststop hooks are warnings in --log; the container runs' {
+        $log = Join-Path $work 'hooks-warn.log'
+        $id = 'hw' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+        $spec = New-TestSpec $id @('sh', '-c', 'exit 0')
+        $spec.hooks = @{ poststart = @(@{ path = $hook; args = @('hook.sh', 'poststart', 'fail') }); poststop = @(@{ path = $hook; args = @('hook.sh', 'poststop', 'fail') }) }
+        Save-TestSpec $spec
+        $r = Invoke-TestRuntime @('--log', $log, '--log-format', 'json', 'run', '--bundle', $bundle, $id)
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        $recs = Get-Content $log | ConvertFrom-Json
+        ($recs | Where-Object { $_.level -eq 'warning' -and $_.msg -match '^poststart hook' }) | Should -Not -BeNullOrEmpty
+        ($recs | Where-Object { $_.level -eq 'warning' -and $_.msg -match '^poststop hook' }) | Should -Not -BeNullOrEmpty
+        Get-TestLeftover $id | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'psc-runtime global options, features and errors' -Skip:$skipAll {
+    It '--version prints the runtime and spec versions' {
+        $v = Invoke-TestRuntime @('--version')
+        $v.ExitCode | Should -Be 0
+        $v.Out | Should -Match '(?m)^psc-runtime version \d+\.\d+\.\d+'
+        $v.Out | Should -Match '(?m)^spec: 1\.\d+\.\d+'
+    }
+
+    It 'features describes the runtime (runtime-spec features.md)' {
+        $f = (Invoke-TestRuntime @('features')).Out | ConvertFrom-Json
+        $f.ociVersionMin | Should -Be '1.0.0'
+        $f.ociVersionMax | Should -Match '^1\.1\.'
+        $f.hooks | Should -Be @('prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop')
+        $f.mountOptions | Should -Contain 'rbind'
+        $f.mountOptions | Should -Contain 'runbindable'
+        $f.linux.namespaces | Should -Contain 'user'
+        $f.linux.capabilities | Should -Contain 'CAP_SYS_ADMIN'
+        $f.linux.cgroup.v1 | Should -BeTrue
+        $f.linux.cgroup.v2 | Should -BeTrue
+        $f.linux.cgroup.systemd | Should -BeFalse
+    }
+
+    It '--systemd-cgroup: a "slice:prefix:name" cgroupsPath becomes a cgroupfs path, and --log says so' {
+        $log = Join-Path $work 'systemd.log'
+        $id = 'sd' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+        $spec = New-TestSpec $id @('cat', '/proc/self/cgroup')
+        $spec.linux.cgroupsPath = "psctest-sd.slice:psc:$id"
+        $spec.linux.namespaces = @($spec.linux.namespaces | Where-Object type -ne 'cgroup')
+        Save-TestSpec $spec
+        try {
+            $r = Invoke-TestRuntime @('--systemd-cgroup', '--log', $log, '--log-format', 'json', 'run', '--bundle', $bundle, $id)
+            $r.ExitCode | Should -Be 0 -Because $r.Err
+            $r.Out | Should -Match ([regex]::Escape("/psctest.slice/psctest-sd.slice/psc-$id.scope"))
+            (Get-Content $log | ConvertFrom-Json | Where-Object msg -match 'systemd cgroup management is not supported').msg |
+                Should -Match 'plain cgroupfs path'
+            @(Get-ChildItem "/sys/fs/cgroup/*/psctest.slice/psctest-sd.slice/psc-$id.scope" -Directory -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty
+        } finally {
+            foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory) {
+                foreach ($d in "psctest.slice/psctest-sd.slice/psc-$id.scope", 'psctest.slice/psctest-sd.slice', 'psctest.slice') {
+                    if (Test-Path "$($h.FullName)/$d") { & rmdir "$($h.FullName)/$d" 2>$null }
+                }
+                if ($cgroupV2 -and (Test-Path "/sys/fs/cgroup/psctest.slice")) { & rmdir "/sys/fs/cgroup/psctest.slice" 2>$null }
+            }
+        }
+    }
+
+    It '<Command> of an unknown container: exit 1, "does not exist" on stderr and in the JSON log' -ForEach @(
+        @{ Command = 'state' }, @{ Command = 'start' }, @{ Command = 'kill' }, @{ Command = 'delete' }, @{ Command = 'pause' },
+        @{ Command = 'resume' }, @{ Command = 'ps' }, @{ Command = 'exec' }
+    ) {
+        $log = Join-Path $work "unknown-$Command.log"
+        $a = @('--log', $log, '--log-format', 'json', $Command, 'no-such-container')
+        if ($Command -eq 'exec') { $a += 'true' }
+        $r = Invoke-TestRuntime $a
+        $r.ExitCode | Should -Be 1
+        $r.Err | Should -Match '^psc-runtime: container "no-such-container" does not exist'
+        (Get-Content $log | Select-Object -Last 1 | ConvertFrom-Json).msg | Should -Match 'does not exist'
+    }
+
+    It 'a missing bundle or a broken config.json: exit 1 with the reason' {
+        $r = Invoke-TestRuntime @('run', '--bundle', (Join-Path $work 'no-such-bundle'), 'bad1')
+        $r.ExitCode | Should -Be 1
+        $r.Err | Should -Match 'no-such-bundle'
+        $broken = Join-Path $work 'broken-bundle'
+        New-Item -ItemType Directory -Force $broken | Out-Null
+        Set-Content "$broken/config.json" '{ "ociVersion": "1.0.2", "process": '
+        $r = Invoke-TestRuntime @('create', '--bundle', $broken, 'bad2')
+        $r.ExitCode | Should -Be 1
+        $r.Err | Should -Match 'config.json'
+        Test-Path (Join-Path $stateRoot 'bad2') | Should -BeFalse
+        $u = Invoke-TestRuntime @('frobnicate', 'x')
+        $u.ExitCode | Should -Be 1
+        $u.Err | Should -Match 'unknown command'
+    }
+}
+
 Describe 'psc-runtime leaves nothing behind' -Skip:$skipAll {
     It 'no container cgroup, state dir, mount or process remains' {
         @(Get-ChildItem $stateRoot -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty

@@ -390,6 +390,11 @@ int cgroup_destroy(const struct rt_cgroup *cg)
                 write_file(p, "1");
         }
         cgroup_kill(cg, SIGKILL);
+        if (round == 0 && cgroup_is_frozen(cg) == 1) { /* a frozen task takes its SIGKILL only once thawed */
+            struct rt_error saved = g_err;
+            cgroup_freeze(cg, false);
+            g_err = saved;
+        }
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
@@ -484,4 +489,72 @@ int cgroup_mount(const struct rt_cgroup *cg, const struct rt_mount *m, int rootf
 out:
     close(fd);
     return ret;
+}
+
+/* ---- freezer: pause/resume ----
+ * v1: freezer.state FROZEN/THAWED (FREEZING while the kernel works through the tasks); v2: cgroup.freeze, and
+ * cgroup.events says "frozen 1" once every task stopped. */
+static const char *freezer_dir(const struct rt_cgroup *cg)
+{
+    for (size_t i = 0; i < cg->n; i++)
+        if (cg->v2 || has_ctrl(cg, i, "freezer"))
+            return cg->path[i];
+    return NULL;
+}
+
+int cgroup_is_frozen(const struct rt_cgroup *cg)
+{
+    const char *d = freezer_dir(cg);
+    if (!d)
+        return -1;
+    char path[PATH_MAX], buf[512];
+    if (cg->v2) {
+        snprintf(path, sizeof path, "%s/cgroup.events", d);
+        if (read_file(path, buf, sizeof buf) < 0)
+            return -1;
+        return strstr(buf, "frozen 1") != NULL;
+    }
+    snprintf(path, sizeof path, "%s/freezer.state", d);
+    if (read_file(path, buf, sizeof buf) < 0)
+        return -1;
+    /* FREEZING counts as paused too: the tasks that are stopped stay stopped */
+    return strncmp(buf, "FROZEN", 6) == 0 || strncmp(buf, "FREEZING", 8) == 0;
+}
+
+int cgroup_freeze(const struct rt_cgroup *cg, bool freeze)
+{
+    const char *d = freezer_dir(cg);
+    if (!d)
+        return err_msg(1, "no freezer cgroup for this container");
+    char path[PATH_MAX], buf[512];
+    if (cg->v2) {
+        if (cg_write(d, "cgroup.freeze", freeze ? "1" : "0") < 0)
+            return -1;
+        snprintf(path, sizeof path, "%s/cgroup.events", d);
+        for (int i = 0; i < 1000; i++) { /* up to 10 s */
+            if (read_file(path, buf, sizeof buf) < 0)
+                return err_sys("read %s", path);
+            if ((strstr(buf, "frozen 1") != NULL) == freeze)
+                return 0;
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        return err_msg(1, "cgroup %s did not %s in time", d, freeze ? "freeze" : "thaw");
+    }
+    const char *want = freeze ? "FROZEN" : "THAWED";
+    snprintf(path, sizeof path, "%s/freezer.state", d);
+    for (int i = 0; i < 1000; i++) {
+        /* like runc: write again while FREEZING, a task that forked meanwhile is caught by the next write */
+        if (i % 10 == 0 && cg_write(d, "freezer.state", "%s", want) < 0)
+            return -1;
+        if (read_file(path, buf, sizeof buf) < 0)
+            return err_sys("read %s", path);
+        if (strncmp(buf, want, strlen(want)) == 0)
+            return 0;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (freeze)
+        cg_write(d, "freezer.state", "THAWED"); /* do not leave it half frozen */
+    return err_msg(1, "cgroup %s did not %s in time", d, freeze ? "freeze" : "thaw");
 }

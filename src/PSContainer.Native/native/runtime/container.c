@@ -37,12 +37,36 @@ struct sync_msg {
     struct rt_error err;
 };
 
+struct go_msg { /* parent -> child: go on; the child's pid as the host sees it (for the hooks' state) */
+    pid_t pid;
+};
+
 struct child_ctx {
     const struct rt_spec *spec;
     const struct rt_cgroup *cg;
-    int sync_fd, fifo_fd;
-    bool new_userns;
+    int sync_fd, fifo_fd, console_fd;
+    bool new_userns, no_pivot;
+    int preserve_fds;
+    const char *id;
+    pid_t host_pid;
 };
+
+bool g_systemd_cgroup;
+
+/* the state JSON given to hooks: {ociVersion,id,status,pid,bundle,annotations} */
+static char *hook_state(const char *id, const char *status, pid_t pid, const char *bundle, json_object *annotations)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "ociVersion", json_object_new_string(PSC_OCI_VERSION));
+    json_object_object_add(o, "id", json_object_new_string(id));
+    json_object_object_add(o, "status", json_object_new_string(status));
+    json_object_object_add(o, "pid", json_object_new_int(pid));
+    json_object_object_add(o, "bundle", json_object_new_string(bundle));
+    json_object_object_add(o, "annotations", annotations ? json_object_get(annotations) : json_object_new_object());
+    char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+    return s;
+}
 
 static int child_build(struct child_ctx *c, char *exe, size_t exelen)
 {
@@ -62,11 +86,26 @@ static int child_build(struct child_ctx *c, char *exe, size_t exelen)
             return err_sys("sethostname %s", s->hostname);
     }
     umask(0); /* device nodes and mount points get exactly the modes we ask for */
-    if (rootfs_prepare(s, c->cg) < 0 || rootfs_pivot(s) < 0)
+    if (rootfs_prepare(s, c->cg) < 0)
+        return -1;
+    if (s->hooks) { /* in the container's namespaces, the host's filesystem still visible (before pivot_root) */
+        char *st = hook_state(c->id, "created", c->host_pid, s->bundle, s->annotations);
+        int r = hooks_run(s->hooks, "createContainer", st);
+        free(st);
+        if (r < 0)
+            return -1;
+    }
+    if (rootfs_pivot(s, c->no_pivot) < 0)
         return -1;
     /* the command runs in cwd; like runc, make it if the image lacks it (we are inside the new root now) */
     if (mkdir_p(s->cwd, 0755) < 0)
         return -1;
+    if (s->terminal) { /* the container's own devpts is mounted now: the pty is the container's */
+        if (console_setup(c->console_fd, s) < 0)
+            return -1;
+        close(c->console_fd);
+        c->console_fd = -1;
+    }
     if (process_sysctl(s) < 0 || rootfs_finalize_paths(s) < 0 || rootfs_finalize_readonly(s) < 0)
         return -1;
     if (process_rlimits(s) < 0 || process_oom_score_adj(s) < 0)
@@ -97,11 +136,13 @@ static int child_main(void *arg)
 {
     struct child_ctx *c = arg;
     struct sync_msg msg = {0};
-    char go, exe[PATH_MAX];
+    struct go_msg go;
+    char exe[PATH_MAX];
     /* die with the parent while it still owns us (until READY) */
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (read(c->sync_fd, &go, 1) != 1)
+    if (read(c->sync_fd, &go, sizeof go) != (ssize_t)sizeof go)
         _exit(1);
+    c->host_pid = go.pid;
     if (child_build(c, exe, sizeof exe) < 0) {
         msg.type = MSG_ERROR;
         msg.err = g_err;
@@ -113,12 +154,12 @@ static int child_main(void *arg)
     if (write_all(c->sync_fd, &msg, sizeof msg) < 0)
         _exit(1);
     close(c->sync_fd);
-    /* CVE-2024-21626: no descriptor of the runtime may survive into the container */
-    if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-        for (int fd = 3; fd < 1024; fd++)
-            if (fd != c->fifo_fd)
-                close(fd);
-    }
+    char *start_state = c->spec->hooks ? hook_state(c->id, "created", c->host_pid, c->spec->bundle, c->spec->annotations)
+                                       : NULL;
+    /* CVE-2024-21626: no descriptor of the runtime may survive into the container (but --preserve-fds N) */
+    for (int fd = 3; fd < 3 + c->preserve_fds; fd++)
+        fcntl(fd, F_SETFD, 0);
+    keep_fds_from(3 + c->preserve_fds);
     char fifo[64];
     snprintf(fifo, sizeof fifo, "/proc/self/fd/%d", c->fifo_fd);
     int w = open(fifo, O_WRONLY | O_CLOEXEC); /* blocks until `start` opens the other end */
@@ -128,6 +169,10 @@ static int child_main(void *arg)
     }
     close(w);
     close(c->fifo_fd);
+    if (start_state && hooks_run(c->spec->hooks, "startContainer", start_state) < 0) {
+        dprintf(STDERR_FILENO, "psc-runtime: %s\n", g_err.msg);
+        _exit(1);
+    }
     execve(exe, c->spec->args, c->spec->env);
     int e = errno;
     dprintf(STDERR_FILENO, "psc-runtime: exec %s: %s (errno %d)\n", exe, strerror(e), e);
@@ -173,12 +218,20 @@ static pid_t do_create(const struct create_opts *o, struct rt_spec *spec, struct
         return -1;
     if (spec->terminal && !o->console_socket)
         return err_msg(1, "config.json: process.terminal is true but no --console-socket was given");
-    if (spec->terminal)
-        return err_msg(1, "process.terminal is not supported by psc-runtime yet");
     /* relative bind sources are relative to the bundle, as in runc */
     if (chdir(spec->bundle) < 0)
         return err_sys("chdir %s", spec->bundle);
-    char cgdefault[PATH_MAX];
+    char cgdefault[PATH_MAX], cgsystemd[PATH_MAX];
+    if (g_systemd_cgroup && spec->cgroups_path) {
+        int conv = spec_systemd_cgroup_path(spec->cgroups_path, cgsystemd, sizeof cgsystemd);
+        if (conv < 0)
+            return -1;
+        if (conv > 0) {
+            log_warn("systemd cgroup management is not supported: cgroupsPath \"%s\" is used as the plain cgroupfs "
+                     "path %s", spec->cgroups_path, cgsystemd);
+            spec->cgroups_path = cgsystemd;
+        }
+    }
     if (!spec->cgroups_path || !*spec->cgroups_path) {
         snprintf(cgdefault, sizeof cgdefault, "/pscontainer/%s", o->id);
         spec->cgroups_path = cgdefault;
@@ -187,7 +240,7 @@ static pid_t do_create(const struct create_opts *o, struct rt_spec *spec, struct
         return -1;
 
     pid_t pid = -1;
-    int sv[2] = {-1, -1}, fifo_fd = -1;
+    int sv[2] = {-1, -1}, fifo_fd = -1, console_fd = -1, early[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
     char dir[PATH_MAX], fifo[PATH_MAX + 16];
     state_dir(o->id, dir, sizeof dir);
     snprintf(fifo, sizeof fifo, "%s/exec.fifo", dir);
@@ -206,15 +259,18 @@ static pid_t do_create(const struct create_opts *o, struct rt_spec *spec, struct
         err_sys("socketpair");
         goto fail;
     }
+    if (spec->terminal && (console_fd = console_connect(o->console_socket)) < 0)
+        goto fail;
     /* setns(pid) only moves our future children, which is what we want */
-    if (ns_join_type(spec, CLONE_NEWPID) < 0)
+    if (ns_join_type(spec, CLONE_NEWPID) < 0 || ns_join_early(spec, early) < 0)
         goto fail;
 
     int flags = SIGCHLD;
     for (size_t i = 0; i < spec->n_namespaces; i++)
         if (!spec->namespaces[i].path && spec->namespaces[i].flag != CLONE_NEWCGROUP)
             flags |= spec->namespaces[i].flag;
-    struct child_ctx ctx = {spec, cg, sv[1], fifo_fd, (flags & CLONE_NEWUSER) != 0};
+    struct child_ctx ctx = {spec, cg, sv[1], fifo_fd, console_fd, (flags & CLONE_NEWUSER) != 0, o->no_pivot,
+                            o->preserve_fds, o->id, 0};
     size_t stack_size = 1 << 20;
     char *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) {
@@ -229,13 +285,29 @@ static pid_t do_create(const struct create_opts *o, struct rt_spec *spec, struct
         err_sys("clone");
         goto fail;
     }
+    if (ns_restore_early(early) < 0)
+        goto fail;
+    if (console_fd >= 0) {
+        close(console_fd);
+        console_fd = -1;
+    }
     close(sv[1]);
     sv[1] = -1;
     if (ctx.new_userns && ns_write_id_maps(pid, spec) < 0)
         goto fail;
     if (cgroup_join(cg, pid) < 0)
         goto fail;
-    if (write_all(sv[0], "G", 1) < 0) {
+    if (spec->hooks) { /* the namespaces exist, nothing of the container runs yet: in the runtime's namespace */
+        char *st = hook_state(o->id, "creating", pid, spec->bundle, spec->annotations);
+        int r = hooks_run(spec->hooks, "prestart", st);
+        if (r == 0)
+            r = hooks_run(spec->hooks, "createRuntime", st);
+        free(st);
+        if (r < 0)
+            goto fail;
+    }
+    struct go_msg go = {pid};
+    if (write_all(sv[0], &go, sizeof go) < 0) {
         err_sys("sync with container process");
         goto fail;
     }
@@ -262,9 +334,11 @@ static pid_t do_create(const struct create_opts *o, struct rt_spec *spec, struct
     st.pid = pid;
     st.start_time = proc_start_time(pid);
     snprintf(st.bundle, sizeof st.bundle, "%s", spec->bundle);
+    snprintf(st.rootfs, sizeof st.rootfs, "%s", spec->rootfs);
     rfc3339_now(st.created, sizeof st.created);
     st.cg = *cg;
     st.annotations = spec->annotations;
+    st.hooks = spec->hooks;
     if (state_write(&st) < 0 || (o->pid_file && write_pid_file(o->pid_file, pid) < 0))
         goto fail;
     close(sv[0]);
@@ -272,6 +346,9 @@ static pid_t do_create(const struct create_opts *o, struct rt_spec *spec, struct
     return pid;
 
 fail:
+    ns_restore_early(early);
+    if (console_fd >= 0)
+        close(console_fd);
     if (sv[0] >= 0)
         close(sv[0]);
     if (sv[1] >= 0)
@@ -329,6 +406,17 @@ static int release(const char *id, pid_t pid)
     return r;
 }
 
+/* poststart / poststop: a failing hook is a warning, the container's lifecycle goes on */
+static void run_post_hooks(const struct rt_state *st, const char *kind, const char *status)
+{
+    if (!st->hooks)
+        return;
+    char *s = hook_state(st->id, status, st->pid, st->bundle, st->annotations);
+    if (hooks_run(st->hooks, kind, s) < 0)
+        log_warn("%s", g_err.msg);
+    free(s);
+}
+
 int cmd_start(const char *id)
 {
     struct rt_state st;
@@ -337,7 +425,10 @@ int cmd_start(const char *id)
     const char *status = state_status(&st);
     if (strcmp(status, "created") != 0)
         return err_msg(1, "cannot start a container that is %s", status);
-    return release(id, st.pid);
+    if (release(id, st.pid) < 0)
+        return -1;
+    run_post_hooks(&st, "poststart", "running");
+    return 0;
 }
 
 static pid_t g_run_pid;
@@ -372,6 +463,13 @@ int cmd_run(const struct create_opts *o)
         reap_and_cleanup(pid, o->id, &cg);
         return -1;
     }
+    struct rt_state hst = {0};
+    snprintf(hst.id, sizeof hst.id, "%s", o->id);
+    snprintf(hst.bundle, sizeof hst.bundle, "%s", spec.bundle);
+    hst.pid = pid;
+    hst.annotations = spec.annotations;
+    hst.hooks = spec.hooks;
+    run_post_hooks(&hst, "poststart", "running");
     int status = 0;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {
@@ -384,12 +482,13 @@ int cmd_run(const struct create_opts *o)
     st.cg = cg;
     if (destroy(&st) < 0)
         log_error(g_err.msg);
+    run_post_hooks(&hst, "poststop", "stopped");
     return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
-static json_object *state_json(const struct rt_state *st)
+json_object *state_json(const struct rt_state *st, const char *status_override)
 {
-    const char *status = state_status(st);
+    const char *status = status_override ? status_override : state_status(st);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "ociVersion", json_object_new_string(PSC_OCI_VERSION));
     json_object_object_add(o, "id", json_object_new_string(st->id));
@@ -406,7 +505,7 @@ int cmd_state(const char *id)
     struct rt_state st;
     if (state_read(id, &st) < 0)
         return -1;
-    json_object *o = state_json(&st);
+    json_object *o = state_json(&st, NULL);
     printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
     return 0;
@@ -437,16 +536,22 @@ int cmd_delete(const char *id, bool force)
         return force ? 0 : -1;
     }
     const char *status = state_status(&st);
-    if (strcmp(status, "running") == 0 && !force)
-        return err_msg(1, "cannot delete container \"%s\" that is not stopped: running", id);
-    if (strcmp(status, "stopped") != 0) { /* created, or running with --force */
+    bool paused = strcmp(status, "paused") == 0;
+    if ((strcmp(status, "running") == 0 || paused) && !force)
+        return err_msg(1, "cannot delete container \"%s\" that is not stopped: %s", id, status);
+    if (strcmp(status, "stopped") != 0) { /* created, or running/paused with --force */
         kill(st.pid, SIGKILL);
+        if (paused && cgroup_freeze(&st.cg, false) < 0) /* a frozen task takes its SIGKILL once thawed */
+            log_warn("%s", g_err.msg);
         for (int i = 0; i < 500 && proc_start_time(st.pid) == st.start_time; i++) {
             struct timespec ts = {0, 10 * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
     }
-    return destroy(&st);
+    if (destroy(&st) < 0)
+        return -1;
+    run_post_hooks(&st, "poststop", "stopped");
+    return 0;
 }
 
 int cmd_list(bool quiet, bool json)
@@ -465,8 +570,20 @@ int cmd_list(bool quiet, bool json)
             continue; /* being created or removed right now */
         if (quiet)
             printf("%s\n", st.id);
-        else if (json)
-            json_object_array_add(arr, state_json(&st));
+        else if (json) { /* runc's list format */
+            const char *status = state_status(&st);
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "ociVersion", json_object_new_string(PSC_OCI_VERSION));
+            json_object_object_add(o, "id", json_object_new_string(st.id));
+            json_object_object_add(o, "pid", json_object_new_int(strcmp(status, "stopped") ? st.pid : 0));
+            json_object_object_add(o, "status", json_object_new_string(status));
+            json_object_object_add(o, "bundle", json_object_new_string(st.bundle));
+            json_object_object_add(o, "rootfs", json_object_new_string(st.rootfs));
+            json_object_object_add(o, "created", json_object_new_string(st.created));
+            json_object_object_add(o, "annotations", st.annotations ? json_object_get(st.annotations) : json_object_new_object());
+            json_object_object_add(o, "owner", json_object_new_string(""));
+            json_object_array_add(arr, o);
+        }
         else {
             const char *status = state_status(&st);
             printf("%-20s %-8d %-10s %-40s %s\n", st.id, strcmp(status, "stopped") ? st.pid : 0, status, st.bundle,
@@ -478,5 +595,92 @@ int cmd_list(bool quiet, bool json)
     if (json)
         printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(arr);
+    return 0;
+}
+
+int cmd_pause(const char *id, bool pause)
+{
+    struct rt_state st;
+    if (state_read(id, &st) < 0)
+        return -1;
+    const char *status = state_status(&st);
+    if (pause && strcmp(status, "running") != 0)
+        return err_msg(1, "container \"%s\" is not running (%s)", id, status);
+    if (!pause && strcmp(status, "paused") != 0)
+        return err_msg(1, "container \"%s\" is not paused (%s)", id, status);
+    return cgroup_freeze(&st.cg, pause);
+}
+
+/* ps: the container's processes are the pids of its cgroup. json: an array of pids (runc's format); table: the
+ * lines of `ps ARGS` (default -ef) whose PID column is one of them, with ps's header. */
+int cmd_ps(const char *id, bool json, char **ps_args, int n_ps_args)
+{
+    struct rt_state st;
+    if (state_read(id, &st) < 0)
+        return -1;
+    pid_t *pids;
+    size_t n;
+    if (cgroup_pids(&st.cg, &pids, &n) < 0)
+        return -1;
+    if (json) {
+        json_object *a = json_object_new_array();
+        for (size_t i = 0; i < n; i++)
+            json_object_array_add(a, json_object_new_int(pids[i]));
+        printf("%s\n", json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
+        json_object_put(a);
+        free(pids);
+        return 0;
+    }
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        free(pids);
+        return err_sys("pipe");
+    }
+    char *argv[64] = {"ps"};
+    int argc = 1;
+    if (n_ps_args == 0)
+        argv[argc++] = "-ef";
+    for (int i = 0; i < n_ps_args && argc < 63; i++)
+        argv[argc++] = ps_args[i];
+    argv[argc] = NULL;
+    pid_t child = fork();
+    if (child == 0) {
+        dup2(p[1], 1);
+        execvp("ps", argv);
+        dprintf(2, "psc-runtime: exec ps: %s\n", strerror(errno));
+        _exit(127);
+    }
+    close(p[1]);
+    FILE *f = fdopen(p[0], "r");
+    char line[4096];
+    int pidcol = -1;
+    while (f && fgets(line, sizeof line, f)) {
+        char copy[4096];
+        snprintf(copy, sizeof copy, "%s", line);
+        int col = 0;
+        bool print = false;
+        for (char *save = NULL, *t = strtok_r(copy, " \t\n", &save); t; t = strtok_r(NULL, " \t\n", &save), col++) {
+            if (pidcol < 0 && strcmp(t, "PID") == 0) {
+                pidcol = col;
+                print = true;
+                break;
+            }
+            if (col == pidcol) {
+                int v = atoi(t);
+                for (size_t i = 0; i < n; i++)
+                    print |= pids[i] == v;
+                break;
+            }
+        }
+        if (print)
+            fputs(line, stdout);
+    }
+    if (f)
+        fclose(f);
+    free(pids);
+    int status = 0;
+    waitpid(child, &status, 0);
+    if (pidcol < 0)
+        return err_msg(1, "ps: no PID column in its output");
     return 0;
 }

@@ -154,7 +154,7 @@ int rootfs_prepare(const struct rt_spec *spec, const struct rt_cgroup *cg)
     /* nothing we mount may reach the host: the whole tree becomes a slave (runc's default) or what the spec asks;
      * a shared root is restored after pivot_root, which refuses shared mounts */
     unsigned long prop = spec->rootfs_propagation ? spec->rootfs_propagation : MS_SLAVE | MS_REC;
-    if (prop & MS_SHARED)
+    if (prop & (MS_SHARED | MS_UNBINDABLE)) /* shared: see above; unbindable: the rootfs bind would be refused */
         prop = MS_SLAVE | MS_REC;
     if (mount(NULL, "/", NULL, prop | MS_REC, NULL) < 0)
         return err_sys("make / %s", "rslave");
@@ -175,8 +175,25 @@ int rootfs_prepare(const struct rt_spec *spec, const struct rt_cgroup *cg)
     return r;
 }
 
-int rootfs_pivot(const struct rt_spec *spec)
+/* --no-pivot (runc's msMoveRoot): move the rootfs onto / and chroot into it. For roots where pivot_root is refused
+ * (e.g. a ramfs initrd); the old root stays reachable to a process that can escape a chroot, so it is opt-in. */
+static int move_root(const struct rt_spec *spec)
 {
+    if (chdir(spec->rootfs) < 0)
+        return err_sys("chdir %s", spec->rootfs);
+    if (mount(spec->rootfs, "/", NULL, MS_MOVE, NULL) < 0)
+        return err_sys("move %s to /", spec->rootfs);
+    if (chroot(".") < 0)
+        return err_sys("chroot %s", spec->rootfs);
+    if (chdir("/") < 0)
+        return err_sys("chdir /");
+    return 0;
+}
+
+int rootfs_pivot(const struct rt_spec *spec, bool no_pivot)
+{
+    if (no_pivot)
+        return move_root(spec);
     int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
     if (oldroot < 0)
         return err_sys("open /");
@@ -211,10 +228,6 @@ int rootfs_pivot(const struct rt_spec *spec)
     }
     if (chdir("/") < 0) {
         err_sys("chdir /");
-        goto out;
-    }
-    if (spec->rootfs_propagation & MS_SHARED && mount(NULL, "/", NULL, spec->rootfs_propagation, NULL) < 0) {
-        err_sys("set rootfs propagation");
         goto out;
     }
     r = 0;
@@ -255,5 +268,9 @@ int rootfs_finalize_readonly(const struct rt_spec *spec)
 {
     if (spec->root_readonly && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | mount_locked_flags("/"), NULL) < 0)
         return err_sys("remount / read-only");
+    /* linux.rootfsPropagation applies to the new "/" itself (as runc, after pivot_root), and last: an (r)unbindable
+     * tree could not take the masked and read-only path binds */
+    if (spec->rootfs_propagation && mount(NULL, "/", NULL, spec->rootfs_propagation, NULL) < 0)
+        return err_sys("set rootfs propagation");
     return 0;
 }

@@ -48,11 +48,13 @@ static int join_one(const struct rt_ns *ns)
 /* The user namespace is joined first (it decides what we may join next); the pid namespace is joined by the
  * parent before clone() because setns(CLONE_NEWPID) only applies to children; cgroup is handled after the
  * cgroup is joined. */
+static int joined_early; /* CLONE_NEW* flags the parent joined before clone() (inherited by the child's copy) */
+
 int ns_join(const struct rt_spec *spec, bool user_only)
 {
     for (size_t i = 0; i < spec->n_namespaces; i++) {
         const struct rt_ns *ns = &spec->namespaces[i];
-        if (!ns->path || ns->flag == CLONE_NEWPID || ns->flag == CLONE_NEWCGROUP)
+        if (!ns->path || ns->flag == CLONE_NEWPID || ns->flag == CLONE_NEWCGROUP || (ns->flag & joined_early))
             continue;
         if ((ns->flag == CLONE_NEWUSER) != user_only)
             continue;
@@ -94,4 +96,48 @@ int ns_join_type(const struct rt_spec *spec, int flag)
 {
     const struct rt_ns *ns = spec_ns(spec, flag);
     return ns && ns->path ? join_one(ns) : 0;
+}
+
+/* A new user namespace together with an existing (say network) namespace given by path: once the child is in its
+ * new user namespace it has no privilege over namespaces owned by the host's, so setns would fail. As runc does,
+ * such namespaces are joined before the user namespace is made: the parent joins them just before clone() (the
+ * child inherits them) and returns to its own right after (ns_restore_early). Mount namespaces stay with the
+ * child: the parent still needs the host's filesystem. */
+int ns_join_early(const struct rt_spec *spec, int saved[8])
+{
+    for (int i = 0; i < 8; i++)
+        saved[i] = -1;
+    const struct rt_ns *user = spec_ns(spec, CLONE_NEWUSER);
+    if (!user || user->path)
+        return 0;
+    int k = 0;
+    for (size_t i = 0; i < spec->n_namespaces && k < 8; i++) {
+        const struct rt_ns *ns = &spec->namespaces[i];
+        if (!ns->path || ns->flag == CLONE_NEWPID || ns->flag == CLONE_NEWCGROUP || ns->flag == CLONE_NEWNS ||
+            ns->flag == CLONE_NEWUSER)
+            continue;
+        char self[64];
+        snprintf(self, sizeof self, "/proc/self/ns/%s", ns_proc_name(ns->flag));
+        if ((saved[k] = open(self, O_RDONLY | O_CLOEXEC)) < 0)
+            return err_sys("open %s", self);
+        k++;
+        if (join_one(ns) < 0)
+            return -1;
+        joined_early |= ns->flag;
+    }
+    return 0;
+}
+
+int ns_restore_early(int saved[8])
+{
+    int r = 0;
+    for (int i = 0; i < 8; i++) {
+        if (saved[i] < 0)
+            continue;
+        if (setns(saved[i], 0) < 0 && r == 0)
+            r = err_sys("return to the runtime's namespace");
+        close(saved[i]);
+        saved[i] = -1;
+    }
+    return r;
 }

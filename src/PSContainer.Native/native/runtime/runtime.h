@@ -79,6 +79,8 @@ struct rt_spec {
     bool root_readonly;
     /* process */
     bool terminal;
+    unsigned short console_height, console_width; /* process.consoleSize; 0: leave the pty's default */
+    const char *apparmor_profile, *selinux_label; /* accepted, not enforced (logged) */
     uid_t uid;
     gid_t gid;
     gid_t *additional_gids;
@@ -115,9 +117,12 @@ struct rt_spec {
     struct rt_device *devices;
     size_t n_devices;
     json_object *annotations;
+    json_object *hooks; /* the spec's "hooks" object, or NULL */
 };
 
 int spec_load(const char *bundle, struct rt_spec *spec);
+int spec_parse_process(json_object *proc, struct rt_spec *spec); /* process.* only (exec --process) */
+int spec_systemd_cgroup_path(const char *in, char *out, size_t len); /* "slice:prefix:name" -> cgroupfs path */
 const struct rt_ns *spec_ns(const struct rt_spec *spec, int flag);
 
 /* ---- capabilities (caps.c) ---- */
@@ -132,6 +137,8 @@ const char *ns_proc_name(int flag);
 int ns_join(const struct rt_spec *spec, bool user_only);
 int ns_join_type(const struct rt_spec *spec, int flag); /* join one type if the spec gives a path */
 int ns_write_id_maps(pid_t pid, const struct rt_spec *spec);
+int ns_join_early(const struct rt_spec *spec, int saved[8]);
+int ns_restore_early(int saved[8]);
 
 /* ---- cgroups (cgroups.c) ---- */
 #define CG_MAX 12
@@ -148,11 +155,13 @@ int cgroup_pids(const struct rt_cgroup *cg, pid_t **pids, size_t *n);
 int cgroup_kill(const struct rt_cgroup *cg, int sig);
 int cgroup_destroy(const struct rt_cgroup *cg); /* SIGKILL everything, wait until empty, rmdir */
 int cgroup_mount(const struct rt_cgroup *cg, const struct rt_mount *m, int rootfd); /* the "cgroup" spec mount */
+int cgroup_freeze(const struct rt_cgroup *cg, bool freeze); /* pause/resume; waits until frozen */
+int cgroup_is_frozen(const struct rt_cgroup *cg);          /* 1 frozen, 0 not, -1 no freezer */
 void cgroup_free(struct rt_cgroup *cg);
 
 /* ---- root filesystem (mounts.c, devices.c) ---- */
 int rootfs_prepare(const struct rt_spec *spec, const struct rt_cgroup *cg); /* before pivot_root */
-int rootfs_pivot(const struct rt_spec *spec);
+int rootfs_pivot(const struct rt_spec *spec, bool no_pivot); /* no_pivot: MS_MOVE + chroot */
 int rootfs_finalize_paths(const struct rt_spec *spec);             /* masked / readonly paths */
 int rootfs_finalize_readonly(const struct rt_spec *spec);          /* readonly root */
 int open_in_root(int rootfd, const char *path, int flags, bool create, bool create_file, mode_t mode);
@@ -174,9 +183,11 @@ struct rt_state {
     pid_t pid;
     unsigned long long start_time;
     char bundle[4096];
+    char rootfs[4096];
     char created[64];
     struct rt_cgroup cg;
     json_object *annotations;
+    json_object *hooks; /* kept from the spec for poststart/poststop */
 };
 extern const char *g_root;
 int state_dir(const char *id, char *out, size_t len);
@@ -191,7 +202,10 @@ bool valid_id(const char *id);
 /* ---- commands (container.c) ---- */
 struct create_opts {
     const char *id, *bundle, *pid_file, *console_socket;
+    bool no_pivot;
+    int preserve_fds;
 };
+extern bool g_systemd_cgroup;
 int cmd_create(const struct create_opts *o);
 int cmd_run(const struct create_opts *o);
 int cmd_start(const char *id);
@@ -199,7 +213,33 @@ int cmd_state(const char *id);
 int cmd_kill(const char *id, const char *sig, bool all);
 int cmd_delete(const char *id, bool force);
 int cmd_list(bool quiet, bool json);
+int cmd_pause(const char *id, bool pause);
+int cmd_ps(const char *id, bool json, char **ps_args, int n_ps_args);
 int signal_from_name(const char *s);
+json_object *state_json(const struct rt_state *st, const char *status_override);
+
+/* ---- exec (exec.c) ---- */
+struct exec_opts {
+    const char *id, *process_file, *cwd, *user, *pid_file, *console_socket;
+    char **args;
+    int nargs;
+    const char **env, **caps;
+    int nenv, ncaps;
+    bool tty, detach, no_new_privs;
+    int preserve_fds;
+};
+int cmd_exec(const struct exec_opts *o);
+
+/* ---- console (console.c): process.terminal with --console-socket, runc's protocol ---- */
+int console_connect(const char *path);                          /* in the runtime's namespaces */
+int console_setup(int sockfd, const struct rt_spec *spec);      /* in the container: pty, send master, stdio+ctty */
+
+/* ---- hooks (hooks.c) ---- */
+/* runs every hook of KIND ("prestart", "createRuntime", ...) with STATE on stdin; -1 with g_err on failure */
+int hooks_run(json_object *hooks, const char *kind, const char *state);
+
+/* ---- features (features.c) ---- */
+int cmd_features(void);
 
 /* ---- re-exec from a sealed memfd (cloned_binary.c) ---- */
 int ensure_cloned_binary(char **argv, char **envp);
@@ -210,6 +250,7 @@ int write_file_at(int dirfd, const char *path, const char *data);
 ssize_t read_file(const char *path, char *buf, size_t len);
 int mkdir_p(const char *path, mode_t mode);
 int write_all(int fd, const void *buf, size_t len);
+int keep_fds_from(int first_closed); /* CLOEXEC on every fd >= first_closed (CVE-2024-21626) */
 void rfc3339_now(char *buf, size_t len);
 
 #endif

@@ -231,27 +231,19 @@ static int parse_devices(json_object *a, struct rt_spec *s)
     return 0;
 }
 
-int spec_load(const char *bundle_arg, struct rt_spec *s)
+int spec_parse_process(json_object *proc, struct rt_spec *s)
 {
-    memset(s, 0, sizeof *s);
-    char path[PATH_MAX], bundle[PATH_MAX];
-    if (!realpath(bundle_arg, bundle))
-        return err_sys("bundle %s", bundle_arg);
-    s->bundle = strdup(bundle);
-    snprintf(path, sizeof path, "%s/config.json", bundle);
-    s->json = json_object_from_file(path);
-    if (!s->json)
-        return err_msg(1, "config.json %s: %s", path, json_util_get_last_err() ? json_util_get_last_err() : "invalid");
-    json_object *j = s->json;
-
-    const char *ver = get_str(j, "ociVersion");
-    if (!ver || strncmp(ver, "1.", 2) != 0)
-        return err_msg(1, "config.json: unsupported ociVersion \"%s\"", ver ? ver : "");
-
-    json_object *proc = get(j, "process");
-    if (!proc)
-        return err_msg(1, "config.json: process is required");
+    if (!proc || !json_object_is_type(proc, json_type_object))
+        return err_msg(1, "process must be an object");
     s->terminal = get_bool(proc, "terminal");
+    json_object *cs = get(proc, "consoleSize");
+    int64_t cv;
+    if (get_i64(cs, "height", &cv))
+        s->console_height = (unsigned short)cv;
+    if (get_i64(cs, "width", &cv))
+        s->console_width = (unsigned short)cv;
+    s->apparmor_profile = get_str(proc, "apparmorProfile");
+    s->selinux_label = get_str(proc, "selinuxLabel");
     json_object *user = get(proc, "user");
     int64_t v;
     s->uid = get_i64(user, "uid", &v) ? (uid_t)v : 0;
@@ -300,6 +292,32 @@ int spec_load(const char *bundle_arg, struct rt_spec *s)
     s->no_new_privileges = get_bool(proc, "noNewPrivileges");
     if ((s->has_oom_score_adj = get_i64(proc, "oomScoreAdj", &v)))
         s->oom_score_adj = (int)v;
+
+    return 0;
+}
+
+int spec_load(const char *bundle_arg, struct rt_spec *s)
+{
+    memset(s, 0, sizeof *s);
+    char path[PATH_MAX], bundle[PATH_MAX];
+    if (!realpath(bundle_arg, bundle))
+        return err_sys("bundle %s", bundle_arg);
+    s->bundle = strdup(bundle);
+    snprintf(path, sizeof path, "%s/config.json", bundle);
+    s->json = json_object_from_file(path);
+    if (!s->json)
+        return err_msg(1, "config.json %s: %s", path, json_util_get_last_err() ? json_util_get_last_err() : "invalid");
+    json_object *j = s->json;
+
+    const char *ver = get_str(j, "ociVersion");
+    if (!ver || strncmp(ver, "1.", 2) != 0)
+        return err_msg(1, "config.json: unsupported ociVersion \"%s\"", ver ? ver : "");
+
+    json_object *proc = get(j, "process");
+    if (!proc)
+        return err_msg(1, "config.json: process is required");
+    if (spec_parse_process(proc, s) < 0)
+        return -1;
 
     json_object *root = get(j, "root");
     const char *rootpath = get_str(root, "path");
@@ -365,6 +383,13 @@ int spec_load(const char *bundle_arg, struct rt_spec *s)
     if (parse_devices(get(linux_, "devices"), s) < 0)
         return -1;
     s->annotations = get(j, "annotations");
+    s->hooks = get(j, "hooks");
+    if (s->apparmor_profile && *s->apparmor_profile)
+        log_warn("apparmorProfile %s is not applied: psc-runtime has no AppArmor support", s->apparmor_profile);
+    if (s->selinux_label && *s->selinux_label)
+        log_warn("selinuxLabel %s is not applied: psc-runtime has no SELinux support", s->selinux_label);
+    if (get(linux_, "seccomp"))
+        log_warn("linux.seccomp is not applied: psc-runtime has no seccomp support yet");
     return 0;
 }
 
@@ -374,4 +399,48 @@ const struct rt_ns *spec_ns(const struct rt_spec *spec, int flag)
         if (spec->namespaces[i].flag == flag)
             return &spec->namespaces[i];
     return NULL;
+}
+
+/* systemd's "slice:prefix:name" cgroupsPath as a cgroupfs path, as runc's systemd driver would place it:
+ * "machine-a.slice:libpod:abc" -> "/machine.slice/machine-a.slice/libpod-abc.scope". */
+int spec_systemd_cgroup_path(const char *in, char *out, size_t len)
+{
+    const char *c1 = strchr(in, ':');
+    const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c1 || !c2 || strchr(c2 + 1, ':'))
+        return 0; /* not systemd's form: used as is */
+    char slice[256], prefix[256], name[256];
+    snprintf(slice, sizeof slice, "%.*s", (int)(c1 - in), in);
+    snprintf(prefix, sizeof prefix, "%.*s", (int)(c2 - c1 - 1), c1 + 1);
+    snprintf(name, sizeof name, "%s", c2 + 1);
+    if (!*slice)
+        snprintf(slice, sizeof slice, "system.slice");
+    size_t sl = strlen(slice);
+    if (sl < 6 || strcmp(slice + sl - 6, ".slice") != 0 || strchr(slice, '/'))
+        return err_msg(1, "invalid systemd slice \"%s\" in cgroupsPath \"%s\"", slice, in);
+    out[0] = 0;
+    if (strcmp(slice, "-.slice") != 0) {
+        /* each dash-separated prefix of the slice name is a parent slice */
+        char base[256];
+        snprintf(base, sizeof base, "%.*s", (int)(sl - 6), slice);
+        for (char *p = base;; p++) {
+            if (*p == '-' || *p == 0) {
+                char c = *p;
+                *p = 0;
+                size_t ol = strlen(out);
+                snprintf(out + ol, len - ol, "/%s.slice", base);
+                *p = c;
+                if (!c)
+                    break;
+            }
+        }
+    }
+    size_t ol = strlen(out);
+    if (strlen(name) > 6 && strcmp(name + strlen(name) - 6, ".slice") == 0)
+        snprintf(out + ol, len - ol, "/%s", name);
+    else if (*prefix)
+        snprintf(out + ol, len - ol, "/%s-%s.scope", prefix, name);
+    else
+        snprintf(out + ol, len - ol, "/%s.scope", name);
+    return 1;
 }

@@ -76,6 +76,7 @@ int state_write(const struct rt_state *st)
     json_object_object_add(o, "pid", json_object_new_int(st->pid));
     json_object_object_add(o, "pidStartTime", json_object_new_uint64(st->start_time));
     json_object_object_add(o, "bundle", json_object_new_string(st->bundle));
+    json_object_object_add(o, "rootfs", json_object_new_string(st->rootfs));
     json_object_object_add(o, "created", json_object_new_string(st->created));
     json_object_object_add(o, "cgroupV2", json_object_new_boolean(st->cg.v2));
     json_object *cgs = json_object_new_object();
@@ -83,6 +84,8 @@ int state_write(const struct rt_state *st)
         json_object_object_add(cgs, st->cg.ctrl[i], json_object_new_string(st->cg.path[i]));
     json_object_object_add(o, "cgroupPaths", cgs);
     json_object_object_add(o, "annotations", st->annotations ? json_object_get(st->annotations) : json_object_new_object());
+    if (st->hooks)
+        json_object_object_add(o, "hooks", json_object_get(st->hooks));
     snprintf(tmp, sizeof tmp, "%s/.state.json.tmp", dir);
     snprintf(path, sizeof path, "%s/state.json", dir);
     const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -122,6 +125,8 @@ int state_read(const char *id, struct rt_state *st)
         st->start_time = json_object_get_uint64(v);
     if (json_object_object_get_ex(o, "bundle", &v))
         snprintf(st->bundle, sizeof st->bundle, "%s", json_object_get_string(v));
+    if (json_object_object_get_ex(o, "rootfs", &v))
+        snprintf(st->rootfs, sizeof st->rootfs, "%s", json_object_get_string(v));
     if (json_object_object_get_ex(o, "created", &v))
         snprintf(st->created, sizeof st->created, "%s", json_object_get_string(v));
     if (json_object_object_get_ex(o, "cgroupV2", &v))
@@ -137,6 +142,8 @@ int state_read(const char *id, struct rt_state *st)
     }
     if (json_object_object_get_ex(o, "annotations", &v))
         st->annotations = json_object_get(v);
+    if (json_object_object_get_ex(o, "hooks", &v))
+        st->hooks = json_object_get(v);
     json_object_put(o);
     return 0;
 }
@@ -178,5 +185,7 @@ const char *state_status(const struct rt_state *st)
         return "stopped";
     char fifo[PATH_MAX];
     snprintf(fifo, sizeof fifo, "%s/%s/exec.fifo", g_root, st->id);
-    return access(fifo, F_OK) == 0 ? "created" : "running";
+    if (access(fifo, F_OK) == 0)
+        return "created";
+    return cgroup_is_frozen(&st->cg) == 1 ? "paused" : "running";
 }

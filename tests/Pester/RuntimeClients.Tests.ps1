@@ -1,0 +1,255 @@
+#Requires -Version 7
+# psc-runtime as a drop-in OCI runtime for real engines: podman (through conmon) and docker (through containerd's
+# runc shim) drive it with runc's command line, and what a user sees must equal what they see with runc: output,
+# exit codes, a TTY, exec, pause, stop. Each client is skipped with the reason when it is missing. Linux, root.
+#
+# podman runs in a private store (--root/--runroot/--tmpdir under this test's work dir, network none), so a user's
+# podman containers and images are never touched; everything is removed at the end.
+# docker needs a daemon that already knows the runtime (dockerd --add-runtime psc=/path/to/psc-runtime): starting a
+# daemon is too heavy for a test, so without one the docker tests are skipped with the reason.
+
+BeforeDiscovery {
+    $script:isRoot = $IsLinux -and ((& id -u) -eq '0')
+    $script:hasBusybox = (Test-Path /bin/busybox) -and ((& file -L /bin/busybox) -match 'statically linked')
+    $script:hasPodman = [bool](Get-Command podman -ErrorAction SilentlyContinue) -and [bool](Get-Command conmon -ErrorAction SilentlyContinue)
+    $script:hasRunc = [bool](Get-Command runc -ErrorAction SilentlyContinue)
+    $script:hasScript = [bool](Get-Command script -ErrorAction SilentlyContinue)
+    $script:podmanSkip = -not ($isRoot -and $hasBusybox -and $hasPodman)
+
+    $script:dockerWhy = $null
+    if (-not ($isRoot -and $hasBusybox)) { $script:dockerWhy = 'needs Linux, root and busybox-static' }
+    elseif (-not (Get-Command docker -ErrorAction SilentlyContinue)) { $script:dockerWhy = 'no docker client on PATH' }
+    else {
+        $rt = & timeout 15 docker info --format '{{json .Runtimes}}' 2>$null
+        if ($LASTEXITCODE -ne 0 -or -not $rt) { $script:dockerWhy = 'no reachable dockerd' }
+        elseif (-not (($rt | ConvertFrom-Json).PSObject.Properties.Name -contains 'psc')) {
+            $script:dockerWhy = 'the reachable dockerd has no runtime "psc" (start it with --add-runtime psc=/abs/path/psc-runtime)'
+        }
+    }
+    $script:dockerSkip = [bool]$dockerWhy
+    if ($dockerSkip) { Write-Host "RuntimeClients: docker tests skipped: $dockerWhy" }
+    if ($podmanSkip) { Write-Host 'RuntimeClients: podman tests skipped: needs root, busybox-static, podman and conmon' }
+}
+
+BeforeAll {
+    $script:repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+    $script:work = Join-Path ([IO.Path]::GetTempPath()) "psc-clients-test-$PID"
+    New-Item -ItemType Directory -Force $work | Out-Null
+
+    # The runtime: $env:PSC_RUNTIME, else a fresh cmake build, else what build.ps1 put in out/. Engines need an
+    # absolute path.
+    $script:runtime = $env:PSC_RUNTIME
+    if (-not $runtime) {
+        $build = Join-Path $work 'build'
+        & cmake -S (Join-Path $repoRoot 'src/PSContainer.Native/native') -B $build -DCMAKE_BUILD_TYPE=Release *> $null
+        & cmake --build $build --target psc-runtime *> $null
+        $script:runtime = if ($LASTEXITCODE -eq 0 -and (Test-Path "$build/psc-runtime")) { "$build/psc-runtime" }
+                          else { Join-Path $repoRoot 'out/PSContainer/native/psc-runtime' }
+    }
+    $script:runtime = (Resolve-Path $runtime).Path
+
+    # The image: busybox-static and one symlink per applet, as a tar for `podman import` / `docker import`
+    $rootfs = Join-Path $work 'rootfs'
+    New-Item -ItemType Directory -Force "$rootfs/bin", "$rootfs/etc", "$rootfs/tmp", "$rootfs/home/user" | Out-Null
+    if (Test-Path /bin/busybox) {
+        Copy-Item /bin/busybox "$rootfs/bin/busybox"
+        foreach ($applet in (& /bin/busybox --list)) {
+            if ($applet -ne 'busybox') { New-Item -ItemType SymbolicLink -Path "$rootfs/bin/$applet" -Target busybox -Force | Out-Null }
+        }
+    }
+    Set-Content "$rootfs/etc/passwd" "root:x:0:0:root:/root:/bin/sh`nuser:x:1000:1000::/home/user:/bin/sh"
+    Set-Content "$rootfs/etc/group" "root:x:0:`nuser:x:1000:"
+    $script:imageTar = Join-Path $work 'busybox.tar'
+    & tar --numeric-owner -C $rootfs -cf $imageTar .
+    $script:image = 'localhost/psc-clients-busybox:latest'
+
+    # Runs a program with a bound wait; returns exit code and output (stderr separately)
+    function Invoke-TestClient([string]$Exe, [string[]]$Arguments, [int]$TimeoutSeconds = 120) {
+        $info = [System.Diagnostics.ProcessStartInfo]::new($Exe)
+        foreach ($a in $Arguments) { $info.ArgumentList.Add($a) }
+        $info.RedirectStandardOutput = $true
+        $info.RedirectStandardError = $true
+        $info.RedirectStandardInput = $true
+        $p = [System.Diagnostics.Process]::Start($info)
+        $p.StandardInput.Close()
+        $out = $p.StandardOutput.ReadToEndAsync()
+        $err = $p.StandardError.ReadToEndAsync()
+        if (-not $p.WaitForExit($TimeoutSeconds * 1000)) { $p.Kill($true); $p.WaitForExit() }
+        [pscustomobject]@{ ExitCode = $p.ExitCode; Out = $out.Result; Err = $err.Result }
+    }
+
+    # Under `script` the client has a terminal (for -t); returns the terminal's text
+    function Invoke-TestInTerminal([string[]]$Command) {
+        $line = ($Command | ForEach-Object { "'" + ($_ -replace "'", "'\''") + "'" }) -join ' '
+        Invoke-TestClient 'script' @('-qec', $line, '/dev/null')
+    }
+
+    # ---- podman in a private store -------------------------------------------------------------------------
+    $script:pstore = Join-Path $work 'podman'
+    $script:podmanBase = @('--root', "$pstore/storage", '--runroot', "$pstore/run", '--tmpdir', "$pstore/tmp",
+        '--cgroup-manager', 'cgroupfs', '--events-backend', 'none')
+    function Invoke-TestPodman([string]$Runtime, [string[]]$Arguments, [int]$TimeoutSeconds = 120) {
+        Invoke-TestClient 'podman' ($podmanBase + @('--runtime', $Runtime) + $Arguments) $TimeoutSeconds
+    }
+    if ($hasPodman -and $isRoot -and (Test-Path /bin/busybox)) {
+        $imp = Invoke-TestClient 'podman' ($podmanBase + @('import', $imageTar, $image))
+        if ($imp.ExitCode -ne 0) { throw "podman import: $($imp.Err)" }
+    }
+}
+
+AfterAll {
+    if ($hasPodman -and (Test-Path $pstore)) {
+        Invoke-TestClient 'podman' ($podmanBase + @('rm', '-af', '-t', '0')) | Out-Null
+        Invoke-TestClient 'podman' ($podmanBase + @('rmi', '-af')) | Out-Null
+        # podman keeps its overlay graph root mounted (private) while it is in use: unmount what is ours
+        $mounts = Get-Content /proc/self/mountinfo | ForEach-Object { ($_ -split ' ')[4] } | Where-Object { $_.StartsWith($pstore) } |
+            Sort-Object -Property Length -Descending
+        foreach ($m in $mounts) { & umount -l $m 2>$null }
+        # podman (with runc too) leaves its cgroupfs parent behind; rmdir only succeeds when nobody else uses it
+        foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory -ErrorAction SilentlyContinue) {
+            foreach ($d in 'libpod_parent/conmon', 'libpod_parent') {
+                if (Test-Path "$($h.FullName)/$d") { & rmdir "$($h.FullName)/$d" 2>$null }
+            }
+        }
+    }
+    if ($dockerSkip -eq $false -and (Get-Command docker -ErrorAction SilentlyContinue)) {
+        & docker rm -f psc-clients-d1 psc-clients-k1 *> $null
+        & docker rmi -f psc-clients-busybox:latest *> $null
+    }
+    & rm -rf --one-file-system $work
+}
+
+Describe 'podman --runtime psc-runtime' -Skip:$podmanSkip {
+    It 'run --rm echo hi prints hi' {
+        $r = Invoke-TestPodman $runtime @('run', '--rm', '--network', 'none', $image, 'echo', 'hi')
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        $r.Out | Should -Be "hi`n"
+    }
+
+    It 'exit code of <Name> is <Code>, as with runc' -ForEach @(
+        @{ Name = 'true'; Command = @('true'); Code = 0 }
+        @{ Name = 'false'; Command = @('false'); Code = 1 }
+        @{ Name = 'exit 3'; Command = @('sh', '-c', 'exit 3'); Code = 3 }
+        @{ Name = 'a missing command'; Command = @('nosuchcmd'); Code = 127 }
+    ) {
+        $r = Invoke-TestPodman $runtime (@('run', '--rm', '--network', 'none', $image) + $Command)
+        $r.ExitCode | Should -Be $Code -Because $r.Err
+        if ($hasRunc) {
+            (Invoke-TestPodman 'runc' (@('run', '--rm', '--network', 'none', $image) + $Command)).ExitCode | Should -Be $r.ExitCode
+        }
+    }
+
+    It 'a killed container exits 137, as with runc' {
+        foreach ($rt in @($runtime) + @(if ($hasRunc) { 'runc' })) {
+            $name = 'psc-k-' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+            (Invoke-TestPodman $rt @('run', '-d', '--name', $name, '--network', 'none', $image, 'sleep', '300')).ExitCode | Should -Be 0
+            (Invoke-TestPodman $rt @('kill', $name)).ExitCode | Should -Be 0
+            $w = Invoke-TestPodman $rt @('wait', $name)
+            $w.Out.Trim() | Should -Be '137' -Because "runtime $rt"
+            (Invoke-TestPodman $rt @('rm', $name)).ExitCode | Should -Be 0
+        }
+    }
+
+    It 'run -d, exec (env, user, cwd, status), pause/unpause, stop, rm' {
+        $name = 'psc-d-' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+        $r = Invoke-TestPodman $runtime @('run', '-d', '--name', $name, '--network', 'none', $image, 'sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.1; done')
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        try {
+            $e = Invoke-TestPodman $runtime @('exec', '-e', 'FOO=bar', '-u', '1000:1000', '-w', '/home/user', $name, 'sh', '-c', 'echo $FOO; id -u; pwd; hostname')
+            $e.ExitCode | Should -Be 0 -Because $e.Err
+            $lines = $e.Out.Trim() -split "`n"
+            $lines[0..2] | Should -Be @('bar', '1000', '/home/user')
+            $lines[3] | Should -Be ($r.Out.Trim().Substring(0, 12)) # podman's default hostname: the short id
+            (Invoke-TestPodman $runtime @('exec', $name, 'sh', '-c', 'exit 5')).ExitCode | Should -Be 5
+            (Invoke-TestPodman $runtime @('exec', $name, 'nosuchcmd')).ExitCode | Should -Be 127
+            (Invoke-TestPodman $runtime @('pause', $name)).ExitCode | Should -Be 0
+            (Invoke-TestPodman $runtime @('inspect', '--format', '{{.State.Status}}', $name)).Out.Trim() | Should -Be 'paused'
+            (Invoke-TestPodman $runtime @('unpause', $name)).ExitCode | Should -Be 0
+            (Invoke-TestPodman $runtime @('inspect', '--format', '{{.State.Status}}', $name)).Out.Trim() | Should -Be 'running'
+            $top = Invoke-TestPodman $runtime @('top', $name, 'pid', 'args')
+            $top.Out | Should -Match 'while'
+            $s = Invoke-TestPodman $runtime @('stop', '-t', '10', $name)
+            $s.ExitCode | Should -Be 0 -Because $s.Err
+            (Invoke-TestPodman $runtime @('inspect', '--format', '{{.State.ExitCode}}', $name)).Out.Trim() | Should -Be '0'
+        } finally {
+            (Invoke-TestPodman $runtime @('rm', '-f', '-t', '0', $name)).ExitCode | Should -Be 0
+        }
+        (Invoke-TestPodman $runtime @('ps', '-aq')).Out.Trim() | Should -BeNullOrEmpty
+    }
+
+    It 'run -t and exec -t get a TTY (/dev/pts/0)' -Skip:(-not $hasScript) {
+        $t = Invoke-TestInTerminal (@('podman') + $podmanBase + @('--runtime', $runtime, 'run', '--rm', '-t', '--network', 'none', $image, 'tty'))
+        $t.ExitCode | Should -Be 0 -Because $t.Err
+        $t.Out.Trim() | Should -Be '/dev/pts/0'
+        $name = 'psc-t-' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+        (Invoke-TestPodman $runtime @('run', '-d', '--name', $name, '--network', 'none', $image, 'sleep', '300')).ExitCode | Should -Be 0
+        try {
+            $x = Invoke-TestInTerminal (@('podman') + $podmanBase + @('--runtime', $runtime, 'exec', '-t', $name, 'tty'))
+            $x.ExitCode | Should -Be 0 -Because $x.Err
+            $x.Out.Trim() | Should -Match '^/dev/pts/\d+$'
+        } finally {
+            Invoke-TestPodman $runtime @('rm', '-f', '-t', '0', $name) | Out-Null
+        }
+    }
+
+    It 'leaves no container, conmon or runtime state behind' {
+        Invoke-TestPodman $runtime @('rm', '-af', '-t', '0') | Out-Null
+        (Invoke-TestPodman $runtime @('ps', '-aq')).Out.Trim() | Should -BeNullOrEmpty
+        @(Get-ChildItem /proc -Directory | Where-Object Name -match '^\d+$' | Where-Object {
+            ((Get-Content "$($_.FullName)/cmdline" -Raw -ErrorAction SilentlyContinue) -replace "`0", ' ') -match [regex]::Escape($pstore) }) |
+            Should -BeNullOrEmpty
+    }
+}
+
+Describe 'docker run --runtime psc' -Skip:$dockerSkip {
+    BeforeAll {
+        $imp = Invoke-TestClient 'docker' @('import', $imageTar, 'psc-clients-busybox:latest')
+        if ($imp.ExitCode -ne 0) { throw "docker import: $($imp.Err)" }
+        $script:dimage = 'psc-clients-busybox:latest'
+    }
+
+    It 'run --rm echo hi prints hi' {
+        $r = Invoke-TestClient 'docker' @('run', '--rm', '--runtime', 'psc', '--network', 'none', $dimage, 'echo', 'hi')
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        $r.Out | Should -Be "hi`n"
+    }
+
+    It 'exit code of <Name> is <Code>, as with runc' -ForEach @(
+        @{ Name = 'true'; Command = @('true'); Code = 0 }
+        @{ Name = 'false'; Command = @('false'); Code = 1 }
+        @{ Name = 'exit 3'; Command = @('sh', '-c', 'exit 3'); Code = 3 }
+        @{ Name = 'a missing command'; Command = @('nosuchcmd'); Code = 127 }
+    ) {
+        $r = Invoke-TestClient 'docker' (@('run', '--rm', '--runtime', 'psc', '--network', 'none', $dimage) + $Command)
+        $r.ExitCode | Should -Be $Code -Because $r.Err
+        (Invoke-TestClient 'docker' (@('run', '--rm', '--runtime', 'runc', '--network', 'none', $dimage) + $Command)).ExitCode | Should -Be $r.ExitCode
+    }
+
+    It 'run -d, exec, pause/unpause, kill (137), rm' {
+        $r = Invoke-TestClient 'docker' @('run', '-d', '--name', 'psc-clients-d1', '--runtime', 'psc', '--network', 'none', $dimage, 'sleep', '300')
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        try {
+            $e = Invoke-TestClient 'docker' @('exec', '-e', 'FOO=bar', '-u', '1000:1000', 'psc-clients-d1', 'sh', '-c', 'echo $FOO; id -u; exit 4')
+            $e.ExitCode | Should -Be 4 -Because $e.Err
+            $e.Out.Trim() -split "`n" | Should -Be @('bar', '1000')
+            (Invoke-TestClient 'docker' @('pause', 'psc-clients-d1')).ExitCode | Should -Be 0
+            (Invoke-TestClient 'docker' @('inspect', '-f', '{{.State.Status}}', 'psc-clients-d1')).Out.Trim() | Should -Be 'paused'
+            (Invoke-TestClient 'docker' @('unpause', 'psc-clients-d1')).ExitCode | Should -Be 0
+            (Invoke-TestClient 'docker' @('kill', 'psc-clients-d1')).ExitCode | Should -Be 0
+            (Invoke-TestClient 'docker' @('wait', 'psc-clients-d1')).Out.Trim() | Should -Be '137'
+        } finally {
+            (Invoke-TestClient 'docker' @('rm', '-f', 'psc-clients-d1')).ExitCode | Should -Be 0
+        }
+    }
+
+    It 'run -t and exec -t get a TTY' -Skip:(-not $hasScript) {
+        $t = Invoke-TestInTerminal @('docker', 'run', '--rm', '-t', '--runtime', 'psc', '--network', 'none', $dimage, 'tty')
+        $t.Out.Trim() | Should -Be '/dev/pts/0'
+        (Invoke-TestClient 'docker' @('run', '-d', '--name', 'psc-clients-k1', '--runtime', 'psc', '--network', 'none', $dimage, 'sleep', '300')).ExitCode | Should -Be 0
+        try {
+            (Invoke-TestInTerminal @('docker', 'exec', '-t', 'psc-clients-k1', 'tty')).Out.Trim() | Should -Match '^/dev/pts/\d+$'
+        } finally {
+            Invoke-TestClient 'docker' @('rm', '-f', 'psc-clients-k1') | Out-Null
+        }
+    }
+}
