@@ -1,9 +1,9 @@
 #!/usr/bin/env pwsh
 <#
 .SYNOPSIS
-    PSContainer's demo: builds a busybox image from Debian's busybox-static, imports it, inspects it, saves it in
-    the formats docker and OCI tools read, and cleans up. Uses a private state root, so it never touches a user's
-    images.
+    PSContainer's demo: builds a web server image from Debian's busybox-static, runs it with a published port,
+    fetches a page through that port, shows the containers like docker ps, and cleans up. Uses a private state
+    root, so it never touches a user's images or containers.
 #>
 param([string]$ModulePath = (Join-Path $PSScriptRoot '../out/PSContainer'))
 
@@ -11,40 +11,63 @@ $ErrorActionPreference = 'Stop'
 $work = Join-Path ([IO.Path]::GetTempPath()) "psc-demo-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
 $env:PSCONTAINER_ROOT = Join-Path $work 'state'
 $env:PSCONTAINER_RUNROOT = Join-Path $work 'run'
+$env:PSCONTAINER_CGROUP_PARENT = 'psc-demo'
 New-Item -ItemType Directory -Force $work | Out-Null
 Import-Module $ModulePath -Force
 $clock = [Diagnostics.Stopwatch]::StartNew()
+$networking = (Get-Command New-Container).Parameters.ContainsKey('Publish')
+
+function Step([string]$Text) { Write-Host "`n== $Text" -ForegroundColor Cyan }
 
 try {
-    Write-Host "`n== Build a root filesystem from /bin/busybox and import it (docker import)" -ForegroundColor Cyan
+    Step 'Build an image from /bin/busybox: a root filesystem tar, imported like docker import'
     $rootfs = Join-Path $work 'rootfs'
-    New-Item -ItemType Directory -Force "$rootfs/bin", "$rootfs/etc", "$rootfs/www" | Out-Null
+    New-Item -ItemType Directory -Force "$rootfs/bin", "$rootfs/etc", "$rootfs/www", "$rootfs/tmp" | Out-Null
     Copy-Item /bin/busybox "$rootfs/bin/busybox"
-    foreach ($applet in 'sh', 'ls', 'cat', 'echo', 'httpd', 'wget') { New-Item -ItemType SymbolicLink -Path "$rootfs/bin/$applet" -Target busybox | Out-Null }
+    foreach ($applet in 'sh', 'ls', 'cat', 'echo', 'httpd', 'wget', 'hostname', 'id') { New-Item -ItemType SymbolicLink -Path "$rootfs/bin/$applet" -Target busybox | Out-Null }
+    Set-Content "$rootfs/etc/passwd" "root:x:0:0:root:/root:/bin/sh`nwww:x:33:33:www:/www:/bin/sh"
+    Set-Content "$rootfs/etc/group" "root:x:0:`nwww:x:33:"
     Set-Content "$rootfs/www/index.html" '<h1>Hello from PSContainer</h1>'
-    & tar -C $rootfs -czf "$work/rootfs.tar.gz" .
-    $image = Import-ContainerImage "$work/rootfs.tar.gz" -Name demo/web:1.0 -Command httpd, '-f', '-p', '80', '-h', '/www' `
-        -ExposePort 80 -Label @{ 'org.opencontainers.image.title' = 'demo web' }
-    $image | Format-List Id, RepoTags, Size, Architecture, Config
-
-    Write-Host "== Tag it and list images (docker images)" -ForegroundColor Cyan
-    Add-ContainerImageTag demo/web:1.0 demo/web:latest
+    & tar --numeric-owner -C $rootfs -czf "$work/rootfs.tar.gz" .
+    $image = Import-ContainerImage "$work/rootfs.tar.gz" -Name demo/web:1.0 -Command httpd, '-f', '-p', '80', '-h', '/www' -ExposePort 80
     Get-ContainerImage | Format-Table
 
-    Write-Host "== Save it as a docker archive and as an OCI archive" -ForegroundColor Cyan
-    Export-ContainerImage demo/web:1.0 -Path "$work/web-docker.tar" | Format-Table Name, Length
-    Export-ContainerImage demo/web:1.0 -Path "$work/web-oci.tar" -Format OciArchive | Format-Table Name, Length
-    if (Get-Command skopeo -ErrorAction SilentlyContinue) {
-        Write-Host "skopeo inspect docker-archive: sees layers $((& skopeo inspect "docker-archive:$work/web-docker.tar" | ConvertFrom-Json).Layers -join ', ')"
+    Step 'Run a one-off container in the foreground (docker run): its output comes down the pipeline'
+    Start-Container -Image demo/web:1.0 -Command sh, -c, 'echo "hello from $(hostname), uid $(id -u)"' -AutoRemove -Network none
+
+    if ($networking) {
+        Step 'Start the web server with a published port (docker run -d -p 8080:80)'
+        $web = Start-Container -Image demo/web:1.0 -Name web -Publish 8080:80 -Memory 64MB -Detach
+        $page = $null
+        for ($i = 0; $i -lt 50 -and -not $page; $i++) {
+            try { $page = Invoke-WebRequest http://127.0.0.1:8080/ -TimeoutSec 2 } catch { Start-Sleep -Milliseconds 100 }
+        }
+        if (-not $page) { throw 'the web server did not answer on 127.0.0.1:8080' }
+        "GET http://127.0.0.1:8080/ -> $($page.StatusCode): $($page.Content.Trim())"
+    }
+    else {
+        Step 'Start the web server (docker run -d); networks and published ports come with container networking'
+        $web = Start-Container -Image demo/web:1.0 -Name web -Memory 64MB -Network none -Detach
+        Invoke-ContainerCommand web -Command wget, -q, -O, -, http://127.0.0.1/
     }
 
-    Write-Host "== Remove the image, load it back from the archive (docker rmi / docker load)" -ForegroundColor Cyan
-    Get-ContainerImage demo/web | Remove-ContainerImage -Force -Verbose
-    $loaded = Import-ContainerImage "$work/web-docker.tar"
-    "Loaded {0} as {1}; same id: {2}" -f $loaded.ShortId, ($loaded.RepoTags -join ', '), ($loaded.Id -eq $image.Id)
+    Step 'List containers (docker ps) and read the server''s details'
+    Get-Container | Format-Table
+    $web = Get-Container web
+    "{0} is {1}, pid {2}, memory limit {3:N0} MB" -f $web.Name, $web.Status, $web.Pid, ($web.Limits.Memory / 1MB)
+
+    Step 'Stop and remove it (docker stop; docker rm)'
+    $web | Stop-Container -Timeout 2 -PassThru | Format-Table Name, State, ExitCode
+    $web | Remove-Container
+    Get-Container -All | Format-Table
 }
 finally {
-    Get-ContainerImage | Remove-ContainerImage -Force -ErrorAction SilentlyContinue
-    Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue
+    Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+    Get-ContainerImage -ErrorAction SilentlyContinue | Remove-ContainerImage -Force -ErrorAction SilentlyContinue
+    foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory) {
+        $p = Join-Path $h.FullName 'psc-demo'
+        if (Test-Path $p) { Get-ChildItem $p -Directory | ForEach-Object { [IO.Directory]::Delete($_.FullName) }; [IO.Directory]::Delete($p) }
+    }
+    & rm -rf --one-file-system -- $work
     Write-Host ("`nDemo finished in {0:N1} s" -f $clock.Elapsed.TotalSeconds) -ForegroundColor Cyan
 }
