@@ -14,7 +14,9 @@
 #>
 [CmdletBinding()]
 param(
-    [string]$Runtime = (Join-Path $PSScriptRoot '../out/PSContainer/native/psc-runtime'),
+    # The built module folder; its native/psc-runtime is benchmarked unless -Runtime names another binary.
+    [string]$ModulePath = (Join-Path $PSScriptRoot '../out/PSContainer'),
+    [string]$Runtime = (Join-Path $ModulePath 'native/psc-runtime'),
     [ValidateRange(3, 200)][int]$Iterations = 30,
     [ValidateRange(3, 100)][int]$PodmanIterations = 10,
     [string]$CacheDir = '/var/tmp/psc-bench-runtime'
