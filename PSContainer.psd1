@@ -8,6 +8,10 @@
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('PSContainer.format.ps1xml')
     CmdletsToExport      = @(
+        'Request-ContainerImage'
+        'Submit-ContainerImage'
+        'Connect-ContainerRegistry'
+        'Disconnect-ContainerRegistry'
         'Get-ContainerImage'
         'Import-ContainerImage'
         'Export-ContainerImage'

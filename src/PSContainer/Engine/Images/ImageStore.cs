@@ -107,6 +107,14 @@ public sealed class ImageStore
         WriteLayoutIndex();
     }
 
+    /// <summary>Records repository@digest for an image (after a push, the registry serves it under that digest).</summary>
+    public void AddRepoDigest(ContainerImage image, ImageReference repoDigest)
+    {
+        if (repoDigest.Digest is null)
+            throw new EngineException("RepoDigestWithoutDigest", ErrorKind.InvalidArgument, repoDigest.ToString(), "A repository digest needs @sha256:….");
+        Db.Write((c, tx) => SetTag(c, tx, repoDigest with { Tag = null }, Digest.Parse(image.Id)));
+    }
+
     // ---- queries -----------------------------------------------------------------------------------------
 
     public IReadOnlyList<ContainerImage> List() => Db.Read(c =>
