@@ -36,15 +36,15 @@ public sealed class GetContainerLogCommand : ContainerTargetCmdlet
             try
             {
                 DateTime? since = Since?.ToUniversalTime();
-                IEnumerable<ContainerLogRecord> records = Engine.Containers.Logs(key, false, Cancellation);
+                // One snapshot, then (with -Follow) everything after it: reading twice would lose what was written between.
+                var snapshot = Engine.Containers.Logs(key, false, Cancellation).ToList();
+                IEnumerable<ContainerLogRecord> records = snapshot;
                 if (since is DateTime s) records = records.Where(r => r.Time >= s);
                 if (Tail is int tail) records = records.TakeLast(tail);
                 foreach (var r in records) Write(r);
                 if (Follow)
                 {
-                    // Follow from where the snapshot ended: skip what was already written.
-                    int seen = Engine.Containers.Logs(key, false, Cancellation).Count();
-                    foreach (var r in Engine.Containers.Logs(key, true, Cancellation).Skip(seen))
+                    foreach (var r in Engine.Containers.Logs(key, true, Cancellation).Skip(snapshot.Count))
                         if (since is not DateTime t || r.Time >= t) Write(r);
                 }
             }

@@ -34,8 +34,10 @@ public static class LogReader
     }
 
     /// <summary>
-    /// Reads whole lines from the log. With <paramref name="follow"/>, keeps reading new lines until
+    /// Reads whole records from the log. With <paramref name="follow"/>, keeps reading new ones until
     /// <paramref name="stillRunning"/> says the container has stopped and the end is reached, or cancellation.
+    /// Only bytes up to the last newline are ever parsed: a record being written (the file grows a page at a time
+    /// while the monitor writes) is held until its newline arrives.
     /// </summary>
     public static IEnumerable<ContainerLogRecord> Read(string path, bool follow, Func<bool> stillRunning, CancellationToken cancel)
     {
@@ -45,47 +47,58 @@ public static class LogReader
             while (!File.Exists(path) && stillRunning() && !cancel.IsCancellationRequested) Thread.Sleep(50);
             if (!File.Exists(path)) yield break;
         }
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        using var reader = new StreamReader(stream);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
         var pending = new Dictionary<string, System.Text.StringBuilder>();
-        string carry = "";
+        var buffer = new byte[1 << 16];
+        var tail = new List<byte>();
         int idleMs = 1;
+        bool finalPass = false;
         while (!cancel.IsCancellationRequested)
         {
-            string? line = reader.ReadLine();
-            if (line is null)
+            int n = stream.Read(buffer, 0, buffer.Length);
+            if (n == 0)
             {
-                if (!follow) yield break;
-                bool running = stillRunning();
-                // One more read after the container stopped: the monitor may have written its last lines meanwhile.
-                line = reader.ReadLine();
-                if (line is null)
+                if (!follow || finalPass) yield break;
+                // One more pass after the container stopped: the monitor may have written its last lines meanwhile.
+                if (!stillRunning())
                 {
-                    if (!running) yield break;
-                    // Back off while the container is quiet: short runs end within milliseconds, long quiet ones
-                    // cost a check every 100 ms at most.
-                    Thread.Sleep(idleMs);
-                    idleMs = Math.Min(idleMs * 2, 100);
+                    finalPass = true;
                     continue;
                 }
+                // Back off while the container is quiet: short runs end within milliseconds, long quiet ones
+                // cost a check every 100 ms at most.
+                Thread.Sleep(idleMs);
+                idleMs = Math.Min(idleMs * 2, 100);
+                continue;
             }
             idleMs = 1;
-            // A record being written while we read may come in two pieces; only whole records (ending in \n)
-            // are parsed, which StreamReader cannot tell us, so re-join on a parse failure.
-            if (carry.Length > 0) { line = carry + line; carry = ""; }
-            if (!TryParse(line, out var time, out var streamName, out bool partial, out string text))
+            int start = 0;
+            for (int i = 0; i < n; i++)
             {
-                if (follow && reader.EndOfStream) { carry = line; continue; }
-                continue;
+                if (buffer[i] != (byte)'\n') continue;
+                string line;
+                if (tail.Count > 0)
+                {
+                    tail.AddRange(buffer.AsSpan(start, i - start).ToArray());
+                    line = System.Text.Encoding.UTF8.GetString(tail.ToArray());
+                    tail.Clear();
+                }
+                else
+                {
+                    line = System.Text.Encoding.UTF8.GetString(buffer, start, i - start);
+                }
+                start = i + 1;
+                if (!TryParse(line, out var time, out var streamName, out bool partial, out string text)) continue;
+                if (partial)
+                {
+                    if (!pending.TryGetValue(streamName, out var sb)) pending[streamName] = sb = new System.Text.StringBuilder();
+                    sb.Append(text);
+                    continue;
+                }
+                if (pending.Remove(streamName, out var prefix)) text = prefix.Append(text).ToString();
+                yield return new ContainerLogRecord(time, streamName, text);
             }
-            if (partial)
-            {
-                if (!pending.TryGetValue(streamName, out var sb)) pending[streamName] = sb = new System.Text.StringBuilder();
-                sb.Append(text);
-                continue;
-            }
-            if (pending.Remove(streamName, out var prefix)) text = prefix.Append(text).ToString();
-            yield return new ContainerLogRecord(time, streamName, text);
+            if (start < n) tail.AddRange(buffer.AsSpan(start, n - start).ToArray());
         }
     }
 }
