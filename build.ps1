@@ -95,8 +95,12 @@ function Install-Pester {
 }
 
 function Invoke-PesterTests {
-    Install-DebianPackage @('busybox-static', 'umoci', 'skopeo', 'zstd')
+    # What the suites use: fixture tools, runc for differential tests, podman as an OCI client of our runtime,
+    # docker-registry (+ htpasswd, openssl) for registry tests, getfattr for xattr checks.
+    Install-DebianPackage @('busybox-static', 'umoci', 'skopeo', 'zstd', 'runc', 'podman', 'docker-registry', 'apache2-utils', 'openssl', 'attr')
     Install-Pester
+    # Test files run in this function's scope: they are written for PowerShell's default (non-strict) mode.
+    Set-StrictMode -Off
     $config = New-PesterConfiguration
     $config.Run.Path = Join-Path $repo 'tests/Pester'
     $config.Run.PassThru = $true
@@ -132,8 +136,12 @@ switch ($Task) {
         & (Join-Path $repo 'demo/demo.ps1') -ModulePath $out
     }
     'bench' {
-        Install-DebianPackage @('busybox-static', 'skopeo')
+        # Competitors (docker, podman) are used when present, never installed or started here.
+        Install-DebianPackage @('busybox-static', 'skopeo', 'umoci', 'runc')
         Invoke-Build
-        & (Join-Path $repo 'bench/import.ps1') -ModulePath $out
+        foreach ($script in 'import', 'run', 'runtime', 'pull', 'network') {
+            $path = Join-Path $repo "bench/$script.ps1"
+            if (Test-Path $path) { Write-Host "`n#### bench/$script.ps1" -ForegroundColor Cyan; & $path -ModulePath $out }
+        }
     }
 }
