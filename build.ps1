@@ -55,6 +55,10 @@ function Invoke-Build {
     & dotnet publish (Join-Path $repo 'src/PSContainer/PSContainer.csproj') -c $Configuration -r linux-x64 --self-contained false `
         -o $out -p:GenerateDocumentationFile=false --nologo -v quiet
     if ($LASTEXITCODE -ne 0) { throw "dotnet publish failed ($LASTEXITCODE)" }
+    # psc-dns, the embedded DNS server of user-defined networks (a small console program the engine starts).
+    & dotnet publish (Join-Path $repo 'src/PSContainer.Dns/PSContainer.Dns.csproj') -c $Configuration -r linux-x64 --self-contained false `
+        -o $out -p:GenerateDocumentationFile=false --nologo -v quiet
+    if ($LASTEXITCODE -ne 0) { throw "dotnet publish psc-dns failed ($LASTEXITCODE)" }
     # PowerShell loads the module from this folder; it ships its own copy of the PowerShell SDK.
     Get-ChildItem $out -Filter 'System.Management.Automation.dll' | Remove-Item
     Get-ChildItem $out -Filter '*.pdb' | Where-Object Name -notlike 'PSContainer*' | Remove-Item
@@ -67,7 +71,7 @@ function Invoke-Build {
 
 function Invoke-UnitTests {
     & dotnet test (Join-Path $repo 'tests/PSContainer.Tests/PSContainer.Tests.csproj') -c $Configuration --nologo `
-        --logger 'trx;LogFileName=unit.trx' --results-directory (Join-Path $repo 'out/test-results') -v quiet
+        --logger 'trx;LogFileName=unit.trx' --results-directory (Join-Path $repo 'out/test-results') -v quiet | Out-Host
     $trx = Get-ChildItem (Join-Path $repo 'out/test-results') -Filter 'unit.trx' -Recurse | Sort-Object LastWriteTime | Select-Object -Last 1
     $counters = ([xml](Get-Content $trx.FullName)).TestRun.ResultSummary.Counters
     [pscustomobject]@{ Passed = [int]$counters.passed; Failed = [int]$counters.failed + [int]$counters.error; Skipped = [int]$counters.notExecuted }
@@ -96,11 +100,13 @@ function Install-Pester {
 
 function Invoke-PesterTests {
     # What the suites use: fixture tools, runc for differential tests, podman as an OCI client of our runtime,
-    # docker-registry (+ htpasswd, openssl) for registry tests, getfattr for xattr checks.
-    Install-DebianPackage @('busybox-static', 'umoci', 'skopeo', 'zstd', 'runc', 'podman', 'docker-registry', 'apache2-utils', 'openssl', 'attr')
+    # docker-registry (+ htpasswd, openssl) for registry tests, getfattr for xattr checks, nft for networks.
+    Install-DebianPackage @('busybox-static', 'umoci', 'skopeo', 'zstd', 'runc', 'podman', 'docker-registry', 'apache2-utils', 'openssl', 'attr', 'nftables', 'iproute2')
     Install-Pester
-    # Test files run in this function's scope: they are written for PowerShell's default (non-strict) mode.
+    # Test files run in this function's scope: they are written for PowerShell's defaults (no strict mode,
+    # errors that continue), not this script's.
     Set-StrictMode -Off
+    $ErrorActionPreference = 'Continue'
     $config = New-PesterConfiguration
     $config.Run.Path = Join-Path $repo 'tests/Pester'
     $config.Run.PassThru = $true
@@ -110,6 +116,7 @@ function Invoke-PesterTests {
 }
 
 function Write-Summary($results) {
+    $results = @($results | Where-Object { $_ -and $_.PSObject.Properties['Passed'] })
     $passed = ($results | Measure-Object Passed -Sum).Sum
     $failed = ($results | Measure-Object Failed -Sum).Sum
     $skipped = ($results | Measure-Object Skipped -Sum).Sum

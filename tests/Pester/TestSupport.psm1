@@ -131,6 +131,19 @@ function Remove-TestStateRoot {
     param([Parameter(Mandatory, Position = 0)]$State)
     if ($null -eq $State) { return }
     $paths = @($State.Root, $State.RunRoot, $State.Work) | Where-Object { $_ -and $_ -like '/tmp/*' }
+    # Host network objects of this root (the default `bridge` network outlives its containers): links carry the
+    # alias pscontainer:<root>, the nftables table is pscontainer_<first 8 hex of sha256(root)>.
+    if ($State.Root -like '/tmp/*') {
+        Get-Process -Name 'psc-dns' -ErrorAction SilentlyContinue | Where-Object {
+            (Get-Content "/proc/$($_.Id)/cmdline" -Raw -ErrorAction SilentlyContinue) -match [regex]::Escape($State.RunRoot) } | Stop-Process -Force -ErrorAction SilentlyContinue
+        foreach ($line in @(& ip -o link 2>$null)) {
+            if ($line -match "^\d+: ([^:@]+)[:@].*alias pscontainer:$([regex]::Escape($State.Root))$") { & ip link del $Matches[1] 2>$null }
+        }
+        if (Get-Command nft -ErrorAction SilentlyContinue) {
+            $hash = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($State.Root))).Substring(0, 8).ToLowerInvariant()
+            & nft delete table inet "pscontainer_$hash" 2>$null
+        }
+    }
     foreach ($m in Get-TestMount -Path $paths) { & umount -l $m 2>$null }
     foreach ($p in $paths) {
         # rm does not follow symlinks; --one-file-system stops at anything still mounted.

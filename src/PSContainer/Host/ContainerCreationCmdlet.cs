@@ -77,10 +77,38 @@ public abstract class ContainerCreationCmdlet : PSContainerCmdlet
     [Parameter(ParameterSetName = RunSet)]
     public SwitchParameter ReadOnly { get; set; }
 
-    /// <summary>none (loopback only, the default) or host.</summary>
+    /// <summary>bridge (the default network), a network made with New-ContainerNetwork, none (loopback only), host,
+    /// or container:NAME (share another container's network namespace).</summary>
     [Parameter(ParameterSetName = RunSet)]
     [ValidateNotNullOrEmpty]
-    public string Network { get; set; } = "none";
+    [ArgumentCompleter(typeof(NetworkNameCompleter))]
+    public string Network { get; set; } = "bridge";
+
+    /// <summary>A static IPv4 address on the network.</summary>
+    [Parameter(ParameterSetName = RunSet)]
+    [Alias("Ip")]
+    public string? IPAddress { get; set; }
+
+    /// <summary>More names the container answers to on its network.</summary>
+    [Parameter(ParameterSetName = RunSet)]
+    public string[]? NetworkAlias { get; set; }
+
+    /// <summary>Published ports: [hostIp:][hostPort:]containerPort[/tcp|udp] (a random host port when omitted).</summary>
+    [Parameter(ParameterSetName = RunSet)]
+    public string[]? Publish { get; set; }
+
+    /// <summary>Publish every port the image exposes on a random host port (docker run -P).</summary>
+    [Parameter(ParameterSetName = RunSet)]
+    public SwitchParameter PublishAll { get; set; }
+
+    /// <summary>Name servers for the container's /etc/resolv.conf.</summary>
+    [Parameter(ParameterSetName = RunSet)]
+    [Alias("Dns")]
+    public string[]? DnsServer { get; set; }
+
+    /// <summary>name:ip entries added to the container's /etc/hosts.</summary>
+    [Parameter(ParameterSetName = RunSet)]
+    public string[]? AddHost { get; set; }
 
     /// <summary>psc (the built-in runtime) or runc, or the path of an OCI runtime.</summary>
     [Parameter(ParameterSetName = RunSet)]
@@ -112,6 +140,12 @@ public abstract class ContainerCreationCmdlet : PSContainerCmdlet
         Tmpfs = (Tmpfs ?? []).ToList(),
         ReadOnly = ReadOnly,
         Network = Network,
+        IPAddress = IPAddress,
+        NetworkAliases = (NetworkAlias ?? []).ToList(),
+        Publish = (Publish ?? []).ToList(),
+        PublishAll = PublishAll,
+        DnsServers = (DnsServer ?? []).ToList(),
+        AddHosts = (AddHost ?? []).ToList(),
         Runtime = Runtime,
         AutoRemove = AutoRemove,
     };

@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Win32.SafeHandles;
 using PSContainer.Engine.Cgroups;
 using PSContainer.Engine.Images;
+using PSContainer.Engine.Networks;
 using PSContainer.Engine.Storage;
 using PSContainer.Native;
 
@@ -26,11 +27,15 @@ public sealed partial class ContainerManager
         this.paths = paths;
         this.images = images;
         store = new ContainerStore(images.Db);
+        Networks = new NetworkManager(paths, images.Db);
         Cgroups = CgroupDriver.Detect();
         images.ImagesInUse = store.ImageIdsInUse;
     }
 
     public CgroupDriver Cgroups { get; }
+
+    /// <summary>Container networks (bridges, addresses, published ports, DNS).</summary>
+    public NetworkManager Networks { get; }
 
     /// <summary>Where psc-runtime and psc-monitor are: native/ beside the module's assemblies.</summary>
     public static string NativeDirectory =>
@@ -98,13 +103,20 @@ public sealed partial class ContainerManager
         string name = options.Name ?? NameGenerator.Next();
         if (!ValidName().IsMatch(name))
             throw new EngineException("InvalidContainerName", ErrorKind.InvalidArgument, name, $"Invalid container name \"{name}\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed.");
-        if (options.Network is not ("none" or "host"))
-            throw new EngineException("NetworkNotFound", ErrorKind.ObjectNotFound, options.Network, $"Network '{options.Network}' not found (this version has none and host).");
+        Networks.Validate(options);
+        if (options.Network.StartsWith("container:", StringComparison.Ordinal)) Resolve(options.Network["container:".Length..]);
         RuntimeSpecBuilder.ParseVolumes(options.Volumes);
         RuntimeSpecBuilder.ParseTmpfs(options.Tmpfs);
         RuntimeFor(options.Runtime);
         if (options.Memory is long m && m < 6 * 1024 * 1024)
             throw new EngineException("MemoryTooLow", ErrorKind.InvalidArgument, m, "Minimum memory limit allowed is 6MB.");
+        if (options.MemorySwap is long swap && swap != -1)
+        {
+            if (options.Memory is not long memory)
+                throw new EngineException("MemorySwapWithoutMemory", ErrorKind.InvalidArgument, swap, "-MemorySwap needs -Memory (it is memory plus swap).");
+            if (swap < memory)
+                throw new EngineException("MemorySwapTooLow", ErrorKind.InvalidArgument, swap, "-MemorySwap is memory plus swap: it cannot be less than -Memory.");
+        }
         if (options.Cpus is double c && (c <= 0 || c > Environment.ProcessorCount))
             throw new EngineException("InvalidCpus", ErrorKind.InvalidArgument, c, $"-Cpus must be more than 0 and at most {Environment.ProcessorCount} (the CPUs available).");
         foreach (var (k, _) in options.Environment)
@@ -128,12 +140,31 @@ public sealed partial class ContainerManager
             State = ContainerState.Created,
         };
         Directory.CreateDirectory(ContainerDir(record.Id));
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                store.Insert(record);
+                break;
+            }
+            catch (EngineException e) when (e.ErrorId == "ContainerNameInUse" && options.Name is null && attempt < 20)
+            {
+                // A generated name another container has: draw again, as docker does (with a digit after a few tries).
+                record.Name = NameGenerator.Next() + (attempt >= 3 ? Random.Shared.Next(10).ToString(System.Globalization.CultureInfo.InvariantCulture) : "");
+            }
+            catch
+            {
+                LayerStore.DeleteTree(ContainerDir(record.Id));
+                throw;
+            }
+        }
         try
         {
-            store.Insert(record);
+            Networks.Attach(record.Id, options, image.Config.ExposedPorts);
         }
         catch
         {
+            store.Delete(record.Id);
             LayerStore.DeleteTree(ContainerDir(record.Id));
             throw;
         }
@@ -165,6 +196,7 @@ public sealed partial class ContainerManager
     private Container ToContainer(ContainerRecord r)
     {
         var o = r.Options;
+        var endpoints = r.Id.Length > 0 ? Networks.EndpointsOf(r.Id) : [];
         return new Container
         {
             Id = r.Id,
@@ -189,7 +221,9 @@ public sealed partial class ContainerManager
             User = o.User ?? "",
             ReadOnly = o.ReadOnly,
             NetworkMode = o.Network,
-            Networks = [o.Network],
+            Networks = endpoints.Count > 0 ? endpoints.Select(e => e.NetworkName).ToArray() : NetworkManager.IsSpecialMode(o.Network) ? [o.Network] : [],
+            IPAddress = endpoints.Count > 0 ? endpoints[0].Address : null,
+            Ports = Networks.PortsOf(r.Id).Select(p => p.ToString()).ToArray(),
             Runtime = o.Runtime,
             AutoRemove = o.AutoRemove,
             LogPath = LogPath(r.Id),
@@ -238,19 +272,8 @@ public sealed partial class ContainerManager
             if (!Mounts.IsMountPoint(rootfs))
                 Mounts.MountOverlay(lowers, Path.Combine(dir, "upper"), Path.Combine(dir, "work"), rootfs);
 
-            string? netns = null;
-            if (o.Network == "none")
-            {
-                netns = NetnsPath(id);
-                if (!File.Exists(netns)) NetworkNamespace.Create(netns);
-            }
-
             string hostname = o.Hostname ?? (o.Network == "host" ? System.Net.Dns.GetHostName() : id[..12]);
-            File.WriteAllText(Path.Combine(dir, "hostname"), hostname + "\n");
-            File.WriteAllText(Path.Combine(dir, "hosts"), o.Network == "host" && File.Exists("/etc/hosts")
-                ? File.ReadAllText("/etc/hosts")
-                : $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
-            File.WriteAllText(Path.Combine(dir, "resolv.conf"), File.Exists("/etc/resolv.conf") ? File.ReadAllText("/etc/resolv.conf") : "");
+            string? netns = PrepareNetwork(record, hostname);
 
             var user = RuntimeSpecBuilder.ResolveUser(o.User ?? (image.Config.User.Length > 0 ? image.Config.User : null), rootfs);
             string cwd = o.WorkingDirectory ?? (image.Config.WorkingDir.Length > 0 ? image.Config.WorkingDir : "/");
@@ -378,6 +401,7 @@ public sealed partial class ContainerManager
             // The runtime is gone (uninstalled); the cgroup is removed below all the same.
         }
         RemoveCgroup(CgroupPath(record));
+        Networks.TearDown(id);
         NetworkNamespace.Delete(NetnsPath(id));
         foreach (string mount in Mounts.MountPointsUnder(ContainerDir(id))) Mounts.Unmount(mount, detach: true);
         if (Directory.Exists(RunDir(id)))
@@ -468,6 +492,7 @@ public sealed partial class ContainerManager
         {
             RemovedExits[record.Id] = new ContainerExit(record.Id, record.Name, record.ExitCode ?? -1, record.OOMKilled, record.FinishedAt);
             RemoveFiles(record);
+            Networks.Forget(record.Id);
             store.Delete(record.Id);
             LayerStore.DeleteTree(ContainerDir(record.Id));
             return null;
@@ -600,6 +625,7 @@ public sealed partial class ContainerManager
             }
             CleanUpRun(current, null);
             RemoveFiles(current);
+            Networks.Forget(current.Id);
             store.Delete(current.Id);
         }
         LayerStore.DeleteTree(ContainerDir(record.Id));

@@ -25,7 +25,19 @@ public sealed class ContainerOptions
     /// <summary>/path[:options] tmpfs mounts.</summary>
     public List<string> Tmpfs { get; set; } = new();
     public bool ReadOnly { get; set; }
-    public string Network { get; set; } = "none";
+    /// <summary>bridge (the default network), a network's name or id, none, host, or container:&lt;name|id&gt;.</summary>
+    public string Network { get; set; } = "bridge";
+    /// <summary>A static address on the network.</summary>
+    public string? IPAddress { get; set; }
+    /// <summary>More names the container answers to on its network.</summary>
+    public List<string> NetworkAliases { get; set; } = new();
+    /// <summary>[hostIp:][hostPort:]containerPort[/tcp|udp] specs.</summary>
+    public List<string> Publish { get; set; } = new();
+    /// <summary>Publish every port the image exposes on a random host port.</summary>
+    public bool PublishAll { get; set; }
+    public List<string> DnsServers { get; set; } = new();
+    /// <summary>name:ip entries for /etc/hosts.</summary>
+    public List<string> AddHosts { get; set; } = new();
     /// <summary>psc (ours, the default) or runc, or a path to an OCI runtime binary.</summary>
     public string Runtime { get; set; } = "psc";
     public bool AutoRemove { get; set; }

@@ -96,6 +96,37 @@ public sealed class StateDb
                 monitor_pid INTEGER NOT NULL DEFAULT 0,
                 monitor_start INTEGER NOT NULL DEFAULT 0,
                 error TEXT);
+            CREATE TABLE IF NOT EXISTS networks(
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                driver TEXT NOT NULL,
+                subnet TEXT NOT NULL,
+                gateway TEXT NOT NULL,
+                ip_range TEXT,
+                internal INTEGER NOT NULL DEFAULT 0,
+                labels TEXT NOT NULL,
+                bridge TEXT NOT NULL UNIQUE,
+                created TEXT NOT NULL,
+                dns_pid INTEGER NOT NULL DEFAULT 0,
+                dns_start INTEGER NOT NULL DEFAULT 0);
+            CREATE TABLE IF NOT EXISTS network_endpoints(
+                network_id TEXT NOT NULL REFERENCES networks(id),
+                container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+                address TEXT NOT NULL,
+                aliases TEXT NOT NULL,
+                veth TEXT NOT NULL UNIQUE,
+                ifname TEXT NOT NULL,
+                position INTEGER NOT NULL,
+                active INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY(network_id, container_id),
+                UNIQUE(network_id, address));
+            CREATE TABLE IF NOT EXISTS port_mappings(
+                container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+                host_ip TEXT NOT NULL,
+                host_port INTEGER NOT NULL,
+                container_port INTEGER NOT NULL,
+                protocol TEXT NOT NULL,
+                UNIQUE(host_port, protocol));
             INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '1');
             """;
         cmd.ExecuteNonQuery();

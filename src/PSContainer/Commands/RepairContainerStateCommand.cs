@@ -1,0 +1,25 @@
+using System.Management.Automation;
+using PSContainer.Engine;
+using PSContainer.Host;
+
+namespace PSContainer.Commands;
+
+/// <summary>
+/// <para type="synopsis">Removes what a killed session left half-made: veths, bridges, network namespaces, firewall rules and DNS servers nothing accounts for.</para>
+/// </summary>
+[Cmdlet(VerbsDiagnostic.Repair, "ContainerState", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+public sealed class RepairContainerStateCommand : PSContainerCmdlet
+{
+    protected override void ProcessRecord()
+    {
+        if (!ShouldProcess("container state", "Repair")) return;
+        try
+        {
+            foreach (string item in Engine.Containers.Repair()) WriteVerbose($"Removed {item}");
+        }
+        catch (EngineException e)
+        {
+            ThrowEngineError(e);
+        }
+    }
+}

@@ -1,0 +1,135 @@
+using PSContainer.Engine.Networks;
+using PSContainer.Native;
+
+namespace PSContainer.Engine.Containers;
+
+/// <summary>The container side of networking: a starting container's namespace and files, connect/disconnect, crash recovery.</summary>
+public sealed partial class ContainerManager
+{
+    /// <summary>
+    /// Gives a starting container its network: its own pinned namespace (none and bridge networks, wired by
+    /// <see cref="NetworkManager.SetUp"/>), another container's (container:NAME) or the host's, and writes the
+    /// /etc/hostname, /etc/hosts and /etc/resolv.conf it gets. Returns the namespace to join (null: the host's).
+    /// </summary>
+    private string? PrepareNetwork(ContainerRecord record, string hostname)
+    {
+        var o = record.Options;
+        string id = record.Id, dir = ContainerDir(id);
+        string? netns;
+        string hosts, resolv;
+        string hostResolv = File.Exists("/etc/resolv.conf") ? File.ReadAllText("/etc/resolv.conf") : "";
+        if (o.Network == "host")
+        {
+            netns = null;
+            hosts = File.Exists("/etc/hosts") ? File.ReadAllText("/etc/hosts") : "";
+            resolv = hostResolv;
+        }
+        else if (o.Network.StartsWith("container:", StringComparison.Ordinal))
+        {
+            string other = o.Network["container:".Length..];
+            var target = Reconcile(Resolve(other));
+            if (target is null || target.State is not (ContainerState.Running or ContainerState.Paused))
+                throw new EngineException("ContainerNotRunning", ErrorKind.InvalidOperation, other, $"Cannot join the network of container {other}: it is not running.");
+            if (target.Options.Network == "host" || target.Options.Network.StartsWith("container:", StringComparison.Ordinal))
+                throw new EngineException("InvalidNetworkMode", ErrorKind.InvalidArgument, other,
+                    $"Cannot join the network of container {other}: it uses -Network {target.Options.Network}; join that instead.");
+            netns = NetnsPath(target.Id);
+            if (!File.Exists(netns))
+                throw new EngineException("NetworkNamespaceMissing", ErrorKind.InvalidOperation, other, $"Container {other} has no network namespace to share.");
+            string targetDir = ContainerDir(target.Id);
+            hosts = File.ReadAllText(Path.Combine(targetDir, "hosts"));
+            resolv = File.ReadAllText(Path.Combine(targetDir, "resolv.conf"));
+        }
+        else
+        {
+            netns = NetnsPath(id);
+            if (!File.Exists(netns)) NetworkNamespace.Create(netns);
+            if (o.Network != "none") Networks.SetUp(id, netns);
+            hosts = Networks.HostsFile(id, record.Name, hostname, o);
+            resolv = o.Network == "none" && o.DnsServers.Count == 0 ? hostResolv : Networks.ResolvConf(id, o);
+        }
+        File.WriteAllText(Path.Combine(dir, "hostname"), hostname + "\n");
+        File.WriteAllText(Path.Combine(dir, "hosts"), hosts);
+        File.WriteAllText(Path.Combine(dir, "resolv.conf"), resolv);
+        return netns;
+    }
+
+    /// <summary>Connects a container to a network (docker network connect); a running one gets its interface at once.</summary>
+    public Container Connect(string idOrName, string network, string? address, string[] aliases)
+    {
+        var record = Resolve(idOrName);
+        using (LockContainer(record.Id))
+        {
+            record = Reconcile(store.ById(record.Id) ?? record) ?? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}");
+            if (NetworkManager.IsSpecialMode(record.Options.Network))
+                throw new EngineException("InvalidNetworkMode", ErrorKind.InvalidOperation, record.Name,
+                    $"Container {record.Name} uses -Network {record.Options.Network} and cannot be connected to other networks.");
+            bool running = record.State is ContainerState.Running or ContainerState.Paused;
+            Networks.Connect(record.Id, network, address, aliases, running ? NetnsPath(record.Id) : null);
+            if (running) RewriteNetworkFiles(record);
+        }
+        return ToContainer(record);
+    }
+
+    public Container Disconnect(string idOrName, string network)
+    {
+        var record = Resolve(idOrName);
+        using (LockContainer(record.Id))
+        {
+            record = Reconcile(store.ById(record.Id) ?? record) ?? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}");
+            Networks.Disconnect(record.Id, network);
+            if (record.State is ContainerState.Running or ContainerState.Paused) RewriteNetworkFiles(record);
+        }
+        return ToContainer(record);
+    }
+
+    /// <summary>Rewrites a running container's /etc/hosts and /etc/resolv.conf in place (they are bind mounts of these files' inodes).</summary>
+    private void RewriteNetworkFiles(ContainerRecord record)
+    {
+        string dir = ContainerDir(record.Id);
+        string hostname = File.Exists(Path.Combine(dir, "hostname")) ? File.ReadAllText(Path.Combine(dir, "hostname")).Trim() : record.Id[..12];
+        File.WriteAllText(Path.Combine(dir, "hosts"), Networks.HostsFile(record.Id, record.Name, hostname, record.Options));
+        File.WriteAllText(Path.Combine(dir, "resolv.conf"), Networks.ResolvConf(record.Id, record.Options));
+    }
+
+    /// <summary>
+    /// The crash-recovery pass: brings every container's state up to date (tearing down the network of those that
+    /// exited), then removes host objects nothing accounts for: our veths and bridges, network namespace files of
+    /// containers that are not running, idle DNS servers, and rules of removed containers. Returns what it removed.
+    /// </summary>
+    public IReadOnlyList<string> Repair(bool rewriteFirewall = true)
+    {
+        foreach (var r in store.All()) Reconcile(r);
+        bool InUse(string id) => store.ById(id) is { State: ContainerState.Running or ContainerState.Paused } || LockHeld(id);
+        var removed = Networks.Repair(InUse, rewriteFirewall);
+        string netnsDir = Path.Combine(paths.RunRoot, "netns");
+        if (Directory.Exists(netnsDir))
+        {
+            foreach (string file in Directory.GetFiles(netnsDir))
+            {
+                if (InUse(Path.GetFileName(file))) continue;
+                NetworkNamespace.Delete(file);
+                removed.Add($"netns {Path.GetFileName(file)}");
+            }
+        }
+        return removed;
+    }
+
+    /// <summary>Whether another process holds a container's lock (it is being started, stopped or removed right now).</summary>
+    private unsafe bool LockHeld(string id)
+    {
+        string lockFile = Path.Combine(ContainerDir(id), "lock");
+        if (!File.Exists(lockFile)) return false;
+        int fd;
+        fixed (byte* p = Sys.Z(lockFile)) fd = Tmds.Linux.LibC.open(p, Sys.O_RDWR | Sys.O_CLOEXEC, 0);
+        if (fd < 0) return false;
+        try
+        {
+            return Sys.flock(fd, Sys.LOCK_EX | Sys.LOCK_NB) != 0;
+        }
+        finally
+        {
+            Tmds.Linux.LibC.close(fd);
+        }
+    }
+}

@@ -1,0 +1,727 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using PSContainer.Engine.Containers;
+using PSContainer.Engine.Storage;
+using PSContainer.Native;
+using PSContainer.Native.Netlink;
+
+namespace PSContainer.Engine.Networks;
+
+/// <summary>What New-ContainerNetwork takes.</summary>
+public sealed class NetworkCreateOptions
+{
+    public string Name { get; set; } = "";
+    public string? Subnet { get; set; }
+    public string? Gateway { get; set; }
+    public string? IPRange { get; set; }
+    public bool Internal { get; set; }
+    public Dictionary<string, string> Labels { get; set; } = new();
+}
+
+/// <summary>
+/// Container networks: Linux bridges with a subnet each, veth pairs into containers' network namespaces, address
+/// leases (IPAM) in the state database, published ports and isolation in our nftables table, and an embedded DNS
+/// server (psc-dns) per user-defined network. Every host object carries our mark (the link alias, the table name)
+/// so <see cref="Repair"/> can find what a killed session left behind.
+/// </summary>
+public sealed class NetworkManager
+{
+    public const string DefaultNetwork = "bridge";
+    private readonly StatePaths paths;
+    private readonly NetworkStore store;
+
+    public NetworkManager(StatePaths paths, StateDb db)
+    {
+        this.paths = paths;
+        store = new NetworkStore(db);
+        bool defaultRoot = paths.Root == StatePaths.DefaultRoot;
+        string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(paths.Root)))[..8];
+        TableName = defaultRoot ? "pscontainer" : "pscontainer_" + hash;
+        DefaultBridge = defaultRoot ? "psc0" : "psc0" + hash[..6];
+        OwnerTag = "pscontainer:" + paths.Root;
+    }
+
+    public NetworkStore Store => store;
+    /// <summary>Our nftables table (inet family): pscontainer for the default state root, pscontainer_&lt;hash&gt; for others.</summary>
+    public string TableName { get; }
+    public string DefaultBridge { get; }
+    /// <summary>The alias our bridges and veths carry: which state root they belong to.</summary>
+    public string OwnerTag { get; }
+
+    public static bool IsSpecialMode(string mode) => mode is "none" or "host" || mode.StartsWith("container:", StringComparison.Ordinal);
+
+    private FileLock Lock()
+    {
+        Directory.CreateDirectory(paths.Root);
+        return FileLock.Acquire(Path.Combine(paths.Root, "network.lock"), exclusive: true);
+    }
+
+    private string NetworkRunDir(string id) => Path.Combine(paths.RunRoot, "networks", id);
+    private string RecordsFile(string id) => Path.Combine(NetworkRunDir(id), "hosts");
+
+    // ---- networks ---------------------------------------------------------------------------------------------
+
+    public ContainerNetwork Create(NetworkCreateOptions o)
+    {
+        if (o.Name is DefaultNetwork or "none" or "host" || o.Name.StartsWith("container:", StringComparison.Ordinal))
+            throw new EngineException("NetworkNameReserved", ErrorKind.InvalidArgument, o.Name, $"'{o.Name}' is a reserved network name.");
+        if (!System.Text.RegularExpressions.Regex.IsMatch(o.Name, "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"))
+            throw new EngineException("InvalidNetworkName", ErrorKind.InvalidArgument, o.Name, $"Invalid network name \"{o.Name}\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed.");
+        using (Lock())
+        {
+            if (store.ByName(o.Name) is not null)
+                throw new EngineException("NetworkExists", ErrorKind.ResourceExists, o.Name, $"A network named '{o.Name}' already exists.");
+            string id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+            var record = Plan(o, id, "psc" + id[..8]);
+            return Insert(record);
+        }
+    }
+
+    /// <summary>Validates the options against the host's routes and our networks, and fills in subnet and gateway.</summary>
+    private NetworkRecord Plan(NetworkCreateOptions o, string id, string bridge)
+    {
+        List<RouteInfo> routes;
+        List<LinkInfo> links;
+        using (var s = NetlinkSocket.Open())
+        {
+            routes = RouteNetlink.GetRoutes(s);
+            links = RouteNetlink.GetLinks(s);
+        }
+        if (links.Any(l => l.Name == bridge))
+            throw new EngineException("BridgeExists", ErrorKind.ResourceExists, bridge, $"A network device named {bridge} already exists on the host.");
+        var taken = store.All().Select(n => n.ParsedSubnet).ToList();
+        // Routes of the main table, except the default route: where the host already sends traffic.
+        var hostRoutes = routes.Where(r => r.Table == Rt.RT_TABLE_MAIN && r.PrefixLength > 0 && r.Type == Rt.RTN_UNICAST)
+            .Select(r => new Subnet(r.Destination, r.PrefixLength)).ToList();
+        Subnet subnet;
+        if (o.Subnet is { } text)
+        {
+            subnet = Subnet.Parse(text);
+            if (store.All().FirstOrDefault(n => n.ParsedSubnet.Overlaps(subnet)) is { } other)
+                throw new EngineException("SubnetOverlap", ErrorKind.InvalidArgument, text, $"Subnet {subnet} overlaps network '{other.Name}' ({other.Subnet}).");
+            if (hostRoutes.FirstOrDefault(r => r.Overlaps(subnet)) is { PrefixLength: > 0 } route)
+                throw new EngineException("SubnetOverlap", ErrorKind.InvalidArgument, text, $"Subnet {subnet} overlaps the host's route to {route}.");
+        }
+        else
+        {
+            if (o.Gateway is not null || o.IPRange is not null)
+                throw new EngineException("SubnetRequired", ErrorKind.InvalidArgument, o.Name, "-Gateway and -IPRange need -Subnet.");
+            subnet = FreeSubnet(id == "default", taken.Concat(hostRoutes).ToList());
+        }
+        uint gateway;
+        if (o.Gateway is { } g)
+        {
+            gateway = Ipv4.Parse(g, "-Gateway");
+            if (!subnet.Contains(gateway) || gateway == subnet.Network || gateway == subnet.Broadcast)
+                throw new EngineException("GatewayOutOfSubnet", ErrorKind.InvalidArgument, g, $"Gateway {g} is not a usable address of subnet {subnet}.");
+        }
+        else
+        {
+            gateway = subnet.FirstHost;
+        }
+        if (o.IPRange is { } rangeText)
+        {
+            var range = Subnet.TryParse(rangeText, out var r, out string? err) ? r : throw new EngineException("InvalidIPRange", ErrorKind.InvalidArgument, rangeText, err!);
+            if (!subnet.Contains(range))
+                throw new EngineException("IPRangeOutOfSubnet", ErrorKind.InvalidArgument, rangeText, $"IP range {range} is not inside subnet {subnet}.");
+        }
+        return new NetworkRecord
+        {
+            Id = id == "default" ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)) : id,
+            Name = o.Name,
+            Subnet = subnet.ToString(),
+            Gateway = Ipv4.Format(gateway),
+            IPRange = o.IPRange,
+            Internal = o.Internal,
+            Labels = o.Labels,
+            Bridge = bridge,
+            Created = DateTime.UtcNow,
+        };
+    }
+
+    /// <summary>A subnet that overlaps nothing: 10.88.0.0/16 for the default network (podman's), 10.89.N.0/24 for others.</summary>
+    private static Subnet FreeSubnet(bool forDefault, List<Subnet> taken)
+    {
+        IEnumerable<Subnet> candidates = forDefault
+            ? Enumerable.Range(88, 168).Select(b => new Subnet((10u << 24) | ((uint)b << 16), 16))
+            : Enumerable.Range(0, 256).Select(c => new Subnet((10u << 24) | (89u << 16) | ((uint)c << 8), 24))
+                .Concat(Enumerable.Range(90, 166).SelectMany(b => Enumerable.Range(0, 256).Select(c => new Subnet((10u << 24) | ((uint)b << 16) | ((uint)c << 8), 24))));
+        foreach (var candidate in candidates)
+            if (!taken.Any(t => t.Overlaps(candidate))) return candidate;
+        throw new EngineException("NoFreeSubnet", ErrorKind.ResourceUnavailable, null, "No free subnet is left in 10.0.0.0/8: give -Subnet.");
+    }
+
+    private ContainerNetwork Insert(NetworkRecord record)
+    {
+        store.Insert(record);
+        try
+        {
+            EnsureBridge(record);
+            ApplyFirewall();
+        }
+        catch
+        {
+            DeleteBridge(record.Bridge);
+            store.Delete(record.Id);
+            try { ApplyFirewall(); } catch (EngineException) { }
+            throw;
+        }
+        return ToNetwork(record);
+    }
+
+    /// <summary>The default network `bridge`, made on first use.</summary>
+    public NetworkRecord EnsureDefault()
+    {
+        if (store.ByName(DefaultNetwork) is { } existing) return existing;
+        using (Lock())
+        {
+            if (store.ByName(DefaultNetwork) is { } again) return again;
+            var record = Plan(new NetworkCreateOptions { Name = DefaultNetwork }, "default", DefaultBridge);
+            Insert(record);
+            return store.ByName(DefaultNetwork)!;
+        }
+    }
+
+    public NetworkRecord Resolve(string nameOrId)
+    {
+        if (nameOrId == DefaultNetwork) return EnsureDefault();
+        var all = store.All();
+        var hit = all.FirstOrDefault(n => n.Name == nameOrId) ?? all.FirstOrDefault(n => n.Id == nameOrId);
+        if (hit is not null) return hit;
+        var prefix = all.Where(n => n.Id.StartsWith(nameOrId, StringComparison.Ordinal)).ToList();
+        if (prefix.Count == 1) return prefix[0];
+        throw new EngineException("NetworkNotFound", ErrorKind.ObjectNotFound, nameOrId, $"Network '{nameOrId}' not found.");
+    }
+
+    public IReadOnlyList<ContainerNetwork> List() => store.All().Select(ToNetwork).ToList();
+
+    public ContainerNetwork Get(string nameOrId) => ToNetwork(Resolve(nameOrId));
+
+    public ContainerNetwork ToNetwork(NetworkRecord r) => new()
+    {
+        Id = r.Id,
+        Name = r.Name,
+        Driver = r.Driver,
+        Subnet = r.Subnet,
+        Gateway = r.Gateway,
+        IPRange = r.IPRange,
+        Internal = r.Internal,
+        Bridge = r.Bridge,
+        DnsEnabled = r.DnsEnabled,
+        Containers = store.EndpointsOn(r.Id).Select(e => e.ContainerName).Where(n => n.Length > 0).Order(StringComparer.Ordinal).ToArray(),
+        Labels = new Dictionary<string, string>(r.Labels),
+        Created = r.Created,
+        IPForwarding = IPForwarding,
+    };
+
+    public static bool IPForwarding
+    {
+        get
+        {
+            try { return File.ReadAllText("/proc/sys/net/ipv4/ip_forward").Trim() == "1"; }
+            catch (IOException) { return false; }
+        }
+    }
+
+    /// <summary>
+    /// Removes a network: its DNS server, bridge and rules. With containers attached it refuses unless
+    /// <paramref name="force"/>, which disconnects them first (running ones lose the interface).
+    /// </summary>
+    public void Remove(string nameOrId, bool force)
+    {
+        var n = Resolve(nameOrId);
+        using (Lock())
+        {
+            var endpoints = store.EndpointsOn(n.Id);
+            if (endpoints.Count > 0 && !force)
+                throw new EngineException("NetworkInUse", ErrorKind.InvalidOperation, n.Name,
+                    $"Network '{n.Name}' has containers attached ({string.Join(", ", endpoints.Select(e => e.ContainerName))}): disconnect or remove them first, or use -Force.");
+            using (var s = NetlinkSocket.Open())
+                foreach (var e in endpoints) RouteNetlink.DeleteByName(s, e.Veth);
+            StopDns(n);
+            store.Delete(n.Id);
+            DeleteBridge(n.Bridge);
+            ApplyFirewall();
+        }
+    }
+
+    // ---- host objects -----------------------------------------------------------------------------------------
+
+    private void EnsureBridge(NetworkRecord n)
+    {
+        using var s = NetlinkSocket.Open();
+        var link = RouteNetlink.GetLink(s, n.Bridge);
+        if (link is null)
+        {
+            RouteNetlink.CreateBridge(s, n.Bridge);
+            link = RouteNetlink.GetLink(s, n.Bridge) ?? throw new EngineException("BridgeMissing", ErrorKind.InvalidOperation, n.Bridge, $"Bridge {n.Bridge} vanished after it was made.");
+            RouteNetlink.SetAlias(s, link.Index, OwnerTag);
+        }
+        else if (link.Alias != OwnerTag)
+        {
+            throw new EngineException("BridgeExists", ErrorKind.ResourceExists, n.Bridge, $"Network device {n.Bridge} exists but is not this state root's bridge.");
+        }
+        var subnet = n.ParsedSubnet;
+        uint gw = n.GatewayAddress;
+        if (!RouteNetlink.GetAddresses(s).Any(a => a.Index == link.Index && a.Address == gw))
+            RouteNetlink.AddAddress(s, link.Index, gw, subnet.PrefixLength);
+        // Published ports reached through 127.0.0.1 are routed out of the bridge with a loopback source.
+        WriteSysctl($"/proc/sys/net/ipv4/conf/{n.Bridge}/route_localnet", "1");
+        if (!n.Internal && !IPForwarding) WriteSysctl("/proc/sys/net/ipv4/ip_forward", "1");
+        if (!link.IsUp) RouteNetlink.SetUp(s, link.Index);
+    }
+
+    private static void WriteSysctl(string path, string value)
+    {
+        try
+        {
+            if (File.ReadAllText(path).Trim() != value) File.WriteAllText(path, value);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new EngineException("SysctlFailed", ErrorKind.PermissionDenied, path, $"Cannot set {path} to {value}: {e.Message}", e);
+        }
+    }
+
+    private static void DeleteBridge(string bridge)
+    {
+        using var s = NetlinkSocket.Open();
+        RouteNetlink.DeleteByName(s, bridge);
+    }
+
+    /// <summary>Rewrites our nftables table from the database (and keeps another engine's FORWARD DROP policy off our bridges).</summary>
+    public void ApplyFirewall()
+    {
+        var networks = store.All();
+        var fw = networks.Select(n => new FirewallNetwork(n.Bridge, n.Subnet, n.Internal)).ToList();
+        var ports = store.ActivePorts().Select(p => new FirewallPort(p.Port.HostIp, p.Port.HostPort, p.Port.Protocol, p.ContainerAddress, p.Port.ContainerPort)).ToList();
+        if (fw.Count == 0 && !Firewall.TableExists(TableName))
+        {
+            ForwardCleanup();
+            return;
+        }
+        Firewall.Apply(Firewall.Generate(TableName, fw, ports));
+        if (fw.Count > 0) Firewall.EnsureForwardAccept();
+        else ForwardCleanup();
+    }
+
+    /// <summary>The FORWARD accept rules are shared by every state root: they go when no psc bridge is left on the host.</summary>
+    private static void ForwardCleanup()
+    {
+        using var s = NetlinkSocket.Open();
+        if (!RouteNetlink.GetLinks(s).Any(l => l.Kind == "bridge" && l.Name.StartsWith("psc", StringComparison.Ordinal)))
+            Firewall.RemoveForwardAccept();
+    }
+
+    // ---- containers -------------------------------------------------------------------------------------------
+
+    /// <summary>Checks a new container's network options before anything is made.</summary>
+    public void Validate(ContainerOptions o)
+    {
+        foreach (string p in o.Publish) PortRequest.Parse(p);
+        foreach (string h in o.AddHosts) ParseAddHost(h);
+        foreach (string d in o.DnsServers)
+            if (!IPAddress.TryParse(d, out _)) throw new EngineException("InvalidDnsServer", ErrorKind.InvalidArgument, d, $"'{d}' is not an IP address (-DnsServer).");
+        if (IsSpecialMode(o.Network))
+        {
+            if (o.Publish.Count > 0 || o.PublishAll)
+                throw new EngineException("PublishNeedsNetwork", ErrorKind.InvalidArgument, o.Network, $"Ports cannot be published with -Network {o.Network}.");
+            if (o.IPAddress is not null || o.NetworkAliases.Count > 0)
+                throw new EngineException("AddressNeedsNetwork", ErrorKind.InvalidArgument, o.Network, $"-IPAddress and -NetworkAlias need a bridge network, not -Network {o.Network}.");
+            return;
+        }
+        if (o.Network != DefaultNetwork) Resolve(o.Network);
+    }
+
+    public static (string Name, string Address) ParseAddHost(string spec)
+    {
+        int colon = spec.IndexOf(':');
+        string name = colon > 0 ? spec[..colon] : "", address = colon > 0 ? spec[(colon + 1)..] : "";
+        if (name.Length == 0 || !IPAddress.TryParse(address, out _))
+            throw new EngineException("InvalidAddHost", ErrorKind.InvalidArgument, spec, $"Invalid -AddHost '{spec}': use name:ip.");
+        return (name, address);
+    }
+
+    public static string VethName(string containerId, string networkId) =>
+        "pscv" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(containerId + "/" + networkId)))[..11];
+
+    /// <summary>
+    /// A new container's network attachments: its lease on its network and its published ports. All or nothing:
+    /// on failure, whatever was recorded is released again.
+    /// </summary>
+    public void Attach(string containerId, ContainerOptions o, string[] exposedPorts)
+    {
+        if (IsSpecialMode(o.Network)) return;
+        try
+        {
+            var network = Resolve(o.Network);
+            store.Allocate(network, containerId, o.IPAddress, o.NetworkAliases.ToArray(), VethName(containerId, network.Id));
+            var requests = o.Publish.Select(PortRequest.Parse).ToList();
+            if (o.PublishAll)
+                foreach (string e in exposedPorts)
+                {
+                    var r = PortRequest.Parse(e);
+                    if (!requests.Any(x => x.ContainerPort == r.ContainerPort && x.Protocol == r.Protocol)) requests.Add(r);
+                }
+            if (requests.Count > 0) store.InsertPorts(containerId, ChoosePorts(requests));
+        }
+        catch
+        {
+            Forget(containerId);
+            throw;
+        }
+    }
+
+    /// <summary>Host ports for the requests: the asked-for ones if free, else a free ephemeral port.</summary>
+    private List<PortMapping> ChoosePorts(List<PortRequest> requests)
+    {
+        var result = new List<PortMapping>();
+        foreach (var r in requests)
+        {
+            int port = r.HostPort;
+            if (port == 0)
+            {
+                for (int attempt = 0; ; attempt++)
+                {
+                    port = EphemeralPort(r.Protocol);
+                    if (!store.PortRecorded(port, r.Protocol) && !result.Any(x => x.HostPort == port && x.Protocol == r.Protocol)) break;
+                    if (attempt > 50) throw new EngineException("NoFreePort", ErrorKind.ResourceUnavailable, r.Protocol, "No free host port was found.");
+                }
+            }
+            else
+            {
+                if (store.PortRecorded(port, r.Protocol) || result.Any(x => x.HostPort == port && x.Protocol == r.Protocol))
+                    throw new EngineException("PortAllocated", ErrorKind.ResourceExists, $"{port}/{r.Protocol}",
+                        $"Host port {port}/{r.Protocol} is already published by another container.");
+                if (!PortFree(r.HostIp, port, r.Protocol))
+                    throw new EngineException("PortInUse", ErrorKind.ResourceExists, $"{port}/{r.Protocol}",
+                        $"Host port {port}/{r.Protocol} is already in use on {r.HostIp}.");
+            }
+            result.Add(new PortMapping(r.HostIp, port, r.ContainerPort, r.Protocol));
+        }
+        return result;
+    }
+
+    private static Socket NewSocket(string protocol) => protocol == "udp"
+        ? new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp)
+        : new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+
+    /// <summary>Whether a host process could bind the port (checked by binding it for a moment).</summary>
+    public static bool PortFree(string hostIp, int port, string protocol)
+    {
+        using var s = NewSocket(protocol);
+        try
+        {
+            s.Bind(new IPEndPoint(IPAddress.Parse(hostIp), port));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static int EphemeralPort(string protocol)
+    {
+        using var s = NewSocket(protocol);
+        s.Bind(new IPEndPoint(IPAddress.Any, 0));
+        return ((IPEndPoint)s.LocalEndPoint!).Port;
+    }
+
+    /// <summary>Releases a container's leases and ports (when it is removed).</summary>
+    public void Forget(string containerId)
+    {
+        foreach (var e in store.EndpointsOf(containerId)) store.Release(e.NetworkId, containerId);
+        store.DeletePorts(containerId);
+    }
+
+    public IReadOnlyList<NetworkEndpoint> EndpointsOf(string containerId) => store.EndpointsOf(containerId);
+    public IReadOnlyList<PortMapping> PortsOf(string containerId) => store.PortsOf(containerId);
+
+    /// <summary>
+    /// Wires a starting container into its networks: for each endpoint a veth pair (host end in the bridge, peer
+    /// made directly in the container's namespace as ethN), its address, the default route, then the firewall and
+    /// the networks' DNS.
+    /// </summary>
+    public void SetUp(string containerId, string netnsPath)
+    {
+        var endpoints = store.EndpointsOf(containerId);
+        if (endpoints.Count == 0) return;
+        using (Lock())
+        {
+            bool routed = false;
+            foreach (var e in endpoints)
+            {
+                var n = store.ById(e.NetworkId)!;
+                SetUpEndpoint(n, e, netnsPath, defaultRoute: !routed && !n.Internal);
+                routed |= !n.Internal;
+            }
+            store.SetActive(containerId, null, true);
+            ApplyFirewall();
+            foreach (var e in endpoints) RefreshDns(store.ById(e.NetworkId)!);
+        }
+    }
+
+    private void SetUpEndpoint(NetworkRecord n, NetworkEndpoint e, string netnsPath, bool defaultRoute)
+    {
+        EnsureBridge(n);
+        using (var host = NetlinkSocket.Open())
+        {
+            RouteNetlink.DeleteByName(host, e.Veth);
+            var bridge = RouteNetlink.GetLink(host, n.Bridge)!;
+            RouteNetlink.CreateVeth(host, e.Veth, e.InterfaceName, netnsPath, bridge.Index);
+            var veth = RouteNetlink.GetLink(host, e.Veth)!;
+            RouteNetlink.SetAlias(host, veth.Index, OwnerTag);
+            RouteNetlink.SetHairpin(host, veth.Index, true);
+            RouteNetlink.SetUp(host, veth.Index);
+        }
+        using var ns = NetlinkSocket.OpenIn(netnsPath);
+        var inner = RouteNetlink.GetLink(ns, e.InterfaceName)
+                    ?? throw new EngineException("InterfaceMissing", ErrorKind.InvalidOperation, e.InterfaceName, $"{e.InterfaceName} did not appear in the container's namespace.");
+        RouteNetlink.AddAddress(ns, inner.Index, Ipv4.Parse(e.Address, "lease"), n.ParsedSubnet.PrefixLength);
+        RouteNetlink.SetUp(ns, inner.Index);
+        if (defaultRoute) RouteNetlink.AddDefaultRoute(ns, n.GatewayAddress);
+    }
+
+    /// <summary>Unwires a container that stopped: its veths go, its ports stop being forwarded, its names stop resolving.</summary>
+    public void TearDown(string containerId)
+    {
+        var endpoints = store.EndpointsOf(containerId);
+        if (endpoints.Count == 0) return;
+        using (Lock())
+        {
+            using (var s = NetlinkSocket.Open())
+                foreach (var e in endpoints) RouteNetlink.DeleteByName(s, e.Veth);
+            if (!endpoints.Any(e => e.Active)) return;
+            store.SetActive(containerId, null, false);
+            ApplyFirewall();
+            foreach (var e in endpoints) RefreshDns(store.ById(e.NetworkId)!);
+        }
+    }
+
+    /// <summary>Connects a container to another network; a running one (<paramref name="netnsPath"/>) gets the interface at once.</summary>
+    public NetworkEndpoint Connect(string containerId, string network, string? address, string[] aliases, string? netnsPath)
+    {
+        var n = Resolve(network);
+        var e = store.Allocate(n, containerId, address, aliases, VethName(containerId, n.Id));
+        if (netnsPath is null) return e;
+        try
+        {
+            using (Lock())
+            {
+                bool hasRoute = store.EndpointsOf(containerId).Any(x => x.Active && !(store.ById(x.NetworkId)?.Internal ?? true));
+                SetUpEndpoint(n, e, netnsPath, defaultRoute: !hasRoute && !n.Internal);
+                store.SetActive(containerId, n.Id, true);
+                ApplyFirewall();
+                RefreshDns(n);
+            }
+        }
+        catch
+        {
+            using (var s = NetlinkSocket.Open()) RouteNetlink.DeleteByName(s, e.Veth);
+            store.Release(n.Id, containerId);
+            throw;
+        }
+        return e;
+    }
+
+    public void Disconnect(string containerId, string network)
+    {
+        var n = Resolve(network);
+        var e = store.EndpointsOf(containerId).FirstOrDefault(x => x.NetworkId == n.Id)
+                ?? throw new EngineException("NotConnected", ErrorKind.InvalidOperation, network, $"The container is not connected to network '{n.Name}'.");
+        using (Lock())
+        {
+            using (var s = NetlinkSocket.Open()) RouteNetlink.DeleteByName(s, e.Veth);
+            store.Release(n.Id, containerId);
+            ApplyFirewall();
+            RefreshDns(n);
+        }
+    }
+
+    // ---- files in the container --------------------------------------------------------------------------------
+
+    private static readonly string LocalhostEntries =
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
+
+    /// <summary>/etc/hosts: localhost, the container's own addresses with its hostname, name and aliases, then -AddHost entries.</summary>
+    public string HostsFile(string containerId, string name, string hostname, ContainerOptions o)
+    {
+        var s = new StringBuilder(LocalhostEntries);
+        foreach (var e in store.EndpointsOf(containerId))
+        {
+            var names = new List<string> { hostname };
+            if (name != hostname) names.Add(name);
+            names.AddRange(e.Aliases.Where(a => !names.Contains(a)));
+            s.Append(e.Address).Append('\t').Append(string.Join(' ', names)).Append('\n');
+        }
+        foreach (string h in o.AddHosts)
+        {
+            var (host, address) = ParseAddHost(h);
+            s.Append(address).Append('\t').Append(host).Append('\n');
+        }
+        return s.ToString();
+    }
+
+    /// <summary>
+    /// /etc/resolv.conf: -DnsServer if given; on a user-defined network the network's DNS server (the gateway),
+    /// which forwards what it does not know to the host's resolvers; else the host's resolv.conf (docker's default bridge).
+    /// </summary>
+    public string ResolvConf(string containerId, ContainerOptions o)
+    {
+        string host = File.Exists("/etc/resolv.conf") ? File.ReadAllText("/etc/resolv.conf") : "";
+        var keep = host.Split('\n').Where(l => l.StartsWith("search ", StringComparison.Ordinal) || l.StartsWith("options ", StringComparison.Ordinal)).ToList();
+        if (o.DnsServers.Count > 0)
+            return string.Concat(o.DnsServers.Select(d => $"nameserver {d}\n")) + string.Concat(keep.Select(l => l + "\n"));
+        var dnsNet = store.EndpointsOf(containerId).Select(e => store.ById(e.NetworkId)).FirstOrDefault(n => n is { DnsEnabled: true });
+        if (dnsNet is not null && DnsBinary is not null)
+            return $"nameserver {dnsNet.Gateway}\n" + string.Concat(keep.Select(l => l + "\n"));
+        return host;
+    }
+
+    // ---- DNS (psc-dns) --------------------------------------------------------------------------------------
+
+    public static string? DnsBinary
+    {
+        get
+        {
+            string path = Environment.GetEnvironmentVariable("PSCONTAINER_DNS_BINARY") is { Length: > 0 } p
+                ? p
+                : Path.Combine(Path.GetDirectoryName(typeof(NetworkManager).Assembly.Location)!, "psc-dns");
+            return File.Exists(path) ? path : null;
+        }
+    }
+
+    /// <summary>The network's name records (a hosts file psc-dns reloads when it changes): every running container's address, name, aliases and short id.</summary>
+    public static string Records(IEnumerable<NetworkEndpoint> endpoints)
+    {
+        var s = new StringBuilder();
+        foreach (var e in endpoints.Where(e => e.Active && e.ContainerName.Length > 0))
+        {
+            var names = new List<string> { e.ContainerName };
+            names.AddRange(e.Aliases.Where(a => !names.Contains(a)));
+            names.Add(e.ContainerId[..12]);
+            s.Append(e.Address).Append('\t').Append(string.Join(' ', names)).Append('\n');
+        }
+        return s.ToString();
+    }
+
+    /// <summary>Writes the network's records and runs its DNS server while a container on it runs; stops it otherwise.</summary>
+    private void RefreshDns(NetworkRecord n)
+    {
+        if (!n.DnsEnabled || DnsBinary is null) return;
+        var active = store.EndpointsOn(n.Id).Where(e => e.Active).ToList();
+        if (active.Count == 0)
+        {
+            StopDns(n);
+            return;
+        }
+        Directory.CreateDirectory(NetworkRunDir(n.Id));
+        AtomicFile.Write(RecordsFile(n.Id), Encoding.UTF8.GetBytes(Records(active)), NetworkRunDir(n.Id));
+        if (ProcessInfo.IsAlive(n.DnsPid, n.DnsStart)) return;
+        StartDns(n);
+    }
+
+    private void StartDns(NetworkRecord n)
+    {
+        string ready = Path.Combine(NetworkRunDir(n.Id), "dns.ready");
+        File.Delete(ready);
+        string runtimeDir = System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory();
+        string dotnetRoot = Path.GetFullPath(Path.Combine(runtimeDir, "..", "..", ".."));
+        var env = new Dictionary<string, string>
+        {
+            ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            ["DOTNET_ROOT"] = dotnetRoot,
+            ["DOTNET_gcServer"] = "0",
+            ["DOTNET_GCHeapHardLimit"] = "0x4000000",
+            ["DOTNET_TieredPGO"] = "0",
+        };
+        string setsid = File.Exists("/usr/bin/setsid") ? "/usr/bin/setsid" : "/bin/setsid";
+        var args = new List<string> { setsid, "-f", DnsBinary!, "--listen", n.Gateway, "--records", RecordsFile(n.Id), "--ready-file", ready, "--resolv-conf", "/etc/resolv.conf" };
+        int launcher = ProcessSpawner.Spawn(setsid, args, env, new Dictionary<int, int>());
+        ProcessSpawner.Wait(launcher);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        string text = "";
+        while (DateTime.UtcNow < deadline)
+        {
+            if (File.Exists(ready) && (text = File.ReadAllText(ready)).EndsWith('\n')) break;
+            Thread.Sleep(5);
+        }
+        if (!text.StartsWith("ok ", StringComparison.Ordinal) || !int.TryParse(text[3..].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
+            throw new EngineException("DnsStartFailed", ErrorKind.InvalidOperation, n.Name,
+                $"The DNS server of network '{n.Name}' did not start: {(text.Length > 0 ? text.Trim() : "no report within 10 s")}");
+        store.SetDns(n.Id, pid, ProcessInfo.StartTime(pid));
+    }
+
+    private void StopDns(NetworkRecord n)
+    {
+        var current = store.ById(n.Id) ?? n;
+        if (ProcessInfo.IsAlive(current.DnsPid, current.DnsStart))
+        {
+            Tmds.Linux.LibC.kill(current.DnsPid, 15);
+            for (int i = 0; i < 200 && ProcessInfo.IsAlive(current.DnsPid, current.DnsStart); i++) Thread.Sleep(5);
+            if (ProcessInfo.IsAlive(current.DnsPid, current.DnsStart)) Tmds.Linux.LibC.kill(current.DnsPid, 9);
+        }
+        if (current.DnsPid != 0 && store.ById(n.Id) is not null) store.SetDns(n.Id, 0, 0);
+        if (Directory.Exists(NetworkRunDir(n.Id))) Directory.Delete(NetworkRunDir(n.Id), recursive: true);
+    }
+
+    // ---- crash recovery -------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Removes what a killed session left: our veths whose container is not running, bridges of networks no longer
+    /// recorded, leases marked active for stopped containers, DNS servers of idle networks; then rewrites the
+    /// firewall table. <paramref name="inUse"/> says whether a container is running or being started right now.
+    /// Returns what it removed.
+    /// </summary>
+    public List<string> Repair(Func<string, bool> inUse, bool rewriteFirewall)
+    {
+        var removed = new List<string>();
+        using (Lock())
+        {
+            var networks = store.All();
+            var endpoints = store.Endpoints();
+            var byVeth = endpoints.ToDictionary(e => e.Veth);
+            using (var s = NetlinkSocket.Open())
+            {
+                foreach (var link in RouteNetlink.GetLinks(s).Where(l => l.Alias == OwnerTag))
+                {
+                    bool orphan = link.Kind switch
+                    {
+                        "veth" => !byVeth.TryGetValue(link.Name, out var e) || !inUse(e.ContainerId),
+                        "bridge" => !networks.Any(n => n.Bridge == link.Name),
+                        _ => false,
+                    };
+                    if (!orphan) continue;
+                    RouteNetlink.DeleteByName(s, link.Name);
+                    removed.Add($"{link.Kind} {link.Name}");
+                }
+            }
+            foreach (var group in endpoints.Where(e => e.Active).GroupBy(e => e.ContainerId))
+            {
+                if (inUse(group.Key)) continue;
+                store.SetActive(group.Key, null, false);
+                removed.Add($"lease activity {group.Key[..12]}");
+            }
+            foreach (var n in networks)
+            {
+                bool idle = !store.EndpointsOn(n.Id).Any(e => e.Active);
+                bool alive = ProcessInfo.IsAlive(n.DnsPid, n.DnsStart);
+                if (alive && idle)
+                {
+                    StopDns(n);
+                    removed.Add($"psc-dns {n.DnsPid}");
+                }
+                else if (!alive && n.DnsPid != 0)
+                {
+                    store.SetDns(n.Id, 0, 0);
+                }
+            }
+            if (rewriteFirewall || removed.Count > 0) ApplyFirewall();
+        }
+        return removed;
+    }
+}
