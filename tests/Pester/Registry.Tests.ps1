@@ -270,6 +270,18 @@ Describe 'Request-ContainerImage and Submit-ContainerImage over plain HTTP' -Ski
         Compare-TestStoreContent $before (Get-TestStoreContent -Root $root) | Should -BeNullOrEmpty
     }
 
+    It 'pulls the image of New-Container when it is missing (-Pull missing, the default), never with -Pull never' {
+        Use-Root | Out-Null
+        { New-Container "$hostPort/fixture/busybox:1" -Command true -Network none -Pull never -ErrorAction Stop } | Should -Throw -ErrorId 'ImageNotFound*'
+        Get-ContainerImage | Should -BeNullOrEmpty
+        $c = New-Container "$hostPort/fixture/busybox:1" -Command true -Network none
+        $c.ImageId | Should -Be $busybox.Id
+        (Get-ContainerImage).Id | Should -Be @($busybox.Id)
+        $again = New-Container "$hostPort/fixture/busybox:1" -Command true -Network none -Pull always
+        $again.ImageId | Should -Be $busybox.Id
+        $c, $again | Remove-Container
+    }
+
     It 'pulls by digest (no tag, only the repository digest) and by tag and digest together' {
         Use-Root | Out-Null
         $image = Request-ContainerImage "$hostPort/fixture/busybox@$($busybox.ManifestDigest)" -Quiet

@@ -23,6 +23,7 @@ public sealed class NewContainerCommand : ContainerCreationCmdlet
         if (!ShouldProcess(Image, "Create container")) return;
         try
         {
+            EnsureImage();
             WriteObject(Engine.Containers.Create(BuildOptions()));
         }
         catch (EngineException e)

@@ -80,6 +80,7 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
         Container created;
         try
         {
+            EnsureImage();
             created = Engine.Containers.Create(BuildOptions());
         }
         catch (EngineException e)

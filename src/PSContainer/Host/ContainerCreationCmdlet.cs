@@ -120,6 +120,28 @@ public abstract class ContainerCreationCmdlet : PSContainerCmdlet
     [Alias("Rm")]
     public SwitchParameter AutoRemove { get; set; }
 
+    /// <summary>When to pull the image from its registry: missing (the default, as docker), always, or never.</summary>
+    [Parameter(ParameterSetName = RunSet)]
+    [ValidateSet("missing", "always", "never")]
+    public string Pull { get; set; } = "missing";
+
+    /// <summary>For a pull: the platform (os/arch[/variant]) to take from a multi-platform image.</summary>
+    [Parameter(ParameterSetName = RunSet)]
+    public string? Platform { get; set; }
+
+    /// <summary>
+    /// Makes sure the image is in the store before a container is made from it, pulling it as -Pull says (with
+    /// progress). Engine errors propagate; the caller reports them.
+    /// </summary>
+    protected void EnsureImage()
+    {
+        bool have = Engine.Images.Find(Image) is not null;
+        if (Pull == "never" || (Pull == "missing" && have)) return;
+        if (!have) WriteVerbose($"Unable to find image '{Image}' locally; pulling it.");
+        RunWithProgress((progress, cancel) =>
+            new Engine.Registry.ImagePuller(Engine.Images).Pull(Image, new Engine.Registry.PullOptions { Platform = Platform }, progress, cancel));
+    }
+
     protected ContainerOptions BuildOptions() => new()
     {
         Image = Image,
