@@ -202,7 +202,7 @@ grep -c . /proc/self/mountinfo | sed 's/^/mounts=/'
         { $c | Start-Container -ErrorAction Stop } | Should -Throw -ExpectedMessage '*no/such/dir*'
         (Get-Container $c.Id -All).State | Should -Be 'Created'
         Get-OurLeak | Where-Object { $_ -notlike 'dir *' } | Should -BeNullOrEmpty
-        { New-Container no/such:image -ErrorAction Stop } | Should -Throw -ErrorId 'ImageNotFound*'
+        { New-Container no/such:image -Pull never -ErrorAction Stop } | Should -Throw -ErrorId 'ImageNotFound*'
         @(Get-Container -All | Where-Object Image -eq 'no/such:image').Count | Should -Be 0
     }
 
@@ -247,6 +247,31 @@ grep -c . /proc/self/mountinfo | sed 's/^/mounts=/'
         { Remove-ContainerImage pester/busybox:1 -ErrorAction Stop } | Should -Throw -ErrorId 'ImageInUse*'
         Remove-Container $c.Id -Force
         Get-Container -All | Should -BeNullOrEmpty
+    }
+
+    It 'says so when a container''s monitor dies, and still stops and removes it' {
+        $c = Start-Container -Image pester/busybox:1 -Command sleep, 60 -Network none -Detach
+        $monitor = Get-Process | Where-Object { $_.ProcessName -like ('psc-' + $c.Id.Substring(0, 11) + '*') }
+        $monitor | Should -HaveCount 1
+        Stop-Process -Id $monitor.Id -Force
+        $monitor.WaitForExit()
+        $seen = Get-Container $c.Id
+        $seen.Error | Should -Match 'monitor'
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        Stop-Container $c.Id -Timeout 1
+        $watch.Elapsed.TotalSeconds | Should -BeLessThan 8
+        (Get-Container $c.Id -All).State | Should -BeIn 'Dead', 'Exited'
+        Remove-Container $c.Id
+    }
+
+    It 'stops and removes a paused container' {
+        $c = Start-Container -Image pester/busybox:1 -Command sleep, 60 -Network none -Detach
+        (Suspend-Container $c.Id -PassThru).State | Should -Be 'Paused'
+        ($c | Stop-Container -Timeout 1 -PassThru).State | Should -Be 'Exited'
+        $d = Start-Container -Image pester/busybox:1 -Command sleep, 60 -Network none -Detach
+        Suspend-Container $d.Id
+        Remove-Container $d.Id -Force
+        Get-Container $d.Id -All -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
 
     It 'removes an -AutoRemove container when it exits' {

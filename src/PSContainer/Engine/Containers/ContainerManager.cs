@@ -523,21 +523,22 @@ public sealed partial class ContainerManager
                 var r = runtime.Kill(record.Id, signal);
                 if (r.ExitCode != 0 && File.Exists(ExitFile(record.Id)) is false)
                     throw new EngineException("SignalFailed", ErrorKind.InvalidOperation, record.Name, $"Cannot send {signal} to {record.Name}: {r.Stderr}");
-                WaitForExitFile(record.Id, TimeSpan.FromMilliseconds(200));
+                WaitForExit(record, TimeSpan.FromMilliseconds(200));
             }
             else
             {
+                ThawIfPaused(record, runtime);
                 string stopSignal = images.Find(record.ImageId)?.Config.StopSignal is { Length: > 0 } s ? s : "SIGTERM";
                 if (timeout > TimeSpan.Zero)
                 {
                     runtime.Kill(record.Id, stopSignal);
-                    if (!WaitForExitFile(record.Id, timeout)) runtime.Kill(record.Id, "SIGKILL", all: true);
+                    if (!WaitForExit(record, timeout)) runtime.Kill(record.Id, "SIGKILL", all: true);
                 }
                 else
                 {
                     runtime.Kill(record.Id, "SIGKILL", all: true);
                 }
-                if (!WaitForExitFile(record.Id, TimeSpan.FromSeconds(10)))
+                if (!WaitForExit(record, TimeSpan.FromSeconds(10)))
                     throw new EngineException("StopTimeout", ErrorKind.OperationStopped, record.Name, $"Container {record.Name} did not exit after SIGKILL.");
             }
             record = Reconcile(store.ById(record.Id)!);
@@ -545,14 +546,31 @@ public sealed partial class ContainerManager
         }
     }
 
-    private bool WaitForExitFile(string id, TimeSpan timeout)
+    /// <summary>
+    /// Waits until the container has exited: its monitor's exit record appears, or, when the monitor itself is
+    /// gone (killed), the container's process is gone, since no record will ever come.
+    /// </summary>
+    private bool WaitForExit(ContainerRecord record, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
-            if (File.Exists(ExitFile(id))) return true;
+            if (File.Exists(ExitFile(record.Id))) return true;
+            if (!ProcessInfo.IsAlive(record.MonitorPid, record.MonitorStart) && !ProcessInfo.Exists(record.Pid)) return true;
             if (DateTime.UtcNow >= deadline) return false;
             Thread.Sleep(10);
+        }
+    }
+
+    /// <summary>Frozen processes cannot act on a signal (not even SIGKILL under cgroup v1): thaw before stopping.</summary>
+    private void ThawIfPaused(ContainerRecord record, RuntimeClient runtime)
+    {
+        if (record.State != ContainerState.Paused) return;
+        var r = runtime.Run(TimeSpan.FromSeconds(30), "resume", record.Id);
+        if (r.ExitCode == 0)
+        {
+            record.State = ContainerState.Running;
+            store.Update(record);
         }
     }
 
@@ -619,8 +637,9 @@ public sealed partial class ContainerManager
                     throw new EngineException("ContainerRunning", ErrorKind.InvalidOperation, current.Name,
                         $"Container {current.Name} is running: stop it before removing it, or use -Force.");
                 var runtime = RuntimeFor(current.Options.Runtime);
+                ThawIfPaused(current, runtime);
                 runtime.Kill(current.Id, "SIGKILL", all: true);
-                WaitForExitFile(current.Id, TimeSpan.FromSeconds(10));
+                WaitForExit(current, TimeSpan.FromSeconds(10));
                 current = Reconcile(current) ?? current;
             }
             CleanUpRun(current, null);
