@@ -64,6 +64,9 @@ try {
 finally {
     Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
     Get-ContainerImage -ErrorAction SilentlyContinue | Remove-ContainerImage -Force -ErrorAction SilentlyContinue
+    if (Get-Command Get-ContainerNetwork -ErrorAction SilentlyContinue) {
+        Get-ContainerNetwork | Remove-ContainerNetwork -Force -ErrorAction SilentlyContinue
+    }
     foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory) {
         $p = Join-Path $h.FullName 'psc-demo'
         if (Test-Path $p) { Get-ChildItem $p -Directory | ForEach-Object { [IO.Directory]::Delete($_.FullName) }; [IO.Directory]::Delete($p) }
