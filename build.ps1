@@ -99,9 +99,11 @@ function Install-Pester {
 }
 
 function Invoke-PesterTests {
-    # What the suites use: fixture tools, runc for differential tests, podman as an OCI client of our runtime,
-    # docker-registry (+ htpasswd, openssl) for registry tests, getfattr for xattr checks, nft for networks.
-    Install-DebianPackage @('busybox-static', 'umoci', 'skopeo', 'zstd', 'runc', 'podman', 'docker-registry', 'apache2-utils', 'openssl', 'attr', 'nftables', 'iproute2')
+    # What the suites use: fixture tools, runc for differential tests, podman and docker.io as OCI clients of our
+    # runtime (the docker test starts a private dockerd), docker-registry (+ htpasswd, openssl) for registry tests,
+    # getfattr for xattr checks, nft for networks.
+    Install-DebianPackage @('busybox-static', 'umoci', 'skopeo', 'zstd', 'runc', 'podman', 'docker.io', 'docker-registry',
+        'apache2-utils', 'openssl', 'attr', 'nftables', 'iproute2')
     Install-Pester
     # Test files run in this function's scope: they are written for PowerShell's defaults (no strict mode,
     # errors that continue), not this script's.

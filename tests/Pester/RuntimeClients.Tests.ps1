@@ -5,8 +5,9 @@
 #
 # podman runs in a private store (--root/--runroot/--tmpdir under this test's work dir, network none), so a user's
 # podman containers and images are never touched; everything is removed at the end.
-# docker needs a daemon that already knows the runtime (dockerd --add-runtime psc=/path/to/psc-runtime): starting a
-# daemon is too heavy for a test, so without one the docker tests are skipped with the reason.
+# docker needs a daemon that knows the runtime (dockerd --add-runtime psc=/path/to/psc-runtime): when dockerd is
+# installed the test starts a private one (its own data root, exec root and socket; no bridge, no iptables rules)
+# and stops it at the end; without dockerd the docker tests are skipped with the reason.
 
 BeforeDiscovery {
     $script:isRoot = $IsLinux -and ((& id -u) -eq '0')
@@ -19,6 +20,23 @@ BeforeDiscovery {
     $script:dockerWhy = $null
     if (-not ($isRoot -and $hasBusybox)) { $script:dockerWhy = 'needs Linux, root and busybox-static' }
     elseif (-not (Get-Command docker -ErrorAction SilentlyContinue)) { $script:dockerWhy = 'no docker client on PATH' }
+    elseif (Get-Command dockerd -ErrorAction SilentlyContinue) {
+        # A private daemon with our runtime registered, on a socket of its own; AfterAll stops it.
+        $runtimeForDocker = if ($env:PSC_RUNTIME) { $env:PSC_RUNTIME } else { Join-Path $PSScriptRoot '../../out/PSContainer/native/psc-runtime' }
+        $runtimeForDocker = [IO.Path]::GetFullPath($runtimeForDocker)
+        $dd = "/tmp/psc-dockerd-$PID"
+        New-Item -ItemType Directory -Force "$dd/data", "$dd/exec" | Out-Null
+        $env:PSC_TEST_DOCKERD_DIR = $dd
+        $args = @('--add-runtime', "psc=$runtimeForDocker", '--data-root', "$dd/data", '--exec-root', "$dd/exec", '-H', "unix://$dd/docker.sock",
+            '--pidfile', "$dd/docker.pid", '--bridge=none', '--iptables=false', '--ip-forward=false', '--ip-masq=false', '--log-level', 'error')
+        Start-Process dockerd -ArgumentList $args -RedirectStandardOutput "$dd/dockerd.out" -RedirectStandardError "$dd/dockerd.err" | Out-Null
+        $env:DOCKER_HOST = "unix://$dd/docker.sock"
+        $deadline = [DateTime]::UtcNow.AddSeconds(40)
+        do { Start-Sleep -Milliseconds 250; $rt = & timeout 5 docker info --format '{{json .Runtimes}}' 2>$null }
+        while (($LASTEXITCODE -ne 0 -or -not $rt) -and [DateTime]::UtcNow -lt $deadline)
+        if ($LASTEXITCODE -ne 0 -or -not $rt) { $script:dockerWhy = "the private dockerd did not start: $((Get-Content "$dd/dockerd.err" -Tail 3 -ErrorAction SilentlyContinue) -join ' ')" }
+        elseif (-not (($rt | ConvertFrom-Json).PSObject.Properties.Name -contains 'psc')) { $script:dockerWhy = 'the private dockerd did not register runtime "psc"' }
+    }
     else {
         $rt = & timeout 15 docker info --format '{{json .Runtimes}}' 2>$null
         if ($LASTEXITCODE -ne 0 -or -not $rt) { $script:dockerWhy = 'no reachable dockerd' }
@@ -115,6 +133,19 @@ AfterAll {
     if ($dockerSkip -eq $false -and (Get-Command docker -ErrorAction SilentlyContinue)) {
         & docker rm -f psc-clients-d1 psc-clients-k1 *> $null
         & docker rmi -f psc-clients-busybox:latest *> $null
+    }
+    if ($env:PSC_TEST_DOCKERD_DIR) {
+        $dd = $env:PSC_TEST_DOCKERD_DIR
+        $daemon = if (Test-Path "$dd/docker.pid") { [int](Get-Content "$dd/docker.pid") } else { 0 }
+        if ($daemon -gt 0) {
+            & kill -TERM $daemon 2>$null
+            for ($i = 0; $i -lt 100 -and (Test-Path "/proc/$daemon"); $i++) { Start-Sleep -Milliseconds 100 }
+            if (Test-Path "/proc/$daemon") { & kill -KILL $daemon 2>$null }
+        }
+        $mounts = Get-Content /proc/self/mountinfo | ForEach-Object { ($_ -split ' ')[4] } | Where-Object { $_.StartsWith($dd) } | Sort-Object Length -Descending
+        foreach ($m in $mounts) { & umount -l $m 2>$null }
+        & rm -rf --one-file-system $dd
+        Remove-Item Env:PSC_TEST_DOCKERD_DIR, Env:DOCKER_HOST -ErrorAction SilentlyContinue
     }
     & rm -rf --one-file-system $work
 }
