@@ -80,7 +80,7 @@ $env:PSCONTAINER_CGROUP_PARENT = 'psc-bench'
 Import-Module $ModulePath -Force
 Import-ContainerImage $tar -Format RootFs -Name bench/busybox | Out-Null
 $latency['PSContainer (New+Start -Wait+Remove)'] = Measure-Runs 'psc' {
-    $c = New-Container bench/busybox -Command true; $c | Start-Container -Wait; $c | Remove-Container
+    $c = New-Container bench/busybox -Command true -Network none; $c | Start-Container -Wait; $c | Remove-Container
 }
 $native = Join-Path (Split-Path (Get-Module PSContainer).Path) 'native'
 $id = 0
@@ -116,7 +116,7 @@ Write-BenchTable -Row @($latency.GetEnumerator() | ForEach-Object {
 # ---- start N sleeping containers, and the memory of what watches each ------------------------------------------
 $start = [ordered]@{}
 $sw = [Diagnostics.Stopwatch]::StartNew()
-$ctrs = for ($i = 0; $i -lt $Containers; $i++) { Start-Container -Image bench/busybox -Command sleep, 120 -Detach }
+$ctrs = for ($i = 0; $i -lt $Containers; $i++) { Start-Container -Image bench/busybox -Command sleep, 120 -Network none -Detach }
 $start['PSContainer'] = $sw.Elapsed.TotalMilliseconds
 # A monitor names itself psc-<first 12 of the container id> (the kernel's comm keeps 15 characters of it).
 $names = @($ctrs | ForEach-Object { 'psc-' + $_.Id.Substring(0, 12); 'psc-' + $_.Id.Substring(0, 11) })
