@@ -147,6 +147,7 @@ Write-BenchTable -Row @($rss.GetEnumerator() | ForEach-Object { [pscustomobject]
 
 # ---- clean up -----------------------------------------------------------------------------------------------------
 Get-ContainerImage | Remove-ContainerImage -Force | Out-Null
+Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -Force -ErrorAction SilentlyContinue
 if ($docker.Available) { Invoke-BenchProcess -FilePath docker -ArgumentList @('rmi', 'psc-bench/busybox') | Out-Null }
 if ($havePodman) { Invoke-BenchProcess -FilePath podman -ArgumentList @('rmi', 'localhost/psc-bench-busybox') | Out-Null }
 foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory) {
