@@ -460,7 +460,10 @@ public sealed class NetworkManager
                 routed |= !n.Internal;
             }
             store.SetActive(containerId, null, true);
-            ApplyFirewall();
+            // The networks' own rules were written when they were made: only published ports change the table.
+            // The FORWARD check stays, since another engine may have turned that policy to DROP since.
+            if (store.PortsOf(containerId).Count > 0) ApplyFirewall();
+            else Firewall.EnsureForwardAccept();
             foreach (var e in endpoints) RefreshDns(store.ById(e.NetworkId)!);
         }
     }
@@ -497,7 +500,7 @@ public sealed class NetworkManager
                 foreach (var e in endpoints) RouteNetlink.DeleteByName(s, e.Veth);
             if (!endpoints.Any(e => e.Active)) return;
             store.SetActive(containerId, null, false);
-            ApplyFirewall();
+            if (store.PortsOf(containerId).Count > 0) ApplyFirewall();
             foreach (var e in endpoints) RefreshDns(store.ById(e.NetworkId)!);
         }
     }
