@@ -326,6 +326,26 @@ Describe 'Tag, export and remove' {
         @(Get-ChildItem -Force $work -Filter '.*.tmp') | Should -BeNullOrEmpty
     }
 
+    It 'exports a docker archive that podman load (docker load''s format) takes, with the same image id' {
+        if (-not (Get-Command podman -ErrorAction SilentlyContinue)) { Set-ItResult -Skipped -Because 'podman is not installed'; return }
+        $image = Get-ContainerImage fixture/umoci:extra
+        Export-ContainerImage fixture/umoci:extra -Path $exportDocker -ErrorAction Stop | Out-Null
+        # A private podman store, so a user's podman images are never touched.
+        $p = "/tmp/psc-pl-$([guid]::NewGuid().ToString('N').Substring(0, 8))"   # podman wants a runroot under 50 characters
+        $base = @('--root', "$p/storage", '--runroot', "$p/run", '--tmpdir', "$p/tmp", '--storage-driver', 'overlay')
+        try {
+            $out = & podman @base load -i $exportDocker 2>&1
+            $LASTEXITCODE | Should -Be 0 -Because ($out -join "`n")
+            $loaded = (& podman @base image inspect --format '{{.Id}}' localhost/fixture/umoci:extra 2>$null) ?? (& podman @base image inspect --format '{{.Id}}' fixture/umoci:extra)
+            "sha256:$loaded" | Should -Be $image.Id
+        }
+        finally {
+            & podman @base rmi -af *> $null
+            foreach ($m in @(Get-Content /proc/self/mountinfo | ForEach-Object { ($_ -split ' ')[4] } | Where-Object { $_.StartsWith($p) } | Sort-Object Length -Descending)) { & umount -l $m 2>$null }
+            & rm -rf --one-file-system $p
+        }
+    }
+
     It 'exports to an OCI archive that skopeo reads with the same manifest and layers' {
         $image = Get-ContainerImage fixture/umoci:extra
         Export-ContainerImage -Name fixture/umoci:extra -Path $exportOci -Format OciArchive -ErrorAction Stop | Out-Null
