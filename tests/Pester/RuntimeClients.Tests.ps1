@@ -239,6 +239,30 @@ Describe 'docker run --runtime psc' -Skip:$dockerSkip {
         $script:dimage = 'psc-clients-busybox:latest'
     }
 
+    It 'docker load takes an image Export-ContainerImage saved, with the same id, and runs it' {
+        $module = Join-Path $repoRoot 'out/PSContainer/PSContainer.psd1'
+        if (-not (Test-Path $module)) { Set-ItResult -Skipped -Because 'the module is not built (out/PSContainer)'; return }
+        $saved = @{ Root = $env:PSCONTAINER_ROOT; RunRoot = $env:PSCONTAINER_RUNROOT }
+        $env:PSCONTAINER_ROOT = Join-Path $work 'psc-state'
+        $env:PSCONTAINER_RUNROOT = Join-Path $work 'psc-run'
+        try {
+            Import-Module $module -Force
+            $img = Import-ContainerImage $imageTar -Format RootFs -Name psc-clients/exported:1 -Command sh
+            Export-ContainerImage psc-clients/exported:1 -Path (Join-Path $work 'exported.tar') | Out-Null
+            $load = Invoke-TestClient 'docker' @('load', '-i', (Join-Path $work 'exported.tar'))
+            $load.ExitCode | Should -Be 0 -Because $load.Err
+            (Invoke-TestClient 'docker' @('image', 'inspect', '--format', '{{.Id}}', 'psc-clients/exported:1')).Out.Trim() | Should -Be $img.Id
+            (Invoke-TestClient 'docker' @('run', '--rm', '--runtime', 'psc', '--network', 'none', 'psc-clients/exported:1', 'echo', 'loaded')).Out | Should -Be "loaded`n"
+        }
+        finally {
+            Invoke-TestClient 'docker' @('rmi', '-f', 'psc-clients/exported:1') | Out-Null
+            Get-ContainerImage -ErrorAction SilentlyContinue | Remove-ContainerImage -Force -ErrorAction SilentlyContinue
+            Remove-Module PSContainer -ErrorAction SilentlyContinue
+            $env:PSCONTAINER_ROOT = $saved.Root
+            $env:PSCONTAINER_RUNROOT = $saved.RunRoot
+        }
+    }
+
     It 'run --rm echo hi prints hi' {
         $r = Invoke-TestClient 'docker' @('run', '--rm', '--runtime', 'psc', '--network', 'none', $dimage, 'echo', 'hi')
         $r.ExitCode | Should -Be 0 -Because $r.Err
