@@ -110,26 +110,7 @@ static int child_build(struct child_ctx *c, char *exe, size_t exelen)
         return -1;
     if (process_rlimits(s) < 0 || process_oom_score_adj(s) < 0)
         return -1;
-    if (s->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        return err_sys("prctl PR_SET_NO_NEW_PRIVS");
-    if (caps_drop_bounding(s) < 0)
-        return -1;
-    /* chdir as root first (root may reach a cwd the user cannot traverse to); retry as the user on EACCES */
-    bool chdir_done = chdir(s->cwd) == 0;
-    if (!chdir_done && errno != EACCES)
-        return err_sys("chdir %s", s->cwd);
-    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-        return err_sys("prctl PR_SET_KEEPCAPS");
-    if (process_setup_user(s) < 0)
-        return -1;
-    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
-        return err_sys("prctl PR_SET_KEEPCAPS");
-    if (caps_apply(s) < 0)
-        return -1;
-    if (!chdir_done && chdir(s->cwd) < 0)
-        return err_sys("chdir %s", s->cwd);
-    umask(s->umask >= 0 ? (mode_t)s->umask : 0022);
-    return process_lookup(s, exe, exelen);
+    return process_become(s, exe, exelen);
 }
 
 static int child_main(void *arg)

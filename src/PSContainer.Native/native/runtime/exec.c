@@ -152,25 +152,7 @@ static int final_build(const struct rt_spec *p, int console_fd, char *exe, size_
         close(console_fd);
     if (process_rlimits(p) < 0)
         return -1;
-    if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        return err_sys("prctl PR_SET_NO_NEW_PRIVS");
-    if (caps_drop_bounding(p) < 0)
-        return -1;
-    bool chdir_done = chdir(p->cwd) == 0;
-    if (!chdir_done && errno != EACCES)
-        return err_sys("chdir %s", p->cwd);
-    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-        return err_sys("prctl PR_SET_KEEPCAPS");
-    if (process_setup_user(p) < 0)
-        return -1;
-    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
-        return err_sys("prctl PR_SET_KEEPCAPS");
-    if (caps_apply(p) < 0)
-        return -1;
-    if (!chdir_done && chdir(p->cwd) < 0)
-        return err_sys("chdir %s", p->cwd);
-    umask(p->umask >= 0 ? (mode_t)p->umask : 0022);
-    return process_lookup(p, exe, exelen);
+    return process_become(p, exe, exelen);
 }
 
 static void final_main(const struct rt_spec *p, int sync_fd, int console_fd, int preserve_fds)

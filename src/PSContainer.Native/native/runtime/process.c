@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -123,4 +124,31 @@ int process_lookup(const struct rt_spec *spec, char *out, size_t outlen)
         }
     }
     return err_msg(127, "exec: \"%s\": executable file not found in $PATH", name);
+}
+
+/* The last steps before exec, shared by a container's first process and exec'd ones: no_new_privs, the bounding
+ * set, the working directory, the user (keeping capabilities across setuid, then setting them), the umask, and
+ * the command looked up. chdir is tried as root first (root may reach a cwd the user cannot traverse to) and
+ * again as the user on EACCES. */
+int process_become(const struct rt_spec *s, char *exe, size_t exelen)
+{
+    if (s->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return err_sys("prctl PR_SET_NO_NEW_PRIVS");
+    if (caps_drop_bounding(s) < 0)
+        return -1;
+    bool chdir_done = chdir(s->cwd) == 0;
+    if (!chdir_done && errno != EACCES)
+        return err_sys("chdir %s", s->cwd);
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        return err_sys("prctl PR_SET_KEEPCAPS");
+    if (process_setup_user(s) < 0)
+        return -1;
+    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+        return err_sys("prctl PR_SET_KEEPCAPS");
+    if (caps_apply(s) < 0)
+        return -1;
+    if (!chdir_done && chdir(s->cwd) < 0)
+        return err_sys("chdir %s", s->cwd);
+    umask(s->umask >= 0 ? (mode_t)s->umask : 0022);
+    return process_lookup(s, exe, exelen);
 }

@@ -158,6 +158,9 @@ int cgroup_mount(const struct rt_cgroup *cg, const struct rt_mount *m, int rootf
 int cgroup_freeze(const struct rt_cgroup *cg, bool freeze); /* pause/resume; waits until frozen */
 int cgroup_is_frozen(const struct rt_cgroup *cg);          /* 1 frozen, 0 not, -1 no freezer */
 void cgroup_free(struct rt_cgroup *cg);
+/* cgroup v2 device control (devices_bpf.c): one BPF_PROG_TYPE_CGROUP_DEVICE program built from the rules (last match
+ * wins, nothing matching denies), attached to the cgroup directory in place of any it had */
+int devices_bpf_apply(const char *cgdir, const struct rt_devrule *rules, size_t n);
 
 /* ---- root filesystem (mounts.c, devices.c) ---- */
 int rootfs_prepare(const struct rt_spec *spec, const struct rt_cgroup *cg); /* before pivot_root */
@@ -175,6 +178,7 @@ int process_rlimits(const struct rt_spec *spec);
 int process_oom_score_adj(const struct rt_spec *spec);
 int process_setup_user(const struct rt_spec *spec);
 int process_lookup(const struct rt_spec *spec, char *out, size_t outlen);
+int process_become(const struct rt_spec *spec, char *exe, size_t exelen); /* no_new_privs, caps, user, cwd, umask, lookup */
 const char *process_env_get(char **env, const char *name);
 
 /* ---- state (state.c) ---- */
