@@ -1,4 +1,5 @@
 using System.Text;
+using PSContainer.Engine.Oci;
 
 namespace PSContainer.Engine.Archives;
 
@@ -365,7 +366,7 @@ public sealed class TarReader
 
     private static InvalidDataException Bad(string message) => new("Invalid tar archive: " + message);
 
-    private sealed class EntryDataStream : Stream
+    private sealed class EntryDataStream : ReadOnlyStream
     {
         private TarReader? owner;
         private readonly long length;
@@ -383,14 +384,6 @@ public sealed class TarReader
         public override int Read(Span<byte> buffer) =>
             length == 0 ? 0 : (owner ?? throw new InvalidOperationException("the tar reader has moved past this entry")).ReadData(buffer);
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
         public override long Length => length;
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -2,9 +2,25 @@ using System.Security.Cryptography;
 
 namespace PSContainer.Engine.Oci;
 
+/// <summary>
+/// The members every forward-only read stream of ours answers the same way, so each class states only what it reads.
+/// </summary>
+public abstract class ReadOnlyStream : Stream
+{
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
+
 /// <summary>A read-only pass-through that hashes (sha256) what is read, optionally copies it to a sink, and can
 /// refuse to read past a declared length (a blob larger than its descriptor says is an error, not a surprise).</summary>
-public sealed class DigestingStream : Stream
+public sealed class DigestingStream : ReadOnlyStream
 {
     private readonly Stream inner;
     private readonly Stream? sink;
@@ -66,15 +82,7 @@ public sealed class DigestingStream : Stream
 
     public Digest Digest => digest ??= Digest.FromHash(hash.GetHashAndReset());
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
     public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
@@ -88,7 +96,7 @@ public sealed class DigestingStream : Stream
 }
 
 /// <summary>Lets the first bytes of a non-seekable stream be inspected, then reads them again as part of the stream.</summary>
-public sealed class PeekableStream : Stream
+public sealed class PeekableStream : ReadOnlyStream
 {
     private readonly Stream inner;
     private readonly byte[] head;
@@ -122,15 +130,6 @@ public sealed class PeekableStream : Stream
         return inner.Read(buffer);
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

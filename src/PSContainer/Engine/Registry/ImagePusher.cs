@@ -168,7 +168,7 @@ public sealed class ImagePusher
 }
 
 /// <summary>A read-only pass-through that reports how many bytes were read.</summary>
-internal sealed class CountingStream(Stream inner, Action<long> onRead) : Stream
+internal sealed class CountingStream(Stream inner, Action<long> onRead) : ReadOnlyStream
 {
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -189,15 +189,7 @@ internal sealed class CountingStream(Stream inner, Action<long> onRead) : Stream
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
     public override long Length => inner.Length;
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -720,7 +720,7 @@ public sealed class RegistryClient : IDisposable
 }
 
 /// <summary>A blob download read from the connection: detects truncation, idle connections and cancellation.</summary>
-internal sealed class RegistryBlobStream : Stream
+internal sealed class RegistryBlobStream : ReadOnlyStream
 {
     private readonly HttpResponseMessage response;
     private readonly Stream inner;
@@ -819,15 +819,7 @@ internal sealed class RegistryBlobStream : Stream
             $"The download of {digest} from {registry} broke off after {read}{(expected is long s ? $" of {s}" : "")} bytes: {e.Message}", e);
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
     public override long Position { get => read; set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
