@@ -989,6 +989,95 @@ Describe 'psc-runtime global options, features and errors' -Skip:$skipAll {
     }
 }
 
+# cgroup v2 device rules are an eBPF program (devices_bpf.c). On a v2 host the runtime itself is tested; on a hybrid
+# host a private build whose v2 root is the controller-less /sys/fs/cgroup/unified runs the v2 driver (device
+# programs attach there as anywhere in v2), or $env:PSC_RUNTIME_CG2, a runtime built with -DCG2_ROOT so.
+# Nodes of the unregistered major 42 tell the outcome without touching a real device: the device cgroup refuses
+# the open with EPERM, while an open it lets through fails in the driver lookup with ENXIO.
+Describe 'psc-runtime cgroup v2 device rules (eBPF)' -Skip:($skipAll -or -not ($cgroupV2 -or (Test-Path /sys/fs/cgroup/unified/cgroup.controllers))) {
+    BeforeAll {
+        $script:runtimeV2 = if ($cgroupV2) { $runtime } else { $env:PSC_RUNTIME_CG2 }
+        if (-not $runtimeV2) {
+            $build = Join-Path $work 'build-cg2'
+            & cmake -S (Join-Path $repoRoot 'src/PSContainer.Native/native') -B $build -DCMAKE_BUILD_TYPE=Release '-DCMAKE_C_FLAGS=-DCG2_ROOT=\"/sys/fs/cgroup/unified\"' *> $null
+            & cmake --build $build --target psc-runtime *> $null
+            $script:runtimeV2 = "$build/psc-runtime"
+        }
+        # one line per probe: "<name> ok" or "<name> <error>"
+        $script:probe = @'
+mknod /dev/c0 c 42 0 && mknod /dev/c1 c 42 1 && mknod /dev/b0 b 42 0 || { echo mknod failed; exit 9; }
+p() { if o=$(sh -c "$2" 2>&1); then echo "$1 ok"; else echo "$1 $o"; fi; }
+p null-w 'echo x >/dev/null'
+p zero-r 'head -c1 /dev/zero >/dev/null'
+p c0-r 'cat /dev/c0'
+p c0-w 'echo x >/dev/c0'
+p c1-r 'cat /dev/c1'
+p c1-w 'echo x >/dev/c1'
+p b0-r 'cat /dev/b0'
+'@
+        function Invoke-TestDevices([object[]]$Rules) {
+            $r = Invoke-TestContainer @('/bin/sh', '-c', $probe) -Exe $runtimeV2 -Edit { param($s) $s.linux.resources = @{ devices = $Rules } }.GetNewClosure()
+            $r.ExitCode | Should -Be 0 -Because $r.Err
+            $res = @{}
+            foreach ($line in ($r.Out -split "`n" | Where-Object { $_ })) {
+                $name, $rest = $line -split ' ', 2
+                $res[$name] = if ($rest -eq 'ok') { 'ok' } elseif ($rest -match 'Operation not permitted') { 'EPERM' }
+                              elseif ($rest -match 'No such device') { 'ENXIO' } else { $rest }
+            }
+            $res
+        }
+    }
+
+    It 'the binary runs the v2 driver: the container cgroup is in the v2 tree alone' {
+        $id = 't' + [guid]::NewGuid().ToString('n').Substring(0, 12)
+        Save-TestSpec (New-TestSpec $id @('/bin/true'))
+        try {
+            $r = Invoke-TestRuntime @('create', '--bundle', $bundle, $id) -Exe $runtimeV2
+            $r.ExitCode | Should -Be 0 -Because $r.Err
+            $v2root = if ($cgroupV2) { '/sys/fs/cgroup' } else { '/sys/fs/cgroup/unified' }
+            Test-Path "$v2root/$cgroupParent/$id" | Should -BeTrue
+            if (-not $cgroupV2) { Test-Path "/sys/fs/cgroup/devices/$cgroupParent/$id" | Should -BeFalse }
+        } finally { Invoke-TestRuntime @('delete', '--force', $id) -Exe $runtimeV2 | Out-Null }
+    }
+
+    It 'denies every device but the default ones under "deny all"' {
+        $r = Invoke-TestDevices @(@{ allow = $false; access = 'rwm' })
+        $r['null-w'] | Should -Be 'ok'
+        $r['zero-r'] | Should -Be 'ok'
+        foreach ($k in 'c0-r', 'c0-w', 'c1-r', 'c1-w', 'b0-r') { $r[$k] | Should -Be 'EPERM' -Because $k }
+    }
+
+    It 'lets through exactly the type, numbers and access of an allow rule' {
+        $r = Invoke-TestDevices @(@{ allow = $false; access = 'rwm' }, @{ allow = $true; type = 'c'; major = 42; minor = 0; access = 'r' })
+        $r['c0-r'] | Should -Be 'ENXIO'
+        $r['c0-w'] | Should -Be 'EPERM'
+        $r['c1-r'] | Should -Be 'EPERM'
+        $r['b0-r'] | Should -Be 'EPERM'
+        $r['zero-r'] | Should -Be 'ok'
+    }
+
+    It 'the last matching rule wins' {
+        $r = Invoke-TestDevices @(@{ allow = $false; access = 'rwm' }, @{ allow = $true; type = 'c'; major = 42; access = 'rwm' },
+            @{ allow = $false; type = 'c'; major = 42; minor = 0; access = 'w' })
+        $r['c0-r'] | Should -Be 'ENXIO'
+        $r['c0-w'] | Should -Be 'EPERM'
+        $r['c1-r'] | Should -Be 'ENXIO'
+        $r['c1-w'] | Should -Be 'ENXIO'
+        $r = Invoke-TestDevices @(@{ allow = $false; access = 'rwm' }, @{ allow = $false; type = 'c'; major = 42; minor = 0; access = 'w' },
+            @{ allow = $true; type = 'c'; major = 42; access = 'rwm' })
+        $r['c0-w'] | Should -Be 'ENXIO'
+        $r = Invoke-TestDevices @(@{ allow = $true; type = 'c'; major = 42; access = 'rwm' }, @{ allow = $false; access = 'rwm' })
+        $r['c0-r'] | Should -Be 'EPERM' -Because 'a later "deny all" overrides it'
+        $r['null-w'] | Should -Be 'ok' -Because 'the default allowances come after the spec''s rules'
+    }
+
+    It 'removes the container cgroup (and with it the program)' {
+        $r = Invoke-TestDevices @(@{ allow = $false; access = 'rwm' })
+        @(Get-ChildItem /sys/fs/cgroup -Directory | ForEach-Object { Get-ChildItem (Join-Path $_.FullName $cgroupParent) -Directory -ErrorAction SilentlyContinue }) |
+            Should -BeNullOrEmpty
+    }
+}
+
 Describe 'psc-runtime leaves nothing behind' -Skip:$skipAll {
     It 'no container cgroup, state dir, mount or process remains' {
         @(Get-ChildItem $stateRoot -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty

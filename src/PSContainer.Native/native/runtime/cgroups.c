@@ -299,12 +299,17 @@ static int apply_v2(const struct rt_spec *s, const char *d)
     if (s->has_pids_limit && (s->pids_limit > 0 ? cg_write(d, "pids.max", "%" PRId64, s->pids_limit)
                                                 : cg_write(d, "pids.max", "max")) < 0)
         return -1;
-    for (size_t k = 0; k < s->n_devrules; k++) {
-        const struct rt_devrule *r = &s->devrules[k];
-        if (!(r->type == 'a' && !r->allow && k == 0)) { /* v2 device rules need an eBPF program */
-            log_warn("cgroup v2: device rules are not enforced by psc-runtime yet");
-            break;
-        }
+    if (s->n_devrules) { /* as v1: the spec's rules, then the default allowances; one eBPF program, last match wins */
+        size_t nd = sizeof default_rules / sizeof *default_rules, n = s->n_devrules + nd;
+        struct rt_devrule *rules = calloc(n, sizeof *rules);
+        if (!rules)
+            abort();
+        memcpy(rules, s->devrules, s->n_devrules * sizeof *rules);
+        memcpy(rules + s->n_devrules, default_rules, sizeof default_rules);
+        int r = devices_bpf_apply(d, rules, n);
+        free(rules);
+        if (r < 0)
+            return -1;
     }
     return 0;
 }
