@@ -143,6 +143,19 @@ function Remove-TestStateRoot {
             $hash = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($State.Root))).Substring(0, 8).ToLowerInvariant()
             & nft delete table inet "pscontainer_$hash" 2>$null
         }
+        if (Get-Command iptables -ErrorAction SilentlyContinue) {
+            # The iptables backend's chains PSC-<hash>-DNAT/-POST/-FWD and the jumps to them (comment pscontainer:pscontainer_<hash>).
+            $hash = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($State.Root))).Substring(0, 8).ToLowerInvariant()
+            foreach ($t in 'nat', 'filter') {
+                foreach ($rule in @(& iptables -w -t $t -S 2>$null | Where-Object { $_ -match "^-A \S+ .*-j PSC-$hash-" })) {
+                    & iptables -w -t $t @(($rule -replace '^-A ', '-D ') -split ' ') 2>$null
+                }
+                foreach ($chain in @(& iptables -w -t $t -S 2>$null | Where-Object { $_ -match "^-N PSC-$hash-" } | ForEach-Object { ($_ -split ' ')[1] })) {
+                    & iptables -w -t $t -F $chain 2>$null
+                    & iptables -w -t $t -X $chain 2>$null
+                }
+            }
+        }
     }
     foreach ($m in Get-TestMount -Path $paths) { & umount -l $m 2>$null }
     foreach ($p in $paths) {

@@ -72,9 +72,25 @@ public static class Firewall
     }
 
     public static string? NftBinary => FindOnPath("nft");
+
+    /// <summary>
+    /// The backend that holds the rules: nftables where `nft` exists, else iptables chains of our own
+    /// (<see cref="IptablesFirewall"/>). $env:PSCONTAINER_FIREWALL = 'iptables' or 'nftables' forces one.
+    /// </summary>
+    public static IFirewallBackend Backend => System.Environment.GetEnvironmentVariable("PSCONTAINER_FIREWALL")?.Trim().ToLowerInvariant() switch
+    {
+        "iptables" => IptablesBackend.Instance,
+        "nftables" or "nft" => NftablesBackend.Instance,
+        _ => NftBinary is null && IptablesFirewall.RestoreBinary is not null ? IptablesBackend.Instance : NftablesBackend.Instance,
+    };
+
+    /// <summary>The other backend, whose rules of a table are removed when the last network goes (a switch of backend leaves nothing behind).</summary>
+    public static IFirewallBackend? OtherBackend(IFirewallBackend backend) => backend is IptablesBackend
+        ? (NftBinary is null ? null : NftablesBackend.Instance)
+        : (IptablesFirewall.RestoreBinary is null ? null : IptablesBackend.Instance);
     private static string? IptablesBinary => FindOnPath("iptables");
 
-    private static string? FindOnPath(string name) =>
+    internal static string? FindOnPath(string name) =>
         (System.Environment.GetEnvironmentVariable("PATH") + ":/usr/sbin:/sbin:/usr/local/sbin").Split(':', StringSplitOptions.RemoveEmptyEntries)
         .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
 
@@ -82,7 +98,7 @@ public static class Firewall
     public static void Apply(string ruleset)
     {
         string nft = NftBinary ?? throw new EngineException("NftablesNotInstalled", ErrorKind.NotInstalled, "nft",
-            "Container networks need nftables: the 'nft' command was not found (apt-get install nftables).");
+            "Container networks need nftables or iptables: the 'nft' command was not found (apt-get install nftables).");
         var (code, _, err) = Run(nft, ["-f", "-"], ruleset);
         if (code != 0)
             throw new EngineException("FirewallFailed", ErrorKind.InvalidOperation, ruleset, $"nft refused the container network rules: {err.Trim()}");
@@ -103,6 +119,9 @@ public static class Firewall
     /// </summary>
     public static void EnsureForwardAccept()
     {
+        // With the iptables backend our own chain, first in FORWARD, accepts our bridges after its drops: an accept
+        // put before it would skip the isolation.
+        if (Backend is IptablesBackend) return;
         if (IptablesBinary is not { } ipt) return;
         var (code, output, _) = Run(ipt, ["-w", "-S", "FORWARD"], null);
         if (code != 0 || !output.Contains("-P FORWARD DROP", StringComparison.Ordinal)) return;
@@ -125,7 +144,7 @@ public static class Firewall
     }
 
     /// <summary>Runs a tool with <paramref name="stdin"/> fed to it (posix_spawn and pipes of our own: cheap, and no handle outlives the call).</summary>
-    private static (int Code, string Stdout, string Stderr) Run(string file, string[] args, string? stdin)
+    internal static (int Code, string Stdout, string Stderr) Run(string file, string[] args, string? stdin)
     {
         if (stdin is null) return PSContainer.Native.ProcessSpawner.Run(file, [file, .. args], Environment, TimeSpan.FromSeconds(30));
         var (inRead, inWrite) = PSContainer.Native.ProcessSpawner.Pipe();

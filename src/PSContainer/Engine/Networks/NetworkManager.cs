@@ -292,20 +292,23 @@ public sealed class NetworkManager
         RouteNetlink.DeleteByName(s, bridge);
     }
 
-    /// <summary>Rewrites our nftables table from the database (and keeps another engine's FORWARD DROP policy off our bridges).</summary>
+    /// <summary>Rewrites our nftables table (or iptables chains, <see cref="Firewall.Backend"/>) from the database (and keeps another engine's FORWARD DROP policy off our bridges).</summary>
     public void ApplyFirewall()
     {
         var networks = store.All();
         var fw = networks.Select(n => new FirewallNetwork(n.Bridge, n.Subnet, n.Internal)).ToList();
         var ports = store.ActivePorts().Select(p => new FirewallPort(p.Port.HostIp, p.Port.HostPort, p.Port.Protocol, p.ContainerAddress, p.Port.ContainerPort)).ToList();
-        if (fw.Count == 0 && !Firewall.TableExists(TableName))
+        var backend = Firewall.Backend;
+        if (fw.Count == 0)
         {
+            // The last network went: our rules go from both backends (the other one's may be left from a switch).
+            foreach (var b in new[] { backend, Firewall.OtherBackend(backend) })
+                if (b is not null && b.Exists(TableName)) b.Apply(TableName, fw, ports);
             ForwardCleanup();
             return;
         }
-        Firewall.Apply(Firewall.Generate(TableName, fw, ports));
-        if (fw.Count > 0) Firewall.EnsureForwardAccept();
-        else ForwardCleanup();
+        backend.Apply(TableName, fw, ports);
+        Firewall.EnsureForwardAccept();
     }
 
     /// <summary>The FORWARD accept rules are shared by every state root: they go when no psc bridge is left on the host.</summary>
