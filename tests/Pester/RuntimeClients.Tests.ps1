@@ -50,6 +50,8 @@ BeforeDiscovery {
 }
 
 BeforeAll {
+    # Engines call the runtime's own commands (features, delete) with its default --root too: remove it if we made it.
+    $script:defaultRootExisted = Test-Path /run/pscontainer
     $script:repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
     $script:work = Join-Path ([IO.Path]::GetTempPath()) "psc-clients-test-$PID"
     New-Item -ItemType Directory -Force $work | Out-Null
@@ -148,6 +150,7 @@ AfterAll {
         Remove-Item Env:PSC_TEST_DOCKERD_DIR, Env:DOCKER_HOST -ErrorAction SilentlyContinue
     }
     & rm -rf --one-file-system $work
+    if (-not $defaultRootExisted -and (Test-Path /run/pscontainer)) { & rmdir /run/pscontainer/runtime /run/pscontainer 2>$null }
 }
 
 Describe 'podman --runtime psc-runtime' -Skip:$podmanSkip {
