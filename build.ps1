@@ -140,7 +140,7 @@ switch ($Task) {
         Write-Summary @($unit, $pester)
     }
     'demo' {
-        Install-DebianPackage @('busybox-static')
+        Install-DebianPackage @('busybox-static', 'nftables')
         Invoke-Build
         & (Join-Path $repo 'demo/demo.ps1') -ModulePath $out
     }
