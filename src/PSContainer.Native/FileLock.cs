@@ -32,6 +32,25 @@ public sealed class FileLock : IDisposable
         return new FileLock(h);
     }
 
+    /// <summary>
+    /// Takes the lock only if nobody holds it, and only on an existing file; null when it is held elsewhere or the
+    /// file is gone (the thing it guards was removed).
+    /// </summary>
+    public static unsafe FileLock? TryAcquire(string path, bool exclusive)
+    {
+        byte[] p = Sys.Z(path);
+        int fd;
+        fixed (byte* pp = p) fd = Tmds.Linux.LibC.open(pp, Sys.O_RDWR | Sys.O_CLOEXEC, 0);
+        if (fd < 0) return null;
+        var h = new SafeFileHandle(fd, ownsHandle: true);
+        if (Sys.flock(fd, (exclusive ? Sys.LOCK_EX : Sys.LOCK_SH) | Sys.LOCK_NB) != 0)
+        {
+            h.Dispose();
+            return null;
+        }
+        return new FileLock(h);
+    }
+
     public void Dispose()
     {
         handle?.Dispose();

@@ -352,7 +352,15 @@ public class ImageStoreTests : IDisposable
         store.ImagesInUse = () => new HashSet<string> { image.Id };
         Assert.Equal("ImageInUse", Assert.Throws<EngineException>(() => store.Remove("app:1", force: false)).ErrorId);
         Assert.Equal(image.Id, store.Get("app:1").Id); // the refused removal did not even untag
-        store.Remove("app:1", force: true);
+        // Forced, an image in use only loses its names: its layers are a container's lower dirs (docker rmi -f).
+        var forced = store.Remove("app:1", force: true);
+        Assert.Empty(forced.Deleted);
+        Assert.Contains("app:1", forced.Untagged);
+        Assert.Empty(store.Get(image.Id).RepoTags);
+        Assert.NotEmpty(store.Layers.All());
+        // Once no container uses it, it can be deleted.
+        store.ImagesInUse = () => new HashSet<string>();
+        store.Remove(image.Id, force: false);
         AssertEmptyStore(store);
     }
 

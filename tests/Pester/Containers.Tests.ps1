@@ -274,6 +274,21 @@ grep -c . /proc/self/mountinfo | sed 's/^/mounts=/'
         Get-Container $d.Id -All -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
 
+    It 'keeps the content of an image a container uses when the image is force-removed (only untags it)' {
+        $tar = New-TestBusyboxRootFs -Path (Join-Path $script:state.Work 'inuse.tar') -Applet @('sh', 'sleep', 'echo')
+        $img = Import-ContainerImage $tar -Format RootFs -Name 'pester/inuse:1' -Command sh
+        $c = Start-Container -Image pester/inuse:1 -Command sleep, 60 -Network none -Detach
+        Remove-ContainerImage pester/inuse:1 -Force
+        Get-ContainerImage pester/inuse:1 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        (Get-ContainerImage -Id $img.Id).Id | Should -Be $img.Id
+        $c | Stop-Container -Timeout 0
+        $c | Start-Container
+        (Get-Container $c.Id).State | Should -Be 'Running'
+        $c | Remove-Container -Force
+        Remove-ContainerImage $img.Id
+        Get-ContainerImage -Id $img.Id -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
     It 'removes an -AutoRemove container when it exits' {
         Start-Container -Image pester/busybox:1 -Command true -AutoRemove -Name gone
         Get-Container -All | Where-Object Name -eq 'gone' | Should -BeNullOrEmpty

@@ -57,7 +57,7 @@ public sealed partial class ContainerManager
         }
         string processFile = Path.Combine(RunDir(record.Id), $"exec-{Guid.NewGuid():N}.json");
         Directory.CreateDirectory(RunDir(record.Id));
-        AtomicFile.Write(processFile, JsonSerializer.SerializeToUtf8Bytes(process), paths.Temp);
+        AtomicFile.Write(processFile, JsonSerializer.SerializeToUtf8Bytes(process), RunDir(record.Id));
         return Stream(runtime, record, processFile, onExit, cancel);
     }
 
@@ -98,7 +98,7 @@ public sealed partial class ContainerManager
     private ContainerRecord RunningRecord(string idOrName)
     {
         var record = Resolve(idOrName);
-        record = Reconcile(record) ?? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}");
+        record = ReconcileIfIdle(record) ?? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}");
         if (record.State != ContainerState.Running)
             throw new EngineException("ContainerNotRunning", ErrorKind.InvalidOperation, record.Name, $"Container {record.Name} is not running ({record.State}).");
         return record;
@@ -115,7 +115,7 @@ public sealed partial class ContainerManager
         var record = Resolve(idOrName);
         using (LockContainer(record.Id))
         {
-            record = Reconcile(store.ById(record.Id) ?? record)
+            record = Reconcile(Current(record.Id, idOrName))
                      ?? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}");
             var wanted = pause ? ContainerState.Paused : ContainerState.Running;
             if (record.State == wanted) return ToContainer(record);

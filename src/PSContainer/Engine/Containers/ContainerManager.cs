@@ -174,7 +174,24 @@ public sealed partial class ContainerManager
     // ---- queries ------------------------------------------------------------------------------------------------
 
     public IReadOnlyList<Container> List() =>
-        store.All().Select(Reconcile).OfType<ContainerRecord>().Select(ToContainer).ToList();
+        store.All().Select(ReconcileIfIdle).OfType<ContainerRecord>().Select(ToContainer).ToList();
+
+    /// <summary>
+    /// Reconciles a record for a caller that does not hold the container's lock (listing, logs): only if nobody
+    /// else holds it, and from a fresh read under it. A session that is starting, stopping or removing the container
+    /// holds the lock, and what it is doing must not be undone from a stale record.
+    /// </summary>
+    private ContainerRecord? ReconcileIfIdle(ContainerRecord record)
+    {
+        if (record.State is not (ContainerState.Running or ContainerState.Paused)) return record;
+        using var held = FileLock.TryAcquire(Path.Combine(ContainerDir(record.Id), "lock"), exclusive: true);
+        if (held is null) return store.ById(record.Id) ?? (Directory.Exists(ContainerDir(record.Id)) ? record : null);
+        return store.ById(record.Id) is { } fresh ? Reconcile(fresh) : null;
+    }
+
+    /// <summary>The record as it is now, under the caller's lock: never a stale copy of a removed container.</summary>
+    private ContainerRecord Current(string id, string shown) =>
+        store.ById(id) ?? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, shown, $"No such container: {shown}");
 
     /// <summary>By full id, unique id prefix, or exact name (docker's resolution order).</summary>
     public ContainerRecord Resolve(string idOrName)
@@ -190,7 +207,7 @@ public sealed partial class ContainerManager
     }
 
     public Container Get(string idOrName) =>
-        Reconcile(Resolve(idOrName)) is { } r ? ToContainer(r)
+        ReconcileIfIdle(Resolve(idOrName)) is { } r ? ToContainer(r)
             : throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName} (it was removed when it exited).");
 
     private Container ToContainer(ContainerRecord r)
@@ -232,10 +249,20 @@ public sealed partial class ContainerManager
 
     // ---- start --------------------------------------------------------------------------------------------------
 
+    /// <summary>
+    /// The container's lock, held while it is started, stopped, removed or waited on. Its directory is made only by
+    /// Create: a container removed meanwhile is reported as gone, and nothing of it is made again.
+    /// </summary>
     private FileLock LockContainer(string id)
     {
-        Directory.CreateDirectory(ContainerDir(id));
-        return FileLock.Acquire(Path.Combine(ContainerDir(id), "lock"), exclusive: true);
+        try
+        {
+            if (Directory.Exists(ContainerDir(id))) return FileLock.Acquire(Path.Combine(ContainerDir(id), "lock"), exclusive: true);
+        }
+        catch (NativeException e) when (e.Errno == Errors.ENOENT)
+        {
+        }
+        throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, id, $"No such container: {id} (it was removed).");
     }
 
     public Container Start(string idOrName)
@@ -243,7 +270,7 @@ public sealed partial class ContainerManager
         var record = Resolve(idOrName);
         using (LockContainer(record.Id))
         {
-            record = Reconcile(store.ById(record.Id) ?? record) ?? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}");
+            record = Reconcile(Current(record.Id, idOrName)) ?? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}");
             if (record.State is ContainerState.Running or ContainerState.Paused) return ToContainer(record);
             StartLocked(record);
         }
@@ -282,7 +309,8 @@ public sealed partial class ContainerManager
             string[] env = RuntimeSpecBuilder.ResolveEnvironment(image.Config.Env, o.Environment, hostname, user.Home);
             var spec = RuntimeSpecBuilder.Build(record, env, user, cwd, hostname,
                 new SpecContext(rootfs, netns, Path.Combine(dir, "hostname"), Path.Combine(dir, "hosts"), Path.Combine(dir, "resolv.conf"), CgroupPath(record)));
-            AtomicFile.Write(Path.Combine(dir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, new JsonSerializerOptions { WriteIndented = true }), paths.Temp);
+            // Written beside itself, not in the store's tmp/, which garbage collection empties without our lock.
+            AtomicFile.Write(Path.Combine(dir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, new JsonSerializerOptions { WriteIndented = true }), dir);
 
             // A runtime state left by an earlier run (crash) would make create fail.
             if (Directory.Exists(Path.Combine(runtime.Root, id))) runtime.Delete(id, force: true);
@@ -316,8 +344,9 @@ public sealed partial class ContainerManager
             store.Update(record);
             throw;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NativeException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Anything else (a broken pipe, an unreadable monitor reply): the same clean-up, reported as a start failure.
             CleanUpRun(record, runtime);
             record.Error = e.Message;
             store.Update(record);
@@ -358,7 +387,12 @@ public sealed partial class ContainerManager
         {
             var read = Task.Run(reader.ReadLine);
             if (!read.Wait(TimeSpan.FromSeconds(60)))
+            {
+                // Its pid was never reported: find it by the name it gives itself, so it cannot go on to make a
+                // container nobody records.
+                KillMonitorOf(id);
                 throw new EngineException("MonitorTimeout", ErrorKind.OperationStopped, record.Name, "The container monitor did not report within 60 s.");
+            }
             line = read.Result;
         }
         if (string.IsNullOrWhiteSpace(line))
@@ -385,6 +419,25 @@ public sealed partial class ContainerManager
         };
         error.Data["exitCode"] = exitCode is 126 or 127 ? exitCode : 128;
         throw error;
+    }
+
+    /// <summary>Kills the monitor process of a container, found by its name (psc-&lt;first 12 of the id&gt;).</summary>
+    private static void KillMonitorOf(string id)
+    {
+        string name = "psc-" + id[..12];
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            try
+            {
+                string cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0')[0];
+                if (cmdline == name) Tmds.Linux.LibC.kill(pid, 9);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The process ended while we looked.
+            }
+        }
     }
 
     /// <summary>Undoes what a run leaves on the host: runtime state and cgroup, the network namespace, root mounts.</summary>
@@ -514,7 +567,7 @@ public sealed partial class ContainerManager
         var record = Resolve(idOrName);
         using (LockContainer(record.Id))
         {
-            record = Reconcile(store.ById(record.Id) ?? record);
+            record = Reconcile(Current(record.Id, idOrName));
             if (record is null || record.State is not (ContainerState.Running or ContainerState.Paused))
                 return record is null ? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}") : ToContainer(record);
             var runtime = RuntimeFor(record.Options.Runtime);
@@ -583,8 +636,15 @@ public sealed partial class ContainerManager
         {
             cancel.ThrowIfCancellationRequested();
             ContainerRecord? current;
-            using (LockContainer(id))
-                current = store.ById(id) is { } r ? Reconcile(r) : null;
+            try
+            {
+                using (LockContainer(id))
+                    current = store.ById(id) is { } r ? Reconcile(r) : null;
+            }
+            catch (EngineException e) when (e.ErrorId == "ContainerNotFound")
+            {
+                current = null;
+            }
             if (current is null)
                 return RemovedExits.TryGetValue(id, out var exit) ? exit
                     : throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"Container {idOrName} was removed while waiting.");
@@ -669,7 +729,7 @@ public sealed partial class ContainerManager
     {
         var record = Resolve(idOrName);
         string id = record.Id;
-        return LogReader.Read(LogPath(id), follow, () => store.ById(id) is { } r && Reconcile(r) is { State: ContainerState.Running or ContainerState.Paused }, cancel);
+        return LogReader.Read(LogPath(id), follow, () => store.ById(id) is { } r && ReconcileIfIdle(r) is { State: ContainerState.Running or ContainerState.Paused }, cancel);
     }
 
     public CgroupLimits? ReadCgroupLimits(string idOrName)

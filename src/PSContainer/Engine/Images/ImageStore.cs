@@ -260,11 +260,19 @@ public sealed class ImageStore
                         $"Image {image.ShortId} is referenced in multiple repositories ({string.Join(", ", image.RepoTags)}); remove by tag, or use -Force.");
                 deleteImage = true;
             }
+            if (deleteImage && ImagesInUse().Contains(image.Id))
+            {
+                if (!force)
+                    throw new EngineException("ImageInUse", ErrorKind.InvalidOperation, nameOrId,
+                        $"Image {image.ShortId} is used by a container; remove the container first, or use -Force to untag it.");
+                // Even forced, an image a container runs from keeps its content (its layers are the container's
+                // lower dirs): only its names go, as docker rmi -f does for an image in use.
+                foreach (string t in image.RepoTags)
+                    if (c.Execute(tx, "DELETE FROM tags WHERE name = $n", ("$n", Full(t))) > 0 && !untagged.Contains(t)) untagged.Add(t);
+                deleteImage = false;
+            }
             if (deleteImage)
             {
-                if (ImagesInUse().Contains(image.Id) && !force)
-                    throw new EngineException("ImageInUse", ErrorKind.InvalidOperation, nameOrId,
-                        $"Image {image.ShortId} is used by a container; remove the container first, or use -Force.");
                 foreach (string t in image.RepoTags) if (!untagged.Contains(t)) untagged.Add(t);
                 foreach (string d in image.RepoDigests) if (!untagged.Contains(d)) untagged.Add(d);
                 c.Execute(tx, "DELETE FROM images WHERE id = $i", ("$i", image.Id));

@@ -27,7 +27,7 @@ public sealed partial class ContainerManager
         else if (o.Network.StartsWith("container:", StringComparison.Ordinal))
         {
             string other = o.Network["container:".Length..];
-            var target = Reconcile(Resolve(other));
+            var target = ReconcileIfIdle(Resolve(other));
             if (target is null || target.State is not (ContainerState.Running or ContainerState.Paused))
                 throw new EngineException("ContainerNotRunning", ErrorKind.InvalidOperation, other, $"Cannot join the network of container {other}: it is not running.");
             if (target.Options.Network == "host" || target.Options.Network.StartsWith("container:", StringComparison.Ordinal))
@@ -60,7 +60,7 @@ public sealed partial class ContainerManager
         var record = Resolve(idOrName);
         using (LockContainer(record.Id))
         {
-            record = Reconcile(store.ById(record.Id) ?? record) ?? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}");
+            record = Reconcile(Current(record.Id, idOrName)) ?? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}");
             if (NetworkManager.IsSpecialMode(record.Options.Network))
                 throw new EngineException("InvalidNetworkMode", ErrorKind.InvalidOperation, record.Name,
                     $"Container {record.Name} uses -Network {record.Options.Network} and cannot be connected to other networks.");
@@ -76,7 +76,7 @@ public sealed partial class ContainerManager
         var record = Resolve(idOrName);
         using (LockContainer(record.Id))
         {
-            record = Reconcile(store.ById(record.Id) ?? record) ?? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}");
+            record = Reconcile(Current(record.Id, idOrName)) ?? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}");
             Networks.Disconnect(record.Id, network);
             if (record.State is ContainerState.Running or ContainerState.Paused) RewriteNetworkFiles(record);
         }
@@ -99,7 +99,7 @@ public sealed partial class ContainerManager
     /// </summary>
     public IReadOnlyList<string> Repair(bool rewriteFirewall = true)
     {
-        foreach (var r in store.All()) Reconcile(r);
+        foreach (var r in store.All()) ReconcileIfIdle(r);
         bool InUse(string id) => store.ById(id) is { State: ContainerState.Running or ContainerState.Paused } || LockHeld(id);
         var removed = Networks.Repair(InUse, rewriteFirewall);
         string netnsDir = Path.Combine(paths.RunRoot, "netns");

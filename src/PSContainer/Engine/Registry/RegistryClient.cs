@@ -138,7 +138,9 @@ public sealed class RegistryClient : IDisposable
     private bool ValidateCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
         if (errors == SslPolicyErrors.None) return true;
-        if (host.Insecure) return true;
+        // An insecure registry is exempt from verification; a token service on another host it names is not.
+        if (host.Insecure && (sender is not HttpRequestMessage request || request.RequestUri is null
+                              || string.Equals(request.RequestUri.Authority, host.ApiHost, StringComparison.OrdinalIgnoreCase))) return true;
         if (errors == SslPolicyErrors.RemoteCertificateChainErrors && certificate is not null && extraRoots.Count > 0)
         {
             using var custom = new X509Chain();
@@ -348,6 +350,12 @@ public sealed class RegistryClient : IDisposable
         if (!refresh && tokens.TryGetValue(key, out var cached) && cached.Expires > DateTimeOffset.UtcNow) return cached.Token;
         if (!Uri.TryCreate(bearer.Realm, UriKind.Absolute, out var realm) || realm.Scheme is not ("http" or "https"))
             throw new EngineException("RegistryInvalidChallenge", ErrorKind.InvalidData, host.Name, $"Registry {host.Name} named an invalid token realm '{bearer.Realm}'.");
+        // Credentials go to the realm in Basic form: never in clear text to a realm an HTTPS registry (or anyone
+        // between us and a plain-HTTP one) points elsewhere, unless the realm is this very host or the loopback.
+        bool realmIsRegistry = string.Equals(realm.Authority, host.ApiHost, StringComparison.OrdinalIgnoreCase);
+        if (realm.Scheme == "http" && !realm.IsLoopback && !realmIsRegistry)
+            throw new EngineException("RegistryInsecureRealm", ErrorKind.SecurityError, host.Name,
+                $"Registry {host.Name} sent us to a token service over plain HTTP ({realm.Scheme}://{realm.Authority}); refusing to send credentials there.");
         var query = new List<string>();
         if (bearer.Service is { Length: > 0 } service) query.Add("service=" + Uri.EscapeDataString(service));
         foreach (string scope in scopes) query.Add("scope=" + Uri.EscapeDataString(scope));
