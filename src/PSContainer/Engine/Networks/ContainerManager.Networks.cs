@@ -99,8 +99,10 @@ public sealed partial class ContainerManager
     /// </summary>
     public IReadOnlyList<string> Repair(bool rewriteFirewall = true)
     {
-        foreach (var r in store.All()) ReconcileIfIdle(r);
-        bool InUse(string id) => store.ById(id) is { State: ContainerState.Running or ContainerState.Paused } || LockHeld(id);
+        // One read of the store after reconciling, not one query per veth or namespace file looked at.
+        var active = store.All().Select(ReconcileIfIdle).OfType<ContainerRecord>()
+            .Where(r => r.State is ContainerState.Running or ContainerState.Paused).Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+        bool InUse(string id) => active.Contains(id) || LockHeld(id);
         var removed = Networks.Repair(InUse, rewriteFirewall);
         string netnsDir = Path.Combine(paths.RunRoot, "netns");
         if (Directory.Exists(netnsDir))
@@ -116,20 +118,11 @@ public sealed partial class ContainerManager
     }
 
     /// <summary>Whether another process holds a container's lock (it is being started, stopped or removed right now).</summary>
-    private unsafe bool LockHeld(string id)
+    private bool LockHeld(string id)
     {
         string lockFile = Path.Combine(ContainerDir(id), "lock");
         if (!File.Exists(lockFile)) return false;
-        int fd;
-        fixed (byte* p = Sys.Z(lockFile)) fd = Tmds.Linux.LibC.open(p, Sys.O_RDWR | Sys.O_CLOEXEC, 0);
-        if (fd < 0) return false;
-        try
-        {
-            return Sys.flock(fd, Sys.LOCK_EX | Sys.LOCK_NB) != 0;
-        }
-        finally
-        {
-            Tmds.Linux.LibC.close(fd);
-        }
+        using var probe = FileLock.TryAcquire(lockFile, exclusive: true);
+        return probe is null;
     }
 }
