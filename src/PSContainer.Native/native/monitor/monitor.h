@@ -37,7 +37,7 @@ void set_process_name(const char *id, int argc, char **argv);
 /* util.c */
 size_t fmt_time(const struct timespec *ts, char out[40]);
 size_t fmt_time_now(char out[40]);
-int write_all(int fd, const void *buf, size_t len);
+#include "io.h" /* write_all */
 size_t json_escape(char *dst, size_t cap, const char *src, size_t len);
 ssize_t read_small_file(const char *path, char *buf, size_t cap);
 char *absolute_path(const char *p);

@@ -42,22 +42,6 @@ size_t fmt_time_now(char out[40])
     return fmt_time(&ts, out);
 }
 
-int write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Escapes src as the inside of a JSON string; always NUL-terminates; truncates to fit. */
 size_t json_escape(char *dst, size_t cap, const char *src, size_t len)
 {

@@ -253,7 +253,7 @@ int write_file(const char *path, const char *data);
 int write_file_at(int dirfd, const char *path, const char *data);
 ssize_t read_file(const char *path, char *buf, size_t len);
 int mkdir_p(const char *path, mode_t mode);
-int write_all(int fd, const void *buf, size_t len);
+#include "io.h" /* write_all */
 int keep_fds_from(int first_closed); /* CLOEXEC on every fd >= first_closed (CVE-2024-21626) */
 void rfc3339_now(char *buf, size_t len);
 

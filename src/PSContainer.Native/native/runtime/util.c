@@ -10,22 +10,6 @@
 
 #include "runtime.h"
 
-int write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int write_file_at(int dirfd, const char *path, const char *data)
 {
     int fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
