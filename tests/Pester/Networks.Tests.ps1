@@ -17,22 +17,10 @@ BeforeAll {
         'sh', 'cat', 'echo', 'sleep', 'httpd', 'wget', 'nc', 'ip', 'nslookup', 'hostname', 'mkdir', 'grep', 'test', 'readlink', 'timeout', 'true')
     Import-ContainerImage $tar -Format RootFs -Name 'pester/netbox:1' -Command sh | Out-Null
 
-    # A web server container: busybox httpd serving /www/index.html with the given text.
-    function script:Start-Web([string]$Name, [string]$Text = $Name, [hashtable]$Extra = @{}) {
-        $cmd = "mkdir -p /www; echo $Text > /www/index.html; exec httpd -f -p 80 -h /www"
-        New-Container pester/netbox:1 -Name $Name -Command sh, -c, $cmd @Extra | Start-Container -PassThru
-    }
-    # Runs a command in a throwaway container; returns its output (stdout) lines.
-    function script:Invoke-InContainer([string]$Network, [string]$Script, [hashtable]$Extra = @{}) {
-        @(Start-Container -Image pester/netbox:1 -Network $Network -AutoRemove -Command sh, -c, $Script @Extra 2>&1 | ForEach-Object { "$_" })
-    }
-    function script:Wait-Http([string]$Uri) {
-        $deadline = [DateTime]::UtcNow.AddSeconds(10)
-        while ($true) {
-            try { return (Invoke-WebRequest $Uri -TimeoutSec 2).Content.Trim() }
-            catch { if ([DateTime]::UtcNow -gt $deadline) { throw } ; Start-Sleep -Milliseconds 100 }
-        }
-    }
+    # The shared helpers of TestSupport.psm1, bound to this file's image.
+    function script:Start-Web([string]$Name, [string]$Text = $Name, [hashtable]$Extra = @{}) { Start-TestWebContainer -Image pester/netbox:1 -Name $Name -Text $Text -Extra $Extra }
+    function script:Invoke-InContainer([string]$Network, [string]$Script, [hashtable]$Extra = @{}) { Invoke-TestInContainer -Image pester/netbox:1 -Network $Network -Script $Script -Extra $Extra }
+    function script:Wait-Http([string]$Uri) { Wait-TestHttp -Uri $Uri }
     function script:Get-OurDns {
         @(Get-ChildItem /proc -Directory -ErrorAction SilentlyContinue | Where-Object Name -match '^\d+$' | ForEach-Object {
             $cmd = Get-Content "/proc/$($_.Name)/cmdline" -Raw -ErrorAction SilentlyContinue

@@ -23,20 +23,10 @@ BeforeAll {
         'sh', 'cat', 'echo', 'sleep', 'httpd', 'wget', 'ip', 'nslookup', 'mkdir', 'timeout', 'true', 'head')
     Import-ContainerImage $tar -Format RootFs -Name 'pester/iptbox:1' -Command sh | Out-Null
 
-    function script:Start-Web([string]$Name, [string]$Text = $Name, [hashtable]$Extra = @{}) {
-        $cmd = "mkdir -p /www; echo $Text > /www/index.html; exec httpd -f -p 80 -h /www"
-        New-Container pester/iptbox:1 -Name $Name -Command sh, -c, $cmd @Extra | Start-Container -PassThru
-    }
-    function script:Invoke-InContainer([string]$Network, [string]$Script, [hashtable]$Extra = @{}) {
-        @(Start-Container -Image pester/iptbox:1 -Network $Network -AutoRemove -Command sh, -c, $Script @Extra 2>&1 | ForEach-Object { "$_" })
-    }
-    function script:Wait-Http([string]$Uri) {
-        $deadline = [DateTime]::UtcNow.AddSeconds(10)
-        while ($true) {
-            try { return (Invoke-WebRequest $Uri -TimeoutSec 2).Content.Trim() }
-            catch { if ([DateTime]::UtcNow -gt $deadline) { throw } ; Start-Sleep -Milliseconds 100 }
-        }
-    }
+    # The shared helpers of TestSupport.psm1, bound to this file's image.
+    function script:Start-Web([string]$Name, [string]$Text = $Name, [hashtable]$Extra = @{}) { Start-TestWebContainer -Image pester/iptbox:1 -Name $Name -Text $Text -Extra $Extra }
+    function script:Invoke-InContainer([string]$Network, [string]$Script, [hashtable]$Extra = @{}) { Invoke-TestInContainer -Image pester/iptbox:1 -Network $Network -Script $Script -Extra $Extra }
+    function script:Wait-Http([string]$Uri) { Wait-TestHttp -Uri $Uri }
     # Our rules in iptables: chain declarations and rules of our chains, and the jumps to them.
     function script:Get-OurIptables {
         @(foreach ($t in 'nat', 'filter') { & iptables -w -t $t -S | Where-Object { $_ -match [regex]::Escape($script:prefix) } | ForEach-Object { "$t $_" } })

@@ -667,4 +667,29 @@ function Get-TestOciLayoutImage {
     }
 }
 
+# ---- containers on networks ------------------------------------------------------------------------------------
+
+function Start-TestWebContainer {
+    <# A busybox httpd container serving /www/index.html with -Text (default: its name), started; -Extra is splatted into New-Container. #>
+    param([Parameter(Mandatory)][string]$Image, [Parameter(Mandatory)][string]$Name, [string]$Text = $Name, [hashtable]$Extra = @{})
+    $cmd = "mkdir -p /www; echo $Text > /www/index.html; exec httpd -f -p 80 -h /www"
+    New-Container $Image -Name $Name -Command sh, -c, $cmd @Extra | Start-Container -PassThru
+}
+
+function Invoke-TestInContainer {
+    <# Runs a shell script in a throwaway container on -Network; returns its output lines, stderr included. #>
+    param([Parameter(Mandatory)][string]$Image, [Parameter(Mandatory)][string]$Network, [Parameter(Mandatory)][string]$Script, [hashtable]$Extra = @{})
+    @(Start-Container -Image $Image -Network $Network -AutoRemove -Command sh, -c, $Script @Extra 2>&1 | ForEach-Object { "$_" })
+}
+
+function Wait-TestHttp {
+    <# GETs -Uri until it answers (10 s at most) and returns the trimmed body. #>
+    param([Parameter(Mandatory)][string]$Uri)
+    $deadline = [DateTime]::UtcNow.AddSeconds(10)
+    while ($true) {
+        try { return (Invoke-WebRequest $Uri -TimeoutSec 2).Content.Trim() }
+        catch { if ([DateTime]::UtcNow -gt $deadline) { throw } ; Start-Sleep -Milliseconds 100 }
+    }
+}
+
 Export-ModuleMember -Function *-Test*
