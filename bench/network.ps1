@@ -30,13 +30,9 @@ $results = [ordered]@{ machine = Get-BenchMachine $run }
 
 # ---- fixture: a busybox root filesystem with a page to serve ---------------------------------------------------
 $rootfs = Join-Path $run 'rootfs'
-foreach ($d in 'bin', 'etc', 'tmp', 'proc', 'sys', 'dev', 'www') { New-Item -ItemType Directory -Force (Join-Path $rootfs $d) | Out-Null }
-Copy-Item /bin/busybox "$rootfs/bin/busybox"
-foreach ($a in 'sh', 'true', 'sleep', 'httpd') { & ln -sf busybox "$rootfs/bin/$a" }
-Set-Content "$rootfs/etc/passwd" 'root:x:0:0:root:/root:/bin/sh'
-Set-Content "$rootfs/www/index.html" ('x' * 512)
-$tar = Join-Path $run 'busybox.tar'
-& tar --numeric-owner -C $rootfs -cf $tar .
+New-Item -ItemType Directory -Force "$rootfs/www" | Out-Null
+Set-Content "$rootfs/www/index.html" ('x' * 512)   # in the tar too: written before it is made
+$tar = (New-BenchBusyboxRootFs -Directory $run -Applet 'sh', 'true', 'sleep', 'httpd' -ExtraDirectory 'www').Tar
 
 function Measure-Runs([string]$Name, [scriptblock]$Once) {
     & $Once | Out-Null

@@ -30,16 +30,8 @@ $results = [ordered]@{}
 $rows = [System.Collections.Generic.List[object]]::new()
 
 # ---- fixture: a busybox root filesystem, as a tar and as a bare bundle ------------------------------------------
-$rootfs = Join-Path $run 'rootfs'
-foreach ($d in 'bin', 'etc', 'tmp', 'proc', 'sys', 'dev') { New-Item -ItemType Directory -Force (Join-Path $rootfs $d) | Out-Null }
-Copy-Item /bin/busybox "$rootfs/bin/busybox"
-foreach ($a in 'sh', 'true', 'sleep') { & ln -sf busybox "$rootfs/bin/$a" }
-Set-Content "$rootfs/etc/passwd" 'root:x:0:0:root:/root:/bin/sh'
-$tar = Join-Path $run 'busybox.tar'
-& tar --numeric-owner -C $rootfs -cf $tar .
-$bundle = Join-Path $run 'bundle'
-New-Item -ItemType Directory -Force $bundle | Out-Null
-& cp -a $rootfs "$bundle/rootfs"
+$fixture = New-BenchBusyboxRootFs -Directory $run -Bundle
+$tar, $bundle = $fixture.Tar, $fixture.Bundle
 $spec = @{
     ociVersion = '1.0.2'
     process    = @{ terminal = $false; user = @{ uid = 0; gid = 0 }; args = @('true'); env = @('PATH=/bin'); cwd = '/'

@@ -31,16 +31,8 @@ $results = [ordered]@{ machine = Get-BenchMachine $run; runtime = $Runtime }
 $rows = [System.Collections.Generic.List[object]]::new()
 
 # ---- fixture: busybox rootfs as a bundle and as an image tar -----------------------------------------------------
-$rootfs = Join-Path $run 'rootfs'
-foreach ($d in 'bin', 'etc', 'tmp', 'proc', 'sys', 'dev') { New-Item -ItemType Directory -Force (Join-Path $rootfs $d) | Out-Null }
-Copy-Item /bin/busybox "$rootfs/bin/busybox"
-foreach ($a in 'sh', 'true', 'sleep') { & ln -sf busybox "$rootfs/bin/$a" }
-Set-Content "$rootfs/etc/passwd" 'root:x:0:0:root:/root:/bin/sh'
-$tar = Join-Path $run 'busybox.tar'
-& tar --numeric-owner -C $rootfs -cf $tar .
-$bundle = Join-Path $run 'bundle'
-New-Item -ItemType Directory -Force $bundle | Out-Null
-& cp -a $rootfs "$bundle/rootfs"
+$fixture = New-BenchBusyboxRootFs -Directory $run -Bundle
+$tar, $bundle = $fixture.Tar, $fixture.Bundle
 $caps = @('CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID',
     'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE')
 @{

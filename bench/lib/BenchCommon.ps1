@@ -198,3 +198,26 @@ function Save-BenchResult {
     $Data | ConvertTo-Json -Depth 8 | Set-Content -LiteralPath $file -Encoding utf8
     return $file
 }
+
+function New-BenchBusyboxRootFs {
+    <#
+        A busybox root filesystem under -Directory (rootfs/, from Debian's busybox-static, the -Applet symlinks and a
+        root passwd entry), tarred for importing as an image, and with -Bundle also copied into bundle/rootfs for an
+        OCI bundle. Returns @{ RootFs; Tar; Bundle }.
+    #>
+    param([Parameter(Mandatory)][string]$Directory, [string[]]$Applet = @('sh', 'true', 'sleep'), [string[]]$ExtraDirectory = @(), [switch]$Bundle)
+    $rootfs = Join-Path $Directory 'rootfs'
+    foreach ($d in @('bin', 'etc', 'tmp', 'proc', 'sys', 'dev') + $ExtraDirectory) { New-Item -ItemType Directory -Force (Join-Path $rootfs $d) | Out-Null }
+    Copy-Item /bin/busybox "$rootfs/bin/busybox"
+    foreach ($a in $Applet) { & ln -sf busybox "$rootfs/bin/$a" }
+    Set-Content "$rootfs/etc/passwd" 'root:x:0:0:root:/root:/bin/sh'
+    $tar = Join-Path $Directory 'busybox.tar'
+    & tar --numeric-owner -C $rootfs -cf $tar .
+    $bundleDir = $null
+    if ($Bundle) {
+        $bundleDir = Join-Path $Directory 'bundle'
+        New-Item -ItemType Directory -Force $bundleDir | Out-Null
+        & cp -a $rootfs "$bundleDir/rootfs"
+    }
+    [pscustomobject]@{ RootFs = $rootfs; Tar = $tar; Bundle = $bundleDir }
+}
