@@ -119,6 +119,7 @@ finally {
     if ($docker.Available) { Invoke-BenchProcess -FilePath docker -ArgumentList @('rmi', 'psc-bench/busybox-net') | Out-Null }
     if ($havePodman) { Invoke-BenchProcess -FilePath podman -ArgumentList @('rmi', 'localhost/psc-bench-busybox-net') | Out-Null }
     Remove-Module PSContainer -ErrorAction SilentlyContinue
+    Remove-BenchCgroupParent 'psc-bench'
     foreach ($m in @(Get-Content /proc/self/mountinfo | ForEach-Object { ($_ -split ' ')[4] } | Where-Object { $_.StartsWith($run) } | Sort-Object Length -Descending)) { & umount -l $m 2>$null }
     Remove-BenchTree $run
 }

@@ -142,10 +142,7 @@ Get-ContainerImage | Remove-ContainerImage -Force | Out-Null
 Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -Force -ErrorAction SilentlyContinue
 if ($docker.Available) { Invoke-BenchProcess -FilePath docker -ArgumentList @('rmi', 'psc-bench/busybox') | Out-Null }
 if ($havePodman) { Invoke-BenchProcess -FilePath podman -ArgumentList @('rmi', 'localhost/psc-bench-busybox') | Out-Null }
-foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory) {
-    $p = Join-Path $h.FullName 'psc-bench'
-    if (Test-Path $p) { Get-ChildItem $p -Directory | ForEach-Object { [IO.Directory]::Delete($_.FullName) }; [IO.Directory]::Delete($p) }
-}
+Remove-BenchCgroupParent 'psc-bench'
 $file = Save-BenchResult -Name 'run' -Data ([ordered]@{ latency = $results; startMs = $start; rssKb = $rss; machine = Get-BenchMachine $run })
 Remove-BenchTree $run
 Write-Host "`nResults: $file"

@@ -221,3 +221,11 @@ function New-BenchBusyboxRootFs {
     }
     [pscustomobject]@{ RootFs = $rootfs; Tar = $tar; Bundle = $bundleDir }
 }
+
+function Remove-BenchCgroupParent([string]$Name) {
+    <# Removes a cgroup parent the benchmark's containers were made under, in every hierarchy (v1 and v2). #>
+    foreach ($h in @(Get-ChildItem /sys/fs/cgroup -Directory) + @(Get-Item /sys/fs/cgroup)) {
+        $p = Join-Path $h.FullName $Name
+        if (Test-Path $p) { Get-ChildItem $p -Directory | ForEach-Object { [IO.Directory]::Delete($_.FullName) }; [IO.Directory]::Delete($p) }
+    }
+}
