@@ -457,10 +457,7 @@ public sealed partial class ContainerManager
         Networks.TearDown(id);
         NetworkNamespace.Delete(NetnsPath(id));
         foreach (string mount in Mounts.MountPointsUnder(ContainerDir(id))) Mounts.Unmount(mount, detach: true);
-        if (Directory.Exists(RunDir(id)))
-        {
-            foreach (string f in new[] { "pid" }) File.Delete(Path.Combine(RunDir(id), f));
-        }
+        if (Directory.Exists(RunDir(id))) File.Delete(Path.Combine(RunDir(id), "pid"));
     }
 
     /// <summary>Removes a container's cgroup in every hierarchy, killing anything still in it.</summary>

@@ -50,8 +50,5 @@ public sealed class RuntimeClient
         all ? Run(TimeSpan.FromSeconds(30), "kill", "--all", id, signal) : Run(TimeSpan.FromSeconds(30), "kill", id, signal);
     public RuntimeResult Delete(string id, bool force) =>
         force ? Run(TimeSpan.FromSeconds(60), "delete", "--force", id) : Run(TimeSpan.FromSeconds(60), "delete", id);
-    public RuntimeResult State(string id) => Run(TimeSpan.FromSeconds(30), "state", id);
 
-    /// <summary>Whether the runtime still has state for the container (its state command succeeds).</summary>
-    public bool Knows(string id) => Directory.Exists(Path.Combine(Root, id)) && State(id).ExitCode == 0;
 }

@@ -446,14 +446,23 @@ public sealed class ImageImporter
 
         long total = layers.Sum(l => l.ProgressTotal);
         long done = 0;
+        // The layers read in parallel: the parent bar is reported at most every 200 ms, not once per buffer.
+        var sinceReport = Stopwatch.StartNew();
+        long lastReport = 0;
+        void CountBytes(long n)
+        {
+            long now = Interlocked.Add(ref done, n);
+            long ms = sinceReport.ElapsedMilliseconds, last = Interlocked.Read(ref lastReport);
+            if (ms - last >= 200 && Interlocked.CompareExchange(ref lastReport, ms, last) == last)
+                Report(0, $"Importing image {configDigest.Short}", now, total);
+        }
         Report(0, $"Importing image {configDigest.Short}", 0, total);
         var staged = new StagedLayer?[layers.Count];
         try
         {
             Parallel.For(0, layers.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(2, Environment.ProcessorCount), CancellationToken = cancel }, i =>
             {
-                staged[i] = ImportLayer(layers[i], i + 1, diffIds[i], chainIds[i], i == 0 ? null : chainIds[i - 1],
-                    n => Report(0, $"Importing image {configDigest.Short}", Interlocked.Add(ref done, n), total));
+                staged[i] = ImportLayer(layers[i], i + 1, diffIds[i], chainIds[i], i == 0 ? null : chainIds[i - 1], CountBytes);
             });
         }
         catch (Exception e)
