@@ -520,11 +520,13 @@ public sealed class ImageImporter
                 }
             };
             using var decompressed = Compression.OpenDecompressed(blobHash, out var compression, layersOnly: true);
-            using var diffHash = new DigestingStream(decompressed);
+            // An uncompressed blob is its own diff: its bytes are hashed once, as the blob.
+            using var diffHash = compression == CompressionKind.None ? null : new DigestingStream(decompressed);
+            Stream tar = diffHash ?? decompressed;
             // The layer may already be unpacked (shared with another image); its bytes are still hashed to verify.
             bool needLayer = chainId is not Digest c || !store.Layers.Has(c);
-            var applied = needLayer ? LayerApplier.Apply(diffHash, pendingLayer.DiffDirectory, cancel) : new LayerApplyResult(0, 0);
-            diffHash.Drain();
+            var applied = needLayer ? LayerApplier.Apply(tar, pendingLayer.DiffDirectory, cancel) : new LayerApplyResult(0, 0);
+            diffHash?.Drain();
             blobHash.Drain();
 
             var blobDigest = blobHash.Digest;
@@ -534,7 +536,7 @@ public sealed class ImageImporter
             if (input.ExpectedSize is long expectedSize && expectedSize != blobHash.BytesRead)
                 throw new EngineException("SizeMismatch", ErrorKind.InvalidData, blobDigest.ToString(),
                     $"Layer {input.Label} is {blobHash.BytesRead} bytes; its descriptor says {expectedSize}.");
-            var diffId = diffHash.Digest;
+            var diffId = diffHash?.Digest ?? blobDigest;
             if (expectedDiff is Digest ed && ed != diffId)
                 throw new EngineException("DiffIdMismatch", ErrorKind.InvalidData, ed.ToString(),
                     $"Layer {input.Label} unpacks to {diffId}, but the image config says {ed}.");
