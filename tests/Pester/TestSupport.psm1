@@ -679,7 +679,8 @@ function Start-TestWebContainer {
 function Invoke-TestInContainer {
     <# Runs a shell script in a throwaway container on -Network; returns its output lines, stderr included. #>
     param([Parameter(Mandatory)][string]$Image, [Parameter(Mandatory)][string]$Network, [Parameter(Mandatory)][string]$Script, [hashtable]$Extra = @{})
-    @(Start-Container -Image $Image -Network $Network -AutoRemove -Command sh, -c, $Script @Extra 2>&1 | ForEach-Object { "$_" })
+    # The container's stderr arrives as error records: collected as lines, whatever the caller's error preference.
+    @(Start-Container -Image $Image -Network $Network -AutoRemove -Command sh, -c, $Script @Extra -ErrorAction Continue 2>&1 | ForEach-Object { "$_" })
 }
 
 function Wait-TestHttp {
