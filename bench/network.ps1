@@ -25,6 +25,7 @@ param(
 
 $ErrorActionPreference = 'Stop'
 . (Join-Path $PSScriptRoot 'lib/BenchCommon.ps1')
+$netavarkBefore = Get-BenchNetavarkChain
 $run = New-BenchRunDirectory $CacheDir
 $results = [ordered]@{ machine = Get-BenchMachine $run }
 
@@ -120,6 +121,7 @@ finally {
     if ($havePodman) { Invoke-BenchProcess -FilePath podman -ArgumentList @('rmi', 'localhost/psc-bench-busybox-net') | Out-Null }
     Remove-Module PSContainer -ErrorAction SilentlyContinue
     Remove-BenchCgroupParent 'psc-bench'
+    Remove-BenchNetavarkChain -Before $netavarkBefore
     foreach ($m in @(Get-Content /proc/self/mountinfo | ForEach-Object { ($_ -split ' ')[4] } | Where-Object { $_.StartsWith($run) } | Sort-Object Length -Descending)) { & umount -l $m 2>$null }
     Remove-BenchTree $run
 }

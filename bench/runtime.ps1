@@ -26,6 +26,7 @@ $ErrorActionPreference = 'Stop'
 . (Join-Path $PSScriptRoot 'lib/BenchCommon.ps1')
 if (-not (Test-Path $Runtime)) { throw "no psc-runtime at $Runtime (build it, or pass -Runtime)" }
 $Runtime = (Resolve-Path $Runtime).Path
+$defaultRootExisted = Test-Path /run/pscontainer
 $run = New-BenchRunDirectory $CacheDir
 $results = [ordered]@{ machine = Get-BenchMachine $run; runtime = $Runtime }
 $rows = [System.Collections.Generic.List[object]]::new()
@@ -102,12 +103,9 @@ try {
         }
     } else { Write-Host 'podman: not installed (or no conmon), skipped' }
 } finally {
-    foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory -ErrorAction SilentlyContinue) {
-        foreach ($d in 'psc-bench-runtime/bare', 'psc-bench-runtime') {
-            if (Test-Path "$($h.FullName)/$d") { Invoke-BenchProcess -FilePath rmdir -ArgumentList @("$($h.FullName)/$d") -TimeoutSeconds 10 | Out-Null }
-        }
-    }
-    if (Test-Path "/sys/fs/cgroup/psc-bench-runtime") { Invoke-BenchProcess -FilePath rmdir -ArgumentList @('/sys/fs/cgroup/psc-bench-runtime') -TimeoutSeconds 10 | Out-Null }
+    Remove-BenchCgroupParent 'psc-bench-runtime'
+    # podman also calls the runtime without --root (its default root): remove that if this run made it.
+    if (-not $defaultRootExisted -and (Test-Path /run/pscontainer)) { Invoke-BenchProcess -FilePath rmdir -ArgumentList @('/run/pscontainer/runtime', '/run/pscontainer') -TimeoutSeconds 10 | Out-Null }
     Remove-BenchTree $run
 }
 

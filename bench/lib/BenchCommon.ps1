@@ -229,3 +229,25 @@ function Remove-BenchCgroupParent([string]$Name) {
         if (Test-Path $p) { Get-ChildItem $p -Directory | ForEach-Object { [IO.Directory]::Delete($_.FullName) }; [IO.Directory]::Delete($p) }
     }
 }
+
+function Get-BenchNetavarkChain {
+    <# podman's netavark firewall chains now present (iptables), to tell afterwards which ones a run made. #>
+    if (-not (Test-BenchCommand 'iptables-save')) { return @() }
+    @(& iptables-save 2>$null | Where-Object { $_ -match '^:(NETAVARK\S*)' } | ForEach-Object { $Matches[1] })
+}
+
+function Remove-BenchNetavarkChain([string[]]$Before) {
+    <#
+        Removes the netavark chains (and the jumps to them) that podman left after this run's published-port
+        containers were removed, unless they were there before the run: a benchmark leaves the host as it found it.
+    #>
+    $made = @(Get-BenchNetavarkChain | Where-Object { $_ -notin $Before })
+    if ($made.Count -eq 0) { return }
+    foreach ($table in 'filter', 'nat') {
+        foreach ($rule in @(& iptables-save -t $table | Where-Object { $_ -match '^-A (\S+) .*-j (\S+)' -and $Matches[2] -in $made })) {
+            # iptables-save quotes like a shell (comments with spaces): let sh split it.
+            & sh -c "iptables -t $table $($rule -replace '^-A', '-D')" 2>$null
+        }
+        foreach ($chain in $made) { & iptables -t $table -F $chain 2>$null; & iptables -t $table -X $chain 2>$null }
+    }
+}
