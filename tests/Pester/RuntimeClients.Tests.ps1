@@ -84,9 +84,10 @@ BeforeAll {
     $script:image = 'localhost/psc-clients-busybox:latest'
 
     # Runs a program with a bound wait; returns exit code and output (stderr separately)
-    function Invoke-TestClient([string]$Exe, [string[]]$Arguments, [int]$TimeoutSeconds = 120) {
+    function Invoke-TestClient([string]$Exe, [string[]]$Arguments, [int]$TimeoutSeconds = 120, [hashtable]$Environment = @{}) {
         $info = [System.Diagnostics.ProcessStartInfo]::new($Exe)
         foreach ($a in $Arguments) { $info.ArgumentList.Add($a) }
+        foreach ($k in $Environment.Keys) { $info.Environment[$k] = [string]$Environment[$k] }
         $info.RedirectStandardOutput = $true
         $info.RedirectStandardError = $true
         $info.RedirectStandardInput = $true
@@ -99,28 +100,50 @@ BeforeAll {
     }
 
     # Under `script` the client has a terminal (for -t); returns the terminal's text
-    function Invoke-TestInTerminal([string[]]$Command) {
+    function Invoke-TestInTerminal([string[]]$Command, [hashtable]$Environment = @{}) {
         $line = ($Command | ForEach-Object { "'" + ($_ -replace "'", "'\''") + "'" }) -join ' '
-        Invoke-TestClient 'script' @('-qec', $line, '/dev/null')
+        Invoke-TestClient 'script' @('-qec', $line, '/dev/null') -Environment $Environment
     }
 
     # ---- podman in a private store -------------------------------------------------------------------------
     $script:pstore = Join-Path $work 'podman'
     $script:podmanBase = @('--root', "$pstore/storage", '--runroot', "$pstore/run", '--tmpdir', "$pstore/tmp",
         '--cgroup-manager', 'cgroupfs', '--events-backend', 'none')
+    # podman's own configuration, private to this test (CONTAINERS_CONF replaces /etc/containers/containers.conf):
+    # rootful podman asks for RLIMIT_NOFILE and RLIMIT_NPROC of 1048576, which a root without CAP_SYS_RESOURCE
+    # cannot grant above its hard limits (any runtime then fails with EPERM at setrlimit). Ask for the hard limits
+    # this process has instead, so the test runs on any host without configuring podman by hand. podman 4.3 was
+    # seen to run itself and conmon with RLIMIT_NPROC no higher than kernel.pid_max, so nproc takes the lower.
+    $hardLimit = {
+        param([string]$Name)
+        $line = (Get-Content /proc/self/limits) | Where-Object { $_ -like "$Name *" }
+        $hard = (($line -replace "^$([regex]::Escape($Name))\s+", '') -split '\s+')[1]
+        if ($hard -eq 'unlimited') { $null } else { [long]$hard }
+    }
+    $ulimits = @(
+        $nofile = & $hardLimit 'Max open files'; if ($null -ne $nofile) { "`"nofile=${nofile}:${nofile}`"" }
+        $nproc = & $hardLimit 'Max processes'
+        $pidMax = [long](Get-Content /proc/sys/kernel/pid_max)
+        if ($null -eq $nproc -or $nproc -gt $pidMax) { $nproc = $pidMax }
+        "`"nproc=${nproc}:${nproc}`""
+    )
+    New-Item -ItemType Directory -Force $pstore | Out-Null
+    $script:podmanConf = Join-Path $pstore 'containers.conf'
+    Set-Content $podmanConf "[containers]`ndefault_ulimits = [$($ulimits -join ', ')]`n"
+    $script:podmanEnv = @{ CONTAINERS_CONF = $podmanConf }
     function Invoke-TestPodman([string]$Runtime, [string[]]$Arguments, [int]$TimeoutSeconds = 120) {
-        Invoke-TestClient 'podman' ($podmanBase + @('--runtime', $Runtime) + $Arguments) $TimeoutSeconds
+        Invoke-TestClient 'podman' ($podmanBase + @('--runtime', $Runtime) + $Arguments) $TimeoutSeconds -Environment $podmanEnv
     }
     if ($hasPodman -and $isRoot -and (Test-Path /bin/busybox)) {
-        $imp = Invoke-TestClient 'podman' ($podmanBase + @('import', $imageTar, $image))
+        $imp = Invoke-TestClient 'podman' ($podmanBase + @('import', $imageTar, $image)) -Environment $podmanEnv
         if ($imp.ExitCode -ne 0) { throw "podman import: $($imp.Err)" }
     }
 }
 
 AfterAll {
     if ($hasPodman -and (Test-Path $pstore)) {
-        Invoke-TestClient 'podman' ($podmanBase + @('rm', '-af', '-t', '0')) | Out-Null
-        Invoke-TestClient 'podman' ($podmanBase + @('rmi', '-af')) | Out-Null
+        Invoke-TestClient 'podman' ($podmanBase + @('rm', '-af', '-t', '0')) -Environment $podmanEnv | Out-Null
+        Invoke-TestClient 'podman' ($podmanBase + @('rmi', '-af')) -Environment $podmanEnv | Out-Null
         # podman keeps its overlay graph root mounted (private) while it is in use: unmount what is ours
         $mounts = Get-Content /proc/self/mountinfo | ForEach-Object { ($_ -split ' ')[4] } | Where-Object { $_.StartsWith($pstore) } |
             Sort-Object -Property Length -Descending
@@ -212,13 +235,13 @@ Describe 'podman --runtime psc-runtime' -Skip:$podmanSkip {
     }
 
     It 'run -t and exec -t get a TTY (/dev/pts/0)' -Skip:(-not $hasScript) {
-        $t = Invoke-TestInTerminal (@('podman') + $podmanBase + @('--runtime', $runtime, 'run', '--rm', '-t', '--network', 'none', $image, 'tty'))
+        $t = Invoke-TestInTerminal (@('podman') + $podmanBase + @('--runtime', $runtime, 'run', '--rm', '-t', '--network', 'none', $image, 'tty')) -Environment $podmanEnv
         $t.ExitCode | Should -Be 0 -Because $t.Err
         $t.Out.Trim() | Should -Be '/dev/pts/0'
         $name = 'psc-t-' + [guid]::NewGuid().ToString('n').Substring(0, 8)
         (Invoke-TestPodman $runtime @('run', '-d', '--name', $name, '--network', 'none', $image, 'sleep', '300')).ExitCode | Should -Be 0
         try {
-            $x = Invoke-TestInTerminal (@('podman') + $podmanBase + @('--runtime', $runtime, 'exec', '-t', $name, 'tty'))
+            $x = Invoke-TestInTerminal (@('podman') + $podmanBase + @('--runtime', $runtime, 'exec', '-t', $name, 'tty')) -Environment $podmanEnv
             $x.ExitCode | Should -Be 0 -Because $x.Err
             $x.Out.Trim() | Should -Match '^/dev/pts/\d+$'
         } finally {
