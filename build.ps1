@@ -98,19 +98,36 @@ function Install-Pester {
     Import-Module (Join-Path $pesterDir 'Pester.psd1') -Force
 }
 
-function Invoke-PesterTests {
-    # What the suites use: fixture tools, runc for differential tests, podman and docker.io as OCI clients of our
+function Install-TestDependency {
+    # What the suites use, unit tests included (they run nft, iptables-restore and zstd where they check our output
+    # against the real tools): fixture tools, runc for differential tests, podman and docker.io as OCI clients of our
     # runtime (the docker test starts a private dockerd), docker-registry (+ htpasswd, openssl) for registry tests,
-    # getfattr for xattr checks, nft for networks.
+    # getfattr for xattr checks, nft and iptables for networks, python3 for a UDP echo server, script (bsdutils) for
+    # TTY tests.
     Install-DebianPackage @('busybox-static', 'umoci', 'skopeo', 'zstd', 'runc', 'podman', 'docker.io', 'docker-registry',
-        'apache2-utils', 'openssl', 'attr', 'nftables', 'iproute2')
+        'apache2-utils', 'openssl', 'attr', 'nftables', 'iptables', 'iproute2', 'python3', 'bsdutils')
+}
+
+function Save-HostBaseline {
+    # The host as it is before the first test: HostClean.Tests.ps1, the last Pester file, checks that the suite
+    # left it the same (links, mounts, netns, cgroups, firewall rules, processes).
+    if ($env:PSCONTAINER_TEST_HOST_BASELINE) { return }
+    Import-Module (Join-Path $repo 'tests/Pester/HostState.psm1') -Force
+    $dir = Join-Path $repo 'out/test-results'
+    New-Item -ItemType Directory -Force $dir | Out-Null
+    $env:PSCONTAINER_TEST_HOST_BASELINE = Save-TestHostState -Path (Join-Path $dir 'host-baseline.json')
+}
+
+function Invoke-PesterTests {
     Install-Pester
     # Test files run in this function's scope: they are written for PowerShell's defaults (no strict mode,
     # errors that continue), not this script's.
     Set-StrictMode -Off
     $ErrorActionPreference = 'Continue'
     $config = New-PesterConfiguration
-    $config.Run.Path = Join-Path $repo 'tests/Pester'
+    # The host check runs after every other file.
+    $files = @(Get-ChildItem (Join-Path $repo 'tests/Pester') -Filter '*.Tests.ps1' | Sort-Object Name)
+    $config.Run.Path = [string[]]@(($files | Where-Object Name -ne 'HostClean.Tests.ps1').FullName) + @(($files | Where-Object Name -eq 'HostClean.Tests.ps1').FullName)
     $config.Run.PassThru = $true
     $config.Output.Verbosity = 'Detailed'
     $result = Invoke-Pester -Configuration $config
@@ -131,10 +148,12 @@ function Write-Summary($results) {
 switch ($Task) {
     'build' { Invoke-Build }
     'clean' { Remove-Item -Recurse -Force (Join-Path $repo 'out') -ErrorAction SilentlyContinue; & dotnet clean $repo -v quiet --nologo | Out-Null }
-    'unit' { Write-Summary @(Invoke-UnitTests) }
-    'pester' { Invoke-Build; Write-Summary @(Invoke-PesterTests) }
+    'unit' { Install-TestDependency; Write-Summary @(Invoke-UnitTests) }
+    'pester' { Install-TestDependency; Invoke-Build; Save-HostBaseline; Write-Summary @(Invoke-PesterTests) }
     'test' {
+        Install-TestDependency
         Invoke-Build
+        Save-HostBaseline
         $unit = Invoke-UnitTests
         $pester = Invoke-PesterTests
         Write-Summary @($unit, $pester)

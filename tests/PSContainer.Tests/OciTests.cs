@@ -125,10 +125,11 @@ public class CompressionTests
         Assert.Equal(Payload, ReadAll(s));
     }
 
-    [Fact]
+    [SkippableFact]
     public void ZstdRoundTripWithZstdBinary()
     {
-        if (!Posix.HasProgram("zstd")) return; // covered by the SharpCompress test; the binary is an independent producer
+        // The zstd program is an independent producer of frames our decoder must read.
+        Skip.IfNot(Posix.HasProgram("zstd"), "the zstd program is not installed (Debian package zstd)");
         using var dir = new TempDir();
         string plain = dir.Combine("data");
         File.WriteAllBytes(plain, Payload);

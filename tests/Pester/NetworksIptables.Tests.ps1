@@ -18,6 +18,9 @@ BeforeAll {
     $sha = [Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($script:state.Root))
     $script:hash = [Convert]::ToHexString($sha).Substring(0, 8).ToLowerInvariant()
     $script:prefix = "PSC-$($script:hash)-"
+    # iptables-nft makes the nf_tables tables ip nat / ip filter (with empty built-in chains) on first use and, like
+    # iptables everywhere, never removes them: AfterAll removes the ones this file caused, once they hold no rule.
+    $script:nftTablesBefore = @(if (Get-Command nft -ErrorAction SilentlyContinue) { & nft list tables 2>$null })
 
     $tar = New-TestBusyboxRootFs -Path (Join-Path $script:state.Work 'busybox.tar') -Applet @(
         'sh', 'cat', 'echo', 'sleep', 'httpd', 'wget', 'ip', 'nslookup', 'mkdir', 'timeout', 'true', 'head')
@@ -62,6 +65,12 @@ AfterAll {
     Remove-Item Env:PSCONTAINER_CGROUP_PARENT -ErrorAction SilentlyContinue
     $env:PSCONTAINER_FIREWALL = $script:previousFirewall
     Remove-TestStateRoot $script:state
+    if (Get-Command nft -ErrorAction SilentlyContinue) {
+        foreach ($t in 'nat', 'filter') {
+            $rules = @(& iptables -w -t $t -S 2>$null | Where-Object { $_ -notmatch '^-P ' })
+            if ("table ip $t" -notin $script:nftTablesBefore -and $rules.Count -eq 0) { & nft delete table ip $t 2>$null }
+        }
+    }
     $leaks | Should -BeNullOrEmpty -Because 'the suite must leave no veth, bridge, iptables chain or jump, netns behind'
 }
 

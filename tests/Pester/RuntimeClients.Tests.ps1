@@ -28,7 +28,8 @@ BeforeDiscovery {
         New-Item -ItemType Directory -Force "$dd/data", "$dd/exec" | Out-Null
         $env:PSC_TEST_DOCKERD_DIR = $dd
         $args = @('--add-runtime', "psc=$runtimeForDocker", '--data-root', "$dd/data", '--exec-root', "$dd/exec", '-H', "unix://$dd/docker.sock",
-            '--pidfile', "$dd/docker.pid", '--bridge=none', '--iptables=false', '--ip-forward=false', '--ip-masq=false', '--log-level', 'error')
+            '--pidfile', "$dd/docker.pid", '--bridge=none', '--iptables=false', '--ip-forward=false', '--ip-masq=false', '--log-level', 'error',
+            '--exec-opt', 'native.cgroupdriver=cgroupfs', '--cgroup-parent', "psc-dockerd-$PID")
         Start-Process dockerd -ArgumentList $args -RedirectStandardOutput "$dd/dockerd.out" -RedirectStandardError "$dd/dockerd.err" | Out-Null
         $env:DOCKER_HOST = "unix://$dd/docker.sock"
         $deadline = [DateTime]::UtcNow.AddSeconds(40)
@@ -170,6 +171,10 @@ AfterAll {
         $mounts = Get-Content /proc/self/mountinfo | ForEach-Object { ($_ -split ' ')[4] } | Where-Object { $_.StartsWith($dd) } | Sort-Object Length -Descending
         foreach ($m in $mounts) { & umount -l $m 2>$null }
         & rm -rf --one-file-system $dd
+        # The private daemon's cgroup parent (its containers' cgroups are gone with them).
+        foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory -ErrorAction SilentlyContinue) {
+            if (Test-Path "$($h.FullName)/$(Split-Path $dd -Leaf)") { & rmdir "$($h.FullName)/$(Split-Path $dd -Leaf)" 2>$null }
+        }
         Remove-Item Env:PSC_TEST_DOCKERD_DIR, Env:DOCKER_HOST -ErrorAction SilentlyContinue
     }
     & rm -rf --one-file-system $work
