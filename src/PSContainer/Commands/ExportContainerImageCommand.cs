@@ -78,7 +78,9 @@ public sealed class ExportContainerImageCommand : PSContainerCmdlet
                 new ImageExporter(Engine.Images, progress, cancel).Export(collected, path, Format);
                 return 0;
             });
-            WriteObject(new FileInfo(path));
+            // The FileSystem provider's item (as Get-Item returns it), read after the write: a bare FileInfo lacks
+            // the PS* properties its default view needs, and shows blank mode and size.
+            WriteObject(InvokeProvider.Item.Get([path], force: true, literalPath: true), enumerateCollection: true);
         }
         catch (EngineException e)
         {

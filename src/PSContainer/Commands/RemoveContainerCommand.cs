@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using PSContainer.Engine;
 using PSContainer.Host;
 
 namespace PSContainer.Commands;
@@ -19,14 +18,13 @@ public sealed class RemoveContainerCommand : ContainerTargetCmdlet
         foreach (var (key, shown) in Targets())
         {
             if (!ShouldProcess(shown, "Remove container")) continue;
-            try
+            bool force = Force;
+            // A forced removal kills and waits for the container: all of them at once, like stopping.
+            RunConcurrently(shown, () =>
             {
-                Engine.Containers.Remove(key, Force);
-            }
-            catch (EngineException e)
-            {
-                WriteEngineError(e);
-            }
+                Engine.Containers.Remove(key, force);
+                return null;
+            }, passThru: false);
         }
     }
 }

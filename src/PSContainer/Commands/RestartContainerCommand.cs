@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using PSContainer.Engine;
 using PSContainer.Engine.Containers;
 using PSContainer.Host;
 
@@ -24,16 +23,12 @@ public sealed class RestartContainerCommand : ContainerTargetCmdlet
         foreach (var (key, shown) in Targets())
         {
             if (!ShouldProcess(shown, "Restart container")) continue;
-            try
+            var timeout = TimeSpan.FromSeconds(Timeout);
+            RunConcurrently(shown, () =>
             {
-                Engine.Containers.Stop(key, TimeSpan.FromSeconds(Timeout));
-                var c = Engine.Containers.Start(key);
-                if (PassThru) WriteObject(c);
-            }
-            catch (EngineException e)
-            {
-                WriteEngineError(e);
-            }
+                Engine.Containers.Stop(key, timeout);
+                return Engine.Containers.Start(key);
+            }, PassThru);
         }
     }
 }

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using PSContainer.Engine;
 using PSContainer.Engine.Containers;
 using PSContainer.Host;
 
@@ -7,6 +6,8 @@ namespace PSContainer.Commands;
 
 /// <summary>
 /// <para type="synopsis">Stops containers: SIGTERM, then SIGKILL after -Timeout (docker stop); with -Signal, sends just that signal (docker kill).</para>
+/// <para type="description">Every container on the pipeline is signalled as it arrives and all are waited for together, so
+/// stopping N containers takes about one grace period, not N.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Stop, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByName)]
 [OutputType(typeof(Container))]
@@ -29,15 +30,9 @@ public sealed class StopContainerCommand : ContainerTargetCmdlet
         foreach (var (key, shown) in Targets())
         {
             if (!ShouldProcess(shown, Signal is null ? "Stop container" : $"Send {Signal} to container")) continue;
-            try
-            {
-                var c = Engine.Containers.Stop(key, TimeSpan.FromSeconds(Timeout), Signal);
-                if (PassThru) WriteObject(c);
-            }
-            catch (EngineException e)
-            {
-                WriteEngineError(e);
-            }
+            var timeout = TimeSpan.FromSeconds(Timeout);
+            string? signal = Signal;
+            RunConcurrently(shown, () => Engine.Containers.Stop(key, timeout, signal), PassThru);
         }
     }
 }

@@ -18,6 +18,56 @@ public abstract class ContainerTargetCmdlet : PSContainerCmdlet
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ByObject)]
     public Container[] Container { get; set; } = [];
 
+    private readonly List<(Task<Container?> Work, string Shown)> inFlight = new();
+
+    /// <summary>
+    /// Runs a slow operation on one container (a stop that waits out its grace period) on a worker thread, so every
+    /// container arriving on the pipeline is signalled at once and all are waited for together, as docker stop a b c
+    /// does. Results and errors are written on the pipeline thread as each operation finishes; EndProcessing waits
+    /// for the rest.
+    /// </summary>
+    protected void RunConcurrently(string shown, Func<Container?> operation, bool passThru)
+    {
+        this.passThru = passThru;
+        inFlight.Add((Task.Run(operation), shown));
+        WriteFinished(waitForAll: false);
+    }
+
+    private bool passThru;
+
+    private void WriteFinished(bool waitForAll)
+    {
+        while (inFlight.Count > 0)
+        {
+            int done = inFlight.FindIndex(f => f.Work.IsCompleted);
+            if (done < 0)
+            {
+                if (!waitForAll) return;
+                // Bounded waits, so Ctrl+C (Stopping) ends the wait; the operations themselves run to their end.
+                Task.WaitAny(inFlight.Select(f => (Task)f.Work).ToArray(), 250);
+                if (Stopping) throw new PipelineStoppedException();
+                continue;
+            }
+            var (work, shown) = inFlight[done];
+            inFlight.RemoveAt(done);
+            try
+            {
+                var container = work.GetAwaiter().GetResult();
+                if (passThru && container is not null) WriteObject(container);
+            }
+            catch (EngineException e)
+            {
+                WriteEngineError(e);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+            {
+                WriteError(new ErrorRecord(e, "ContainerOperationFailed", ErrorCategory.NotSpecified, shown));
+            }
+        }
+    }
+
+    protected override void EndProcessing() => WriteFinished(waitForAll: true);
+
     /// <summary>The targets: objects by id, names expanded against existing containers when they hold wildcards.</summary>
     protected IEnumerable<(string Key, string Shown)> Targets()
     {
