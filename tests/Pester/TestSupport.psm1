@@ -51,7 +51,8 @@ function Start-TestPwsh {
     #>
     param(
         [Parameter(Mandatory)][string]$Script,
-        [hashtable]$Environment = @{}
+        [hashtable]$Environment = @{},
+        [string]$WorkingDirectory = (Get-TestRepositoryRoot)
     )
     $pwsh = Get-TestPwshCommand
     $psi = [Diagnostics.ProcessStartInfo]::new($pwsh.FilePath)
@@ -60,7 +61,7 @@ function Start-TestPwsh {
     $psi.UseShellExecute = $false
     $psi.RedirectStandardOutput = $true
     $psi.RedirectStandardError = $true
-    $psi.WorkingDirectory = Get-TestRepositoryRoot
+    $psi.WorkingDirectory = $WorkingDirectory
     foreach ($k in $Environment.Keys) { $psi.Environment[$k] = [string]$Environment[$k] }
     $process = [Diagnostics.Process]::Start($psi)
     [pscustomobject]@{
