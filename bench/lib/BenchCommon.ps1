@@ -251,3 +251,31 @@ function Remove-BenchNetavarkChain([string[]]$Before) {
         foreach ($chain in $made) { & iptables -t $table -F $chain 2>$null; & iptables -t $table -X $chain 2>$null }
     }
 }
+
+function Use-BenchPodmanConfig {
+    <#
+        Points podman at a containers.conf of the benchmarks' own (out/bench/containers.conf, for this process only):
+        rootful podman asks for RLIMIT_NOFILE and RLIMIT_NPROC of 1048576, which a root without CAP_SYS_RESOURCE
+        cannot grant above its hard limits, so every podman run failed with EPERM at setrlimit on such a host. The
+        file asks for the hard limits this process has (nproc at most kernel.pid_max, which podman caps itself at).
+        A CONTAINERS_CONF the caller set is left alone.
+    #>
+    if ($env:CONTAINERS_CONF) { return }
+    $limits = Get-Content /proc/self/limits
+    $hard = {
+        param([string]$Name)
+        $value = ((($limits | Where-Object { $_ -like "$Name *" }) -replace "^$([regex]::Escape($Name))\s+", '') -split '\s+')[1]
+        if ($value -eq 'unlimited') { $null } else { [long]$value }
+    }
+    $nofile = & $hard 'Max open files'
+    $nproc = & $hard 'Max processes'
+    $pidMax = [long](Get-Content /proc/sys/kernel/pid_max)
+    if ($null -eq $nproc -or $nproc -gt $pidMax) { $nproc = $pidMax }
+    $ulimits = @(if ($null -ne $nofile) { "`"nofile=${nofile}:${nofile}`"" }) + @("`"nproc=${nproc}:${nproc}`"")
+    $dir = Join-Path $PSScriptRoot '../../out/bench'
+    New-Item -ItemType Directory -Force $dir | Out-Null
+    $conf = Join-Path $dir 'containers.conf'
+    Set-Content $conf "[containers]`ndefault_ulimits = [$($ulimits -join ', ')]`n"
+    $env:CONTAINERS_CONF = (Resolve-Path $conf).Path
+}
+Use-BenchPodmanConfig
