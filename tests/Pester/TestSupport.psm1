@@ -108,10 +108,15 @@ function New-TestStateRoot {
         Work            = "$root-work"
         PreviousRoot    = $env:PSCONTAINER_ROOT
         PreviousRunRoot = $env:PSCONTAINER_RUNROOT
+        # Containers' cgroups go under a parent of the test's own (not the default 'pscontainer', which would
+        # outlive the test); a suite may still set another one after this.
+        CgroupParent    = "psc-test-$([guid]::NewGuid().ToString('N').Substring(0, 12))"
+        PreviousCgroupParent = $env:PSCONTAINER_CGROUP_PARENT
     }
     New-Item -ItemType Directory -Force $state.Root, $state.RunRoot, $state.Work | Out-Null
     $env:PSCONTAINER_ROOT = $state.Root
     $env:PSCONTAINER_RUNROOT = $state.RunRoot
+    $env:PSCONTAINER_CGROUP_PARENT = $state.CgroupParent
     $state
 }
 
@@ -162,6 +167,15 @@ function Remove-TestStateRoot {
     foreach ($p in $paths) {
         # rm does not follow symlinks; --one-file-system stops at anything still mounted.
         if (Test-Path -LiteralPath $p) { & rm -rf --one-file-system -- $p }
+    }
+    if ($State.PSObject.Properties['CgroupParent'] -and $State.CgroupParent) {
+        # Removed containers leave no cgroup, so what is left is the (empty) parent in each hierarchy.
+        foreach ($dir in @(Get-ChildItem /sys/fs/cgroup -Directory -ErrorAction SilentlyContinue | ForEach-Object { Join-Path $_.FullName $State.CgroupParent }) + "/sys/fs/cgroup/$($State.CgroupParent)") {
+            if (-not (Test-Path -LiteralPath $dir)) { continue }
+            Get-ChildItem -LiteralPath $dir -Directory | ForEach-Object { & rmdir $_.FullName 2>$null }
+            & rmdir $dir 2>$null
+        }
+        $env:PSCONTAINER_CGROUP_PARENT = $State.PreviousCgroupParent
     }
     $env:PSCONTAINER_ROOT = $State.PreviousRoot
     $env:PSCONTAINER_RUNROOT = $State.PreviousRunRoot
