@@ -111,8 +111,12 @@ function Invoke-Package {
     New-Item -ItemType Directory $dest | Out-Null
     $tempHome = [IO.Directory]::CreateTempSubdirectory('psc-package-').FullName
     $isolated = @{ HOME = $tempHome; XDG_DATA_HOME = "$tempHome/data"; XDG_CONFIG_HOME = "$tempHome/config"; XDG_CACHE_HOME = "$tempHome/cache" }
+    # They must exist: for a missing data folder PSResourceGet writes its configuration relative to the current
+    # directory (GetFolderPath returns ""), so the child also starts in the private HOME.
+    foreach ($d in $isolated.Values) { New-Item -ItemType Directory -Force $d | Out-Null }
     $saved = @{}
     foreach ($k in $isolated.Keys) { $saved[$k] = [Environment]::GetEnvironmentVariable($k); [Environment]::SetEnvironmentVariable($k, $isolated[$k]) }
+    Push-Location $tempHome
     try {
         # This pwsh again: under `dotnet pwsh` the process is dotnet and its first argument pwsh.dll.
         $pwsh = @([Environment]::ProcessPath)
@@ -123,6 +127,7 @@ function Invoke-Package {
         if ($LASTEXITCODE -ne 0) { throw "Compress-PSResource failed ($LASTEXITCODE); it needs Microsoft.PowerShell.PSResourceGet 1.1+ (PowerShell 7.6 ships it)" }
     }
     finally {
+        Pop-Location
         foreach ($k in $saved.Keys) { [Environment]::SetEnvironmentVariable($k, $saved[$k]) }
         Remove-Item -Recurse -Force $tempHome
     }
@@ -135,7 +140,7 @@ function Invoke-Install {
     # The paths Install-PSResource -Scope uses on Linux, which pwsh puts on $env:PSModulePath. Not $PSHOME-relative:
     # a pwsh run as a dotnet tool has its $PSHOME in the NuGet cache.
     $modules = if ($Scope -eq 'AllUsers') { '/usr/local/share/powershell/Modules' }
-               else { Join-Path ([Environment]::GetFolderPath('LocalApplicationData')) 'powershell/Modules' }
+               else { Join-Path ([Environment]::GetFolderPath('LocalApplicationData', 'DoNotVerify')) 'powershell/Modules' }
     $dest = Join-Path $modules "PSContainer/$(Get-BuiltModuleVersion)"
     if (Test-Path $dest) { Remove-Item -Recurse -Force $dest }
     New-Item -ItemType Directory -Force $dest | Out-Null
