@@ -3,6 +3,7 @@
     ModuleVersion        = '0.1.0'
     GUID                 = '6f0b6c1e-2a0e-4c1f-9a55-3b8d6f2e4a10'
     Author               = 'PSContainer contributors'
+    Copyright            = '(c) PSContainer contributors. MIT License.'
     Description          = 'A Linux container engine inside PowerShell: OCI images, containers, networks and volumes as cmdlets and objects.'
     PowerShellVersion    = '7.6'
     CompatiblePSEditions = @('Core')
@@ -39,8 +40,12 @@
     AliasesToExport      = @()
     VariablesToExport    = @()
     PrivateData          = @{
+        # What a gallery shows. The URIs are placeholders until the project has a public home.
         PSData = @{
-            Tags = @('Containers', 'OCI', 'Linux', 'Docker', 'Podman')
+            Tags         = @('Containers', 'OCI', 'Docker', 'Podman', 'Linux', 'PSEdition_Core')
+            LicenseUri   = 'https://github.com/PSContainer/PSContainer/blob/main/LICENSE'
+            ProjectUri   = 'https://github.com/PSContainer/PSContainer'
+            ReleaseNotes = '0.1.0: first packaged release. Images (import, export, pull, push, tag), containers on its own OCI runtime (psc-runtime) and monitor (psc-monitor), bridge networks with published ports and name resolution (psc-dns). Linux x64, run as root.'
         }
     }
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env pwsh
+
 <#
 .SYNOPSIS
     Builds, tests, demonstrates and benchmarks PSContainer. Each task does its own set-up on a fresh Debian 12
@@ -7,15 +8,39 @@
     dotnet tool restore && dotnet pwsh ./build.ps1 demo
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 test
+.EXAMPLE
+    dotnet pwsh ./build.ps1 install
+
+    Builds the module and copies it into ~/.local/share/powershell/Modules/PSContainer/<version>, so that
+    `Import-Module PSContainer` finds it by name (-Scope AllUsers: /usr/local/share/powershell/Modules).
+.EXAMPLE
+    dotnet pwsh ./build.ps1 package
+
+    Builds the module and packs it into out/package/PSContainer.<version>.nupkg, which Install-PSResource installs
+    from any repository it is put in (a folder registered with Register-PSResourceRepository -Uri will do).
+.PARAMETER Task
+    build (default): the module into out/PSContainer. test: build, then unit and Pester tests. unit: the C# tests.
+    pester: build, then the Pester tests. demo, bench: build, then the demo or the benchmarks. package: build, then
+    a .nupkg in out/package. install: build, then copy the module into a module path (-Scope). clean: delete out/.
+.PARAMETER Scope
+    install: CurrentUser (default; ~/.local/share/powershell/Modules, or under $XDG_DATA_HOME) or AllUsers
+    (/usr/local/share/powershell/Modules, PowerShell's all-users module path on Linux).
+.PARAMETER NoBuild
+    package, install: use the module an earlier build left in out/PSContainer instead of building it again.
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'unit', 'pester', 'demo', 'bench', 'clean')]
+    [ValidateSet('build', 'test', 'unit', 'pester', 'demo', 'bench', 'package', 'install', 'clean')]
     [string]$Task = 'build',
 
     [ValidateSet('Debug', 'Release')]
-    [string]$Configuration = 'Release'
+    [string]$Configuration = 'Release',
+
+    [ValidateSet('CurrentUser', 'AllUsers')]
+    [string]$Scope = 'CurrentUser',
+
+    [switch]$NoBuild
 )
 
 $ErrorActionPreference = 'Stop'
@@ -62,11 +87,68 @@ function Invoke-Build {
     # PowerShell loads the module from this folder; it ships its own copy of the PowerShell SDK.
     Get-ChildItem $out -Filter 'System.Management.Automation.dll' | Remove-Item
     Get-ChildItem $out -Filter '*.pdb' | Where-Object Name -notlike 'PSContainer*' | Remove-Item
-    Copy-Item (Join-Path $repo 'PSContainer.psd1'), (Join-Path $repo 'PSContainer.format.ps1xml') $out
+    Copy-Item (Join-Path $repo 'PSContainer.psd1'), (Join-Path $repo 'PSContainer.format.ps1xml'), (Join-Path $repo 'LICENSE') $out
     # Cmdlet help (MAML) for Get-Help, one file per culture.
     $help = Join-Path $repo 'src/PSContainer/en-US'
     if (Test-Path $help) { Copy-Item -Recurse $help $out }
     Invoke-NativeBuild
+}
+
+function Get-BuiltModuleVersion {
+    $manifest = Join-Path $out 'PSContainer.psd1'
+    if (-not (Test-Path $manifest)) { throw "The module is not built: $manifest is missing. Run 'dotnet pwsh ./build.ps1 build' first." }
+    (Import-PowerShellDataFile $manifest).ModuleVersion
+}
+
+function Invoke-Package {
+    # PSResourceGet packs the module folder as it is (native/ included) with the nuspec it derives from the manifest:
+    # Compress-PSResource is Publish-PSResource's packing without a repository. It runs in a child pwsh with a
+    # private HOME and XDG dirs because loading PSResourceGet writes the user's PSResourceRepository.xml.
+    $null = Get-BuiltModuleVersion
+    $dest = Join-Path $repo 'out/package'
+    # Only this build's package, so the path printed is the one just made.
+    if (Test-Path $dest) { Remove-Item -Recurse -Force $dest }
+    New-Item -ItemType Directory $dest | Out-Null
+    $tempHome = [IO.Directory]::CreateTempSubdirectory('psc-package-').FullName
+    $isolated = @{ HOME = $tempHome; XDG_DATA_HOME = "$tempHome/data"; XDG_CONFIG_HOME = "$tempHome/config"; XDG_CACHE_HOME = "$tempHome/cache" }
+    # They must exist: for a missing data folder PSResourceGet writes its configuration relative to the current
+    # directory (GetFolderPath returns ""), so the child also starts in the private HOME.
+    foreach ($d in $isolated.Values) { New-Item -ItemType Directory -Force $d | Out-Null }
+    $saved = @{}
+    foreach ($k in $isolated.Keys) { $saved[$k] = [Environment]::GetEnvironmentVariable($k); [Environment]::SetEnvironmentVariable($k, $isolated[$k]) }
+    Push-Location $tempHome
+    try {
+        # This pwsh again: under `dotnet pwsh` the process is dotnet and its first argument pwsh.dll.
+        $pwsh = @([Environment]::ProcessPath)
+        if ([IO.Path]::GetFileNameWithoutExtension($pwsh[0]) -eq 'dotnet') { $pwsh += Join-Path $PSHOME 'pwsh.dll' }
+        $quote = { "'" + ($args[0] -replace "'", "''") + "'" }
+        $script = "`$ErrorActionPreference = 'Stop'; Compress-PSResource -Path $(& $quote $out) -DestinationPath $(& $quote $dest)"
+        & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command $script
+        if ($LASTEXITCODE -ne 0) { throw "Compress-PSResource failed ($LASTEXITCODE); it needs Microsoft.PowerShell.PSResourceGet 1.1+ (PowerShell 7.6 ships it)" }
+    }
+    finally {
+        Pop-Location
+        foreach ($k in $saved.Keys) { [Environment]::SetEnvironmentVariable($k, $saved[$k]) }
+        Remove-Item -Recurse -Force $tempHome
+    }
+    $nupkg = @(Get-ChildItem $dest -Filter 'PSContainer.*.nupkg')
+    if ($nupkg.Count -ne 1) { throw "Compress-PSResource left $($nupkg.Count) packages in $dest" }
+    Write-Host "Package: $($nupkg[0].FullName)"
+}
+
+function Invoke-Install {
+    # The paths Install-PSResource -Scope uses on Linux, which pwsh puts on $env:PSModulePath. Not $PSHOME-relative:
+    # a pwsh run as a dotnet tool has its $PSHOME in the NuGet cache.
+    $modules = if ($Scope -eq 'AllUsers') { '/usr/local/share/powershell/Modules' }
+               else { Join-Path ([Environment]::GetFolderPath('LocalApplicationData', 'DoNotVerify')) 'powershell/Modules' }
+    $dest = Join-Path $modules "PSContainer/$(Get-BuiltModuleVersion)"
+    if (Test-Path $dest) { Remove-Item -Recurse -Force $dest }
+    New-Item -ItemType Directory -Force $dest | Out-Null
+    Copy-Item -Recurse (Join-Path $out '*') $dest
+    Write-Host "Installed into $dest"
+    if (($env:PSModulePath -split [IO.Path]::PathSeparator) -notcontains $modules) {
+        Write-Warning "$modules is not on `$env:PSModulePath: Import-Module PSContainer will not find the module by name."
+    }
 }
 
 function Invoke-UnitTests {
@@ -149,6 +231,8 @@ switch ($Task) {
     'build' { Invoke-Build }
     'clean' { Remove-Item -Recurse -Force (Join-Path $repo 'out') -ErrorAction SilentlyContinue; & dotnet clean $repo -v quiet --nologo | Out-Null }
     'unit' { Install-TestDependency; Write-Summary @(Invoke-UnitTests) }
+    'package' { if (-not $NoBuild) { Invoke-Build }; Invoke-Package }
+    'install' { if (-not $NoBuild) { Invoke-Build }; Invoke-Install }
     'pester' { Install-TestDependency; Invoke-Build; Save-HostBaseline; Write-Summary @(Invoke-PesterTests) }
     'test' {
         Install-TestDependency
