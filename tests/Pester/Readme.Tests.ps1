@@ -11,19 +11,23 @@ BeforeDiscovery {
 BeforeAll {
     Import-Module "$PSScriptRoot/TestSupport.psm1" -Force
     $script:state = New-TestStateRoot -Prefix 'psc-readme'
-    $script:cgroupParent = "psc-test-$([guid]::NewGuid().ToString('N').Substring(0, 12))"
     $modulePath = Get-TestModulePath
     # A clone's root as the README assumes it: ./out/PSContainer is the built module.
     $script:clone = Join-Path $script:state.Work 'clone'
     New-Item -ItemType Directory -Force "$script:clone/out" | Out-Null
     New-Item -ItemType SymbolicLink -Path "$script:clone/out/PSContainer" -Target (Split-Path $modulePath) | Out-Null
+    # The package the README installs by name, as its `build.ps1 package` line makes it (without rebuilding the
+    # module the other suites use).
+    $repo = Get-TestRepositoryRoot
+    $pack = Start-TestPwsh -Script "& '$repo/build.ps1' package -NoBuild" | Wait-TestPwsh -TimeoutSeconds 300
+    if ($pack.ExitCode -ne 0) { throw "build.ps1 package failed: $($pack.Stderr)" }
+    New-Item -ItemType SymbolicLink -Path "$script:clone/out/package" -Target "$repo/out/package" | Out-Null
+    # PSResourceGet's repository list and installed modules go to a home of the test's own.
+    $script:privateHome = Join-Path $script:state.Work 'home'
+    New-Item -ItemType Directory -Force "$script:privateHome/.local/share", "$script:privateHome/.config", "$script:privateHome/.cache" | Out-Null
 }
 
 AfterAll {
-    foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory) {
-        $p = Join-Path $h.FullName $script:cgroupParent
-        if (Test-Path $p) { Get-ChildItem $p -Directory | ForEach-Object { [IO.Directory]::Delete($_.FullName) }; [IO.Directory]::Delete($p) }
-    }
     Remove-TestStateRoot $script:state
 }
 
@@ -54,7 +58,10 @@ for (`$i = 0; `$i -lt `$blocks.Count; `$i++) {
 Write-Output '#### done'
 "@
         $run = Start-TestPwsh -Script $script -WorkingDirectory $script:clone -Environment @{
-            PSCONTAINER_CGROUP_PARENT = $script:cgroupParent
+            HOME                      = $script:privateHome
+            XDG_DATA_HOME             = "$script:privateHome/.local/share"
+            XDG_CONFIG_HOME           = "$script:privateHome/.config"
+            XDG_CACHE_HOME            = "$script:privateHome/.cache"
         } | Wait-TestPwsh -TimeoutSeconds 180
         $run.TimedOut | Should -BeFalse
         $run.Stderr | Should -BeNullOrEmpty
@@ -63,6 +70,8 @@ Write-Output '#### done'
         $run.Stdout | Should -Match 'hello from [0-9a-f]{12}'
         $run.Stdout | Should -Match 'Hello from PSContainer'
         $run.Stdout | Should -Match 'CONTAINER ID'
+        # Installed by name from the package.
+        Get-ChildItem "$script:privateHome/.local/share/powershell/Modules/PSContainer/*/PSContainer.psd1" | Should -Not -BeNullOrEmpty
         # The examples clean up after themselves: no container or image is left in the state root.
         $left = Start-TestPwsh -Script "Import-Module '$(Get-TestModulePath)'; @(Get-Container -All).Count; @(Get-ContainerImage).Count" | Wait-TestPwsh
         ($left.Stdout.Trim() -split "`n" | ForEach-Object Trim) | Should -Be @('0', '0')
