@@ -47,12 +47,14 @@ public abstract class ContainerCreationCmdlet : PSContainerCmdlet
     [Parameter(ParameterSetName = RunSet)]
     public Hashtable? Label { get; set; }
 
-    /// <summary>Memory limit in bytes (PowerShell's 64MB works).</summary>
+    /// <summary>Memory limit: bytes, PowerShell's 64MB or Docker's 64m, 1g.</summary>
     [Parameter(ParameterSetName = RunSet)]
+    [SizeTransformation]
     public long? Memory { get; set; }
 
-    /// <summary>Memory plus swap in bytes; -1 for unlimited swap.</summary>
+    /// <summary>Memory plus swap, as a size like -Memory; -1 for unlimited swap.</summary>
     [Parameter(ParameterSetName = RunSet)]
+    [SizeTransformation(AllowUnlimited = true)]
     public long? MemorySwap { get; set; }
 
     /// <summary>CPUs the container may use (1.5 = one and a half CPUs of time).</summary>
