@@ -85,3 +85,78 @@ Describe 'Sizes as docker writes them' {
         $e.Exception.Message | Should -BeLike "*'ChunkSize'*'5q' is not a size*"
     }
 }
+
+Describe '-Volume of a host directory that does not exist' {
+    BeforeEach {
+        if (-not $script:haveRuntime) { Set-ItResult -Skipped -Because 'psc-runtime/psc-monitor are not built' }
+    }
+    AfterEach {
+        Get-Container -All | Remove-Container -Force
+        Get-OurLeak | Should -BeNullOrEmpty
+    }
+
+    It 'makes it, parents too, mode 0755, when the container starts (as docker -v does)' {
+        $source = Join-Path $script:state.Work 'made/by/start'
+        $c = New-Container pester/habits:1 -Network none -Volume "${source}:/data" -Command sh, -c, 'echo from-container > /data/out.txt'
+        Test-Path (Join-Path $script:state.Work 'made') | Should -BeFalse -Because 'docker makes it at start, not at create'
+        $c | Start-Container -Wait
+        $LASTEXITCODE | Should -Be 0
+        Get-Content (Join-Path $source 'out.txt') | Should -Be 'from-container'
+        foreach ($d in 'made', 'made/by', 'made/by/start') {
+            $mode = [IO.File]::GetUnixFileMode((Join-Path $script:state.Work $d))
+            ($mode -band [IO.UnixFileMode]::UserExecute) | Should -Not -Be 0
+            ($mode -band -bnot [IO.UnixFileMode]0x1ED) | Should -Be 0 -Because "$d is made 0755 (less the umask)"
+        }
+    }
+
+    It 'makes it for Start-Container -Image too, read-only binds included' {
+        $source = Join-Path $script:state.Work 'run-ro'
+        $out = Start-Container -Image pester/habits:1 -Network none -AutoRemove -Volume "${source}:/data:ro" -Command sh, -c, 'test -d /data && echo dir; touch /data/x 2>/dev/null || echo ro'
+        $out | Should -Be @('dir', 'ro')
+        Test-Path $source -PathType Container | Should -BeTrue
+    }
+
+    It 'resolves ./relative against the current location and refuses a bare name (a docker volume name)' {
+        Push-Location $script:state.Work
+        try {
+            $out = Start-Container -Image pester/habits:1 -Network none -AutoRemove -Volume './rel/dir:/data' -Command sh, -c, 'echo hi > /data/f; echo ok'
+            $out | Should -Be 'ok'
+            Get-Content (Join-Path $script:state.Work 'rel/dir/f') | Should -Be 'hi'
+
+            New-Container pester/habits:1 -Network none -Volume 'namedvol:/data' -Command true -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $err[0].FullyQualifiedErrorId | Should -Be 'InvalidVolume,PSContainer.Commands.NewContainerCommand'
+            $err[0].Exception.Message | Should -BeLike "*'namedvol'*volume name*./namedvol*"
+            Test-Path (Join-Path $script:state.Work 'namedvol') | Should -BeFalse
+        }
+        finally { Pop-Location }
+        Push-Location Env:
+        try {
+            New-Container pester/habits:1 -Network none -Volume './x:/data' -Command true -ErrorVariable err2 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $err2[0].FullyQualifiedErrorId | Should -Be 'InvalidVolume,PSContainer.Commands.NewContainerCommand'
+            $err2[0].Exception.Message | Should -BeLike '*not a file system path*'
+        }
+        finally { Pop-Location }
+        @(Get-Container -All).Count | Should -Be 0
+    }
+
+    It 'refuses a dangling symbolic link with a clear error, making nothing where it points' {
+        $target = Join-Path $script:state.Work 'link-target-missing'
+        $link = Join-Path $script:state.Work 'dangling'
+        New-Item -ItemType SymbolicLink -Path $link -Target $target | Out-Null
+        $c = New-Container pester/habits:1 -Network none -Volume "${link}:/data" -Command true
+        $c | Start-Container -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -Be 'BindSourceDanglingLink,PSContainer.Commands.StartContainerCommand'
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $err[0].TargetObject | Should -Be $link
+        $err[0].Exception.Message | Should -BeLike "*$link is a symbolic link to $target, which does not exist*"
+        Test-Path $target | Should -BeFalse
+        (Get-Container $c.Id -All).State | Should -Be 'Created'
+    }
+
+    It 'binds a socket or fifo that exists as it is, as docker does' {
+        $fifo = Join-Path $script:state.Work 'fifo'
+        & mkfifo $fifo
+        $out = Start-Container -Image pester/habits:1 -Network none -AutoRemove -Volume "${fifo}:/f" -Command sh, -c, 'test -p /f && echo fifo'
+        $out | Should -Be 'fifo'
+    }
+}

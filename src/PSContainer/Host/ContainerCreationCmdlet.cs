@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Management.Automation;
+using PSContainer.Engine;
 using PSContainer.Engine.Containers;
 
 namespace PSContainer.Host;
@@ -174,13 +175,32 @@ public abstract class ContainerCreationCmdlet : PSContainerCmdlet
         AutoRemove = AutoRemove,
     };
 
-    /// <summary>A relative host path in -Volume is relative to PowerShell's current location, not the process's.</summary>
+    /// <summary>
+    /// A relative host path in -Volume (./data, ../x, sub/dir, ~/x) is relative to PowerShell's current location, not
+    /// the process's. A bare name (data:/data) is left for the engine to refuse: docker reads it as a named volume.
+    /// </summary>
     private string ResolveVolume(string volume)
     {
         int colon = volume.IndexOf(':');
         if (colon <= 0 || volume.StartsWith('/')) return volume;
         string host = volume[..colon];
-        return GetUnresolvedProviderPathFromPSPath(host) + volume[colon..];
+        bool looksLikePath = host.Contains('/') || host is "." or ".." || host.StartsWith('~');
+        if (!looksLikePath) return volume;
+        string resolved;
+        ProviderInfo provider;
+        try
+        {
+            resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(host, out provider, out _);
+        }
+        catch (Exception e) when (e is RuntimeException or NotSupportedException or ArgumentException)
+        {
+            throw new EngineException("InvalidVolume", ErrorKind.InvalidArgument, volume, $"'{host}' in -Volume '{volume}' is not a path here: {e.Message}");
+        }
+        // From Env: or HKLM: a relative path names no directory on the host.
+        if (provider.Name != "FileSystem")
+            throw new EngineException("InvalidVolume", ErrorKind.InvalidArgument, volume,
+                $"'{host}' in -Volume '{volume}' is not a file system path: the current location is {SessionState.Path.CurrentLocation} ({provider.Name}); give an absolute path.");
+        return resolved + volume[colon..];
     }
 
     private static Dictionary<string, string> ToDictionary(Hashtable? table) =>
