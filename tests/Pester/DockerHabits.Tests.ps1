@@ -10,6 +10,8 @@ BeforeAll {
     Import-Module (Get-TestModulePath) -Force
     $script:native = Join-Path (Split-Path (Get-TestModulePath)) 'native'
     $script:haveRuntime = (Test-Path "$script:native/psc-runtime") -and (Test-Path "$script:native/psc-monitor")
+    $script:haveNft = [bool](Get-Command nft -ErrorAction SilentlyContinue)
+    $script:tag = "pscontainer:$($script:state.Root)"
 
     $tar = New-TestBusyboxRootFs -Path (Join-Path $script:state.Work 'busybox.tar') -Applet @('sh', 'cat', 'echo', 'true', 'ls', 'test', 'touch', 'sleep')
     Import-ContainerImage $tar -Format RootFs -Name 'pester/habits:1' -Command sh | Out-Null
@@ -25,6 +27,17 @@ BeforeAll {
             Get-OurCgroupDirectory | ForEach-Object { "cgroup $_" }
             if (Test-Path "$($script:state.RunRoot)/netns") { Get-ChildItem "$($script:state.RunRoot)/netns" | ForEach-Object { "netns $($_.Name)" } }
             if (Test-Path "$($script:state.Root)/containers") { Get-ChildItem "$($script:state.Root)/containers" | ForEach-Object { "dir $($_.Name)" } }
+        )
+    }
+    function script:Get-OurTable {
+        $sha = [Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($script:state.Root))
+        'pscontainer_' + [Convert]::ToHexString($sha).Substring(0, 8).ToLowerInvariant()
+    }
+    function script:Get-OurHostObject {
+        # This state root's objects on the host: links carrying its alias, its nftables table.
+        @(
+            & ip -o link | Where-Object { $_ -match [regex]::Escape($script:tag) } | ForEach-Object { "link $(($_ -split ': ')[1])" }
+            if ($script:haveNft) { & nft list tables | Where-Object { $_ -match (Get-OurTable) } | ForEach-Object { "nft $_" } }
         )
     }
 }
@@ -158,5 +171,79 @@ Describe '-Volume of a host directory that does not exist' {
         & mkfifo $fifo
         $out = Start-Container -Image pester/habits:1 -Network none -AutoRemove -Volume "${fifo}:/f" -Command sh, -c, 'test -p /f && echo fifo'
         $out | Should -Be 'fifo'
+    }
+}
+
+Describe 'The predefined networks' {
+    BeforeEach {
+        if (-not $script:haveRuntime) { Set-ItResult -Skipped -Because 'psc-runtime/psc-monitor are not built' }
+        elseif (-not $script:haveNft) { Set-ItResult -Skipped -Because 'nft (nftables) is not installed' }
+    }
+    AfterEach {
+        Get-Container -All | Remove-Container -Force
+        Get-ContainerNetwork | Where-Object Name -ne bridge | Remove-ContainerNetwork -Force
+        Remove-ContainerNetwork bridge -Force
+        Get-OurHostObject | Should -BeNullOrEmpty -Because 'removing the containers, the user networks and the default bridge''s host objects leaves nothing'
+    }
+
+    It 'keeps bridge when every listed network is piped to Remove-ContainerNetwork, and goes on with the others' {
+        Start-Container -Image pester/habits:1 -AutoRemove -Command true | Out-Null
+        $bridge = Get-ContainerNetwork bridge
+        New-ContainerNetwork pester-habits-a | Out-Null
+        New-ContainerNetwork pester-habits-b | Out-Null
+        @(Get-ContainerNetwork).Count | Should -Be 3
+
+        Get-ContainerNetwork | Remove-ContainerNetwork -ErrorVariable err -ErrorAction SilentlyContinue
+        @(Get-ContainerNetwork).Name | Should -Be @('bridge')
+        @($err).Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -Be 'PredefinedNetwork,PSContainer.Commands.RemoveContainerNetworkCommand'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
+        $err[0].TargetObject | Should -Be 'bridge'
+        $err[0].Exception.Message | Should -BeLike 'bridge is a pre-defined network and cannot be removed*'
+        (& ip -o link show $bridge.Bridge) | Should -Match 'UP' -Because 'the default bridge keeps working'
+        (Get-ContainerNetwork bridge).Id | Should -Be $bridge.Id
+    }
+
+    It 'refuses host and none, even with -Force, and makes nothing to refuse bridge' {
+        foreach ($name in 'host', 'none') {
+            Remove-ContainerNetwork $name -Force -ErrorVariable err -ErrorAction SilentlyContinue
+            $err[0].FullyQualifiedErrorId | Should -Be 'PredefinedNetwork,PSContainer.Commands.RemoveContainerNetworkCommand'
+            $err[0].Exception.Message | Should -Be "$name is a pre-defined network and cannot be removed."
+        }
+        # bridge is made on first use: refusing it must not be that use.
+        Remove-ContainerNetwork bridge -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -Be 'PredefinedNetwork,PSContainer.Commands.RemoveContainerNetworkCommand'
+        @(Get-ContainerNetwork) | Should -BeNullOrEmpty
+        Get-OurHostObject | Should -BeNullOrEmpty
+        { Remove-ContainerNetwork bridge -ErrorAction Stop } | Should -Throw -ErrorId 'PredefinedNetwork,PSContainer.Commands.RemoveContainerNetworkCommand'
+    }
+
+    It 'takes down the default bridge''s host objects with -Force, and makes them again on next use' {
+        $out = Start-Container -Image pester/habits:1 -AutoRemove -Command sh, -c, 'cat /proc/net/route | grep -c eth0'
+        [int]$out | Should -BeGreaterThan 0
+        $bridge = (Get-ContainerNetwork bridge).Bridge
+        @(Get-OurHostObject).Count | Should -BeGreaterThan 0
+
+        Remove-ContainerNetwork bridge -Force -Verbose 4>&1 | Out-String | Should -Match 'pre-defined'
+        Get-OurHostObject | Should -BeNullOrEmpty
+        (& ip -o link show $bridge 2>$null) | Should -BeNullOrEmpty
+
+        $again = Start-Container -Image pester/habits:1 -AutoRemove -Command sh, -c, 'cat /proc/net/route | grep -c eth0'
+        [int]$again | Should -BeGreaterThan 0
+        (Get-ContainerNetwork bridge).Bridge | Should -Be $bridge
+        (& ip -o link show $bridge) | Should -Match 'UP'
+    }
+
+    It 'leaves nothing on the host after the demo''s clean-up' {
+        $web = Start-Container -Image pester/habits:1 -Name habits-web -Command sleep, 30 -Detach
+        New-ContainerNetwork pester-habits-c | Out-Null
+        Connect-ContainerNetwork habits-web pester-habits-c | Out-Null
+        @(Get-OurHostObject).Count | Should -BeGreaterThan 2
+        # demo/demo.ps1's finally block, in the order it runs.
+        Get-Container -All | Remove-Container -Force
+        Get-ContainerNetwork | Where-Object Name -ne bridge | Remove-ContainerNetwork -Force -ErrorAction Continue
+        Remove-ContainerNetwork bridge -Force -ErrorAction Continue
+        Get-OurHostObject | Should -BeNullOrEmpty
+        $web | Out-Null
     }
 }
