@@ -247,3 +247,56 @@ Describe 'The predefined networks' {
         $web | Out-Null
     }
 }
+
+Describe 'An image that is neither here nor pullable' {
+    BeforeAll {
+        # A registry address nothing listens on: the pull fails at once, with no traffic off this machine.
+        $listener = [System.Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+        $listener.Start()
+        $script:closedPort = $listener.LocalEndpoint.Port
+        $listener.Stop()
+    }
+    AfterEach {
+        Get-Container -All | Remove-Container -Force
+        Get-OurLeak | Should -BeNullOrEmpty
+    }
+
+    # A terminating error would escape -ErrorAction SilentlyContinue and fail these tests.
+    It 'says New-Container could not find it locally and why the pull failed, as a non-terminating error' {
+        $image = "127.0.0.1:$($script:closedPort)/nosuch"
+        $c = New-Container $image -Network none -Command true -ErrorVariable err -ErrorAction SilentlyContinue
+        $c | Should -BeNullOrEmpty
+        @($err).Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -Be 'ImageNotFound,PSContainer.Commands.NewContainerCommand'
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $err[0].TargetObject | Should -Be $image
+        $err[0].Exception.Message | Should -BeLike "Unable to find image '127.0.0.1:$($script:closedPort)/nosuch:latest' locally, and pulling it failed: Cannot reach registry 127.0.0.1:$($script:closedPort) (*"
+        $err[0].Exception.InnerException.ErrorId | Should -Be 'RegistryUnavailable'
+        @(Get-Container -All).Count | Should -Be 0
+    }
+
+    It 'says the same for Start-Container -Image, non-terminating too, with docker run''s exit code 125' {
+        $image = "127.0.0.1:$($script:closedPort)/nosuch:1"
+        $global:LASTEXITCODE = 0
+        $out = Start-Container -Image $image -Network none -Command true -ErrorVariable err -ErrorAction SilentlyContinue
+        $out | Should -BeNullOrEmpty
+        $LASTEXITCODE | Should -Be 125
+        @($err).Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -Be 'ImageNotFound,PSContainer.Commands.StartContainerCommand'
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $err[0].TargetObject | Should -Be $image
+        $err[0].Exception.Message | Should -BeLike "Unable to find image '$image' locally, and pulling it failed: Cannot reach registry*"
+        # Non-terminating: a pipeline goes on with the next image.
+        $names = $image, 'pester/habits:1' | ForEach-Object { Start-Container -Image $_ -Network none -AutoRemove -Command echo, ran -ErrorAction SilentlyContinue }
+        $names | Should -Be @('ran')
+        @(Get-Container -All).Count | Should -Be 0
+    }
+
+    It 'keeps -Pull never''s plain ImageNotFound, and an invalid reference''s own error' {
+        New-Container "127.0.0.1:$($script:closedPort)/nosuch:1" -Pull never -Command true -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -Be 'ImageNotFound,PSContainer.Commands.NewContainerCommand'
+        $err[0].Exception.Message | Should -BeLike "Unable to find image '*' locally."
+        New-Container 'Not_A..Valid:Ref!' -Command true -ErrorVariable err2 -ErrorAction SilentlyContinue
+        $err2[0].FullyQualifiedErrorId | Should -Be 'InvalidReference,PSContainer.Commands.NewContainerCommand'
+    }
+}

@@ -85,7 +85,10 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
         }
         catch (EngineException e)
         {
-            ThrowEngineError(e);
+            // The one container asked for could not be made: a non-terminating error, as New-Container reports it,
+            // and docker run's exit code for a failure before the container runs.
+            SetExitCode(125);
+            WriteEngineError(e);
             return;
         }
         try

@@ -2,6 +2,7 @@ using System.Collections;
 using System.Management.Automation;
 using PSContainer.Engine;
 using PSContainer.Engine.Containers;
+using PSContainer.Engine.Registry;
 
 namespace PSContainer.Host;
 
@@ -134,15 +135,23 @@ public abstract class ContainerCreationCmdlet : PSContainerCmdlet
 
     /// <summary>
     /// Makes sure the image is in the store before a container is made from it, pulling it as -Pull says (with
-    /// progress). Engine errors propagate; the caller reports them.
+    /// progress). Engine errors propagate; the caller reports them. A missing image whose pull fails is reported
+    /// with both facts (ImageNotFound: not here, and why the pull failed), as docker run does.
     /// </summary>
     protected void EnsureImage()
     {
         bool have = Engine.Images.Find(Image) is not null;
         if (Pull == "never" || (Pull == "missing" && have)) return;
         if (!have) WriteVerbose($"Unable to find image '{Image}' locally; pulling it.");
-        RunWithProgress((progress, cancel) =>
-            new Engine.Registry.ImagePuller(Engine.Images).Pull(Image, new Engine.Registry.PullOptions { Platform = Platform }, progress, cancel));
+        try
+        {
+            RunWithProgress((progress, cancel) =>
+                new ImagePuller(Engine.Images).Pull(Image, new PullOptions { Platform = Platform }, progress, cancel));
+        }
+        catch (EngineException e) when (!have)
+        {
+            throw ImagePuller.NotFoundLocallyAndNotPulled(Image, e);
+        }
     }
 
     protected ContainerOptions BuildOptions() => new()
