@@ -300,3 +300,52 @@ Describe 'An image that is neither here nor pullable' {
         $err2[0].FullyQualifiedErrorId | Should -Be 'InvalidReference,PSContainer.Commands.NewContainerCommand'
     }
 }
+
+Describe 'A container''s stderr, shown as a native command''s' {
+    BeforeEach {
+        if (-not $script:haveRuntime) { Set-ItResult -Skipped -Because 'psc-runtime/psc-monitor are not built' }
+    }
+    AfterEach {
+        Get-Container -All | Remove-Container -Force
+        Get-OurLeak | Should -BeNullOrEmpty
+    }
+
+    It 'renders a stderr line as just the line, with pwsh''s native-command ids, still in the error stream' {
+        $records = @(Start-Container -Image pester/habits:1 -Name habits-stderr -Network none -AutoRemove -Command sh, -c, 'echo out; echo oops >&2; echo again >&2' 2>&1)
+        $records.Count | Should -Be 3
+        $errors = @($records | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+        $errors.FullyQualifiedErrorId | Should -Be @('NativeCommandError', 'NativeCommandErrorMessage')
+        $errors.Exception.Message | Should -Be @('oops', 'again')
+        $errors[0].Exception | Should -BeOfType ([System.Management.Automation.RemoteException])
+        $errors[0].TargetObject | Should -Be 'habits-stderr'
+        $errors[0].InvocationInfo.MyCommand.Name | Should -Be 'Start-Container'
+
+        $text = $records | Out-String
+        $text | Should -Not -Match 'Line \|'
+        $text | Should -Not -Match 'Start-Container'
+        @($text -split '\r?\n' | Where-Object { $_.Trim() }) | Should -Be @('out', 'oops', 'again')
+    }
+
+    It 'keeps 2>$null, 2>&1 and -ErrorVariable working' {
+        Start-Container -Image pester/habits:1 -Network none -AutoRemove -Command sh, -c, 'echo out; echo oops >&2' 2>$null | Should -Be 'out'
+        $out = Start-Container -Image pester/habits:1 -Network none -AutoRemove -Command sh, -c, 'echo out; echo oops >&2' -ErrorVariable err -ErrorAction SilentlyContinue
+        $out | Should -Be 'out'
+        $err.Exception.Message | Should -Be 'oops'
+        { Start-Container -Image pester/habits:1 -Network none -AutoRemove -Command sh, -c, 'echo oops >&2' -ErrorAction Stop } | Should -Throw '*oops*'
+    }
+
+    It 'shows just the line in a script run by another pwsh, whose stderr is captured' {
+        # A script, not -Command text: an ordinary cmdlet error in a script shows its 'Line |' context.
+        $script = Join-Path $script:state.Work 'stderr.ps1'
+        Set-Content $script @"
+Import-Module '$(Get-TestModulePath)'
+Start-Container -Image pester/habits:1 -Network none -AutoRemove -Command sh, -c, 'echo out; echo oops >&2'
+"@
+        $result = Start-TestPwsh -Script "& '$script'" | Wait-TestPwsh
+        $stderr = $result.Stderr -replace '\x1b\[[0-9;?]*[A-Za-z]', ''
+        $result.Stdout.Trim() | Should -Be 'out'
+        $stderr.Trim() | Should -Be 'oops'
+        $stderr | Should -Not -Match 'Line \|'
+        $stderr | Should -Not -Match 'Start-Container'
+    }
+}

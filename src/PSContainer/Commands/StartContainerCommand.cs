@@ -99,12 +99,19 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
                 WriteObject(started);
                 return;
             }
+            bool firstErrorLine = true;
             foreach (var record in Engine.Containers.Logs(created.Id, follow: true, Cancellation))
             {
                 if (record.Stream == "stderr")
-                    WriteError(new ErrorRecord(new ContainerStandardErrorException(record.Line), "ContainerStandardError", ErrorCategory.NotSpecified, created.Name));
+                {
+                    // Shown as pwsh shows a native command's stderr: the line alone, still in the error stream.
+                    WriteError(NativeErrorLineRecord.Create(record.Line, firstErrorLine, created.Name));
+                    firstErrorLine = false;
+                }
                 else
+                {
                     WriteObject(record.Line);
+                }
             }
             var exit = Engine.Containers.Wait(created.Id, Cancellation);
             SetExitCode(exit.ExitCode);
@@ -133,5 +140,5 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
     private void SetExitCode(int code) => SessionState.PSVariable.Set("global:LASTEXITCODE", code);
 }
 
-/// <summary>A line the container wrote to its standard error, as an error record's exception.</summary>
+/// <summary>A line a container wrote to its standard error, as an error record's exception (Invoke-ContainerCommand's).</summary>
 public sealed class ContainerStandardErrorException(string line) : Exception(line);
