@@ -80,6 +80,9 @@ public sealed class SizeParsingTests
         "1,024",
         "8192p",
         "99999999999999999999",
+        "99999999999999999999999p",
+        "9999999999999999999999999999999999",
+        "8388608t",
     };
 
     [Theory]
@@ -102,10 +105,15 @@ public sealed class SizeParsingTests
         Assert.Equal("'64x' is not a size; use a number of bytes, a PowerShell size like 64MB, or Docker's 64m, 1g, 512k, 100b.", error);
     }
 
-    [Fact]
-    public void TooLargeIsSaidSo()
+    [Theory]
+    [InlineData("8192p")]
+    [InlineData("8388608t")]
+    [InlineData("99999999999999999999")]
+    [InlineData("99999999999999999999999p")]
+    [InlineData("9999999999999999999999999999999999")]
+    public void TooLargeIsSaidSo(string text)
     {
-        Assert.False(ByteSize.TryParse("8192p", false, out _, out string? error));
+        Assert.False(ByteSize.TryParse(text, false, out _, out string? error));
         Assert.Contains("too large", error);
     }
 

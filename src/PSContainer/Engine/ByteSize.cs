@@ -41,17 +41,17 @@ public static class ByteSize
             // "5." is not a number docker takes; a fraction needs digits after the point.
             if (fractionEnd > numberEnd + 1) numberEnd = fractionEnd;
         }
-        if (digitsEnd == 0 || !decimal.TryParse(s.AsSpan(0, numberEnd), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out decimal number))
-            return Fail($"'{text}' is not a size; {AcceptedForms}.", out error);
+        if (digitsEnd == 0) return Fail($"'{text}' is not a size; {AcceptedForms}.", out error);
 
         string unit = s[numberEnd..];
         if (unit.StartsWith(' ')) unit = unit[1..];
         if (!TryMultiplier(unit.ToLowerInvariant(), out decimal multiplier))
             return Fail($"'{text}' is not a size; {AcceptedForms}.", out error);
-        decimal value = decimal.Floor(number * multiplier);
-        if (value > long.MaxValue)
-            return Fail($"'{text}' is too large: a size is at most {long.MaxValue} bytes.", out error);
-        bytes = (long)value;
+        // Well formed by now, so a number decimal cannot hold is too large, and so is one whose product would be.
+        if (!decimal.TryParse(s.AsSpan(0, numberEnd), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out decimal number)
+            || number > long.MaxValue / multiplier)
+            return Fail(TooLarge(text), out error);
+        bytes = (long)decimal.Floor(number * multiplier);
         return true;
     }
 
@@ -79,7 +79,7 @@ public static class ByteSize
         if (decimal.Truncate(number) != number)
             return Fail($"'{shown}' is not a whole number of bytes; {AcceptedForms}.", out error);
         if (number > long.MaxValue)
-            return Fail($"'{shown}' is too large: a size is at most {long.MaxValue} bytes.", out error);
+            return Fail(TooLarge(shown), out error);
         bytes = (long)number;
         return true;
     }
@@ -97,7 +97,7 @@ public static class ByteSize
             return Fail($"'{shown}' is not a whole number of bytes; {AcceptedForms}.", out error);
         // 2^63 is the first double past long.MaxValue.
         if (number >= 9223372036854775808.0)
-            return Fail($"'{shown}' is too large: a size is at most {long.MaxValue} bytes.", out error);
+            return Fail(TooLarge(shown), out error);
         if (number < 0 && !(allowUnlimited && number == Unlimited)) return Fail(Negative(shown, allowUnlimited), out error);
         bytes = (long)number;
         return true;
@@ -114,6 +114,8 @@ public static class ByteSize
         multiplier = 1L << (10 * (power + 1));
         return true;
     }
+
+    private static string TooLarge(string? shown) => $"'{shown}' is too large: a size is at most {long.MaxValue} bytes.";
 
     private static string Negative(string shown, bool allowUnlimited) =>
         $"'{shown}' is not a size: it is negative{(allowUnlimited ? " (only -1, for unlimited, is allowed)" : "")}; {AcceptedForms}.";
