@@ -65,7 +65,10 @@ finally {
     Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
     Get-ContainerImage -ErrorAction SilentlyContinue | Remove-ContainerImage -Force -ErrorAction SilentlyContinue
     if (Get-Command Get-ContainerNetwork -ErrorAction SilentlyContinue) {
-        Get-ContainerNetwork | Remove-ContainerNetwork -Force -ErrorAction SilentlyContinue
+        # User networks go; the predefined bridge network cannot be removed, so its host bridge and firewall rules are
+        # taken down explicitly (-Force), leaving the host as the demo found it. Errors are shown, not hidden.
+        Get-ContainerNetwork | Where-Object Name -ne bridge | Remove-ContainerNetwork -Force -ErrorAction Continue
+        Remove-ContainerNetwork bridge -Force -ErrorAction Continue
     }
     foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory) {
         $p = Join-Path $h.FullName 'psc-demo'

@@ -198,8 +198,11 @@ grep -c . /proc/self/mountinfo | sed 's/^/mounts=/'
     }
 
     It 'fails a bad mount source and a missing image with clear errors' {
-        $c = New-Container pester/busybox:1 -Command true -Volume '/no/such/dir:/data'
-        { $c | Start-Container -ErrorAction Stop } | Should -Throw -ExpectedMessage '*no/such/dir*'
+        # A missing source is made, as docker -v does; one that cannot be made (below a file) is a clear error.
+        $file = Join-Path $script:state.Work 'not-a-dir'
+        Set-Content $file 'x'
+        $c = New-Container pester/busybox:1 -Command true -Volume "$file/sub:/data"
+        { $c | Start-Container -ErrorAction Stop } | Should -Throw -ExpectedMessage '*not-a-dir/sub*'
         (Get-Container $c.Id -All).State | Should -Be 'Created'
         Get-OurLeak | Where-Object { $_ -notlike 'dir *' } | Should -BeNullOrEmpty
         { New-Container no/such:image -Pull never -ErrorAction Stop } | Should -Throw -ErrorId 'ImageNotFound*'

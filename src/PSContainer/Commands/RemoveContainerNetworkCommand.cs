@@ -19,23 +19,24 @@ public sealed class RemoveContainerNetworkCommand : PSContainerCmdlet
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = "ByObject")]
     public ContainerNetwork[] Network { get; set; } = [];
 
-    /// <summary>Disconnect attached containers first instead of refusing.</summary>
+    /// <summary>Disconnect attached containers first instead of refusing; on the predefined bridge network, take down its host bridge and rules.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 
     protected override void ProcessRecord()
     {
-        var targets = new List<string>();
-        if (ParameterSetName == "ByObject") targets.AddRange(Network.Select(n => n.Id));
+        // (what the engine is given, what the user is shown)
+        var targets = new List<(string Key, string Shown)>();
+        if (ParameterSetName == "ByObject") targets.AddRange(Network.Select(n => (n.Id, n.Name)));
         else
         {
             foreach (string name in Name)
             {
-                if (!WildcardPattern.ContainsWildcardCharacters(name)) { targets.Add(name); continue; }
+                if (!WildcardPattern.ContainsWildcardCharacters(name)) { targets.Add((name, name)); continue; }
                 var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
                 try
                 {
-                    targets.AddRange(Engine.Containers.Networks.List().Where(n => pattern.IsMatch(n.Name)).Select(n => n.Name));
+                    targets.AddRange(Engine.Containers.Networks.List().Where(n => pattern.IsMatch(n.Name)).Select(n => (n.Name, n.Name)));
                 }
                 catch (EngineException e)
                 {
@@ -43,12 +44,16 @@ public sealed class RemoveContainerNetworkCommand : PSContainerCmdlet
                 }
             }
         }
-        foreach (string target in targets)
+        foreach (var (key, shown) in targets)
         {
-            if (!ShouldProcess(target, "Remove container network")) continue;
+            bool predefined = NetworkManager.IsPredefined(shown);
+            if (!ShouldProcess(shown, predefined && Force ? "Take down the host bridge and rules of the predefined network" : "Remove container network")) continue;
             try
             {
-                Engine.Containers.Networks.Remove(target, Force);
+                // The engine refuses the predefined networks (PredefinedNetwork), so every client gets the same rule.
+                Engine.Containers.Networks.Remove(key, Force);
+                if (predefined && Force)
+                    WriteVerbose($"{shown} is a pre-defined network: its host bridge and rules are gone, and it is made again when a container next uses it.");
             }
             catch (EngineException e)
             {

@@ -85,7 +85,10 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
         }
         catch (EngineException e)
         {
-            ThrowEngineError(e);
+            // The one container asked for could not be made: a non-terminating error, as New-Container reports it,
+            // and docker run's exit code for a failure before the container runs.
+            SetExitCode(125);
+            WriteEngineError(e);
             return;
         }
         try
@@ -96,12 +99,19 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
                 WriteObject(started);
                 return;
             }
+            bool firstErrorLine = true;
             foreach (var record in Engine.Containers.Logs(created.Id, follow: true, Cancellation))
             {
                 if (record.Stream == "stderr")
-                    WriteError(new ErrorRecord(new ContainerStandardErrorException(record.Line), "ContainerStandardError", ErrorCategory.NotSpecified, created.Name));
+                {
+                    // Shown as pwsh shows a native command's stderr: the line alone, still in the error stream.
+                    WriteError(NativeErrorLineRecord.Create(record.Line, firstErrorLine, created.Name));
+                    firstErrorLine = false;
+                }
                 else
+                {
                     WriteObject(record.Line);
+                }
             }
             var exit = Engine.Containers.Wait(created.Id, Cancellation);
             SetExitCode(exit.ExitCode);
@@ -130,5 +140,5 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
     private void SetExitCode(int code) => SessionState.PSVariable.Set("global:LASTEXITCODE", code);
 }
 
-/// <summary>A line the container wrote to its standard error, as an error record's exception.</summary>
+/// <summary>A line a container wrote to its standard error, as an error record's exception (Invoke-ContainerCommand's).</summary>
 public sealed class ContainerStandardErrorException(string line) : Exception(line);

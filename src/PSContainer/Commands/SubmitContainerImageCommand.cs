@@ -45,8 +45,9 @@ public sealed class SubmitContainerImageCommand : PSContainerCmdlet
     [Credential]
     public PSCredential? Credential { get; set; }
 
-    /// <summary>Upload blobs larger than this many bytes in PATCH chunks of this size (default: one request per blob).</summary>
+    /// <summary>Upload blobs larger than this size in PATCH chunks of this size (default: one request per blob); 5MB and Docker's 5m both work.</summary>
     [Parameter]
+    [SizeTransformation]
     [ValidateRange(0, long.MaxValue)]
     public long ChunkSize { get; set; }
 

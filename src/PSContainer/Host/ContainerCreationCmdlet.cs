@@ -1,6 +1,8 @@
 using System.Collections;
 using System.Management.Automation;
+using PSContainer.Engine;
 using PSContainer.Engine.Containers;
+using PSContainer.Engine.Registry;
 
 namespace PSContainer.Host;
 
@@ -47,12 +49,14 @@ public abstract class ContainerCreationCmdlet : PSContainerCmdlet
     [Parameter(ParameterSetName = RunSet)]
     public Hashtable? Label { get; set; }
 
-    /// <summary>Memory limit in bytes (PowerShell's 64MB works).</summary>
+    /// <summary>Memory limit: bytes, PowerShell's 64MB or Docker's 64m, 1g.</summary>
     [Parameter(ParameterSetName = RunSet)]
+    [SizeTransformation]
     public long? Memory { get; set; }
 
-    /// <summary>Memory plus swap in bytes; -1 for unlimited swap.</summary>
+    /// <summary>Memory plus swap, as a size like -Memory; -1 for unlimited swap.</summary>
     [Parameter(ParameterSetName = RunSet)]
+    [SizeTransformation(AllowUnlimited = true)]
     public long? MemorySwap { get; set; }
 
     /// <summary>CPUs the container may use (1.5 = one and a half CPUs of time).</summary>
@@ -131,15 +135,23 @@ public abstract class ContainerCreationCmdlet : PSContainerCmdlet
 
     /// <summary>
     /// Makes sure the image is in the store before a container is made from it, pulling it as -Pull says (with
-    /// progress). Engine errors propagate; the caller reports them.
+    /// progress). Engine errors propagate; the caller reports them. A missing image whose pull fails is reported
+    /// with both facts (ImageNotFound: not here, and why the pull failed), as docker run does.
     /// </summary>
     protected void EnsureImage()
     {
         bool have = Engine.Images.Find(Image) is not null;
         if (Pull == "never" || (Pull == "missing" && have)) return;
         if (!have) WriteVerbose($"Unable to find image '{Image}' locally; pulling it.");
-        RunWithProgress((progress, cancel) =>
-            new Engine.Registry.ImagePuller(Engine.Images).Pull(Image, new Engine.Registry.PullOptions { Platform = Platform }, progress, cancel));
+        try
+        {
+            RunWithProgress((progress, cancel) =>
+                new ImagePuller(Engine.Images).Pull(Image, new PullOptions { Platform = Platform }, progress, cancel));
+        }
+        catch (EngineException e) when (!have)
+        {
+            throw ImagePuller.NotFoundLocallyAndNotPulled(Image, e);
+        }
     }
 
     protected ContainerOptions BuildOptions() => new()
@@ -172,13 +184,32 @@ public abstract class ContainerCreationCmdlet : PSContainerCmdlet
         AutoRemove = AutoRemove,
     };
 
-    /// <summary>A relative host path in -Volume is relative to PowerShell's current location, not the process's.</summary>
+    /// <summary>
+    /// A relative host path in -Volume (./data, ../x, sub/dir, ~/x) is relative to PowerShell's current location, not
+    /// the process's. A bare name (data:/data) is left for the engine to refuse: docker reads it as a named volume.
+    /// </summary>
     private string ResolveVolume(string volume)
     {
         int colon = volume.IndexOf(':');
         if (colon <= 0 || volume.StartsWith('/')) return volume;
         string host = volume[..colon];
-        return GetUnresolvedProviderPathFromPSPath(host) + volume[colon..];
+        bool looksLikePath = host.Contains('/') || host is "." or ".." || host.StartsWith('~');
+        if (!looksLikePath) return volume;
+        string resolved;
+        ProviderInfo provider;
+        try
+        {
+            resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(host, out provider, out _);
+        }
+        catch (Exception e) when (e is RuntimeException or NotSupportedException or ArgumentException)
+        {
+            throw new EngineException("InvalidVolume", ErrorKind.InvalidArgument, volume, $"'{host}' in -Volume '{volume}' is not a path here: {e.Message}");
+        }
+        // From Env: or HKLM: a relative path names no directory on the host.
+        if (provider.Name != "FileSystem")
+            throw new EngineException("InvalidVolume", ErrorKind.InvalidArgument, volume,
+                $"'{host}' in -Volume '{volume}' is not a file system path: the current location is {SessionState.Path.CurrentLocation} ({provider.Name}); give an absolute path.");
+        return resolved + volume[colon..];
     }
 
     private static Dictionary<string, string> ToDictionary(Hashtable? table) =>

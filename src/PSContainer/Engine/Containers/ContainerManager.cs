@@ -291,6 +291,9 @@ public sealed partial class ContainerManager
 
         try
         {
+            // docker -v makes a missing host directory when the container starts, not when it is created.
+            foreach (var bind in RuntimeSpecBuilder.ParseVolumes(o.Volumes)) BindSource.Prepare(bind.Source);
+
             // Lower dirs top first: the image's layers, newest last in the image, first for overlayfs.
             var lowers = images.LayersOf(record.ImageId).OrderByDescending(l => l.Position).Select(l => images.Layers.DiffOf(l.ChainId)).ToList();
             foreach (string lower in lowers)

@@ -14,8 +14,12 @@ public sealed record SpecContext(string RootfsPath, string? NetworkNamespacePath
 /// and read-only paths, the default capability set, no_new_privs, the device allow-list and the resource limits.
 /// Any OCI runtime (ours or runc) runs the result.
 /// </summary>
-public static class RuntimeSpecBuilder
+public static partial class RuntimeSpecBuilder
 {
+    /// <summary>What docker takes as a volume name (-v NAME:/path) rather than a host path.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex("^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")]
+    private static partial System.Text.RegularExpressions.Regex VolumeNamePattern();
+
     /// <summary>Docker's default capabilities (moby oci/caps/defaults.go).</summary>
     public static readonly string[] DefaultCapabilities =
     [
@@ -182,7 +186,10 @@ public static class RuntimeSpecBuilder
             if (parts.Length is < 2 or > 3 || parts[0].Length == 0 || !parts[1].StartsWith('/'))
                 throw new EngineException("InvalidVolume", ErrorKind.InvalidArgument, v, $"'{v}' is not a valid bind mount: use /host/path:/container/path[:ro|rw].");
             if (!parts[0].StartsWith('/'))
-                throw new EngineException("InvalidVolume", ErrorKind.InvalidArgument, v, $"'{parts[0]}' must be an absolute host path (named volumes come later).");
+                throw new EngineException("InvalidVolume", ErrorKind.InvalidArgument, v, VolumeNamePattern().IsMatch(parts[0])
+                    // docker reads a bare name as a named volume: making ./name instead would be a surprise either way.
+                    ? $"'{parts[0]}' in -Volume '{v}' is not a path but a volume name, and named volumes are not supported yet: write ./{parts[0]} for a directory under the current location, or an absolute path."
+                    : $"'{parts[0]}' in -Volume '{v}' must be an absolute host path.");
             bool ro = false;
             if (parts.Length == 3)
             {

@@ -226,13 +226,25 @@ public sealed class NetworkManager
         }
     }
 
+    /// <summary>The networks every state root has without New-ContainerNetwork: bridge (made on first use), host and none.</summary>
+    public static bool IsPredefined(string name) => name is DefaultNetwork or "host" or "none";
+
     /// <summary>
     /// Removes a network: its DNS server, bridge and rules. With containers attached it refuses unless
     /// <paramref name="force"/>, which disconnects them first (running ones lose the interface).
+    /// The predefined networks cannot be removed, as in docker ("bridge is a pre-defined network and cannot be
+    /// removed"), so that removing every listed network does not take the default one away. There is no daemon to
+    /// own the default bridge's host objects, though: <paramref name="force"/> on bridge is the explicit way to take
+    /// them down (its bridge device, rules and leases; attached containers are disconnected, as for any network).
+    /// The network stays predefined and is made again when a container next uses it.
     /// </summary>
     public void Remove(string nameOrId, bool force)
     {
+        // Checked by name before Resolve, which would make the default network on first use only to refuse it.
+        if (nameOrId is "host" or "none" || (nameOrId == DefaultNetwork && !force)) throw PredefinedNetwork(nameOrId);
+        if (nameOrId == DefaultNetwork && store.ByName(DefaultNetwork) is null) return;
         var n = Resolve(nameOrId);
+        if (n.Name == DefaultNetwork && !force) throw PredefinedNetwork(n.Name);
         using (Lock())
         {
             var endpoints = store.EndpointsOn(n.Id);
@@ -247,6 +259,11 @@ public sealed class NetworkManager
             ApplyFirewall();
         }
     }
+
+    private static EngineException PredefinedNetwork(string name) =>
+        new("PredefinedNetwork", ErrorKind.InvalidOperation, name, name == DefaultNetwork
+            ? $"{name} is a pre-defined network and cannot be removed. -Force takes down its host bridge and rules instead (it is made again when a container next uses it)."
+            : $"{name} is a pre-defined network and cannot be removed.");
 
     // ---- host objects -----------------------------------------------------------------------------------------
 

@@ -38,6 +38,20 @@ public sealed class ImagePuller
         this.settings = settings ?? RegistrySettings.Load(store.Paths);
     }
 
+    /// <summary>
+    /// The error for an image that is not in the store and could not be pulled either (docker run's "Unable to find
+    /// image 'busybox:latest' locally", then why the pull failed): both facts in one message, with the reference as
+    /// it was pulled (normalised), ObjectNotFound, the image as given as target, and the pull's own error inside.
+    /// A reference that does not parse is the user's mistake, not a missing image: it is returned as it is.
+    /// </summary>
+    public static EngineException NotFoundLocallyAndNotPulled(string image, EngineException pullFailure)
+    {
+        if (pullFailure.ErrorId == "InvalidReference") return pullFailure;
+        string shown = ImageReference.TryParse(image, defaultTag: true, out var parsed, out _) ? parsed!.ToString() : image;
+        return new EngineException("ImageNotFound", ErrorKind.ObjectNotFound, image,
+            $"Unable to find image '{shown}' locally, and pulling it failed: {pullFailure.Message}", pullFailure);
+    }
+
     public ContainerImage Pull(string reference, PullOptions? options = null, IProgress<ProgressInfo>? progress = null, CancellationToken cancel = default)
     {
         var parsed = ImageReference.Parse(reference);
