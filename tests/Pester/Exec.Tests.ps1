@@ -46,6 +46,9 @@ Describe 'exec and pause under <Runtime>' -ForEach $runtimes {
         $out = Invoke-ContainerCommand $script:c.Id -Command sh, -c, 'id -u; pwd; echo $EXTRA; echo problem >&2; exit 6' -User 65534 -WorkingDirectory /tmp -Environment @{ EXTRA = 'x' } -ErrorVariable err -ErrorAction SilentlyContinue
         $out | Should -Be @('65534', '/tmp', 'x')
         $err[0].Exception.Message | Should -Be 'problem'
+        # Shown as a native command's stderr line is: just the line, not a failure of the cmdlet.
+        $err[0].FullyQualifiedErrorId | Should -Be 'NativeCommandError'
+        ($err[0] | Out-String).Trim() | Should -Be 'problem'
         $LASTEXITCODE | Should -Be 6
     }
 

@@ -76,5 +76,7 @@ Write-Output '#### done'
         $left = Start-TestPwsh -Script "Import-Module '$(Get-TestModulePath)'; @(Get-Container -All).Count; @(Get-ContainerImage).Count" | Wait-TestPwsh
         ($left.Stdout.Trim() -split "`n" | ForEach-Object Trim) | Should -Be @('0', '0')
         Get-ChildItem $script:clone -Exclude out | Should -BeNullOrEmpty
+        # ... and the default network's host bridge is gone with Remove-ContainerNetwork bridge -Force.
+        @(& ip -o link | Where-Object { $_ -match [regex]::Escape("alias pscontainer:$($script:state.Root)") }) | Should -BeNullOrEmpty
     }
 }

@@ -47,12 +47,19 @@ public sealed class InvokeContainerCommandCommand : ContainerTargetCmdlet
                     User = User,
                     WorkingDirectory = WorkingDirectory,
                 };
+                bool firstErrorLine = true;
                 foreach (var line in Engine.Containers.Exec(key, options, code => exitCode = code, Cancellation))
                 {
                     if (line.Stream == "stderr")
-                        WriteError(new ErrorRecord(new ContainerStandardErrorException(line.Line), "ContainerStandardError", ErrorCategory.NotSpecified, shown));
+                    {
+                        // As Start-Container -Image shows it: the line alone, as pwsh shows a native command's stderr.
+                        WriteError(NativeErrorLineRecord.Create(line.Line, firstErrorLine, shown));
+                        firstErrorLine = false;
+                    }
                     else
+                    {
                         WriteObject(line.Line);
+                    }
                 }
                 SessionState.PSVariable.Set("global:LASTEXITCODE", exitCode);
             }

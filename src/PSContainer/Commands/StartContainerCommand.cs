@@ -139,6 +139,3 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
 
     private void SetExitCode(int code) => SessionState.PSVariable.Set("global:LASTEXITCODE", code);
 }
-
-/// <summary>A line a container wrote to its standard error, as an error record's exception (Invoke-ContainerCommand's).</summary>
-public sealed class ContainerStandardErrorException(string line) : Exception(line);
