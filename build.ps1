@@ -192,8 +192,7 @@ function Install-TestDependency {
 
 function Save-HostBaseline {
     # The host as it is before the first test: HostClean.Tests.ps1, the last Pester file, checks that the suite
-    # left it the same (links, mounts, netns, cgroups, firewall rules, processes).
-    if ($env:PSCONTAINER_TEST_HOST_BASELINE) { return }
+    # left it the same (links, mounts, netns, cgroups, firewall rules, processes). Taken anew by every run.
     Import-Module (Join-Path $repo 'tests/Pester/HostState.psm1') -Force
     $dir = Join-Path $repo 'out/test-results'
     New-Item -ItemType Directory -Force $dir | Out-Null

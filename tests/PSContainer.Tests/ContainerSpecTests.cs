@@ -135,6 +135,15 @@ public sealed class ContainerSpecTests : IDisposable
         Assert.Equal("/etc/app:/etc/app:ro", mounts[1].ToString());
     }
 
+    [Fact]
+    public void VolumeSourcesAreCleanedAsText()
+    {
+        // As docker's filepath.Clean: the directory made for a missing source and the path mounted are the same.
+        var mounts = RuntimeSpecBuilder.ParseVolumes(["/srv/link/../data//x/./:/data", "/srv/data/:/d2:ro"]);
+        Assert.Equal("/srv/data/x", mounts[0].Source);
+        Assert.Equal("/srv/data", mounts[1].Source);
+    }
+
     [Theory]
     [InlineData("/data")]                    // no destination
     [InlineData("/a:/b:ro:extra")]           // too many parts

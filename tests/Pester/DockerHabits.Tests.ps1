@@ -234,6 +234,23 @@ Describe 'The predefined networks' {
         (& ip -o link show $bridge) | Should -Match 'UP'
     }
 
+    It 'refuses to take the default bridge down while a container, running or not, is on it' {
+        $made = New-Container pester/habits:1 -Name habits-onbridge -Command sleep, 30
+        try {
+            Remove-ContainerNetwork bridge -Force -ErrorVariable err -ErrorAction SilentlyContinue
+            $err.Count | Should -Be 1
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'NetworkInUse*'
+            $err[0].Exception.Message | Should -Match 'habits-onbridge'
+            # The container keeps its endpoint: started now, it is on bridge with an address.
+            $running = $made | Start-Container -PassThru
+            $running.Networks | Should -Contain 'bridge'
+            $running.IPAddress | Should -Not -BeNullOrEmpty
+            $out = Invoke-ContainerCommand habits-onbridge -Command sh, -c, 'cat /proc/net/route | grep -c eth0'
+            [int]$out | Should -BeGreaterThan 0
+        }
+        finally { Remove-Container habits-onbridge -Force }
+    }
+
     It 'leaves nothing on the host after the demo''s clean-up' {
         $web = Start-Container -Image pester/habits:1 -Name habits-web -Command sleep, 30 -Detach
         New-ContainerNetwork pester-habits-c | Out-Null

@@ -39,6 +39,7 @@ function Get-TestHostProcess {
             $cgroups = @([IO.File]::ReadAllLines("$dir/cgroup") | ForEach-Object { ($_ -split ':', 3)[2] })
             [pscustomobject]@{
                 Pid         = [int]$name
+                ParentPid   = $ppid
                 Name        = [IO.File]::ReadAllText("$dir/comm").Trim()
                 CommandLine = ([IO.File]::ReadAllText("$dir/cmdline") -replace "`0", ' ').Trim()
                 InContainer = [bool]@($cgroups | Where-Object { $_ -ne '/' -and -not (Test-TestForeignCgroup $_ $foreign) }).Count
@@ -73,8 +74,17 @@ function Get-TestHostState {
             & $save 2>$null | Where-Object { $_ -notmatch '^#' } | ForEach-Object { "${save}: " + ($_ -replace '\[\d+:\d+\]', '') }
         }
     })
-    $processes = @(Get-TestHostProcess | Where-Object {
-        $_.InContainer -or
+    # Besides containers' and engines' processes, anything this test runner started that still runs (a helper
+    # server a test forgot to stop): its descendants, which share its cgroup.
+    $all = @(Get-TestHostProcess)
+    $children = $all | Group-Object ParentPid -AsHashTable
+    $descendants = [Collections.Generic.HashSet[int]]::new()
+    $queue = [Collections.Generic.Queue[int]]::new(); $queue.Enqueue($PID)
+    while ($queue.Count -gt 0) {
+        foreach ($child in @($children[$queue.Dequeue()])) { if ($child -and $descendants.Add($child.Pid)) { $queue.Enqueue($child.Pid) } }
+    }
+    $processes = @($all | Where-Object {
+        $descendants.Contains($_.Pid) -or $_.InContainer -or
         $_.Name -match '^(psc-|conmon|dockerd|containerd|docker-proxy|registry|docker-registr|podman|runc|crun|catatonit|aardvark|netavark)'
     } | ForEach-Object { "$($_.Pid) $($_.Name) $($_.CommandLine)" })
     [pscustomobject]@{

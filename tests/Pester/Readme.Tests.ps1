@@ -70,8 +70,14 @@ Write-Output '#### done'
         $run.Stdout | Should -Match 'hello from [0-9a-f]{12}'
         $run.Stdout | Should -Match 'Hello from PSContainer'
         $run.Stdout | Should -Match 'CONTAINER ID'
-        # Installed by name from the package.
+        # Installed from the package, and found by name by a fresh pwsh of that user.
         Get-ChildItem "$script:privateHome/.local/share/powershell/Modules/PSContainer/*/PSContainer.psd1" | Should -Not -BeNullOrEmpty
+        $byName = Start-TestPwsh -Script 'Import-Module PSContainer -ErrorAction Stop; (Get-Module PSContainer).ModuleBase' -Environment @{
+            HOME = $script:privateHome; XDG_DATA_HOME = "$script:privateHome/.local/share"
+            XDG_CONFIG_HOME = "$script:privateHome/.config"; XDG_CACHE_HOME = "$script:privateHome/.cache"
+        } | Wait-TestPwsh
+        $byName.Stderr | Should -BeNullOrEmpty
+        $byName.Stdout.Trim() | Should -BeLike "$script:privateHome/.local/share/powershell/Modules/PSContainer/*"
         # The examples clean up after themselves: no container or image is left in the state root.
         $left = Start-TestPwsh -Script "Import-Module '$(Get-TestModulePath)'; @(Get-Container -All).Count; @(Get-ContainerImage).Count" | Wait-TestPwsh
         ($left.Stdout.Trim() -split "`n" | ForEach-Object Trim) | Should -Be @('0', '0')

@@ -20,7 +20,7 @@ public sealed class RemoveContainerCommand : ContainerTargetCmdlet
             if (!ShouldProcess(shown, "Remove container")) continue;
             bool force = Force;
             // A forced removal kills and waits for the container: all of them at once, like stopping.
-            RunConcurrently(shown, () =>
+            RunConcurrently(key, shown, () =>
             {
                 Engine.Containers.Remove(key, force);
                 return null;

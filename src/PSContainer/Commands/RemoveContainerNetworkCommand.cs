@@ -46,7 +46,7 @@ public sealed class RemoveContainerNetworkCommand : PSContainerCmdlet
         }
         foreach (var (key, shown) in targets)
         {
-            bool predefined = NetworkManager.IsPredefined(shown);
+            bool predefined = shown == NetworkManager.DefaultNetwork;
             if (!ShouldProcess(shown, predefined && Force ? "Take down the host bridge and rules of the predefined network" : "Remove container network")) continue;
             try
             {

@@ -24,7 +24,7 @@ public sealed class RestartContainerCommand : ContainerTargetCmdlet
         {
             if (!ShouldProcess(shown, "Restart container")) continue;
             var timeout = TimeSpan.FromSeconds(Timeout);
-            RunConcurrently(shown, () =>
+            RunConcurrently(key, shown, () =>
             {
                 Engine.Containers.Stop(key, timeout);
                 return Engine.Containers.Start(key);

@@ -32,7 +32,7 @@ public sealed class StopContainerCommand : ContainerTargetCmdlet
             if (!ShouldProcess(shown, Signal is null ? "Stop container" : $"Send {Signal} to container")) continue;
             var timeout = TimeSpan.FromSeconds(Timeout);
             string? signal = Signal;
-            RunConcurrently(shown, () => Engine.Containers.Stop(key, timeout, signal), PassThru);
+            RunConcurrently(key, shown, () => Engine.Containers.Stop(key, timeout, signal), PassThru);
         }
     }
 }

@@ -19,21 +19,44 @@ public abstract class ContainerTargetCmdlet : PSContainerCmdlet
     public Container[] Container { get; set; } = [];
 
     private readonly List<(Task<Container?> Work, string Shown)> inFlight = new();
+    private readonly Dictionary<string, Task<Container?>> lastOperationOn = new(StringComparer.Ordinal);
+    private bool passThru;
 
     /// <summary>
-    /// Runs a slow operation on one container (a stop that waits out its grace period) on a worker thread, so every
-    /// container arriving on the pipeline is signalled at once and all are waited for together, as docker stop a b c
-    /// does. Results and errors are written on the pipeline thread as each operation finishes; EndProcessing waits
-    /// for the rest.
+    /// Runs a slow operation on one container (a stop that waits out its grace period) on a thread of its own, so
+    /// every container arriving on the pipeline is signalled at once and all are waited for together, as docker stop
+    /// a b c does. Results and errors are written on the pipeline thread as each operation finishes; EndProcessing
+    /// waits for the rest.
     /// </summary>
-    protected void RunConcurrently(string shown, Func<Container?> operation, bool passThru)
+    protected void RunConcurrently(string key, string shown, Func<Container?> operation, bool passThru)
     {
         this.passThru = passThru;
-        inFlight.Add((Task.Run(operation), shown));
+        // Dedicated threads (LongRunning): the operations block for seconds, and on a small machine the thread pool
+        // would hand them out one every half second or so.
+        const TaskCreationOptions ownThread = TaskCreationOptions.LongRunning;
+        // The same container named twice (web1, web*) gets its operations one after the other, as docker rm a a
+        // does: the second then finds it gone, instead of racing the first.
+        string id = IdOf(key);
+        var work = lastOperationOn.TryGetValue(id, out var previous)
+            ? previous.ContinueWith(_ => operation(), CancellationToken.None, TaskContinuationOptions.LongRunning, TaskScheduler.Default)
+            : Task.Factory.StartNew(operation, CancellationToken.None, ownThread, TaskScheduler.Default);
+        lastOperationOn[id] = work;
+        inFlight.Add((work, shown));
         WriteFinished(waitForAll: false);
     }
 
-    private bool passThru;
+    /// <summary>The container's id when the key names one; the key itself otherwise (its operation reports that).</summary>
+    private string IdOf(string key)
+    {
+        try
+        {
+            return Engine.Containers.Resolve(key).Id;
+        }
+        catch (EngineException)
+        {
+            return key;
+        }
+    }
 
     private void WriteFinished(bool waitForAll)
     {
@@ -59,8 +82,9 @@ public abstract class ContainerTargetCmdlet : PSContainerCmdlet
             {
                 WriteEngineError(e);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+            catch (Exception e) when (e is not PipelineStoppedException)
             {
+                // Anything else is this container's failure too: reported for it, and the others still come out.
                 WriteError(new ErrorRecord(e, "ContainerOperationFailed", ErrorCategory.NotSpecified, shown));
             }
         }

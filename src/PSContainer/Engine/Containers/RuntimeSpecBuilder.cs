@@ -200,7 +200,10 @@ public static partial class RuntimeSpecBuilder
                 }
             }
             if (parts[1] == "/") throw new EngineException("InvalidVolume", ErrorKind.InvalidArgument, v, "A bind mount cannot replace the container's root.");
-            result.Add(new ContainerMount("bind", parts[0], parts[1], ro));
+            // Cleaned as text (. and .. segments, doubled slashes), as docker does, so the directory a missing source
+            // is made as and the path the runtime mounts are one path: the kernel would resolve /a/link/../b through
+            // the link, Directory.CreateDirectory as text.
+            result.Add(new ContainerMount("bind", Path.TrimEndingDirectorySeparator(Path.GetFullPath(parts[0])), parts[1], ro));
         }
         return result;
     }

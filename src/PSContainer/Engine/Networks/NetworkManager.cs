@@ -235,8 +235,10 @@ public sealed class NetworkManager
     /// The predefined networks cannot be removed, as in docker ("bridge is a pre-defined network and cannot be
     /// removed"), so that removing every listed network does not take the default one away. There is no daemon to
     /// own the default bridge's host objects, though: <paramref name="force"/> on bridge is the explicit way to take
-    /// them down (its bridge device, rules and leases; attached containers are disconnected, as for any network).
-    /// The network stays predefined and is made again when a container next uses it.
+    /// them down (its bridge device, rules and leases), and only while no container, running or not, is attached:
+    /// a container made on bridge keeps bridge as its network mode, and losing its endpoint would leave it with
+    /// loopback only on its next start, silently. The network stays predefined and is made again when a container
+    /// next uses it.
     /// </summary>
     public void Remove(string nameOrId, bool force)
     {
@@ -248,6 +250,9 @@ public sealed class NetworkManager
         using (Lock())
         {
             var endpoints = store.EndpointsOn(n.Id);
+            if (endpoints.Count > 0 && n.Name == DefaultNetwork)
+                throw new EngineException("NetworkInUse", ErrorKind.InvalidOperation, n.Name,
+                    $"The default network '{n.Name}' has containers attached ({string.Join(", ", endpoints.Select(e => e.ContainerName))}): its host bridge and rules can be taken down only once no container uses it; remove those containers first.");
             if (endpoints.Count > 0 && !force)
                 throw new EngineException("NetworkInUse", ErrorKind.InvalidOperation, n.Name,
                     $"Network '{n.Name}' has containers attached ({string.Join(", ", endpoints.Select(e => e.ContainerName))}): disconnect or remove them first, or use -Force.");
