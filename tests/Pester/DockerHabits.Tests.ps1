@@ -5,8 +5,6 @@
 BeforeAll {
     Import-Module "$PSScriptRoot/TestSupport.psm1" -Force
     $script:state = New-TestStateRoot -Prefix 'psc-habits'
-    $script:cgroupParent = "psc-test-$([guid]::NewGuid().ToString('N').Substring(0, 12))"
-    $env:PSCONTAINER_CGROUP_PARENT = $script:cgroupParent
     Import-Module (Get-TestModulePath) -Force
     $script:native = Join-Path (Split-Path (Get-TestModulePath)) 'native'
     $script:haveRuntime = (Test-Path "$script:native/psc-runtime") -and (Test-Path "$script:native/psc-monitor")
@@ -17,7 +15,7 @@ BeforeAll {
     Import-ContainerImage $tar -Format RootFs -Name 'pester/habits:1' -Command sh | Out-Null
 
     function script:Get-OurCgroupDirectory {
-        @(Get-ChildItem /sys/fs/cgroup -Directory | ForEach-Object { Join-Path $_.FullName $script:cgroupParent } |
+        @(Get-ChildItem /sys/fs/cgroup -Directory | ForEach-Object { Join-Path $_.FullName $script:state.CgroupParent } |
             Where-Object { Test-Path $_ } | ForEach-Object { Get-ChildItem $_ -Directory } | ForEach-Object FullName)
     }
     function script:Get-OurLeak {
@@ -43,13 +41,7 @@ BeforeAll {
 }
 
 AfterAll {
-    Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
-    Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -Force -ErrorAction SilentlyContinue
-    foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory) {
-        $p = Join-Path $h.FullName $script:cgroupParent
-        if (Test-Path $p) { Get-ChildItem $p -Directory | ForEach-Object { [IO.Directory]::Delete($_.FullName) }; [IO.Directory]::Delete($p) }
-    }
-    Remove-Item Env:PSCONTAINER_CGROUP_PARENT -ErrorAction SilentlyContinue
+    # Containers, networks and the cgroup parent go with the state root.
     Remove-TestStateRoot $script:state
 }
 

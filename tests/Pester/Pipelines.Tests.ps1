@@ -5,8 +5,6 @@
 BeforeAll {
     Import-Module "$PSScriptRoot/TestSupport.psm1" -Force
     $script:state = New-TestStateRoot -Prefix 'psc-pipe'
-    $script:cgroupParent = "psc-test-$([guid]::NewGuid().ToString('N').Substring(0, 12))"
-    $env:PSCONTAINER_CGROUP_PARENT = $script:cgroupParent
     Import-Module (Get-TestModulePath) -Force
     $tar = New-TestBusyboxRootFs -Path (Join-Path $script:state.Work 'busybox.tar') -Applet @('sh', 'sleep', 'true', 'httpd')
     Import-ContainerImage $tar -Format RootFs -Name 'pester/pipe:1' -Command sh | Out-Null
@@ -18,13 +16,7 @@ BeforeAll {
 }
 
 AfterAll {
-    Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
-    Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -Force -ErrorAction SilentlyContinue
-    foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory) {
-        $p = Join-Path $h.FullName $script:cgroupParent
-        if (Test-Path $p) { Get-ChildItem $p -Directory | ForEach-Object { [IO.Directory]::Delete($_.FullName) }; [IO.Directory]::Delete($p) }
-    }
-    Remove-Item Env:PSCONTAINER_CGROUP_PARENT -ErrorAction SilentlyContinue
+    # Containers, networks and the cgroup parent go with the state root.
     Remove-TestStateRoot $script:state
 }
 

@@ -136,6 +136,12 @@ function Remove-TestStateRoot {
     <# Unmounts whatever is still mounted under the test's directories, deletes them and restores the environment. #>
     param([Parameter(Mandatory, Position = 0)]$State)
     if ($null -eq $State) { return }
+    # What the module made in this root first, the way a user removes it (the default bridge's host objects too),
+    # when the suite's own clean-up has not.
+    if ($env:PSCONTAINER_ROOT -eq $State.Root -and (Get-Command Get-Container -ErrorAction Ignore)) {
+        Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+        Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -Force -ErrorAction SilentlyContinue
+    }
     $paths = @($State.Root, $State.RunRoot, $State.Work) | Where-Object { $_ -and $_ -like '/tmp/*' }
     # Host network objects of this root (the default `bridge` network outlives its containers): links carry the
     # alias pscontainer:<root>, the nftables table is pscontainer_<first 8 hex of sha256(root)>.
