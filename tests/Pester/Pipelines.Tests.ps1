@@ -76,27 +76,37 @@ Describe 'Stopping many containers' {
 Describe 'Default views' {
     AfterEach { Get-Container -All | Remove-Container -Force }
 
-    It 'Get-Container fits 80 columns with id, image, status and name, and shows more when wider' {
+    It 'Get-Container fits 80 columns in docker ps order, no header wraps at any width, and wider shows more' {
         $port = Get-Random -Minimum 20000 -Maximum 30000
         New-Container pester/pipe:1 -Name web -Publish "${port}:80" -Command httpd, -f, -p, 80 | Start-Container
         New-Container pester/pipe:1 -Name a_rather_long_container_name -Network none -Command sh, -c, 'exit 3' | Start-Container -Wait
-        $narrow = @((Get-Container -All | Out-String -Width 80) -split "`n" | ForEach-Object TrimEnd | Where-Object { $_ })
-        $narrow | ForEach-Object { $_.Length | Should -BeLessOrEqual 80 -Because "'$_' must fit" }
-        $narrow[0] | Should -Match '^CONTAINER ID +IMAGE +STATUS +NAMES'
-        $narrow -join "`n" | Should -Match 'a_rather_long_cont'   # cut with an ellipsis when it does not fit
-        $narrow -join "`n" | Should -Match 'Exited \(3\)'
-        $wide = (Get-Container -All | Out-String -Width 200) -split "`n" | Where-Object { $_ -match 'CONTAINER ID' }
-        $wide | Should -Match 'PORTS +COMMAND +CREATED'
-        (Get-Container -All | Out-String -Width 200) | Should -Match "0\.0\.0\.0:$port->80/tcp"
+        foreach ($width in 80, 81, 84, 90, 100, 120, 160, 200) {
+            $lines = @((Get-Container -All | Out-String -Width $width) -split "`n" | ForEach-Object TrimEnd | Where-Object { $_ })
+            $lines | ForEach-Object { $_.Length | Should -BeLessOrEqual $width -Because "'$_' must fit $width columns" }
+            # A wrapped header would put part of a label on the second line, before the dashes.
+            $lines[0] | Should -Match '^CONTAINER ID +IMAGE +STATUS +PORTS +NAMES$' -Because "at $width columns"
+            $lines[1] | Should -Match '^[- ]+$' -Because "at $width columns"
+        }
+        $narrow = (Get-Container -All | Out-String -Width 80)
+        $narrow | Should -Match 'a_rather_…'   # the last column takes what is left, cut with an ellipsis
+        $narrow | Should -Match 'Exited \(3\)'
+        $narrow | Should -Match "0\.0\.0\.0:$port->80/tcp"
+        (Get-Container -All | Out-String -Width 120) | Should -Match 'a_rather_long_container_name'
+        # Every docker ps column, in its order, for wide terminals.
+        $docker = @((Get-Container -All | Format-Table -View Docker | Out-String -Width 200) -split "`n" | Where-Object { $_ })
+        $docker[0] | Should -Match '^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES'
     }
 
-    It 'Get-ContainerNetwork fits 80 columns' {
+    It 'Get-ContainerNetwork fits 80 columns, no header wraps' {
         New-ContainerNetwork pipes-a-network-with-a-long-name | Out-Null
         try {
-            $narrow = @((Get-ContainerNetwork | Out-String -Width 80) -split "`n" | ForEach-Object TrimEnd | Where-Object { $_ })
-            $narrow | ForEach-Object { $_.Length | Should -BeLessOrEqual 80 -Because "'$_' must fit" }
-            $narrow[0] | Should -Match '^NETWORK ID +NAME +DRIVER +SUBNET'
-            $narrow -join "`n" | Should -Match 'pipes-a-network-with-a-long-name'
+            foreach ($width in 80, 90, 120, 200) {
+                $lines = @((Get-ContainerNetwork | Out-String -Width $width) -split "`n" | ForEach-Object TrimEnd | Where-Object { $_ })
+                $lines | ForEach-Object { $_.Length | Should -BeLessOrEqual $width -Because "'$_' must fit" }
+                $lines[0] | Should -Match '^NETWORK ID +NAME +DRIVER +SUBNET +GATEWAY +CONTAINERS$'
+                $lines[1] | Should -Match '^[- ]+$'
+            }
+            (Get-ContainerNetwork | Out-String -Width 80) | Should -Match 'pipes-a-netw'
         }
         finally { Remove-ContainerNetwork pipes-a-network-with-a-long-name }
     }
