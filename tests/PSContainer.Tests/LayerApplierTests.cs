@@ -317,7 +317,7 @@ public class LayerApplierTests : IDisposable
     public void TruncatedLayerThrowsAndTheCallerCanCleanUp()
     {
         var tar = new RawTar().File1("a", "a").Add("dev/null", RawTar.CharDevice, major: 1, minor: 3).Add("b", data: new byte[4000]).ToArray();
-        Assert.Throws<InvalidDataException>(() => LayerApplier.Apply(new NonSeekableStream(new MemoryStream(tar[..2500])), layer));
+        Assert.Equal(DataProblem.Truncated, Assert.Throws<DataIntegrityException>(() => LayerApplier.Apply(new NonSeekableStream(new MemoryStream(tar[..2500])), layer)).Problem);
         Assert.True(Posix.Exists(L("dev/null")));
         LayerStore.DeleteTree(layer);
         Assert.False(Directory.Exists(layer));

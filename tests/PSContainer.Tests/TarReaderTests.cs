@@ -292,15 +292,15 @@ public class TarReaderTests
     public void ArchiveEndingInsideAHeaderThrowsInvalidData()
     {
         var tar = new RawTar().File1("a", "content").File1("b", "more").ToArray();
-        Assert.Throws<InvalidDataException>(() => ReadAll(new MemoryStream(tar[..(1024 + 100)])));
+        Assert.Equal(DataProblem.Truncated, Assert.Throws<DataIntegrityException>(() => ReadAll(new MemoryStream(tar[..(1024 + 100)]))).Problem);
     }
 
     [Fact]
     public void ArchiveEndingInsideFileDataThrowsWhenTheDataIsRead()
     {
         var tar = new RawTar().Add("a", data: new byte[5000]).ToArray();
-        Assert.Throws<InvalidDataException>(() => ReadAll(new NonSeekableStream(new MemoryStream(tar[..3000]))));
-        Assert.Throws<InvalidDataException>(() => ReadAll(new MemoryStream(tar[..3000])));
+        Assert.Equal(DataProblem.Truncated, Assert.Throws<DataIntegrityException>(() => ReadAll(new NonSeekableStream(new MemoryStream(tar[..3000])))).Problem);
+        Assert.Equal(DataProblem.Truncated, Assert.Throws<DataIntegrityException>(() => ReadAll(new MemoryStream(tar[..3000]))).Problem);
     }
 
     [Fact]
@@ -309,7 +309,7 @@ public class TarReaderTests
         var tar = new RawTar().Add("a", data: new byte[5000]).File1("b", "b").ToArray();
         var reader = new PscTarReader(new NonSeekableStream(new MemoryStream(tar[..3000])));
         Assert.NotNull(reader.Next());
-        Assert.Throws<InvalidDataException>(() => reader.Next());
+        Assert.Equal(DataProblem.Truncated, Assert.Throws<DataIntegrityException>(() => reader.Next()).Problem);
     }
 
     [Fact]
@@ -320,7 +320,7 @@ public class TarReaderTests
         var tar = new RawTar().Add("a", data: new byte[5000]).File1("b", "b").ToArray();
         var reader = new PscTarReader(new MemoryStream(tar[..3000]));
         Assert.NotNull(reader.Next());
-        Assert.Throws<InvalidDataException>(() => reader.Next());
+        Assert.Equal(DataProblem.Truncated, Assert.Throws<DataIntegrityException>(() => reader.Next()).Problem);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Text;
 using PSContainer.Engine.Oci;
+using PSContainer.Native;
 
 namespace PSContainer.Engine.Archives;
 
@@ -45,7 +46,19 @@ public sealed class TarReader
     private long paddingRemaining;
     private EntryDataStream? currentData;
 
-    public TarReader(Stream stream) => this.stream = stream;
+    private readonly bool requireEndOfArchive;
+
+    /// <param name="stream">The archive.</param>
+    /// <param name="requireEndOfArchive">
+    /// Fail when the archive ends without its end-of-archive (zero) blocks: cut at an entry boundary, it would
+    /// otherwise read as a shorter, valid archive. Layers whose diff id is verified may omit them (umoci 0.4.7
+    /// wrote such layers); anything taken on trust, a root filesystem import, must have them.
+    /// </param>
+    public TarReader(Stream stream, bool requireEndOfArchive = false)
+    {
+        this.stream = stream;
+        this.requireEndOfArchive = requireEndOfArchive;
+    }
 
     /// <summary>The data of the entry most recently returned by <see cref="Next"/>; valid until the next call.</summary>
     public Stream Data => currentData ?? throw new InvalidOperationException("no current entry");
@@ -58,7 +71,7 @@ public sealed class TarReader
         while (true)
         {
             if (!ReadBlock(header))
-                return null;
+                return requireEndOfArchive ? throw Truncated("the archive ends without its end-of-archive blocks") : null;
             if (IsZeroBlock(header))
             {
                 // End of archive: two zero blocks, but tolerate a single one followed by EOF.
@@ -301,7 +314,7 @@ public sealed class TarReader
             if (n == 0)
             {
                 if (read == 0) return false;
-                throw Bad("the archive ends in the middle of a header");
+                throw Truncated("the archive ends in the middle of a header");
             }
             read += n;
         }
@@ -315,7 +328,7 @@ public sealed class TarReader
         while (read < buffer.Length)
         {
             int n = stream.Read(buffer[read..]);
-            if (n == 0) throw Bad("the archive is truncated");
+            if (n == 0) throw Truncated("the archive is truncated");
             read += n;
         }
         position += buffer.Length;
@@ -327,7 +340,7 @@ public sealed class TarReader
         if (stream.CanSeek)
         {
             // Seeking past the end succeeds silently; a member cut off there is a truncated archive.
-            if (stream.Position + count > stream.Length) throw Bad("the archive is truncated");
+            if (stream.Position + count > stream.Length) throw Truncated("the archive is truncated");
             stream.Seek(count, SeekOrigin.Current);
             position += count;
             return;
@@ -336,7 +349,7 @@ public sealed class TarReader
         while (count > 0)
         {
             int n = stream.Read(buffer, 0, (int)Math.Min(count, buffer.Length));
-            if (n == 0) throw Bad("the archive is truncated");
+            if (n == 0) throw Truncated("the archive is truncated");
             count -= n;
             position += n;
         }
@@ -358,13 +371,15 @@ public sealed class TarReader
         if (dataRemaining <= 0) return 0;
         if (buffer.Length > dataRemaining) buffer = buffer[..(int)dataRemaining];
         int n = stream.Read(buffer);
-        if (n == 0) throw Bad("the archive is truncated inside a file");
+        if (n == 0) throw Truncated("the archive is truncated inside a file");
         dataRemaining -= n;
         position += n;
         return n;
     }
 
     private static InvalidDataException Bad(string message) => new("Invalid tar archive: " + message);
+
+    private static DataIntegrityException Truncated(string message) => new(DataProblem.Truncated, "tar: " + message);
 
     private sealed class EntryDataStream : ReadOnlyStream
     {

@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using PSContainer.Engine.Archives;
 using PSContainer.Engine.Oci;
 using PSContainer.Engine.Storage;
+using PSContainer.Native;
 
 namespace PSContainer.Engine.Images;
 
@@ -66,7 +67,15 @@ public sealed class ImageImporter
         }
         else if (File.Exists(path))
         {
-            ids = ImportFile(path, format, tags, rootFs);
+            try
+            {
+                ids = ImportFile(path, format, tags, rootFs);
+            }
+            catch (DataIntegrityException e)
+            {
+                // Cut or damaged while the archive itself was read (a layer's own problems are named for the layer).
+                throw DamagedData(e, path, $"'{path}'");
+            }
         }
         else
         {
@@ -525,7 +534,9 @@ public sealed class ImageImporter
             Stream tar = diffHash ?? decompressed;
             // The layer may already be unpacked (shared with another image); its bytes are still hashed to verify.
             bool needLayer = chainId is not Digest c || !store.Layers.Has(c);
-            var applied = needLayer ? LayerApplier.Apply(tar, pendingLayer.DiffDirectory, cancel) : new LayerApplyResult(0, 0);
+            // Without a diff id to check it against (a root filesystem import), only the tar's own end-of-archive
+            // blocks show that the layer was not cut short.
+            var applied = needLayer ? LayerApplier.Apply(tar, pendingLayer.DiffDirectory, cancel, requireEndOfArchive: expectedDiff is null) : new LayerApplyResult(0, 0);
             diffHash?.Drain();
             blobHash.Drain();
 
@@ -556,6 +567,10 @@ public sealed class ImageImporter
             pendingLayer = null;
             return stagedLayer;
         }
+        catch (DataIntegrityException e)
+        {
+            throw DamagedData(e, input.Label, $"Layer {input.Label}");
+        }
         catch (InvalidDataException e)
         {
             throw new EngineException("LayerInvalid", ErrorKind.InvalidData, input.Label, $"Layer {input.Label} is not a valid layer: {e.Message}", e);
@@ -571,6 +586,14 @@ public sealed class ImageImporter
             pendingLayer?.Dispose();
         }
     }
+
+    /// <summary>A truncated, checksum-failing or corrupt archive or layer, each with its own error id.</summary>
+    internal static EngineException DamagedData(DataIntegrityException e, string target, string what) => e.Problem switch
+    {
+        DataProblem.Truncated => new EngineException("ArchiveTruncated", ErrorKind.InvalidData, target, $"{what} is truncated: {e.Message}.", e),
+        DataProblem.ChecksumMismatch => new EngineException("ArchiveChecksumMismatch", ErrorKind.InvalidData, target, $"{what} is damaged: {e.Message}.", e),
+        _ => new EngineException("ArchiveCorrupt", ErrorKind.InvalidData, target, $"{what} is corrupt: {e.Message}.", e),
+    };
 
     private void Report(int id, string activity, long done, long total, bool completed = false, string? status = null) =>
         progress?.Report(new ProgressInfo(id, activity, status ?? (total > 0 ? $"{done / 1048576.0:F1} of {total / 1048576.0:F1} MiB" : "Working"), done, total, completed));

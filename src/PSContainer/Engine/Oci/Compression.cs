@@ -1,5 +1,3 @@
-using System.IO.Compression;
-
 namespace PSContainer.Engine.Oci;
 
 public enum CompressionKind { None, Gzip, Zstd, Bzip2, Xz }
@@ -26,7 +24,8 @@ public static class Compression
                 $"Layer is {kind}-compressed; the OCI image spec allows only uncompressed, gzip and zstd layers.");
         return kind switch
         {
-            CompressionKind.Gzip => new GZipStream(peek, CompressionMode.Decompress, leaveOpen: false),
+            // zlib through PSContainer.Native: every member must end with a matching CRC-32 and length trailer.
+            CompressionKind.Gzip => new PSContainer.Native.GzipInflateStream(peek),
             CompressionKind.Zstd => new SharpCompress.Compressors.ZStandard.DecompressionStream(peek, 1 << 17, checkEndOfStream: true, leaveOpen: false),
             CompressionKind.Bzip2 => SharpCompress.Compressors.BZip2.BZip2Stream.Create(peek, SharpCompress.Compressors.CompressionMode.Decompress, decompressConcatenated: true, leaveOpen: false, tolerateTruncatedStream: false),
             CompressionKind.Xz => new SharpCompress.Compressors.Xz.XZStream(peek),

@@ -22,9 +22,9 @@ public static class LayerApplier
     public const string OpaqueMarker = ".wh..wh..opq";
     public const string OpaqueXattr = "trusted.overlay.opaque";
 
-    public static LayerApplyResult Apply(Stream uncompressedTar, string layerDirectory, CancellationToken cancel = default)
+    public static LayerApplyResult Apply(Stream uncompressedTar, string layerDirectory, CancellationToken cancel = default, bool requireEndOfArchive = false)
     {
-        var reader = new TarReader(uncompressedTar);
+        var reader = new TarReader(uncompressedTar, requireEndOfArchive);
         using var root = RootedDirectory.Open(layerDirectory);
         // One time per directory: a directory listed twice takes its last entry's times, as tar does.
         var directoryTimes = new Dictionary<string, (DateTimeOffset Access, DateTimeOffset Modified)>(StringComparer.Ordinal);
