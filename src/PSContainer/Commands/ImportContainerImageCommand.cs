@@ -76,7 +76,7 @@ public sealed class ImportContainerImageCommand : PSContainerCmdlet
         {
             Cmd = Command,
             Entrypoint = Entrypoint,
-            Env = Environment?.Cast<DictionaryEntry>().Select(e => $"{e.Key}={e.Value}").OrderBy(s => s, StringComparer.Ordinal).ToArray(),
+            Environment = Environment?.Cast<DictionaryEntry>().Select(e => new KeyValuePair<string, string>(e.Key.ToString()!, e.Value?.ToString() ?? "")).ToList(),
             WorkingDir = WorkingDirectory,
             User = User,
             Labels = Label?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString()!, e => e.Value?.ToString() ?? ""),

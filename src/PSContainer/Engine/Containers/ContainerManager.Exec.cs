@@ -28,6 +28,7 @@ public sealed partial class ContainerManager
         var record = RunningRecord(idOrName);
         if (options.Command.Length == 0)
             throw new EngineException("NoCommand", ErrorKind.InvalidArgument, record.Name, "Give the command to run in the container.");
+        ContainerInputRules.ValidateEnvironment(options.Environment);
         var runtime = RuntimeFor(record.Options.Runtime);
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(ContainerDir(record.Id), "config.json")))!;
         var process = config["process"]!.DeepClone().AsObject();

@@ -98,6 +98,8 @@ public sealed partial class ContainerManager
 
     public Container Create(ContainerOptions options)
     {
+        // A name that is no reference (uppercase, bad characters) is that, not a missing image.
+        ImageStore.ValidateNameOrId(options.Image);
         var image = images.Find(options.Image)
                     ?? throw new EngineException("ImageNotFound", ErrorKind.ObjectNotFound, options.Image, $"Unable to find image '{options.Image}' locally.");
         string name = options.Name ?? NameGenerator.Next();
@@ -119,9 +121,8 @@ public sealed partial class ContainerManager
         }
         if (options.Cpus is double c && (c <= 0 || c > Environment.ProcessorCount))
             throw new EngineException("InvalidCpus", ErrorKind.InvalidArgument, c, $"-Cpus must be more than 0 and at most {Environment.ProcessorCount} (the CPUs available).");
-        foreach (var (k, _) in options.Environment)
-            if (k.Length == 0 || k.Contains('='))
-                throw new EngineException("InvalidEnvironment", ErrorKind.InvalidArgument, k, $"'{k}' is not a valid environment variable name.");
+        ContainerInputRules.ValidateEnvironment(options.Environment);
+        ContainerInputRules.ValidateHostname(options.Hostname);
 
         string[] command = RuntimeSpecBuilder.ResolveCommand(image.Config.Entrypoint, image.Config.Cmd, options.Entrypoint, options.Command);
         if (command.Length == 0)

@@ -15,7 +15,8 @@ public sealed class RootFsImageOptions
 {
     public string[]? Cmd { get; init; }
     public string[]? Entrypoint { get; init; }
-    public string[]? Env { get; init; }
+    /// <summary>Environment variables (name, value) for the config's Env, checked as a container's are.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>>? Environment { get; init; }
     public string? WorkingDir { get; init; }
     public string? User { get; init; }
     public string[]? ExposedPorts { get; init; }
@@ -58,6 +59,8 @@ public sealed class ImageImporter
     public IReadOnlyList<ContainerImage> Import(string path, ImageArchiveFormat format, IReadOnlyList<ImageReference> tags, RootFsImageOptions? rootFs)
     {
         path = Path.GetFullPath(path);
+        // Checked before any work, and as New-Container checks a container's: an image's Env is a container's.
+        if (rootFs?.Environment is { } environment) Containers.ContainerInputRules.ValidateEnvironment(environment);
         using var storeLock = store.LockForWriting();
         List<Digest> ids;
         if (Directory.Exists(path))
@@ -356,7 +359,9 @@ public sealed class ImageImporter
             {
                 Cmd = options.Cmd?.ToList(),
                 Entrypoint = options.Entrypoint?.ToList(),
-                Env = options.Env is { Length: > 0 } ? options.Env.ToList() : ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+                Env = options.Environment is { Count: > 0 } env
+                    ? env.Select(e => $"{e.Key}={e.Value}").OrderBy(e => e, StringComparer.Ordinal).ToList()
+                    : ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
                 WorkingDir = options.WorkingDir,
                 User = options.User,
                 ExposedPorts = options.ExposedPorts?.ToDictionary(p => p.Contains('/') ? p : p + "/tcp", _ => System.Text.Json.JsonDocument.Parse("{}").RootElement),

@@ -180,6 +180,18 @@ public sealed class ImageStore
     /// Finds one image the way docker resolves an image argument: a full or short id (with or without sha256:),
     /// a tag (busybox = docker.io/library/busybox:latest), or repository@digest.
     /// </summary>
+    /// <summary>
+    /// Throws InvalidReference when <paramref name="nameOrId"/> is neither an image id (or a prefix of one) nor a
+    /// valid reference, so 'Probe/BB:1' is reported as the bad name it is rather than as a missing image.
+    /// </summary>
+    public static void ValidateNameOrId(string nameOrId)
+    {
+        string text = nameOrId.Trim();
+        string hex = text.StartsWith("sha256:", StringComparison.Ordinal) ? text[7..] : text;
+        if (hex.Length >= 4 && hex.All(ch => ch is (>= '0' and <= '9') or (>= 'a' and <= 'f'))) return;
+        ImageReference.Parse(text);
+    }
+
     public ContainerImage? Find(string nameOrId)
     {
         var all = List();
