@@ -184,6 +184,8 @@ public sealed partial class ContainerManager
     /// </summary>
     private ContainerRecord? ReconcileIfIdle(ContainerRecord record)
     {
+        if (UndoInterruptedStartIfIdle(record) is not { } settled) return null;
+        record = settled;
         if (record.State is not (ContainerState.Running or ContainerState.Paused)) return record;
         using var held = FileLock.TryAcquire(Path.Combine(ContainerDir(record.Id), "lock"), exclusive: true);
         if (held is null) return store.ById(record.Id) ?? (Directory.Exists(ContainerDir(record.Id)) ? record : null);
@@ -286,6 +288,9 @@ public sealed partial class ContainerManager
                     ?? throw new EngineException("ImageNotFound", ErrorKind.ObjectNotFound, record.Image, $"The image of container {record.Name} ({record.ImageId}) is no longer in the store.");
         string id = record.Id, dir = ContainerDir(id), runDir = RunDir(id), rootfs = RootfsDir(id);
         Directory.CreateDirectory(runDir);
+        UndoInterruptedStart(record);
+        // Recorded before the first host object is made, so a kill at any later point can be undone.
+        MarkStartInProgress(id);
         foreach (string d in new[] { rootfs, Path.Combine(dir, "upper"), Path.Combine(dir, "work") }) Directory.CreateDirectory(d);
         File.Delete(ExitFile(id));
         File.Delete(Path.Combine(runDir, "pid"));
@@ -302,9 +307,11 @@ public sealed partial class ContainerManager
                     throw new EngineException("LayerMissing", ErrorKind.ObjectNotFound, lower, $"Layer directory {lower} of image {record.Image} is missing.");
             if (!Mounts.IsMountPoint(rootfs))
                 Mounts.MountOverlay(lowers, Path.Combine(dir, "upper"), Path.Combine(dir, "work"), rootfs);
+            CrashPoint("after-mount");
 
             string hostname = o.Hostname ?? (o.Network == "host" ? System.Net.Dns.GetHostName() : id[..12]);
             string? netns = PrepareNetwork(record, hostname);
+            CrashPoint("after-network");
 
             var user = RuntimeSpecBuilder.ResolveUser(o.User ?? (image.Config.User.Length > 0 ? image.Config.User : null), rootfs);
             string cwd = o.WorkingDirectory ?? (image.Config.WorkingDir.Length > 0 ? image.Config.WorkingDir : "/");
@@ -321,10 +328,12 @@ public sealed partial class ContainerManager
 
             var (pid, monitorPid) = LaunchMonitor(record, runtime);
             long monitorStart = ProcessInfo.StartTime(monitorPid);
+            CrashPoint("after-monitor");
             var started = runtime.Start(id);
             if (started.ExitCode != 0)
                 throw new EngineException("ContainerStartFailed", ErrorKind.InvalidOperation, record.Name,
                     $"{runtime.Name} start {record.Name} failed: {started.Stderr}");
+            CrashPoint("after-start");
 
             // The container's own mount namespace holds its root now; dropping the host's copy means no overlay
             // mount of ours stays on the host, even if this machine crashes.
@@ -339,6 +348,7 @@ public sealed partial class ContainerManager
             record.OOMKilled = false;
             record.Error = null;
             store.Update(record);
+            ClearStartMarker(id);
         }
         catch (EngineException e)
         {
@@ -346,6 +356,7 @@ public sealed partial class ContainerManager
             record.Error = e.Message;
             if (e.Data["exitCode"] is int code) record.ExitCode = code;
             store.Update(record);
+            ClearStartMarker(id);
             throw;
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -354,6 +365,7 @@ public sealed partial class ContainerManager
             CleanUpRun(record, runtime);
             record.Error = e.Message;
             store.Update(record);
+            ClearStartMarker(id);
             throw new EngineException("ContainerStartFailed", ErrorKind.InvalidOperation, record.Name, $"Cannot start container {record.Name}: {e.Message}", e);
         }
     }
@@ -501,6 +513,7 @@ public sealed partial class ContainerManager
     /// </summary>
     private ContainerRecord? Reconcile(ContainerRecord record)
     {
+        UndoInterruptedStart(record);
         if (record.State is not (ContainerState.Running or ContainerState.Paused)) return record;
         string exitFile = ExitFile(record.Id);
         if (!File.Exists(exitFile))

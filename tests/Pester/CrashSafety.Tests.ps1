@@ -1,0 +1,89 @@
+#Requires -Version 7.4
+# kill -9 of the session in the middle of Start-Container: at each named step (the engine kills its own process
+# there when $env:PSCONTAINER_CRASH_AT names it), the host holds what the start had made so far. Then the next
+# command that looks at the container (Get-Container, or Repair-ContainerState) undoes it all, and the next start
+# runs the container for real instead of reporting one that an old monitor is about to record as killed.
+
+BeforeAll {
+    Import-Module "$PSScriptRoot/TestSupport.psm1" -Force
+    $script:state = New-TestStateRoot -Prefix 'psc-crash'
+    Import-Module (Get-TestModulePath) -Force
+    $tar = New-TestBusyboxRootFs -Path (Join-Path $script:state.Work 'busybox.tar') -Applet @('sh', 'sleep', 'true')
+    Import-ContainerImage $tar -Format RootFs -Name 'pester/crash:1' -Command sh | Out-Null
+    $script:tag = "pscontainer:$($script:state.Root)"
+
+    # What a container of this root can leave on the host.
+    function script:Get-OurHostObject {
+        @(
+            Get-TestMount -Path $script:state.Root, $script:state.RunRoot | ForEach-Object { "mount $_" }
+            Get-ChildItem /sys/fs/cgroup -Directory | ForEach-Object { Join-Path $_.FullName $script:state.CgroupParent } |
+                Where-Object { Test-Path $_ } | ForEach-Object { Get-ChildItem $_ -Directory } | ForEach-Object { "cgroup $($_.FullName)" }
+            # A monitor names itself psc-<first 12 of the container id> (its whole command line).
+            $monitors = @(if (Test-Path "$($script:state.Root)/containers") { Get-ChildItem "$($script:state.Root)/containers" | ForEach-Object { 'psc-' + $_.Name.Substring(0, 12) } })
+            Get-Process -ErrorAction SilentlyContinue | Where-Object {
+                ((Get-Content "/proc/$($_.Id)/cmdline" -Raw -ErrorAction SilentlyContinue) -split "`0")[0] -in $monitors } | ForEach-Object { "monitor $($_.Id)" }
+            if (Test-Path "$($script:state.RunRoot)/netns") { Get-ChildItem "$($script:state.RunRoot)/netns" | ForEach-Object { "netns $($_.Name)" } }
+            & ip -o link | Where-Object { $_ -match [regex]::Escape($script:tag) -and $_ -match 'veth|@' } | ForEach-Object { "veth $(($_ -split ': ')[1])" }
+        )
+    }
+
+    # Starts the container in another pwsh that kills itself at -Step; returns its exit code.
+    function script:Invoke-CrashingStart([string]$Name, [string]$Step) {
+        $run = Start-TestPwsh -Script "Import-Module '$(Get-TestModulePath)'; Start-Container $Name" -Environment @{ PSCONTAINER_CRASH_AT = $Step } |
+            Wait-TestPwsh -TimeoutSeconds 60
+        $run.ExitCode
+    }
+}
+
+AfterAll {
+    Remove-TestStateRoot $script:state
+}
+
+Describe 'kill -9 during Start-Container' {
+    AfterEach {
+        Get-Container -All | Remove-Container -Force
+        Get-OurHostObject | Should -BeNullOrEmpty -Because 'removing the container leaves nothing either'
+    }
+
+    It 'at <Step> (<Network>): Get-Container undoes the half-made start, and the next start tells the truth' -ForEach @(
+        @{ Step = 'after-mount'; Network = 'none'; Leaves = 'mount' }
+        @{ Step = 'after-network'; Network = 'bridge'; Leaves = 'veth' }
+        @{ Step = 'after-monitor'; Network = 'bridge'; Leaves = 'monitor' }
+        @{ Step = 'after-start'; Network = 'none'; Leaves = 'monitor' }
+    ) {
+        $name = "crash-$Step"
+        New-Container pester/crash:1 -Name $name -Network $Network -Command sleep, 300 | Out-Null
+        Invoke-CrashingStart $name $Step | Should -Be 137 -Because 'the session was killed (SIGKILL)'
+        # The crash really left host objects behind for the next command to deal with.
+        @(Get-OurHostObject | Where-Object { $_ -like "$Leaves *" }).Count | Should -BeGreaterThan 0
+
+        $after = Get-Container $name
+        $after.State | Should -Be 'Created'
+        $after.Error | Should -Match 'interrupted'
+        Get-OurHostObject | Should -BeNullOrEmpty
+
+        $started = Start-Container $name -PassThru
+        $started.State | Should -Be 'Running'
+        Start-Sleep -Milliseconds 1500
+        $again = Get-Container $name
+        $again.State | Should -Be 'Running' -Because 'no monitor of the interrupted start may record its kill as this run''s exit'
+        $again.Error | Should -BeNullOrEmpty
+    }
+
+    It 'Repair-ContainerState undoes it too, without a Get-Container first' {
+        New-Container pester/crash:1 -Name crash-repair -Command sleep, 300 | Out-Null
+        Invoke-CrashingStart crash-repair 'after-monitor' | Should -Be 137
+        @(Get-OurHostObject).Count | Should -BeGreaterThan 0
+        Repair-ContainerState | Out-Null
+        Get-OurHostObject | Should -BeNullOrEmpty
+        (Get-Container crash-repair -All).State | Should -Be 'Created'
+    }
+
+    It 'Remove-Container of a half-started container leaves nothing' {
+        New-Container pester/crash:1 -Name crash-remove -Command sleep, 300 | Out-Null
+        Invoke-CrashingStart crash-remove 'after-start' | Should -Be 137
+        Remove-Container crash-remove -Force
+        Get-OurHostObject | Should -BeNullOrEmpty
+        Get-Container -All | Should -BeNullOrEmpty
+    }
+}
