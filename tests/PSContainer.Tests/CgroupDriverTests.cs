@@ -235,13 +235,13 @@ public sealed class CgroupDriverTests : IDisposable
 
         string memory = root.CreateDirectory("memory", "pscontainer", "abc123");
         string pids = root.CreateDirectory("pids", "pscontainer", "abc123");
-        // The unified hierarchy of a hybrid host is not a v1 controller; a directory that is not a hierarchy
-        // (no cgroup.procs at its root) is not one either.
-        root.CreateDirectory("unified", "pscontainer", "abc123");
+        // The unified hierarchy of a hybrid host holds the container's cgroup too (psc-runtime makes it there), so
+        // removal must reach it; a directory that is not a hierarchy (no cgroup.procs at its root) is not one.
+        string unified = root.CreateDirectory("unified", "pscontainer", "abc123");
         root.CreateDirectory("notacgroup", "pscontainer", "abc123");
 
         var dirs = driver.Directories(Container).Order(StringComparer.Ordinal).ToArray();
-        Assert.Equal(new[] { memory, pids }.Order(StringComparer.Ordinal), dirs);
+        Assert.Equal(new[] { memory, pids, unified }.Order(StringComparer.Ordinal), dirs);
         Assert.True(driver.Exists("/" + Container));
     }
 

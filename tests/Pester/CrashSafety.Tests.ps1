@@ -87,3 +87,22 @@ Describe 'kill -9 during Start-Container' {
         Get-Container -All | Should -BeNullOrEmpty
     }
 }
+
+Describe 'Clean-up the runtime cannot do' {
+    It 'Remove-Container removes the cgroup in every hierarchy when the runtime binary is gone by the time it exits' {
+        # A copy of psc-runtime the container is started with, deleted while the container runs: its exit then
+        # cannot be cleaned up by the runtime, and the engine's own fallback must reach every hierarchy.
+        $dir = Join-Path $script:state.Work 'gone-runtime'
+        New-Item -ItemType Directory -Force $dir | Out-Null
+        Copy-Item (Join-Path (Split-Path (Get-TestModulePath)) 'native/psc-runtime') $dir
+        $runtime = Join-Path $dir 'psc-runtime'
+        $c = New-Container pester/crash:1 -Name gone-runtime -Network none -Runtime $runtime -Command sh, -c, 'sleep 1' | Start-Container -PassThru
+        $cgroups = @(Get-ChildItem /sys/fs/cgroup -Directory | ForEach-Object { Join-Path $_.FullName "$($script:state.CgroupParent)/$($c.Id)" } | Where-Object { Test-Path $_ })
+        $cgroups.Count | Should -BeGreaterThan 0
+        if (Test-Path /sys/fs/cgroup/unified/cgroup.procs) { $cgroups | Should -Contain "/sys/fs/cgroup/unified/$($script:state.CgroupParent)/$($c.Id)" }
+        Remove-Item $runtime
+        (Wait-Container gone-runtime).ExitCode | Should -Be 0
+        Remove-Container gone-runtime
+        $cgroups | Where-Object { Test-Path $_ } | Should -BeNullOrEmpty
+    }
+}

@@ -78,7 +78,9 @@ public sealed class CgroupV1Driver(string mountRoot) : CgroupDriver(mountRoot)
     {
         if (!Directory.Exists(MountRoot)) return [];
         return Directory.EnumerateDirectories(MountRoot)
-            .Where(root => Path.GetFileName(root) != "unified" && File.Exists(Path.Combine(root, "cgroup.procs")))
+            // Every hierarchy, the unified (v2) one of a hybrid host included: psc-runtime makes the container's
+            // cgroup there too, and clean-up that skipped it left one behind whenever the runtime could not.
+            .Where(root => File.Exists(Path.Combine(root, "cgroup.procs")))
             .Select(root => Join(root, cgroupPath))
             .Where(Directory.Exists)
             .ToList();
