@@ -106,3 +106,36 @@ Describe 'Clean-up the runtime cannot do' {
         $cgroups | Where-Object { Test-Path $_ } | Should -BeNullOrEmpty
     }
 }
+
+Describe 'kill -9 during Import-ContainerImage' {
+    BeforeAll {
+        $script:importTar = (New-TestBusyboxRootFs -Path (Join-Path $script:state.Work 'import.tar') -Applet @('sh')).FullName
+        function script:Get-Temporary { @(if (Test-Path "$($script:state.Root)/tmp") { Get-ChildItem "$($script:state.Root)/tmp" -Force | ForEach-Object Name }) }
+        function script:Invoke-CrashingImport([string]$Name) {
+            (Start-TestPwsh -Script "Import-Module '$(Get-TestModulePath)'; Import-ContainerImage '$script:importTar' -Format RootFs -Name $Name" -Environment @{
+                PSCONTAINER_CRASH_AT = 'import-layer-written' } | Wait-TestPwsh -TimeoutSeconds 60).ExitCode
+        }
+    }
+
+    It 'the next import removes what the killed one left in tmp/, and stores the image' {
+        Invoke-CrashingImport 'crash/import:1' | Should -Be 137
+        @(Get-Temporary | Where-Object { $_ -like 'layer-*' }).Count | Should -BeGreaterThan 0 -Because 'the killed import had unpacked a layer'
+        (Import-ContainerImage $script:importTar -Format RootFs -Name 'crash/import:1' -Command sh).RepoTags | Should -Be 'crash/import:1'
+        Get-Temporary | Should -BeNullOrEmpty
+        Get-TestStoreProblem -Root $script:state.Root | Should -BeNullOrEmpty
+    }
+
+    It 'Repair-ContainerState removes them too, and never a live session''s' {
+        Invoke-CrashingImport 'crash/import:2' | Should -Be 137
+        $left = @(Get-Temporary)
+        $left.Count | Should -BeGreaterThan 0
+        # A temporary of this live session, named as the engine names its own.
+        $start = ((Get-Content "/proc/$PID/stat" -Raw) -replace '^.*\) ', '' -split ' ')[19]
+        $live = Join-Path "$($script:state.Root)/tmp" "blob-$PID.$start-$([guid]::NewGuid().ToString('N'))"
+        Set-Content $live 'in use'
+        $removed = @(Repair-ContainerState -Verbose 4>&1 | ForEach-Object { "$_" })
+        @($removed | Where-Object { $_ -like 'Removed temporary *' }).Count | Should -Be $left.Count
+        Get-Temporary | Should -Be @(Split-Path $live -Leaf)
+        Remove-Item $live
+    }
+}

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using PSContainer.Native;
 
 namespace PSContainer.Engine.Containers;
@@ -15,12 +14,6 @@ public sealed partial class ContainerManager
 {
     private const string StartMarkerName = "start-in-progress";
 
-    /// <summary>
-    /// $env:PSCONTAINER_CRASH_AT names a step of a start (after-mount, after-network, after-monitor, after-start):
-    /// the process kills itself there with SIGKILL, as a crash would. Only crash tests set it.
-    /// </summary>
-    private const string CrashAtVariable = "PSCONTAINER_CRASH_AT";
-
     private string StartMarker(string id) => Path.Combine(RunDir(id), StartMarkerName);
 
     /// <summary>Recorded before a start makes anything: who is starting it, for anyone who finds it later.</summary>
@@ -28,11 +21,6 @@ public sealed partial class ContainerManager
         File.WriteAllText(StartMarker(id), $"{Environment.ProcessId} {DateTime.UtcNow:O}\n");
 
     private void ClearStartMarker(string id) => File.Delete(StartMarker(id));
-
-    private static void CrashPoint(string step)
-    {
-        if (Environment.GetEnvironmentVariable(CrashAtVariable) == step) Process.GetCurrentProcess().Kill();
-    }
 
     /// <summary>
     /// Under the container's lock: if an earlier start was interrupted, undoes what it made and says so in the

@@ -307,11 +307,11 @@ public sealed partial class ContainerManager
                     throw new EngineException("LayerMissing", ErrorKind.ObjectNotFound, lower, $"Layer directory {lower} of image {record.Image} is missing.");
             if (!Mounts.IsMountPoint(rootfs))
                 Mounts.MountOverlay(lowers, Path.Combine(dir, "upper"), Path.Combine(dir, "work"), rootfs);
-            CrashPoint("after-mount");
+            CrashPoint.At("after-mount");
 
             string hostname = o.Hostname ?? (o.Network == "host" ? System.Net.Dns.GetHostName() : id[..12]);
             string? netns = PrepareNetwork(record, hostname);
-            CrashPoint("after-network");
+            CrashPoint.At("after-network");
 
             var user = RuntimeSpecBuilder.ResolveUser(o.User ?? (image.Config.User.Length > 0 ? image.Config.User : null), rootfs);
             string cwd = o.WorkingDirectory ?? (image.Config.WorkingDir.Length > 0 ? image.Config.WorkingDir : "/");
@@ -328,12 +328,12 @@ public sealed partial class ContainerManager
 
             var (pid, monitorPid) = LaunchMonitor(record, runtime);
             long monitorStart = ProcessInfo.StartTime(monitorPid);
-            CrashPoint("after-monitor");
+            CrashPoint.At("after-monitor");
             var started = runtime.Start(id);
             if (started.ExitCode != 0)
                 throw new EngineException("ContainerStartFailed", ErrorKind.InvalidOperation, record.Name,
                     $"{runtime.Name} start {record.Name} failed: {started.Stderr}");
-            CrashPoint("after-start");
+            CrashPoint.At("after-start");
 
             // The container's own mount namespace holds its root now; dropping the host's copy means no overlay
             // mount of ours stays on the host, even if this machine crashes.

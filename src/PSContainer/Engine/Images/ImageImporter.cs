@@ -104,7 +104,7 @@ public sealed class ImageImporter
             // docker load takes compressed archives; we index archives by offset, so unpack it to a temp file first.
             if (format == ImageArchiveFormat.Auto && !CompressedTarLooksLikeArchive(path))
                 return [ImportRootFs(path, tags, rootFs)];
-            string temp = Path.Combine(store.Paths.Temp, $"archive-{Guid.NewGuid():N}.tar");
+            string temp = Path.Combine(store.Paths.Temp, TempOwner.NewName("archive", ".tar"));
             try
             {
                 Report(0, "Decompressing " + Path.GetFileName(path), 0, 0);
@@ -542,6 +542,7 @@ public sealed class ImageImporter
             // Without a diff id to check it against (a root filesystem import), only the tar's own end-of-archive
             // blocks show that the layer was not cut short.
             var applied = needLayer ? LayerApplier.Apply(tar, pendingLayer.DiffDirectory, cancel, requireEndOfArchive: expectedDiff is null) : new LayerApplyResult(0, 0);
+            CrashPoint.At("import-layer-written");
             diffHash?.Drain();
             blobHash.Drain();
 

@@ -38,7 +38,16 @@ public sealed class ImageStore
     public Func<IReadOnlySet<string>> ImagesInUse { get; set; } = () => new HashSet<string>();
 
     /// <summary>Held shared while content is added, exclusive while garbage is collected.</summary>
-    public FileLock LockForWriting() => FileLock.Acquire(Paths.StoreLock, exclusive: false);
+    /// <summary>
+    /// The shared store lock every writer holds. Taking it also removes the temporaries that killed sessions left
+    /// in tmp/ (their owners are gone); a live session's are never touched.
+    /// </summary>
+    public FileLock LockForWriting()
+    {
+        var held = FileLock.Acquire(Paths.StoreLock, exclusive: false);
+        TempOwner.RemoveOrphans(Paths.Temp);
+        return held;
+    }
 
     // ---- recording ------------------------------------------------------------------------------------------
 

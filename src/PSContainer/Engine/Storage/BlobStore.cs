@@ -50,7 +50,7 @@ public sealed class BlobStore
         return digest;
     }
 
-    public PendingBlob Begin() => new(this, Path.Combine(paths.Temp, $"blob-{Guid.NewGuid():N}"));
+    public PendingBlob Begin() => new(this, Path.Combine(paths.Temp, TempOwner.NewName("blob")));
 
     public void Delete(Digest digest) => File.Delete(PathOf(digest));
 

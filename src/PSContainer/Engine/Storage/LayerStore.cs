@@ -22,7 +22,7 @@ public sealed class LayerStore
     /// <summary>A fresh directory to unpack into; <see cref="PendingLayer.Commit"/> moves it into place.</summary>
     public PendingLayer Begin()
     {
-        string temp = Path.Combine(paths.Temp, $"layer-{Guid.NewGuid():N}");
+        string temp = Path.Combine(paths.Temp, TempOwner.NewName("layer"));
         Directory.CreateDirectory(Path.Combine(temp, "diff"));
         return new PendingLayer(this, temp);
     }

@@ -50,7 +50,7 @@ public static class AtomicFile
     /// <summary>Writes a file by rename, so a reader never sees a half-written one and a crash leaves the old one.</summary>
     public static void Write(string path, ReadOnlySpan<byte> content, string tempDirectory)
     {
-        string temp = Path.Combine(tempDirectory, $"write-{Guid.NewGuid():N}");
+        string temp = Path.Combine(tempDirectory, TempOwner.NewName("write"));
         try
         {
             using (var f = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))

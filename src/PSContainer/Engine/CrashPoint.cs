@@ -1,0 +1,18 @@
+using System.Diagnostics;
+
+namespace PSContainer.Engine;
+
+/// <summary>
+/// $env:PSCONTAINER_CRASH_AT names a step of an operation (after-mount, after-network, after-monitor, after-start
+/// of a start; import-layer-written of an import): the process kills itself there with SIGKILL, as a crash would,
+/// so tests can check that the next command finishes or undoes what was left. Only crash tests set it.
+/// </summary>
+internal static class CrashPoint
+{
+    public const string Variable = "PSCONTAINER_CRASH_AT";
+
+    public static void At(string step)
+    {
+        if (Environment.GetEnvironmentVariable(Variable) == step) Process.GetCurrentProcess().Kill();
+    }
+}

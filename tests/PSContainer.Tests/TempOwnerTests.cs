@@ -1,0 +1,52 @@
+using PSContainer.Engine.Containers;
+using PSContainer.Engine.Storage;
+using Xunit;
+
+namespace PSContainer.Tests;
+
+/// <summary>Temporaries of a killed session are removed by the next one; a live session's never are.</summary>
+public sealed class TempOwnerTests : IDisposable
+{
+    private readonly TempDir dir = new();
+
+    public void Dispose() => dir.Dispose();
+
+    [Fact]
+    public void NamesCarryThisProcessAndItsStartTime()
+    {
+        string name = TempOwner.NewName("blob");
+        Assert.StartsWith($"blob-{Environment.ProcessId}.{ProcessInfo.StartTime(Environment.ProcessId)}-", name);
+        Assert.False(TempOwner.IsOrphan(name));
+        Assert.EndsWith(".tar", TempOwner.NewName("archive", ".tar"));
+    }
+
+    [Fact]
+    public void RemovesOnlyTheEntriesOfProcessesThatAreGone()
+    {
+        long myStart = ProcessInfo.StartTime(Environment.ProcessId);
+        string mine = Path.Combine(dir.Path, TempOwner.NewName("layer"));
+        Directory.CreateDirectory(Path.Combine(mine, "diff"));
+        // The same pid with another start time is a process that reused the pid: the entry's owner is gone.
+        string reused = Path.Combine(dir.Path, $"blob-{Environment.ProcessId}.{myStart + 1}-{Guid.NewGuid():N}");
+        string dead = Path.Combine(dir.Path, $"layer-999999999.12345-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(Path.Combine(dead, "diff", "sub"));
+        File.WriteAllText(reused, "x");
+        // Names it cannot read are left for garbage collection, which holds the store exclusively.
+        string legacy = Path.Combine(dir.Path, $"blob-{Guid.NewGuid():N}");
+        File.WriteAllText(legacy, "x");
+
+        var removed = TempOwner.RemoveOrphans(dir.Path);
+
+        Assert.Equal(new[] { Path.GetFileName(dead), Path.GetFileName(reused) }.Order(), removed.Order());
+        Assert.True(Directory.Exists(mine));
+        Assert.True(File.Exists(legacy));
+        Assert.False(Directory.Exists(dead));
+        Assert.False(File.Exists(reused));
+    }
+
+    [Fact]
+    public void AMissingDirectoryHasNothingToRemove()
+    {
+        Assert.Empty(TempOwner.RemoveOrphans(dir.Combine("nothing")));
+    }
+}
