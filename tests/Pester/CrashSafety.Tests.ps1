@@ -139,3 +139,48 @@ Describe 'kill -9 during Import-ContainerImage' {
         Remove-Item $live
     }
 }
+
+Describe 'A state root deleted under live host objects' {
+    BeforeAll {
+        $script:goneRoot = Join-Path $script:state.Work 'deleted-root'
+        $script:goneRun = Join-Path $script:state.Work 'deleted-run'
+        $script:rootfsTar = (New-TestBusyboxRootFs -Path (Join-Path $script:state.Work 'deleted.tar') -Applet @('sh', 'echo', 'true')).FullName
+        $hash = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($script:goneRoot))).ToLowerInvariant()
+        $script:goneBridge = 'psc0' + $hash.Substring(0, 6)
+        $script:goneTable = 'pscontainer_' + $hash.Substring(0, 8)
+        function script:Invoke-InGoneRoot([string]$Script) {
+            Start-TestPwsh -Script "Import-Module '$(Get-TestModulePath)'; `$ErrorActionPreference = 'Stop'; $Script" -Environment @{
+                PSCONTAINER_ROOT = $script:goneRoot; PSCONTAINER_RUNROOT = $script:goneRun } | Wait-TestPwsh -TimeoutSeconds 120
+        }
+    }
+    AfterAll {
+        & ip link delete $script:goneBridge 2>$null
+        if (Get-Command nft -ErrorAction SilentlyContinue) { & nft delete table inet $script:goneTable 2>$null }
+        & rm -rf --one-file-system -- $script:goneRoot $script:goneRun
+    }
+
+    It 'adopts its own default bridge after the root was deleted, and refuses a foreign device clearly' {
+        $first = Invoke-InGoneRoot "Import-ContainerImage '$script:rootfsTar' -Format RootFs -Name gone/box:1 -Command sh | Out-Null; Start-Container -Image gone/box:1 -AutoRemove -Command true"
+        $first.ExitCode | Should -Be 0 -Because $first.Stderr
+        (& ip -o link show $script:goneBridge) | Should -Match ([regex]::Escape("alias pscontainer:$script:goneRoot"))
+
+        & rm -rf --one-file-system -- $script:goneRoot   # a user resetting the engine
+        $again = Invoke-InGoneRoot "Import-ContainerImage '$script:rootfsTar' -Format RootFs -Name gone/box:1 -Command sh | Out-Null; Start-Container -Image gone/box:1 -AutoRemove -Command echo, ok"
+        $again.Stderr | Should -BeNullOrEmpty
+        $again.Stdout.Trim() | Should -Be 'ok'
+        (& ip -o link show $script:goneBridge) | Should -Match ([regex]::Escape("alias pscontainer:$script:goneRoot"))
+
+        # A device of that name that is not ours is left alone, with an error that says what to do.
+        & ip link delete $script:goneBridge
+        & rm -rf --one-file-system -- $script:goneRoot
+        & ip link add $script:goneBridge type bridge   # someone else's bridge: no alias of ours
+        try {
+            $foreign = Invoke-InGoneRoot "Import-ContainerImage '$script:rootfsTar' -Format RootFs -Name gone/box:1 -Command sh | Out-Null; Start-Container -Image gone/box:1 -AutoRemove -Command true"
+            $foreign.ExitCode | Should -Not -Be 0
+            $foreign.Stderr | Should -Match "ip link delete $script:goneBridge"
+            (& ip -o link show $script:goneBridge) | Should -Not -BeNullOrEmpty
+            (& ip -o link show $script:goneBridge) | Should -Not -Match 'alias'
+        }
+        finally { & ip link delete $script:goneBridge 2>$null }
+    }
+}

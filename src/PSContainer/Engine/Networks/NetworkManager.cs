@@ -90,8 +90,18 @@ public sealed class NetworkManager
             routes = RouteNetlink.GetRoutes(s);
             links = RouteNetlink.GetLinks(s);
         }
-        if (links.Any(l => l.Name == bridge))
-            throw new EngineException("BridgeExists", ErrorKind.ResourceExists, bridge, $"A network device named {bridge} already exists on the host.");
+        if (links.FirstOrDefault(l => l.Name == bridge) is { } existing)
+        {
+            if (existing.Alias != OwnerTag)
+                throw new EngineException("BridgeExists", ErrorKind.ResourceExists, bridge,
+                    $"A network device named {bridge} already exists on the host and is not this state root's (it lacks the alias '{OwnerTag}'). " +
+                    $"If it is a leftover, remove it (ip link delete {bridge}); otherwise use another state root ($env:PSCONTAINER_ROOT).");
+            // Ours (it carries this root's alias) but no network record names it: the state root was deleted while
+            // the bridge existed. Take it down, with its routes, and make the network anew.
+            using var s = NetlinkSocket.Open();
+            RouteNetlink.DeleteByName(s, bridge);
+            routes = RouteNetlink.GetRoutes(s);
+        }
         var taken = store.All().Select(n => n.ParsedSubnet).ToList();
         // Routes of the main table, except the default route: where the host already sends traffic.
         var hostRoutes = routes.Where(r => r.Table == Rt.RT_TABLE_MAIN && r.PrefixLength > 0 && r.Type == Rt.RTN_UNICAST)
