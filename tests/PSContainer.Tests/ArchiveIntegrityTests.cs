@@ -86,6 +86,29 @@ public sealed class ArchiveIntegrityTests
         Assert.Equal(DataProblem.Corrupt, Assert.Throws<DataIntegrityException>(() => Inflate(garbage)).Problem);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(1000)]
+    public void AZstdStreamCutShortIsTruncated(int cut)
+    {
+        var ms = new MemoryStream();
+        using (var z = new SharpCompress.Compressors.ZStandard.CompressionStream(ms, 3, 0, leaveOpen: true)) z.Write(Payload);
+        var zst = ms.ToArray();
+        using (var whole = Compression.OpenDecompressed(new MemoryStream(zst), out var kind))
+        {
+            Assert.Equal(CompressionKind.Zstd, kind);
+            var output = new MemoryStream();
+            whole.CopyTo(output);
+            Assert.Equal(Payload, output.ToArray());
+        }
+        var e = Assert.Throws<DataIntegrityException>(() =>
+        {
+            using var cutShort = Compression.OpenDecompressed(new MemoryStream(zst[..^cut]), out _);
+            cutShort.CopyTo(Stream.Null);
+        });
+        Assert.Equal(DataProblem.Truncated, e.Problem);
+    }
+
     [Fact]
     public void ATarCutAtAnEntryBoundaryIsTruncatedWhenTheEndIsRequired()
     {

@@ -26,10 +26,41 @@ public static class Compression
         {
             // zlib through PSContainer.Native: every member must end with a matching CRC-32 and length trailer.
             CompressionKind.Gzip => new PSContainer.Native.GzipInflateStream(peek),
-            CompressionKind.Zstd => new SharpCompress.Compressors.ZStandard.DecompressionStream(peek, 1 << 17, checkEndOfStream: true, leaveOpen: false),
-            CompressionKind.Bzip2 => SharpCompress.Compressors.BZip2.BZip2Stream.Create(peek, SharpCompress.Compressors.CompressionMode.Decompress, decompressConcatenated: true, leaveOpen: false, tolerateTruncatedStream: false),
-            CompressionKind.Xz => new SharpCompress.Compressors.Xz.XZStream(peek),
+            CompressionKind.Zstd => new IntegrityChecked(new SharpCompress.Compressors.ZStandard.DecompressionStream(peek, 1 << 17, checkEndOfStream: true, leaveOpen: false), "zstd"),
+            CompressionKind.Bzip2 => new IntegrityChecked(SharpCompress.Compressors.BZip2.BZip2Stream.Create(peek, SharpCompress.Compressors.CompressionMode.Decompress, decompressConcatenated: true, leaveOpen: false, tolerateTruncatedStream: false), "bzip2"),
+            CompressionKind.Xz => new IntegrityChecked(new SharpCompress.Compressors.Xz.XZStream(peek), "xz"),
             _ => peek,
         };
+    }
+
+    /// <summary>
+    /// SharpCompress's decompressors, with their failures said the way the gzip reader says them: a stream that ends
+    /// before its frame does is truncated (its own error id), anything else it refuses is corrupt.
+    /// </summary>
+    private sealed class IntegrityChecked(Stream inner, string format) : ReadOnlyStream
+    {
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            try
+            {
+                return inner.Read(buffer);
+            }
+            catch (SharpCompress.Common.IncompleteArchiveException e)
+            {
+                throw new PSContainer.Native.DataIntegrityException(PSContainer.Native.DataProblem.Truncated, $"the {format} data is truncated ({e.Message})");
+            }
+            catch (Exception e) when (e is SharpCompress.Common.ArchiveException or SharpCompress.Compressors.ZStandard.ZstdException or InvalidDataException)
+            {
+                throw new PSContainer.Native.DataIntegrityException(PSContainer.Native.DataProblem.Corrupt, $"the {format} data is corrupt ({e.Message})");
+            }
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) inner.Dispose();
+            base.Dispose(disposing);
+        }
     }
 }
