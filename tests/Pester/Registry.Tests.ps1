@@ -380,6 +380,30 @@ Describe 'Request-ContainerImage and Submit-ContainerImage over plain HTTP' -Ski
             $err[0].FullyQualifiedErrorId | Should -BeLike "$Id,*"
             Get-TestStoreProblem -Root $root -ExpectEmpty | Should -BeNullOrEmpty
         }
+
+        It 'fails with DigestMismatch when a gzip layer''s bytes change but not its content (the gzip MTIME)' {
+            # Decompressed, the layer is the same tar with the same diff id: only the blob digest can tell.
+            $name = 'damaged/mtime:1'
+            $data = [byte[]]::new(200000)
+            [Security.Cryptography.RandomNumberGenerator]::Fill($data)
+            $tar = Join-Path $state.Work 'mtime-layer.tar'
+            New-TestTar -Path $tar -Entry @(@{ Name = 'data'; Content = $data }) -Compress gzip | Out-Null
+            $image = Import-ContainerImage $tar -Name "fixture/$name" -Format RootFs
+            $layer = Invoke-TestSqlite (Join-Path $sourceRoot 'state.db') "SELECT blob_digest, media_type FROM image_layers WHERE image_id = '$($image.Id)'"
+            $layer.media_type | Should -BeLike '*gzip'
+            $null = Submit-ContainerImage "fixture/$name" -Destination "$hostPort/$name" -Quiet
+            $file = Get-RegistryBlobFile $registry $layer.blob_digest
+            $b = [IO.File]::ReadAllBytes($file)
+            $b[4] = 1; $b[5] = 2; $b[6] = 3; $b[7] = 4   # MTIME: not part of the decompressed data
+            [IO.File]::WriteAllBytes($file, $b)
+
+            $root = Use-Root
+            $err = $null
+            Request-ContainerImage "$hostPort/$name" -Quiet -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $err | Should -HaveCount 1
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'DigestMismatch,*'
+            Get-TestStoreProblem -Root $root -ExpectEmpty | Should -BeNullOrEmpty
+        }
     }
 
     Context 'a multi-platform index' {
