@@ -184,3 +184,32 @@ Describe 'A state root deleted under live host objects' {
         finally { & ip link delete $script:goneBridge 2>$null }
     }
 }
+
+Describe 'An import that would fill the file system' {
+    BeforeAll {
+        # A small tmpfs as the state root, and a layer bigger than what it can take above the 64 MiB kept free.
+        $script:small = Join-Path $script:state.Work 'small-fs'
+        New-Item -ItemType Directory -Force $script:small | Out-Null
+        & mount -t tmpfs -o size=96m tmpfs $script:small
+        $dir = Join-Path $script:state.Work 'big-rootfs'
+        New-Item -ItemType Directory -Force $dir | Out-Null
+        & head -c 60M /dev/urandom > (Join-Path $dir 'big')
+        $script:bigTar = Join-Path $script:state.Work 'big.tar'
+        & tar -C $dir -cf $script:bigTar .
+        Remove-Item -Recurse $dir
+    }
+    AfterAll {
+        & umount -l $script:small 2>$null
+    }
+
+    It 'stops with InsufficientSpace before the file system is full, and removes what it wrote' {
+        $run = Start-TestPwsh -Script "Import-Module '$(Get-TestModulePath)'; Import-ContainerImage '$script:bigTar' -Format RootFs -Name big/one:1 -ErrorAction Stop" -Environment @{
+            PSCONTAINER_ROOT = "$script:small/root"; PSCONTAINER_RUNROOT = "$script:small/run" } | Wait-TestPwsh -TimeoutSeconds 120
+        $run.ExitCode | Should -Not -Be 0
+        $run.Stderr | Should -Match 'InsufficientSpace|left: stopped before it fills up'
+        $free = [IO.DriveInfo]::new($script:small).AvailableFreeSpace
+        $free | Should -BeGreaterThan 32MB -Because 'it stopped well before the file system filled up'
+        @(Get-ChildItem "$script:small/root/tmp" -Force -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty
+        @(Get-ChildItem "$script:small/root/layers" -Force -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty
+    }
+}

@@ -35,12 +35,14 @@ public sealed class ImageImporter
     private readonly ImageStore store;
     private readonly IProgress<ProgressInfo>? progress;
     private readonly CancellationToken cancel;
+    private readonly SpaceGuard space;
 
     public ImageImporter(ImageStore store, IProgress<ProgressInfo>? progress = null, CancellationToken cancel = default)
     {
         this.store = store;
         this.progress = progress;
         this.cancel = cancel;
+        space = SpaceGuard.For(store.Paths.Root);
     }
 
     public static string HostArchitecture => RuntimeInformation.OSArchitecture switch
@@ -110,7 +112,15 @@ public sealed class ImageImporter
                 Report(0, "Decompressing " + Path.GetFileName(path), 0, 0);
                 using (var input = Compression.OpenDecompressed(File.OpenRead(path), out _))
                 using (var output = File.Create(temp))
-                    input.CopyTo(output);
+                {
+                    var buffer = new byte[1 << 17];
+                    int n;
+                    while ((n = input.Read(buffer)) > 0)
+                    {
+                        output.Write(buffer, 0, n);
+                        space.Written(n);
+                    }
+                }
                 using var source = OpenTar(temp, path);
                 return ImportArchive(source, format, tags);
             }
@@ -527,6 +537,7 @@ public sealed class ImageImporter
             blobHash.OnRead = n =>
             {
                 onBytes?.Invoke(n);
+                if (pending is not null) space.Written(n);   // the blob's own copy in the store
                 if (watch.ElapsedMilliseconds - lastReport > 200)
                 {
                     lastReport = watch.ElapsedMilliseconds;
@@ -541,7 +552,7 @@ public sealed class ImageImporter
             bool needLayer = chainId is not Digest c || !store.Layers.Has(c);
             // Without a diff id to check it against (a root filesystem import), only the tar's own end-of-archive
             // blocks show that the layer was not cut short.
-            var applied = needLayer ? LayerApplier.Apply(tar, pendingLayer.DiffDirectory, cancel, requireEndOfArchive: expectedDiff is null) : new LayerApplyResult(0, 0);
+            var applied = needLayer ? LayerApplier.Apply(tar, pendingLayer.DiffDirectory, cancel, requireEndOfArchive: expectedDiff is null, space) : new LayerApplyResult(0, 0);
             CrashPoint.At("import-layer-written");
             diffHash?.Drain();
             blobHash.Drain();

@@ -22,7 +22,7 @@ public static class LayerApplier
     public const string OpaqueMarker = ".wh..wh..opq";
     public const string OpaqueXattr = "trusted.overlay.opaque";
 
-    public static LayerApplyResult Apply(Stream uncompressedTar, string layerDirectory, CancellationToken cancel = default, bool requireEndOfArchive = false)
+    public static LayerApplyResult Apply(Stream uncompressedTar, string layerDirectory, CancellationToken cancel = default, bool requireEndOfArchive = false, SpaceGuard? space = null)
     {
         var reader = new TarReader(uncompressedTar, requireEndOfArchive);
         using var root = RootedDirectory.Open(layerDirectory);
@@ -39,7 +39,7 @@ public static class LayerApplier
             string path = CleanPath(entry.Name);
             try
             {
-                bytes += ApplyEntry(root, reader, entry, path, directoryTimes, buffer);
+                bytes += ApplyEntry(root, reader, entry, path, directoryTimes, buffer, space);
             }
             catch (NativeException e)
             {
@@ -66,7 +66,7 @@ public static class LayerApplier
     }
 
     private static long ApplyEntry(RootedDirectory root, TarReader reader, TarHeader entry, string path,
-        Dictionary<string, (DateTimeOffset, DateTimeOffset)> directoryTimes, byte[] buffer)
+        Dictionary<string, (DateTimeOffset, DateTimeOffset)> directoryTimes, byte[] buffer, SpaceGuard? space)
     {
         SplitParent(path, out string parentPath, out string name);
         DateTimeOffset access = entry.AccessTime ?? entry.ModificationTime;
@@ -127,6 +127,7 @@ public static class LayerApplier
                         {
                             output.Write(buffer, 0, n);
                             written += n;
+                            space?.Written(n);
                         }
                     }
                 }
