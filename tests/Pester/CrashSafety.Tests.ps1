@@ -88,6 +88,37 @@ Describe 'kill -9 during Start-Container' {
     }
 }
 
+Describe 'kill -9 during New-Container' {
+    BeforeAll {
+        function script:Invoke-CrashingCreate([string]$Name, [string]$Step) {
+            (Start-TestPwsh -Script "Import-Module '$(Get-TestModulePath)'; New-Container pester/crash:1 -Name $Name -Publish 80 -Command sleep, 300" -Environment @{
+                PSCONTAINER_CRASH_AT = $Step } | Wait-TestPwsh -TimeoutSeconds 60).ExitCode
+        }
+        function script:Get-ContainerDirectory { @(if (Test-Path "$($script:state.Root)/containers") { Get-ChildItem "$($script:state.Root)/containers" | ForEach-Object Name }) }
+    }
+    AfterEach { Get-Container -All | Remove-Container -Force }
+
+    It 'after the record, before the network: the half-made container is undone and its name is free again' {
+        Invoke-CrashingCreate 'half-made' 'create-after-insert' | Should -Be 137
+        # Without its endpoint it would start with loopback only: the next command undoes the creation instead.
+        Get-Container -All | Where-Object Name -eq 'half-made' | Should -BeNullOrEmpty
+        Get-ContainerDirectory | Should -BeNullOrEmpty
+        $made = New-Container pester/crash:1 -Name half-made -Command sleep, 300 | Start-Container -PassThru
+        $made.Networks | Should -Be @('bridge')
+        $made.IPAddress | Should -Not -BeNullOrEmpty
+    }
+
+    It 'before the record: Repair-ContainerState removes the directory nothing accounts for' {
+        Invoke-CrashingCreate 'no-record' 'create-after-dir' | Should -Be 137
+        $orphan = @(Get-ContainerDirectory)
+        $orphan.Count | Should -Be 1
+        Get-Container -All | Should -BeNullOrEmpty
+        $removed = @(Repair-ContainerState -Verbose 4>&1 | ForEach-Object { "$_" })
+        $removed | Should -Contain "Removed container directory $($orphan[0])"
+        Get-ContainerDirectory | Should -BeNullOrEmpty
+    }
+}
+
 Describe 'Clean-up the runtime cannot do' {
     It 'Remove-Container removes the cgroup in every hierarchy when the runtime binary is gone by the time it exits' {
         # A copy of psc-runtime the container is started with, deleted while the container runs: its exit then

@@ -1,3 +1,4 @@
+using PSContainer.Engine.Storage;
 using PSContainer.Native;
 
 namespace PSContainer.Engine.Containers;
@@ -14,7 +15,68 @@ public sealed partial class ContainerManager
 {
     private const string StartMarkerName = "start-in-progress";
 
+    private const string CreateMarkerName = "create-in-progress";
+
     private string StartMarker(string id) => Path.Combine(RunDir(id), StartMarkerName);
+
+    private string CreateMarker(string id) => Path.Combine(ContainerDir(id), CreateMarkerName);
+
+    private void MarkCreateInProgress(string id) => File.WriteAllText(CreateMarker(id), $"{Environment.ProcessId} {DateTime.UtcNow:O}\n");
+
+    private void ClearCreateMarker(string id) => File.Delete(CreateMarker(id));
+
+    /// <summary>
+    /// Under the container's lock: a creation that never finished (its session was killed between the record and
+    /// the network endpoints) is undone entirely, record included, as if New-Container had failed. Returns whether
+    /// the container is gone.
+    /// </summary>
+    private bool UndoInterruptedCreate(ContainerRecord record)
+    {
+        if (!File.Exists(CreateMarker(record.Id))) return false;
+        Networks.Forget(record.Id);
+        store.Delete(record.Id);
+        DeleteContainerDirectory(record.Id);
+        return true;
+    }
+
+    /// <summary>Removes a container's directory; the lock file goes last, so a waiting session sees the container gone.</summary>
+    private void DeleteContainerDirectory(string id)
+    {
+        string dir = ContainerDir(id);
+        if (!Directory.Exists(dir)) return;
+        foreach (string entry in Directory.EnumerateFileSystemEntries(dir).Where(e => Path.GetFileName(e) != "lock").ToList())
+        {
+            if (Directory.Exists(entry)) LayerStore.DeleteTree(entry);
+            else File.Delete(entry);
+        }
+        LayerStore.DeleteTree(dir);
+    }
+
+    /// <summary>
+    /// Container directories no record accounts for: a creation killed before its record was inserted, or a
+    /// removal killed after its record was deleted. Removed when nobody holds their lock and they are not brand new
+    /// (a creation makes the directory an instant before it takes the lock). Returns the ids removed.
+    /// </summary>
+    private List<string> RemoveOrphanContainerDirectories(ISet<string> known)
+    {
+        var removed = new List<string>();
+        string root = Path.Combine(paths.Root, "containers");
+        if (!Directory.Exists(root)) return removed;
+        foreach (string dir in Directory.GetDirectories(root))
+        {
+            string id = Path.GetFileName(dir);
+            if (known.Contains(id) || store.ById(id) is not null) continue;
+            string lockFile = Path.Combine(dir, "lock");
+            if (!File.Exists(lockFile) && Directory.GetLastWriteTimeUtc(dir) > DateTime.UtcNow.AddMinutes(-1)) continue;
+            using var held = File.Exists(lockFile) ? FileLock.TryAcquire(lockFile, exclusive: true) : null;
+            if (File.Exists(lockFile) && held is null) continue;
+            if (store.ById(id) is not null) continue;
+            foreach (string mount in Mounts.MountPointsUnder(dir)) Mounts.Unmount(mount, detach: true);
+            DeleteContainerDirectory(id);
+            removed.Add(id);
+        }
+        return removed;
+    }
 
     /// <summary>Recorded before a start makes anything: who is starting it, for anyone who finds it later.</summary>
     private void MarkStartInProgress(string id) =>
@@ -46,10 +108,11 @@ public sealed partial class ContainerManager
     /// <summary>For callers without the lock (listing, Repair): undoes an interrupted start only if nobody is starting it now.</summary>
     private ContainerRecord? UndoInterruptedStartIfIdle(ContainerRecord record)
     {
-        if (!File.Exists(StartMarker(record.Id))) return record;
+        if (!File.Exists(StartMarker(record.Id)) && !File.Exists(CreateMarker(record.Id))) return record;
         using var held = FileLock.TryAcquire(Path.Combine(ContainerDir(record.Id), "lock"), exclusive: true);
-        if (held is null) return record;
+        if (held is null) return File.Exists(CreateMarker(record.Id)) ? null : record;   // being made right now: not listed yet
         if (store.ById(record.Id) is not { } fresh) return null;
+        if (UndoInterruptedCreate(fresh)) return null;
         UndoInterruptedStart(fresh);
         return fresh;
     }

@@ -141,6 +141,11 @@ public sealed partial class ContainerManager
             State = ContainerState.Created,
         };
         Directory.CreateDirectory(ContainerDir(record.Id));
+        // Held until the container is whole, and recorded before the record is inserted: a kill at any point of the
+        // creation leaves a marker whose lock is free, which the next command that finds it undoes.
+        using var creating = LockContainer(record.Id);
+        MarkCreateInProgress(record.Id);
+        CrashPoint.At("create-after-dir");
         for (int attempt = 0; ; attempt++)
         {
             try
@@ -161,10 +166,13 @@ public sealed partial class ContainerManager
         }
         try
         {
+            CrashPoint.At("create-after-insert");
             Networks.Attach(record.Id, options, image.Config.ExposedPorts);
+            ClearCreateMarker(record.Id);
         }
         catch
         {
+            Networks.Forget(record.Id);
             store.Delete(record.Id);
             LayerStore.DeleteTree(ContainerDir(record.Id));
             throw;
@@ -513,6 +521,7 @@ public sealed partial class ContainerManager
     /// </summary>
     private ContainerRecord? Reconcile(ContainerRecord record)
     {
+        if (UndoInterruptedCreate(record)) return null;
         UndoInterruptedStart(record);
         if (record.State is not (ContainerState.Running or ContainerState.Paused)) return record;
         string exitFile = ExitFile(record.Id);

@@ -104,6 +104,9 @@ public sealed partial class ContainerManager
             .Where(r => r.State is ContainerState.Running or ContainerState.Paused).Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
         bool InUse(string id) => active.Contains(id) || LockHeld(id);
         var removed = Networks.Repair(InUse, rewriteFirewall);
+        // Container directories of killed creations and removals that no record accounts for.
+        var known = store.All().Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+        removed.AddRange(RemoveOrphanContainerDirectories(known).Select(id => $"container directory {id}"));
         // Temporaries of killed imports and pulls: only those whose owning process is gone.
         removed.AddRange(Storage.TempOwner.RemoveOrphans(paths.Temp).Select(name => $"temporary {name}"));
         string netnsDir = Path.Combine(paths.RunRoot, "netns");
