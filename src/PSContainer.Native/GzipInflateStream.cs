@@ -28,15 +28,29 @@ public sealed unsafe class GzipInflateStream : Stream
         this.source = source;
         this.leaveOpen = leaveOpen;
         // zlib keeps pointers to the z_stream and to unread input between calls: both live in native memory.
-        zs = (ZStream*)NativeMemory.AllocZeroed((nuint)sizeof(ZStream));
-        input = (byte*)NativeMemory.Alloc(InputSize);
-        int rc = inflateInit2_(zs, GzipWindowBits, "1.2.11", sizeof(ZStream));
-        if (rc != ZOk)
+        try
+        {
+            zs = (ZStream*)NativeMemory.AllocZeroed((nuint)sizeof(ZStream));
+            input = (byte*)NativeMemory.Alloc(InputSize);
+            int rc = inflateInit2_(zs, GzipWindowBits, "1.2.11", sizeof(ZStream));
+            if (rc != ZOk) throw new InvalidOperationException($"zlib inflateInit2 failed ({rc}).");
+            initialized = true;
+        }
+        catch (DllNotFoundException e)
         {
             Free();
-            throw new InvalidOperationException($"zlib inflateInit2 failed ({rc}).");
+            GC.SuppressFinalize(this);
+            throw new InvalidOperationException("gzip data needs the system zlib (libz.so.1, Debian package zlib1g), which is not installed.", e);
+        }
+        catch
+        {
+            Free();
+            GC.SuppressFinalize(this);
+            throw;
         }
     }
+
+    private bool initialized;
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -112,7 +126,8 @@ public sealed unsafe class GzipInflateStream : Stream
     {
         if (zs is not null)
         {
-            inflateEnd(zs);
+            if (initialized) inflateEnd(zs);
+            initialized = false;
             NativeMemory.Free(zs);
             zs = null;
         }

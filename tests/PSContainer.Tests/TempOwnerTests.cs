@@ -11,11 +11,13 @@ public sealed class TempOwnerTests : IDisposable
 
     public void Dispose() => dir.Dispose();
 
+    private static string PidNs => new string(new FileInfo("/proc/self/ns/pid").LinkTarget!.Where(char.IsAsciiDigit).ToArray());
+
     [Fact]
     public void NamesCarryThisProcessAndItsStartTime()
     {
         string name = TempOwner.NewName("blob");
-        Assert.StartsWith($"blob-{Environment.ProcessId}.{ProcessInfo.StartTime(Environment.ProcessId)}-", name);
+        Assert.StartsWith($"blob-{Environment.ProcessId}.{ProcessInfo.StartTime(Environment.ProcessId)}.{PidNs}-", name);
         Assert.False(TempOwner.IsOrphan(name));
         Assert.EndsWith(".tar", TempOwner.NewName("archive", ".tar"));
     }
@@ -27,8 +29,11 @@ public sealed class TempOwnerTests : IDisposable
         string mine = Path.Combine(dir.Path, TempOwner.NewName("layer"));
         Directory.CreateDirectory(Path.Combine(mine, "diff"));
         // The same pid with another start time is a process that reused the pid: the entry's owner is gone.
-        string reused = Path.Combine(dir.Path, $"blob-{Environment.ProcessId}.{myStart + 1}-{Guid.NewGuid():N}");
-        string dead = Path.Combine(dir.Path, $"layer-999999999.12345-{Guid.NewGuid():N}");
+        string reused = Path.Combine(dir.Path, $"blob-{Environment.ProcessId}.{myStart + 1}.{PidNs}-{Guid.NewGuid():N}");
+        string dead = Path.Combine(dir.Path, $"layer-999999999.12345.{PidNs}-{Guid.NewGuid():N}");
+        // A pid of another pid namespace cannot be judged from here: left alone.
+        string foreign = Path.Combine(dir.Path, $"blob-999999999.12345.1-{Guid.NewGuid():N}");
+        File.WriteAllText(foreign, "x");
         Directory.CreateDirectory(Path.Combine(dead, "diff", "sub"));
         File.WriteAllText(reused, "x");
         // Names it cannot read are left for garbage collection, which holds the store exclusively.
@@ -40,6 +45,7 @@ public sealed class TempOwnerTests : IDisposable
         Assert.Equal(new[] { Path.GetFileName(dead), Path.GetFileName(reused) }.Order(), removed.Order());
         Assert.True(Directory.Exists(mine));
         Assert.True(File.Exists(legacy));
+        Assert.True(File.Exists(foreign));
         Assert.False(Directory.Exists(dead));
         Assert.False(File.Exists(reused));
     }

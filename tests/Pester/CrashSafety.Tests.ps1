@@ -70,6 +70,15 @@ Describe 'kill -9 during Start-Container' {
         $again.Error | Should -BeNullOrEmpty
     }
 
+    It 'after the store says Running (the marker not yet cleared): the start stands' {
+        New-Container pester/crash:1 -Name crash-committed -Network none -Command sleep, 300 | Out-Null
+        Invoke-CrashingStart crash-committed 'after-commit' | Should -Be 137
+        $c = Get-Container crash-committed
+        $c.State | Should -Be 'Running' -Because 'that start had finished: undoing it would kill a healthy container'
+        $c.Error | Should -BeNullOrEmpty
+        Test-Path "/proc/$($c.Pid)" | Should -BeTrue
+    }
+
     It 'Repair-ContainerState undoes it too, without a Get-Container first' {
         New-Container pester/crash:1 -Name crash-repair -Command sleep, 300 | Out-Null
         Invoke-CrashingStart crash-repair 'after-monitor' | Should -Be 137
@@ -162,7 +171,8 @@ Describe 'kill -9 during Import-ContainerImage' {
         $left.Count | Should -BeGreaterThan 0
         # A temporary of this live session, named as the engine names its own.
         $start = ((Get-Content "/proc/$PID/stat" -Raw) -replace '^.*\) ', '' -split ' ')[19]
-        $live = Join-Path "$($script:state.Root)/tmp" "blob-$PID.$start-$([guid]::NewGuid().ToString('N'))"
+        $pidNs = (Get-Item /proc/self/ns/pid).LinkTarget -replace '\D', ''
+        $live = Join-Path "$($script:state.Root)/tmp" "blob-$PID.$start.$pidNs-$([guid]::NewGuid().ToString('N'))"
         Set-Content $live 'in use'
         $removed = @(Repair-ContainerState -Verbose 4>&1 | ForEach-Object { "$_" })
         @($removed | Where-Object { $_ -like 'Removed temporary *' }).Count | Should -Be $left.Count

@@ -35,8 +35,20 @@ public sealed partial class ContainerManager
         if (!File.Exists(CreateMarker(record.Id))) return false;
         Networks.Forget(record.Id);
         store.Delete(record.Id);
-        DeleteContainerDirectory(record.Id);
+        TryDeleteContainerDirectory(record.Id);
         return true;
+    }
+
+    /// <summary>The directory of a container whose record is gone; a race with another session removing it is left to the next Repair.</summary>
+    private void TryDeleteContainerDirectory(string id)
+    {
+        try
+        {
+            DeleteContainerDirectory(id);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
     }
 
     /// <summary>Removes a container's directory; the lock file goes last, so a waiting session sees the container gone.</summary>
@@ -72,8 +84,8 @@ public sealed partial class ContainerManager
             if (File.Exists(lockFile) && held is null) continue;
             if (store.ById(id) is not null) continue;
             foreach (string mount in Mounts.MountPointsUnder(dir)) Mounts.Unmount(mount, detach: true);
-            DeleteContainerDirectory(id);
-            removed.Add(id);
+            TryDeleteContainerDirectory(id);
+            if (!Directory.Exists(dir)) removed.Add(id);
         }
         return removed;
     }
@@ -91,6 +103,12 @@ public sealed partial class ContainerManager
     private bool UndoInterruptedStart(ContainerRecord record)
     {
         if (!File.Exists(StartMarker(record.Id))) return false;
+        if (record.State is ContainerState.Running or ContainerState.Paused)
+        {
+            // Killed after the store said Running and before the marker went: that start had finished.
+            ClearStartMarker(record.Id);
+            return false;
+        }
         // The monitor first: left alive it would record the killed container's exit (137) as this container's,
         // even after a new start.
         KillMonitorOf(record.Id);

@@ -356,6 +356,7 @@ public sealed partial class ContainerManager
             record.OOMKilled = false;
             record.Error = null;
             store.Update(record);
+            CrashPoint.At("after-commit");
             ClearStartMarker(id);
         }
         catch (EngineException e)

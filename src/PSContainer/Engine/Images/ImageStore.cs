@@ -45,7 +45,14 @@ public sealed class ImageStore
     public FileLock LockForWriting()
     {
         var held = FileLock.Acquire(Paths.StoreLock, exclusive: false);
-        TempOwner.RemoveOrphans(Paths.Temp);
+        try
+        {
+            TempOwner.RemoveOrphans(Paths.Temp);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // tmp/ unreadable right now: the sweep is a courtesy, the write can still go ahead.
+        }
         return held;
     }
 

@@ -47,7 +47,7 @@ public static class Compression
             {
                 return inner.Read(buffer);
             }
-            catch (SharpCompress.Common.IncompleteArchiveException e)
+            catch (Exception e) when (e is SharpCompress.Common.IncompleteArchiveException or EndOfStreamException)
             {
                 throw new PSContainer.Native.DataIntegrityException(PSContainer.Native.DataProblem.Truncated, $"the {format} data is truncated ({e.Message})");
             }

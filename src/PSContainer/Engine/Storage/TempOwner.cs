@@ -5,27 +5,47 @@ namespace PSContainer.Engine.Storage;
 
 /// <summary>
 /// Entries in the store's tmp/ belong to the process that made them: their names carry its pid and start time
-/// (<c>kind-PID.START-guid</c>), so anyone can tell the work of a killed session from a live one's and remove only
+/// (<c>kind-PID.START.PIDNS-guid</c>), so anyone can tell the work of a killed session from a live one's and remove only
 /// the former, without waiting for a garbage collection that may never come.
 /// </summary>
 public static class TempOwner
 {
-    private static readonly string Me = $"{Environment.ProcessId}.{ProcessInfo.StartTime(Environment.ProcessId)}";
+    /// <summary>
+    /// pid.start.pidns of this process. A start time that cannot be read gives "unknown", a form no sweep removes;
+    /// the pid namespace keeps sessions in another one (a toolbox sharing the root) from judging pids they cannot see.
+    /// </summary>
+    private static readonly string Me = ProcessInfo.StartTime(Environment.ProcessId) is long start and > 0
+        ? $"{Environment.ProcessId}.{start}.{PidNamespace()}"
+        : "unknown";
+
+    private static string PidNamespace()
+    {
+        // "pid:[4026531836]" -> 4026531836
+        string? link = new FileInfo("/proc/self/ns/pid").LinkTarget;
+        return link is null ? "0" : new string(link.Where(char.IsAsciiDigit).ToArray());
+    }
 
     /// <summary>A name for a new temporary entry of this process.</summary>
     public static string NewName(string kind, string extension = "") => $"{kind}-{Me}-{Guid.NewGuid():N}{extension}";
 
-    /// <summary>Whether <paramref name="name"/> is a temporary entry whose owner has exited (false for names it cannot read).</summary>
+    /// <summary>
+    /// Whether <paramref name="name"/> is a temporary entry whose owner has exited: its pid is gone, or belongs to a
+    /// process started at another time. False for names it cannot read, owners in another pid namespace, and
+    /// processes whose start time cannot be read (alive as far as anyone can tell).
+    /// </summary>
     public static bool IsOrphan(string name)
     {
         string[] parts = name.Split('-');
         if (parts.Length < 3) return false;
         string[] owner = parts[1].Split('.');
-        if (owner.Length != 2
+        if (owner.Length != 3
             || !int.TryParse(owner[0], NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
-            || !long.TryParse(owner[1], NumberStyles.None, CultureInfo.InvariantCulture, out long start))
+            || !long.TryParse(owner[1], NumberStyles.None, CultureInfo.InvariantCulture, out long start)
+            || owner[2] != PidNamespace())
             return false;
-        return !ProcessInfo.IsAlive(pid, start);
+        if (!Directory.Exists($"/proc/{pid}")) return true;
+        long now = ProcessInfo.StartTime(pid);
+        return now != 0 && now != start;
     }
 
     /// <summary>Removes the temporaries of processes that have exited; returns their names.</summary>
