@@ -128,6 +128,38 @@ Describe 'kill -9 during New-Container' {
     }
 }
 
+Describe 'kill -9 during Remove-Container' {
+    BeforeAll {
+        function script:Invoke-CrashingRemove([string]$Name, [string]$Step) {
+            (Start-TestPwsh -Script "Import-Module '$(Get-TestModulePath)'; Remove-Container $Name -Force" -Environment @{
+                PSCONTAINER_CRASH_AT = $Step } | Wait-TestPwsh -TimeoutSeconds 60).ExitCode
+        }
+        function script:Get-ContainerDirectory { @(if (Test-Path "$($script:state.Root)/containers") { Get-ChildItem "$($script:state.Root)/containers" | ForEach-Object Name }) }
+    }
+    AfterEach { Get-Container -All | Remove-Container -Force }
+
+    It 'after its files, before its record: the next Remove-Container finishes it' {
+        New-Container pester/crash:1 -Name rm-files -Command sleep, 300 | Start-Container
+        Invoke-CrashingRemove rm-files 'remove-after-files' | Should -Be 137
+        Get-OurHostObject | Should -BeNullOrEmpty -Because 'the host objects went before the crash'
+        (Get-Container rm-files -All).Name | Should -Be 'rm-files'
+        Remove-Container rm-files
+        Get-Container -All | Should -BeNullOrEmpty
+        Get-ContainerDirectory | Should -BeNullOrEmpty
+    }
+
+    It 'after its record, before its directory: Repair-ContainerState removes the directory' {
+        New-Container pester/crash:1 -Name rm-record -Command sleep, 300 | Start-Container
+        Invoke-CrashingRemove rm-record 'remove-after-record' | Should -Be 137
+        Get-Container -All | Should -BeNullOrEmpty
+        $orphan = @(Get-ContainerDirectory)
+        $orphan.Count | Should -Be 1
+        @(Repair-ContainerState -Verbose 4>&1 | ForEach-Object { "$_" }) | Should -Contain "Removed container directory $($orphan[0])"
+        Get-ContainerDirectory | Should -BeNullOrEmpty
+        Get-OurHostObject | Should -BeNullOrEmpty
+    }
+}
+
 Describe 'Clean-up the runtime cannot do' {
     It 'Remove-Container removes the cgroup in every hierarchy when the runtime binary is gone by the time it exits' {
         # A copy of psc-runtime the container is started with, deleted while the container runs: its exit then

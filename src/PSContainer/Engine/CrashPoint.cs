@@ -3,8 +3,8 @@ using System.Diagnostics;
 namespace PSContainer.Engine;
 
 /// <summary>
-/// $env:PSCONTAINER_CRASH_AT names a step of an operation (after-mount, after-network, after-monitor, after-start
-/// of a start; import-layer-written of an import): the process kills itself there with SIGKILL, as a crash would,
+/// $env:PSCONTAINER_CRASH_AT names a step of an operation (see docs/architecture.md: steps of a start, a creation,
+/// a removal and an import): the process kills itself there with SIGKILL, as a crash would,
 /// so tests can check that the next command finishes or undoes what was left. Only crash tests set it.
 /// </summary>
 internal static class CrashPoint

@@ -728,9 +728,12 @@ public sealed partial class ContainerManager
             }
             CleanUpRun(current, null);
             RemoveFiles(current);
+            CrashPoint.At("remove-after-files");
             Networks.Forget(current.Id);
             store.Delete(current.Id);
         }
+        // A kill here leaves the directory (its lock file only) with no record: Repair-ContainerState removes it.
+        CrashPoint.At("remove-after-record");
         LayerStore.DeleteTree(ContainerDir(record.Id));
     }
 
