@@ -152,9 +152,12 @@ function Invoke-Install {
 }
 
 function Invoke-UnitTests {
+    # A results file of an earlier run must not stand in for this one when the build fails.
+    Get-ChildItem (Join-Path $repo 'out/test-results') -Filter 'unit.trx' -Recurse -ErrorAction SilentlyContinue | Remove-Item
     & dotnet test (Join-Path $repo 'tests/PSContainer.Tests/PSContainer.Tests.csproj') -c $Configuration --nologo `
         --logger 'trx;LogFileName=unit.trx' --results-directory (Join-Path $repo 'out/test-results') -v quiet | Out-Host
     $trx = Get-ChildItem (Join-Path $repo 'out/test-results') -Filter 'unit.trx' -Recurse | Sort-Object LastWriteTime | Select-Object -Last 1
+    if (-not $trx) { throw "the unit tests did not run (dotnet test exited $LASTEXITCODE)" }
     $counters = ([xml](Get-Content $trx.FullName)).TestRun.ResultSummary.Counters
     [pscustomobject]@{ Passed = [int]$counters.passed; Failed = [int]$counters.failed + [int]$counters.error; Skipped = [int]$counters.notExecuted }
 }

@@ -10,7 +10,7 @@ namespace PSContainer.Native;
 /// compression method". Concatenated members (gzip's multi-member format) are read one after the other; zero
 /// bytes after the last member (block padding) are ignored, anything else there is corrupt data.
 /// </summary>
-public sealed unsafe class GzipInflateStream : Stream
+public sealed unsafe class GzipInflateStream : ReadOnlyStream
 {
     private const int InputSize = 1 << 16;
     private const int ZOk = 0, ZStreamEnd = 1, ZNeedDict = 2, ZDataError = -3, ZMemError = -4, ZBufError = -5;
@@ -148,14 +148,6 @@ public sealed unsafe class GzipInflateStream : Stream
     ~GzipInflateStream() => Free();
 
     public override bool CanRead => zs is not null;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     /// <summary>zlib's z_stream (LP64: uLong is 64 bits).</summary>
     [StructLayout(LayoutKind.Sequential)]

@@ -27,12 +27,12 @@ BeforeAll {
         )
     }
 
-    # Starts the container in another pwsh that kills itself at -Step; returns its exit code.
-    function script:Invoke-CrashingStart([string]$Name, [string]$Step) {
-        $run = Start-TestPwsh -Script "Import-Module '$(Get-TestModulePath)'; Start-Container $Name" -Environment @{ PSCONTAINER_CRASH_AT = $Step } |
-            Wait-TestPwsh -TimeoutSeconds 60
-        $run.ExitCode
+    # Runs -Command in another pwsh that kills itself at -Step (PSCONTAINER_CRASH_AT); returns its exit code.
+    function script:Invoke-Crashing([string]$Command, [string]$Step) {
+        (Start-TestPwsh -Script "Import-Module '$(Get-TestModulePath)'; $Command" -Environment @{ PSCONTAINER_CRASH_AT = $Step } |
+            Wait-TestPwsh -TimeoutSeconds 60).ExitCode
     }
+    function script:Get-ContainerDirectory { @(if (Test-Path "$($script:state.Root)/containers") { Get-ChildItem "$($script:state.Root)/containers" | ForEach-Object Name }) }
 }
 
 AfterAll {
@@ -53,7 +53,7 @@ Describe 'kill -9 during Start-Container' {
     ) {
         $name = "crash-$Step"
         New-Container pester/crash:1 -Name $name -Network $Network -Command sleep, 300 | Out-Null
-        Invoke-CrashingStart $name $Step | Should -Be 137 -Because 'the session was killed (SIGKILL)'
+        Invoke-Crashing "Start-Container $name" $Step | Should -Be 137 -Because 'the session was killed (SIGKILL)'
         # The crash really left host objects behind for the next command to deal with.
         @(Get-OurHostObject | Where-Object { $_ -like "$Leaves *" }).Count | Should -BeGreaterThan 0
 
@@ -72,7 +72,7 @@ Describe 'kill -9 during Start-Container' {
 
     It 'after the store says Running (the marker not yet cleared): the start stands' {
         New-Container pester/crash:1 -Name crash-committed -Network none -Command sleep, 300 | Out-Null
-        Invoke-CrashingStart crash-committed 'after-commit' | Should -Be 137
+        Invoke-Crashing "Start-Container crash-committed" 'after-commit' | Should -Be 137
         $c = Get-Container crash-committed
         $c.State | Should -Be 'Running' -Because 'that start had finished: undoing it would kill a healthy container'
         $c.Error | Should -BeNullOrEmpty
@@ -81,7 +81,7 @@ Describe 'kill -9 during Start-Container' {
 
     It 'Repair-ContainerState undoes it too, without a Get-Container first' {
         New-Container pester/crash:1 -Name crash-repair -Command sleep, 300 | Out-Null
-        Invoke-CrashingStart crash-repair 'after-monitor' | Should -Be 137
+        Invoke-Crashing "Start-Container crash-repair" 'after-monitor' | Should -Be 137
         @(Get-OurHostObject).Count | Should -BeGreaterThan 0
         Repair-ContainerState | Out-Null
         Get-OurHostObject | Should -BeNullOrEmpty
@@ -90,7 +90,7 @@ Describe 'kill -9 during Start-Container' {
 
     It 'Remove-Container of a half-started container leaves nothing' {
         New-Container pester/crash:1 -Name crash-remove -Command sleep, 300 | Out-Null
-        Invoke-CrashingStart crash-remove 'after-start' | Should -Be 137
+        Invoke-Crashing "Start-Container crash-remove" 'after-start' | Should -Be 137
         Remove-Container crash-remove -Force
         Get-OurHostObject | Should -BeNullOrEmpty
         Get-Container -All | Should -BeNullOrEmpty
@@ -100,10 +100,8 @@ Describe 'kill -9 during Start-Container' {
 Describe 'kill -9 during New-Container' {
     BeforeAll {
         function script:Invoke-CrashingCreate([string]$Name, [string]$Step) {
-            (Start-TestPwsh -Script "Import-Module '$(Get-TestModulePath)'; New-Container pester/crash:1 -Name $Name -Publish 80 -Command sleep, 300" -Environment @{
-                PSCONTAINER_CRASH_AT = $Step } | Wait-TestPwsh -TimeoutSeconds 60).ExitCode
+            Invoke-Crashing "New-Container pester/crash:1 -Name $Name -Publish 80 -Command sleep, 300" $Step
         }
-        function script:Get-ContainerDirectory { @(if (Test-Path "$($script:state.Root)/containers") { Get-ChildItem "$($script:state.Root)/containers" | ForEach-Object Name }) }
     }
     AfterEach { Get-Container -All | Remove-Container -Force }
 
@@ -129,18 +127,11 @@ Describe 'kill -9 during New-Container' {
 }
 
 Describe 'kill -9 during Remove-Container' {
-    BeforeAll {
-        function script:Invoke-CrashingRemove([string]$Name, [string]$Step) {
-            (Start-TestPwsh -Script "Import-Module '$(Get-TestModulePath)'; Remove-Container $Name -Force" -Environment @{
-                PSCONTAINER_CRASH_AT = $Step } | Wait-TestPwsh -TimeoutSeconds 60).ExitCode
-        }
-        function script:Get-ContainerDirectory { @(if (Test-Path "$($script:state.Root)/containers") { Get-ChildItem "$($script:state.Root)/containers" | ForEach-Object Name }) }
-    }
     AfterEach { Get-Container -All | Remove-Container -Force }
 
     It 'after its files, before its record: the next Remove-Container finishes it' {
         New-Container pester/crash:1 -Name rm-files -Command sleep, 300 | Start-Container
-        Invoke-CrashingRemove rm-files 'remove-after-files' | Should -Be 137
+        Invoke-Crashing 'Remove-Container rm-files -Force' 'remove-after-files' | Should -Be 137
         Get-OurHostObject | Should -BeNullOrEmpty -Because 'the host objects went before the crash'
         (Get-Container rm-files -All).Name | Should -Be 'rm-files'
         Remove-Container rm-files
@@ -150,7 +141,7 @@ Describe 'kill -9 during Remove-Container' {
 
     It 'after its record, before its directory: Repair-ContainerState removes the directory' {
         New-Container pester/crash:1 -Name rm-record -Command sleep, 300 | Start-Container
-        Invoke-CrashingRemove rm-record 'remove-after-record' | Should -Be 137
+        Invoke-Crashing 'Remove-Container rm-record -Force' 'remove-after-record' | Should -Be 137
         Get-Container -All | Should -BeNullOrEmpty
         $orphan = @(Get-ContainerDirectory)
         $orphan.Count | Should -Be 1
@@ -184,8 +175,7 @@ Describe 'kill -9 during Import-ContainerImage' {
         $script:importTar = (New-TestBusyboxRootFs -Path (Join-Path $script:state.Work 'import.tar') -Applet @('sh')).FullName
         function script:Get-Temporary { @(if (Test-Path "$($script:state.Root)/tmp") { Get-ChildItem "$($script:state.Root)/tmp" -Force | ForEach-Object Name }) }
         function script:Invoke-CrashingImport([string]$Name) {
-            (Start-TestPwsh -Script "Import-Module '$(Get-TestModulePath)'; Import-ContainerImage '$script:importTar' -Format RootFs -Name $Name" -Environment @{
-                PSCONTAINER_CRASH_AT = 'import-layer-written' } | Wait-TestPwsh -TimeoutSeconds 60).ExitCode
+            Invoke-Crashing "Import-ContainerImage '$script:importTar' -Format RootFs -Name $Name" 'import-layer-written'
         }
     }
 

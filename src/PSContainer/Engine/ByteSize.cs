@@ -55,12 +55,6 @@ public static class ByteSize
         return true;
     }
 
-    /// <summary>Parses or throws an <see cref="EngineException"/> (InvalidSize, InvalidArgument, target the text).</summary>
-    public static long Parse(string text, bool allowUnlimited = false) =>
-        TryParse(text, allowUnlimited, out long bytes, out string? error)
-            ? bytes
-            : throw new EngineException("InvalidSize", ErrorKind.InvalidArgument, text, error!);
-
     /// <summary>
     /// A number given as a number (PowerShell's 64MB, 1.5GB, an [int] from a variable): whole and not negative,
     /// or -1 where <paramref name="allowUnlimited"/>.

@@ -21,7 +21,10 @@ public sealed partial class ContainerManager
 
     private string CreateMarker(string id) => Path.Combine(ContainerDir(id), CreateMarkerName);
 
-    private void MarkCreateInProgress(string id) => File.WriteAllText(CreateMarker(id), $"{Environment.ProcessId} {DateTime.UtcNow:O}\n");
+    /// <summary>Recorded before an operation makes anything: who is doing it, for anyone who finds it later.</summary>
+    private static void WriteMarker(string path) => File.WriteAllText(path, $"{Environment.ProcessId} {DateTime.UtcNow:O}\n");
+
+    private void MarkCreateInProgress(string id) => WriteMarker(CreateMarker(id));
 
     private void ClearCreateMarker(string id) => File.Delete(CreateMarker(id));
 
@@ -39,29 +42,21 @@ public sealed partial class ContainerManager
         return true;
     }
 
-    /// <summary>The directory of a container whose record is gone; a race with another session removing it is left to the next Repair.</summary>
+    /// <summary>
+    /// The files of a container whose record is gone, as Remove-Container deletes them (mounts, run directory,
+    /// then the directory with its lock file last); a race with another session removing it too is left to the
+    /// next Repair.
+    /// </summary>
     private void TryDeleteContainerDirectory(string id)
     {
         try
         {
-            DeleteContainerDirectory(id);
+            RemoveFiles(id);
+            LayerStore.DeleteTree(ContainerDir(id));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
         }
-    }
-
-    /// <summary>Removes a container's directory; the lock file goes last, so a waiting session sees the container gone.</summary>
-    private void DeleteContainerDirectory(string id)
-    {
-        string dir = ContainerDir(id);
-        if (!Directory.Exists(dir)) return;
-        foreach (string entry in Directory.EnumerateFileSystemEntries(dir).Where(e => Path.GetFileName(e) != "lock").ToList())
-        {
-            if (Directory.Exists(entry)) LayerStore.DeleteTree(entry);
-            else File.Delete(entry);
-        }
-        LayerStore.DeleteTree(dir);
     }
 
     /// <summary>
@@ -83,16 +78,13 @@ public sealed partial class ContainerManager
             using var held = File.Exists(lockFile) ? FileLock.TryAcquire(lockFile, exclusive: true) : null;
             if (File.Exists(lockFile) && held is null) continue;
             if (store.ById(id) is not null) continue;
-            foreach (string mount in Mounts.MountPointsUnder(dir)) Mounts.Unmount(mount, detach: true);
             TryDeleteContainerDirectory(id);
             if (!Directory.Exists(dir)) removed.Add(id);
         }
         return removed;
     }
 
-    /// <summary>Recorded before a start makes anything: who is starting it, for anyone who finds it later.</summary>
-    private void MarkStartInProgress(string id) =>
-        File.WriteAllText(StartMarker(id), $"{Environment.ProcessId} {DateTime.UtcNow:O}\n");
+    private void MarkStartInProgress(string id) => WriteMarker(StartMarker(id));
 
     private void ClearStartMarker(string id) => File.Delete(StartMarker(id));
 

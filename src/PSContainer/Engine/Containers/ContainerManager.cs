@@ -568,7 +568,7 @@ public sealed partial class ContainerManager
         if (record.Options.AutoRemove)
         {
             RemovedExits[record.Id] = new ContainerExit(record.Id, record.Name, record.ExitCode ?? -1, record.OOMKilled, record.FinishedAt);
-            RemoveFiles(record);
+            RemoveFiles(record.Id);
             Networks.Forget(record.Id);
             store.Delete(record.Id);
             LayerStore.DeleteTree(ContainerDir(record.Id));
@@ -727,7 +727,7 @@ public sealed partial class ContainerManager
                 current = Reconcile(current) ?? current;
             }
             CleanUpRun(current, null);
-            RemoveFiles(current);
+            RemoveFiles(current.Id);
             CrashPoint.At("remove-after-files");
             Networks.Forget(current.Id);
             store.Delete(current.Id);
@@ -737,12 +737,12 @@ public sealed partial class ContainerManager
         LayerStore.DeleteTree(ContainerDir(record.Id));
     }
 
-    private void RemoveFiles(ContainerRecord record)
+    private void RemoveFiles(string id)
     {
-        foreach (string mount in Mounts.MountPointsUnder(ContainerDir(record.Id))) Mounts.Unmount(mount, detach: true);
-        if (Directory.Exists(RunDir(record.Id))) LayerStore.DeleteTree(RunDir(record.Id));
+        foreach (string mount in Mounts.MountPointsUnder(ContainerDir(id))) Mounts.Unmount(mount, detach: true);
+        if (Directory.Exists(RunDir(id))) LayerStore.DeleteTree(RunDir(id));
         // The lock file is removed with the directory by the caller once the lock is released.
-        foreach (string entry in Directory.Exists(ContainerDir(record.Id)) ? Directory.EnumerateFileSystemEntries(ContainerDir(record.Id)).ToList() : [])
+        foreach (string entry in Directory.Exists(ContainerDir(id)) ? Directory.EnumerateFileSystemEntries(ContainerDir(id)).ToList() : [])
         {
             if (Path.GetFileName(entry) == "lock") continue;
             if (Directory.Exists(entry)) LayerStore.DeleteTree(entry);

@@ -605,7 +605,7 @@ public sealed class ImageImporter
     }
 
     /// <summary>A truncated, checksum-failing or corrupt archive or layer, each with its own error id.</summary>
-    internal static EngineException DamagedData(DataIntegrityException e, string target, string what) => e.Problem switch
+    private static EngineException DamagedData(DataIntegrityException e, string target, string what) => e.Problem switch
     {
         DataProblem.Truncated => new EngineException("ArchiveTruncated", ErrorKind.InvalidData, target, $"{what} is truncated: {e.Message}.", e),
         DataProblem.ChecksumMismatch => new EngineException("ArchiveChecksumMismatch", ErrorKind.InvalidData, target, $"{what} is damaged: {e.Message}.", e),

@@ -37,10 +37,10 @@ public sealed class ImageStore
     /// <summary>Images the container layer says are in use (set once containers exist); removal refuses them unless forced.</summary>
     public Func<IReadOnlySet<string>> ImagesInUse { get; set; } = () => new HashSet<string>();
 
-    /// <summary>Held shared while content is added, exclusive while garbage is collected.</summary>
     /// <summary>
-    /// The shared store lock every writer holds. Taking it also removes the temporaries that killed sessions left
-    /// in tmp/ (their owners are gone); a live session's are never touched.
+    /// Held shared while content is added, exclusive while garbage is collected: the lock every writer holds.
+    /// Taking it also removes the temporaries that killed sessions left in tmp/ (their owners are gone); a live
+    /// session's are never touched.
     /// </summary>
     public FileLock LockForWriting()
     {
@@ -193,10 +193,6 @@ public sealed class ImageStore
     };
 
     /// <summary>
-    /// Finds one image the way docker resolves an image argument: a full or short id (with or without sha256:),
-    /// a tag (busybox = docker.io/library/busybox:latest), or repository@digest.
-    /// </summary>
-    /// <summary>
     /// Throws InvalidReference when <paramref name="nameOrId"/> is neither an image id (or a prefix of one) nor a
     /// valid reference, so 'Probe/BB:1' is reported as the bad name it is rather than as a missing image.
     /// </summary>
@@ -208,6 +204,10 @@ public sealed class ImageStore
         ImageReference.Parse(text);
     }
 
+    /// <summary>
+    /// Finds one image the way docker resolves an image argument: a full or short id (with or without sha256:),
+    /// a tag (busybox = docker.io/library/busybox:latest), or repository@digest.
+    /// </summary>
     public ContainerImage? Find(string nameOrId)
     {
         var all = List();

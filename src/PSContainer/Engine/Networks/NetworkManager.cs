@@ -253,7 +253,7 @@ public sealed class NetworkManager
     public void Remove(string nameOrId, bool force)
     {
         // Checked by name before Resolve, which would make the default network on first use only to refuse it.
-        if (nameOrId is "host" or "none" || (nameOrId == DefaultNetwork && !force)) throw PredefinedNetwork(nameOrId);
+        if (IsPredefined(nameOrId) && (nameOrId != DefaultNetwork || !force)) throw PredefinedNetwork(nameOrId);
         if (nameOrId == DefaultNetwork && store.ByName(DefaultNetwork) is null) return;
         var n = Resolve(nameOrId);
         if (n.Name == DefaultNetwork && !force) throw PredefinedNetwork(n.Name);

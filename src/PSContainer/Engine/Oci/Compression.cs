@@ -1,3 +1,5 @@
+using PSContainer.Native;
+
 namespace PSContainer.Engine.Oci;
 
 public enum CompressionKind { None, Gzip, Zstd, Bzip2, Xz }
@@ -25,7 +27,7 @@ public static class Compression
         return kind switch
         {
             // zlib through PSContainer.Native: every member must end with a matching CRC-32 and length trailer.
-            CompressionKind.Gzip => new PSContainer.Native.GzipInflateStream(peek),
+            CompressionKind.Gzip => new GzipInflateStream(peek),
             CompressionKind.Zstd => new IntegrityChecked(new SharpCompress.Compressors.ZStandard.DecompressionStream(peek, 1 << 17, checkEndOfStream: true, leaveOpen: false), "zstd"),
             CompressionKind.Bzip2 => new IntegrityChecked(SharpCompress.Compressors.BZip2.BZip2Stream.Create(peek, SharpCompress.Compressors.CompressionMode.Decompress, decompressConcatenated: true, leaveOpen: false, tolerateTruncatedStream: false), "bzip2"),
             CompressionKind.Xz => new IntegrityChecked(new SharpCompress.Compressors.Xz.XZStream(peek), "xz"),
@@ -49,11 +51,11 @@ public static class Compression
             }
             catch (Exception e) when (e is SharpCompress.Common.IncompleteArchiveException or EndOfStreamException)
             {
-                throw new PSContainer.Native.DataIntegrityException(PSContainer.Native.DataProblem.Truncated, $"the {format} data is truncated ({e.Message})");
+                throw new DataIntegrityException(DataProblem.Truncated, $"the {format} data is truncated ({e.Message})");
             }
             catch (Exception e) when (e is SharpCompress.Common.ArchiveException or SharpCompress.Compressors.ZStandard.ZstdException or InvalidDataException)
             {
-                throw new PSContainer.Native.DataIntegrityException(PSContainer.Native.DataProblem.Corrupt, $"the {format} data is corrupt ({e.Message})");
+                throw new DataIntegrityException(DataProblem.Corrupt, $"the {format} data is corrupt ({e.Message})");
             }
         }
 

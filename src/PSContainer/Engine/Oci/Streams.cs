@@ -1,22 +1,7 @@
 using System.Security.Cryptography;
+using PSContainer.Native;
 
 namespace PSContainer.Engine.Oci;
-
-/// <summary>
-/// The members every forward-only read stream of ours answers the same way, so each class states only what it reads.
-/// </summary>
-public abstract class ReadOnlyStream : Stream
-{
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-}
 
 /// <summary>A read-only pass-through that hashes (sha256) what is read, optionally copies it to a sink, and can
 /// refuse to read past a declared length (a blob larger than its descriptor says is an error, not a surprise).</summary>

@@ -1,5 +1,6 @@
 using PSContainer.Engine.Images;
 using PSContainer.Engine.Oci;
+using PSContainer.Native;
 
 namespace PSContainer.Engine.Registry;
 

@@ -8,6 +8,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using PSContainer.Engine.Oci;
+using PSContainer.Native;
 
 namespace PSContainer.Engine.Registry;
 

@@ -29,7 +29,7 @@ public sealed class SpaceGuard(string path, long reserve = SpaceGuard.DefaultRes
         Check();
     }
 
-    public void Check()
+    private void Check()
     {
         long free = new DriveInfo(path).AvailableFreeSpace;
         if (free < Reserve)
