@@ -8,7 +8,7 @@ BeforeAll {
     Import-Module "$PSScriptRoot/TestSupport.psm1" -Force
     $script:state = New-TestStateRoot -Prefix 'psc-crash'
     Import-Module (Get-TestModulePath) -Force
-    $tar = New-TestBusyboxRootFs -Path (Join-Path $script:state.Work 'busybox.tar') -Applet @('sh', 'sleep', 'true')
+    $tar = New-TestBusyboxRootFs -Path (Join-Path $script:state.Work 'busybox.tar') -Applet @('sh', 'sleep', 'true', 'cat')
     Import-ContainerImage $tar -Format RootFs -Name 'pester/crash:1' -Command sh | Out-Null
     $script:tag = "pscontainer:$($script:state.Root)"
 
@@ -94,6 +94,88 @@ Describe 'kill -9 during Start-Container' {
         Remove-Container crash-remove -Force
         Get-OurHostObject | Should -BeNullOrEmpty
         Get-Container -All | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'kill -9 during Stop-Container' {
+    AfterEach {
+        Get-Container -All | Remove-Container -Force
+        Get-OurHostObject | Should -BeNullOrEmpty
+    }
+
+    It 'at <Step>: the next Get-Container records the exit and removes what the run left, and the next start runs' -ForEach @(
+        @{ Step = 'stop-after-signal' }
+        @{ Step = 'stop-after-exit' }
+        @{ Step = 'cleanup-after-cgroup' }
+    ) {
+        $name = "stop-$Step"
+        # pid 1 ignores a signal it has no handler for: this one ends on SIGTERM with 143.
+        New-Container pester/crash:1 -Name $name -Publish 80 -Command sh, -c, 'trap "exit 143" TERM; sleep 300 & wait' | Start-Container
+        Invoke-Crashing "Stop-Container $name -Timeout 5" $Step | Should -Be 137
+        # The container got its signal before the session died: it exits on its own.
+        $deadline = [DateTime]::UtcNow.AddSeconds(20)
+        while ((Get-Container $name -All).State -ne 'Exited' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+        $c = Get-Container $name -All
+        $c.State | Should -Be 'Exited'
+        $c.ExitCode | Should -Be 143 -Because 'it ended on the SIGTERM the killed Stop-Container had sent'
+        Get-OurHostObject | Should -BeNullOrEmpty
+        (Start-Container $name -PassThru).State | Should -Be 'Running'
+        (Stop-Container $name -Timeout 5 -PassThru).State | Should -Be 'Exited'
+        Get-OurHostObject | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'kill -9 during Connect-/Disconnect-ContainerNetwork' {
+    BeforeAll {
+        $script:netName = 'crashnet'
+        New-ContainerNetwork $script:netName | Out-Null
+        function script:Get-Veth([string]$Id) {
+            $veth = [PSContainer.Engine.Networks.NetworkManager]::VethName($Id, (Get-ContainerNetwork $script:netName).Id)
+            @(& ip -o link show $veth 2>$null)
+        }
+    }
+    AfterAll { Remove-ContainerNetwork $script:netName -Force }
+    AfterEach {
+        Get-Container -All | Remove-Container -Force
+        Get-OurHostObject | Should -BeNullOrEmpty
+    }
+
+    It 'connect killed at <Step>: the container ends <Ends>, with host and record agreeing' -ForEach @(
+        @{ Step = 'connect-after-record'; Ends = 'disconnected' }
+        @{ Step = 'connect-after-veth'; Ends = 'disconnected' }
+        @{ Step = 'connect-after-active'; Ends = 'connected' }
+    ) {
+        $name = "conn-$Step"
+        $c = New-Container pester/crash:1 -Name $name -Command sleep, 300 | Start-Container -PassThru
+        Invoke-Crashing "Connect-ContainerNetwork $name $script:netName" $Step | Should -Be 137
+        $after = Get-Container $name
+        $dev = @(Invoke-ContainerCommand $name -Command cat, /proc/net/dev)
+        $dev | Where-Object { $_ -match '^\s*eth0:' } | Should -Not -BeNullOrEmpty -Because 'the container still has its first network'
+        $inside = @($dev | Where-Object { $_ -match '^\s*eth1:' })
+        if ($Ends -eq 'connected') {
+            $after.Networks | Should -Contain $script:netName
+            Get-Veth $c.Id | Should -Not -BeNullOrEmpty
+            $inside.Count | Should -Be 1
+            # /etc/hosts names the container once per network.
+            @(Get-Content (Join-Path $script:state.Root "containers/$($c.Id)/hosts") | Where-Object { $_ -match "\s$name(\s|$)" }).Count | Should -Be 2
+        }
+        else {
+            $after.Networks | Should -Not -Contain $script:netName
+            Get-Veth $c.Id | Should -BeNullOrEmpty
+            $inside.Count | Should -Be 0 -Because 'the half-made interface went with its veth'
+            # Connecting again works: nothing of the killed attempt is in the way.
+            (Connect-ContainerNetwork $name $script:netName -PassThru).Networks | Should -Contain $script:netName
+            Get-Veth $c.Id | Should -Not -BeNullOrEmpty
+        }
+    }
+
+    It 'disconnect killed after the veth went: the next command finishes it' {
+        $c = New-Container pester/crash:1 -Name disc -Network $script:netName -Command sleep, 300 | Start-Container -PassThru
+        Connect-ContainerNetwork disc bridge
+        Invoke-Crashing "Disconnect-ContainerNetwork disc $script:netName" 'disconnect-after-veth' | Should -Be 137
+        (Get-Container disc).Networks | Should -Be @('bridge')
+        Get-Veth $c.Id | Should -BeNullOrEmpty
+        Get-Content (Join-Path $script:state.Root "containers/$($c.Id)/hosts") -Raw | Should -Not -Match ([regex]::Escape($c.IPAddress))
     }
 }
 
@@ -207,7 +289,7 @@ Describe 'A state root deleted under live host objects' {
     BeforeAll {
         $script:goneRoot = Join-Path $script:state.Work 'deleted-root'
         $script:goneRun = Join-Path $script:state.Work 'deleted-run'
-        $script:rootfsTar = (New-TestBusyboxRootFs -Path (Join-Path $script:state.Work 'deleted.tar') -Applet @('sh', 'echo', 'true')).FullName
+        $script:rootfsTar = (New-TestBusyboxRootFs -Path (Join-Path $script:state.Work 'deleted.tar') -Applet @('sh', 'echo', 'true', 'sleep')).FullName
         $hash = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($script:goneRoot))).ToLowerInvariant()
         $script:goneBridge = 'psc0' + $hash.Substring(0, 6)
         $script:goneTable = 'pscontainer_' + $hash.Substring(0, 8)
@@ -245,6 +327,40 @@ Describe 'A state root deleted under live host objects' {
             (& ip -o link show $script:goneBridge) | Should -Not -Match 'alias'
         }
         finally { & ip link delete $script:goneBridge 2>$null }
+    }
+
+    It 'Repair-ContainerState stops a container whose record went with the root (<Deleted>), and removes its cgroups, namespace, veth and rules' -ForEach @(
+        @{ Deleted = 'state root'; AlsoRunRoot = $false }
+        @{ Deleted = 'state root and run root'; AlsoRunRoot = $true }
+    ) {
+        $started = Invoke-InGoneRoot "Import-ContainerImage '$script:rootfsTar' -Format RootFs -Name gone/box:1 -Command sh | Out-Null; (New-Container gone/box:1 -Publish 80 -Command sleep, 300 | Start-Container -PassThru).Id"
+        $started.ExitCode | Should -Be 0 -Because $started.Stderr
+        $id = $started.Stdout.Trim()
+        $cgroups = @(Get-ChildItem /sys/fs/cgroup -Directory | ForEach-Object { Join-Path $_.FullName "$($script:state.CgroupParent)/$id" } | Where-Object { Test-Path $_ })
+        $cgroups.Count | Should -BeGreaterThan 0
+        $pids = @(Get-Content (Join-Path $cgroups[0] 'cgroup.procs'))
+        $pids.Count | Should -BeGreaterThan 0
+        $ourVeths = { @(& ip -o link | Where-Object { $_ -match [regex]::Escape("pscontainer:$script:goneRoot") -and $_ -match '^\d+: pscv' }) }
+        (& $ourVeths).Count | Should -Be 1
+        if (Get-Command nft -ErrorAction SilentlyContinue) { (& nft list table inet $script:goneTable) -join "`n" | Should -Match 'dnat' }
+
+        & rm -rf --one-file-system -- $script:goneRoot   # a user resetting the engine while the container runs
+        if ($AlsoRunRoot) { & rm -rf --one-file-system -- $script:goneRun }
+        $repair = Invoke-InGoneRoot 'Repair-ContainerState -Verbose 4>&1 | ForEach-Object { "$_" }'
+        $repair.ExitCode | Should -Be 0 -Because $repair.Stderr
+        # Found by its runtime state while the run root is there, else by its cgroup (its processes run on this root's layers).
+        $repair.Stdout | Should -Match ($AlsoRunRoot ? [regex]::Escape("cgroup /$($script:state.CgroupParent)/$id") : "runtime state $id")
+        $cgroups | Where-Object { Test-Path $_ } | Should -BeNullOrEmpty
+        # Killed: gone, or a zombie until whoever inherited it reaps it.
+        $running = { @($pids | Where-Object { (Get-Content "/proc/$_/stat" -Raw -ErrorAction SilentlyContinue) -match '^\d+ \(.*\) [^Z] ' }) }
+        & $running | Should -BeNullOrEmpty -Because 'the container''s processes were stopped'
+        Get-Process -ErrorAction SilentlyContinue | Where-Object { $_.ProcessName -eq "psc-$($id.Substring(0, 12))" } | Should -BeNullOrEmpty
+        (& $ourVeths).Count | Should -Be 0
+        Test-Path (Join-Path $script:goneRun "netns/$id") | Should -BeFalse
+        Test-Path (Join-Path $script:goneRun "runtime/psc/$id") | Should -BeFalse
+        if (Get-Command nft -ErrorAction SilentlyContinue) { (& nft list table inet $script:goneTable 2>$null) -join "`n" | Should -Not -Match 'dnat' }
+        & ip link delete $script:goneBridge 2>$null
+        & rm -rf --one-file-system -- $script:goneRoot $script:goneRun
     }
 }
 

@@ -471,6 +471,18 @@ Describe 'Request-ContainerImage and Submit-ContainerImage over plain HTTP' -Ski
             finally { $proxy.Dispose() }
         }
 
+        It 'kill -9 of the pulling session after a layer is stored: nothing is visible, and the next pull cleans up and completes' {
+            $root = Use-Root
+            $killed = Start-TestPwsh -Script "Import-Module '$(Get-TestModulePath)'; Request-ContainerImage '$hostPort/fixture/big:1' -Quiet" -Environment @{
+                PSCONTAINER_ROOT = $root; PSCONTAINER_CRASH_AT = 'import-layer-written' } | Wait-TestPwsh -TimeoutSeconds 120
+            $killed.ExitCode | Should -Be 137 -Because "the session was killed (SIGKILL) at the crash point: $($killed.Stderr)"
+            @(Get-ChildItem (Join-Path $root 'tmp') -Force).Count | Should -BeGreaterThan 0 -Because 'the killed pull had a layer in tmp/'
+            Get-ContainerImage | Should -BeNullOrEmpty
+            $image = Request-ContainerImage "$hostPort/fixture/big:1" -Quiet
+            $image.Id | Should -Be $big.Id
+            Get-TestStoreProblem -Root $root | Should -BeNullOrEmpty
+        }
+
         It 'stops promptly and cleanly when the pipeline is stopped (Ctrl+C), with progress per layer until then' {
             $proxy = [PscTestProxy]::new($registry.Port)
             $ps = [powershell]::Create()

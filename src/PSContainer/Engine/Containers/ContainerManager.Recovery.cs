@@ -21,12 +21,15 @@ public sealed partial class ContainerManager
 
     private string CreateMarker(string id) => Path.Combine(ContainerDir(id), CreateMarkerName);
 
-    /// <summary>Recorded before an operation makes anything: who is doing it, for anyone who finds it later.</summary>
-    private static void WriteMarker(string path) => File.WriteAllText(path, $"{Environment.ProcessId} {DateTime.UtcNow:O}\n");
+    /// <summary>
+    /// Recorded before an operation makes anything: who is doing it, for anyone who finds it later. Flushed to disk
+    /// with its directory entry, so after a power cut the marker is there if anything it announces may be.
+    /// </summary>
+    private static void WriteMarker(string path) => Durable.WriteFile(path, $"{Environment.ProcessId} {DateTime.UtcNow:O}\n");
 
     private void MarkCreateInProgress(string id) => WriteMarker(CreateMarker(id));
 
-    private void ClearCreateMarker(string id) => File.Delete(CreateMarker(id));
+    private void ClearCreateMarker(string id) => Durable.DeleteFile(CreateMarker(id));
 
     /// <summary>
     /// Under the container's lock: a creation that never finished (its session was killed between the record and
@@ -118,12 +121,13 @@ public sealed partial class ContainerManager
     /// <summary>For callers without the lock (listing, Repair): undoes an interrupted start only if nobody is starting it now.</summary>
     private ContainerRecord? UndoInterruptedStartIfIdle(ContainerRecord record)
     {
-        if (!File.Exists(StartMarker(record.Id)) && !File.Exists(CreateMarker(record.Id))) return record;
+        if (!File.Exists(StartMarker(record.Id)) && !File.Exists(CreateMarker(record.Id)) && !NetworkChangeMarkers(record.Id).Any()) return record;
         using var held = FileLock.TryAcquire(Path.Combine(ContainerDir(record.Id), "lock"), exclusive: true);
         if (held is null) return File.Exists(CreateMarker(record.Id)) ? null : record;   // being made right now: not listed yet
         if (store.ById(record.Id) is not { } fresh) return null;
         if (UndoInterruptedCreate(fresh)) return null;
         UndoInterruptedStart(fresh);
+        SettleInterruptedNetworkChange(fresh);
         return fresh;
     }
 }

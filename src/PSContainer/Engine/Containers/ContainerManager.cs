@@ -446,23 +446,35 @@ public sealed partial class ContainerManager
         throw error;
     }
 
-    /// <summary>Kills the monitor process of a container, found by its name (psc-&lt;first 12 of the id&gt;).</summary>
+    /// <summary>
+    /// Kills the monitor process of a container, found by the name it gives itself (psc-&lt;first 12 of the id&gt;),
+    /// or, in the moment before it has renamed itself, by the command line it was started with (--id &lt;id&gt;).
+    /// </summary>
     private static void KillMonitorOf(string id)
     {
-        string name = "psc-" + id[..12];
         foreach (string dir in Directory.EnumerateDirectories("/proc"))
         {
             if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
             try
             {
-                string cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0')[0];
-                if (cmdline == name) Tmds.Linux.LibC.kill(pid, 9);
+                string[] argv = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
+                if (IsMonitorOf(argv, id)) Tmds.Linux.LibC.kill(pid, 9);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // The process ended while we looked.
             }
         }
+    }
+
+    /// <summary>Whether a command line is the monitor of a container: renamed (psc-&lt;id12&gt;) or as started.</summary>
+    public static bool IsMonitorOf(string[] argv, string id)
+    {
+        if (argv.Length == 0) return false;
+        if (argv[0] == "psc-" + id[..12]) return true;
+        if (Path.GetFileName(argv[0]) != "psc-monitor") return false;
+        int at = Array.IndexOf(argv, "--id");
+        return at >= 0 && at + 1 < argv.Length && argv[at + 1] == id;
     }
 
     /// <summary>Undoes what a run leaves on the host: runtime state and cgroup, the network namespace, root mounts.</summary>
@@ -479,6 +491,7 @@ public sealed partial class ContainerManager
             // The runtime is gone (uninstalled); the cgroup is removed below all the same.
         }
         RemoveCgroup(CgroupPath(record));
+        CrashPoint.At("cleanup-after-cgroup");
         Networks.TearDown(id);
         NetworkNamespace.Delete(NetnsPath(id));
         foreach (string mount in Mounts.MountPointsUnder(ContainerDir(id))) Mounts.Unmount(mount, detach: true);
@@ -524,6 +537,7 @@ public sealed partial class ContainerManager
     {
         if (UndoInterruptedCreate(record)) return null;
         UndoInterruptedStart(record);
+        SettleInterruptedNetworkChange(record);
         if (record.State is not (ContainerState.Running or ContainerState.Paused)) return record;
         string exitFile = ExitFile(record.Id);
         if (!File.Exists(exitFile))
@@ -609,6 +623,7 @@ public sealed partial class ContainerManager
                 if (timeout > TimeSpan.Zero)
                 {
                     runtime.Kill(record.Id, stopSignal);
+                    CrashPoint.At("stop-after-signal");
                     if (!WaitForExit(record, timeout)) runtime.Kill(record.Id, "SIGKILL", all: true);
                 }
                 else
@@ -617,6 +632,7 @@ public sealed partial class ContainerManager
                 }
                 if (!WaitForExit(record, TimeSpan.FromSeconds(10)))
                     throw new EngineException("StopTimeout", ErrorKind.OperationStopped, record.Name, $"Container {record.Name} did not exit after SIGKILL.");
+                CrashPoint.At("stop-after-exit");
             }
             record = Reconcile(store.ById(record.Id)!);
             return record is null ? ToContainer(new ContainerRecord { Id = "", Name = idOrName, State = ContainerState.Exited }) : ToContainer(record);

@@ -65,8 +65,17 @@ public sealed partial class ContainerManager
                 throw new EngineException("InvalidNetworkMode", ErrorKind.InvalidOperation, record.Name,
                     $"Container {record.Name} uses -Network {record.Options.Network} and cannot be connected to other networks.");
             bool running = record.State is ContainerState.Running or ContainerState.Paused;
-            Networks.Connect(record.Id, network, address, aliases, running ? NetnsPath(record.Id) : null);
-            if (running) RewriteNetworkFiles(record);
+            if (!running)
+            {
+                // Only a record changes (one transaction): nothing to recover from.
+                Networks.Connect(record.Id, network, address, aliases, null);
+                return ToContainer(record);
+            }
+            string marker = NetworkChangeMarker(record.Id, "connect", Networks.Resolve(network).Id);
+            WriteMarker(marker);
+            Networks.Connect(record.Id, network, address, aliases, NetnsPath(record.Id));
+            RewriteNetworkFiles(record);
+            File.Delete(marker);
         }
         return ToContainer(record);
     }
@@ -77,10 +86,48 @@ public sealed partial class ContainerManager
         using (LockContainer(record.Id))
         {
             record = Reconcile(Current(record.Id, idOrName)) ?? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}");
+            if (record.State is not (ContainerState.Running or ContainerState.Paused))
+            {
+                Networks.Disconnect(record.Id, network);
+                return ToContainer(record);
+            }
+            string marker = NetworkChangeMarker(record.Id, "disconnect", Networks.Resolve(network).Id);
+            WriteMarker(marker);
             Networks.Disconnect(record.Id, network);
-            if (record.State is ContainerState.Running or ContainerState.Paused) RewriteNetworkFiles(record);
+            RewriteNetworkFiles(record);
+            File.Delete(marker);
         }
         return ToContainer(record);
+    }
+
+    /// <summary>
+    /// Recorded in the run directory of a running container before a connect or disconnect touches the host
+    /// (a veth, the firewall, a DNS server): connect-&lt;network id&gt; or disconnect-&lt;network id&gt;.
+    /// </summary>
+    private string NetworkChangeMarker(string id, string verb, string networkId) => Path.Combine(RunDir(id), $"{verb}-{networkId}");
+
+    private IEnumerable<string> NetworkChangeMarkers(string id) =>
+        Directory.Exists(RunDir(id))
+            ? Directory.EnumerateFiles(RunDir(id)).Where(f => Path.GetFileName(f) is var n && (n.StartsWith("connect-", StringComparison.Ordinal) || n.StartsWith("disconnect-", StringComparison.Ordinal)))
+            : [];
+
+    /// <summary>
+    /// Under the container's lock: settles a connect or disconnect whose session was killed half-way. A connect
+    /// that had made its endpoint active is finished (firewall and DNS brought up to date); one that had not is
+    /// undone. A disconnect is finished. Either way the container's /etc/hosts and resolv.conf are rewritten.
+    /// </summary>
+    private void SettleInterruptedNetworkChange(ContainerRecord record)
+    {
+        bool any = false;
+        foreach (string marker in NetworkChangeMarkers(record.Id).ToList())
+        {
+            string name = Path.GetFileName(marker);
+            bool connecting = name.StartsWith("connect-", StringComparison.Ordinal);
+            Networks.SettleInterruptedChange(record.Id, name[(name.IndexOf('-') + 1)..], connecting);
+            File.Delete(marker);
+            any = true;
+        }
+        if (any && record.State is ContainerState.Running or ContainerState.Paused) RewriteNetworkFiles(record);
     }
 
     /// <summary>Rewrites a running container's /etc/hosts and /etc/resolv.conf in place (they are bind mounts of these files' inodes).</summary>
@@ -107,6 +154,8 @@ public sealed partial class ContainerManager
         // Container directories of killed creations and removals that no record accounts for.
         var known = store.All().Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
         removed.AddRange(RemoveOrphanContainerDirectories(known).Select(id => $"container directory {id}"));
+        // Containers still running whose records went with a deleted state root.
+        removed.AddRange(RemoveOrphanRuns(known));
         // Temporaries of killed imports and pulls: only those whose owning process is gone.
         removed.AddRange(Storage.TempOwner.RemoveOrphans(paths.Temp).Select(name => $"temporary {name}"));
         string netnsDir = Path.Combine(paths.RunRoot, "netns");

@@ -546,13 +546,16 @@ public sealed class NetworkManager
         var n = Resolve(network);
         var e = store.Allocate(n, containerId, address, aliases, VethName(containerId, n.Id));
         if (netnsPath is null) return e;
+        CrashPoint.At("connect-after-record");
         try
         {
             using (Lock())
             {
                 bool hasRoute = store.EndpointsOf(containerId).Any(x => x.Active && !(store.ById(x.NetworkId)?.Internal ?? true));
                 SetUpEndpoint(n, e, netnsPath, defaultRoute: !hasRoute && !n.Internal);
+                CrashPoint.At("connect-after-veth");
                 store.SetActive(containerId, n.Id, true);
+                CrashPoint.At("connect-after-active");
                 ApplyFirewall();
                 RefreshDns(n);
             }
@@ -574,9 +577,31 @@ public sealed class NetworkManager
         using (Lock())
         {
             using (var s = NetlinkSocket.Open()) RouteNetlink.DeleteByName(s, e.Veth);
+            CrashPoint.At("disconnect-after-veth");
             store.Release(n.Id, containerId);
             ApplyFirewall();
             RefreshDns(n);
+        }
+    }
+
+    /// <summary>
+    /// A connect or disconnect of a running container whose session was killed half-way (see
+    /// ContainerManager.SettleInterruptedNetworkChange): a connect whose endpoint was already active is finished,
+    /// anything else ends disconnected — veth gone, lease released, rules and names without it.
+    /// </summary>
+    public void SettleInterruptedChange(string containerId, string networkId, bool connecting)
+    {
+        using (Lock())
+        {
+            var e = store.EndpointsOf(containerId).FirstOrDefault(x => x.NetworkId == networkId);
+            var n = store.ById(networkId);
+            if (!(connecting && e is { Active: true }))
+            {
+                using (var s = NetlinkSocket.Open()) RouteNetlink.DeleteByName(s, VethName(containerId, networkId));
+                if (e is not null) store.Release(networkId, containerId);
+            }
+            ApplyFirewall();
+            if (n is not null) RefreshDns(n);
         }
     }
 
