@@ -430,6 +430,63 @@ Describe 'psc-runtime lifecycle' -Skip:$skipAll {
         Get-TestLeftover $id | Should -BeNullOrEmpty
     }
 
+    It 'writes the rest of linux.resources: reservation, swappiness, OOM killer, cpuset, cpu burst and idle, block I/O' {
+        $disk = (Get-ChildItem /sys/block | Where-Object { $_.Name -notmatch '^(loop|ram|zram|nbd)' } | Select-Object -First 1 |
+            ForEach-Object { (Get-Content "$($_.FullName)/dev").Trim() })
+        $major, $minor = $disk -split ':'
+        $spec = New-TestSpec $id @('sleep', '300')
+        $spec.linux.resources.memory = @{ limit = 67108864; reservation = 33554432; swappiness = 7; disableOOMKiller = $true }
+        $spec.linux.resources.cpu = @{ cpus = '0'; mems = '0'; burst = 1000; idle = 1 }
+        $spec.linux.resources.blockIO = @{ weight = 300; throttleReadBpsDevice = @(@{ major = [int]$major; minor = [int]$minor; rate = 1048576 })
+            throttleWriteIOPSDevice = @(@{ major = [int]$major; minor = [int]$minor; rate = 100 }) }
+        Save-TestSpec $spec
+        $r = Invoke-TestRuntime @('create', '--bundle', $bundle, $id)
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        if ($cgroupV2) {
+            $d = "/sys/fs/cgroup/$cgroupParent/$id"
+            (Get-Content "$d/memory.low").Trim() | Should -Be '33554432'
+            (Get-Content "$d/cpuset.cpus").Trim() | Should -Be '0'
+            (Get-Content "$d/cpu.idle").Trim() | Should -Be '1'
+            Get-Content "$d/io.max" | Should -Contain "$disk rbps=1048576 wbps=max riops=max wiops=100"
+        } else {
+            $cg = { param($c, $f) (Get-Content "/sys/fs/cgroup/$c/$cgroupParent/$id/$f" | Select-Object -First 1).Trim() }
+            & $cg memory memory.soft_limit_in_bytes | Should -Be '33554432'
+            & $cg memory memory.swappiness | Should -Be '7'
+            & $cg memory memory.oom_control | Should -Be 'oom_kill_disable 1'
+            & $cg cpuset cpuset.cpus | Should -Be '0'
+            & $cg cpuset cpuset.mems | Should -Be '0'
+            & $cg cpu cpu.cfs_burst_us | Should -Be '1000'
+            & $cg cpu cpu.idle | Should -Be '1'
+            $weight = @('blkio.weight', 'blkio.bfq.weight') | Where-Object { Test-Path "/sys/fs/cgroup/blkio/$cgroupParent/$id/$_" } | Select-Object -First 1
+            & $cg blkio $weight | Should -Match '^(default )?300$'
+            & $cg blkio blkio.throttle.read_bps_device | Should -Be "$disk 1048576"
+            & $cg blkio blkio.throttle.write_iops_device | Should -Be "$disk 100"
+        }
+        (Invoke-TestRuntime @('delete', $id)).ExitCode | Should -Be 0
+        Get-TestLeftover $id | Should -BeNullOrEmpty
+    }
+
+    It 'refuses <Case> before the container runs, and leaves nothing' -TestCases @(
+        @{ Case = 'a kernel memory limit'; Resources = @{ memory = @{ kernel = 1048576 } }; Message = 'kernel' }
+        @{ Case = 'swappiness over 100'; Resources = @{ memory = @{ swappiness = 101 } }; Message = 'swappiness' }
+        @{ Case = 'a blkio leaf weight'; Resources = @{ blockIO = @{ leafWeight = 100 } }; Message = 'leafWeight' }
+        @{ Case = 'rdma limits'; Resources = @{ rdma = @{ mlx4_0 = @{ hcaHandles = 1 } } }; Message = 'rdma' }
+        @{ Case = 'a unified key with a slash'; Resources = @{ unified = @{ '../x' = '1' } }; Message = 'unified' }
+        @{ Case = 'the unified map on cgroup v1'; Resources = @{ unified = @{ 'memory.high' = '1000000' } }; Message = 'unified'; V1Only = $true }
+        @{ Case = 'huge page limits without the hugetlb controller'; Resources = @{ hugepageLimits = @(@{ pageSize = '2MB'; limit = 2097152 }) }; Message = 'hugetlb'; Needs = 'hugetlb' }
+        @{ Case = 'a net_cls class without the net_cls controller'; Resources = @{ network = @{ classID = 1048577 } }; Message = 'net_cls'; Needs = 'net_cls' }
+    ) {
+        if ($V1Only -and $cgroupV2) { Set-ItResult -Skipped -Because 'this host runs cgroup v2, where the unified map applies'; return }
+        if ($Needs -and -not $cgroupV2 -and (Test-Path "/sys/fs/cgroup/$Needs")) { Set-ItResult -Skipped -Because "this host has mounted the $Needs controller"; return }
+        $spec = New-TestSpec $id @('true')
+        foreach ($k in $Resources.Keys) { $spec.linux.resources[$k] = $Resources[$k] }
+        Save-TestSpec $spec
+        $r = Invoke-TestRuntime @('create', '--bundle', $bundle, $id)
+        $r.ExitCode | Should -Not -Be 0
+        $r.Err | Should -Match $Message
+        Get-TestLeftover $id | Should -BeNullOrEmpty
+    }
+
     It 'refuses a second container with the same id' {
         Save-TestSpec (New-TestSpec $id @('sleep', '300'))
         (Invoke-TestRuntime @('create', '--bundle', $bundle, $id)).ExitCode | Should -Be 0
@@ -1069,6 +1126,49 @@ p b0-r 'cat /dev/b0'
         $r = Invoke-TestDevices @(@{ allow = $true; type = 'c'; major = 42; access = 'rwm' }, @{ allow = $false; access = 'rwm' })
         $r['c0-r'] | Should -Be 'EPERM' -Because 'a later "deny all" overrides it'
         $r['null-w'] | Should -Be 'ok' -Because 'the default allowances come after the spec''s rules'
+    }
+
+    It 'applies huge page limits and the unified map, and refuses what v2 does not have' {
+        $hugetlbWasOn = (Get-Content /sys/fs/cgroup/unified/cgroup.subtree_control -ErrorAction SilentlyContinue) -match 'hugetlb'
+        try {
+            if (-not $cgroupV2 -and -not ((Get-Content /sys/fs/cgroup/unified/cgroup.controllers) -match 'hugetlb')) {
+                Set-ItResult -Skipped -Because 'the v2 tree of this host has no hugetlb controller'; return
+            }
+            $id = 't' + [guid]::NewGuid().ToString('n').Substring(0, 12)
+            $spec = New-TestSpec $id @('sleep', '300')
+            $spec.linux.resources.hugepageLimits = @(@{ pageSize = '2MB'; limit = 4194304 })
+            $spec.linux.resources.unified = @{ 'hugetlb.2MB.rsvd.max' = '2097152' }
+            Save-TestSpec $spec
+            $r = Invoke-TestRuntime @('create', '--bundle', $bundle, $id) -Exe $runtimeV2
+            try {
+                $r.ExitCode | Should -Be 0 -Because $r.Err
+                $v2root = if ($cgroupV2) { '/sys/fs/cgroup' } else { '/sys/fs/cgroup/unified' }
+                (Get-Content "$v2root/$cgroupParent/$id/hugetlb.2MB.max").Trim() | Should -Be '4194304'
+                (Get-Content "$v2root/$cgroupParent/$id/hugetlb.2MB.rsvd.max").Trim() | Should -Be '2097152'
+            } finally { Invoke-TestRuntime @('delete', '--force', $id) -Exe $runtimeV2 | Out-Null }
+
+            foreach ($case in @(
+                    @{ memory = @{ swappiness = 10 } }, @{ memory = @{ disableOOMKiller = $true } },
+                    @{ network = @{ classID = 1 } }, @{ cpu = @{ realtimeRuntime = 1000 } })) {
+                $id = 't' + [guid]::NewGuid().ToString('n').Substring(0, 12)
+                $spec = New-TestSpec $id @('true')
+                foreach ($k in $case.Keys) { $spec.linux.resources[$k] = $case[$k] }
+                Save-TestSpec $spec
+                $r = Invoke-TestRuntime @('create', '--bundle', $bundle, $id) -Exe $runtimeV2
+                $r.ExitCode | Should -Not -Be 0 -Because "$($case.Keys) cannot be honoured on v2"
+                $r.Err | Should -Match 'cgroup v2'
+                Get-TestLeftover $id | Should -BeNullOrEmpty
+            }
+        }
+        finally {
+            # Enabling a controller in the root's subtree_control is host state this test must not leave.
+            if (-not $cgroupV2 -and -not $hugetlbWasOn) {
+                foreach ($f in "/sys/fs/cgroup/unified/$cgroupParent/cgroup.subtree_control", '/sys/fs/cgroup/unified/cgroup.subtree_control') {
+                    if (Test-Path $f) { Set-Content $f '-hugetlb' -ErrorAction SilentlyContinue }
+                }
+                (Get-Content /sys/fs/cgroup/unified/cgroup.subtree_control) | Should -Not -Match 'hugetlb'
+            }
+        }
     }
 
     It 'removes the container cgroup (and with it the program)' {

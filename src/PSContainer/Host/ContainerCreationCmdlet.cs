@@ -10,7 +10,7 @@ namespace PSContainer.Host;
 /// The parameters that describe a new container, shared by New-Container and the one-step Start-Container -Image
 /// (docker create / docker run), so both take exactly the same options.
 /// </summary>
-public abstract class ContainerCreationCmdlet : PSContainerCmdlet
+public abstract partial class ContainerCreationCmdlet : PSContainerCmdlet
 {
     protected const string RunSet = "Run";
 
@@ -154,7 +154,14 @@ public abstract class ContainerCreationCmdlet : PSContainerCmdlet
         }
     }
 
-    protected ContainerOptions BuildOptions() => new()
+    protected ContainerOptions BuildOptions()
+    {
+        var options = NewOptions();
+        AddIsolationOptions(options);
+        return options;
+    }
+
+    private ContainerOptions NewOptions() => new()
     {
         Image = Image,
         Name = NewContainerName,

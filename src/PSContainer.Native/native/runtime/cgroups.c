@@ -99,7 +99,7 @@ static int discover(const char *cgpath, struct rt_cgroup *cg)
     return 0;
 }
 
-static bool has_ctrl(const struct rt_cgroup *cg, size_t i, const char *name)
+bool cgroup_has_ctrl(const struct rt_cgroup *cg, size_t i, const char *name)
 {
     if (cg->v2)
         return true;
@@ -141,7 +141,8 @@ static int enable_subtree(const char *dir)
         return err_sys("read %s", path);
     snprintf(path, sizeof path, "%s/cgroup.subtree_control", dir);
     for (char *save = NULL, *t = strtok_r(controllers, " \n", &save); t; t = strtok_r(NULL, " \n", &save)) {
-        if (strcmp(t, "cpu") && strcmp(t, "memory") && strcmp(t, "pids") && strcmp(t, "cpuset") && strcmp(t, "io"))
+        if (strcmp(t, "cpu") && strcmp(t, "memory") && strcmp(t, "pids") && strcmp(t, "cpuset") && strcmp(t, "io") &&
+            strcmp(t, "hugetlb"))
             continue;
         char op[64];
         snprintf(op, sizeof op, "+%s", t);
@@ -170,7 +171,7 @@ static int make_dirs(const struct rt_cgroup *cg, size_t i, const char *cgpath)
         }
         if (mkdir(buf, 0755) < 0 && errno != EEXIST)
             return err_sys("mkdir cgroup %s", buf);
-        if (!cg->v2 && has_ctrl(cg, i, "cpuset") && cpuset_fill(buf) < 0)
+        if (!cg->v2 && cgroup_has_ctrl(cg, i, "cpuset") && cpuset_fill(buf) < 0)
             return -1;
         if (end)
             break;
@@ -196,10 +197,9 @@ int cgroup_create(const struct rt_spec *spec, struct rt_cgroup *cg)
     return 0;
 }
 
-static int cg_write(const char *dir, const char *file, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int cg_write(const char *dir, const char *file, const char *fmt, ...)
+int cgroup_write(const char *dir, const char *file, const char *fmt, ...)
 {
-    char path[PATH_MAX], val[128];
+    char path[PATH_MAX], val[4096];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(val, sizeof val, fmt, ap);
@@ -223,40 +223,40 @@ static int v1_device_rule(const char *dir, const struct rt_devrule *r)
     if (r->minor >= 0)
         snprintf(min, sizeof min, "%" PRId64, r->minor);
     if (r->type == 'a') /* "a" means every device, whatever the numbers */
-        return cg_write(dir, r->allow ? "devices.allow" : "devices.deny", "a");
-    return cg_write(dir, r->allow ? "devices.allow" : "devices.deny", "%c %s:%s %s", r->type, maj, min, r->access);
+        return cgroup_write(dir, r->allow ? "devices.allow" : "devices.deny", "a");
+    return cgroup_write(dir, r->allow ? "devices.allow" : "devices.deny", "%c %s:%s %s", r->type, maj, min, r->access);
 }
 
 static int apply_v1(const struct rt_spec *s, const struct rt_cgroup *cg, size_t i)
 {
     const char *d = cg->path[i];
-    if (has_ctrl(cg, i, "memory")) {
-        if (s->has_mem_limit && cg_write(d, "memory.limit_in_bytes", "%" PRId64, s->mem_limit) < 0)
+    if (cgroup_has_ctrl(cg, i, "memory")) {
+        if (s->has_mem_limit && cgroup_write(d, "memory.limit_in_bytes", "%" PRId64, s->mem_limit) < 0)
             return -1;
         if (s->has_mem_swap) {
             char p[PATH_MAX];
             snprintf(p, sizeof p, "%s/memory.memsw.limit_in_bytes", d);
             if (access(p, F_OK) == 0) {
-                if (cg_write(d, "memory.memsw.limit_in_bytes", "%" PRId64, s->mem_swap) < 0)
+                if (cgroup_write(d, "memory.memsw.limit_in_bytes", "%" PRId64, s->mem_swap) < 0)
                     return -1;
             } else {
                 log_warn("swap limit ignored: the kernel has no memory.memsw (swap accounting off)");
             }
         }
     }
-    if (has_ctrl(cg, i, "cpu")) {
-        if (s->has_cpu_period && s->cpu_period && cg_write(d, "cpu.cfs_period_us", "%" PRIu64, s->cpu_period) < 0)
+    if (cgroup_has_ctrl(cg, i, "cpu")) {
+        if (s->has_cpu_period && s->cpu_period && cgroup_write(d, "cpu.cfs_period_us", "%" PRIu64, s->cpu_period) < 0)
             return -1;
-        if (s->has_cpu_quota && s->cpu_quota && cg_write(d, "cpu.cfs_quota_us", "%" PRId64, s->cpu_quota) < 0)
+        if (s->has_cpu_quota && s->cpu_quota && cgroup_write(d, "cpu.cfs_quota_us", "%" PRId64, s->cpu_quota) < 0)
             return -1;
-        if (s->has_cpu_shares && s->cpu_shares && cg_write(d, "cpu.shares", "%" PRIu64, s->cpu_shares) < 0)
-            return -1;
-    }
-    if (has_ctrl(cg, i, "pids") && s->has_pids_limit) {
-        if (s->pids_limit > 0 ? cg_write(d, "pids.max", "%" PRId64, s->pids_limit) < 0 : cg_write(d, "pids.max", "max") < 0)
+        if (s->has_cpu_shares && s->cpu_shares && cgroup_write(d, "cpu.shares", "%" PRIu64, s->cpu_shares) < 0)
             return -1;
     }
-    if (has_ctrl(cg, i, "devices") && s->n_devrules) {
+    if (cgroup_has_ctrl(cg, i, "pids") && s->has_pids_limit) {
+        if (s->pids_limit > 0 ? cgroup_write(d, "pids.max", "%" PRId64, s->pids_limit) < 0 : cgroup_write(d, "pids.max", "max") < 0)
+            return -1;
+    }
+    if (cgroup_has_ctrl(cg, i, "devices") && s->n_devrules) {
         for (size_t k = 0; k < s->n_devrules; k++)
             if (v1_device_rule(d, &s->devrules[k]) < 0)
                 return -1;
@@ -269,16 +269,16 @@ static int apply_v1(const struct rt_spec *s, const struct rt_cgroup *cg, size_t 
 
 static int apply_v2(const struct rt_spec *s, const char *d)
 {
-    if (s->has_mem_limit && (s->mem_limit > 0 ? cg_write(d, "memory.max", "%" PRId64, s->mem_limit)
-                                              : cg_write(d, "memory.max", "max")) < 0)
+    if (s->has_mem_limit && (s->mem_limit > 0 ? cgroup_write(d, "memory.max", "%" PRId64, s->mem_limit)
+                                              : cgroup_write(d, "memory.max", "max")) < 0)
         return -1;
     if (s->has_mem_swap) {
         /* OCI's swap is memory+swap (v1 memsw); v2's memory.swap.max is swap alone */
         int r;
         if (s->mem_swap < 0)
-            r = cg_write(d, "memory.swap.max", "max");
+            r = cgroup_write(d, "memory.swap.max", "max");
         else if (s->has_mem_limit && s->mem_limit > 0 && s->mem_swap >= s->mem_limit)
-            r = cg_write(d, "memory.swap.max", "%" PRId64, s->mem_swap - s->mem_limit);
+            r = cgroup_write(d, "memory.swap.max", "%" PRId64, s->mem_swap - s->mem_limit);
         else
             r = err_msg(1, "memory.swap (%" PRId64 ") must be -1 or at least memory.limit", s->mem_swap);
         if (r < 0)
@@ -286,18 +286,18 @@ static int apply_v2(const struct rt_spec *s, const char *d)
     }
     if (s->has_cpu_quota || s->has_cpu_period) {
         uint64_t period = s->has_cpu_period && s->cpu_period ? s->cpu_period : 100000;
-        int r = s->has_cpu_quota && s->cpu_quota > 0 ? cg_write(d, "cpu.max", "%" PRId64 " %" PRIu64, s->cpu_quota, period)
-                                                     : cg_write(d, "cpu.max", "max %" PRIu64, period);
+        int r = s->has_cpu_quota && s->cpu_quota > 0 ? cgroup_write(d, "cpu.max", "%" PRId64 " %" PRIu64, s->cpu_quota, period)
+                                                     : cgroup_write(d, "cpu.max", "max %" PRIu64, period);
         if (r < 0)
             return -1;
     }
     if (s->has_cpu_shares && s->cpu_shares) { /* runc's shares [2,262144] -> weight [1,10000] */
         uint64_t shares = s->cpu_shares < 2 ? 2 : s->cpu_shares > 262144 ? 262144 : s->cpu_shares;
-        if (cg_write(d, "cpu.weight", "%" PRIu64, 1 + ((shares - 2) * 9999) / 262142) < 0)
+        if (cgroup_write(d, "cpu.weight", "%" PRIu64, 1 + ((shares - 2) * 9999) / 262142) < 0)
             return -1;
     }
-    if (s->has_pids_limit && (s->pids_limit > 0 ? cg_write(d, "pids.max", "%" PRId64, s->pids_limit)
-                                                : cg_write(d, "pids.max", "max")) < 0)
+    if (s->has_pids_limit && (s->pids_limit > 0 ? cgroup_write(d, "pids.max", "%" PRId64, s->pids_limit)
+                                                : cgroup_write(d, "pids.max", "max")) < 0)
         return -1;
     if (s->n_devrules) { /* as v1: the spec's rules, then the default allowances; one eBPF program, last match wins */
         size_t nd = sizeof default_rules / sizeof *default_rules, n = s->n_devrules + nd;
@@ -316,16 +316,21 @@ static int apply_v2(const struct rt_spec *s, const char *d)
 
 int cgroup_apply(const struct rt_spec *spec, const struct rt_cgroup *cg)
 {
-    for (size_t i = 0; i < cg->n; i++)
+    if (resources_check(&spec->resources, cg) < 0)
+        return -1;
+    for (size_t i = 0; i < cg->n; i++) {
         if ((cg->v2 ? apply_v2(spec, cg->path[i]) : apply_v1(spec, cg, i)) < 0)
             return -1;
+        if ((cg->v2 ? resources_apply_v2(&spec->resources, cg->path[i]) : resources_apply_v1(&spec->resources, cg, i)) < 0)
+            return -1;
+    }
     return 0;
 }
 
 int cgroup_join(const struct rt_cgroup *cg, pid_t pid)
 {
     for (size_t i = 0; i < cg->n; i++)
-        if (cg_write(cg->path[i], "cgroup.procs", "%d", pid) < 0)
+        if (cgroup_write(cg->path[i], "cgroup.procs", "%d", pid) < 0)
             return -1;
     return 0;
 }
@@ -339,7 +344,7 @@ int cgroup_pids(const struct rt_cgroup *cg, pid_t **pids, size_t *n)
     /* every process of the container is in every hierarchy: pick one, pids if it is there */
     size_t idx = 0;
     for (size_t i = 0; i < cg->n; i++)
-        if (!cg->v2 && has_ctrl(cg, i, "pids"))
+        if (!cg->v2 && cgroup_has_ctrl(cg, i, "pids"))
             idx = i;
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/cgroup.procs", cg->path[idx]);
@@ -502,7 +507,7 @@ out:
 static const char *freezer_dir(const struct rt_cgroup *cg)
 {
     for (size_t i = 0; i < cg->n; i++)
-        if (cg->v2 || has_ctrl(cg, i, "freezer"))
+        if (cg->v2 || cgroup_has_ctrl(cg, i, "freezer"))
             return cg->path[i];
     return NULL;
 }
@@ -533,7 +538,7 @@ int cgroup_freeze(const struct rt_cgroup *cg, bool freeze)
         return err_msg(1, "no freezer cgroup for this container");
     char path[PATH_MAX], buf[512];
     if (cg->v2) {
-        if (cg_write(d, "cgroup.freeze", freeze ? "1" : "0") < 0)
+        if (cgroup_write(d, "cgroup.freeze", freeze ? "1" : "0") < 0)
             return -1;
         snprintf(path, sizeof path, "%s/cgroup.events", d);
         for (int i = 0; i < 1000; i++) { /* up to 10 s */
@@ -550,7 +555,7 @@ int cgroup_freeze(const struct rt_cgroup *cg, bool freeze)
     snprintf(path, sizeof path, "%s/freezer.state", d);
     for (int i = 0; i < 1000; i++) {
         /* like runc: write again while FREEZING, a task that forked meanwhile is caught by the next write */
-        if (i % 10 == 0 && cg_write(d, "freezer.state", "%s", want) < 0)
+        if (i % 10 == 0 && cgroup_write(d, "freezer.state", "%s", want) < 0)
             return -1;
         if (read_file(path, buf, sizeof buf) < 0)
             return err_sys("read %s", path);
@@ -560,6 +565,6 @@ int cgroup_freeze(const struct rt_cgroup *cg, bool freeze)
         nanosleep(&ts, NULL);
     }
     if (freeze)
-        cg_write(d, "freezer.state", "THAWED"); /* do not leave it half frozen */
+        cgroup_write(d, "freezer.state", "THAWED"); /* do not leave it half frozen */
     return err_msg(1, "cgroup %s did not %s in time", d, freeze ? "freeze" : "thaw");
 }

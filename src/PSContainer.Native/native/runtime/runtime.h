@@ -72,6 +72,39 @@ struct rt_devrule { /* linux.resources.devices */
     char access[4];
 };
 
+struct rt_devnum_value { /* "major:minor value" entries of blockIO */
+    int64_t major, minor;
+    uint64_t value;
+};
+enum { THROTTLE_READ_BPS, THROTTLE_WRITE_BPS, THROTTLE_READ_IOPS, THROTTLE_WRITE_IOPS, THROTTLE_KINDS };
+
+/* linux.resources beyond memory/swap limits, cpu shares/quota/period, pids and devices (those are in rt_spec) */
+struct rt_resources {
+    bool has_mem_reservation, has_swappiness, disable_oom_killer;
+    int64_t mem_reservation;
+    uint64_t swappiness;
+    const char *cpuset_cpus, *cpuset_mems;
+    bool has_rt_runtime, has_rt_period, has_cpu_burst, has_cpu_idle;
+    int64_t rt_runtime, cpu_idle;
+    uint64_t rt_period, cpu_burst;
+    bool has_blkio_weight;
+    uint64_t blkio_weight;
+    struct rt_devnum_value *weight_devices;
+    size_t n_weight_devices;
+    struct rt_devnum_value *throttle[THROTTLE_KINDS];
+    size_t n_throttle[THROTTLE_KINDS];
+    const char **hugepage_sizes; /* "2MB" */
+    uint64_t *hugepage_limits;
+    size_t n_hugepages;
+    bool has_classid;
+    uint32_t classid;
+    const char **ifprio_names;
+    uint32_t *ifprio_values;
+    size_t n_ifprio;
+    const char **unified_keys, **unified_values;
+    size_t n_unified;
+};
+
 struct rt_spec {
     json_object *json; /* owns every string below */
     const char *bundle; /* absolute */
@@ -110,6 +143,7 @@ struct rt_spec {
     uint64_t cpu_shares, cpu_period;
     struct rt_devrule *devrules;
     size_t n_devrules;
+    struct rt_resources resources;
     const char *cgroups_path;
     unsigned long rootfs_propagation; /* 0: rslave like runc */
     const char **masked_paths, **readonly_paths;
@@ -149,6 +183,14 @@ struct rt_cgroup {
     char *path[CG_MAX]; /* absolute directory of the container's cgroup in that hierarchy */
 };
 int cgroup_create(const struct rt_spec *spec, struct rt_cgroup *cg);
+int cgroup_write(const char *dir, const char *file, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+bool cgroup_has_ctrl(const struct rt_cgroup *cg, size_t i, const char *name); /* v1: hierarchy i has it; v2: true */
+
+/* ---- the rest of linux.resources (resources.c) ---- */
+int resources_parse(json_object *resources, struct rt_resources *x);
+int resources_check(const struct rt_resources *x, const struct rt_cgroup *cg); /* what this host cannot apply */
+int resources_apply_v1(const struct rt_resources *x, const struct rt_cgroup *cg, size_t i);
+int resources_apply_v2(const struct rt_resources *x, const char *dir);
 int cgroup_apply(const struct rt_spec *spec, const struct rt_cgroup *cg);
 int cgroup_join(const struct rt_cgroup *cg, pid_t pid);
 int cgroup_pids(const struct rt_cgroup *cg, pid_t **pids, size_t *n);

@@ -188,6 +188,8 @@ static int parse_resources(json_object *r, struct rt_spec *s)
     if ((s->has_cpu_period = get_i64(cpu, "period", &v)))
         s->cpu_period = (uint64_t)v;
     s->has_pids_limit = get_i64(pids, "limit", &s->pids_limit);
+    if (resources_parse(r, &s->resources) < 0)
+        return -1;
 
     json_object *devs = get(r, "devices");
     s->n_devrules = array_len(devs);

@@ -123,6 +123,9 @@ public sealed partial class ContainerManager
             throw new EngineException("InvalidCpus", ErrorKind.InvalidArgument, c, $"-Cpus must be more than 0 and at most {Environment.ProcessorCount} (the CPUs available).");
         ContainerInputRules.ValidateEnvironment(options.Environment);
         ContainerInputRules.ValidateHostname(options.Hostname);
+        IsolationSpec.Validate(options);
+        foreach (string? mode in new[] { options.PidMode, options.IpcMode })
+            if (mode?.StartsWith("container:", StringComparison.Ordinal) == true) Resolve(mode["container:".Length..]);
 
         string[] command = RuntimeSpecBuilder.ResolveCommand(image.Config.Entrypoint, image.Config.Cmd, options.Entrypoint, options.Command);
         if (command.Length == 0)
@@ -328,6 +331,8 @@ public sealed partial class ContainerManager
             string[] env = RuntimeSpecBuilder.ResolveEnvironment(image.Config.Env, o.Environment, hostname, user.Home);
             var spec = RuntimeSpecBuilder.Build(record, env, user, cwd, hostname,
                 new SpecContext(rootfs, netns, Path.Combine(dir, "hostname"), Path.Combine(dir, "hosts"), Path.Combine(dir, "resolv.conf"), CgroupPath(record)));
+            MountShmOnHost(record);
+            IsolationSpec.Apply(spec, o, JoinRunning, ShmPath(id));
             // Written beside itself, not in the store's tmp/, which garbage collection empties without our lock.
             AtomicFile.Write(Path.Combine(dir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, new JsonSerializerOptions { WriteIndented = true }), dir);
 
