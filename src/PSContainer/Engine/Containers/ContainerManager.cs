@@ -123,6 +123,7 @@ public sealed partial class ContainerManager
             throw new EngineException("InvalidCpus", ErrorKind.InvalidArgument, c, $"-Cpus must be more than 0 and at most {Environment.ProcessorCount} (the CPUs available).");
         ContainerInputRules.ValidateEnvironment(options.Environment);
         ContainerInputRules.ValidateHostname(options.Hostname);
+        ResolveUserNamespace(options);
 
         string[] command = RuntimeSpecBuilder.ResolveCommand(image.Config.Entrypoint, image.Config.Cmd, options.Entrypoint, options.Command);
         if (command.Length == 0)
@@ -167,6 +168,7 @@ public sealed partial class ContainerManager
         try
         {
             CrashPoint.At("create-after-insert");
+            AllocateIdRange(record);
             Networks.Attach(record.Id, options, image.Config.ExposedPorts);
             ClearCreateMarker(record.Id);
         }
@@ -255,6 +257,7 @@ public sealed partial class ContainerManager
             Runtime = o.Runtime,
             AutoRemove = o.AutoRemove,
             LogPath = LogPath(r.Id),
+            UserNamespace = r.Id.Length > 0 ? UserNamespaceText(r) : "",
         };
     }
 
@@ -314,11 +317,12 @@ public sealed partial class ContainerManager
                 if (!Directory.Exists(lower))
                     throw new EngineException("LayerMissing", ErrorKind.ObjectNotFound, lower, $"Layer directory {lower} of image {record.Image} is missing.");
             if (!Mounts.IsMountPoint(rootfs))
-                Mounts.MountOverlay(lowers, Path.Combine(dir, "upper"), Path.Combine(dir, "work"), rootfs);
+                MountRootfs(record, lowers, Path.Combine(dir, "upper"), Path.Combine(dir, "work"), rootfs);
             CrashPoint.At("after-mount");
 
             string hostname = o.Hostname ?? (o.Network == "host" ? System.Net.Dns.GetHostName() : id[..12]);
             string? netns = PrepareNetwork(record, hostname);
+            ChownRunFiles(record);
             CrashPoint.At("after-network");
 
             var user = RuntimeSpecBuilder.ResolveUser(o.User ?? (image.Config.User.Length > 0 ? image.Config.User : null), rootfs);
@@ -328,6 +332,7 @@ public sealed partial class ContainerManager
             string[] env = RuntimeSpecBuilder.ResolveEnvironment(image.Config.Env, o.Environment, hostname, user.Home);
             var spec = RuntimeSpecBuilder.Build(record, env, user, cwd, hostname,
                 new SpecContext(rootfs, netns, Path.Combine(dir, "hostname"), Path.Combine(dir, "hosts"), Path.Combine(dir, "resolv.conf"), CgroupPath(record)));
+            ApplyUserNamespace(record, spec);
             // Written beside itself, not in the store's tmp/, which garbage collection empties without our lock.
             AtomicFile.Write(Path.Combine(dir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, new JsonSerializerOptions { WriteIndented = true }), dir);
 
@@ -570,7 +575,9 @@ public sealed partial class ContainerManager
             RemovedExits[record.Id] = new ContainerExit(record.Id, record.Name, record.ExitCode ?? -1, record.OOMKilled, record.FinishedAt);
             RemoveFiles(record.Id);
             Networks.Forget(record.Id);
+            var maps = MapsOfRecorded(record);
             store.Delete(record.Id);
+            ReleaseShiftedLayers(maps);
             LayerStore.DeleteTree(ContainerDir(record.Id));
             return null;
         }
@@ -730,7 +737,9 @@ public sealed partial class ContainerManager
             RemoveFiles(current.Id);
             CrashPoint.At("remove-after-files");
             Networks.Forget(current.Id);
-            store.Delete(current.Id);
+            var maps = MapsOfRecorded(current);
+            store.Delete(current.Id); // its id range goes with the row
+            ReleaseShiftedLayers(maps);
         }
         // A kill here leaves the directory (its lock file only) with no record: Repair-ContainerState removes it.
         CrashPoint.At("remove-after-record");
