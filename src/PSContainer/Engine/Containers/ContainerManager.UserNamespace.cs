@@ -129,6 +129,7 @@ public sealed partial class ContainerManager
                 IdmappedMount.BindIdmapped(lowers[i], target, userns);
                 targets.Add(target);
             }
+            CrashPoint.At("after-idmap");
             Mounts.MountOverlay(targets, upper, work, rootfs);
         }
         finally
