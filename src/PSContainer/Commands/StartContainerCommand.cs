@@ -56,6 +56,7 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
             try
             {
                 var started = Engine.Containers.Start(key);
+                WriteEngineWarnings();
                 if (Wait)
                 {
                     var exit = RunWithProgress((_, cancel) => Engine.Containers.Wait(started.Id, cancel));
@@ -94,6 +95,7 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
         try
         {
             var started = Engine.Containers.Start(created.Id);
+            WriteEngineWarnings();
             if (Detach)
             {
                 WriteObject(started);

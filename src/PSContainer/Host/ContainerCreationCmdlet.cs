@@ -189,6 +189,7 @@ public abstract partial class ContainerCreationCmdlet : PSContainerCmdlet
         AddHosts = (AddHost ?? []).ToList(),
         Runtime = Runtime,
         AutoRemove = AutoRemove,
+        UserNamespace = UserNamespace,
     };
 
     /// <summary>

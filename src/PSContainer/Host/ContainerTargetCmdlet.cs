@@ -76,6 +76,7 @@ public abstract class ContainerTargetCmdlet : PSContainerCmdlet
             try
             {
                 var container = work.GetAwaiter().GetResult();
+                WriteEngineWarnings();
                 if (passThru && container is not null) WriteObject(container);
             }
             catch (EngineException e)

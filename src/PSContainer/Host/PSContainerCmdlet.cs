@@ -32,6 +32,13 @@ public abstract class PSContainerCmdlet : PSCmdlet
 
     protected void ThrowEngineError(EngineException e) => ThrowTerminatingError(ToErrorRecord(e));
 
+    /// <summary>Writes what the engine wants the user to know (a fallback it took); call on the pipeline thread.</summary>
+    protected void WriteEngineWarnings()
+    {
+        if (engine is null) return;
+        foreach (string w in engine.Containers.TakeWarnings()) WriteWarning(w);
+    }
+
     /// <summary>
     /// Runs <paramref name="work"/> on a worker thread while this thread writes its progress records (PowerShell
     /// only accepts Write-* calls from the pipeline thread).

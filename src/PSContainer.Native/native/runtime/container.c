@@ -73,7 +73,9 @@ static int child_build(struct child_ctx *c, char *exe, size_t exelen)
     const struct rt_spec *s = c->spec;
     if (ns_join(s, true) < 0 || ns_join(s, false) < 0)
         return -1;
-    if (c->new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+    /* in a user namespace (new, or joined by path) the host's root is no id: become the namespace's root, who owns
+     * what the rootfs setup creates */
+    if ((c->new_userns || spec_ns(s, CLONE_NEWUSER)) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
         return err_sys("become root in the user namespace");
     /* now that the parent moved us into our cgroup, a new cgroup namespace makes it our "/" */
     const struct rt_ns *cgns = spec_ns(s, CLONE_NEWCGROUP);
@@ -258,12 +260,18 @@ static pid_t do_create(const struct create_opts *o, struct rt_spec *spec, struct
         err_sys("mmap child stack");
         goto fail;
     }
-    pid = clone(child_main, stack + stack_size, flags, &ctx);
+    const struct rt_ns *userns = spec_ns(spec, CLONE_NEWUSER);
+    if (userns && userns->path) /* the new namespaces must be made inside the joined user namespace */
+        pid = ns_clone_in_joined_userns(spec, flags, child_main, &ctx);
+    else
+        pid = clone(child_main, stack + stack_size, flags, &ctx);
     int clone_errno = errno;
     munmap(stack, stack_size); /* the child has its own copy of the address space */
     if (pid < 0) {
-        errno = clone_errno;
-        err_sys("clone");
+        if (!userns || !userns->path) { /* ns_clone_in_joined_userns set its own error */
+            errno = clone_errno;
+            err_sys("clone");
+        }
         goto fail;
     }
     if (ns_restore_early(early) < 0)

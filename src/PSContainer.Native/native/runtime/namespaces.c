@@ -50,6 +50,11 @@ static int join_one(const struct rt_ns *ns)
  * cgroup is joined. */
 static int joined_early; /* CLONE_NEW* flags the parent joined before clone() (inherited by the child's copy) */
 
+void ns_mark_joined(int flag)
+{
+    joined_early |= flag;
+}
+
 int ns_join(const struct rt_spec *spec, bool user_only)
 {
     for (size_t i = 0; i < spec->n_namespaces; i++) {
@@ -101,8 +106,10 @@ int ns_join_type(const struct rt_spec *spec, int flag)
 /* A new user namespace together with an existing (say network) namespace given by path: once the child is in its
  * new user namespace it has no privilege over namespaces owned by the host's, so setns would fail. As runc does,
  * such namespaces are joined before the user namespace is made: the parent joins them just before clone() (the
- * child inherits them) and returns to its own right after (ns_restore_early). Mount namespaces stay with the
- * child: the parent still needs the host's filesystem. */
+ * child inherits them) and returns to its own right after (ns_restore_early). A mount namespace given by path stays
+ * with the child: the parent still needs the host's filesystem, and a mount namespace the new user namespace does not
+ * own would refuse every mount of the rootfs anyway (runc fails the same way). The opposite case, a user namespace
+ * given by path with new namespaces, is userns_join.c's. */
 int ns_join_early(const struct rt_spec *spec, int saved[8])
 {
     for (int i = 0; i < 8; i++)

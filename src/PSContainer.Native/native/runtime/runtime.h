@@ -173,6 +173,8 @@ int ns_join_type(const struct rt_spec *spec, int flag); /* join one type if the 
 int ns_write_id_maps(pid_t pid, const struct rt_spec *spec);
 int ns_join_early(const struct rt_spec *spec, int saved[8]);
 int ns_restore_early(int saved[8]);
+void ns_mark_joined(int flag); /* a namespace joined before clone() (the child must not join it again) */
+pid_t ns_clone_in_joined_userns(const struct rt_spec *spec, int flags, int (*fn)(void *), void *arg);
 
 /* ---- cgroups (cgroups.c) ---- */
 #define CG_MAX 12

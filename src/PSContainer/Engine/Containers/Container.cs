@@ -62,6 +62,8 @@ public sealed class Container
     public string Runtime { get; init; } = "psc";
     public bool AutoRemove { get; init; }
     public string LogPath { get; init; } = "";
+    /// <summary>host (no user namespace), or the container's id maps as containeruid:hostuid:count.</summary>
+    public string UserNamespace { get; init; } = "host";
 
     public string StatusText(DateTime nowUtc) => State switch
     {

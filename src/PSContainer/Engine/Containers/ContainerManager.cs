@@ -126,6 +126,7 @@ public sealed partial class ContainerManager
         IsolationSpec.Validate(options);
         foreach (string? mode in new[] { options.PidMode, options.IpcMode })
             if (mode?.StartsWith("container:", StringComparison.Ordinal) == true) Resolve(mode["container:".Length..]);
+        ResolveUserNamespace(options);
 
         string[] command = RuntimeSpecBuilder.ResolveCommand(image.Config.Entrypoint, image.Config.Cmd, options.Entrypoint, options.Command);
         if (command.Length == 0)
@@ -170,6 +171,7 @@ public sealed partial class ContainerManager
         try
         {
             CrashPoint.At("create-after-insert");
+            AllocateIdRange(record);
             Networks.Attach(record.Id, options, image.Config.ExposedPorts);
             ClearCreateMarker(record.Id);
         }
@@ -258,6 +260,7 @@ public sealed partial class ContainerManager
             Runtime = o.Runtime,
             AutoRemove = o.AutoRemove,
             LogPath = LogPath(r.Id),
+            UserNamespace = r.Id.Length > 0 ? UserNamespaceText(r) : "",
         };
     }
 
@@ -317,11 +320,12 @@ public sealed partial class ContainerManager
                 if (!Directory.Exists(lower))
                     throw new EngineException("LayerMissing", ErrorKind.ObjectNotFound, lower, $"Layer directory {lower} of image {record.Image} is missing.");
             if (!Mounts.IsMountPoint(rootfs))
-                Mounts.MountOverlay(lowers, Path.Combine(dir, "upper"), Path.Combine(dir, "work"), rootfs);
+                MountRootfs(record, lowers, Path.Combine(dir, "upper"), Path.Combine(dir, "work"), rootfs);
             CrashPoint.At("after-mount");
 
             string hostname = o.Hostname ?? (o.Network == "host" ? System.Net.Dns.GetHostName() : id[..12]);
             string? netns = PrepareNetwork(record, hostname);
+            ChownRunFiles(record);
             CrashPoint.At("after-network");
 
             var user = RuntimeSpecBuilder.ResolveUser(o.User ?? (image.Config.User.Length > 0 ? image.Config.User : null), rootfs);
@@ -333,6 +337,7 @@ public sealed partial class ContainerManager
                 new SpecContext(rootfs, netns, Path.Combine(dir, "hostname"), Path.Combine(dir, "hosts"), Path.Combine(dir, "resolv.conf"), CgroupPath(record)));
             MountShmOnHost(record);
             IsolationSpec.Apply(spec, o, JoinRunning, ShmPath(id));
+            ApplyUserNamespace(record, spec);
             // Written beside itself, not in the store's tmp/, which garbage collection empties without our lock.
             AtomicFile.Write(Path.Combine(dir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, new JsonSerializerOptions { WriteIndented = true }), dir);
 
@@ -589,7 +594,9 @@ public sealed partial class ContainerManager
             RemovedExits[record.Id] = new ContainerExit(record.Id, record.Name, record.ExitCode ?? -1, record.OOMKilled, record.FinishedAt);
             RemoveFiles(record.Id);
             Networks.Forget(record.Id);
+            var maps = MapsOfRecorded(record);
             store.Delete(record.Id);
+            ReleaseShiftedLayers(maps);
             LayerStore.DeleteTree(ContainerDir(record.Id));
             return null;
         }
@@ -751,7 +758,9 @@ public sealed partial class ContainerManager
             RemoveFiles(current.Id);
             CrashPoint.At("remove-after-files");
             Networks.Forget(current.Id);
-            store.Delete(current.Id);
+            var maps = MapsOfRecorded(current);
+            store.Delete(current.Id); // its id range goes with the row
+            ReleaseShiftedLayers(maps);
         }
         // A kill here leaves the directory (its lock file only) with no record: Repair-ContainerState removes it.
         CrashPoint.At("remove-after-record");

@@ -127,6 +127,12 @@ public sealed class StateDb
                 container_port INTEGER NOT NULL,
                 protocol TEXT NOT NULL,
                 UNIQUE(host_port, protocol));
+            CREATE TABLE IF NOT EXISTS userns_ranges(
+                slot INTEGER PRIMARY KEY,
+                container_id TEXT NOT NULL UNIQUE REFERENCES containers(id) ON DELETE CASCADE,
+                uid_start INTEGER NOT NULL,
+                gid_start INTEGER NOT NULL,
+                size INTEGER NOT NULL);
             INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '1');
             """;
         cmd.ExecuteNonQuery();

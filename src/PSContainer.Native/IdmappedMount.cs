@@ -1,0 +1,132 @@
+using System.Runtime.InteropServices;
+using static Tmds.Linux.LibC;
+
+namespace PSContainer.Native;
+
+/// <summary>One line of a user namespace id map: ids [Inside, Inside+Count) are [Outside, Outside+Count) outside.</summary>
+public readonly record struct IdMapping(long Inside, long Outside, long Count)
+{
+    public override string ToString() => $"{Inside}:{Outside}:{Count}";
+}
+
+/// <summary>
+/// Idmapped mounts (Linux 5.12+; overlayfs lower layers 5.19+): a detached clone of a directory tree
+/// (open_tree(OPEN_TREE_CLONE)) is given a user namespace's id maps with mount_setattr(MOUNT_ATTR_IDMAP) and attached
+/// with move_mount. Files owned by host uid U then show as owned by the id U maps to, without touching the files, so
+/// the image's shared layer directories serve every user namespace as they are.
+/// The user namespace itself comes from psc-userns: a multi-threaded process such as the engine cannot unshare one.
+/// </summary>
+public static unsafe partial class IdmappedMount
+{
+    // Syscall numbers of the new mount API are the same on every architecture but alpha (the unified table).
+    private const long SYS_open_tree = 428, SYS_move_mount = 429, SYS_mount_setattr = 442;
+    private const uint OPEN_TREE_CLONE = 1, MOVE_MOUNT_F_EMPTY_PATH = 0x4;
+    private const ulong MOUNT_ATTR_IDMAP = 0x00100000;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct MountAttr
+    {
+        public ulong AttrSet, AttrClr, Propagation, UsernsFd;
+    }
+
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    private static partial long Syscall5(long number, long a1, long a2, long a3, long a4, long a5);
+
+    /// <summary>
+    /// Makes a user namespace with these maps and returns a descriptor of it (close it when done). The namespace
+    /// lives as long as a descriptor or a mount refers to it.
+    /// </summary>
+    public static int CreateUserNamespace(string helper, IReadOnlyList<IdMapping> uidMap, IReadOnlyList<IdMapping> gidMap)
+    {
+        var (readyRead, readyWrite) = ProcessSpawner.Pipe();
+        var (holdRead, holdWrite) = ProcessSpawner.Pipe();
+        int pid;
+        try
+        {
+            pid = ProcessSpawner.Spawn(helper, [helper], new Dictionary<string, string>(), new Dictionary<int, int> { [holdRead] = 0, [readyWrite] = 3 });
+        }
+        catch
+        {
+            foreach (int fd in new[] { readyRead, readyWrite, holdRead, holdWrite }) ProcessSpawner.Close(fd);
+            throw;
+        }
+        ProcessSpawner.Close(readyWrite);
+        ProcessSpawner.Close(holdRead);
+        try
+        {
+            byte b;
+            long n;
+            do n = read(readyRead, &b, 1); while (n < 0 && Errors.Last == Errors.EINTR);
+            if (n != 1) throw new NativeException("psc-userns: no user namespace was made (see its stderr)", helper, n < 0 ? Errors.Last : Errors.EIO);
+            WriteMap($"/proc/{pid}/uid_map", uidMap);
+            WriteMap($"/proc/{pid}/gid_map", gidMap);
+            byte[] path = Sys.Z($"/proc/{pid}/ns/user");
+            int nsfd;
+            fixed (byte* p = path) nsfd = open(p, Sys.O_RDONLY | Sys.O_CLOEXEC);
+            if (nsfd < 0) throw new NativeException("open user namespace", $"/proc/{pid}/ns/user", Errors.Last);
+            return nsfd;
+        }
+        finally
+        {
+            ProcessSpawner.Close(readyRead);
+            ProcessSpawner.Close(holdWrite); // the helper sees EOF and exits
+            ProcessSpawner.Wait(pid);
+        }
+    }
+
+    /// <summary>An id map file takes all its lines in one write(2).</summary>
+    private static void WriteMap(string file, IReadOnlyList<IdMapping> map)
+    {
+        byte[] text = System.Text.Encoding.ASCII.GetBytes(string.Concat(map.Select(m => $"{m.Inside} {m.Outside} {m.Count}\n")));
+        byte[] path = Sys.Z(file);
+        int fd;
+        fixed (byte* p = path) fd = open(p, Sys.O_WRONLY | Sys.O_CLOEXEC);
+        if (fd < 0) throw new NativeException("open", file, Errors.Last);
+        try
+        {
+            long n;
+            fixed (byte* t = text) n = write(fd, t, (Tmds.Linux.size_t)text.Length);
+            if (n != text.Length) throw new NativeException("write id map", file, n < 0 ? Errors.Last : Errors.EIO);
+        }
+        finally
+        {
+            close(fd);
+        }
+    }
+
+    /// <summary>
+    /// Mounts <paramref name="source"/> (a directory) on <paramref name="target"/> seen through the id maps of the
+    /// user namespace <paramref name="usernsFd"/>. Throws NativeException; errno EINVAL, EPERM, ENOSYS or EOPNOTSUPP
+    /// from mount_setattr means the kernel or the file system cannot idmap it (see <see cref="IsUnsupported"/>).
+    /// </summary>
+    public static void BindIdmapped(string source, string target, int usernsFd)
+    {
+        byte[] s = Sys.Z(source), t = Sys.Z(target), empty = Sys.Z("");
+        int tree;
+        fixed (byte* ps = s) tree = (int)Syscall5(SYS_open_tree, Sys.AT_FDCWD, (long)ps, OPEN_TREE_CLONE | Sys.O_CLOEXEC, 0, 0);
+        if (tree < 0) throw new NativeException("open_tree", source, Errors.Last);
+        try
+        {
+            var attr = new MountAttr { AttrSet = MOUNT_ATTR_IDMAP, UsernsFd = (ulong)usernsFd };
+            long rc;
+            fixed (byte* pe = empty) rc = Syscall5(SYS_mount_setattr, tree, (long)pe, Sys.AT_EMPTY_PATH, (long)&attr, sizeof(MountAttr));
+            if (rc < 0) throw new NativeException("mount_setattr(MOUNT_ATTR_IDMAP)", source, Errors.Last);
+            fixed (byte* pe = empty) fixed (byte* pt = t)
+                rc = Syscall5(SYS_move_mount, tree, (long)pe, Sys.AT_FDCWD, (long)pt, MOVE_MOUNT_F_EMPTY_PATH);
+            if (rc < 0) throw new NativeException("move_mount", target, Errors.Last);
+        }
+        finally
+        {
+            close(tree);
+        }
+    }
+
+    /// <summary>Whether a failure of <see cref="BindIdmapped"/> says the kernel or file system lacks idmapped mounts.</summary>
+    public static bool IsUnsupported(NativeException e) =>
+        e.Errno is Errors.EINVAL or Errors.EPERM or Errors.EOPNOTSUPP or 38 /* ENOSYS */;
+
+    public static void Close(int fd)
+    {
+        if (fd >= 0) close(fd);
+    }
+}

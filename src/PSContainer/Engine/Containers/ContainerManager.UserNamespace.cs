@@ -1,0 +1,240 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using PSContainer.Engine.Security;
+using PSContainer.Engine.Storage;
+using PSContainer.Native;
+
+namespace PSContainer.Engine.Containers;
+
+/// <summary>The uid and gid maps of a container's user namespace (container id 0 first).</summary>
+public sealed record UserNamespaceMaps(IdMapping Uid, IdMapping Gid)
+{
+    public override string ToString() => Uid == Gid ? Uid.ToString() : $"uid {Uid}, gid {Gid}";
+}
+
+/// <summary>
+/// User namespaces (-UserNamespace Host|Auto|c:h:n). Root in the container is an unprivileged id on the host. The
+/// image's layers stay shared and untouched: each lower layer is bind-mounted through the namespace's id maps
+/// (an idmapped mount), the overlay is made over those, and the idmapped mounts are detached at once (overlayfs
+/// keeps private clones of its layers), so only the overlay itself is left, under the container's directory where
+/// every clean-up already looks. Where the kernel cannot idmap, a one-time copy of each layer with shifted owners is
+/// made per id range instead, with a warning.
+/// </summary>
+public sealed partial class ContainerManager
+{
+    private IdRangeAllocator? idRanges;
+    private readonly ConcurrentQueue<string> warnings = new();
+    private static volatile bool idmapUnsupported;
+
+    /// <summary>The Auto ranges in use, from the state database.</summary>
+    public IdRangeAllocator IdRanges => idRanges ??= new IdRangeAllocator(images.Db);
+
+    /// <summary>Warnings the engine has for the user (the cmdlets write them); each is returned once.</summary>
+    public IReadOnlyList<string> TakeWarnings()
+    {
+        var list = new List<string>();
+        while (warnings.TryDequeue(out var w)) list.Add(w);
+        return list;
+    }
+
+    /// <summary>$env:PSCONTAINER_NO_IDMAP=1 turns idmapped mounts off (the copy fallback is then used; for tests and broken kernels).</summary>
+    public static bool IdmappedMountsDisabled => Environment.GetEnvironmentVariable("PSCONTAINER_NO_IDMAP") is "1" or "true";
+
+    private string ShiftedLayersDir => Path.Combine(paths.Root, "userns-layers");
+
+    private static UserNamespaceSetting UserNamespaceOf(ContainerOptions o) =>
+        o.UserNamespace is null ? UserNamespaceSetting.Host : UserNamespaceSetting.Parse(o.UserNamespace);
+
+    /// <summary>At creation: the mode is fixed (the module default applied), so the environment cannot change it later.</summary>
+    private static void ResolveUserNamespace(ContainerOptions o) =>
+        o.UserNamespace = (o.UserNamespace is null ? UserNamespaceSetting.Default : UserNamespaceSetting.Parse(o.UserNamespace)).ToString();
+
+    /// <summary>An Auto container's range, recorded after its row (the row's deletion frees it).</summary>
+    private IdRange? AllocateIdRange(ContainerRecord record)
+    {
+        if (UserNamespaceOf(record.Options).Kind != UserNamespaceKind.Auto) return null;
+        var (uids, gids) = SubordinateIds.EnsureDelegated(UserNamespaceSetting.AutoSize);
+        return IdRanges.Allocate(record.Id, uids, gids, UserNamespaceSetting.AutoSize);
+    }
+
+    /// <summary>The maps a container runs with; null for Host.</summary>
+    private UserNamespaceMaps? MapsOf(ContainerRecord record)
+    {
+        var setting = UserNamespaceOf(record.Options);
+        switch (setting.Kind)
+        {
+            case UserNamespaceKind.Host:
+                return null;
+            case UserNamespaceKind.Mapped:
+                return new UserNamespaceMaps(setting.Map!.Value, setting.Map.Value);
+            default:
+                var range = IdRanges.Of(record.Id) ?? AllocateIdRange(record)!;
+                return new UserNamespaceMaps(range.UidMap, range.GidMap);
+        }
+    }
+
+    /// <summary>What Get-Container shows: host, or the maps ("0:16777216:65536").</summary>
+    private string UserNamespaceText(ContainerRecord record)
+    {
+        var setting = UserNamespaceOf(record.Options);
+        if (setting.Kind != UserNamespaceKind.Auto) return setting.ToString();
+        return IdRanges.Of(record.Id) is { } r ? new UserNamespaceMaps(r.UidMap, r.GidMap).ToString() : "auto";
+    }
+
+    /// <summary>
+    /// Mounts the container's root: the overlay of its image's layers, through idmapped mounts when it has a user
+    /// namespace. The upper and work directories belong to the container's root on the host.
+    /// </summary>
+    private void MountRootfs(ContainerRecord record, IReadOnlyList<string> lowers, string upper, string work, string rootfs)
+    {
+        var maps = MapsOf(record);
+        if (maps is null)
+        {
+            Mounts.MountOverlay(lowers, upper, work, rootfs);
+            return;
+        }
+        foreach (string d in new[] { upper, work }) ChownToRoot(d, maps);
+        if (!IdmappedMountsDisabled && !idmapUnsupported)
+        {
+            try
+            {
+                MountIdmappedOverlay(record.Id, lowers, upper, work, rootfs, maps);
+                return;
+            }
+            catch (NativeException e) when (IdmappedMount.IsUnsupported(e))
+            {
+                idmapUnsupported = true;
+                warnings.Enqueue($"This kernel or file system cannot make idmapped mounts ({e.Message}): container {record.Name} uses a copy of each image layer with shifted owners, made once per id range under {ShiftedLayersDir}.");
+            }
+        }
+        else
+        {
+            warnings.Enqueue($"Idmapped mounts are off{(IdmappedMountsDisabled ? " ($env:PSCONTAINER_NO_IDMAP)" : "")}: container {record.Name} uses a copy of each image layer with shifted owners, made once per id range under {ShiftedLayersDir}.");
+        }
+        Mounts.MountOverlay(lowers.Select(l => ShiftedLayer(l, maps)).ToList(), upper, work, rootfs);
+    }
+
+    private void MountIdmappedOverlay(string id, IReadOnlyList<string> lowers, string upper, string work, string rootfs, UserNamespaceMaps maps)
+    {
+        string idmapDir = Path.Combine(ContainerDir(id), "idmap");
+        int userns = IdmappedMount.CreateUserNamespace(Path.Combine(NativeDirectory, "psc-userns"), [maps.Uid], [maps.Gid]);
+        var targets = new List<string>();
+        try
+        {
+            for (int i = 0; i < lowers.Count; i++)
+            {
+                // Short names: the overlay's option string (one page) holds every lower dir's path.
+                string target = Path.Combine(idmapDir, i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                Directory.CreateDirectory(target);
+                IdmappedMount.BindIdmapped(lowers[i], target, userns);
+                targets.Add(target);
+            }
+            CrashPoint.At("after-idmap");
+            Mounts.MountOverlay(targets, upper, work, rootfs);
+        }
+        finally
+        {
+            IdmappedMount.Close(userns);
+            // The overlay holds private clones of its layers: the idmapped mounts are not needed past this point, and
+            // whatever happens (a kill included) later clean-ups unmount everything under the container's directory.
+            foreach (string t in targets) Mounts.Unmount(t, detach: true);
+        }
+    }
+
+    /// <summary>The shifted copy of a layer for these maps, made once (written aside under tmp/, then renamed into place).</summary>
+    private string ShiftedLayer(string lower, UserNamespaceMaps maps)
+    {
+        string layerKey = Path.GetFileName(Path.GetDirectoryName(lower)!);
+        string dest = Path.Combine(ShiftedLayersDir, RangeKey(maps), layerKey);
+        if (Directory.Exists(dest)) return dest;
+        Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
+        Directory.CreateDirectory(paths.Temp);
+        string tmp = Path.Combine(paths.Temp, TempOwner.NewName("shift"));
+        try
+        {
+            var (code, _, stderr) = ProcessSpawner.Run("/bin/cp", ["/bin/cp", "-a", "--", lower, tmp],
+                new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin" }, TimeSpan.FromMinutes(30));
+            if (code != 0)
+                throw new EngineException("LayerCopyFailed", ErrorKind.WriteError, lower, $"Copying layer {lower} for a user namespace failed: {stderr.Trim()}");
+            OwnershipShift.ShiftTree(tmp, maps.Uid.Outside, maps.Gid.Outside, Math.Min(maps.Uid.Count, maps.Gid.Count));
+            try
+            {
+                Directory.Move(tmp, dest);
+            }
+            catch (IOException) when (Directory.Exists(dest))
+            {
+                // Another session made it first: theirs is as good.
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(tmp)) LayerStore.DeleteTree(tmp);
+        }
+        return dest;
+    }
+
+    private static string RangeKey(UserNamespaceMaps maps) => $"{maps.Uid.Outside}-{maps.Gid.Outside}-{maps.Uid.Count}";
+
+    /// <summary>After a container's removal: its range's layer copies go when no other container uses the same ids.</summary>
+    private void ReleaseShiftedLayers(UserNamespaceMaps? maps)
+    {
+        if (maps is null) return;
+        string dir = Path.Combine(ShiftedLayersDir, RangeKey(maps));
+        if (!Directory.Exists(dir)) return;
+        bool inUse = store.All().Any(r => MapsOfRecorded(r) is { } m && RangeKey(m) == RangeKey(maps));
+        if (!inUse) LayerStore.DeleteTree(dir);
+    }
+
+    /// <summary>The maps of a container as recorded, allocating nothing.</summary>
+    private UserNamespaceMaps? MapsOfRecorded(ContainerRecord record)
+    {
+        var setting = UserNamespaceOf(record.Options);
+        return setting.Kind switch
+        {
+            UserNamespaceKind.Mapped => new UserNamespaceMaps(setting.Map!.Value, setting.Map.Value),
+            UserNamespaceKind.Auto when IdRanges.Of(record.Id) is { } r => new UserNamespaceMaps(r.UidMap, r.GidMap),
+            _ => null,
+        };
+    }
+
+    private static void ChownToRoot(string path, UserNamespaceMaps maps)
+    {
+        if (File.Exists(path) || Directory.Exists(path))
+            OwnershipShift.Chown(path, maps.Uid.Outside, maps.Gid.Outside);
+    }
+
+    /// <summary>
+    /// The container's files the engine writes (hostname, hosts, resolv.conf) belong to its root, so root inside
+    /// can edit them as in docker.
+    /// </summary>
+    private void ChownRunFiles(ContainerRecord record)
+    {
+        if (MapsOf(record) is not { } maps) return;
+        foreach (string f in new[] { "hostname", "hosts", "resolv.conf" }) ChownToRoot(Path.Combine(ContainerDir(record.Id), f), maps);
+    }
+
+    /// <summary>
+    /// The spec's user namespace. sysfs can only be mounted by a namespace that owns the network namespace: for one
+    /// joined by path (made by the engine, owned by the host) or the host's, /sys is bound from the host read-only
+    /// instead, as podman and runc's rootless spec do.
+    /// </summary>
+    private void ApplyUserNamespace(ContainerRecord record, JsonObject spec)
+    {
+        if (MapsOf(record) is not { } maps) return;
+        var linux = spec["linux"]!.AsObject();
+        linux["namespaces"]!.AsArray().Add(new JsonObject { ["type"] = "user" });
+        linux["uidMappings"] = new JsonArray(IdMapJson(maps.Uid));
+        linux["gidMappings"] = new JsonArray(IdMapJson(maps.Gid));
+        bool ownNetns = linux["namespaces"]!.AsArray().Any(n => n?["type"]?.GetValue<string>() == "network" && n["path"] is null);
+        if (ownNetns) return;
+        foreach (var m in spec["mounts"]!.AsArray())
+        {
+            if (m?["destination"]?.GetValue<string>() != "/sys" || m["type"]?.GetValue<string>() != "sysfs") continue;
+            m["type"] = "bind";
+            m["source"] = "/sys";
+            m["options"] = new JsonArray("rbind", "nosuid", "noexec", "nodev", "ro");
+        }
+    }
+
+    private static JsonObject IdMapJson(IdMapping m) => new() { ["containerID"] = m.Inside, ["hostID"] = m.Outside, ["size"] = m.Count };
+}
