@@ -10,7 +10,7 @@ namespace PSContainer.Host;
 /// The parameters that describe a new container, shared by New-Container and the one-step Start-Container -Image
 /// (docker create / docker run), so both take exactly the same options.
 /// </summary>
-public abstract class ContainerCreationCmdlet : PSContainerCmdlet
+public abstract partial class ContainerCreationCmdlet : PSContainerCmdlet
 {
     protected const string RunSet = "Run";
 
@@ -163,6 +163,7 @@ public abstract class ContainerCreationCmdlet : PSContainerCmdlet
         Environment = ToDictionary(Environment),
         WorkingDirectory = WorkingDirectory,
         User = User,
+        GroupAdd = (GroupAdd ?? []).ToList(),
         Hostname = Hostname,
         Labels = ToDictionary(Label),
         Memory = Memory,

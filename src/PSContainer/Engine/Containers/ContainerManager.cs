@@ -123,6 +123,7 @@ public sealed partial class ContainerManager
             throw new EngineException("InvalidCpus", ErrorKind.InvalidArgument, c, $"-Cpus must be more than 0 and at most {Environment.ProcessorCount} (the CPUs available).");
         ContainerInputRules.ValidateEnvironment(options.Environment);
         ContainerInputRules.ValidateHostname(options.Hostname);
+        ContainerOptions.ValidateGroupAdd(options.GroupAdd);
 
         string[] command = RuntimeSpecBuilder.ResolveCommand(image.Config.Entrypoint, image.Config.Cmd, options.Entrypoint, options.Command);
         if (command.Length == 0)
@@ -321,7 +322,7 @@ public sealed partial class ContainerManager
             string? netns = PrepareNetwork(record, hostname);
             CrashPoint.At("after-network");
 
-            var user = RuntimeSpecBuilder.ResolveUser(o.User ?? (image.Config.User.Length > 0 ? image.Config.User : null), rootfs);
+            var user = RuntimeSpecBuilder.ResolveUser(o.User ?? (image.Config.User.Length > 0 ? image.Config.User : null), rootfs, o.GroupAdd);
             string cwd = o.WorkingDirectory ?? (image.Config.WorkingDir.Length > 0 ? image.Config.WorkingDir : "/");
             if (!cwd.StartsWith('/'))
                 throw new EngineException("InvalidWorkingDirectory", ErrorKind.InvalidArgument, cwd, $"The working directory '{cwd}' is not an absolute path.");
