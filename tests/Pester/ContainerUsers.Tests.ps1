@@ -1,7 +1,8 @@
 #Requires -Version 7.4
 # -User, -GroupAdd and Invoke-ContainerCommand -User against the image's own /etc/passwd and /etc/group (issue 11,
 # "holes to close"): the files are read inside the container's root as regular files of bounded size, and the
-# process gets docker's supplementary groups. The groups are compared under our runtime and runc.
+# process gets docker's supplementary groups. The groups are compared under our runtime and runc. Also the
+# working directory as the engine passes it (CVE-2024-21626): runtime-level tests are in ProcessHardening.Tests.ps1.
 
 BeforeDiscovery {
     $runtimes = @(@{ Runtime = 'psc' }; if (Get-Command runc -ErrorAction SilentlyContinue) { @{ Runtime = 'runc' } })
@@ -107,5 +108,16 @@ Describe 'supplementary groups under <Runtime>' -ForEach $runtimes {
         { Start-Container -Image pester/users:1 -Command id -GroupAdd ghosts -Runtime $Runtime -Network none -AutoRemove -ErrorAction Stop } |
             Should -Throw -ErrorId 'GroupNotFound,*'
         { New-Container pester/users:1 -GroupAdd 'a:b' -Runtime $Runtime -Network none -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidGroup,*'
+    }
+}
+
+Describe 'a working directory through /proc/self/fd (CVE-2024-21626)' {
+    It 'New-Container -WorkingDirectory /proc/self/fd/<N> fails to start with a clear error for every fd the runtime may hold' {
+        foreach ($n in @(3..12) + 255) {
+            $e = { Start-Container -Image pester/users:1 -Command sh, -c, 'pwd; cat /proc/self/status' -WorkingDirectory "/proc/self/fd/$n" -Network none -AutoRemove -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ContainerCreateFailed,*' -PassThru
+            # An open fd is refused as a magic link; a closed one is simply not there.
+            $e.Exception.Message | Should -Match "process.cwd /proc/self/fd/$n( cannot be resolved inside the container's root .*refused|: .*No such file or directory)"
+        }
     }
 }
