@@ -12,7 +12,7 @@ namespace PSContainer.Native;
 /// through this class can land outside it. Leaf operations take a parent directory descriptor and a single name,
 /// and never follow a symlink in that last component.
 /// </summary>
-public sealed unsafe class RootedDirectory : IDisposable
+public sealed unsafe partial class RootedDirectory : IDisposable
 {
     private int rootFd;
 

@@ -245,9 +245,10 @@ public sealed class ContainerSpecTests : IDisposable
     [Fact]
     public void UidColonGid()
     {
+        // An explicit group is that group alone, as in docker (runc's GetExecUser): no memberships from /etc/group.
         var u = RuntimeSpecBuilder.ResolveUser("1000:50", Rootfs());
         Assert.Equal((1000u, 50u), (u.Uid, u.Gid));
-        Assert.Equal([10u, 29u], u.AdditionalGids.Order());
+        Assert.Empty(u.AdditionalGids);
     }
 
     [Fact]
@@ -255,10 +256,74 @@ public sealed class ContainerSpecTests : IDisposable
     {
         var u = RuntimeSpecBuilder.ResolveUser("app:staff", Rootfs());
         Assert.Equal((1000u, 50u, "/home/app"), (u.Uid, u.Gid, u.Home));
-        // A supplementary group that is the primary one is not repeated.
+        Assert.Empty(u.AdditionalGids);
         var w = RuntimeSpecBuilder.ResolveUser("app:wheel", Rootfs());
         Assert.Equal(10u, w.Gid);
-        Assert.Equal([29u], w.AdditionalGids);
+        Assert.Empty(w.AdditionalGids);
+    }
+
+    [Fact]
+    public void GroupAddAddsNamesAndNumbers()
+    {
+        string rootfs = Rootfs();
+        var u = RuntimeSpecBuilder.ResolveUser("app", rootfs, ["staff", "4242", "wheel"]);
+        Assert.Equal([10u, 29u, 50u, 4242u], u.AdditionalGids.Order());
+        // With an explicit group, and for a numeric user without an entry, only the added ones.
+        Assert.Equal([44u], RuntimeSpecBuilder.ResolveUser("app:staff", rootfs, ["video"]).AdditionalGids);
+        Assert.Equal([44u, 7u], RuntimeSpecBuilder.ResolveUser("4242", rootfs, ["video", "7"]).AdditionalGids);
+        var e = Assert.Throws<EngineException>(() => RuntimeSpecBuilder.ResolveUser("app", rootfs, ["ghosts"]));
+        Assert.Equal(("GroupNotFound", ErrorKind.ObjectNotFound, (object?)"ghosts"), (e.ErrorId, e.Kind, e.Target));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("a:b")]
+    [InlineData("a,b")]
+    [InlineData("a b")]
+    [InlineData("4294967296")]
+    [InlineData("2147483648")]
+    public void GroupAddRefusesWhatIsNoGroup(string group)
+    {
+        var e = Assert.Throws<EngineException>(() => ContainerOptions.ValidateGroupAdd([group]));
+        Assert.Equal(("InvalidGroup", ErrorKind.InvalidArgument), (e.ErrorId, e.Kind));
+    }
+
+    [Fact]
+    public async Task AFifoPasswdIsAnErrorNotAHang()
+    {
+        string rootfs = Rootfs();
+        File.Delete(Path.Combine(rootfs, "etc/passwd"));
+        using (var p = System.Diagnostics.Process.Start("mkfifo", [Path.Combine(rootfs, "etc/passwd")])) await p.WaitForExitAsync();
+        var resolve = Task.Run(() => Assert.Throws<EngineException>(() => RuntimeSpecBuilder.ResolveUser("0", rootfs)));
+        var e = await resolve.WaitAsync(TimeSpan.FromSeconds(10)); // a TimeoutException if it blocks on the FIFO
+        Assert.Equal(("InvalidUserDatabase", ErrorKind.InvalidData, (object?)"/etc/passwd"), (e.ErrorId, e.Kind, e.Target));
+        Assert.Contains("not a regular file", e.Message);
+    }
+
+    [Fact]
+    public void AnOversizeGroupFileIsAnError()
+    {
+        string rootfs = Rootfs();
+        using (var f = File.OpenWrite(Path.Combine(rootfs, "etc/group"))) f.SetLength(RuntimeSpecBuilder.MaxUserDatabaseBytes + 1L);
+        var e = Assert.Throws<EngineException>(() => RuntimeSpecBuilder.ResolveUser("app", rootfs));
+        Assert.Equal(("InvalidUserDatabase", (object?)"/etc/group"), (e.ErrorId, e.Target));
+        Assert.Contains("larger than 4 MiB", e.Message);
+    }
+
+    [Fact]
+    public void AnEtcSymlinkToAHostPathIsResolvedInsideTheRoot()
+    {
+        // /etc -> <host dir with a passwd>: the engine must read <rootfs>/<host dir>/passwd (absent), never the host's.
+        string hostEtc = dir.CreateDirectory("host-etc");
+        File.WriteAllText(Path.Combine(hostEtc, "passwd"), "hostonly:x:4321:4321::/:/bin/sh\n");
+        string rootfs = dir.CreateDirectory("symlinked-etc-rootfs");
+        Directory.CreateSymbolicLink(Path.Combine(rootfs, "etc"), hostEtc);
+        Assert.Equal("UserNotFound", Assert.Throws<EngineException>(() => RuntimeSpecBuilder.ResolveUser("hostonly", rootfs)).ErrorId);
+        // The same path made inside the root is what is read.
+        Directory.CreateDirectory(rootfs + hostEtc);
+        File.WriteAllText(Path.Combine(rootfs + hostEtc, "passwd"), "inside:x:77:77::/in:/bin/sh\n");
+        var u = RuntimeSpecBuilder.ResolveUser("inside", rootfs);
+        Assert.Equal((77u, 77u, "/in"), (u.Uid, u.Gid, u.Home));
     }
 
     [Fact]

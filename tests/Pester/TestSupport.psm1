@@ -588,10 +588,12 @@ function Assert-TestTool {
 function New-TestBusyboxRootFs {
     <#
         A root filesystem tar with the static busybox from Debian's busybox-static (/bin/busybox), its applets as
-        symlinks, /etc/passwd and /etc/group, and the usual empty directories. Returns the tar file.
+        symlinks, /etc/passwd and /etc/group, and the usual empty directories. -Customize gets the directory before
+        it is packed (to replace /etc files with what a test needs). Returns the tar file.
     #>
     param(
         [Parameter(Mandatory)][string]$Path,
+        [scriptblock]$Customize,
         [string[]]$Applet = @('sh', 'ls', 'cat', 'echo', 'true', 'false', 'sleep', 'env', 'id', 'ps', 'wget', 'nc', 'httpd', 'ip', 'hostname', 'mount', 'grep', 'test')
     )
     Assert-TestTool @{ '/bin/busybox' = 'busybox-static' }
@@ -603,6 +605,7 @@ function New-TestBusyboxRootFs {
     Set-Content -LiteralPath (Join-Path $dir 'etc/passwd') -Value "root:x:0:0:root:/root:/bin/sh`nnobody:x:65534:65534:nobody:/:/bin/false"
     Set-Content -LiteralPath (Join-Path $dir 'etc/group') -Value "root:x:0:`nnogroup:x:65534:"
     & chmod 1777 (Join-Path $dir 'tmp') (Join-Path $dir 'var/tmp')
+    if ($Customize) { & $Customize $dir }
     $output = & tar --numeric-owner --owner=0 --group=0 --sort=name -C $dir -cf $Path . 2>&1
     if ($LASTEXITCODE -ne 0) { throw "tar failed: $output" }
     & rm -rf -- $dir

@@ -170,6 +170,7 @@ public abstract partial class ContainerCreationCmdlet : PSContainerCmdlet
         Environment = ToDictionary(Environment),
         WorkingDirectory = WorkingDirectory,
         User = User,
+        GroupAdd = (GroupAdd ?? []).ToList(),
         Hostname = Hostname,
         Labels = ToDictionary(Label),
         Memory = Memory,

@@ -43,6 +43,8 @@ pid_t spawn_runtime(const struct options *o, const char *const *cmd_args, const 
         err_fd = null;
     if (dup2(null, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
         _exit(127);
+    if (null > 2) /* its copies are the stdio: the runtime (and a container it forgets to sweep) gets no fourth fd */
+        close(null);
     execvp(argv[0], (char *const *)argv);
     int e = errno;
     char msg[512];

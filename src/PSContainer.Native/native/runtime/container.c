@@ -99,8 +99,8 @@ static int child_build(struct child_ctx *c, char *exe, size_t exelen)
     }
     if (rootfs_pivot(s, c->no_pivot) < 0)
         return -1;
-    /* the command runs in cwd; like runc, make it if the image lacks it (we are inside the new root now) */
-    if (mkdir_p(s->cwd, 0755) < 0)
+    /* the command runs in cwd; like runc, make it if the image lacks it, resolved inside the new root */
+    if (confine_make_cwd(s->cwd) < 0)
         return -1;
     if (s->terminal) { /* the container's own devpts is mounted now: the pty is the container's */
         if (console_setup(c->console_fd, s) < 0)
@@ -111,6 +111,9 @@ static int child_build(struct child_ctx *c, char *exe, size_t exelen)
     if (process_sysctl(s) < 0 || rootfs_finalize_paths(s) < 0 || rootfs_finalize_readonly(s) < 0)
         return -1;
     if (process_rlimits(s) < 0 || process_oom_score_adj(s) < 0)
+        return -1;
+    /* CVE-2024-21626: no descriptor of the runtime may survive into the container (but --preserve-fds N) */
+    if (pass_fds(c->preserve_fds) < 0)
         return -1;
     return process_become(s, exe, exelen);
 }
@@ -139,10 +142,6 @@ static int child_main(void *arg)
     close(c->sync_fd);
     char *start_state = c->spec->hooks ? hook_state(c->id, "created", c->host_pid, c->spec->bundle, c->spec->annotations)
                                        : NULL;
-    /* CVE-2024-21626: no descriptor of the runtime may survive into the container (but --preserve-fds N) */
-    for (int fd = 3; fd < 3 + c->preserve_fds; fd++)
-        fcntl(fd, F_SETFD, 0);
-    keep_fds_from(3 + c->preserve_fds);
     char fifo[64];
     snprintf(fifo, sizeof fifo, "/proc/self/fd/%d", c->fifo_fd);
     int w = open(fifo, O_WRONLY | O_CLOEXEC); /* blocks until `start` opens the other end */
@@ -254,6 +253,10 @@ static pid_t do_create(const struct create_opts *o, struct rt_spec *spec, struct
             flags |= spec->namespaces[i].flag;
     struct child_ctx ctx = {spec, cg, sv[1], fifo_fd, console_fd, (flags & CLONE_NEWUSER) != 0, o->no_pivot,
                             o->preserve_fds, o->id, 0};
+    /* the child is visible to the processes of a pid namespace it joins from its first instruction: it must never
+     * be dumpable until it execs (inherited through clone) */
+    if (confine_nondumpable() < 0)
+        goto fail;
     size_t stack_size = 1 << 20;
     char *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) {

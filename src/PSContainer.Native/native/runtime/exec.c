@@ -129,6 +129,20 @@ static int build_process(const struct exec_opts *o, const struct rt_state *st, s
         p->gid = (gid_t)gid;
         p->n_additional_gids = 0;
     }
+    if (o->ngids > 0) { /* runc's --additional-gids: replaces the process's supplementary groups */
+        p->n_additional_gids = (size_t)o->ngids;
+        p->additional_gids = calloc((size_t)o->ngids, sizeof *p->additional_gids);
+        if (!p->additional_gids)
+            abort();
+        for (int i = 0; i < o->ngids; i++) {
+            char *end;
+            errno = 0;
+            unsigned long g = strtoul(o->gids[i], &end, 10);
+            if (errno || end == o->gids[i] || *end || o->gids[i][0] == '-' || g > INT32_MAX)
+                return err_msg(1, "exec: --additional-gids %s: expected a group id", o->gids[i]);
+            p->additional_gids[i] = (gid_t)g;
+        }
+    }
     for (int i = 0; i < o->ncaps; i++) {
         int c = cap_from_name(o->caps[i]);
         if (c < 0)
@@ -144,13 +158,13 @@ static int build_process(const struct exec_opts *o, const struct rt_state *st, s
 }
 
 /* the final process, in every namespace of the container; reports on SYNC and execs */
-static int final_build(const struct rt_spec *p, int console_fd, char *exe, size_t exelen)
+static int final_build(const struct rt_spec *p, int console_fd, int preserve_fds, char *exe, size_t exelen)
 {
     if (p->terminal && console_setup(console_fd, p) < 0)
         return -1;
     if (console_fd >= 0)
         close(console_fd);
-    if (process_rlimits(p) < 0)
+    if (process_rlimits(p) < 0 || pass_fds(preserve_fds) < 0)
         return -1;
     return process_become(p, exe, exelen);
 }
@@ -164,7 +178,7 @@ static void final_main(const struct rt_spec *p, int sync_fd, int console_fd, int
     if (read(sync_fd, &go, 1) != 1)
         _exit(1);
     signal(SIGPIPE, SIG_DFL);
-    if (final_build(p, console_fd, exe, sizeof exe) < 0) {
+    if (final_build(p, console_fd, preserve_fds, exe, sizeof exe) < 0) {
         msg.type = X_ERROR;
         msg.err = g_err;
         write_all(sync_fd, &msg, sizeof msg);
@@ -174,9 +188,6 @@ static void final_main(const struct rt_spec *p, int sync_fd, int console_fd, int
     if (write_all(sync_fd, &msg, sizeof msg) < 0)
         _exit(1);
     close(sync_fd);
-    for (int fd = 3; fd < 3 + preserve_fds; fd++)
-        fcntl(fd, F_SETFD, 0);
-    keep_fds_from(3 + preserve_fds);
     execve(exe, p->args, p->env);
     int e = errno;
     dprintf(STDERR_FILENO, "psc-runtime: exec %s: %s (errno %d)\n", exe, strerror(e), e);
@@ -241,6 +252,11 @@ int cmd_exec(const struct exec_opts *o)
         err_sys("socketpair");
         goto out;
     }
+    /* CVE-2016-9962: from the moment the final process exists in the container's pid namespace until it execs, it
+     * holds our descriptors and memory; not dumpable (inherited through both forks), no container process may
+     * ptrace it or open its /proc files */
+    if (confine_nondumpable() < 0)
+        goto out;
     /* the final process is our grandchild: when the intermediate exits it is re-parented to us */
     if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
         err_sys("prctl PR_SET_CHILD_SUBREAPER");

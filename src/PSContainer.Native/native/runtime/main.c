@@ -40,8 +40,8 @@ static void usage(FILE *f)
                "  create [--bundle DIR] [--pid-file FILE] [--console-socket PATH] [--no-pivot] [--preserve-fds N] ID\n"
                "  start ID\n"
                "  run [--bundle DIR] [--pid-file FILE] [--console-socket PATH] [--detach] [--no-pivot] [--preserve-fds N] ID\n"
-               "  exec [--process FILE | --cwd DIR --env K=V --user UID[:GID] --cap CAP --no-new-privs] [--tty]\n"
-               "       [--console-socket PATH] [--detach] [--pid-file FILE] [--preserve-fds N] ID [COMMAND ARGS...]\n"
+               "  exec [--process FILE | --cwd DIR --env K=V --user UID[:GID] --additional-gids GID --cap CAP --no-new-privs]\n"
+               "       [--tty] [--console-socket PATH] [--detach] [--pid-file FILE] [--preserve-fds N] ID [COMMAND ARGS...]\n"
                "  state ID\n"
                "  kill [--all] ID [SIGNAL]\n"
                "  delete [--force] ID\n"
@@ -208,11 +208,13 @@ int main(int argc, char **argv, char **envp)
 
     if (strcmp(cmd, "exec") == 0) {
         struct exec_opts o = {0};
-        const char **env = calloc((size_t)argc, sizeof *env), **caps = calloc((size_t)argc, sizeof *caps);
-        if (!env || !caps)
+        const char **env = calloc((size_t)argc, sizeof *env), **caps = calloc((size_t)argc, sizeof *caps),
+                   **gids = calloc((size_t)argc, sizeof *gids);
+        if (!env || !caps || !gids)
             abort();
         o.env = env;
         o.caps = caps;
+        o.gids = gids;
         for (; i < argc && !o.id; i++) {
             const char *v;
             bool b;
@@ -236,8 +238,9 @@ int main(int argc, char **argv, char **envp)
             } else if ((v = opt_value(argc, argv, &i, "--apparmor", NULL)) ||
                        (v = opt_value(argc, argv, &i, "--process-label", NULL))) {
                 log_warn("exec: %s is not applied: psc-runtime has no AppArmor/SELinux support", v);
-            } else if ((v = opt_value(argc, argv, &i, "--additional-gids", "-g")) ||
-                       (v = opt_value(argc, argv, &i, "--cgroup", NULL))) {
+            } else if ((v = opt_value(argc, argv, &i, "--additional-gids", "-g")))
+                gids[o.ngids++] = v;
+            else if ((v = opt_value(argc, argv, &i, "--cgroup", NULL))) {
                 log_warn("exec: option %s %s is ignored", argv[i - 1], v);
             } else if (is_flag(argv[i], "--tty", "-t", &b))
                 o.tty = b;

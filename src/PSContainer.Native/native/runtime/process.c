@@ -64,11 +64,22 @@ int process_oom_score_adj(const struct rt_spec *spec)
     return write_file("/proc/self/oom_score_adj", buf);
 }
 
+/* a user namespace whose setgroups file says "deny" (made by an unprivileged user) keeps the groups it was made
+ * with: nobody in it can change them */
+static bool setgroups_denied(void)
+{
+    char buf[16];
+    return read_file("/proc/self/setgroups", buf, sizeof buf) > 0 && strncmp(buf, "deny", 4) == 0;
+}
+
 int process_setup_user(const struct rt_spec *spec)
 {
-    /* setgroups first: it replaces the host's supplementary groups, which must never reach the container */
-    if (setgroups(spec->n_additional_gids, spec->additional_gids) < 0 && errno != EPERM)
-        return err_sys("setgroups");
+    /* setgroups first: it replaces the runtime's supplementary groups, which must never reach the container. Its
+     * failure is an error (the runtime's groups would stay), but for the one case where keeping them is all the
+     * kernel allows and all the spec asks: a setgroups-denied user namespace and no additionalGids. */
+    if (setgroups(spec->n_additional_gids, spec->additional_gids) < 0 &&
+        !(errno == EPERM && spec->n_additional_gids == 0 && setgroups_denied()))
+        return err_sys("setgroups %zu additional gids", spec->n_additional_gids);
     if (setresgid(spec->gid, spec->gid, spec->gid) < 0)
         return err_sys("setgid %u", spec->gid);
     if (setresuid(spec->uid, spec->uid, spec->uid) < 0)
@@ -128,7 +139,8 @@ int process_lookup(const struct rt_spec *spec, char *out, size_t outlen)
 
 /* The last steps before exec, shared by a container's first process and exec'd ones: no_new_privs, the bounding
  * set, the working directory, the user (keeping capabilities across setuid, then setting them), the umask, and
- * the command looked up. chdir is tried as root first (root may reach a cwd the user cannot traverse to) and
+ * the command looked up. The caller has marked the runtime's descriptors close-on-exec; the cwd is checked to be
+ * inside the root once entered. chdir is tried as root first (root may reach a cwd the user cannot traverse to) and
  * again as the user on EACCES. */
 int process_become(const struct rt_spec *s, char *exe, size_t exelen)
 {
@@ -149,6 +161,8 @@ int process_become(const struct rt_spec *s, char *exe, size_t exelen)
         return -1;
     if (!chdir_done && chdir(s->cwd) < 0)
         return err_sys("chdir %s", s->cwd);
+    if (confine_cwd(s->cwd) < 0)
+        return -1;
     umask(s->umask >= 0 ? (mode_t)s->umask : 0022);
     return process_lookup(s, exe, exelen);
 }

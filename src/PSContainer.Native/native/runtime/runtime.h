@@ -225,6 +225,13 @@ int process_lookup(const struct rt_spec *spec, char *out, size_t outlen);
 int process_become(const struct rt_spec *spec, char *exe, size_t exelen); /* no_new_privs, caps, user, cwd, umask, lookup */
 const char *process_env_get(char **env, const char *name);
 
+/* ---- nothing of the host within the container's reach until execve (confine.c) ---- */
+int confine_nondumpable(void);          /* PR_SET_DUMPABLE 0 (CVE-2016-9962); execve makes the command dumpable */
+int keep_fds_from(int first_closed);    /* CLOEXEC on every fd >= first_closed, however high (CVE-2024-21626) */
+int pass_fds(int n);                    /* fds 3..3+n-1 stay open across execve, every other one >= 3 is closed */
+int confine_make_cwd(const char *cwd);  /* mkdir -p of process.cwd resolved inside the root, no magic links */
+int confine_cwd(const char *cwd);       /* after chdir: the cwd must be under the process's root */
+
 /* ---- state (state.c) ---- */
 struct rt_state {
     char id[256];
@@ -271,8 +278,8 @@ struct exec_opts {
     const char *id, *process_file, *cwd, *user, *pid_file, *console_socket;
     char **args;
     int nargs;
-    const char **env, **caps;
-    int nenv, ncaps;
+    const char **env, **caps, **gids;
+    int nenv, ncaps, ngids;
     bool tty, detach, no_new_privs;
     int preserve_fds;
 };
@@ -298,7 +305,6 @@ int write_file_at(int dirfd, const char *path, const char *data);
 ssize_t read_file(const char *path, char *buf, size_t len);
 int mkdir_p(const char *path, mode_t mode);
 #include "io.h" /* write_all */
-int keep_fds_from(int first_closed); /* CLOEXEC on every fd >= first_closed (CVE-2024-21626) */
 void rfc3339_now(char *buf, size_t len);
 
 #endif

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,21 +76,4 @@ void rfc3339_now(char *buf, size_t len)
     char base[32];
     strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(buf, len, "%s.%09ldZ", base, ts.tv_nsec);
-}
-
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
-
-/* every fd from FIRST on is closed by the next execve (CVE-2024-21626: none of the runtime's may leak) */
-int keep_fds_from(int first)
-{
-    if (syscall(SYS_close_range, (unsigned)first, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
-        return 0;
-    for (int fd = first; fd < 4096; fd++) {
-        int fl = fcntl(fd, F_GETFD);
-        if (fl >= 0)
-            fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
-    }
-    return 0;
 }

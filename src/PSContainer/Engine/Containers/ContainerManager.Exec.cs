@@ -37,8 +37,9 @@ public sealed partial class ContainerManager
         if (options.WorkingDirectory is not null) process["cwd"] = options.WorkingDirectory;
         if (options.User is not null)
         {
-            // The container's own passwd and group, through its root as the kernel sees it.
-            var user = RuntimeSpecBuilder.ResolveUser(options.User, $"/proc/{record.Pid}/root");
+            // The container's own passwd and group, resolved inside its root as the kernel sees it; its -GroupAdd
+            // groups too, as docker exec -u does.
+            var user = RuntimeSpecBuilder.ResolveUser(options.User, $"/proc/{record.Pid}/root", record.Options.GroupAdd);
             process["user"] = new JsonObject
             {
                 ["uid"] = user.Uid,

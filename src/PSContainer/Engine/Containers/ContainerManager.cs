@@ -127,6 +127,7 @@ public sealed partial class ContainerManager
         foreach (string? mode in new[] { options.PidMode, options.IpcMode })
             if (mode?.StartsWith("container:", StringComparison.Ordinal) == true) Resolve(mode["container:".Length..]);
         ResolveUserNamespace(options);
+        ContainerOptions.ValidateGroupAdd(options.GroupAdd);
 
         string[] command = RuntimeSpecBuilder.ResolveCommand(image.Config.Entrypoint, image.Config.Cmd, options.Entrypoint, options.Command);
         if (command.Length == 0)
@@ -328,7 +329,7 @@ public sealed partial class ContainerManager
             ChownRunFiles(record);
             CrashPoint.At("after-network");
 
-            var user = RuntimeSpecBuilder.ResolveUser(o.User ?? (image.Config.User.Length > 0 ? image.Config.User : null), rootfs);
+            var user = RuntimeSpecBuilder.ResolveUser(o.User ?? (image.Config.User.Length > 0 ? image.Config.User : null), rootfs, o.GroupAdd);
             string cwd = o.WorkingDirectory ?? (image.Config.WorkingDir.Length > 0 ? image.Config.WorkingDir : "/");
             if (!cwd.StartsWith('/'))
                 throw new EngineException("InvalidWorkingDirectory", ErrorKind.InvalidArgument, cwd, $"The working directory '{cwd}' is not an absolute path.");
