@@ -9,7 +9,9 @@ namespace PSContainer.Dns;
 /// psc-dns: answers A, AAAA and PTR queries for the containers of one network from a hosts-style records file the
 /// engine rewrites (reloaded when it changes), and forwards other names to the host's resolvers. Single-label names
 /// it does not know get NXDOMAIN without being forwarded (dnsmasq's domain-needed). It exits when its records file
-/// goes away, so it never outlives its network for long even if nobody stops it.
+/// goes away, so it never outlives its network for long even if nobody stops it. It runs as nobody with no capability
+/// once its socket is bound (<see cref="Confinement"/>), accepts a resolver's reply only to the query it sent there,
+/// and lets at most <see cref="Forwarder.MaxInFlight"/> forwarded queries wait at once (<see cref="Forwarder"/>).
 /// </summary>
 public static class Program
 {
@@ -24,12 +26,24 @@ public static class Program
     {
         string listen = "", ready = "", resolvConf = "/etc/resolv.conf";
         int port = 53;
-        for (int i = 0; i + 1 < args.Length; i += 2)
+        for (int i = 0; i < args.Length; i += 2)
         {
+            // Every option takes a value: one left without it is an error, not silently ignored.
+            if (i + 1 >= args.Length)
+            {
+                Console.Error.WriteLine($"psc-dns: option {args[i]} needs a value");
+                return 2;
+            }
             switch (args[i])
             {
                 case "--listen": listen = args[i + 1]; break;
-                case "--port": port = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--port":
+                    if (!int.TryParse(args[i + 1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535)
+                    {
+                        Console.Error.WriteLine($"psc-dns: --port '{args[i + 1]}' is not a port number");
+                        return 2;
+                    }
+                    break;
                 case "--records": recordsPath = args[i + 1]; break;
                 case "--ready-file": ready = args[i + 1]; break;
                 case "--resolv-conf": resolvConf = args[i + 1]; break;
@@ -37,28 +51,45 @@ public static class Program
             }
         }
         Socket socket;
+        FileStream? readyFile = null;
         try
         {
             if (!IPAddress.TryParse(listen, out var address)) throw new ArgumentException($"--listen '{listen}' is not an address");
             socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
             socket.Bind(new IPEndPoint(address, port));
             upstream = ReadResolvers(resolvConf, address);
+            // The records file is reached through its directory's descriptor from now on: nobody may not be able to
+            // walk the path to it.
+            string full = Path.GetFullPath(recordsPath);
+            int dir = Confinement.OpenDirectory(Path.GetDirectoryName(full)!);
+            recordsPath = $"/proc/self/fd/{dir}/{Path.GetFileName(full)}";
             Reload();
+            // The ready file is opened while psc-dns may still create it; "ok" is written only once root is gone.
+            if (ready.Length > 0) readyFile = new FileStream(ready, FileMode.Create, FileAccess.Write, FileShare.Read);
+            Confinement.LoadAssemblies();
+            Confinement.DropPrivileges();
         }
         catch (Exception e)
         {
-            Report(ready, $"error {e.Message}");
+            Report(ready, readyFile, $"error {e.Message}");
             return 1;
         }
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => Environment.Exit(0));
         using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => c.Cancel = true);
-        Report(ready, $"ok {Environment.ProcessId}");
-        Serve(socket);
+        Report(ready, readyFile, $"ok {Environment.ProcessId}");
+        Serve(socket, new Forwarder(socket, upstream));
         return 0;
     }
 
-    private static void Report(string path, string line)
+    /// <summary>Tells the engine how the start went: through the ready file opened before the privileges went, else by path (still root).</summary>
+    private static void Report(string path, FileStream? opened, string line)
     {
+        if (opened is not null)
+        {
+            opened.Write(System.Text.Encoding.UTF8.GetBytes(line + "\n"));
+            opened.Dispose();
+            return;
+        }
         if (path.Length == 0) { Console.WriteLine(line); return; }
         string temp = path + ".tmp";
         File.WriteAllText(temp, line + "\n");
@@ -94,7 +125,7 @@ public static class Program
         return true;
     }
 
-    private static void Serve(Socket socket)
+    private static void Serve(Socket socket, Forwarder forwarder)
     {
         var buffer = new byte[4096];
         EndPoint from = new IPEndPoint(IPAddress.Any, 0);
@@ -122,7 +153,7 @@ public static class Program
             {
                 var reply = Answer(query, out bool forward);
                 if (reply is not null) socket.SendTo(reply, client);
-                else if (forward) _ = Task.Run(() => Forward(socket, query, client));
+                else if (forward) forwarder.TryForward(query, DnsMessage.ParseQuery(query)!, client);
             }
             catch (Exception e) when (e is SocketException or ArgumentException or IndexOutOfRangeException)
             {
@@ -151,28 +182,5 @@ public static class Program
             return DnsMessage.BuildResponse(query, q, q.Name.Contains('.') ? DnsMessage.RcodeServFail : DnsMessage.RcodeNxDomain);
         forward = true;
         return null;
-    }
-
-    private static void Forward(Socket server, byte[] query, IPEndPoint client)
-    {
-        foreach (var resolver in upstream)
-        {
-            try
-            {
-                using var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-                s.ReceiveTimeout = 2000;
-                s.SendTo(query, resolver);
-                var buffer = new byte[4096];
-                EndPoint from = new IPEndPoint(IPAddress.Any, 0);
-                int n = s.ReceiveFrom(buffer, ref from);
-                server.SendTo(buffer.AsSpan(0, n), client);
-                return;
-            }
-            catch (SocketException)
-            {
-            }
-        }
-        var q = DnsMessage.ParseQuery(query);
-        if (q is not null) server.SendTo(DnsMessage.BuildResponse(query, q, DnsMessage.RcodeServFail), client);
     }
 }

@@ -25,6 +25,7 @@ public class IptablesRulesetTests
         Assert.Equal("PSC-1a2b3c4d-DNAT", IptablesFirewall.DnatChain("pscontainer_1a2b3c4d"));
         Assert.Equal("PSC-1a2b3c4d-POST", IptablesFirewall.PostChain("pscontainer_1a2b3c4d"));
         Assert.Equal("PSC-1a2b3c4d-FWD", IptablesFirewall.ForwardChain("pscontainer_1a2b3c4d"));
+        Assert.Equal("PSC-1a2b3c4d-LO", IptablesFirewall.LoopbackChain("pscontainer_1a2b3c4d"));
         Assert.True(IptablesFirewall.DnatChain("pscontainer_" + new string('a', 40)).Length <= 28);
     }
 
@@ -58,15 +59,51 @@ public class IptablesRulesetTests
         Assert.Contains("-A PSC-1a2b3c4d-FWD -i pscabcdef01 -o psc0 -j DROP", lines);
         Assert.Contains("-A PSC-1a2b3c4d-FWD -i psc0 -o psc0 -j ACCEPT", lines);
         Assert.Contains("-A PSC-1a2b3c4d-FWD -o psc0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT", lines);
-        Assert.Equal(2, lines.Count(l => l == "COMMIT"));
+        Assert.Equal(3, lines.Count(l => l == "COMMIT"));
         Assert.Equal("*filter", lines[Array.IndexOf(lines, "COMMIT") + 1]);
+    }
+
+    [Fact]
+    public void Drops_packets_for_the_host_loopback_that_arrive_on_a_bridge()
+    {
+        // CVE-2020-8558: route_localnet=1 on every bridge lets a raw frame to 127.0.0.1 in; KUBE-FIREWALL's match,
+        // scoped to each bridge, in mangle PREROUTING (after conntrack, before the DNAT of ports published on 127.0.0.1).
+        string r = IptablesFirewall.Generate("pscontainer_1a2b3c4d", Nets, Ports);
+        string mangle = r[r.IndexOf("*mangle\n", StringComparison.Ordinal)..];
+        string[] lines = mangle.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal([
+            "*mangle",
+            ":PSC-1a2b3c4d-LO - [0:0]",
+            "-A PSC-1a2b3c4d-LO -d 127.0.0.0/8 -i psc0 -m conntrack ! --ctstate RELATED,ESTABLISHED -j DROP",
+            "-A PSC-1a2b3c4d-LO -d 127.0.0.0/8 -i psc12345678 -m conntrack ! --ctstate RELATED,ESTABLISHED -j DROP",
+            "-A PSC-1a2b3c4d-LO -d 127.0.0.0/8 -i pscabcdef01 -m conntrack ! --ctstate RELATED,ESTABLISHED -j DROP",
+            "-I PREROUTING 1 -m comment --comment pscontainer:pscontainer_1a2b3c4d -j PSC-1a2b3c4d-LO",
+            "COMMIT",
+        ], lines);
+        // nothing unscoped: lo and the host's other interfaces keep their 127.0.0.0/8 traffic
+        Assert.DoesNotContain(r.Split('\n'), l => l.Contains("127.0.0.0/8", StringComparison.Ordinal) && l.Contains("DROP", StringComparison.Ordinal) && !l.Contains(" -i psc", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Removal_touches_the_mangle_table_only_when_our_chain_is_there()
+    {
+        string without = IptablesFirewall.Generate("pscontainer", [], [], new HashSet<string>());
+        Assert.DoesNotContain("*mangle", without);
+        var jump = IptablesFirewall.Jumps("pscontainer").Single(j => j.Table == "mangle");
+        foreach (var present in new[] { new HashSet<string> { jump.Key, IptablesFirewall.LoopbackChainKey("pscontainer") }, new HashSet<string> { IptablesFirewall.LoopbackChainKey("pscontainer") } })
+        {
+            string r = IptablesFirewall.Generate("pscontainer", [], [], present);
+            string mangle = r[r.IndexOf("*mangle\n", StringComparison.Ordinal)..];
+            string expectJump = present.Contains(jump.Key) ? "-D PREROUTING -m comment --comment pscontainer:pscontainer -j PSC-LO\n" : "";
+            Assert.Equal("*mangle\n:PSC-LO - [0:0]\n" + expectJump + "-X PSC-LO\nCOMMIT\n", mangle);
+        }
     }
 
     [Fact]
     public void A_single_network_has_no_isolation_rules()
     {
         string r = IptablesFirewall.Generate("pscontainer", [new FirewallNetwork("psc0", "10.88.0.0/16", false)], []);
-        Assert.DoesNotContain("-j DROP", r);
+        Assert.DoesNotContain(r.Split('\n'), l => l.StartsWith("-A PSC-FWD ", StringComparison.Ordinal) && l.EndsWith("-j DROP", StringComparison.Ordinal));
         Assert.Contains("-A PSC-POST -s 10.88.0.0/16 ! -o psc0 -j MASQUERADE\n", r);
         Assert.DoesNotContain("-A PSC-DNAT ", r);
     }
@@ -93,7 +130,10 @@ public class IptablesRulesetTests
             "-X PSC-DNAT\n-X PSC-POST\nCOMMIT\n" +
             "*filter\n:PSC-FWD - [0:0]\n" +
             "-D FORWARD -m comment --comment pscontainer:pscontainer -j PSC-FWD\n" +
-            "-X PSC-FWD\nCOMMIT\n", r);
+            "-X PSC-FWD\nCOMMIT\n" +
+            "*mangle\n:PSC-LO - [0:0]\n" +
+            "-D PREROUTING -m comment --comment pscontainer:pscontainer -j PSC-LO\n" +
+            "-X PSC-LO\nCOMMIT\n", r);
     }
 
     [Fact]

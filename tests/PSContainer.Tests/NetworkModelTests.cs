@@ -138,6 +138,21 @@ public class FirewallRulesetTests
     }
 
     [Fact]
+    public void Drops_packets_for_the_host_loopback_that_arrive_on_a_bridge()
+    {
+        // CVE-2020-8558: KUBE-FIREWALL's match scoped to each bridge, in a prerouting chain after conntrack
+        // (priority -200) and before the DNAT of ports published on 127.0.0.1 (dstnat, -100).
+        var nets = new[] { new FirewallNetwork("psc0", "10.88.0.0/16", false), new FirewallNetwork("pscabcdef01", "10.90.0.0/24", true) };
+        string r = Firewall.Generate("pscontainer", nets, [new FirewallPort("127.0.0.1", 8080, "tcp", "10.88.0.2", 80)]);
+        Assert.Contains(
+            "\tchain loopback {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n" +
+            "\t\tiifname \"psc0\" ip daddr 127.0.0.0/8 ct state != { established, related } drop\n" +
+            "\t\tiifname \"pscabcdef01\" ip daddr 127.0.0.0/8 ct state != { established, related } drop\n\t}\n", r);
+        // nothing unscoped: lo and the host's other interfaces keep their 127.0.0.0/8 traffic
+        Assert.DoesNotContain(r.Split('\n'), l => l.Contains("127.0.0.0/8", StringComparison.Ordinal) && l.TrimEnd().EndsWith("drop", StringComparison.Ordinal) && !l.Contains("iifname \"psc", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Internal_networks_get_no_masquerade_and_no_way_out()
     {
         var nets = new[] { new FirewallNetwork("pscabcdef01", "10.90.0.0/24", true) };

@@ -18,7 +18,7 @@ BeforeAll {
     $sha = [Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($script:state.Root))
     $script:hash = [Convert]::ToHexString($sha).Substring(0, 8).ToLowerInvariant()
     $script:prefix = "PSC-$($script:hash)-"
-    # iptables-nft makes the nf_tables tables ip nat / ip filter (with empty built-in chains) on first use and, like
+    # iptables-nft makes the nf_tables tables ip nat / filter / mangle (with empty built-in chains) on first use and, like
     # iptables everywhere, never removes them: AfterAll removes the ones this file caused, once they hold no rule.
     $script:nftTablesBefore = @(if (Get-Command nft -ErrorAction SilentlyContinue) { & nft list tables 2>$null })
 
@@ -32,7 +32,7 @@ BeforeAll {
     function script:Wait-Http([string]$Uri) { Wait-TestHttp -Uri $Uri }
     # Our rules in iptables: chain declarations and rules of our chains, and the jumps to them.
     function script:Get-OurIptables {
-        @(foreach ($t in 'nat', 'filter') { & iptables -w -t $t -S | Where-Object { $_ -match [regex]::Escape($script:prefix) } | ForEach-Object { "$t $_" } })
+        @(foreach ($t in 'nat', 'filter', 'mangle') { & iptables -w -t $t -S | Where-Object { $_ -match [regex]::Escape($script:prefix) } | ForEach-Object { "$t $_" } })
     }
     function script:Get-OurNetworkLeak {
         @(
@@ -66,7 +66,7 @@ AfterAll {
     $env:PSCONTAINER_FIREWALL = $script:previousFirewall
     Remove-TestStateRoot $script:state
     if (Get-Command nft -ErrorAction SilentlyContinue) {
-        foreach ($t in 'nat', 'filter') {
+        foreach ($t in 'nat', 'filter', 'mangle') {
             $rules = @(& iptables -w -t $t -S 2>$null | Where-Object { $_ -notmatch '^-P ' })
             if ("table ip $t" -notin $script:nftTablesBefore -and $rules.Count -eq 0) { & nft delete table ip $t 2>$null }
         }

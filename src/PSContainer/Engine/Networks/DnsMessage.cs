@@ -46,6 +46,33 @@ public static class DnsMessage
         return new Query(id, flags, name.ToString().ToLowerInvariant(), type, cls, pos + 4);
     }
 
+    /// <summary>
+    /// Whether <paramref name="reply"/> answers <paramref name="sent"/> (whose question <paramref name="q"/> parsed):
+    /// a response (QR) with the same id and opcode, one question, and that question the same name (without case, as
+    /// resolvers may echo it), type and class.
+    /// </summary>
+    public static bool IsReplyTo(ReadOnlySpan<byte> sent, Query q, ReadOnlySpan<byte> reply)
+    {
+        if (reply.Length < q.QuestionEnd || sent.Length < q.QuestionEnd) return false;
+        if (BinaryPrimitives.ReadUInt16BigEndian(reply) != BinaryPrimitives.ReadUInt16BigEndian(sent)) return false;
+        ushort flags = BinaryPrimitives.ReadUInt16BigEndian(reply[2..]);
+        if ((flags & 0x8000) == 0 || ((flags >> 11) & 0xF) != q.Opcode) return false;
+        if (BinaryPrimitives.ReadUInt16BigEndian(reply[4..]) != 1) return false;
+        int pos = 12;
+        while (true)
+        {
+            int len = sent[pos];
+            if (reply[pos] != len) return false;
+            pos++;
+            if (len == 0) break;
+            for (int i = 0; i < len; i++, pos++)
+                if (AsciiLower(sent[pos]) != AsciiLower(reply[pos])) return false;
+        }
+        return reply.Slice(pos, 4).SequenceEqual(sent.Slice(pos, 4));
+    }
+
+    private static byte AsciiLower(byte b) => b is >= (byte)'A' and <= (byte)'Z' ? (byte)(b | 0x20) : b;
+
     /// <summary>Encodes a query (for tests and tools): one question, recursion desired.</summary>
     public static byte[] BuildQuery(ushort id, string name, ushort type)
     {

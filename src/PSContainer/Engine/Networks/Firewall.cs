@@ -39,6 +39,9 @@ public static class Firewall
                 .Append(" dnat ip to ").Append(p.ContainerAddress).Append(':').Append(p.ContainerPort.ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
         s.Append("\t}\n");
+        s.Append("\tchain loopback {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n");
+        foreach (var n in networks) s.Append("\t\t").Append(LoopbackDrop(Q(n.Bridge))).Append('\n');
+        s.Append("\t}\n");
         s.Append("\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tfib daddr type local jump published\n\t}\n");
         s.Append("\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n\t\tfib daddr type local jump published\n\t}\n");
         s.Append("\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
@@ -70,6 +73,21 @@ public static class Firewall
         s.Append("}\n");
         return s.ToString();
     }
+
+    /// <summary>
+    /// The rule that keeps a network's containers off the host's 127.0.0.0/8 (CVE-2020-8558). Every bridge has
+    /// route_localnet=1 (published ports on 127.0.0.1 are masqueraded out of it with a loopback source), and with it
+    /// the kernel accepts a packet addressed to 127.0.0.1 that arrives on the bridge: a container with CAP_NET_RAW
+    /// that writes one to the bridge's MAC reaches services bound to the host's loopback, and through the DNAT of a
+    /// port published on 127.0.0.1 that container (docker #45610). Kubernetes' KUBE-FIREWALL rule (filter INPUT:
+    /// -d 127.0.0.0/8 ! -s 127.0.0.0/8, not RELATED,ESTABLISHED,DNAT) drops the first case; ours sits in prerouting
+    /// at mangle priority, after conntrack and before DNAT, so it also catches the second, where the destination is
+    /// still 127.0.0.0/8 (Docker 28 drops that one in raw PREROUTING for the published port). It is scoped to the
+    /// bridge, so lo and the host's other interfaces are untouched and no source needs an exception: a packet from a
+    /// bridge with a loopback source is a spoof too. Replies of the host's own connections through the bridge come
+    /// back to the gateway address (they were masqueraded), and established or related packets pass anyway.
+    /// </summary>
+    public static string LoopbackDrop(string bridge) => "iifname " + bridge + " ip daddr 127.0.0.0/8 ct state != { established, related } drop";
 
     public static string? NftBinary => FindOnPath("nft");
 

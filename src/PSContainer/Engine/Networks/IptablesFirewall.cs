@@ -5,10 +5,11 @@ namespace PSContainer.Engine.Networks;
 
 /// <summary>
 /// The fallback for hosts with iptables only: the same rules as <see cref="Firewall.Generate"/>'s nftables table, in
-/// chains of our own named for the table (PSC-DNAT, PSC-POST, PSC-FWD for the default state root, PSC-&lt;hash&gt;-…
-/// for others). nat PREROUTING and OUTPUT jump to the DNAT chain for local destinations, nat POSTROUTING to the
-/// masquerade chain, filter FORWARD (first) to the forward chain; each jump carries our comment and is inserted
-/// once (checked with -C). A rewrite declares our chains (which flushes them) and refills them in one
+/// chains of our own named for the table (PSC-DNAT, PSC-POST, PSC-FWD, PSC-LO for the default state root,
+/// PSC-&lt;hash&gt;-… for others). nat PREROUTING and OUTPUT jump to the DNAT chain for local destinations, nat
+/// POSTROUTING to the masquerade chain, filter FORWARD (first) to the forward chain, mangle PREROUTING to the chain
+/// that drops packets for 127.0.0.0/8 arriving on our bridges (<see cref="Firewall.LoopbackDrop"/>); each jump
+/// carries our comment and is inserted once (checked with -C). A rewrite declares our chains (which flushes them) and refills them in one
 /// `iptables-restore --noflush` transaction per table; with no network left the jumps and chains are deleted.
 /// </summary>
 public static class IptablesFirewall
@@ -31,6 +32,9 @@ public static class IptablesFirewall
     public static string DnatChain(string table) => ChainPrefix(table) + "-DNAT";
     public static string PostChain(string table) => ChainPrefix(table) + "-POST";
     public static string ForwardChain(string table) => ChainPrefix(table) + "-FWD";
+    public static string LoopbackChain(string table) => ChainPrefix(table) + "-LO";
+    /// <summary>The key <see cref="PresentJumps"/> adds when our mangle chain exists (a removal touches that table only then).</summary>
+    public static string LoopbackChainKey(string table) => "mangle -N " + LoopbackChain(table);
     public static string Comment(string table) => "pscontainer:" + table;
 
     /// <summary>The jumps into our chains, in the form `iptables -C`/`-D` and iptables-restore take them.</summary>
@@ -44,6 +48,7 @@ public static class IptablesFirewall
             new Jump("nat", "OUTPUT", [.. local, .. comment, "-j", DnatChain(table)]),
             new Jump("nat", "POSTROUTING", [.. comment, "-j", PostChain(table)]),
             new Jump("filter", "FORWARD", [.. comment, "-j", ForwardChain(table)]),
+            new Jump("mangle", "PREROUTING", [.. comment, "-j", LoopbackChain(table)]),
         ];
     }
 
@@ -51,12 +56,13 @@ public static class IptablesFirewall
     /// The iptables-restore (--noflush) text that makes our chains hold exactly the rules for
     /// <paramref name="networks"/> and <paramref name="ports"/>; jumps not in <paramref name="present"/> (keys of
     /// <see cref="Jump.Key"/>) are inserted first in their built-in chain. With no network it deletes the present
-    /// jumps and our chains.
+    /// jumps and our chains; the mangle table is touched then only if our chain or jump is there (iptables-nft would
+    /// otherwise make that table just to delete nothing in it).
     /// </summary>
     public static string Generate(string table, IReadOnlyList<FirewallNetwork> networks, IReadOnlyList<FirewallPort> ports, IReadOnlySet<string>? present = null)
     {
         present ??= new HashSet<string>();
-        string dnat = DnatChain(table), post = PostChain(table), fwd = ForwardChain(table);
+        string dnat = DnatChain(table), post = PostChain(table), fwd = ForwardChain(table), lo = LoopbackChain(table);
         string I(int n) => n.ToString(CultureInfo.InvariantCulture);
         var jumps = Jumps(table);
         var s = new StringBuilder();
@@ -84,6 +90,14 @@ public static class IptablesFirewall
             EmitJumps("filter");
             s.Append("-X ").Append(fwd).Append('\n');
             s.Append("COMMIT\n");
+            if (present.Contains(LoopbackChainKey(table)) || jumps.Any(j => j.Table == "mangle" && present.Contains(j.Key)))
+            {
+                s.Append("*mangle\n");
+                s.Append(':').Append(lo).Append(" - [0:0]\n");
+                EmitJumps("mangle");
+                s.Append("-X ").Append(lo).Append('\n');
+                s.Append("COMMIT\n");
+            }
             return s.ToString();
         }
         foreach (var p in ports)
@@ -134,6 +148,11 @@ public static class IptablesFirewall
             s.Append("-A ").Append(fwd).Append(" -o ").Append(n.Bridge).Append(" -j ACCEPT\n");
         }
         EmitJumps("filter");
+        s.Append("COMMIT\n*mangle\n");
+        s.Append(':').Append(lo).Append(" - [0:0]\n");
+        foreach (var n in networks)
+            s.Append("-A ").Append(lo).Append(" -d 127.0.0.0/8 -i ").Append(n.Bridge).Append(" -m conntrack ! --ctstate RELATED,ESTABLISHED -j DROP\n");
+        EmitJumps("mangle");
         s.Append("COMMIT\n");
         return s.ToString();
     }
@@ -148,6 +167,7 @@ public static class IptablesFirewall
         if (IptablesBinary is not { } ipt) return present;
         foreach (var j in Jumps(table))
             if (Firewall.Run(ipt, ["-w", "-t", j.Table, "-C", j.Chain, .. j.Spec], null).Code == 0) present.Add(j.Key);
+        if (Firewall.Run(ipt, ["-w", "-t", "mangle", "-S", LoopbackChain(table)], null).Code == 0) present.Add(LoopbackChainKey(table));
         return present;
     }
 
@@ -157,7 +177,8 @@ public static class IptablesFirewall
         if (IptablesBinary is not { } ipt) return false;
         return Firewall.Run(ipt, ["-w", "-t", "filter", "-S", ForwardChain(table)], null).Code == 0
                || Firewall.Run(ipt, ["-w", "-t", "nat", "-S", DnatChain(table)], null).Code == 0
-               || Firewall.Run(ipt, ["-w", "-t", "nat", "-S", PostChain(table)], null).Code == 0;
+               || Firewall.Run(ipt, ["-w", "-t", "nat", "-S", PostChain(table)], null).Code == 0
+               || Firewall.Run(ipt, ["-w", "-t", "mangle", "-S", LoopbackChain(table)], null).Code == 0;
     }
 
     /// <summary>Rewrites our chains (or removes them and their jumps when <paramref name="networks"/> is empty).</summary>
