@@ -10,7 +10,7 @@ namespace PSContainer.Host;
 /// The parameters that describe a new container, shared by New-Container and the one-step Start-Container -Image
 /// (docker create / docker run), so both take exactly the same options.
 /// </summary>
-public abstract class ContainerCreationCmdlet : PSContainerCmdlet
+public abstract partial class ContainerCreationCmdlet : PSContainerCmdlet
 {
     protected const string RunSet = "Run";
 
@@ -154,7 +154,7 @@ public abstract class ContainerCreationCmdlet : PSContainerCmdlet
         }
     }
 
-    protected ContainerOptions BuildOptions() => new()
+    protected ContainerOptions BuildOptions() => WithSecurity(new()
     {
         Image = Image,
         Name = NewContainerName,
@@ -182,7 +182,7 @@ public abstract class ContainerCreationCmdlet : PSContainerCmdlet
         AddHosts = (AddHost ?? []).ToList(),
         Runtime = Runtime,
         AutoRemove = AutoRemove,
-    };
+    });
 
     /// <summary>
     /// A relative host path in -Volume (./data, ../x, sub/dir, ~/x) is relative to PowerShell's current location, not

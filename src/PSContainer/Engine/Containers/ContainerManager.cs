@@ -123,6 +123,7 @@ public sealed partial class ContainerManager
             throw new EngineException("InvalidCpus", ErrorKind.InvalidArgument, c, $"-Cpus must be more than 0 and at most {Environment.ProcessorCount} (the CPUs available).");
         ContainerInputRules.ValidateEnvironment(options.Environment);
         ContainerInputRules.ValidateHostname(options.Hostname);
+        Security.ContainerSecurity.Validate(options);
 
         string[] command = RuntimeSpecBuilder.ResolveCommand(image.Config.Entrypoint, image.Config.Cmd, options.Entrypoint, options.Command);
         if (command.Length == 0)
@@ -254,6 +255,7 @@ public sealed partial class ContainerManager
             Ports = Networks.PortsOf(r.Id).Select(p => p.ToString()).ToArray(),
             Runtime = o.Runtime,
             AutoRemove = o.AutoRemove,
+            SecurityOptions = Security.ContainerSecurity.Of(o).ToOptions().ToArray(),
             LogPath = LogPath(r.Id),
         };
     }
@@ -328,6 +330,7 @@ public sealed partial class ContainerManager
             string[] env = RuntimeSpecBuilder.ResolveEnvironment(image.Config.Env, o.Environment, hostname, user.Home);
             var spec = RuntimeSpecBuilder.Build(record, env, user, cwd, hostname,
                 new SpecContext(rootfs, netns, Path.Combine(dir, "hostname"), Path.Combine(dir, "hosts"), Path.Combine(dir, "resolv.conf"), CgroupPath(record)));
+            Security.ContainerSecurity.Of(o).Apply(spec);
             // Written beside itself, not in the store's tmp/, which garbage collection empties without our lock.
             AtomicFile.Write(Path.Combine(dir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, new JsonSerializerOptions { WriteIndented = true }), dir);
 

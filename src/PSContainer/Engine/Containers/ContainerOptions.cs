@@ -1,7 +1,7 @@
 namespace PSContainer.Engine.Containers;
 
 /// <summary>Everything New-Container takes; stored with the container so every start builds the same spec.</summary>
-public sealed class ContainerOptions
+public sealed partial class ContainerOptions
 {
     public string Image { get; set; } = "";
     public string? Name { get; set; }
