@@ -1133,6 +1133,34 @@ Describe 'psc-runtime linux.seccomp, session keyrings and LSM labels' -Skip:$ski
         }
     }
 
+    It 'keeps the generated filter in ROOT/.seccomp-cache, and never loads a cached program of another profile' {
+        $id = 'sc' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+        $spec = New-TestSpec $id @('sh', '-c', 'mkdir /tmp/x 2>&1; true')
+        $spec.root.readonly = $false
+        $denyMkdir = @{ defaultAction = 'SCMP_ACT_ALLOW'; syscalls = @(@{ names = @('mkdir', 'mkdirat'); action = 'SCMP_ACT_ERRNO'; errnoRet = 13; args = @(@{ index = 0; value = [guid]::NewGuid().GetHashCode() -band 0x7fffffff; op = 'SCMP_CMP_NE' }) }) }
+        $spec.linux.seccomp = $denyMkdir
+        Save-TestSpec $spec
+        $before = @(Get-ChildItem "$stateRoot/.seccomp-cache" -ErrorAction SilentlyContinue).Count
+        (Invoke-TestRuntime @('run', '--bundle', $bundle, $id)).Out | Should -Match 'Permission denied'
+        $files = @(Get-ChildItem "$stateRoot/.seccomp-cache")
+        $files.Count | Should -Be ($before + 1)
+        $mine = $files | Sort-Object LastWriteTime | Select-Object -Last 1
+        Remove-Item (Join-Path $rootfs 'tmp/x') -Force -ErrorAction SilentlyContinue
+        # another profile's program under this one's name (a hash collision, a stale build): the key inside the file
+        # is compared in full, so it is compiled anew and mkdir is still denied
+        $spec.linux.seccomp = @{ defaultAction = 'SCMP_ACT_ALLOW'; syscalls = @(@{ names = @('acct'); action = 'SCMP_ACT_ERRNO'; args = @(@{ index = 0; value = [guid]::NewGuid().GetHashCode() -band 0x7fffffff; op = 'SCMP_CMP_NE' }) }) }
+        Save-TestSpec $spec
+        (Invoke-TestRuntime @('run', '--bundle', $bundle, "$id-other")).Out | Should -Not -Match 'Permission denied'
+        Remove-Item (Join-Path $rootfs 'tmp/x') -Force -ErrorAction SilentlyContinue
+        $other = Get-ChildItem "$stateRoot/.seccomp-cache" | Sort-Object LastWriteTime | Select-Object -Last 1
+        $other.Name | Should -Not -Be $mine.Name
+        Copy-Item $other.FullName $mine.FullName -Force
+        $spec.linux.seccomp = $denyMkdir
+        Save-TestSpec $spec
+        (Invoke-TestRuntime @('run', '--bundle', $bundle, "$id-again")).Out | Should -Match 'Permission denied'
+        Remove-Item (Join-Path $rootfs 'tmp/x') -Force -ErrorAction SilentlyContinue
+    }
+
     It 'loads the filter for exec too, from the container''s config.json' {
         $id = 'sx' + [guid]::NewGuid().ToString('n').Substring(0, 8)
         $spec = New-TestSpec $id @('sleep', '300')

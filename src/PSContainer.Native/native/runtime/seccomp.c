@@ -12,15 +12,33 @@
  * one argument become one rule per condition (libseccomp cannot AND them), and anything else we cannot honour —
  * an unknown action, operator, architecture or flag, a listener — is an error. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "runtime.h"
 
-static scmp_filter_ctx g_filter;   /* compiled by seccomp_prepare; the child inherits it across clone/fork */
+/* The compiled filter, made by seccomp_prepare before the fork; the child inherits the memory and loads it with
+ * seccomp(2). libseccomp's compile and BPF generation of Docker's ~400 rules for three architectures take tens of
+ * milliseconds, so the generated program is kept in ROOT/seccomp/, keyed by the exact profile text and this build:
+ * the next container with the same profile loads it without libseccomp (see cache_read/cache_write). */
+static struct sock_filter *g_prog;
+static unsigned short g_prog_len;
+static unsigned g_prog_flags;      /* SECCOMP_FILTER_FLAG_* from the spec's flags */
 static bool g_filter_nnp;          /* the process asked for no_new_privs: load late */
+static bool g_loaded;
+
+#define CACHE_MAGIC "PSCBPF1\n"
 
 static json_object *get(json_object *o, const char *key)
 {
@@ -105,20 +123,22 @@ static int add_arch(scmp_filter_ctx ctx, const char *name)
     return 0;
 }
 
-static int set_flags(scmp_filter_ctx ctx, json_object *flags)
+/* the spec's flags as seccomp(2) flags; with CTX (a compile), also checked against what libseccomp and the kernel take */
+static int set_flags(scmp_filter_ctx ctx, json_object *flags, unsigned *kernel_flags)
 {
+    *kernel_flags = 0;
     for (size_t i = 0; i < array_len(flags); i++) {
         const char *f = json_object_get_string(json_object_array_get_idx(flags, i));
         enum scmp_filter_attr attr;
         if (f && strcmp(f, "SECCOMP_FILTER_FLAG_TSYNC") == 0)
-            attr = SCMP_FLTATR_CTL_TSYNC;
+            attr = SCMP_FLTATR_CTL_TSYNC, *kernel_flags |= SECCOMP_FILTER_FLAG_TSYNC;
         else if (f && strcmp(f, "SECCOMP_FILTER_FLAG_LOG") == 0)
-            attr = SCMP_FLTATR_CTL_LOG;
+            attr = SCMP_FLTATR_CTL_LOG, *kernel_flags |= SECCOMP_FILTER_FLAG_LOG;
         else if (f && strcmp(f, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0)
-            attr = SCMP_FLTATR_CTL_SSB;
+            attr = SCMP_FLTATR_CTL_SSB, *kernel_flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
         else
             return err_msg(1, "linux.seccomp: unsupported flag \"%s\"", f ? f : "");
-        int r = seccomp_attr_set(ctx, attr, 1);
+        int r = ctx ? seccomp_attr_set(ctx, attr, 1) : 0;
         if (r < 0)
             return err_msg(1, "linux.seccomp: flag %s: %s (kernel or libseccomp too old)", f, strerror(-r));
     }
@@ -174,12 +194,145 @@ static int add_rule(scmp_filter_ctx ctx, json_object *rule, uint32_t default_act
     return 0;
 }
 
+/* The cache key: the profile exactly as written, plus what else decides the program (this build, libseccomp). */
+static char *cache_key(json_object *sc)
+{
+    const char *text = json_object_to_json_string_ext(sc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    char *key = NULL;
+    if (asprintf(&key, "%s %s %d.%d.%d\n%s", PSC_VERSION, __DATE__ " " __TIME__, SCMP_VER_MAJOR, SCMP_VER_MINOR,
+                 SCMP_VER_MICRO, text) < 0)
+        abort();
+    return key;
+}
+
+static void cache_path(const char *key, char *out, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a names the file; the key inside is compared in full */
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    snprintf(out, len, "%s/.seccomp-cache/%016llx.bpf", g_root, (unsigned long long)h);
+}
+
+/* file: magic, key length, key, program (struct sock_filter[]) to the end */
+static bool cache_read(const char *key)
+{
+    char path[PATH_MAX];
+    cache_path(key, path, sizeof path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return false;
+    struct stat st;
+    size_t klen = strlen(key), head = sizeof CACHE_MAGIC - 1 + sizeof(uint32_t) + klen;
+    char *buf = NULL;
+    bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() && (size_t)st.st_size > head &&
+              ((size_t)st.st_size - head) % sizeof(struct sock_filter) == 0 &&
+              ((size_t)st.st_size - head) / sizeof(struct sock_filter) <= BPF_MAXINSNS && (buf = malloc((size_t)st.st_size)) &&
+              read(fd, buf, (size_t)st.st_size) == st.st_size;
+    close(fd);
+    uint32_t stored;
+    if (ok) {
+        memcpy(&stored, buf + sizeof CACHE_MAGIC - 1, sizeof stored);
+        ok = memcmp(buf, CACHE_MAGIC, sizeof CACHE_MAGIC - 1) == 0 && stored == klen &&
+             memcmp(buf + sizeof CACHE_MAGIC - 1 + sizeof stored, key, klen) == 0;
+    }
+    if (!ok) {
+        free(buf);
+        return false;
+    }
+    size_t n = ((size_t)st.st_size - head) / sizeof(struct sock_filter);
+    g_prog = malloc(n * sizeof *g_prog);
+    if (!g_prog)
+        abort();
+    memcpy(g_prog, buf + head, n * sizeof *g_prog);
+    g_prog_len = (unsigned short)n;
+    free(buf);
+    return true;
+}
+
+/* best effort: a runtime root we cannot write to only costs the next container a compile */
+static void cache_write(const char *key)
+{
+    char path[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX + 32];
+    cache_path(key, path, sizeof path);
+    snprintf(dir, sizeof dir, "%s/.seccomp-cache", g_root);
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return;
+    snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    uint32_t klen = (uint32_t)strlen(key);
+    bool ok = write_all(fd, CACHE_MAGIC, sizeof CACHE_MAGIC - 1) == 0 && write_all(fd, &klen, sizeof klen) == 0 &&
+              write_all(fd, key, klen) == 0 && write_all(fd, g_prog, g_prog_len * sizeof *g_prog) == 0;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp, path) < 0)
+        unlink(tmp);
+}
+
+/* libseccomp's program for CTX, through a memfd (2.5 exports only to a descriptor) */
+static int export_program(scmp_filter_ctx ctx)
+{
+    int fd = memfd_create("psc-seccomp", MFD_CLOEXEC);
+    if (fd < 0)
+        return err_sys("memfd_create");
+    int r = seccomp_export_bpf(ctx, fd);
+    off_t size = lseek(fd, 0, SEEK_END);
+    if (r < 0 || size <= 0 || size % (off_t)sizeof(struct sock_filter) != 0 ||
+        size / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS) {
+        close(fd);
+        return err_msg(1, "linux.seccomp: generating the filter failed (%s, %lld bytes)", strerror(r < 0 ? -r : EINVAL),
+                       (long long)size);
+    }
+    g_prog = malloc((size_t)size);
+    if (!g_prog)
+        abort();
+    ssize_t n = pread(fd, g_prog, (size_t)size, 0);
+    close(fd);
+    if (n != size)
+        return err_sys("read the seccomp filter");
+    g_prog_len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
+    return 0;
+}
+
+static int compile(json_object *sc)
+{
+    uint32_t def;
+    if (parse_action(get_str(sc, "defaultAction"), get(sc, "defaultErrnoRet"), &def) < 0)
+        return -1;
+    scmp_filter_ctx ctx = seccomp_init(def);
+    if (!ctx)
+        return err_msg(1, "linux.seccomp: seccomp_init failed");
+    /* libseccomp sets no_new_privs on load unless told not to: that is the spec's decision, not the filter's (we load
+     * the program ourselves, but the attribute also keeps the generated program free of that assumption) */
+    int r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+    if (r < 0) {
+        seccomp_release(ctx);
+        return err_msg(1, "linux.seccomp: %s", strerror(-r));
+    }
+    unsigned flags;
+    json_object *arches = get(sc, "architectures"), *rules = get(sc, "syscalls");
+    for (size_t i = 0; i < array_len(arches); i++)
+        if (add_arch(ctx, json_object_get_string(json_object_array_get_idx(arches, i))) < 0)
+            goto fail;
+    if (set_flags(ctx, get(sc, "flags"), &flags) < 0)
+        goto fail;
+    for (size_t i = 0; i < array_len(rules); i++)
+        if (add_rule(ctx, json_object_array_get_idx(rules, i), def) < 0)
+            goto fail;
+    r = export_program(ctx);
+    seccomp_release(ctx);
+    return r;
+fail:
+    seccomp_release(ctx);
+    return -1;
+}
+
 int seccomp_prepare(json_object *sc, bool no_new_privs)
 {
-    if (g_filter) {
-        seccomp_release(g_filter);
-        g_filter = NULL;
-    }
+    free(g_prog);
+    g_prog = NULL;
+    g_prog_len = 0;
+    g_loaded = false;
     if (!sc)
         return 0;
     if (!json_object_is_type(sc, json_type_object))
@@ -187,53 +340,38 @@ int seccomp_prepare(json_object *sc, bool no_new_privs)
     const char *listener = get_str(sc, "listenerPath");
     if (listener && *listener)
         return err_msg(1, "linux.seccomp.listenerPath %s: psc-runtime does not support seccomp agents", listener);
-    uint32_t def;
-    if (parse_action(get_str(sc, "defaultAction"), get(sc, "defaultErrnoRet"), &def) < 0)
+    if (set_flags(NULL, get(sc, "flags"), &g_prog_flags) < 0)
         return -1;
-    scmp_filter_ctx ctx = seccomp_init(def);
-    if (!ctx)
-        return err_msg(1, "linux.seccomp: seccomp_init failed");
-    /* libseccomp sets no_new_privs on load unless told not to: that is the spec's decision, not the filter's */
-    int r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-    if (r < 0) {
-        seccomp_release(ctx);
-        return err_msg(1, "linux.seccomp: %s", strerror(-r));
+    char *key = cache_key(sc);
+    if (!cache_read(key)) {
+        if (compile(sc) < 0) {
+            free(key);
+            return -1;
+        }
+        cache_write(key);
     }
-    json_object *arches = get(sc, "architectures"), *rules = get(sc, "syscalls");
-    for (size_t i = 0; i < array_len(arches); i++)
-        if (add_arch(ctx, json_object_get_string(json_object_array_get_idx(arches, i))) < 0)
-            goto fail;
-    if (set_flags(ctx, get(sc, "flags")) < 0)
-        goto fail;
-    for (size_t i = 0; i < array_len(rules); i++)
-        if (add_rule(ctx, json_object_array_get_idx(rules, i), def) < 0)
-            goto fail;
-    g_filter = ctx;
+    free(key);
     g_filter_nnp = no_new_privs;
     return 0;
-fail:
-    seccomp_release(ctx);
-    return -1;
 }
 
 static int load(void)
 {
-    int r = seccomp_load(g_filter);
-    if (r < 0)
-        return err_msg(1, "load the seccomp filter: %s (errno %d)", strerror(-r), -r);
-    seccomp_release(g_filter);
-    g_filter = NULL;
+    struct sock_fprog prog = {g_prog_len, g_prog};
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, g_prog_flags, &prog) != 0)
+        return err_sys("load the seccomp filter (%u instructions, flags %#x)", g_prog_len, g_prog_flags);
+    g_loaded = true;
     return 0;
 }
 
 int seccomp_load_early(void)
 {
-    return g_filter && !g_filter_nnp ? load() : 0;
+    return g_prog && !g_filter_nnp ? load() : 0;
 }
 
 int seccomp_load_late(void)
 {
-    return g_filter ? load() : 0;
+    return g_prog && !g_loaded ? load() : 0;
 }
 
 /* for `features`: what the kernel and this libseccomp accept */
