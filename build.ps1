@@ -62,7 +62,7 @@ function Invoke-NativeBuild {
     # The C runtime and monitor (src/PSContainer.Native/native): built with the system cc, json-c linked statically.
     $native = Join-Path $repo 'src/PSContainer.Native/native'
     if (-not (Test-Path (Join-Path $native 'CMakeLists.txt'))) { return }
-    Install-DebianPackage @('gcc', 'make', 'cmake', 'libjson-c-dev')
+    Install-DebianPackage @('gcc', 'make', 'cmake', 'libjson-c-dev', 'libseccomp-dev')
     $buildDir = Join-Path $repo 'out/native-build'
     & cmake -S $native -B $buildDir -DCMAKE_BUILD_TYPE=Release | Out-Null
     if ($LASTEXITCODE -ne 0) { throw "cmake configure failed ($LASTEXITCODE)" }
@@ -192,7 +192,7 @@ function Install-TestDependency {
     # runtime (ProcessHardening.Tests.ps1).
     Install-DebianPackage @('busybox-static', 'umoci', 'skopeo', 'zstd', 'runc', 'podman', 'docker.io', 'docker-registry',
         'apache2-utils', 'openssl', 'attr', 'nftables', 'iptables', 'iproute2', 'python3', 'bsdutils', 'file', 'procps', 'kmod',
-        'strace')
+        'strace', 'keyutils', 'golang-github-containers-common')
 }
 
 function Save-HostBaseline {

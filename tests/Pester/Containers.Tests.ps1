@@ -102,11 +102,11 @@ grep -c . /proc/self/mountinfo | sed 's/^/mounts=/'
         }
     }
 
-    It 'has Docker''s default capabilities, no_new_privs and masked /proc paths' {
+    It 'has Docker''s default capabilities, no_new_privs off and masked /proc paths' {
         $out = Start-Container -Image pester/busybox:1 -Command sh, -c, 'grep -E "^(CapEff|CapBnd|NoNewPrivs)" /proc/self/status; cat /proc/kcore | wc -c; echo x > /proc/sysrq-trigger && echo writable || echo readonly' -ErrorAction SilentlyContinue
         $out | Should -Contain "CapEff:`t00000000a80425fb"
         $out | Should -Contain "CapBnd:`t00000000a80425fb"
-        $out | Should -Contain "NoNewPrivs:`t1"
+        $out | Should -Contain "NoNewPrivs:`t0"
         $out | Should -Contain '0'
         $out | Should -Contain 'readonly'
     }

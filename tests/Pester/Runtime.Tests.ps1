@@ -1188,3 +1188,147 @@ Describe 'psc-runtime leaves nothing behind' -Skip:$skipAll {
         @(Get-Content /proc/self/mountinfo | Where-Object { $_ -match [regex]::Escape($work) }) | Should -BeNullOrEmpty
     }
 }
+
+Describe 'psc-runtime linux.seccomp, session keyrings and LSM labels' -Skip:$skipAll {
+    BeforeEach { Remove-Item (Join-Path $rootfs 'tmp/x') -Force -ErrorAction SilentlyContinue }
+
+    It 'features reports seccomp as this libseccomp and kernel support it, and labels only where the host has the module' {
+        $f = (Invoke-TestRuntime @('features')).Out | ConvertFrom-Json
+        $f.linux.seccomp.enabled | Should -BeTrue
+        $f.linux.seccomp.actions | Should -Contain 'SCMP_ACT_ERRNO'
+        $f.linux.seccomp.operators | Should -Contain 'SCMP_CMP_MASKED_EQ'
+        $f.linux.seccomp.archs | Should -Contain 'SCMP_ARCH_X86_64'
+        $f.linux.seccomp.supportedFlags | Should -Contain 'SECCOMP_FILTER_FLAG_TSYNC'
+        $f.linux.apparmor.enabled | Should -Be ((Test-Path /sys/kernel/security/apparmor) -and (Get-Content /sys/module/apparmor/parameters/enabled -ErrorAction SilentlyContinue) -eq 'Y')
+        $f.linux.selinux.enabled | Should -Be (Test-Path /sys/fs/selinux/enforce)
+    }
+
+    It 'applies a profile with errnoRet, argument conditions, flags and names it does not know, like runc' {
+        $id = 'sc' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+        $spec = New-TestSpec $id @('sh', '-c', 'grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status; mkdir /tmp/x 2>&1; echo mkdir=$?; echo hi >/dev/null; echo done')
+        $spec.root.readonly = $false
+        $spec.linux.seccomp = [ordered]@{
+            defaultAction = 'SCMP_ACT_ALLOW'
+            architectures = @('SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32')
+            flags = @('SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW', 'SECCOMP_FILTER_FLAG_LOG')
+            syscalls = @(
+                @{ names = @('mkdir', 'mkdirat', 'no_such_call_in_any_kernel'); action = 'SCMP_ACT_ERRNO'; errnoRet = 13 }
+                # two conditions on one argument: one rule each (runc's reading), so personality(0xffffffff) still works
+                @{ names = @('personality'); action = 'SCMP_ACT_ERRNO'; args = @(@{ index = 0; value = 1; op = 'SCMP_CMP_EQ' }, @{ index = 0; value = 2; op = 'SCMP_CMP_EQ' }) }
+            )
+        }
+        Save-TestSpec $spec
+        $r = Invoke-TestRuntime @('run', '--bundle', $bundle, $id)
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        $r.Out | Should -Match 'Seccomp:\s+2'
+        $r.Out | Should -Match 'Permission denied'
+        $r.Out | Should -Match 'mkdir=1'
+        $r.Out | Should -Match 'done'
+        if ($hasRunc) {
+            Remove-Item (Join-Path $rootfs 'tmp/x') -Force -ErrorAction SilentlyContinue
+            $spec.linux.seccomp.Remove('flags') # runc 1.1 refuses flags (1.2 takes them)
+            Save-TestSpec $spec
+            $rr = Invoke-TestRuntime @('run', '--bundle', $bundle, "$id-runc") -Exe runc -Root $runcRoot
+            $rr.Out | Should -Be $r.Out -Because "runc runs the same profile ($($rr.Err))"
+        }
+    }
+
+    It 'keeps the generated filter in ROOT/.seccomp-cache, and never loads a cached program of another profile' {
+        $id = 'sc' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+        $spec = New-TestSpec $id @('sh', '-c', 'mkdir /tmp/x 2>&1; true')
+        $spec.root.readonly = $false
+        $denyMkdir = @{ defaultAction = 'SCMP_ACT_ALLOW'; syscalls = @(@{ names = @('mkdir', 'mkdirat'); action = 'SCMP_ACT_ERRNO'; errnoRet = 13; args = @(@{ index = 0; value = [guid]::NewGuid().GetHashCode() -band 0x7fffffff; op = 'SCMP_CMP_NE' }) }) }
+        $spec.linux.seccomp = $denyMkdir
+        Save-TestSpec $spec
+        $before = @(Get-ChildItem "$stateRoot/.seccomp-cache" -ErrorAction SilentlyContinue).Count
+        (Invoke-TestRuntime @('run', '--bundle', $bundle, $id)).Out | Should -Match 'Permission denied'
+        $files = @(Get-ChildItem "$stateRoot/.seccomp-cache")
+        $files.Count | Should -Be ($before + 1)
+        $mine = $files | Sort-Object LastWriteTime | Select-Object -Last 1
+        Remove-Item (Join-Path $rootfs 'tmp/x') -Force -ErrorAction SilentlyContinue
+        # another profile's program under this one's name (a hash collision, a stale build): the key inside the file
+        # is compared in full, so it is compiled anew and mkdir is still denied
+        $spec.linux.seccomp = @{ defaultAction = 'SCMP_ACT_ALLOW'; syscalls = @(@{ names = @('acct'); action = 'SCMP_ACT_ERRNO'; args = @(@{ index = 0; value = [guid]::NewGuid().GetHashCode() -band 0x7fffffff; op = 'SCMP_CMP_NE' }) }) }
+        Save-TestSpec $spec
+        (Invoke-TestRuntime @('run', '--bundle', $bundle, "$id-other")).Out | Should -Not -Match 'Permission denied'
+        Remove-Item (Join-Path $rootfs 'tmp/x') -Force -ErrorAction SilentlyContinue
+        $other = Get-ChildItem "$stateRoot/.seccomp-cache" | Sort-Object LastWriteTime | Select-Object -Last 1
+        $other.Name | Should -Not -Be $mine.Name
+        Copy-Item $other.FullName $mine.FullName -Force
+        $spec.linux.seccomp = $denyMkdir
+        Save-TestSpec $spec
+        (Invoke-TestRuntime @('run', '--bundle', $bundle, "$id-again")).Out | Should -Match 'Permission denied'
+        Remove-Item (Join-Path $rootfs 'tmp/x') -Force -ErrorAction SilentlyContinue
+    }
+
+    It 'loads the filter for exec too, from the container''s config.json' {
+        $id = 'sx' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+        $spec = New-TestSpec $id @('sleep', '300')
+        $spec.root.readonly = $false
+        $spec.process.noNewPrivileges = $false
+        $spec.linux.seccomp = @{ defaultAction = 'SCMP_ACT_ALLOW'; syscalls = @(@{ names = @('mkdir', 'mkdirat'); action = 'SCMP_ACT_ERRNO'; errnoRet = 1 }) }
+        Save-TestSpec $spec
+        (Invoke-TestRuntime @('run', '--detach', '--bundle', $bundle, $id)).ExitCode | Should -Be 0
+        try {
+            $r = Invoke-TestRuntime @('exec', $id, 'sh', '-c', 'grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status; mkdir /tmp/x 2>&1; true')
+            $r.Out | Should -Match 'Seccomp:\s+2'
+            $r.Out | Should -Match 'NoNewPrivs:\s+0'
+            $r.Out | Should -Match 'Operation not permitted'
+        } finally { Invoke-TestRuntime @('delete', '--force', $id) | Out-Null }
+    }
+
+    It 'refuses what it cannot honour: <Case>' -ForEach @(
+        @{ Case = 'an unknown action'; Seccomp = @{ defaultAction = 'SCMP_ACT_SOMETIMES' }; Why = 'unknown action' }
+        @{ Case = 'an unknown operator'; Seccomp = @{ defaultAction = 'SCMP_ACT_ALLOW'; syscalls = @(@{ names = @('mkdir'); action = 'SCMP_ACT_ERRNO'; args = @(@{ index = 0; value = 1; op = 'SCMP_CMP_ROUGHLY' }) }) }; Why = 'unknown operator' }
+        @{ Case = 'an unknown flag'; Seccomp = @{ defaultAction = 'SCMP_ACT_ALLOW'; flags = @('SECCOMP_FILTER_FLAG_BOGUS') }; Why = 'unsupported flag' }
+        @{ Case = 'an unknown architecture'; Seccomp = @{ defaultAction = 'SCMP_ACT_ALLOW'; architectures = @('SCMP_ARCH_VAX') }; Why = 'unknown architecture' }
+        @{ Case = 'a seccomp agent'; Seccomp = @{ defaultAction = 'SCMP_ACT_ALLOW'; listenerPath = '/run/agent.sock' }; Why = 'seccomp agents' }
+        @{ Case = 'SCMP_ACT_NOTIFY'; Seccomp = @{ defaultAction = 'SCMP_ACT_ALLOW'; syscalls = @(@{ names = @('mkdir'); action = 'SCMP_ACT_NOTIFY' }) }; Why = 'SCMP_ACT_NOTIFY' }
+        @{ Case = 'errnoRet with ALLOW'; Seccomp = @{ defaultAction = 'SCMP_ACT_ALLOW'; syscalls = @(@{ names = @('mkdir'); action = 'SCMP_ACT_KILL'; errnoRet = 1 }) }; Why = 'errnoRet' }
+    ) {
+        $id = 'sb' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+        $spec = New-TestSpec $id @('true')
+        $spec.linux.seccomp = $Seccomp
+        Save-TestSpec $spec
+        $r = Invoke-TestRuntime @('run', '--bundle', $bundle, $id)
+        $r.ExitCode | Should -Be 1
+        $r.Err | Should -Match $Why
+        Test-Path (Join-Path $stateRoot $id) | Should -BeFalse
+    }
+
+    It 'refuses an AppArmor profile or SELinux label the host cannot apply, accepts apparmorProfile unconfined' {
+        $id = 'sl' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+        $spec = New-TestSpec $id @('true')
+        $spec.process.apparmorProfile = 'unconfined'
+        Save-TestSpec $spec
+        $r = Invoke-TestRuntime @('run', '--bundle', $bundle, $id)
+        $r.ExitCode | Should -Be 0 -Because $r.Err
+        if (-not (Test-Path /sys/kernel/security/apparmor)) {
+            $spec.process.apparmorProfile = 'docker-default'
+            Save-TestSpec $spec
+            $r = Invoke-TestRuntime @('run', '--bundle', $bundle, "$id-aa")
+            $r.ExitCode | Should -Be 1
+            $r.Err | Should -Match 'AppArmor is not enabled'
+        }
+        if (-not (Test-Path /sys/fs/selinux/enforce)) {
+            $spec.process.Remove('apparmorProfile')
+            $spec.process.selinuxLabel = 'system_u:system_r:container_t:s0'
+            Save-TestSpec $spec
+            $r = Invoke-TestRuntime @('run', '--bundle', $bundle, "$id-se")
+            $r.ExitCode | Should -Be 1
+            $r.Err | Should -Match 'SELinux is not enabled'
+        }
+    }
+
+    It 'gives every container a session keyring of its own, unless --no-new-keyring' {
+        if (-not (Test-Path /proc/keys) -and -not (Get-Command keyctl -ErrorAction SilentlyContinue)) { Set-ItResult -Skipped -Because 'no keyctl' }
+        $id = 'sk' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+        $spec = New-TestSpec $id @('sh', '-c', ('grep -c "keyring.*_ses\.' + $id + '" /proc/keys'))
+        $spec.linux.maskedPaths = @()
+        Save-TestSpec $spec
+        $r = Invoke-TestRuntime @('run', '--bundle', $bundle, $id)
+        $r.Out | Should -Match '^1' -Because $r.Err
+        $r = Invoke-TestRuntime @('run', '--no-new-keyring', '--bundle', $bundle, $id)
+        $r.Out | Should -Match '^0' -Because $r.Err
+    }
+}

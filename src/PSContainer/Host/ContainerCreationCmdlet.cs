@@ -156,7 +156,7 @@ public abstract partial class ContainerCreationCmdlet : PSContainerCmdlet
 
     protected ContainerOptions BuildOptions()
     {
-        var options = NewOptions();
+        var options = WithSecurity(NewOptions());
         AddIsolationOptions(options);
         return options;
     }

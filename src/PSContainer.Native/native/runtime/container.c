@@ -155,6 +155,10 @@ static int child_main(void *arg)
         dprintf(STDERR_FILENO, "psc-runtime: %s\n", g_err.msg);
         _exit(1);
     }
+    if (security_before_exec(c->spec) < 0) {
+        dprintf(STDERR_FILENO, "psc-runtime: %s\n", g_err.msg);
+        _exit(g_err.code);
+    }
     execve(exe, c->spec->args, c->spec->env);
     int e = errno;
     dprintf(STDERR_FILENO, "psc-runtime: exec %s: %s (errno %d)\n", exe, strerror(e), e);
@@ -197,6 +201,10 @@ static pid_t do_create(const struct create_opts *o, struct rt_spec *spec, struct
     if (!valid_id(o->id))
         return err_msg(1, "invalid container id \"%s\"", o->id ? o->id : "");
     if (spec_load(o->bundle ? o->bundle : ".", spec) < 0)
+        return -1;
+    spec->container_id = o->id;
+    spec->no_new_keyring = o->no_new_keyring;
+    if (seccomp_prepare(spec->seccomp, spec->no_new_privileges) < 0)
         return -1;
     if (spec->terminal && !o->console_socket)
         return err_msg(1, "config.json: process.terminal is true but no --console-socket was given");

@@ -188,6 +188,11 @@ static void final_main(const struct rt_spec *p, int sync_fd, int console_fd, int
     if (write_all(sync_fd, &msg, sizeof msg) < 0)
         _exit(1);
     close(sync_fd);
+    if (security_before_exec(p) < 0) {
+        dprintf(STDERR_FILENO, "psc-runtime: %s
+", g_err.msg);
+        _exit(g_err.code);
+    }
     execve(exe, p->args, p->env);
     int e = errno;
     dprintf(STDERR_FILENO, "psc-runtime: exec %s: %s (errno %d)\n", exe, strerror(e), e);
@@ -229,10 +234,14 @@ int cmd_exec(const struct exec_opts *o)
     struct rt_spec p;
     if (build_process(o, &st, &p) < 0)
         return -1;
-    if (p.apparmor_profile && *p.apparmor_profile)
-        log_warn("exec: apparmorProfile %s is not applied: psc-runtime has no AppArmor support", p.apparmor_profile);
-    if (p.selinux_label && *p.selinux_label)
-        log_warn("exec: selinuxLabel %s is not applied: psc-runtime has no SELinux support", p.selinux_label);
+    p.container_id = o->id;
+    if (o->apparmor)
+        p.apparmor_profile = o->apparmor;
+    if (o->process_label)
+        p.selinux_label = o->process_label;
+    if (lsm_check(p.apparmor_profile, p.selinux_label) < 0 || seccomp_from_bundle(st.bundle, &p) < 0 ||
+        seccomp_prepare(p.seccomp, p.no_new_privileges) < 0)
+        return -1;
     if (p.terminal && !o->console_socket)
         return err_msg(1, "exec: a terminal (--tty or process.terminal) needs --console-socket");
 

@@ -49,14 +49,13 @@ int cmd_features(void)
     json_object_object_add(cg, "systemdUser", json_object_new_boolean(0));
     json_object_object_add(cg, "rdma", json_object_new_boolean(0));
     json_object_object_add(lx, "cgroup", cg);
-    json_object *sc = json_object_new_object();
-    json_object_object_add(sc, "enabled", json_object_new_boolean(0));
-    json_object_object_add(lx, "seccomp", sc);
+    json_object_object_add(lx, "seccomp", seccomp_features());
+    /* labels are applied where the host runs the module (lsm.c), refused elsewhere */
     json_object *aa = json_object_new_object();
-    json_object_object_add(aa, "enabled", json_object_new_boolean(0));
+    json_object_object_add(aa, "enabled", json_object_new_boolean(lsm_apparmor_enabled()));
     json_object_object_add(lx, "apparmor", aa);
     json_object *se = json_object_new_object();
-    json_object_object_add(se, "enabled", json_object_new_boolean(0));
+    json_object_object_add(se, "enabled", json_object_new_boolean(lsm_selinux_enabled()));
     json_object_object_add(lx, "selinux", se);
     json_object *im = json_object_new_object();
     json_object_object_add(im, "enabled", json_object_new_boolean(0));

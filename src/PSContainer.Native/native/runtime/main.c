@@ -182,9 +182,10 @@ int main(int argc, char **argv, char **envp)
                 ;
             else if (is_flag(argv[i], "--no-pivot", NULL, &o.no_pivot))
                 ;
-            else if (is_flag(argv[i], "--no-new-keyring", NULL, NULL) || is_flag(argv[i], "--keep", NULL, NULL) ||
-                     is_flag(argv[i], "--no-subreaper", NULL, NULL))
-                ; /* no session keyring is made anyway */
+            else if (is_flag(argv[i], "--no-new-keyring", NULL, &o.no_new_keyring))
+                ; /* runc's: the container keeps the caller's session keyring */
+            else if (is_flag(argv[i], "--keep", NULL, NULL) || is_flag(argv[i], "--no-subreaper", NULL, NULL))
+                ;
             else if (argv[i][0] == '-')
                 return unknown_option(cmd, argv[i]);
             else
@@ -235,9 +236,10 @@ int main(int argc, char **argv, char **envp)
             else if ((v = opt_value(argc, argv, &i, "--preserve-fds", NULL))) {
                 if (parse_int(v, "--preserve-fds", &o.preserve_fds) < 0)
                     return fail();
-            } else if ((v = opt_value(argc, argv, &i, "--apparmor", NULL)) ||
-                       (v = opt_value(argc, argv, &i, "--process-label", NULL))) {
-                log_warn("exec: %s is not applied: psc-runtime has no AppArmor/SELinux support", v);
+            } else if ((v = opt_value(argc, argv, &i, "--apparmor", NULL))) {
+                o.apparmor = v;
+            } else if ((v = opt_value(argc, argv, &i, "--process-label", NULL))) {
+                o.process_label = v;
             } else if ((v = opt_value(argc, argv, &i, "--additional-gids", "-g")))
                 gids[o.ngids++] = v;
             else if ((v = opt_value(argc, argv, &i, "--cgroup", NULL))) {

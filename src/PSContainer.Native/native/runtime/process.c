@@ -137,13 +137,16 @@ int process_lookup(const struct rt_spec *spec, char *out, size_t outlen)
     return err_msg(127, "exec: \"%s\": executable file not found in $PATH", name);
 }
 
-/* The last steps before exec, shared by a container's first process and exec'd ones: no_new_privs, the bounding
+/* The last steps before exec, shared by a container's first process and exec'd ones: the session keyring and (without
+ * no_new_privs) the seccomp filter (security.c), no_new_privs, the bounding
  * set, the working directory, the user (keeping capabilities across setuid, then setting them), the umask, and
  * the command looked up. The caller has marked the runtime's descriptors close-on-exec; the cwd is checked to be
  * inside the root once entered. chdir is tried as root first (root may reach a cwd the user cannot traverse to) and
  * again as the user on EACCES. */
 int process_become(const struct rt_spec *s, char *exe, size_t exelen)
 {
+    if (security_enter(s) < 0)
+        return -1;
     if (s->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return err_sys("prctl PR_SET_NO_NEW_PRIVS");
     if (caps_drop_bounding(s) < 0)

@@ -113,7 +113,7 @@ struct rt_spec {
     /* process */
     bool terminal;
     unsigned short console_height, console_width; /* process.consoleSize; 0: leave the pty's default */
-    const char *apparmor_profile, *selinux_label; /* accepted, not enforced (logged) */
+    const char *apparmor_profile, *selinux_label; /* applied where the host has the module, else an error (lsm.c) */
     uid_t uid;
     gid_t gid;
     gid_t *additional_gids;
@@ -152,6 +152,10 @@ struct rt_spec {
     size_t n_devices;
     json_object *annotations;
     json_object *hooks; /* the spec's "hooks" object, or NULL */
+    json_object *seccomp;        /* linux.seccomp, or NULL */
+    json_object *seccomp_owner;  /* exec: the container's config.json that holds it */
+    const char *container_id;    /* names the session keyring */
+    bool no_new_keyring;         /* create --no-new-keyring: keep the caller's session keyring */
 };
 
 int spec_load(const char *bundle, struct rt_spec *spec);
@@ -232,6 +236,20 @@ int pass_fds(int n);                    /* fds 3..3+n-1 stay open across execve,
 int confine_make_cwd(const char *cwd);  /* mkdir -p of process.cwd resolved inside the root, no magic links */
 int confine_cwd(const char *cwd);       /* after chdir: the cwd must be under the process's root */
 
+/* ---- security (seccomp.c, keyring.c, lsm.c): what process_become and the last step before execve apply ---- */
+int seccomp_prepare(json_object *seccomp, bool no_new_privs); /* compile in the runtime, before the fork */
+int seccomp_load_early(void); /* without no_new_privs: while CAP_SYS_ADMIN is still held */
+int seccomp_load_late(void);  /* right before execve (whatever is not loaded yet) */
+json_object *seccomp_features(void);
+int seccomp_from_bundle(const char *bundle, struct rt_spec *p); /* exec: the container's linux.seccomp */
+int keyring_join_session(const char *container_id);
+bool lsm_apparmor_enabled(void);
+bool lsm_selinux_enabled(void);
+int lsm_check(const char *apparmor_profile, const char *selinux_label); /* error when the host cannot honour them */
+int lsm_apply(const char *apparmor_profile, const char *selinux_label); /* labels for the next execve */
+int security_enter(const struct rt_spec *s);  /* start of process_become: keyring, early seccomp */
+int security_before_exec(const struct rt_spec *s); /* LSM labels, late seccomp */
+
 /* ---- state (state.c) ---- */
 struct rt_state {
     char id[256];
@@ -257,7 +275,7 @@ bool valid_id(const char *id);
 /* ---- commands (container.c) ---- */
 struct create_opts {
     const char *id, *bundle, *pid_file, *console_socket;
-    bool no_pivot;
+    bool no_pivot, no_new_keyring;
     int preserve_fds;
 };
 extern bool g_systemd_cgroup;
@@ -282,6 +300,7 @@ struct exec_opts {
     int nenv, ncaps, ngids;
     bool tty, detach, no_new_privs;
     int preserve_fds;
+    const char *apparmor, *process_label; /* --apparmor, --process-label */
 };
 int cmd_exec(const struct exec_opts *o);
 

@@ -386,12 +386,9 @@ int spec_load(const char *bundle_arg, struct rt_spec *s)
         return -1;
     s->annotations = get(j, "annotations");
     s->hooks = get(j, "hooks");
-    if (s->apparmor_profile && *s->apparmor_profile)
-        log_warn("apparmorProfile %s is not applied: psc-runtime has no AppArmor support", s->apparmor_profile);
-    if (s->selinux_label && *s->selinux_label)
-        log_warn("selinuxLabel %s is not applied: psc-runtime has no SELinux support", s->selinux_label);
-    if (get(linux_, "seccomp"))
-        log_warn("linux.seccomp is not applied: psc-runtime has no seccomp support yet");
+    if (lsm_check(s->apparmor_profile, s->selinux_label) < 0)
+        return -1;
+    s->seccomp = get(linux_, "seccomp");
     return 0;
 }
 

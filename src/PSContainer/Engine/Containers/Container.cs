@@ -24,7 +24,7 @@ public sealed record ContainerLimits(long? Memory, long? MemorySwap, double? Cpu
 }
 
 /// <summary>A container: what it was made from and how it runs, and its state as the engine last saw it.</summary>
-public sealed class Container
+public sealed partial class Container
 {
     public string Id { get; init; } = "";
     public string ShortId => Id.Length >= 12 ? Id[..12] : Id;

@@ -128,6 +128,7 @@ public sealed partial class ContainerManager
             if (mode?.StartsWith("container:", StringComparison.Ordinal) == true) Resolve(mode["container:".Length..]);
         ResolveUserNamespace(options);
         ContainerOptions.ValidateGroupAdd(options.GroupAdd);
+        Security.ContainerSecurity.Validate(options);
 
         string[] command = RuntimeSpecBuilder.ResolveCommand(image.Config.Entrypoint, image.Config.Cmd, options.Entrypoint, options.Command);
         if (command.Length == 0)
@@ -260,6 +261,7 @@ public sealed partial class ContainerManager
             Ports = Networks.PortsOf(r.Id).Select(p => p.ToString()).ToArray(),
             Runtime = o.Runtime,
             AutoRemove = o.AutoRemove,
+            SecurityOptions = Security.ContainerSecurity.Of(o).ToOptions().ToArray(),
             LogPath = LogPath(r.Id),
             UserNamespace = r.Id.Length > 0 ? UserNamespaceText(r) : "",
         };
@@ -338,6 +340,7 @@ public sealed partial class ContainerManager
                 new SpecContext(rootfs, netns, Path.Combine(dir, "hostname"), Path.Combine(dir, "hosts"), Path.Combine(dir, "resolv.conf"), CgroupPath(record)));
             MountShmOnHost(record);
             IsolationSpec.Apply(spec, o, JoinRunning, ShmPath(id));
+            Security.ContainerSecurity.Of(o).Apply(spec);
             ApplyUserNamespace(record, spec);
             // Written beside itself, not in the store's tmp/, which garbage collection empties without our lock.
             AtomicFile.Write(Path.Combine(dir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, new JsonSerializerOptions { WriteIndented = true }), dir);

@@ -30,7 +30,7 @@ public static partial class IsolationSpec
             var capabilities = process["capabilities"]!.AsObject();
             foreach (string set in new[] { "bounding", "effective", "permitted" }) capabilities[set] = Strings(caps);
         }
-        if (o.Privileged) ApplyPrivileged(process, linux, mounts, resources);
+        if (o.Privileged) ApplyPrivileged(linux, mounts, resources);
 
         foreach (string d in o.Devices)
         {
@@ -78,16 +78,14 @@ public static partial class IsolationSpec
         }
     }
 
-    private static void ApplyPrivileged(JsonObject process, JsonObject linux, JsonArray mounts, JsonObject resources)
+    private static void ApplyPrivileged(JsonObject linux, JsonArray mounts, JsonObject resources)
     {
         // /sys and the cgroup tree writable, nothing masked or read-only under /proc, every device, no filter.
         foreach (var m in mounts.Select(m => m!.AsObject()).Where(m => (string?)m["destination"] is "/sys" or "/sys/fs/cgroup"))
             m["options"] = Strings(Options(m).Where(x => x != "ro"));
         linux["maskedPaths"] = new JsonArray();
         linux["readonlyPaths"] = new JsonArray();
-        linux.Remove("seccomp");
-        process.Remove("apparmorProfile");
-        process["noNewPrivileges"] = false;
+        // No seccomp filter or AppArmor profile either: ContainerSecurity.Of says unconfined for a privileged container.
         resources["devices"] = new JsonArray { new JsonObject { ["allow"] = true, ["access"] = "rwm" } };
         foreach (var node in DeviceNode.Under("/dev", NotHostDevices)) AddDevice(linux, node);
     }

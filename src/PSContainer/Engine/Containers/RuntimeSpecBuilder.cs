@@ -11,7 +11,8 @@ public sealed record SpecContext(string RootfsPath, string? NetworkNamespacePath
 
 /// <summary>
 /// Builds the OCI runtime-spec config.json for a container with Docker's defaults: its namespaces, mounts, masked
-/// and read-only paths, the default capability set, no_new_privs, the device allow-list and the resource limits.
+/// and read-only paths, the default capability set, the device allow-list and the resource limits (seccomp and
+/// no_new_privs come from ContainerSecurity).
 /// Any OCI runtime (ours or runc) runs the result.
 /// </summary>
 public static partial class RuntimeSpecBuilder
@@ -143,7 +144,8 @@ public static partial class RuntimeSpecBuilder
                     ["permitted"] = caps.DeepClone(),
                 },
                 ["rlimits"] = new JsonArray { new JsonObject { ["type"] = "RLIMIT_NOFILE", ["hard"] = NoFileLimit, ["soft"] = NoFileLimit } },
-                ["noNewPrivileges"] = true,
+                // Docker's default: setuid binaries and file capabilities work (ContainerSecurity sets it when asked).
+                ["noNewPrivileges"] = false,
             },
             ["root"] = new JsonObject { ["path"] = context.RootfsPath, ["readonly"] = o.ReadOnly },
             ["hostname"] = hostname,

@@ -1,0 +1,411 @@
+/* linux.seccomp with libseccomp (linked statically).
+ *
+ * The filter is compiled by the runtime before it forks the container's process (a bad profile fails `create` or
+ * `exec` in the runtime, with the parent's error path), and the child, which has a copy of the compiled context,
+ * only loads it. When is it loaded:
+ *   - noNewPrivileges off: a filter can only be loaded with CAP_SYS_ADMIN, so before the capabilities are dropped
+ *     (seccomp_load_early, at the start of process_become), as runc does;
+ *   - noNewPrivileges on: as late as possible (seccomp_load_late, right before execve), so the runtime's own last
+ *     steps are not filtered.
+ * Rules follow runc's reading of the spec: syscall names this libseccomp does not know are skipped (a profile may
+ * list calls newer than the library), a rule whose action is the default action is skipped, several conditions on
+ * one argument become one rule per condition (libseccomp cannot AND them), and anything else we cannot honour —
+ * an unknown action, operator, architecture or flag, a listener — is an error. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "runtime.h"
+
+/* The compiled filter, made by seccomp_prepare before the fork; the child inherits the memory and loads it with
+ * seccomp(2). libseccomp's compile and BPF generation of Docker's ~400 rules for three architectures take tens of
+ * milliseconds, so the generated program is kept in ROOT/seccomp/, keyed by the exact profile text and this build:
+ * the next container with the same profile loads it without libseccomp (see cache_read/cache_write). */
+static struct sock_filter *g_prog;
+static unsigned short g_prog_len;
+static unsigned g_prog_flags;      /* SECCOMP_FILTER_FLAG_* from the spec's flags */
+static bool g_filter_nnp;          /* the process asked for no_new_privs: load late */
+static bool g_loaded;
+
+#define CACHE_MAGIC "PSCBPF1\n"
+
+static json_object *get(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    if (o && json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, key, &v))
+        return v;
+    return NULL;
+}
+
+static const char *get_str(json_object *o, const char *key)
+{
+    json_object *v = get(o, key);
+    return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+static size_t array_len(json_object *a)
+{
+    return a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+}
+
+/* the action a profile names; errno_ret (or EPERM when absent) goes into ERRNO and TRACE */
+static int parse_action(const char *name, json_object *errno_ret, uint32_t *out)
+{
+    if (!name)
+        return err_msg(1, "linux.seccomp: an action is required");
+    bool has_ret = errno_ret != NULL;
+    uint32_t ret = has_ret ? (uint32_t)json_object_get_int64(errno_ret) : EPERM;
+    if (strcmp(name, "SCMP_ACT_ERRNO") == 0)
+        *out = SCMP_ACT_ERRNO(ret);
+    else if (strcmp(name, "SCMP_ACT_TRACE") == 0)
+        *out = SCMP_ACT_TRACE(ret);
+    else if (has_ret)
+        return err_msg(1, "linux.seccomp: errnoRet is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not %s", name);
+    else if (strcmp(name, "SCMP_ACT_ALLOW") == 0)
+        *out = SCMP_ACT_ALLOW;
+    else if (strcmp(name, "SCMP_ACT_KILL") == 0 || strcmp(name, "SCMP_ACT_KILL_THREAD") == 0)
+        *out = SCMP_ACT_KILL_THREAD;
+    else if (strcmp(name, "SCMP_ACT_KILL_PROCESS") == 0)
+        *out = SCMP_ACT_KILL_PROCESS;
+    else if (strcmp(name, "SCMP_ACT_TRAP") == 0)
+        *out = SCMP_ACT_TRAP;
+    else if (strcmp(name, "SCMP_ACT_LOG") == 0)
+        *out = SCMP_ACT_LOG;
+    else if (strcmp(name, "SCMP_ACT_NOTIFY") == 0)
+        return err_msg(1, "linux.seccomp: SCMP_ACT_NOTIFY needs a seccomp agent (listenerPath), which psc-runtime "
+                          "does not support");
+    else
+        return err_msg(1, "linux.seccomp: unknown action \"%s\"", name);
+    return 0;
+}
+
+static int parse_op(const char *name, enum scmp_compare *out)
+{
+    static const struct { const char *name; enum scmp_compare op; } ops[] = {
+        {"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT}, {"SCMP_CMP_LE", SCMP_CMP_LE},
+        {"SCMP_CMP_EQ", SCMP_CMP_EQ}, {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
+        {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
+    };
+    for (size_t i = 0; name && i < sizeof ops / sizeof *ops; i++)
+        if (strcmp(name, ops[i].name) == 0) {
+            *out = ops[i].op;
+            return 0;
+        }
+    return err_msg(1, "linux.seccomp: unknown operator \"%s\"", name ? name : "");
+}
+
+static int add_arch(scmp_filter_ctx ctx, const char *name)
+{
+    char lower[64];
+    if (!name || strncmp(name, "SCMP_ARCH_", 10) != 0 || strlen(name + 10) >= sizeof lower)
+        return err_msg(1, "linux.seccomp: unknown architecture \"%s\"", name ? name : "");
+    size_t i = 0;
+    for (const char *p = name + 10; *p; p++)
+        lower[i++] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+    lower[i] = 0;
+    uint32_t arch = seccomp_arch_resolve_name(lower);
+    if (arch == 0)
+        return err_msg(1, "linux.seccomp: unknown architecture \"%s\"", name);
+    int r = seccomp_arch_add(ctx, arch);
+    if (r < 0 && r != -EEXIST)
+        return err_msg(1, "linux.seccomp: architecture %s: %s", name, strerror(-r));
+    return 0;
+}
+
+/* the spec's flags as seccomp(2) flags; with CTX (a compile), also checked against what libseccomp and the kernel take */
+static int set_flags(scmp_filter_ctx ctx, json_object *flags, unsigned *kernel_flags)
+{
+    *kernel_flags = 0;
+    for (size_t i = 0; i < array_len(flags); i++) {
+        const char *f = json_object_get_string(json_object_array_get_idx(flags, i));
+        enum scmp_filter_attr attr;
+        if (f && strcmp(f, "SECCOMP_FILTER_FLAG_TSYNC") == 0)
+            attr = SCMP_FLTATR_CTL_TSYNC, *kernel_flags |= SECCOMP_FILTER_FLAG_TSYNC;
+        else if (f && strcmp(f, "SECCOMP_FILTER_FLAG_LOG") == 0)
+            attr = SCMP_FLTATR_CTL_LOG, *kernel_flags |= SECCOMP_FILTER_FLAG_LOG;
+        else if (f && strcmp(f, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0)
+            attr = SCMP_FLTATR_CTL_SSB, *kernel_flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+        else
+            return err_msg(1, "linux.seccomp: unsupported flag \"%s\"", f ? f : "");
+        int r = ctx ? seccomp_attr_set(ctx, attr, 1) : 0;
+        if (r < 0)
+            return err_msg(1, "linux.seccomp: flag %s: %s (kernel or libseccomp too old)", f, strerror(-r));
+    }
+    return 0;
+}
+
+/* one syscalls[] entry: its names, action and argument conditions */
+static int add_rule(scmp_filter_ctx ctx, json_object *rule, uint32_t default_action)
+{
+    uint32_t action;
+    if (parse_action(get_str(rule, "action"), get(rule, "errnoRet"), &action) < 0)
+        return -1;
+    json_object *args = get(rule, "args");
+    size_t nargs = array_len(args);
+    if (nargs > 6)
+        return err_msg(1, "linux.seccomp: a rule has %zu argument conditions; a syscall has at most 6", nargs);
+    struct scmp_arg_cmp cmp[6];
+    bool same_index = false;
+    for (size_t i = 0; i < nargs; i++) {
+        json_object *a = json_object_array_get_idx(args, i);
+        json_object *idx = get(a, "index");
+        if (!idx || json_object_get_int64(idx) < 0 || json_object_get_int64(idx) > 5)
+            return err_msg(1, "linux.seccomp: argument index must be 0 to 5");
+        cmp[i].arg = (unsigned)json_object_get_int64(idx);
+        if (parse_op(get_str(a, "op"), &cmp[i].op) < 0)
+            return -1;
+        /* for SCMP_CMP_MASKED_EQ value is the mask and valueTwo the value compared, as libseccomp takes them */
+        cmp[i].datum_a = (scmp_datum_t)json_object_get_uint64(get(a, "value"));
+        cmp[i].datum_b = (scmp_datum_t)json_object_get_uint64(get(a, "valueTwo"));
+        for (size_t k = 0; k < i; k++)
+            same_index |= cmp[k].arg == cmp[i].arg;
+    }
+    if (action == default_action)
+        return 0; /* libseccomp refuses such a rule; it changes nothing */
+    json_object *names = get(rule, "names");
+    size_t nnames = array_len(names);
+    const char *single = get_str(rule, "name"); /* the pre-1.0 spelling */
+    for (size_t n = 0; n < (single ? 1 : nnames); n++) {
+        const char *name = single ? single : json_object_get_string(json_object_array_get_idx(names, n));
+        int nr = name ? seccomp_syscall_resolve_name(name) : __NR_SCMP_ERROR;
+        if (nr == __NR_SCMP_ERROR)
+            continue; /* newer than this libseccomp, or of another architecture: skipped, as runc does */
+        int r = 0;
+        if (same_index) {
+            for (size_t i = 0; i < nargs && r == 0; i++)
+                r = seccomp_rule_add_array(ctx, action, nr, 1, &cmp[i]);
+        } else {
+            r = seccomp_rule_add_array(ctx, action, nr, (unsigned)nargs, cmp);
+        }
+        if (r < 0)
+            return err_msg(1, "linux.seccomp: rule for %s: %s", name, strerror(-r));
+    }
+    return 0;
+}
+
+/* The cache key: the profile exactly as written, plus what else decides the program (this build, libseccomp). */
+static char *cache_key(json_object *sc)
+{
+    const char *text = json_object_to_json_string_ext(sc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    char *key = NULL;
+    if (asprintf(&key, "%s %s %d.%d.%d\n%s", PSC_VERSION, __DATE__ " " __TIME__, SCMP_VER_MAJOR, SCMP_VER_MINOR,
+                 SCMP_VER_MICRO, text) < 0)
+        abort();
+    return key;
+}
+
+static void cache_path(const char *key, char *out, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a names the file; the key inside is compared in full */
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    snprintf(out, len, "%s/.seccomp-cache/%016llx.bpf", g_root, (unsigned long long)h);
+}
+
+/* file: magic, key length, key, program (struct sock_filter[]) to the end */
+static bool cache_read(const char *key)
+{
+    char path[PATH_MAX];
+    cache_path(key, path, sizeof path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return false;
+    struct stat st;
+    size_t klen = strlen(key), head = sizeof CACHE_MAGIC - 1 + sizeof(uint32_t) + klen;
+    char *buf = NULL;
+    bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() && (size_t)st.st_size > head &&
+              ((size_t)st.st_size - head) % sizeof(struct sock_filter) == 0 &&
+              ((size_t)st.st_size - head) / sizeof(struct sock_filter) <= BPF_MAXINSNS && (buf = malloc((size_t)st.st_size)) &&
+              read(fd, buf, (size_t)st.st_size) == st.st_size;
+    close(fd);
+    uint32_t stored;
+    if (ok) {
+        memcpy(&stored, buf + sizeof CACHE_MAGIC - 1, sizeof stored);
+        ok = memcmp(buf, CACHE_MAGIC, sizeof CACHE_MAGIC - 1) == 0 && stored == klen &&
+             memcmp(buf + sizeof CACHE_MAGIC - 1 + sizeof stored, key, klen) == 0;
+    }
+    if (!ok) {
+        free(buf);
+        return false;
+    }
+    size_t n = ((size_t)st.st_size - head) / sizeof(struct sock_filter);
+    g_prog = malloc(n * sizeof *g_prog);
+    if (!g_prog)
+        abort();
+    memcpy(g_prog, buf + head, n * sizeof *g_prog);
+    g_prog_len = (unsigned short)n;
+    free(buf);
+    return true;
+}
+
+/* best effort: a runtime root we cannot write to only costs the next container a compile */
+static void cache_write(const char *key)
+{
+    char path[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX + 32];
+    cache_path(key, path, sizeof path);
+    snprintf(dir, sizeof dir, "%s/.seccomp-cache", g_root);
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return;
+    snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    uint32_t klen = (uint32_t)strlen(key);
+    bool ok = write_all(fd, CACHE_MAGIC, sizeof CACHE_MAGIC - 1) == 0 && write_all(fd, &klen, sizeof klen) == 0 &&
+              write_all(fd, key, klen) == 0 && write_all(fd, g_prog, g_prog_len * sizeof *g_prog) == 0;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp, path) < 0)
+        unlink(tmp);
+}
+
+/* libseccomp's program for CTX, through a memfd (2.5 exports only to a descriptor) */
+static int export_program(scmp_filter_ctx ctx)
+{
+    int fd = memfd_create("psc-seccomp", MFD_CLOEXEC);
+    if (fd < 0)
+        return err_sys("memfd_create");
+    int r = seccomp_export_bpf(ctx, fd);
+    off_t size = lseek(fd, 0, SEEK_END);
+    if (r < 0 || size <= 0 || size % (off_t)sizeof(struct sock_filter) != 0 ||
+        size / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS) {
+        close(fd);
+        return err_msg(1, "linux.seccomp: generating the filter failed (%s, %lld bytes)", strerror(r < 0 ? -r : EINVAL),
+                       (long long)size);
+    }
+    g_prog = malloc((size_t)size);
+    if (!g_prog)
+        abort();
+    ssize_t n = pread(fd, g_prog, (size_t)size, 0);
+    close(fd);
+    if (n != size)
+        return err_sys("read the seccomp filter");
+    g_prog_len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
+    return 0;
+}
+
+static int compile(json_object *sc)
+{
+    uint32_t def;
+    if (parse_action(get_str(sc, "defaultAction"), get(sc, "defaultErrnoRet"), &def) < 0)
+        return -1;
+    scmp_filter_ctx ctx = seccomp_init(def);
+    if (!ctx)
+        return err_msg(1, "linux.seccomp: seccomp_init failed");
+    /* libseccomp sets no_new_privs on load unless told not to: that is the spec's decision, not the filter's (we load
+     * the program ourselves, but the attribute also keeps the generated program free of that assumption) */
+    int r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+    if (r < 0) {
+        seccomp_release(ctx);
+        return err_msg(1, "linux.seccomp: %s", strerror(-r));
+    }
+    unsigned flags;
+    json_object *arches = get(sc, "architectures"), *rules = get(sc, "syscalls");
+    for (size_t i = 0; i < array_len(arches); i++)
+        if (add_arch(ctx, json_object_get_string(json_object_array_get_idx(arches, i))) < 0)
+            goto fail;
+    if (set_flags(ctx, get(sc, "flags"), &flags) < 0)
+        goto fail;
+    for (size_t i = 0; i < array_len(rules); i++)
+        if (add_rule(ctx, json_object_array_get_idx(rules, i), def) < 0)
+            goto fail;
+    r = export_program(ctx);
+    seccomp_release(ctx);
+    return r;
+fail:
+    seccomp_release(ctx);
+    return -1;
+}
+
+int seccomp_prepare(json_object *sc, bool no_new_privs)
+{
+    free(g_prog);
+    g_prog = NULL;
+    g_prog_len = 0;
+    g_loaded = false;
+    if (!sc)
+        return 0;
+    if (!json_object_is_type(sc, json_type_object))
+        return err_msg(1, "linux.seccomp must be an object");
+    const char *listener = get_str(sc, "listenerPath");
+    if (listener && *listener)
+        return err_msg(1, "linux.seccomp.listenerPath %s: psc-runtime does not support seccomp agents", listener);
+    if (set_flags(NULL, get(sc, "flags"), &g_prog_flags) < 0)
+        return -1;
+    char *key = cache_key(sc);
+    if (!cache_read(key)) {
+        if (compile(sc) < 0) {
+            free(key);
+            return -1;
+        }
+        cache_write(key);
+    }
+    free(key);
+    g_filter_nnp = no_new_privs;
+    return 0;
+}
+
+static int load(void)
+{
+    struct sock_fprog prog = {g_prog_len, g_prog};
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, g_prog_flags, &prog) != 0)
+        return err_sys("load the seccomp filter (%u instructions, flags %#x)", g_prog_len, g_prog_flags);
+    g_loaded = true;
+    return 0;
+}
+
+int seccomp_load_early(void)
+{
+    return g_prog && !g_filter_nnp ? load() : 0;
+}
+
+int seccomp_load_late(void)
+{
+    return g_prog && !g_loaded ? load() : 0;
+}
+
+/* for `features`: what the kernel and this libseccomp accept */
+json_object *seccomp_features(void)
+{
+    static const char *const actions[] = {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+                                          "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"};
+    static const char *const ops[] = {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE",
+                                      "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"};
+    static const char *const archs[] = {"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64",
+                                        "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64",
+                                        "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64", "SCMP_ARCH_PPC64LE",
+                                        "SCMP_ARCH_RISCV64", "SCMP_ARCH_S390", "SCMP_ARCH_S390X", "SCMP_ARCH_X32",
+                                        "SCMP_ARCH_X86", "SCMP_ARCH_X86_64"};
+    static const char *const flags[] = {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
+                                        "SECCOMP_FILTER_FLAG_SPEC_ALLOW"};
+    static const unsigned flag_api[] = {2, 3, 4}; /* seccomp_api_get() level that brings each */
+    json_object *o = json_object_new_object(), *a;
+    json_object_object_add(o, "enabled", json_object_new_boolean(1));
+#define ADD(key, v)                                                                                                    \
+    a = json_object_new_array();                                                                                       \
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)                                                                  \
+        json_object_array_add(a, json_object_new_string(v[i]));                                                        \
+    json_object_object_add(o, key, a);
+    ADD("actions", actions);
+    ADD("operators", ops);
+    ADD("archs", archs);
+    ADD("knownFlags", flags);
+#undef ADD
+    unsigned api = seccomp_api_get();
+    a = json_object_new_array();
+    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
+        if (api >= flag_api[i])
+            json_object_array_add(a, json_object_new_string(flags[i]));
+    json_object_object_add(o, "supportedFlags", a);
+    return o;
+}

@@ -1,0 +1,195 @@
+#Requires -Version 7.4
+# Seccomp, no_new_privs, session keyrings and -SecurityOption, end to end: the default profile (Docker's) is in every
+# container's spec and psc-runtime loads it; the probes are what issue 11 lists as escapes. A static C probe
+# (fixtures/seccomp-probe.c, built with gcc -static) makes the calls busybox cannot.
+
+BeforeAll {
+    Import-Module "$PSScriptRoot/TestSupport.psm1" -Force
+    $script:state = New-TestStateRoot -Prefix 'psc-sec'
+    $script:cgroupParent = "psc-test-$([guid]::NewGuid().ToString('N').Substring(0, 12))"
+    $env:PSCONTAINER_CGROUP_PARENT = $script:cgroupParent
+    Import-Module (Get-TestModulePath) -Force
+    $native = Join-Path (Split-Path (Get-TestModulePath)) 'native'
+    $script:haveRuntime = (Test-Path "$native/psc-runtime") -and (Test-Path "$native/psc-monitor")
+    $script:haveRunc = [bool](Get-Command runc -ErrorAction SilentlyContinue)
+    $script:haveKeyctl = [bool](Get-Command keyctl -ErrorAction SilentlyContinue)
+    $script:haveGcc = (Test-Path /usr/lib/x86_64-linux-gnu/libc.a) -or (Test-Path /usr/lib/aarch64-linux-gnu/libc.a)
+
+    $tar = New-TestBusyboxRootFs -Path (Join-Path $script:state.Work 'busybox.tar') -Applet @(
+        'sh', 'cat', 'echo', 'true', 'grep', 'mkdir', 'mount', 'unshare', 'sleep', 'id')
+    if ($script:haveGcc) {
+        # the probe goes into the image's bin/ (a plain tar can be appended to)
+        $stage = Join-Path $script:state.Work 'probe'
+        New-Item -ItemType Directory -Force "$stage/bin" | Out-Null
+        $log = & gcc -static -O2 "-o$stage/bin/probe" "$PSScriptRoot/fixtures/seccomp-probe.c" 2>&1
+        if ($LASTEXITCODE -ne 0) { throw "gcc -static seccomp-probe.c failed: $log" }
+        $log = & tar --numeric-owner --owner=0 --group=0 -C $stage -rf $tar ./bin/probe 2>&1
+        if ($LASTEXITCODE -ne 0) { throw "tar -r failed: $log" }
+    }
+    Import-ContainerImage $tar -Format RootFs -Name 'pester/seccomp:1' -Command sh | Out-Null
+    $script:statusProbe = 'grep -E "^(Seccomp|Seccomp_filters|NoNewPrivs):" /proc/self/status'
+    $script:escapes = @('keyctl', 'add_key', 'bpf', 'perf_event_open', 'reboot', 'init_module', 'finit_module', 'unshare_user')
+
+    function script:Get-OurLeak {
+        @(
+            Get-TestMount -Path $script:state.Root, $script:state.RunRoot | ForEach-Object { "mount $_" }
+            Get-ChildItem /sys/fs/cgroup -Directory | ForEach-Object { Join-Path $_.FullName $script:cgroupParent } |
+                Where-Object { Test-Path $_ } | ForEach-Object { Get-ChildItem $_ -Directory } | ForEach-Object { "cgroup $($_.FullName)" }
+            Get-Process -ErrorAction SilentlyContinue | Where-Object { $_.ProcessName -like 'psc-*' } | Where-Object {
+                (Get-Content "/proc/$($_.Id)/cmdline" -Raw -ErrorAction SilentlyContinue) -match [regex]::Escape($script:state.Root) } |
+                ForEach-Object { "monitor $($_.Id)" }
+        )
+    }
+    function script:Get-Probe([string[]]$Output) {
+        $h = @{}
+        foreach ($l in $Output) { if ($l -match '^([a-z_]+)=(.*)$') { $h[$Matches[1]] = $Matches[2] } }
+        $h
+    }
+}
+
+AfterAll {
+    Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+    foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory) {
+        $p = Join-Path $h.FullName $script:cgroupParent
+        if (Test-Path $p) { Get-ChildItem $p -Directory | ForEach-Object { [IO.Directory]::Delete($_.FullName) }; [IO.Directory]::Delete($p) }
+    }
+    Remove-Item Env:PSCONTAINER_CGROUP_PARENT -ErrorAction SilentlyContinue
+    Remove-TestStateRoot $script:state
+}
+
+Describe 'Seccomp and security options' {
+    BeforeEach {
+        if (-not $script:haveRuntime) { Set-ItResult -Skipped -Because 'psc-runtime/psc-monitor are not built (out/PSContainer/native)' }
+    }
+    AfterEach {
+        Get-Container -All | Remove-Container -Force
+        Get-OurLeak | Should -BeNullOrEmpty
+    }
+
+    It 'filters every container with one seccomp filter and leaves no_new_privs off, as Docker does' {
+        $out = Start-Container -Image pester/seccomp:1 -Command sh, -c, $script:statusProbe -Name sec-default
+        $out | Should -Contain "Seccomp:`t2"
+        $out | Should -Contain "Seccomp_filters:`t1"
+        $out | Should -Contain "NoNewPrivs:`t0"
+        $c = Get-Container sec-default -All
+        $c.SecurityOptions | Should -Be @('seccomp=default', 'no-new-privileges=false')
+    }
+
+    It 'stops the escapes of issue 11 with EPERM, and only the filter does (seccomp=unconfined lifts it)' {
+        if (-not $script:haveGcc) { Set-ItResult -Skipped -Because 'gcc -static needs libc6-dev (libc.a) to build the probe' }
+        $filtered = Get-Probe (Start-Container -Image pester/seccomp:1 -Command (@('/bin/probe') + $script:escapes))
+        foreach ($call in $script:escapes) { $filtered[$call] | Should -Be 'EPERM' -Because "$call must be denied by the default profile" }
+
+        $open = Get-Probe (Start-Container -Image pester/seccomp:1 -Command (@('/bin/probe') + $script:escapes) -SecurityOption seccomp=unconfined)
+        # Without the filter the kernel answers these itself: the filter is what made them EPERM. (reboot and the
+        # module calls fail with EPERM either way: the container lacks CAP_SYS_BOOT and CAP_SYS_MODULE.)
+        $open['bpf'] | Should -Be 'EINVAL'
+        $open['perf_event_open'] | Should -Be 'EFAULT'
+        $open['keyctl'] | Should -Be 'OK'
+        $open['unshare_user'] | Should -Be 'OK'
+        (Start-Container -Image pester/seccomp:1 -Command sh, -c, $script:statusProbe -SecurityOption seccomp=unconfined) |
+            Should -Contain "Seccomp:`t0"
+    }
+
+    It 'lets no unshare -U -r -m reach a mount, which works without the filter' {
+        $script = 'unshare -U -r -m sh -c "mount -t tmpfs none /tmp && echo mounted" 2>&1; true'
+        $out = Start-Container -Image pester/seccomp:1 -Command sh, -c, $script
+        $out | Should -Not -Contain 'mounted'
+        ($out -join "`n") | Should -Match 'Operation not permitted'
+        Start-Container -Image pester/seccomp:1 -Command sh, -c, $script -SecurityOption seccomp=unconfined | Should -Contain 'mounted'
+    }
+
+    It 'cannot ptrace a host process (the pid namespace hides it; the profile allows ptrace as Docker''s does)' {
+        if (-not $script:haveGcc) { Set-ItResult -Skipped -Because 'gcc -static needs libc6-dev (libc.a) to build the probe' }
+        $probe = Get-Probe (Start-Container -Image pester/seccomp:1 -Command /bin/probe, ptrace, "$PID")
+        $probe['ptrace'] | Should -BeIn @('ESRCH', 'EPERM')
+    }
+
+    It 'keeps the host''s keys out and the container''s keys in' {
+        if (-not $script:haveGcc) { Set-ItResult -Skipped -Because 'gcc -static needs libc6-dev (libc.a) to build the probe' }
+        if (-not $script:haveKeyctl) { Set-ItResult -Skipped -Because 'keyctl is not installed (Debian package keyutils)' }
+        $name = "psc-test-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
+        $serial = (Invoke-TestTool keyctl add user $name host-secret '@u' | Select-Object -Last 1).Trim()
+        try {
+            $probe = Get-Probe (Start-Container -Image pester/seccomp:1 -Command /bin/probe, keyread, $serial, add_key)
+            $probe['keyread'] | Should -Be 'EPERM'
+            $probe['add_key'] | Should -Be 'EPERM'
+            # Even unfiltered, the process has a session keyring of its own (runc's _ses.ID), not the caller's,
+            # so what it adds there stays there.
+            $c = New-Container pester/seccomp:1 -Command /bin/probe, session, add_key -SecurityOption seccomp=unconfined
+            $c | Start-Container -Wait
+            $open = Get-Probe (Get-ContainerLog $c.Id).Line
+            $open['session'] | Should -Match ";_ses\.$($c.Id)$"
+            $open['add_key'] | Should -Be 'OK'
+            & keyctl search '@s' user psc-probe 2>$null | Should -BeNullOrEmpty
+            & keyctl search '@u' user psc-probe 2>$null | Should -BeNullOrEmpty
+        }
+        finally {
+            & keyctl unlink $serial '@u' | Out-Null
+        }
+    }
+
+    It 'filters exec''d processes too, each with a new session keyring' {
+        $c = Start-Container -Image pester/seccomp:1 -Command sleep, 300 -Detach -Name sec-exec
+        $out = Invoke-ContainerCommand sec-exec -Command sh, -c, $script:statusProbe
+        $out | Should -Contain "Seccomp:`t2"
+        $out | Should -Contain "NoNewPrivs:`t0"
+        if ($script:haveGcc) {
+            $probe = Get-Probe (Invoke-ContainerCommand sec-exec -Command /bin/probe, keyctl, bpf)
+            $probe['keyctl'] | Should -Be 'EPERM'
+            $probe['bpf'] | Should -Be 'EPERM'
+            $c2 = Start-Container -Image pester/seccomp:1 -Command sleep, 300 -Detach -SecurityOption seccomp=unconfined
+            (Get-Probe (Invoke-ContainerCommand $c2.Id -Command /bin/probe, session))['session'] | Should -Match ";_ses\.$($c2.Id)$"
+        }
+    }
+
+    It 'turns no_new_privs on with -SecurityOption no-new-privileges' {
+        foreach ($opt in 'no-new-privileges', 'no-new-privileges=true', 'no-new-privileges:true') {
+            $out = Start-Container -Image pester/seccomp:1 -Command sh, -c, $script:statusProbe -SecurityOption $opt
+            $out | Should -Contain "NoNewPrivs:`t1"
+            $out | Should -Contain "Seccomp:`t2"
+        }
+        $c = New-Container pester/seccomp:1 -SecurityOption no-new-privileges, label=disable
+        $c.SecurityOptions | Should -Be @('seccomp=default', 'no-new-privileges=true', 'label=disable')
+    }
+
+    It 'applies a custom profile: mkdir fails with the errno it names' {
+        $profile = Join-Path $script:state.Work 'deny-mkdir.json'
+        @{ defaultAction = 'SCMP_ACT_ALLOW'; syscalls = @(@{ names = @('mkdir', 'mkdirat'); action = 'SCMP_ACT_ERRNO'; errnoRet = 13 }) } |
+            ConvertTo-Json -Depth 5 | Set-Content $profile
+        $out = Start-Container -Image pester/seccomp:1 -Command sh, -c, 'mkdir /tmp/x 2>&1; echo rc=$?' -SecurityOption "seccomp=$profile" -Name sec-custom
+        $out | Should -Contain 'rc=1'
+        ($out -join "`n") | Should -Match 'Permission denied'
+        (Get-Container sec-custom -All).SecurityOptions | Should -Contain "seccomp=$profile"
+        # the text was stored when the container was made: a changed file does not change it
+        Set-Content $profile 'not json'
+        Start-Container sec-custom -Wait
+        @((Get-ContainerLog sec-custom).Line | Where-Object { $_ -eq 'rc=1' }).Count | Should -Be 2
+    }
+
+    It 'shows the same seccomp state and answers under runc' {
+        if (-not $script:haveRunc) { Set-ItResult -Skipped -Because 'runc is not installed' }
+        $ours = Start-Container -Image pester/seccomp:1 -Command sh, -c, $script:statusProbe
+        $runc = Start-Container -Image pester/seccomp:1 -Command sh, -c, $script:statusProbe -Runtime runc
+        $runc | Should -Contain "Seccomp:`t2"
+        $runc | Should -Be $ours
+        if ($script:haveGcc) {
+            $cmd = @('/bin/probe') + $script:escapes
+            Start-Container -Image pester/seccomp:1 -Command $cmd -Runtime runc | Should -Be (Start-Container -Image pester/seccomp:1 -Command $cmd)
+        }
+    }
+
+    It 'refuses bad options with an error id' {
+        { New-Container pester/seccomp:1 -SecurityOption privileged -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidSecurityOption*'
+        { New-Container pester/seccomp:1 -SecurityOption no-new-privileges=maybe -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidSecurityOption*'
+        { New-Container pester/seccomp:1 -SecurityOption "seccomp=$($script:state.Work)/missing.json" -ErrorAction Stop } |
+            Should -Throw -ErrorId 'SeccompProfileNotFound*'
+        $bad = Join-Path $script:state.Work 'bad.json'
+        Set-Content $bad '{"defaultAction":"SCMP_ACT_SOMETIMES"}'
+        { New-Container pester/seccomp:1 -SecurityOption "seccomp=$bad" -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidSeccompProfile*'
+        if (-not (Test-Path /sys/kernel/security/apparmor)) {
+            { New-Container pester/seccomp:1 -SecurityOption apparmor=docker-default -ErrorAction Stop } | Should -Throw -ErrorId 'AppArmorNotEnabled*'
+        }
+        Get-Container -All | Should -BeNullOrEmpty
+    }
+}
