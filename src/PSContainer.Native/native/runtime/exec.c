@@ -189,8 +189,7 @@ static void final_main(const struct rt_spec *p, int sync_fd, int console_fd, int
         _exit(1);
     close(sync_fd);
     if (security_before_exec(p) < 0) {
-        dprintf(STDERR_FILENO, "psc-runtime: %s
-", g_err.msg);
+        dprintf(STDERR_FILENO, "psc-runtime: %s\n", g_err.msg);
         _exit(g_err.code);
     }
     execve(exe, p->args, p->env);
