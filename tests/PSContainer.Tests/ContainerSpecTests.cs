@@ -219,7 +219,8 @@ public sealed class ContainerSpecTests : IDisposable
     {
         var u = RuntimeSpecBuilder.ResolveUser("app", Rootfs());
         Assert.Equal((1000u, 1001u, "/home/app"), (u.Uid, u.Gid, u.Home));
-        Assert.Equal([10u, 29u], u.AdditionalGids.Order());
+        // The primary group first, as docker lists it, then the memberships /etc/group gives.
+        Assert.Equal([1001u, 10u, 29u], u.AdditionalGids);
     }
 
     [Fact]
@@ -227,7 +228,7 @@ public sealed class ContainerSpecTests : IDisposable
     {
         var u = RuntimeSpecBuilder.ResolveUser("1000", Rootfs());
         Assert.Equal((1000u, 1001u, "/home/app"), (u.Uid, u.Gid, u.Home));
-        Assert.Equal([10u, 29u], u.AdditionalGids.Order());
+        Assert.Equal([1001u, 10u, 29u], u.AdditionalGids);
     }
 
     [Fact]
@@ -238,7 +239,7 @@ public sealed class ContainerSpecTests : IDisposable
         {
             var u = RuntimeSpecBuilder.ResolveUser(spec, rootfs);
             Assert.Equal((0u, 0u, "/root"), (u.Uid, u.Gid, u.Home));
-            Assert.Equal([10u], u.AdditionalGids);
+            Assert.Equal([0u, 10u], u.AdditionalGids);
         }
     }
 
@@ -248,7 +249,7 @@ public sealed class ContainerSpecTests : IDisposable
         // An explicit group is that group alone, as in docker (runc's GetExecUser): no memberships from /etc/group.
         var u = RuntimeSpecBuilder.ResolveUser("1000:50", Rootfs());
         Assert.Equal((1000u, 50u), (u.Uid, u.Gid));
-        Assert.Empty(u.AdditionalGids);
+        Assert.Equal([50u], u.AdditionalGids);
     }
 
     [Fact]
@@ -256,10 +257,10 @@ public sealed class ContainerSpecTests : IDisposable
     {
         var u = RuntimeSpecBuilder.ResolveUser("app:staff", Rootfs());
         Assert.Equal((1000u, 50u, "/home/app"), (u.Uid, u.Gid, u.Home));
-        Assert.Empty(u.AdditionalGids);
+        Assert.Equal([50u], u.AdditionalGids);
         var w = RuntimeSpecBuilder.ResolveUser("app:wheel", Rootfs());
         Assert.Equal(10u, w.Gid);
-        Assert.Empty(w.AdditionalGids);
+        Assert.Equal([10u], w.AdditionalGids);
     }
 
     [Fact]
@@ -267,10 +268,10 @@ public sealed class ContainerSpecTests : IDisposable
     {
         string rootfs = Rootfs();
         var u = RuntimeSpecBuilder.ResolveUser("app", rootfs, ["staff", "4242", "wheel"]);
-        Assert.Equal([10u, 29u, 50u, 4242u], u.AdditionalGids.Order());
-        // With an explicit group, and for a numeric user without an entry, only the added ones.
-        Assert.Equal([44u], RuntimeSpecBuilder.ResolveUser("app:staff", rootfs, ["video"]).AdditionalGids);
-        Assert.Equal([44u, 7u], RuntimeSpecBuilder.ResolveUser("4242", rootfs, ["video", "7"]).AdditionalGids);
+        Assert.Equal([10u, 29u, 50u, 1001u, 4242u], u.AdditionalGids.Order());
+        // With an explicit group, and for a numeric user without an entry, the primary group and the added ones.
+        Assert.Equal([50u, 44u], RuntimeSpecBuilder.ResolveUser("app:staff", rootfs, ["video"]).AdditionalGids);
+        Assert.Equal([0u, 44u, 7u], RuntimeSpecBuilder.ResolveUser("4242", rootfs, ["video", "7"]).AdditionalGids);
         var e = Assert.Throws<EngineException>(() => RuntimeSpecBuilder.ResolveUser("app", rootfs, ["ghosts"]));
         Assert.Equal(("GroupNotFound", ErrorKind.ObjectNotFound, (object?)"ghosts"), (e.ErrorId, e.Kind, e.Target));
     }
@@ -344,7 +345,7 @@ public sealed class ContainerSpecTests : IDisposable
         string rootfs = Rootfs();
         var u = RuntimeSpecBuilder.ResolveUser("4242", rootfs);
         Assert.Equal((4242u, 0u, "/"), (u.Uid, u.Gid, u.Home));
-        Assert.Empty(u.AdditionalGids);
+        Assert.Equal([0u], u.AdditionalGids);
         var ug = RuntimeSpecBuilder.ResolveUser("4242:4343", rootfs);
         Assert.Equal((4242u, 4343u), (ug.Uid, ug.Gid));
     }
@@ -381,7 +382,7 @@ public sealed class ContainerSpecTests : IDisposable
         Assert.Equal("UserNotFound", e.ErrorId);
         var u = RuntimeSpecBuilder.ResolveUser("5", rootfs);
         Assert.Equal((5u, 0u, "/"), (u.Uid, u.Gid, u.Home));
-        Assert.Empty(u.AdditionalGids);
+        Assert.Equal([0u], u.AdditionalGids);
     }
 
     // ---- Build ------------------------------------------------------------------------------------------------

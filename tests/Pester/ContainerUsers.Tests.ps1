@@ -72,8 +72,8 @@ catch { "`$(`$_.FullyQualifiedErrorId)|`$(`$_.CategoryInfo.Category)|`$(`$_.Exce
         { Start-Container -Image pester/users-etclink:1 -Command id -User hostonly -Network none -AutoRemove -ErrorAction Stop } |
             Should -Throw -ErrorId 'UserNotFound,*'
         # What the container itself sees at /etc/passwd is what the engine reads.
-        Start-Container -Image pester/users-etclink:1 -Command id -User inside -Network none -AutoRemove | Should -Be 'uid=77(inside) gid=77'
-        Start-Container -Image pester/users-etclink:1 -Command id -User 4321 -Network none -AutoRemove | Should -Be 'uid=4321 gid=0'
+        Start-Container -Image pester/users-etclink:1 -Command id -User inside -Network none -AutoRemove | Should -Be 'uid=77(inside) gid=77 groups=77'
+        Start-Container -Image pester/users-etclink:1 -Command id -User 4321 -Network none -AutoRemove | Should -Be 'uid=4321 gid=0 groups=0'
     }
 
     It 'an /etc/group larger than the limit is a clear error' {
@@ -91,17 +91,17 @@ Describe 'supplementary groups under <Runtime>' -ForEach $runtimes {
 
     It 'a user gets the groups /etc/group lists it in, and -GroupAdd names and numbers' {
         Start-Container -Image pester/users:1 -Command id -User app -Runtime $Runtime -Network none -AutoRemove |
-            Should -Be 'uid=1000(app) gid=1000(app) groups=10(wheel),29(audio)'
+            Should -Be 'uid=1000(app) gid=1000(app) groups=10(wheel),29(audio),1000(app)'
         Start-Container -Image pester/users:1 -Command id -User app -GroupAdd staff, 4242 -Runtime $Runtime -Network none -AutoRemove |
-            Should -Be 'uid=1000(app) gid=1000(app) groups=10(wheel),29(audio),50(staff),4242'
+            Should -Be 'uid=1000(app) gid=1000(app) groups=10(wheel),29(audio),50(staff),1000(app),4242'
         # user:group is that group alone (docker's rule); -GroupAdd still adds.
         Start-Container -Image pester/users:1 -Command id -User app:staff -GroupAdd 4242 -Runtime $Runtime -Network none -AutoRemove |
-            Should -Be 'uid=1000(app) gid=50(staff) groups=4242'
+            Should -Be 'uid=1000(app) gid=50(staff) groups=50(staff),4242'
     }
 
     It 'Invoke-ContainerCommand -User gets the user''s groups and the container''s -GroupAdd' {
-        Invoke-ContainerCommand $script:c.Id -Command id | Should -Be 'uid=1000(app) gid=1000(app) groups=10(wheel),29(audio),50(staff),4242'
-        Invoke-ContainerCommand $script:c.Id -Command id -User root | Should -Be 'uid=0(root) gid=0(root) groups=50(staff),4242'
+        Invoke-ContainerCommand $script:c.Id -Command id | Should -Be 'uid=1000(app) gid=1000(app) groups=10(wheel),29(audio),50(staff),1000(app),4242'
+        Invoke-ContainerCommand $script:c.Id -Command id -User root | Should -Be 'uid=0(root) gid=0(root) groups=0(root),50(staff),4242'
     }
 
     It 'an unknown -GroupAdd name is GroupNotFound at start; a malformed one is refused at creation' {

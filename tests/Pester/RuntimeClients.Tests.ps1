@@ -294,6 +294,35 @@ Describe 'docker run --runtime psc' -Skip:$dockerSkip {
         }
     }
 
+    It 'Start-Container gives the same process security as docker run: seccomp, no_new_privs, capabilities, groups (<User>)' -ForEach @(
+        @{ User = 'root' }
+        @{ User = 'user' }
+        @{ User = 'user:root' }
+        @{ User = '4242' }
+    ) {
+        $module = Join-Path $repoRoot 'out/PSContainer/PSContainer.psd1'
+        if (-not (Test-Path $module)) { Set-ItResult -Skipped -Because 'the module is not built (out/PSContainer)'; return }
+        $probe = 'grep -E "^(Seccomp|NoNewPrivs|CapInh|CapPrm|CapEff|CapBnd|CapAmb|Groups):" /proc/self/status; id'
+        $docker = Invoke-TestClient 'docker' @('run', '--rm', '--network', 'none', '-u', $User, $dimage, 'sh', '-c', $probe)
+        $docker.ExitCode | Should -Be 0 -Because $docker.Err
+        $docker.Out | Should -Match 'Seccomp:\s+2' -Because 'dockerd applies its default profile'
+        $saved = @{ Root = $env:PSCONTAINER_ROOT; RunRoot = $env:PSCONTAINER_RUNROOT }
+        $env:PSCONTAINER_ROOT = Join-Path $work 'psc-probe-state'
+        $env:PSCONTAINER_RUNROOT = Join-Path $work 'psc-probe-run'
+        try {
+            Import-Module $module -Force
+            Import-ContainerImage $imageTar -Format RootFs -Name psc-clients/probe:1 -Command sh | Out-Null
+            $ours = Start-Container -Image psc-clients/probe:1 -AutoRemove -Network none -User $User -Command sh, -c, $probe
+            ($ours -join "`n").Trim() | Should -Be $docker.Out.Trim()
+        }
+        finally {
+            Get-ContainerImage -ErrorAction SilentlyContinue | Remove-ContainerImage -Force -ErrorAction SilentlyContinue
+            Remove-Module PSContainer -ErrorAction SilentlyContinue
+            $env:PSCONTAINER_ROOT = $saved.Root
+            $env:PSCONTAINER_RUNROOT = $saved.RunRoot
+        }
+    }
+
     It 'run --rm echo hi prints hi' {
         $r = Invoke-TestClient 'docker' @('run', '--rm', '--runtime', 'psc', '--network', 'none', $dimage, 'echo', 'hi')
         $r.ExitCode | Should -Be 0 -Because $r.Err

@@ -59,7 +59,11 @@ public static partial class RuntimeSpecBuilder
         {
             gid = GroupId(groupPart, group, spec);
         }
-        else if (entry is not null)
+        // docker (since the CVE-2022-36109 fix) lists the primary group among the supplementary ones too: otherwise a
+        // process could leave its primary group (setgid to another of its groups) and escape permissions that deny
+        // that group. `Groups:` in /proc/self/status shows it.
+        additional.Add(gid);
+        if (groupPart.Length == 0 && entry is not null)
         {
             // Only the implicit form gets the user's memberships (runc's GetExecUser); "user:group" means that group.
             additional.AddRange(group
