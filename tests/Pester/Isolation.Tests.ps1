@@ -217,3 +217,33 @@ Describe '-Init' {
         (& $zombies init).Count | Should -Be 0
     }
 }
+
+Describe '-StopSignal and -StopTimeout' {
+    AfterEach { Get-Container -All | Remove-Container -Force }
+
+    It 'Stop-Container sends the container''s stop signal first' {
+        New-Container pester/iso:1 -Name stop-int -Network none -StopSignal SIGINT -Command sh, -c, 'trap "exit 7" INT; sleep 300 & wait' | Start-Container
+        Start-Sleep -Milliseconds 300
+        $stopped = Stop-Container stop-int -PassThru
+        $stopped.ExitCode | Should -Be 7 -Because 'only SIGINT runs the trap'
+    }
+
+    It 'Stop-Container waits the container''s stop timeout, unless -Timeout says otherwise' {
+        # sleep as pid 1 ignores SIGTERM: the stop ends with SIGKILL after the grace period.
+        New-Container pester/iso:1 -Name stop-fast -Network none -StopTimeout 1 -Command sleep, 300 | Start-Container
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        (Stop-Container stop-fast -PassThru).ExitCode | Should -Be 137
+        $watch.Elapsed.TotalSeconds | Should -BeLessThan 5 -Because 'the container asked for 1 s, not docker''s 10'
+        $watch.Elapsed.TotalSeconds | Should -BeGreaterThan 0.9
+        Start-Container stop-fast
+        $watch.Restart()
+        Stop-Container stop-fast -Timeout 0
+        $watch.Elapsed.TotalSeconds | Should -BeLessThan 1 -Because '-Timeout 0 kills at once'
+    }
+
+    It 'refuses a signal that is none (InvalidSignal)' {
+        { New-Container pester/iso:1 -StopSignal SIGFOO -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidSignal,*'
+        { New-Container pester/iso:1 -StopSignal 99 -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidSignal,*'
+        Get-Container -All | Should -BeNullOrEmpty
+    }
+}

@@ -13,7 +13,7 @@ public sealed class RestartContainerCommand : ContainerTargetCmdlet
 {
     [Parameter]
     [ValidateRange(0, 3600)]
-    public int Timeout { get; set; } = 10;
+    public int? Timeout { get; set; }
 
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -23,7 +23,7 @@ public sealed class RestartContainerCommand : ContainerTargetCmdlet
         foreach (var (key, shown) in Targets())
         {
             if (!ShouldProcess(shown, "Restart container")) continue;
-            var timeout = TimeSpan.FromSeconds(Timeout);
+            TimeSpan? timeout = Timeout is int t ? TimeSpan.FromSeconds(t) : null;
             RunConcurrently(key, shown, () =>
             {
                 Engine.Containers.Stop(key, timeout);

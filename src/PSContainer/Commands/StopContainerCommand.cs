@@ -13,10 +13,10 @@ namespace PSContainer.Commands;
 [OutputType(typeof(Container))]
 public sealed class StopContainerCommand : ContainerTargetCmdlet
 {
-    /// <summary>Seconds to wait after the stop signal before SIGKILL (default 10).</summary>
+    /// <summary>Seconds to wait after the stop signal before SIGKILL (default: the container's -StopTimeout, else 10).</summary>
     [Parameter]
     [ValidateRange(0, 3600)]
-    public int Timeout { get; set; } = 10;
+    public int? Timeout { get; set; }
 
     /// <summary>A signal to send instead of stopping (KILL, SIGHUP, 9…).</summary>
     [Parameter]
@@ -30,7 +30,7 @@ public sealed class StopContainerCommand : ContainerTargetCmdlet
         foreach (var (key, shown) in Targets())
         {
             if (!ShouldProcess(shown, Signal is null ? "Stop container" : $"Send {Signal} to container")) continue;
-            var timeout = TimeSpan.FromSeconds(Timeout);
+            TimeSpan? timeout = Timeout is int t ? TimeSpan.FromSeconds(t) : null;
             string? signal = Signal;
             RunConcurrently(key, shown, () => Engine.Containers.Stop(key, timeout, signal), PassThru);
         }

@@ -158,6 +158,7 @@ public abstract partial class ContainerCreationCmdlet : PSContainerCmdlet
     {
         var options = WithSecurity(NewOptions());
         AddIsolationOptions(options);
+        AddStopOptions(options);
         return options;
     }
 

@@ -124,6 +124,7 @@ public sealed partial class ContainerManager
         ContainerInputRules.ValidateEnvironment(options.Environment);
         ContainerInputRules.ValidateHostname(options.Hostname);
         IsolationSpec.Validate(options);
+        ContainerOptions.ValidateStop(options);
         foreach (string? mode in new[] { options.PidMode, options.IpcMode })
             if (mode?.StartsWith("container:", StringComparison.Ordinal) == true) Resolve(mode["container:".Length..]);
         ResolveUserNamespace(options);
@@ -616,7 +617,7 @@ public sealed partial class ContainerManager
     /// Without a signal: SIGTERM (or the image's stop signal), then SIGKILL after the timeout, as docker stop.
     /// With a signal: sends just that signal, as docker kill.
     /// </summary>
-    public Container Stop(string idOrName, TimeSpan timeout, string? signal = null)
+    public Container Stop(string idOrName, TimeSpan? timeout, string? signal = null)
     {
         var record = Resolve(idOrName);
         using (LockContainer(record.Id))
@@ -635,12 +636,15 @@ public sealed partial class ContainerManager
             else
             {
                 ThawIfPaused(record, runtime);
-                string stopSignal = images.Find(record.ImageId)?.Config.StopSignal is { Length: > 0 } s ? s : "SIGTERM";
-                if (timeout > TimeSpan.Zero)
+                // -StopSignal of the container, else the image's StopSignal, else SIGTERM; -StopTimeout likewise.
+                string stopSignal = record.Options.StopSignal
+                    ?? (images.Find(record.ImageId)?.Config.StopSignal is { Length: > 0 } s ? s : "SIGTERM");
+                var grace = timeout ?? TimeSpan.FromSeconds(record.Options.StopTimeout ?? ContainerOptions.DefaultStopTimeout);
+                if (grace > TimeSpan.Zero)
                 {
                     runtime.Kill(record.Id, stopSignal);
                     CrashPoint.At("stop-after-signal");
-                    if (!WaitForExit(record, timeout)) runtime.Kill(record.Id, "SIGKILL", all: true);
+                    if (!WaitForExit(record, grace)) runtime.Kill(record.Id, "SIGKILL", all: true);
                 }
                 else
                 {
