@@ -3,7 +3,7 @@ using PSContainer.Engine.Containers;
 
 namespace PSContainer.Host;
 
-/// <summary>How the container is stopped (docker run --stop-signal, --stop-timeout).</summary>
+/// <summary>How the container is stopped and how its log is kept (docker run --stop-signal, --stop-timeout, --log-opt).</summary>
 public abstract partial class ContainerCreationCmdlet
 {
     /// <summary>The signal Stop-Container sends first: SIGTERM unless the image says otherwise.</summary>
@@ -15,9 +15,15 @@ public abstract partial class ContainerCreationCmdlet
     [ValidateRange(0, 3600)]
     public int? StopTimeout { get; set; }
 
+    /// <summary>Log rotation (docker run --log-opt): max-size=10m, max-file=3; several per item, comma-separated.</summary>
+    [Parameter(ParameterSetName = RunSet)]
+    [Alias("LogOpt")]
+    public string[]? LogOption { get; set; }
+
     private void AddStopOptions(ContainerOptions o)
     {
         o.StopSignal = StopSignal;
         o.StopTimeout = StopTimeout;
+        o.LogOptions = ContainerOptions.ParseLogOptions(LogOption ?? []);
     }
 }

@@ -4,18 +4,68 @@
  * LOG_RECORD_MAX, or text the container flushed without a newline yet). Nothing is held back across time:
  * whatever a read returns is written at once. A stream that ends without a newline gets an empty F record.
  * While the runtime's `create` runs, what it prints is only captured (for its error message), not logged.
- * Each record is one writev() on an O_APPEND file, so a reader following the file never sees half a record. */
+ * Each record is one writev() on an O_APPEND file, so a reader following the file never sees half a record.
+ * With --log-max-size the log rotates between records once it reaches that size, as docker's json-file driver:
+ * FILE.1 is the newest old file, FILE.(max-files - 1) the oldest, and older ones are deleted; a reader that holds
+ * the old file open reads it to its end, then opens FILE anew. A rotation that fails keeps the current file. */
 #include "monitor.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 static int log_fd = -1;
+static const char *log_path;
+static long long log_size, log_max_size;
+static int log_max_files = 1;
 static char buf[LOG_RECORD_MAX]; /* shared by both streams: nothing stays in it between calls */
 
-void log_set_output(int fd) { log_fd = fd; }
+void log_set_output(int fd, const char *path, long long max_size, int max_files)
+{
+    struct stat st;
+    log_fd = fd;
+    log_path = path;
+    log_max_size = max_size;
+    log_max_files = max_files < 1 ? 1 : max_files;
+    log_size = fstat(fd, &st) == 0 ? (long long)st.st_size : 0;
+}
+
+/* FILE.(n-1) is dropped, FILE.i becomes FILE.(i+1), FILE becomes FILE.1, and a new FILE is opened. With one file
+ * kept there is nothing to shift into: the file is emptied instead. */
+static void rotate(void)
+{
+    if (log_max_files == 1) {
+        if (ftruncate(log_fd, 0) == 0)
+            log_size = 0;
+        return;
+    }
+    char from[PATH_MAX], to[PATH_MAX];
+    snprintf(to, sizeof to, "%s.%d", log_path, log_max_files - 1);
+    if (unlink(to) < 0 && errno != ENOENT)
+        return;
+    for (int i = log_max_files - 2; i >= 1; i--) {
+        snprintf(from, sizeof from, "%s.%d", log_path, i);
+        snprintf(to, sizeof to, "%s.%d", log_path, i + 1);
+        if (rename(from, to) < 0 && errno != ENOENT)
+            return;
+    }
+    snprintf(to, sizeof to, "%s.1", log_path);
+    if (rename(log_path, to) < 0)
+        return;
+    int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) { /* keep writing where we were (now FILE.1) rather than lose the output */
+        rename(to, log_path);
+        return;
+    }
+    close(log_fd);
+    log_fd = fd;
+    log_size = 0;
+}
 
 static void emit(struct logstream *s, char tag, const char *text, size_t len)
 {
@@ -39,8 +89,13 @@ static void emit(struct logstream *s, char tag, const char *text, size_t len)
     do
         n = writev(log_fd, iov, 3);
     while (n < 0 && errno == EINTR);
-    if (n < 0 || (size_t)n == total)
+    if (n < 0)
         return; /* on a write error (disk full) keep draining the pipe so the container never blocks */
+    log_size += (long long)total;
+    if (log_max_size > 0 && log_size >= log_max_size && (size_t)n == total)
+        rotate();
+    if ((size_t)n == total)
+        return;
     /* short write (rare on regular files): finish the record */
     size_t done = (size_t)n;
     for (int i = 0; i < 3; i++) {

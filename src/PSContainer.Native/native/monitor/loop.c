@@ -112,7 +112,7 @@ int monitor_run(const struct options *o)
     int log_fd = open(o->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (log_fd < 0)
         return fail(o, MON_SELF_FAILURE, "psc-monitor: open log %s: %s", o->log_path);
-    log_set_output(log_fd);
+    log_set_output(log_fd, o->log_path, o->log_max_size, o->log_max_files);
 
     int outp[2], errp[2];
     if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)

@@ -11,6 +11,7 @@
 
 static const char usage[] =
     "usage: psc-monitor --runtime PATH --runtime-root DIR --id ID --bundle DIR --log-path FILE\n"
+    "       [--log-max-size BYTES --log-max-files N]\n"
     "                   --exit-file FILE --pid-file FILE [--cgroup-path PATH] [--sync-fd N]\n";
 
 /* Paths are made absolute here because the detached monitor (and the runtime it runs) work from "/". */
@@ -32,9 +33,11 @@ int parse_args(int argc, char **argv, struct options *o)
         {"log-path", required_argument, 0, 'l'},  {"exit-file", required_argument, 0, 'e'},
         {"pid-file", required_argument, 0, 'p'},  {"cgroup-path", required_argument, 0, 'c'},
         {"sync-fd", required_argument, 0, 's'},   {"help", no_argument, 0, 'h'},
+        {"log-max-size", required_argument, 0, 'S'}, {"log-max-files", required_argument, 0, 'F'},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->sync_fd = -1;
+    o->log_max_files = 1;
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
@@ -55,6 +58,20 @@ int parse_args(int argc, char **argv, struct options *o)
                 return -1;
             }
             o->sync_fd = (int)v;
+            break;
+        }
+        case 'S': case 'F': {
+            char *end;
+            errno = 0;
+            long long v = strtoll(optarg, &end, 10);
+            if (errno || *end || v < (c == 'S' ? 0 : 1) || (c == 'F' && v > 1000)) {
+                fprintf(stderr, "psc-monitor: --%s %s: not a valid number\n", c == 'S' ? "log-max-size" : "log-max-files", optarg);
+                return -1;
+            }
+            if (c == 'S')
+                o->log_max_size = v;
+            else
+                o->log_max_files = (int)v;
             break;
         }
         case 'h': fputs(usage, stdout); exit(0);

@@ -24,6 +24,8 @@ struct options {
     const char *pid_file;
     const char *cgroup_path;  /* may be NULL: then read from /proc/PID/cgroup */
     int sync_fd;              /* -1 when none */
+    long long log_max_size;   /* rotate the log once it reaches this many bytes; 0: never */
+    int log_max_files;        /* files kept, the current one included (docker's max-file); at least 1 */
 };
 
 /* args.c */
@@ -56,7 +58,7 @@ struct logstream {
     char *capture;       /* when set, a copy of what arrives is kept here (runtime error text) */
     size_t capture_len, capture_cap;
 };
-void log_set_output(int fd);
+void log_set_output(int fd, const char *path, long long max_size, int max_files);
 bool log_pump(struct logstream *s);   /* false once the stream reached EOF (and was closed) */
 void log_close(struct logstream *s);
 

@@ -125,6 +125,7 @@ public sealed partial class ContainerManager
         ContainerInputRules.ValidateHostname(options.Hostname);
         IsolationSpec.Validate(options);
         ContainerOptions.ValidateStop(options);
+        options.LogRotation();
         foreach (string? mode in new[] { options.PidMode, options.IpcMode })
             if (mode?.StartsWith("container:", StringComparison.Ordinal) == true) Resolve(mode["container:".Length..]);
         ResolveUserNamespace(options);
@@ -412,6 +413,8 @@ public sealed partial class ContainerManager
                 "--log-path", LogPath(id), "--exit-file", ExitFile(id), "--pid-file", Path.Combine(RunDir(id), "pid"),
                 "--cgroup-path", CgroupPath(record), "--sync-fd", "3",
             };
+            var (logMaxSize, logMaxFiles) = record.Options.LogRotation();
+            args.AddRange(["--log-max-size", logMaxSize.ToString(CultureInfo.InvariantCulture), "--log-max-files", logMaxFiles.ToString(CultureInfo.InvariantCulture)]);
             var env = new Dictionary<string, string> { ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
             launcher = ProcessSpawner.Spawn(args[0], args, env, new Dictionary<int, int> { [writeEnd] = 3 });
         }

@@ -1,0 +1,24 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace PSContainer.Native;
+
+/// <summary>Which file a path or an open handle is (device and inode): tells a renamed-away file from its successor.</summary>
+public readonly record struct FileIdentity(ulong Device, ulong Inode)
+{
+    public static unsafe FileIdentity Of(SafeFileHandle handle)
+    {
+        Tmds.Linux.stat st;
+        if (Tmds.Linux.LibC.fstat((int)handle.DangerousGetHandle(), &st) != 0) throw new NativeException("fstat", "", Errors.Last);
+        return new FileIdentity((ulong)st.st_dev, (ulong)st.st_ino);
+    }
+
+    /// <summary>The file at <paramref name="path"/> now, or null if there is none.</summary>
+    public static unsafe FileIdentity? Of(string path)
+    {
+        Tmds.Linux.stat st;
+        byte[] p = Sys.Z(path);
+        int r;
+        fixed (byte* pp = p) r = Tmds.Linux.LibC.stat(pp, &st);
+        return r == 0 ? new FileIdentity((ulong)st.st_dev, (ulong)st.st_ino) : null;
+    }
+}
