@@ -329,6 +329,26 @@ Describe 'A state root deleted under live host objects' {
         finally { & ip link delete $script:goneBridge 2>$null }
     }
 
+    It 'Repair-ContainerState of another state root sharing the run root leaves this root''s running container alone' {
+        $started = Invoke-InGoneRoot "Import-ContainerImage '$script:rootfsTar' -Format RootFs -Name gone/box:1 -Command sh | Out-Null; (New-Container gone/box:1 -Publish 80 -Command sleep, 300 | Start-Container -PassThru).Id"
+        $started.ExitCode | Should -Be 0 -Because $started.Stderr
+        $id = $started.Stdout.Trim()
+        try {
+            $otherRoot = Join-Path $script:state.Work 'other-root'
+            $repair = Start-TestPwsh -Script "Import-Module '$(Get-TestModulePath)'; Repair-ContainerState -Verbose 4>&1 | ForEach-Object { `"`$_`" }" -Environment @{
+                PSCONTAINER_ROOT = $otherRoot; PSCONTAINER_RUNROOT = $script:goneRun } | Wait-TestPwsh -TimeoutSeconds 120
+            $repair.ExitCode | Should -Be 0 -Because $repair.Stderr
+            $repair.Stdout | Should -Not -Match $id
+            Test-Path (Join-Path $script:goneRun "netns/$id") | Should -BeTrue
+            $state = Invoke-InGoneRoot "(Get-Container $($id.Substring(0, 12))).State"
+            $state.Stdout.Trim() | Should -Be 'Running'
+        }
+        finally {
+            Invoke-InGoneRoot 'Get-Container -All | Remove-Container -Force' | Out-Null
+            & rm -rf --one-file-system -- (Join-Path $script:state.Work 'other-root')
+        }
+    }
+
     It 'Repair-ContainerState stops a container whose record went with the root (<Deleted>), and removes its cgroups, namespace, veth and rules' -ForEach @(
         @{ Deleted = 'state root'; AlsoRunRoot = $false }
         @{ Deleted = 'state root and run root'; AlsoRunRoot = $true }

@@ -7,7 +7,9 @@ namespace PSContainer.Engine.Containers;
 /// Containers the host still runs but no record of this state root accounts for: the root was deleted (a user
 /// resetting the engine with rm -rf) while they ran, or a removal was killed between its record and its clean-up.
 /// Repair-ContainerState stops them and removes their runtime state and cgroups — but only those it can prove are
-/// this root's, since the cgroup parent may be shared with other state roots.
+/// this root's: the run root ($env:PSCONTAINER_RUNROOT defaults to one path whatever the state root) and the
+/// cgroup parent may be shared with other state roots. Proof is the run directory's owner file (written at every
+/// start) naming this root, or a process that runs on an overlay whose upper directory is in this root.
 /// </summary>
 public sealed partial class ContainerManager
 {
@@ -15,10 +17,30 @@ public sealed partial class ContainerManager
     private static partial Regex ContainerIdPattern();
 
     /// <summary>Removes runtime states and cgroups of containers without a record; returns what it removed.</summary>
+    /// <summary>In a run directory: the state root the run belongs to.</summary>
+    private const string OwnerFileName = "root";
+
+    /// <summary>Whether the run directory of <paramref name="id"/> says it belongs to another state root (or to none
+    /// it can name: a run directory without the file is from before the file existed, and is left alone).</summary>
+    private bool RunOfAnotherRoot(string id)
+    {
+        string owner = Path.Combine(RunDir(id), OwnerFileName);
+        if (!File.Exists(owner)) return Directory.Exists(RunDir(id));
+        try
+        {
+            return File.ReadAllText(owner) != paths.Root;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
     private List<string> RemoveOrphanRuns(ISet<string> known)
     {
         var removed = new List<string>();
         bool Orphan(string id) => ContainerIdPattern().IsMatch(id) && !known.Contains(id) && store.ById(id) is null;
+        bool ProvablyOurs(string id) => Directory.Exists(RunDir(id)) && !RunOfAnotherRoot(id);
 
         // Runtime states in this root's run directory are this root's by where they are.
         string runtimes = Path.Combine(paths.RunRoot, "runtime");
@@ -26,7 +48,7 @@ public sealed partial class ContainerManager
         {
             foreach (string runtimeDir in Directory.GetDirectories(runtimes))
             {
-                foreach (string id in Directory.GetDirectories(runtimeDir).Select(Path.GetFileName).OfType<string>().Where(Orphan))
+                foreach (string id in Directory.GetDirectories(runtimeDir).Select(Path.GetFileName).OfType<string>().Where(Orphan).Where(ProvablyOurs))
                 {
                     KillMonitorOf(id);
                     try
@@ -47,7 +69,7 @@ public sealed partial class ContainerManager
         string runDirs = Path.Combine(paths.RunRoot, "containers");
         if (Directory.Exists(runDirs))
         {
-            foreach (string id in Directory.GetDirectories(runDirs).Select(Path.GetFileName).OfType<string>().Where(Orphan))
+            foreach (string id in Directory.GetDirectories(runDirs).Select(Path.GetFileName).OfType<string>().Where(Orphan).Where(ProvablyOurs))
             {
                 KillMonitorOf(id);
                 LayerStore.DeleteTree(Path.Combine(runDirs, id));
@@ -55,8 +77,9 @@ public sealed partial class ContainerManager
             }
         }
 
-        // Cgroups under the parent: this root's if a process in it runs on an overlay whose upper directory is in
-        // this root; an empty one that is not brand new is nobody's (a container's cgroup lives while it runs).
+        // Cgroups under the parent: this root's if a process in it (or in a cgroup below it: a container may nest
+        // its own) runs on an overlay whose upper directory is in this root. One without any process is nobody's
+        // running container; it is removed (empty, not brand new) but no monitor is touched for it.
         string upperPrefix = "upperdir=" + Path.Combine(paths.Root, "containers") + "/";
         var candidates = Cgroups.Directories("/" + CgroupParent)
             .SelectMany(Directory.GetDirectories)
@@ -65,16 +88,60 @@ public sealed partial class ContainerManager
         {
             string path = $"/{CgroupParent}/{id}";
             var dirs = Cgroups.Directories(path);
-            var pids = dirs.SelectMany(d => ReadPids(Path.Combine(d, "cgroup.procs"))).Distinct().ToList();
-            bool ours = pids.Count > 0
-                ? pids.Any(pid => RootMountOptions(pid)?.Contains(upperPrefix, StringComparison.Ordinal) == true)
-                : dirs.All(d => Directory.GetLastWriteTimeUtc(d) < DateTime.UtcNow.AddMinutes(-1));
-            if (!ours) continue;
-            KillMonitorOf(id);
-            RemoveCgroup(path);
-            removed.Add($"cgroup {path}");
+            var pids = dirs.SelectMany(AllPidsBelow).Distinct().ToList();
+            if (pids.Count > 0)
+            {
+                if (!pids.Any(pid => RootMountOptions(pid)?.Contains(upperPrefix, StringComparison.Ordinal) == true)) continue;
+                KillMonitorOf(id);
+            }
+            else if (!dirs.All(d => Directory.GetLastWriteTimeUtc(d) < DateTime.UtcNow.AddMinutes(-1)))
+            {
+                continue;
+            }
+            RemoveCgroupTree(path);
+            if (Cgroups.Directories(path).Count == 0) removed.Add($"cgroup {path}");
         }
         return removed;
+    }
+
+    /// <summary>The processes of a cgroup directory and of every cgroup below it.</summary>
+    private static IEnumerable<int> AllPidsBelow(string dir)
+    {
+        IEnumerable<string> below;
+        try
+        {
+            below = Directory.EnumerateDirectories(dir, "*", SearchOption.AllDirectories).ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            below = [];
+        }
+        return below.Prepend(dir).SelectMany(d => ReadPids(Path.Combine(d, "cgroup.procs")));
+    }
+
+    /// <summary>Removes a container's cgroup and any cgroups a container made below it, deepest first.</summary>
+    private void RemoveCgroupTree(string cgroupPath)
+    {
+        foreach (string dir in Cgroups.Directories(cgroupPath))
+        {
+            List<string> nested;
+            try
+            {
+                nested = Directory.EnumerateDirectories(dir, "*", SearchOption.AllDirectories).OrderByDescending(d => d.Length).ToList();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                nested = [];
+            }
+            foreach (string child in nested)
+            {
+                string relative = Path.GetRelativePath(Cgroups.MountRoot, child);
+                // The hierarchy's own directory name (v1: "memory/…") is not part of the cgroup path.
+                string childPath = Cgroups.Version == 1 ? "/" + string.Join('/', relative.Split('/').Skip(1)) : "/" + relative;
+                RemoveCgroup(childPath);
+            }
+        }
+        RemoveCgroup(cgroupPath);
     }
 
     private static IEnumerable<int> ReadPids(string procsFile)

@@ -307,6 +307,8 @@ public sealed partial class ContainerManager
                     ?? throw new EngineException("ImageNotFound", ErrorKind.ObjectNotFound, record.Image, $"The image of container {record.Name} ({record.ImageId}) is no longer in the store.");
         string id = record.Id, dir = ContainerDir(id), runDir = RunDir(id), rootfs = RootfsDir(id);
         Directory.CreateDirectory(runDir);
+        // The run root may be shared by several state roots: this names the one the run belongs to (see Orphans).
+        File.WriteAllText(Path.Combine(runDir, OwnerFileName), paths.Root);
         UndoInterruptedStart(record);
         // Recorded before the first host object is made, so a kill at any later point can be undone.
         MarkStartInProgress(id);

@@ -163,7 +163,8 @@ public sealed partial class ContainerManager
         {
             foreach (string file in Directory.GetFiles(netnsDir))
             {
-                if (InUse(Path.GetFileName(file))) continue;
+                // Another state root may share this run root: its containers' namespaces are not ours to remove.
+                if (InUse(Path.GetFileName(file)) || RunOfAnotherRoot(Path.GetFileName(file))) continue;
                 NetworkNamespace.Delete(file);
                 removed.Add($"netns {Path.GetFileName(file)}");
             }
