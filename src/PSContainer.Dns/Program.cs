@@ -105,11 +105,30 @@ public static class Program
             .Select(f => new IPEndPoint(IPAddress.Parse(f[1]), 53)).ToArray();
     }
 
-    /// <returns>false when the records file is gone (the network was removed).</returns>
+    /// <returns>false when the records file is gone (the network was removed); a file it cannot read now (a
+    /// permission problem) keeps the records it has rather than ending the server.</returns>
+    /// <summary>Whether the path is truly absent (ENOENT), not merely unreadable to us (EACCES).</summary>
+    private static bool Gone(string path)
+    {
+        try
+        {
+            File.OpenHandle(path, FileMode.Open, FileAccess.Read).Dispose();
+            return false;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return true;
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            return false;
+        }
+    }
+
     private static bool Reload()
     {
         var info = new FileInfo(recordsPath);
-        if (!info.Exists) return false;
+        if (!info.Exists) return !Gone(recordsPath);
         if (info.LastWriteTimeUtc == recordsTime && info.Length == recordsLength) return true;
         try
         {

@@ -149,6 +149,27 @@ Describe 'psc-dns' {
         $net | Out-Null
     }
 
+    It 'keeps serving when the session that made the network has a restrictive umask (027)' {
+        if (-not $script:haveRuntime) { Set-ItResult -Skipped -Because 'psc-runtime/psc-monitor are not built'; return }
+        if (-not $script:haveNft) { Set-ItResult -Skipped -Because 'nft (nftables) is not installed'; return }
+        if (-not ('PscTest.Umask' -as [type])) {
+            Add-Type -Namespace PscTest -Name Umask -MemberDefinition '[System.Runtime.InteropServices.DllImport("libc", EntryPoint = "umask")] public static extern uint Set(uint mask);'
+        }
+        $old = [PscTest.Umask]::Set(0x17)   # 027: hardened hosts' umask, no access for others
+        try {
+            New-ContainerNetwork pester-dns-umask | Out-Null
+            New-Container pester/dnsbox:1 -Name umask-first -Network pester-dns-umask -Command sleep, 60 | Start-Container | Out-Null
+        }
+        finally { [PscTest.Umask]::Set($old) | Out-Null }
+        $dnsPid = @(Get-OurDns)
+        Start-Sleep -Seconds 3   # psc-dns reloads its records every second: an unreadable directory ended it here
+        @(Get-OurDns) | Should -Be $dnsPid -Because 'psc-dns must not exit when it cannot find its records'
+        $out = Invoke-TestInContainer -Image pester/dnsbox:1 -Network pester-dns-umask -Script 'nslookup umask-first'
+        ($out -join "`n") | Should -Match ([regex]::Escape((Get-Container umask-first).IPAddress))
+        Remove-Container umask-first -Force
+        Remove-ContainerNetwork pester-dns-umask
+    }
+
     It 'refuses an option given without its value' {
         $out = & $script:dnsBinary --listen 127.0.0.1 --port 2>&1
         $LASTEXITCODE | Should -Be 2

@@ -73,9 +73,16 @@ public sealed partial class ContainerManager
             }
             string marker = NetworkChangeMarker(record.Id, "connect", Networks.Resolve(network).Id);
             WriteMarker(marker);
-            Networks.Connect(record.Id, network, address, aliases, NetnsPath(record.Id));
-            RewriteNetworkFiles(record);
-            File.Delete(marker);
+            try
+            {
+                Networks.Connect(record.Id, network, address, aliases, NetnsPath(record.Id));
+                RewriteNetworkFiles(record);
+            }
+            finally
+            {
+                // A failure was undone by Connect itself; only a killed session leaves the marker for the next command.
+                File.Delete(marker);
+            }
         }
         return ToContainer(record);
     }
@@ -91,7 +98,11 @@ public sealed partial class ContainerManager
                 Networks.Disconnect(record.Id, network);
                 return ToContainer(record);
             }
-            string marker = NetworkChangeMarker(record.Id, "disconnect", Networks.Resolve(network).Id);
+            var target = Networks.Resolve(network);
+            if (!Networks.EndpointsOf(record.Id).Any(e => e.NetworkId == target.Id))
+                throw new EngineException("NotConnected", ErrorKind.InvalidOperation, network, $"The container is not connected to network '{target.Name}'.");
+            // A disconnect that fails half-way keeps its marker: the next command finishes it, as after a kill.
+            string marker = NetworkChangeMarker(record.Id, "disconnect", target.Id);
             WriteMarker(marker);
             Networks.Disconnect(record.Id, network);
             RewriteNetworkFiles(record);

@@ -682,7 +682,11 @@ public sealed class NetworkManager
             StopDns(n);
             return;
         }
+        // psc-dns reads the records as nobody after dropping root: the directory must be searchable by it whatever
+        // the session's umask (027 on hardened hosts would make it 0750 and silence DNS), and the file readable.
         Directory.CreateDirectory(NetworkRunDir(n.Id));
+        File.SetUnixFileMode(NetworkRunDir(n.Id), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
         AtomicFile.Write(RecordsFile(n.Id), Encoding.UTF8.GetBytes(Records(active)), NetworkRunDir(n.Id));
         if (ProcessInfo.IsAlive(n.DnsPid, n.DnsStart)) return;
         StartDns(n);
