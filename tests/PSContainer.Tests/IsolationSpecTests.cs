@@ -90,6 +90,7 @@ public sealed class IsolationSpecTests
         Assert.DoesNotContain("uts", Namespaces(spec));
         Assert.Null(spec["hostname"]);
         Assert.Contains("mount", Namespaces(spec));
+        Assert.Equal(("bind", "/dev/shm"), ((string)Mount(spec, "/dev/shm")["type"]!, (string)Mount(spec, "/dev/shm")["source"]!));
     }
 
     [Fact]
@@ -104,6 +105,17 @@ public sealed class IsolationSpecTests
 
         var notShareable = donor with { Options = new ContainerOptions() };
         Assert.Equal("IpcNotShareable", Assert.Throws<EngineException>(() => Spec(new ContainerOptions { IpcMode = "container:db" }, _ => notShareable)).ErrorId);
+    }
+
+    [Fact]
+    public void Under_a_user_namespace_a_renamed_device_is_bound_from_its_host_path()
+    {
+        var record = new ContainerRecord { Id = "abc", Name = "c", Image = "i", ImageId = "sha256:1", Command = ["sh"], Options = new ContainerOptions { Devices = ["/dev/null:/dev/mine:r"] } };
+        var spec = RuntimeSpecBuilder.Build(record, ["PATH=/bin"], new ResolvedUser(0, 0, [], "/"), "/", "c", Context);
+        IsolationSpec.Apply(spec, record.Options, _ => throw new InvalidOperationException(), "/r/shm", userNamespace: true);
+        Assert.Equal(("bind", "/dev/null"), ((string)Mount(spec, "/dev/mine")["type"]!, (string)Mount(spec, "/dev/mine")["source"]!));
+        Assert.Null(spec["linux"]!["devices"]);
+        Assert.Equal("r", (string)spec["linux"]!["resources"]!["devices"]!.AsArray().Last()!["access"]!);
     }
 
     [Fact]

@@ -151,11 +151,17 @@ Describe 'namespace modes' {
         $err[0].FullyQualifiedErrorId | Should -BeLike 'IpcNotShareable,*'
     }
 
-    It '-Ipc host and -Uts host use the host''s namespaces' {
-        $lines = Invoke-Probe 'readlink /proc/self/ns/ipc; readlink /proc/self/ns/uts; hostname' @{ Ipc = 'host'; Uts = 'host' }
+    It '-Ipc host and -Uts host use the host''s namespaces, and the host''s /dev/shm' {
+        $token = "psc-test-$([guid]::NewGuid().ToString('N'))"
+        Set-Content "/dev/shm/$token" 'from the host'
+        try {
+            $lines = Invoke-Probe "readlink /proc/self/ns/ipc; readlink /proc/self/ns/uts; hostname; cat /dev/shm/$token" @{ Ipc = 'host'; Uts = 'host' }
+        }
+        finally { Remove-Item "/dev/shm/$token" }
         $lines[0] | Should -Be (Get-Item /proc/self/ns/ipc).LinkTarget
         $lines[1] | Should -Be (Get-Item /proc/self/ns/uts).LinkTarget
         $lines[2] | Should -Be (& hostname)
+        $lines[3] | Should -Be 'from the host' -Because 'POSIX shared memory is shared with the host too'
     }
 }
 

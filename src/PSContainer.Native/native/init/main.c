@@ -36,6 +36,13 @@ int main(int argc, char **argv)
     if (child < 0)
         return fail("fork");
     if (child == 0) {
+        /* Its own process group, in the terminal's foreground when there is one (as tini): a Ctrl+C from the
+         * terminal reaches the command once, not once directly and again forwarded by us. SIGTTOU is still
+         * blocked here, so tcsetpgrp from what is now a background group is not stopped. */
+        if (setpgid(0, 0) < 0)
+            _exit(fail("setpgid"));
+        if (isatty(STDIN_FILENO) && tcsetpgrp(STDIN_FILENO, getpid()) < 0)
+            _exit(fail("tcsetpgrp"));
         if (sigprocmask(SIG_SETMASK, &previous, NULL) < 0)
             _exit(fail("unblock signals"));
         execvp(argv[first], argv + first);

@@ -4,14 +4,20 @@ namespace PSContainer.Engine.Containers;
 
 public sealed partial class ContainerManager
 {
-    private string ShmPath(string id) => Path.Combine(ContainerDir(id), "shm");
+    /// <summary>
+    /// The host-side /dev/shm of a shareable container: a world-writable tmpfs, so it sits in a directory only the
+    /// container's root may enter (docker keeps it under 0710 /var/lib/docker for the same reason).
+    /// </summary>
+    private string ShmPath(string id) => Path.Combine(ContainerDir(id), "ipc", "shm");
 
     /// <summary>The host-side /dev/shm of a shareable container, mounted before its spec is written (see IsolationSpec.ShmOnHost).</summary>
     private void MountShmOnHost(ContainerRecord record)
     {
         if (!IsolationSpec.ShmOnHost(record.Options)) return;
-        string path = ShmPath(record.Id);
+        string path = ShmPath(record.Id), parent = Path.GetDirectoryName(path)!;
         Directory.CreateDirectory(path);
+        File.SetUnixFileMode(parent, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (MapsOf(record) is { } maps) ChownToRoot(parent, maps);
         if (!Mounts.IsMountPoint(path))
             Mounts.Mount("shm", path, "tmpfs", Mounts.MS_NOSUID | Mounts.MS_NODEV | Mounts.MS_NOEXEC, IsolationSpec.ShmMountData(record.Options));
     }

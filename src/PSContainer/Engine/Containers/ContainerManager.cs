@@ -343,7 +343,7 @@ public sealed partial class ContainerManager
             var spec = RuntimeSpecBuilder.Build(record, env, user, cwd, hostname,
                 new SpecContext(rootfs, netns, Path.Combine(dir, "hostname"), Path.Combine(dir, "hosts"), Path.Combine(dir, "resolv.conf"), CgroupPath(record)));
             MountShmOnHost(record);
-            IsolationSpec.Apply(spec, o, JoinRunning, ShmPath(id));
+            IsolationSpec.Apply(spec, o, JoinRunning, ShmPath(id), userNamespace: MapsOf(record) is not null);
             Security.ContainerSecurity.Of(o).Apply(spec);
             ApplyUserNamespace(record, spec);
             // Written beside itself, not in the store's tmp/, which garbage collection empties without our lock.

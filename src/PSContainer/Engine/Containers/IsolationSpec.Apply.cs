@@ -17,7 +17,7 @@ public static partial class IsolationSpec
     /// container:NAME to a running container (or throws); <paramref name="shmPath"/> is the host-side /dev/shm of a
     /// shareable container (see <see cref="ShmOnHost"/>).
     /// </summary>
-    public static void Apply(JsonObject spec, ContainerOptions o, Func<string, JoinTarget> join, string shmPath)
+    public static void Apply(JsonObject spec, ContainerOptions o, Func<string, JoinTarget> join, string shmPath, bool userNamespace = false)
     {
         var process = spec["process"]!.AsObject();
         var linux = spec["linux"]!.AsObject();
@@ -35,7 +35,15 @@ public static partial class IsolationSpec
         foreach (string d in o.Devices)
         {
             var (node, inside, access) = ParseDevice(d);
-            AddDevice(linux, node with { Path = inside });
+            // In a user namespace mknod is refused and the runtime binds the node of the same path from the host:
+            // a device given under another name is bound from its host path here instead.
+            if (userNamespace && inside != node.Path)
+                mounts.Add(new JsonObject
+                {
+                    ["destination"] = inside, ["type"] = "bind", ["source"] = node.Path, ["options"] = Strings(["bind", "rprivate"]),
+                });
+            else
+                AddDevice(linux, node with { Path = inside });
             resources["devices"]!.AsArray().Add(new JsonObject
             {
                 ["allow"] = true, ["type"] = node.Type.ToString(), ["major"] = node.Major, ["minor"] = node.Minor, ["access"] = access,
@@ -117,7 +125,12 @@ public static partial class IsolationSpec
             Ns("pid")!["path"] = $"/proc/{target.Pid}/ns/pid";
         }
 
-        if (o.IpcMode == "host") Host("ipc");
+        if (o.IpcMode == "host")
+        {
+            // The host's System V IPC and its POSIX shared memory, as docker --ipc host gives both.
+            Host("ipc");
+            if (shm is not null) BindShm(shm, "/dev/shm");
+        }
         else if (o.IpcMode == "none" && shm is not null) mounts.Remove(shm);
         else if (o.IpcMode?.StartsWith("container:", StringComparison.Ordinal) == true)
         {
@@ -128,7 +141,7 @@ public static partial class IsolationSpec
             if (target.Options.IpcMode == "host") Host("ipc");
             else Ns("ipc")!["path"] = $"/proc/{target.Pid}/ns/ipc";
             // POSIX shared memory lives in /dev/shm: the donor's, as docker shares it.
-            if (shm is not null) BindShm(shm, target.ShmPath);
+            if (shm is not null) BindShm(shm, target.Options.IpcMode == "host" ? "/dev/shm" : target.ShmPath);
         }
 
         if (o.UtsMode == "host")
