@@ -35,6 +35,11 @@
         'Invoke-ContainerCommand'
         'Suspend-Container'
         'Resume-Container'
+        'Get-ContainerStatistics'
+        'Get-ContainerProcess'
+        'Get-ContainerChange'
+        'Rename-Container'
+        'Get-ContainerDiskUsage'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
