@@ -40,6 +40,7 @@
         'Get-ContainerChange'
         'Rename-Container'
         'Get-ContainerDiskUsage'
+        'Get-ContainerEvent'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

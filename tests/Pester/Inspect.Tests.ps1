@@ -41,8 +41,9 @@ Describe 'Get-ContainerStatistics' {
         $s | Should -BeOfType PSContainer.Engine.Containers.ContainerStatistics
         $s.Name | Should -Be 'stats-busy'
         $s.Id | Should -Be $script:busy.Id
-        $s.CpuPercent | Should -BeGreaterThan 30
-        $s.CpuPercent | Should -BeLessThan 70
+        # Capped at 50 by the quota; on a loaded host it may get less, never nothing.
+        $s.CpuPercent | Should -BeGreaterThan 10
+        $s.CpuPercent | Should -BeLessThan 65
         $s.MemoryLimit | Should -Be 64MB
         # 20 MiB of tmpfs pages are the container's memory.
         $s.MemoryUsage | Should -BeGreaterThan 20MB
@@ -216,8 +217,9 @@ Describe 'Get-ContainerChange' {
     }
 
     It 'lists added, changed and deleted paths of a stopped container' {
-        $c = Start-Container -Image pester/inspect:1 -Name diff-stopped -Network none -Command sh, -c, $script:changes
+        $c = New-Container pester/inspect:1 -Name diff-stopped -Network none -Command sh, -c, $script:changes
         try {
+            $c | Start-Container
             $c | Wait-Container | Out-Null
             $changes = Get-ContainerChange diff-stopped
             $changes | Should -BeOfType PSContainer.Engine.Containers.ContainerChange
@@ -310,8 +312,9 @@ Describe 'Get-ContainerDiskUsage and image clean-up' {
 
     It 'counts containers'' upper directories and what stopped ones hold' {
         $before = Get-ContainerDiskUsage | Where-Object Type -eq Containers
-        $c = Start-Container -Image pester/inspect:1 -Name df-writer -Network none -Command sh, -c, 'dd if=/dev/zero of=/big bs=1M count=6 2>/dev/null'
+        $c = New-Container pester/inspect:1 -Name df-writer -Network none -Command sh, -c, 'dd if=/dev/zero of=/big bs=1M count=6 2>/dev/null'
         try {
+            $c | Start-Container
             $c | Wait-Container | Out-Null
             $usage = Get-ContainerDiskUsage
             $usage | Should -HaveCount 2
@@ -357,5 +360,89 @@ Describe 'Get-ContainerDiskUsage and image clean-up' {
             (Get-ContainerDiskUsage | Where-Object Type -eq Images).Reclaimable | Should -Be 0
         }
         finally { $keep | Remove-Container }
+    }
+}
+
+Describe 'Get-ContainerEvent' {
+    BeforeAll {
+        function Get-Actions([string]$Name) { @(Get-ContainerEvent $Name | ForEach-Object Action) }
+    }
+
+    It 'records create, start, die with the exit code, and destroy, in order, with times' {
+        $t0 = [DateTime]::UtcNow
+        $c = New-Container pester/inspect:1 -Name ev-exit -Network none -Command sh, -c, 'exit 3'
+        $c | Start-Container
+        $c | Wait-Container | Out-Null
+        $c | Remove-Container
+        $events = @(Get-ContainerEvent ev-exit)
+        $events.Action | Should -Be @('create', 'start', 'die', 'destroy')
+        $events | Should -BeOfType PSContainer.Engine.Containers.ContainerEvent
+        $events.Id | Sort-Object -Unique | Should -Be $c.Id
+        ($events | Where-Object Action -eq die).Attributes['exitCode'] | Should -Be '3'
+        $events[0].Attributes['image'] | Should -Be 'pester/inspect:1'
+        $events | ForEach-Object { $_.Time | Should -BeGreaterOrEqual $t0.AddSeconds(-1) }
+        for ($i = 1; $i -lt $events.Count; $i++) { $events[$i].Time | Should -BeGreaterOrEqual $events[$i - 1].Time }
+    }
+
+    It 'records die then stop for Stop-Container, kill with its signal, rename with the old name' {
+        $c = Start-Container -Image pester/inspect:1 -Name ev-stop -Network none -Detach -Command sleep, 300
+        $c | Stop-Container -Timeout 0
+        Get-Actions ev-stop | Should -Be @('create', 'start', 'die', 'stop')
+        $c | Start-Container
+        Stop-Container ev-stop -Signal SIGKILL
+        Rename-Container ev-stop -NewName ev-stop2
+        (Get-ContainerEvent ev-stop -Action kill).Attributes['signal'] | Should -Be 'SIGKILL'
+        $rename = Get-ContainerEvent ev-stop2 -Action rename
+        $rename.Attributes['oldName'] | Should -Be 'ev-stop'
+        Remove-Container ev-stop2
+    }
+
+    It 'records oom before die when the kernel kills for memory' {
+        $c = New-Container pester/inspect:1 -Name ev-oom -Network none -Command sh, -c, 'x=a; while true; do x="$x$x"; done' -Memory 16MB -MemorySwap 16MB
+        try {
+            $c | Start-Container
+            (Wait-Container $c.Id -Timeout 60).OOMKilled | Should -BeTrue
+            Get-Actions ev-oom | Should -Be @('create', 'start', 'oom', 'die')
+        }
+        finally { $c | Remove-Container -Force }
+    }
+
+    It 'filters by -Since and -Until, and refuses -Until before -Since' {
+        $mid = [DateTime]::UtcNow
+        Start-Sleep -Milliseconds 50
+        $c = New-Container pester/inspect:1 -Name ev-window -Network none -Command true
+        $c | Remove-Container
+        @(Get-ContainerEvent ev-window -Since $mid).Action | Should -Be @('create', 'destroy')
+        Get-ContainerEvent ev-window -Until $mid | Should -BeNullOrEmpty
+        Get-ContainerEvent -Since ([DateTime]::UtcNow.AddMinutes(1)) | Should -BeNullOrEmpty
+        { Get-ContainerEvent -Since ([DateTime]::UtcNow) -Until ([DateTime]::UtcNow.AddHours(-1)) -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidTimeRange*'
+        { Get-ContainerEvent -Action explode -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
+    }
+
+    It 'follows new events, exits included, until -Until' {
+        $ps = [powershell]::Create()
+        $null = $ps.AddScript("Import-Module '$(Get-TestModulePath)'; Get-ContainerEvent ev-follow -Follow -Since ([DateTime]::UtcNow) -Until ([DateTime]::UtcNow.AddSeconds(6))")
+        $async = $ps.BeginInvoke()
+        Start-Sleep -Milliseconds 500
+        # Nobody in this session looks at the container after it starts: the follower's own polling records its exit.
+        $c = Start-Container -Image pester/inspect:1 -Name ev-follow -Network none -Detach -Command sh, -c, 'sleep 1; exit 4'
+        $out = $ps.EndInvoke($async)
+        $ps.Dispose()
+        @($out | ForEach-Object Action) | Should -Be @('create', 'start', 'die')
+        ($out | Where-Object Action -eq die).Attributes['exitCode'] | Should -Be '4'
+        $c | Remove-Container -Force
+    }
+
+    It 'stops following promptly on Ctrl+C, and shows a table' {
+        $ps = [powershell]::Create()
+        $null = $ps.AddScript("Import-Module '$(Get-TestModulePath)'; Get-ContainerEvent -Follow")
+        $async = $ps.BeginInvoke()
+        Start-Sleep -Seconds 1
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        $ps.Stop()
+        $sw.Elapsed.TotalSeconds | Should -BeLessThan 2
+        $async.IsCompleted | Should -BeTrue
+        $ps.Dispose()
+        (Get-ContainerEvent ev-exit | Out-String -Width 200) | Should -Match 'TIME\s+ACTION\s+CONTAINER ID\s+NAME\s+ATTRIBUTES(?s).*die\s+\w{12}\s+ev-exit\s+exitCode=3, image=pester/inspect:1'
     }
 }

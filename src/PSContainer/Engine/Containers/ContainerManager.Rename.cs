@@ -21,6 +21,7 @@ public sealed partial class ContainerManager
                     $"Container {record.Name} already has the name \"{newName}\".");
             store.Rename(record.Id, newName);
             Networks.RefreshNames(record.Id);
+            RecordEvent(new ContainerRecord { Id = record.Id, Name = newName, Image = record.Image }, "rename", null, ("oldName", record.Name));
             return ToContainer(Current(record.Id, newName));
         }
     }
