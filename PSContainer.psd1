@@ -35,6 +35,12 @@
         'Invoke-ContainerCommand'
         'Suspend-Container'
         'Resume-Container'
+        'Get-ContainerStatistics'
+        'Get-ContainerProcess'
+        'Get-ContainerChange'
+        'Rename-Container'
+        'Get-ContainerDiskUsage'
+        'Get-ContainerEvent'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

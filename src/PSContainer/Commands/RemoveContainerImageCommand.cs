@@ -8,13 +8,14 @@ namespace PSContainer.Commands;
 /// <summary>
 /// <para type="synopsis">Removes image tags and images, then the content no image uses any more (docker rmi).</para>
 /// <para type="description">Naming a tag removes that tag, and the image when it was its last. Naming an image id,
-/// or piping an image object, deletes the image; an image with several tags needs -Force for that.</para>
+/// or piping an image object, deletes the image; an image with several tags needs -Force for that. -Dangling and
+/// -Unused remove every untagged, or every, image no container uses (docker image prune [-a]).</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "ContainerImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByName)]
-[OutputType(typeof(ImageRemoval))]
+[OutputType(typeof(ImageRemoval), typeof(ImagePruneResult))]
 public sealed class RemoveContainerImageCommand : PSContainerCmdlet
 {
-    private const string ByName = "ByName", ByObject = "ByObject";
+    private const string ByName = "ByName", ByObject = "ByObject", DanglingSet = "Dangling", UnusedSet = "Unused";
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName, ValueFromPipelineByPropertyName = true)]
     [Alias("Id")]
@@ -23,6 +24,14 @@ public sealed class RemoveContainerImageCommand : PSContainerCmdlet
 
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ByObject)]
     public ContainerImage[] Image { get; set; } = [];
+
+    /// <summary>Remove every image without a tag that no container uses (docker image prune).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = DanglingSet)]
+    public SwitchParameter Dangling { get; set; }
+
+    /// <summary>Remove every image no container uses, tagged or not (docker image prune -a).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = UnusedSet)]
+    public SwitchParameter Unused { get; set; }
 
     /// <summary>Delete an image with several tags, or one a container uses.</summary>
     [Parameter]
@@ -34,6 +43,11 @@ public sealed class RemoveContainerImageCommand : PSContainerCmdlet
 
     protected override void ProcessRecord()
     {
+        if (ParameterSetName is DanglingSet or UnusedSet)
+        {
+            Prune(ParameterSetName == DanglingSet);
+            return;
+        }
         var targets = ParameterSetName == ByObject ? Image.Select(i => (Key: i.Id, Shown: i.ToString())) : Name.Select(n => (Key: n, Shown: n));
         foreach (var (key, shown) in targets)
         {
@@ -51,7 +65,39 @@ public sealed class RemoveContainerImageCommand : PSContainerCmdlet
             }
         }
     }
+
+    /// <summary>
+    /// Each candidate is removed as if named by id; an image a container started using meanwhile is refused by the
+    /// removal itself. Writes one ImagePruneResult with what went and the space it freed (docker's "Total reclaimed space").
+    /// </summary>
+    private void Prune(bool danglingOnly)
+    {
+        long before = ImagePruner.ContentSize(Engine.Images);
+        var untagged = new List<string>();
+        var deleted = new List<string>();
+        foreach (var image in ImagePruner.Candidates(Engine.Images, danglingOnly))
+        {
+            if (!ShouldProcess(image.ToString(), "Remove unused container image")) continue;
+            try
+            {
+                // Several tags need force to go by id; an image in use is still refused (force would only untag it).
+                var result = Engine.Images.Remove(image.Id, force: image.RepoTags.Length > 1 && !Engine.Images.ImagesInUse().Contains(image.Id));
+                untagged.AddRange(result.Untagged);
+                deleted.AddRange(result.Deleted);
+                foreach (string d in result.Deleted) WriteVerbose($"Deleted: {d}");
+            }
+            catch (EngineException e)
+            {
+                WriteEngineError(e);
+            }
+        }
+        if (deleted.Count == 0 && untagged.Count == 0) return;
+        WriteObject(new ImagePruneResult(deleted.ToArray(), untagged.ToArray(), Math.Max(0, before - ImagePruner.ContentSize(Engine.Images))));
+    }
 }
 
 /// <summary>What Remove-ContainerImage -PassThru reports for one argument.</summary>
 public sealed record ImageRemoval(string Image, string[] Untagged, string[] Deleted);
+
+/// <summary>What Remove-ContainerImage -Dangling / -Unused removed and the space it freed.</summary>
+public sealed record ImagePruneResult(string[] Deleted, string[] Untagged, long SpaceReclaimed);

@@ -11,7 +11,19 @@ public sealed record CgroupLimits(long? MemoryBytes, long? MemoryAndSwapBytes, l
 }
 
 /// <summary>Usage counters of a cgroup.</summary>
-public sealed record CgroupStats(long MemoryUsageBytes, long CpuUsageNanoseconds, long PidsCurrent, long OomKills);
+public sealed record CgroupStats(long MemoryUsageBytes, long CpuUsageNanoseconds, long PidsCurrent, long OomKills)
+{
+    /// <summary>Page cache the kernel can drop at once (v1 total_inactive_file, v2 inactive_file of memory.stat).</summary>
+    public long MemoryInactiveFileBytes { get; init; }
+
+    /// <summary>Bytes read from and written to block devices (v1 blkio io_service_bytes, v2 io.stat rbytes/wbytes).</summary>
+    public long BlockReadBytes { get; init; }
+
+    public long BlockWriteBytes { get; init; }
+
+    /// <summary>Usage as docker stats shows it: without the inactive page cache, which is not the container's working set.</summary>
+    public long MemoryWorkingSetBytes => MemoryInactiveFileBytes < MemoryUsageBytes ? MemoryUsageBytes - MemoryInactiveFileBytes : MemoryUsageBytes;
+}
 
 /// <summary>
 /// Reads a container's cgroup. Two drivers: cgroup v1 (one hierarchy per controller, this is what older hosts and
@@ -105,11 +117,48 @@ public sealed class CgroupV1Driver(string mountRoot) : CgroupDriver(mountRoot)
     public override CgroupStats ReadStats(string cgroupPath)
     {
         string memory = Controller("memory", cgroupPath);
-        return new CgroupStats(
+        var stats = new CgroupStats(
             ReadNumber(Path.Combine(memory, "memory.usage_in_bytes")) ?? 0,
             ReadNumber(Path.Combine(Controller("cpuacct", cgroupPath), "cpuacct.usage")) ?? 0,
             ReadNumber(Path.Combine(Controller("pids", cgroupPath), "pids.current")) ?? 0,
-            ReadKey(Path.Combine(memory, "memory.oom_control"), "oom_kill") ?? 0);
+            ReadKey(Path.Combine(memory, "memory.oom_control"), "oom_kill") ?? 0)
+        {
+            MemoryInactiveFileBytes = ReadKey(Path.Combine(memory, "memory.stat"), "total_inactive_file") ?? 0,
+        };
+        return WithBlockIo(stats, cgroupPath);
+    }
+
+    /// <summary>
+    /// Bytes by direction from the blkio controller. The proportional-weight files (CFQ/BFQ) count I/O only under
+    /// those schedulers; the throttle files count it under any, so they are read when the first have no data, as runc does.
+    /// </summary>
+    private CgroupStats WithBlockIo(CgroupStats stats, string cgroupPath)
+    {
+        string blkio = Controller("blkio", cgroupPath);
+        foreach (string name in new[] { "blkio.bfq.io_service_bytes_recursive", "blkio.io_service_bytes_recursive", "blkio.throttle.io_service_bytes_recursive", "blkio.throttle.io_service_bytes" })
+        {
+            if (ParseV1BlkioBytes(ReadText(Path.Combine(blkio, name))) is (long read, long write))
+                return stats with { BlockReadBytes = read, BlockWriteBytes = write };
+        }
+        return stats;
+    }
+
+    /// <summary>"MAJ:MIN Op bytes" lines (and a closing "Total n"): Read and Write summed over devices, null without any device line.</summary>
+    public static (long Read, long Write)? ParseV1BlkioBytes(string? text)
+    {
+        if (text is null) return null;
+        long read = 0, write = 0;
+        bool any = false;
+        foreach (string line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            string[] f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length != 3 || !f[0].Contains(':')) continue;
+            any = true;
+            long value = long.Parse(f[2], CultureInfo.InvariantCulture);
+            if (f[1] == "Read") read += value;
+            else if (f[1] == "Write") write += value;
+        }
+        return any ? (read, write) : null;
     }
 }
 
@@ -151,10 +200,34 @@ public sealed class CgroupV2Driver(string mountRoot) : CgroupDriver(mountRoot)
     public override CgroupStats ReadStats(string cgroupPath)
     {
         string dir = Join(MountRoot, cgroupPath);
+        var (read, write) = ParseIoStat(ReadText(Path.Combine(dir, "io.stat")));
         return new CgroupStats(
             ReadNumber(Path.Combine(dir, "memory.current")) ?? 0,
             (ReadKey(Path.Combine(dir, "cpu.stat"), "usage_usec") ?? 0) * 1000,
             ReadNumber(Path.Combine(dir, "pids.current")) ?? 0,
-            ReadKey(Path.Combine(dir, "memory.events"), "oom_kill") ?? 0);
+            ReadKey(Path.Combine(dir, "memory.events"), "oom_kill") ?? 0)
+        {
+            MemoryInactiveFileBytes = ReadKey(Path.Combine(dir, "memory.stat"), "inactive_file") ?? 0,
+            BlockReadBytes = read,
+            BlockWriteBytes = write,
+        };
+    }
+
+    /// <summary>io.stat: one "MAJ:MIN key=value ..." line per device; rbytes and wbytes summed over devices.</summary>
+    public static (long Read, long Write) ParseIoStat(string? text)
+    {
+        long read = 0, write = 0;
+        foreach (string line in (text ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            foreach (string field in line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1))
+            {
+                int eq = field.IndexOf('=');
+                if (eq <= 0) continue;
+                var key = field.AsSpan(0, eq);
+                if (key.SequenceEqual("rbytes")) read += long.Parse(field.AsSpan(eq + 1), CultureInfo.InvariantCulture);
+                else if (key.SequenceEqual("wbytes")) write += long.Parse(field.AsSpan(eq + 1), CultureInfo.InvariantCulture);
+            }
+        }
+        return (read, write);
     }
 }

@@ -178,6 +178,7 @@ public sealed partial class ContainerManager
             AllocateIdRange(record);
             Networks.Attach(record.Id, options, image.Config.ExposedPorts);
             ClearCreateMarker(record.Id);
+            RecordEvent(record, "create");
         }
         catch
         {
@@ -376,6 +377,7 @@ public sealed partial class ContainerManager
             store.Update(record);
             CrashPoint.At("after-commit");
             ClearStartMarker(id);
+            RecordEvent(record, "start");
         }
         catch (EngineException e)
         {
@@ -599,6 +601,8 @@ public sealed partial class ContainerManager
         record.Error = exit is null ? "the exit record was unreadable" : null;
         CleanUpRun(record, null);
         store.Update(record);
+        if (record.OOMKilled) RecordEvent(record, "oom", record.FinishedAt);
+        RecordEvent(record, "die", record.FinishedAt, ("exitCode", (record.ExitCode ?? -1).ToString(CultureInfo.InvariantCulture)));
         if (record.Options.AutoRemove)
         {
             RemovedExits[record.Id] = new ContainerExit(record.Id, record.Name, record.ExitCode ?? -1, record.OOMKilled, record.FinishedAt);
@@ -606,6 +610,7 @@ public sealed partial class ContainerManager
             Networks.Forget(record.Id);
             var maps = MapsOfRecorded(record);
             store.Delete(record.Id);
+            RecordEvent(record, "destroy");
             ReleaseShiftedLayers(maps);
             LayerStore.DeleteTree(ContainerDir(record.Id));
             return null;
@@ -633,6 +638,7 @@ public sealed partial class ContainerManager
             var runtime = RuntimeFor(record.Options.Runtime);
             if (signal is not null)
             {
+                RecordEvent(record, "kill", null, ("signal", signal));
                 var r = runtime.Kill(record.Id, signal);
                 if (r.ExitCode != 0 && File.Exists(ExitFile(record.Id)) is false)
                     throw new EngineException("SignalFailed", ErrorKind.InvalidOperation, record.Name, $"Cannot send {signal} to {record.Name}: {r.Stderr}");
@@ -659,7 +665,9 @@ public sealed partial class ContainerManager
                     throw new EngineException("StopTimeout", ErrorKind.OperationStopped, record.Name, $"Container {record.Name} did not exit after SIGKILL.");
                 CrashPoint.At("stop-after-exit");
             }
-            record = Reconcile(store.ById(record.Id)!);
+            var stopped = store.ById(record.Id)!;
+            record = Reconcile(stopped);
+            if (signal is null) RecordEvent(stopped, "stop");
             return record is null ? ToContainer(new ContainerRecord { Id = "", Name = idOrName, State = ContainerState.Exited }) : ToContainer(record);
         }
     }
@@ -773,6 +781,7 @@ public sealed partial class ContainerManager
             Networks.Forget(current.Id);
             var maps = MapsOfRecorded(current);
             store.Delete(current.Id); // its id range goes with the row
+            RecordEvent(current, "destroy");
             ReleaseShiftedLayers(maps);
         }
         // A kill here leaves the directory (its lock file only) with no record: Repair-ContainerState removes it.

@@ -60,6 +60,20 @@ public sealed class ContainerStore
         ("$started", r.StartedAt?.ToString("O")), ("$finished", r.FinishedAt?.ToString("O")), ("$pid", r.Pid),
         ("$mpid", r.MonitorPid), ("$mstart", r.MonitorStart), ("$error", r.Error)));
 
+    /// <summary>Gives the container a new name; the UNIQUE name column refuses one another container has.</summary>
+    public void Rename(string id, string name)
+    {
+        try
+        {
+            db.Write((c, tx) => c.Execute(tx, "UPDATE containers SET name = $name WHERE id = $id", ("$id", id), ("$name", name)));
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19 /* SQLITE_CONSTRAINT */)
+        {
+            throw new EngineException("ContainerNameInUse", ErrorKind.ResourceExists, name,
+                $"The container name \"{name}\" is already in use. Remove that container or choose another name.", e);
+        }
+    }
+
     public bool Delete(string id) => db.Write((c, tx) => c.Execute(tx, "DELETE FROM containers WHERE id = $id", ("$id", id)) > 0);
 
     public IReadOnlyList<ContainerRecord> All() => db.Read(c => c.Query(null,

@@ -89,6 +89,13 @@ public static partial class RuntimeSpecBuilder
         throw new EngineException("GroupNotFound", ErrorKind.ObjectNotFound, target, $"Unable to find group {nameOrId}: no matching entries in the container's /etc/group.");
     }
 
+    /// <summary>The container's /etc/passwd entries (fields split), read inside <paramref name="root"/> as for a start.</summary>
+    public static IReadOnlyList<string[]> ReadPasswd(string root)
+    {
+        using var rooted = OpenRoot(root);
+        return ReadDb(rooted, "etc/passwd");
+    }
+
     private static RootedDirectory OpenRoot(string root)
     {
         try

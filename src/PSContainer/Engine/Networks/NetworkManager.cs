@@ -672,6 +672,13 @@ public sealed class NetworkManager
         return s.ToString();
     }
 
+    /// <summary>Rewrites the name records of every network the container is active on (after a rename).</summary>
+    public void RefreshNames(string containerId)
+    {
+        foreach (var e in store.EndpointsOf(containerId).Where(e => e.Active))
+            if (store.ById(e.NetworkId) is { } n) RefreshDns(n);
+    }
+
     /// <summary>Writes the network's records and runs its DNS server while a container on it runs; stops it otherwise.</summary>
     private void RefreshDns(NetworkRecord n)
     {

@@ -1,0 +1,26 @@
+using System.Management.Automation;
+using PSContainer.Engine;
+using PSContainer.Engine.Containers;
+using PSContainer.Host;
+
+namespace PSContainer.Commands;
+
+/// <summary>
+/// <para type="synopsis">Gets the disk space images and containers take, and what removing the unused would free (docker system df).</para>
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "ContainerDiskUsage")]
+[OutputType(typeof(ContainerDiskUsage))]
+public sealed class GetContainerDiskUsageCommand : PSContainerCmdlet
+{
+    protected override void EndProcessing()
+    {
+        try
+        {
+            foreach (var usage in Engine.Containers.DiskUsage()) WriteObject(usage);
+        }
+        catch (EngineException e)
+        {
+            ThrowEngineError(e);
+        }
+    }
+}
