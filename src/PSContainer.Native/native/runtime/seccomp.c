@@ -309,6 +309,11 @@ static int compile(json_object *sc)
     /* libseccomp sets no_new_privs on load unless told not to: that is the spec's decision, not the filter's (we load
      * the program ourselves, but the attribute also keeps the generated program free of that assumption) */
     int r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+    /* A binary tree of syscall numbers instead of libseccomp's default linear list: the same decisions, but the
+     * kernel walks the program for every syscall number of every architecture when it loads it (to find the calls
+     * it can allow without running the filter), and a walk through ~400 rules made that load cost over 1 ms */
+    if (r == 0)
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
     if (r < 0) {
         seccomp_release(ctx);
         return err_msg(1, "linux.seccomp: %s", strerror(-r));
