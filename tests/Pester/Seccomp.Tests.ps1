@@ -25,6 +25,10 @@ BeforeAll {
         if ($LASTEXITCODE -ne 0) { throw "gcc -static seccomp-probe.c failed: $log" }
         $log = & tar --numeric-owner --owner=0 --group=0 -C $stage -rf $tar ./bin/probe 2>&1
         if ($LASTEXITCODE -ne 0) { throw "tar -r failed: $log" }
+        # a host tool: the largest number libseccomp (the library both runtimes link) gives a profile's names
+        $script:maxNr = Join-Path $script:state.Work 'seccomp-maxnr'
+        $log = & gcc -O2 "-o$script:maxNr" "$PSScriptRoot/fixtures/seccomp-maxnr.c" -l:libseccomp.a 2>&1
+        if ($LASTEXITCODE -ne 0) { throw "gcc seccomp-maxnr.c failed: $log" }
     }
     Import-ContainerImage $tar -Format RootFs -Name 'pester/seccomp:1' -Command sh | Out-Null
     $script:statusProbe = 'grep -E "^(Seccomp|Seccomp_filters|NoNewPrivs):" /proc/self/status'
@@ -42,7 +46,7 @@ BeforeAll {
     }
     function script:Get-Probe([string[]]$Output) {
         $h = @{}
-        foreach ($l in $Output) { if ($l -match '^([a-z_]+)=(.*)$') { $h[$Matches[1]] = $Matches[2] } }
+        foreach ($l in $Output) { if ($l -match '^([a-z0-9_]+)=(.*)$') { $h[$Matches[1]] = $Matches[2] } }
         $h
     }
 }
@@ -177,6 +181,76 @@ Describe 'Seccomp and security options' {
             $cmd = @('/bin/probe') + $script:escapes
             Start-Container -Image pester/seccomp:1 -Command $cmd -Runtime runc | Should -Be (Start-Container -Image pester/seccomp:1 -Command $cmd)
         }
+    }
+
+    It 'gives ENOSYS to syscalls newer than the profile and EPERM to the ones it denies, as runc does' {
+        if (-not $script:haveGcc) { Set-ItResult -Skipped -Because 'gcc -static needs libc6-dev (libc.a) to build the probe' }
+        if ([Runtime.InteropServices.RuntimeInformation]::OSArchitecture -ne 'X64') { Set-ItResult -Skipped -Because 'the probe''s numbers are x86-64''s' }
+        # the largest number the default profile names on x86-64, as libseccomp resolves its names
+        $c = New-Container pester/seccomp:1 -Command true
+        $c | Start-Container -Wait
+        $profile = (Get-Content -Raw (Join-Path $script:state.Root "containers/$($c.Id)/config.json") | ConvertFrom-Json).linux.seccomp
+        $c | Remove-Container
+        $names = @($profile.syscalls | ForEach-Object { $_.names } | Sort-Object -Unique)
+        $max = [int]($names | & $script:maxNr x86_64)
+        $max | Should -BeGreaterThan 400
+        $max | Should -BeLessThan 999
+        # 1000 and max+1: newer than the profile. 400: no syscall has it, but it is below max, so the profile's
+        # EPERM answers (runc's stub is as coarse). keyctl/reboot: known and denied. x32 calls (the x32 bit on
+        # x86-64's arch) and i386 calls (int 0x80) have their own largest number; x32 keyctl is 250.
+        $calls = @('nr', 1000, 'nr', ($max + 1), 'nr', 400, 'keyctl', 'reboot', 'x32', 1000, 'x32', 250, 'i386', 1000, 'i386', 288)
+        $cmd = @('/bin/probe') + $calls
+        $ours = Start-Container -Image pester/seccomp:1 -Command $cmd
+        $p = Get-Probe $ours
+        $p['nr_1000'] | Should -Be 'ENOSYS'
+        $p["nr_$($max + 1)"] | Should -Be 'ENOSYS'
+        $p['nr_400'] | Should -Be 'EPERM'
+        $p['keyctl'] | Should -Be 'EPERM'
+        $p['reboot'] | Should -Be 'EPERM'
+        $p['x32_1000'] | Should -Be 'ENOSYS'
+        $p['x32_250'] | Should -Be 'EPERM'
+        if ($p['i386_1000'] -ne 'NOIA32') {
+            $p['i386_1000'] | Should -Be 'ENOSYS'
+            $p['i386_288'] | Should -Be 'EPERM'
+        }
+
+        # unconfined: the kernel's own answers (no syscall 1000 or 400; x32 off or no such call)
+        $open = Get-Probe (Start-Container -Image pester/seccomp:1 -Command $cmd -SecurityOption seccomp=unconfined)
+        $open['nr_1000'] | Should -Be 'ENOSYS'
+        $open['nr_400'] | Should -Be 'ENOSYS'
+        $open['x32_1000'] | Should -Be 'ENOSYS'
+        $open['keyctl'] | Should -Be 'OK'
+
+        if ($script:haveRunc) {
+            Start-Container -Image pester/seccomp:1 -Command $cmd -Runtime runc | Should -Be $ours
+        }
+
+        # Docker's profile with defaultErrnoRet 1 spelled out and keyctl answering EACCES: the same stub, the
+        # profile's own errnos below it
+        $custom = $profile | ConvertTo-Json -Depth 20 | ConvertFrom-Json -AsHashtable
+        $custom['defaultErrnoRet'] = 1
+        $custom['syscalls'] = @(@{ names = @('keyctl'); action = 'SCMP_ACT_ERRNO'; errnoRet = 13 }) + @($custom['syscalls'])
+        $file = Join-Path $script:state.Work 'errno1.json'
+        $custom | ConvertTo-Json -Depth 20 | Set-Content $file
+        $mine = Start-Container -Image pester/seccomp:1 -Command $cmd -SecurityOption "seccomp=$file"
+        $q = Get-Probe $mine
+        $q['nr_1000'] | Should -Be 'ENOSYS'
+        $q['nr_400'] | Should -Be 'EPERM'
+        $q['keyctl'] | Should -Be 'EACCES'
+        $q['x32_250'] | Should -Be 'EACCES'
+        if ($script:haveRunc) {
+            Start-Container -Image pester/seccomp:1 -Command $cmd -SecurityOption "seccomp=$file" -Runtime runc | Should -Be $mine
+        }
+
+        # a permissive default gets no stub (runc's rule): getrandom (318, above keyctl's 250, the only name here)
+        # still reaches the kernel
+        $allow = Join-Path $script:state.Work 'allow.json'
+        @{ defaultAction = 'SCMP_ACT_ALLOW'; syscalls = @(@{ names = @('keyctl'); action = 'SCMP_ACT_ERRNO'; errnoRet = 1 }) } |
+            ConvertTo-Json -Depth 5 | Set-Content $allow
+        $a = Get-Probe (Start-Container -Image pester/seccomp:1 -Command /bin/probe, keyctl, nr, 318, nr, 1000 -SecurityOption "seccomp=$allow")
+        $a['keyctl'] | Should -Be 'EPERM'
+        $a['nr_318'] | Should -Be 'OK'
+        $a['nr_1000'] | Should -Be 'ENOSYS'
     }
 
     It 'refuses bad options with an error id' {

@@ -241,6 +241,10 @@ int seccomp_prepare(json_object *seccomp, bool no_new_privs); /* compile in the 
 int seccomp_load_early(void); /* without no_new_privs: while CAP_SYS_ADMIN is still held */
 int seccomp_load_late(void);  /* right before execve (whatever is not loaded yet) */
 json_object *seccomp_features(void);
+struct sock_filter;
+/* seccomp_enosys.c: put runc's ENOSYS stub in front of libseccomp's PROG (TOKENS: the filter's SCMP_ARCH_*) */
+int seccomp_enosys_patch(json_object *seccomp, uint32_t default_action, const uint32_t *tokens, size_t ntokens,
+                         struct sock_filter **prog, unsigned short *len);
 int seccomp_from_bundle(const char *bundle, struct rt_spec *p); /* exec: the container's linux.seccomp */
 int keyring_join_session(const char *container_id);
 bool lsm_apparmor_enabled(void);
