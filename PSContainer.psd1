@@ -35,6 +35,9 @@
         'Invoke-ContainerCommand'
         'Suspend-Container'
         'Resume-Container'
+        'New-ContainerVolume'
+        'Get-ContainerVolume'
+        'Remove-ContainerVolume'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
