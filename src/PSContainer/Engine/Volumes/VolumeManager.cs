@@ -36,7 +36,17 @@ public sealed class VolumeManager
     private FileLock? TryLock(string name)
     {
         Directory.CreateDirectory(LocksDir);
-        return FileLock.TryAcquire(Path.Combine(LocksDir, name), exclusive: true);
+        string path = Path.Combine(LocksDir, name);
+        try
+        {
+            // TryAcquire takes only an existing file; a killed session may have left a record but no lock file yet.
+            if (!File.Exists(path)) File.WriteAllBytes(path, []);
+        }
+        catch (IOException)
+        {
+            return null; // somebody made and locked it this instant
+        }
+        return FileLock.TryAcquire(path, exclusive: true);
     }
 
     public static string NewAnonymousName() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
@@ -62,7 +72,8 @@ public sealed class VolumeManager
     {
         var rec = Store.Get(name);
         if (rec is null || rec.State != VolumeStore.Creating) return;
-        Directory.CreateDirectory(DirOf(name), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        // 0701: a user-namespaced container's root must pass through to _data, as through docker's volumes directory.
+        Directory.CreateDirectory(DirOf(name), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.OtherExecute);
         // _data is what containers see: 0755 root, as docker's.
         Directory.CreateDirectory(DataOf(name), (UnixFileMode)0b111_101_101);
         Store.SetState(name, VolumeStore.Ready);
