@@ -41,6 +41,9 @@
         'Rename-Container'
         'Get-ContainerDiskUsage'
         'Get-ContainerEvent'
+        'New-ContainerVolume'
+        'Get-ContainerVolume'
+        'Remove-ContainerVolume'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -28,6 +28,17 @@ public static unsafe class OwnershipShift
         if (rc != 0) throw new NativeException("chown", path, Errors.Last);
     }
 
+    /// <summary>The owner (uid) of a path, not following a symlink.</summary>
+    public static long OwnerOf(string path)
+    {
+        byte[] p = Sys.Z(path);
+        stat st;
+        int rc;
+        fixed (byte* pp = p) rc = lstat(pp, &st);
+        if (rc != 0) throw new NativeException("lstat", path, Errors.Last);
+        return (uint)st.st_uid;
+    }
+
     private static void Shift(string path, long uidBase, long gidBase, long size, HashSet<(ulong, ulong)> seen)
     {
         byte[] p = Sys.Z(path);

@@ -145,11 +145,11 @@ public sealed class ContainerSpecTests : IDisposable
     }
 
     [Theory]
-    [InlineData("/data")]                    // no destination
     [InlineData("/a:/b:ro:extra")]           // too many parts
     [InlineData(":/data")]                   // empty source
     [InlineData("/a:data")]                  // relative destination
-    [InlineData("data:/data")]               // a named volume (not yet)
+    [InlineData("a:/data")]                  // one character: no volume name (docker needs two)
+    [InlineData("da ta:/data")]              // not a name either
     [InlineData("/a:/b:rx")]                 // unknown option
     [InlineData("/a:/b:ro,z")]
     [InlineData("/a:/")]                     // replaces the root

@@ -13,16 +13,20 @@ public sealed class RemoveContainerCommand : ContainerTargetCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>Also remove the container's anonymous volumes (docker rm -v); named volumes stay.</summary>
+    [Parameter]
+    public SwitchParameter Volumes { get; set; }
+
     protected override void ProcessRecord()
     {
         foreach (var (key, shown) in Targets())
         {
             if (!ShouldProcess(shown, "Remove container")) continue;
-            bool force = Force;
+            bool force = Force, volumes = Volumes;
             // A forced removal kills and waits for the container: all of them at once, like stopping.
             RunConcurrently(key, shown, () =>
             {
-                Engine.Containers.Remove(key, force);
+                Engine.Containers.Remove(key, force, volumes);
                 return null;
             }, passThru: false);
         }

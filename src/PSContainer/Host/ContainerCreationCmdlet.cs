@@ -70,7 +70,8 @@ public abstract partial class ContainerCreationCmdlet : PSContainerCmdlet
     [Parameter(ParameterSetName = RunSet)]
     public long? PidsLimit { get; set; }
 
-    /// <summary>Bind mounts: /host/path:/container/path[:ro].</summary>
+    /// <summary>Bind mounts and volumes: /host/path:/container/path[:ro], name:/container/path[:ro] (a named volume, made on
+    /// first use), /container/path (an anonymous volume).</summary>
     [Parameter(ParameterSetName = RunSet)]
     public string[]? Volume { get; set; }
 
@@ -181,6 +182,7 @@ public abstract partial class ContainerCreationCmdlet : PSContainerCmdlet
         PidsLimit = PidsLimit,
         Volumes = (Volume ?? []).Select(ResolveVolume).ToList(),
         Tmpfs = (Tmpfs ?? []).ToList(),
+        Mounts = (Mount ?? []).ToList(),
         ReadOnly = ReadOnly,
         Network = Network,
         IPAddress = IPAddress,
@@ -196,7 +198,7 @@ public abstract partial class ContainerCreationCmdlet : PSContainerCmdlet
 
     /// <summary>
     /// A relative host path in -Volume (./data, ../x, sub/dir, ~/x) is relative to PowerShell's current location, not
-    /// the process's. A bare name (data:/data) is left for the engine to refuse: docker reads it as a named volume.
+    /// the process's. A bare name (data:/data) is left for the engine: docker reads it as a named volume.
     /// </summary>
     private string ResolveVolume(string volume)
     {

@@ -107,8 +107,7 @@ public sealed partial class ContainerManager
             throw new EngineException("InvalidContainerName", ErrorKind.InvalidArgument, name, $"Invalid container name \"{name}\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed.");
         Networks.Validate(options);
         if (options.Network.StartsWith("container:", StringComparison.Ordinal)) Resolve(options.Network["container:".Length..]);
-        RuntimeSpecBuilder.ParseVolumes(options.Volumes);
-        RuntimeSpecBuilder.ParseTmpfs(options.Tmpfs);
+        PrepareVolumeOptions(options, image);
         RuntimeFor(options.Runtime);
         if (options.Memory is long m && m < 6 * 1024 * 1024)
             throw new EngineException("MemoryTooLow", ErrorKind.InvalidArgument, m, "Minimum memory limit allowed is 6MB.");
@@ -176,6 +175,7 @@ public sealed partial class ContainerManager
         {
             CrashPoint.At("create-after-insert");
             AllocateIdRange(record);
+            AttachVolumes(record);
             Networks.Attach(record.Id, options, image.Config.ExposedPorts);
             ClearCreateMarker(record.Id);
             RecordEvent(record, "create");
@@ -184,6 +184,7 @@ public sealed partial class ContainerManager
         {
             Networks.Forget(record.Id);
             store.Delete(record.Id);
+            RemoveAnonymousVolumes(options);
             LayerStore.DeleteTree(ContainerDir(record.Id));
             throw;
         }
@@ -251,7 +252,7 @@ public sealed partial class ContainerManager
             Pid = r.State == ContainerState.Running ? r.Pid : 0,
             Error = r.Error,
             Labels = new Dictionary<string, string>(o.Labels),
-            Mounts = RuntimeSpecBuilder.ParseVolumes(o.Volumes).Concat(RuntimeSpecBuilder.ParseTmpfs(o.Tmpfs)).ToArray(),
+            Mounts = PSContainer.Engine.Volumes.VolumeSpec.All(o).ToArray(),
             Limits = RuntimeSpecBuilder.EffectiveLimits(o),
             Hostname = o.Hostname ?? (o.Network == "host" ? System.Net.Dns.GetHostName() : r.Id[..12]),
             Environment = o.Environment.Select(kv => kv.Key + "=" + kv.Value).ToArray(),
@@ -320,7 +321,7 @@ public sealed partial class ContainerManager
         try
         {
             // docker -v makes a missing host directory when the container starts, not when it is created.
-            foreach (var bind in RuntimeSpecBuilder.ParseVolumes(o.Volumes)) BindSource.Prepare(bind.Source);
+            foreach (var bind in RuntimeSpecBuilder.ParseVolumes(o.Volumes).Where(m => m.Type == "bind")) BindSource.Prepare(bind.Source);
 
             // Lower dirs top first: the image's layers, newest last in the image, first for overlayfs.
             var lowers = images.LayersOf(record.ImageId).OrderByDescending(l => l.Position).Select(l => images.Layers.DiffOf(l.ChainId)).ToList();
@@ -330,6 +331,7 @@ public sealed partial class ContainerManager
             if (!Mounts.IsMountPoint(rootfs))
                 MountRootfs(record, lowers, Path.Combine(dir, "upper"), Path.Combine(dir, "work"), rootfs);
             CrashPoint.At("after-mount");
+            PrepareVolumesForStart(record, rootfs);
 
             string hostname = o.Hostname ?? (o.Network == "host" ? System.Net.Dns.GetHostName() : id[..12]);
             string? netns = PrepareNetwork(record, hostname);
@@ -342,7 +344,7 @@ public sealed partial class ContainerManager
                 throw new EngineException("InvalidWorkingDirectory", ErrorKind.InvalidArgument, cwd, $"The working directory '{cwd}' is not an absolute path.");
             string[] env = RuntimeSpecBuilder.ResolveEnvironment(image.Config.Env, o.Environment, hostname, user.Home);
             var spec = RuntimeSpecBuilder.Build(record, env, user, cwd, hostname,
-                new SpecContext(rootfs, netns, Path.Combine(dir, "hostname"), Path.Combine(dir, "hosts"), Path.Combine(dir, "resolv.conf"), CgroupPath(record)));
+                new SpecContext(rootfs, netns, Path.Combine(dir, "hostname"), Path.Combine(dir, "hosts"), Path.Combine(dir, "resolv.conf"), CgroupPath(record), Volumes.VolumesDir));
             MountShmOnHost(record);
             IsolationSpec.Apply(spec, o, JoinRunning, ShmPath(id), userNamespace: MapsOf(record) is not null);
             Security.ContainerSecurity.Of(o).Apply(spec);
@@ -517,6 +519,7 @@ public sealed partial class ContainerManager
         Networks.TearDown(id);
         NetworkNamespace.Delete(NetnsPath(id));
         foreach (string mount in Mounts.MountPointsUnder(ContainerDir(id))) Mounts.Unmount(mount, detach: true);
+        ReleaseVolumeMounts(record);
         if (Directory.Exists(RunDir(id))) File.Delete(Path.Combine(RunDir(id), "pid"));
     }
 
@@ -612,6 +615,7 @@ public sealed partial class ContainerManager
             store.Delete(record.Id);
             RecordEvent(record, "destroy");
             ReleaseShiftedLayers(maps);
+            RemoveAnonymousVolumes(record.Options); // docker run --rm takes its anonymous volumes along
             LayerStore.DeleteTree(ContainerDir(record.Id));
             return null;
         }
@@ -757,7 +761,7 @@ public sealed partial class ContainerManager
         }
     }
 
-    public void Remove(string idOrName, bool force)
+    public void Remove(string idOrName, bool force, bool removeVolumes = false)
     {
         var record = Resolve(idOrName);
         using (LockContainer(record.Id))
@@ -780,9 +784,10 @@ public sealed partial class ContainerManager
             CrashPoint.At("remove-after-files");
             Networks.Forget(current.Id);
             var maps = MapsOfRecorded(current);
-            store.Delete(current.Id); // its id range goes with the row
+            store.Delete(current.Id); // its id range and volume uses go with the row
             RecordEvent(current, "destroy");
             ReleaseShiftedLayers(maps);
+            if (removeVolumes) RemoveAnonymousVolumes(current.Options);
         }
         // A kill here leaves the directory (its lock file only) with no record: Repair-ContainerState removes it.
         CrashPoint.At("remove-after-record");

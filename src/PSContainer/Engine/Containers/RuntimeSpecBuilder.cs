@@ -7,7 +7,8 @@ namespace PSContainer.Engine.Containers;
 public sealed record ResolvedUser(uint Uid, uint Gid, uint[] AdditionalGids, string Home);
 
 /// <summary>Paths and facts a spec needs that are decided at start time.</summary>
-public sealed record SpecContext(string RootfsPath, string? NetworkNamespacePath, string HostnameFile, string HostsFile, string ResolvConfFile, string CgroupsPath);
+public sealed record SpecContext(string RootfsPath, string? NetworkNamespacePath, string HostnameFile, string HostsFile, string ResolvConfFile, string CgroupsPath,
+    string? VolumesDir = null);
 
 /// <summary>
 /// Builds the OCI runtime-spec config.json for a container with Docker's defaults: its namespaces, mounts, masked
@@ -17,10 +18,6 @@ public sealed record SpecContext(string RootfsPath, string? NetworkNamespacePath
 /// </summary>
 public static partial class RuntimeSpecBuilder
 {
-    /// <summary>What docker takes as a volume name (-v NAME:/path) rather than a host path.</summary>
-    [System.Text.RegularExpressions.GeneratedRegex("^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")]
-    private static partial System.Text.RegularExpressions.Regex VolumeNamePattern();
-
     /// <summary>Docker's default capabilities (moby oci/caps/defaults.go).</summary>
     public static readonly string[] DefaultCapabilities =
     [
@@ -92,10 +89,16 @@ public static partial class RuntimeSpecBuilder
             Mount("/etc/hostname", "bind", context.HostnameFile, "rbind", "rprivate"),
             Mount("/etc/hosts", "bind", context.HostsFile, "rbind", "rprivate"),
         };
-        foreach (var m in ParseVolumes(o.Volumes))
-            mounts.Add(Mount(m.Destination, "bind", m.Source, m.ReadOnly ? ["rbind", "rprivate", "ro"] : ["rbind", "rprivate"]));
-        foreach (var m in ParseTmpfs(o.Tmpfs))
-            mounts.Add(Mount(m.Destination, "tmpfs", "tmpfs", m.Options.Split(',', StringSplitOptions.RemoveEmptyEntries)));
+        foreach (var m in Volumes.VolumeSpec.All(o))
+        {
+            if (m.Type == "tmpfs") mounts.Add(Mount(m.Destination, "tmpfs", "tmpfs", m.Options.Split(',', StringSplitOptions.RemoveEmptyEntries)));
+            else
+            {
+                // A volume is a bind of its _data directory (docker's local driver).
+                string source = m.Type == "volume" ? Path.Combine(context.VolumesDir ?? throw new InvalidOperationException("no volumes directory"), m.Source, "_data") : m.Source;
+                mounts.Add(Mount(m.Destination, "bind", source, m.ReadOnly ? ["rbind", "rprivate", "ro"] : ["rbind", "rprivate"]));
+            }
+        }
 
         var namespaces = new JsonArray { Ns("pid"), Ns("ipc"), Ns("uts"), Ns("mount"), Ns("cgroup") };
         if (o.Network != "host") namespaces.Add(context.NetworkNamespacePath is null ? Ns("network") : Ns("network", context.NetworkNamespacePath));
@@ -179,36 +182,8 @@ public static partial class RuntimeSpecBuilder
         return new ContainerLimits(o.Memory, swap, o.Cpus, o.CpuShares, o.PidsLimit);
     }
 
-    public static IReadOnlyList<ContainerMount> ParseVolumes(IEnumerable<string> volumes)
-    {
-        var result = new List<ContainerMount>();
-        foreach (string v in volumes)
-        {
-            string[] parts = v.Split(':');
-            if (parts.Length is < 2 or > 3 || parts[0].Length == 0 || !parts[1].StartsWith('/'))
-                throw new EngineException("InvalidVolume", ErrorKind.InvalidArgument, v, $"'{v}' is not a valid bind mount: use /host/path:/container/path[:ro|rw].");
-            if (!parts[0].StartsWith('/'))
-                throw new EngineException("InvalidVolume", ErrorKind.InvalidArgument, v, VolumeNamePattern().IsMatch(parts[0])
-                    // docker reads a bare name as a named volume: making ./name instead would be a surprise either way.
-                    ? $"'{parts[0]}' in -Volume '{v}' is not a path but a volume name, and named volumes are not supported yet: write ./{parts[0]} for a directory under the current location, or an absolute path."
-                    : $"'{parts[0]}' in -Volume '{v}' must be an absolute host path.");
-            bool ro = false;
-            if (parts.Length == 3)
-            {
-                foreach (string opt in parts[2].Split(','))
-                {
-                    if (opt == "ro") ro = true;
-                    else if (opt != "rw") throw new EngineException("InvalidVolume", ErrorKind.InvalidArgument, v, $"Unknown bind mount option '{opt}' (use ro or rw).");
-                }
-            }
-            if (parts[1] == "/") throw new EngineException("InvalidVolume", ErrorKind.InvalidArgument, v, "A bind mount cannot replace the container's root.");
-            // Cleaned as text (. and .. segments, doubled slashes), as docker does, so the directory a missing source
-            // is made as and the path the runtime mounts are one path: the kernel would resolve /a/link/../b through
-            // the link, Directory.CreateDirectory as text.
-            result.Add(new ContainerMount("bind", Path.TrimEndingDirectorySeparator(Path.GetFullPath(parts[0])), parts[1], ro));
-        }
-        return result;
-    }
+    /// <summary>-Volume's forms: binds, named volumes and anonymous volumes (Volumes.VolumeSpec).</summary>
+    public static IReadOnlyList<ContainerMount> ParseVolumes(IEnumerable<string> volumes) => Volumes.VolumeSpec.ParseVolumeArguments(volumes);
 
     public static IReadOnlyList<ContainerMount> ParseTmpfs(IEnumerable<string> tmpfs)
     {
