@@ -35,6 +35,9 @@
         'Invoke-ContainerCommand'
         'Suspend-Container'
         'Resume-Container'
+        'Copy-ContainerItem'
+        'Export-Container'
+        'ConvertTo-ContainerImage'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

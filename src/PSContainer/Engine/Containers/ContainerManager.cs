@@ -306,6 +306,7 @@ public sealed partial class ContainerManager
         string id = record.Id, dir = ContainerDir(id), runDir = RunDir(id), rootfs = RootfsDir(id);
         Directory.CreateDirectory(runDir);
         UndoInterruptedStart(record);
+        UndoInterruptedCopy(id);
         // Recorded before the first host object is made, so a kill at any later point can be undone.
         MarkStartInProgress(id);
         foreach (string d in new[] { rootfs, Path.Combine(dir, "upper"), Path.Combine(dir, "work") }) Directory.CreateDirectory(d);
