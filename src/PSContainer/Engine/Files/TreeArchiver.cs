@@ -71,7 +71,7 @@ public sealed class TreeArchiver
         bool opaque = false;
         if (options.OverlayWhiteouts)
         {
-            if (st.Type == Sys.S_IFCHR && st.RdevMajor == 0 && st.RdevMinor == 0)
+            if (Containers.UpperLayer.IsWhiteout(st))
             {
                 Write(Header(TarEntryType.RegularFile, WhiteoutName(archiveName), st, []));
                 return;
