@@ -224,7 +224,7 @@ public sealed partial class ContainerManager
 
     // ---- path rules (docker cp's) -------------------------------------------------------------------------------
 
-    private sealed record CopySource(RootedDirectory Root, string Parent, string Leaf, FileStat Stat, bool ContentsOnly, string Shown);
+    private sealed record CopySource(RootedDirectory Root, string Parent, string Leaf, string Clean, FileStat Stat, bool ContentsOnly, string Shown);
 
     private sealed record CopyTarget(string Directory, string TopName);
 
@@ -258,12 +258,24 @@ public sealed partial class ContainerManager
         var (parent, leaf) = Split(clean);
         FileStat? st;
         using (var dir = root.TryOpenDirectory(parent)) st = dir?.Stat(leaf);
+        if (mustBeDirectory && st is not null && st.Type != Sys.S_IFDIR)
+        {
+            // "link/." and "link/" name the directory the link leads to, resolved inside the root as any path.
+            using var target = root.TryOpenDirectory(clean);
+            if (target is not null) st = target.Stat("");
+            else if (st.Type == Sys.S_IFLNK) st = null;
+            else throw new EngineException("NotADirectory", ErrorKind.InvalidArgument, path, $"'{path}' is not a directory.");
+        }
         if (st is null)
             throw new EngineException("PathNotFound", ErrorKind.ObjectNotFound, path, $"Could not find the file {path} in {(where == "(host)" ? "the host" : "container " + where)}.");
-        if (mustBeDirectory && st.Type != Sys.S_IFDIR)
-            throw new EngineException("NotADirectory", ErrorKind.InvalidArgument, path, $"'{path}' is not a directory.");
         // The root itself: its contents.
-        return new CopySource(root, parent, leaf, st, contents || leaf.Length == 0, path);
+        return new CopySource(root, parent, leaf, clean, st, contents || leaf.Length == 0 || (mustBeDirectory && st.Type == Sys.S_IFDIR && IsLink(root, parent, leaf)), path);
+    }
+
+    private static bool IsLink(RootedDirectory root, string parent, string leaf)
+    {
+        using var dir = root.TryOpenDirectory(parent);
+        return dir?.Stat(leaf)?.Type == Sys.S_IFLNK;
     }
 
     private static CopyTarget ResolveDestination(RootedDirectory root, string path, CopySource source, string where)
@@ -296,13 +308,15 @@ public sealed partial class ContainerManager
 
     private static void WriteSource(TreeArchiver archiver, CopySource source, string topName)
     {
-        using var parent = source.Root.OpenDirectory(source.Parent, create: false);
         if (source.ContentsOnly)
         {
-            using var dir = source.Leaf.Length == 0 ? source.Root.OpenDirectory(source.Parent, create: false) : parent.OpenChild(source.Leaf);
+            // Resolved inside the root again (a link to a directory names that directory), then walked without following.
+            using var dir = source.Root.OpenDirectory(source.Clean, create: false);
             archiver.AddChildren(dir, topName);
+            return;
         }
-        else archiver.Add(parent, source.Leaf, topName);
+        using var parent = source.Root.OpenDirectory(source.Parent, create: false);
+        archiver.Add(parent, source.Leaf, topName);
     }
 
     /// <summary>
