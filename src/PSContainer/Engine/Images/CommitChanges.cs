@@ -158,7 +158,8 @@ public static class CommitChanges
             }
         }
         foreach (var (key, _) in result)
-            if (key.Length == 0 || key.Any(char.IsWhiteSpace)) throw Invalid(change, $"'{key}' is not a valid name.");
+            // A label key may hold spaces when quoted (Dockerfile); an environment variable's name may not.
+            if (key.Length == 0 || (keyword == "ENV" && key.Any(char.IsWhiteSpace))) throw Invalid(change, $"'{key}' is not a valid name.");
         return result;
     }
 
