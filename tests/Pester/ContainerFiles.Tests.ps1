@@ -199,6 +199,18 @@ Describe 'Copy-ContainerItem refuses bad input with an error id' {
         Get-StateMount | Should -BeNullOrEmpty
     }
 
+    It 'completes container names with a colon, and host paths as files' {
+        (TabExpansion2 'Copy-ContainerItem files-ba' 28).CompletionMatches.CompletionText | Should -Contain 'files-bad:'
+        (TabExpansion2 'Copy-ContainerItem /et' 22).CompletionMatches.CompletionText | Should -Contain '/etc'
+    }
+
+    It 'shows a copy''s destination, entries and size with -PassThru' {
+        $result = Copy-ContainerItem $script:site -Destination files-bad:/tmp -PassThru
+        $result.Destination | Should -Be '/tmp/site'
+        $result.Entries | Should -Be 5
+        ($result | Format-Table | Out-String) | Should -Match 'DESTINATION\s+ENTRIES\s+SIZE'
+    }
+
     It 'does nothing with -WhatIf' {
         Copy-ContainerItem $script:site -Destination files-bad:/whatif -WhatIf
         { Copy-ContainerItem files-bad:/whatif -Destination "$script:w/whatif" -ErrorAction Stop } | Should -Throw -ErrorId 'PathNotFound*'

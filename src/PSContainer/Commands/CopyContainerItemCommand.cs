@@ -16,6 +16,7 @@ public sealed class CopyContainerItemCommand : PSContainerCmdlet
 
     /// <summary>What to copy: a host path, or CONTAINER:PATH (a container name or id, a colon, a path inside it).</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByPath)]
+    [ArgumentCompleter(typeof(ContainerPathCompleter))]
     public string Path { get; set; } = "";
 
     /// <summary>A tar file to unpack into a directory of the container (docker cp - CONTAINER:DIR).</summary>
@@ -25,6 +26,7 @@ public sealed class CopyContainerItemCommand : PSContainerCmdlet
 
     /// <summary>Where to: a host path, or CONTAINER:PATH. Exactly one of -Path and -Destination names a container.</summary>
     [Parameter(Mandatory = true, Position = 1)]
+    [ArgumentCompleter(typeof(ContainerPathCompleter))]
     public string Destination { get; set; } = "";
 
     /// <summary>Keep owner and group ids (docker cp -a); without it the copy belongs to the container's root or to you.</summary>
