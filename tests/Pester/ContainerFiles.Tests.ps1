@@ -200,7 +200,7 @@ Describe 'Copy-ContainerItem refuses bad input with an error id' {
     }
 
     It 'completes container names with a colon, and host paths as files' {
-        (TabExpansion2 'Copy-ContainerItem files-ba' 28).CompletionMatches.CompletionText | Should -Contain 'files-bad:'
+        (TabExpansion2 'Copy-ContainerItem files-ba' 27).CompletionMatches.CompletionText | Should -Contain 'files-bad:'
         (TabExpansion2 'Copy-ContainerItem /et' 22).CompletionMatches.CompletionText | Should -Contain '/etc'
     }
 
