@@ -32,6 +32,9 @@ public sealed class ContainerFilesTests : IDisposable
         Directory.CreateDirectory(Path.Combine(upper, "etc", "conf.d"));
         File.WriteAllText(Path.Combine(upper, "etc", "conf.d", "new"), "new\n");
         File.WriteAllText(Path.Combine(upper, "data.txt"), "state\n");
+        // The runtime's mount point for /etc/hosts is no change of the container's; a hosts file with content is.
+        File.WriteAllText(Path.Combine(upper, "etc", "hosts"), "");
+        File.WriteAllText(Path.Combine(upper, "etc", "hostname"), "mine\n");
         using (var root = RootedDirectory.Open(upper))
         {
             using var bin = root.OpenDirectory("bin", create: true);
@@ -54,6 +57,8 @@ public sealed class ContainerFilesTests : IDisposable
         var names = entries.Select(e => e.Name).ToList();
 
         Assert.Contains("bin/.wh.id", names);
+        Assert.DoesNotContain("etc/hosts", names);
+        Assert.Contains("etc/hostname", names);
         Assert.DoesNotContain("bin/id", names);
         var whiteout = entries.Single(e => e.Name == "bin/.wh.id");
         Assert.Equal(TarEntryKind.File, whiteout.Kind);

@@ -227,6 +227,31 @@ Describe 'Copy-ContainerItem refuses bad input with an error id' {
     }
 }
 
+Describe 'Copy-ContainerItem and commit with a user namespace' {
+    It 'copies in as the container''s root (its host id), back out as the container sees it, and commits container ids' {
+        $u = Start-Container -Image pester/files:1 -Name files-userns -Command sleep, 300 -Network none -UserNamespace Auto -Detach -ErrorAction SilentlyContinue -ErrorVariable failed
+        if (-not $u) { Set-ItResult -Skipped -Because "a user-namespaced container cannot start here: $failed"; return }
+        try {
+            $hostRoot = [int](($u.UserNamespace -split ':')[1])
+            Copy-ContainerItem $script:site -Destination files-userns:/srv
+            Exec files-userns 'stat -c "%u:%g" /srv/index.html' | Should -Be '0:0'
+            (stat -c '%u:%g' (Join-Path $script:state.Root "containers/$($u.Id)/upper/srv/index.html")) | Should -Be "${hostRoot}:${hostRoot}"
+            Copy-ContainerItem files-userns:/srv -Destination "$script:w/userns-back" -Archive
+            (stat -c '%u:%g' "$script:w/userns-back/index.html") | Should -Be '0:0'
+            Stop-Container files-userns -Timeout 0 | Out-Null
+            Copy-ContainerItem $script:site -Destination files-userns:/srv2 -Archive
+            (stat -c '%u:%g' (Join-Path $script:state.Root "containers/$($u.Id)/upper/srv2/index.html")) | Should -Be "$($hostRoot + 1234):$($hostRoot + 5678)"
+            ConvertTo-ContainerImage files-userns -Name pester/userns-committed:1 | Out-Null
+            Start-Container -Image pester/userns-committed:1 -Command stat, -c, '%u:%g', /srv/index.html, /srv2/index.html -Network none -AutoRemove |
+                Should -Be @('0:0', '1234:5678')
+            Get-StateMount | Should -BeNullOrEmpty
+        }
+        finally {
+            Remove-Container files-userns -Force
+        }
+    }
+}
+
 Describe 'Export-Container' {
     It 'writes the merged file system, which Import-ContainerImage -Format RootFs takes back; <State>' -ForEach @(
         @{ State = 'running' }

@@ -17,7 +17,7 @@ public static class UpperLayer
     {
         var archiver = new TreeArchiver(output, new ArchiveOptions
         {
-            OverlayWhiteouts = true, MapUid = mapUid, MapGid = mapGid, OnBytes = onBytes, Cancel = cancel,
+            OverlayWhiteouts = true, MapUid = mapUid, MapGid = mapGid, OnBytes = onBytes, Cancel = cancel, Skip = IsMountStub,
         });
         if (Directory.Exists(upperDirectory))
         {
@@ -28,6 +28,14 @@ public static class UpperLayer
         archiver.Finish();
         return archiver.Entries;
     }
+
+    /// <summary>
+    /// The empty files the runtime makes in the upper directory as mount points for the engine's hostname, hosts and
+    /// resolv.conf when the image has none. The container never writes them (its writes go to the bind-mounted
+    /// files), so they are not its changes; docker keeps them in an init layer that commit leaves out.
+    /// </summary>
+    public static bool IsMountStub(string path, FileStat stat) =>
+        path is "etc/hostname" or "etc/hosts" or "etc/resolv.conf" && stat.Type == Sys.S_IFREG && stat.Size == 0;
 
     /// <summary>Whether an lstat of an upper-directory entry is overlayfs's whiteout (a deletion).</summary>
     public static bool IsWhiteout(FileStat stat) => stat.Type == Sys.S_IFCHR && stat.RdevMajor == 0 && stat.RdevMinor == 0;

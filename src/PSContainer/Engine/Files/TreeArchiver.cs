@@ -21,6 +21,9 @@ public sealed class ArchiveOptions
     public Action<long>? OnBytes { get; init; }
 
     public CancellationToken Cancel { get; init; }
+
+    /// <summary>Entries left out (by archive name and lstat), with everything under them.</summary>
+    public Func<string, FileStat, bool>? Skip { get; init; }
 }
 
 /// <summary>
@@ -67,6 +70,7 @@ public sealed class TreeArchiver
     private void AddEntry(DirectoryHandle parent, string name, string archiveName, FileStat st)
     {
         options.Cancel.ThrowIfCancellationRequested();
+        if (options.Skip?.Invoke(archiveName, st) == true) return;
         var xattrs = st.Type == Sys.S_IFLNK ? new Dictionary<string, byte[]>() : parent.Xattrs(name);
         bool opaque = false;
         if (options.OverlayWhiteouts)
