@@ -194,7 +194,14 @@ Describe 'Copy-ContainerItem refuses bad input with an error id' {
         @{ Id = 'BothContainerPaths'; Path = 'files-bad:/etc'; Destination = 'files-bad:/tmp' }
         @{ Id = 'DestinationNotFound'; Path = '/etc/hostname'; Destination = 'files-bad:/no/such/dir/x' }
         @{ Id = 'NotADirectory'; Path = 'files-bad:/bin/busybox/'; Destination = '/tmp/x' }
+        @{ Id = 'CannotOverwriteDirectory'; Path = '/etc/hostname'; Destination = 'files-bad:/etc'; Setup = $true }
+        @{ Id = 'CannotOverwriteWithDirectory'; Path = '/etc/'; Destination = 'files-bad:/bin/busybox' }
     ) {
+        if ($Setup) {
+            # /etc/hostname in the container is a directory: the host's file must not replace it.
+            New-Item -ItemType Directory "$script:w/dirs/hostname" -Force | Out-Null
+            Copy-ContainerItem "$script:w/dirs/hostname" -Destination files-bad:/etc/
+        }
         { Copy-ContainerItem $Path -Destination $Destination -ErrorAction Stop } | Should -Throw -ErrorId "$Id*"
         Get-StateMount | Should -BeNullOrEmpty
     }

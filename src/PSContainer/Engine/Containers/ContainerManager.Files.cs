@@ -286,7 +286,15 @@ public sealed partial class ContainerManager
         using (var existing = root.TryOpenDirectory(clean))
         {
             // An existing directory (through symlinks, resolved inside the root): the source goes into it.
-            if (existing is not null) return source.ContentsOnly ? new CopyTarget(clean, "") : new CopyTarget(clean, source.Leaf);
+            if (existing is not null)
+            {
+                if (source.ContentsOnly) return new CopyTarget(clean, "");
+                // docker cp never replaces a directory with a file or a file with a directory: it refuses.
+                if (existing.Stat(source.Leaf) is { } there && (there.Type == Sys.S_IFDIR) != isDirectorySource)
+                    throw new EngineException(isDirectorySource ? "CannotOverwriteWithDirectory" : "CannotOverwriteDirectory", ErrorKind.InvalidArgument, path,
+                        $"Cannot copy {(isDirectorySource ? "a directory onto a file" : "a file onto a directory")}: '{Join(clean, source.Leaf)}' exists.");
+                return new CopyTarget(clean, source.Leaf);
+            }
         }
         var (parent, leaf) = Split(clean);
         using var parentDir = root.TryOpenDirectory(parent)
