@@ -44,6 +44,9 @@
         'New-ContainerVolume'
         'Get-ContainerVolume'
         'Remove-ContainerVolume'
+        'Copy-ContainerItem'
+        'Export-Container'
+        'ConvertTo-ContainerImage'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

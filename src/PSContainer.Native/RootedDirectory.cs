@@ -102,7 +102,7 @@ public sealed unsafe partial class RootedDirectory : IDisposable
 }
 
 /// <summary>An O_PATH descriptor of a directory inside a <see cref="RootedDirectory"/>, with the leaf operations.</summary>
-public sealed unsafe class DirectoryHandle : IDisposable
+public sealed unsafe partial class DirectoryHandle : IDisposable
 {
     private int fd;
 

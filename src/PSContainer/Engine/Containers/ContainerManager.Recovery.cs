@@ -121,12 +121,14 @@ public sealed partial class ContainerManager
     /// <summary>For callers without the lock (listing, Repair): undoes an interrupted start only if nobody is starting it now.</summary>
     private ContainerRecord? UndoInterruptedStartIfIdle(ContainerRecord record)
     {
-        if (!File.Exists(StartMarker(record.Id)) && !File.Exists(CreateMarker(record.Id)) && !NetworkChangeMarkers(record.Id).Any()) return record;
+        if (!File.Exists(StartMarker(record.Id)) && !File.Exists(CreateMarker(record.Id)) && !NetworkChangeMarkers(record.Id).Any()
+            && !File.Exists(CopyMarker(record.Id))) return record;
         using var held = FileLock.TryAcquire(Path.Combine(ContainerDir(record.Id), "lock"), exclusive: true);
         if (held is null) return File.Exists(CreateMarker(record.Id)) ? null : record;   // being made right now: not listed yet
         if (store.ById(record.Id) is not { } fresh) return null;
         if (UndoInterruptedCreate(fresh)) return null;
         UndoInterruptedStart(fresh);
+        UndoInterruptedCopy(fresh.Id);
         SettleInterruptedNetworkChange(fresh);
         return fresh;
     }

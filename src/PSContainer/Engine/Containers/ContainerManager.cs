@@ -312,6 +312,7 @@ public sealed partial class ContainerManager
         // The run root may be shared by several state roots: this names the one the run belongs to (see Orphans).
         File.WriteAllText(Path.Combine(runDir, OwnerFileName), paths.Root);
         UndoInterruptedStart(record);
+        UndoInterruptedCopy(id);
         // Recorded before the first host object is made, so a kill at any later point can be undone.
         MarkStartInProgress(id);
         foreach (string d in new[] { rootfs, Path.Combine(dir, "upper"), Path.Combine(dir, "work") }) Directory.CreateDirectory(d);

@@ -25,7 +25,7 @@ public sealed record UpperEntry(string Path, string HostPath, UpperEntryType Typ
 /// The upper directory outlives the container's run, so this works for stopped containers as well as running ones.
 /// Shared by docker diff, and meant for commit and export.
 /// </summary>
-public static class UpperLayer
+public static partial class UpperLayer
 {
     /// <summary>
     /// Every entry, a directory's entries (in ordinal order) before those of its subdirectories, so parents come before

@@ -30,7 +30,7 @@ public sealed class RootFsImageOptions
 /// OCI image layouts (tar or directory) and plain root filesystem tars. Every blob is verified against its digest
 /// and every layer against its config diff id before anything becomes visible; a failure leaves nothing behind.
 /// </summary>
-public sealed class ImageImporter
+public sealed partial class ImageImporter
 {
     private readonly ImageStore store;
     private readonly IProgress<ProgressInfo>? progress;

@@ -24,8 +24,19 @@ public static class LayerApplier
 
     public static LayerApplyResult Apply(Stream uncompressedTar, string layerDirectory, CancellationToken cancel = default, bool requireEndOfArchive = false, SpaceGuard? space = null)
     {
-        var reader = new TarReader(uncompressedTar, requireEndOfArchive);
         using var root = RootedDirectory.Open(layerDirectory);
+        return Apply(uncompressedTar, root, new ExtractOptions { Cancel = cancel, RequireEndOfArchive = requireEndOfArchive, Space = space });
+    }
+
+    /// <summary>
+    /// Unpacks a tar into a rooted tree under <see cref="ExtractOptions.Prefix"/> (a copy into a container: the root
+    /// is the container's, so nothing in the tar, nor any symlink already in the container, leads outside it).
+    /// </summary>
+    public static LayerApplyResult Apply(Stream uncompressedTar, RootedDirectory root, ExtractOptions options)
+    {
+        var cancel = options.Cancel;
+        var space = options.Space;
+        var reader = new TarReader(uncompressedTar, options.RequireEndOfArchive);
         // One time per directory: a directory listed twice takes its last entry's times, as tar does.
         var directoryTimes = new Dictionary<string, (DateTimeOffset Access, DateTimeOffset Modified)>(StringComparer.Ordinal);
         long entries = 0, bytes = 0;
@@ -37,9 +48,13 @@ public static class LayerApplier
             cancel.ThrowIfCancellationRequested();
             entries++;
             string path = CleanPath(entry.Name);
+            if (options.Prefix.Length > 0) path = path.Length == 0 ? options.Prefix : options.Prefix + "/" + path;
+            if (!options.Whiteouts || options.MapUid is not null || options.Owner is not null)
+                entry = options.Adjust(entry);
             try
             {
-                bytes += ApplyEntry(root, reader, entry, path, directoryTimes, buffer, space);
+                bytes += ApplyEntry(root, reader, entry, path, directoryTimes, buffer, space, options);
+                options.OnBytes?.Invoke(entry.Kind == TarEntryKind.File ? entry.Size : 0);
             }
             catch (NativeException e)
             {
@@ -66,12 +81,12 @@ public static class LayerApplier
     }
 
     private static long ApplyEntry(RootedDirectory root, TarReader reader, TarHeader entry, string path,
-        Dictionary<string, (DateTimeOffset, DateTimeOffset)> directoryTimes, byte[] buffer, SpaceGuard? space)
+        Dictionary<string, (DateTimeOffset, DateTimeOffset)> directoryTimes, byte[] buffer, SpaceGuard? space, ExtractOptions options)
     {
         SplitParent(path, out string parentPath, out string name);
         DateTimeOffset access = entry.AccessTime ?? entry.ModificationTime;
 
-        if (name.Length == 0)
+        if (name.Length == 0 && path.Length == 0)
         {
             // The layer root itself ("./"): its attributes, nothing to create.
             if (entry.Kind != TarEntryKind.Directory) throw Refuse(entry, "the layer root can only be a directory");
@@ -83,12 +98,12 @@ public static class LayerApplier
 
         using var parent = root.OpenDirectory(parentPath, create: true);
 
-        if (name == OpaqueMarker)
+        if (options.Whiteouts && name == OpaqueMarker)
         {
             parent.SetXattr("", OpaqueXattr, "y"u8.ToArray());
             return 0;
         }
-        if (name.StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
+        if (options.Whiteouts && name.StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
         {
             string hidden = name[WhiteoutPrefix.Length..];
             if (hidden.Length == 0 || hidden == "." || hidden == "..") throw Refuse(entry, "whiteout of an invalid name");
@@ -141,6 +156,7 @@ public static class LayerApplier
             case TarEntryKind.HardLink:
             {
                 string target = CleanPath(entry.LinkName);
+                if (target.Length > 0 && options.Prefix.Length > 0) target = options.Prefix + "/" + target;
                 if (target.Length == 0) throw Refuse(entry, "hard link to the layer root");
                 SplitParent(target, out string targetParentPath, out string targetName);
                 using var targetParent = root.OpenDirectory(targetParentPath, create: false);
