@@ -380,7 +380,7 @@ public sealed partial class ContainerManager
             store.Update(record);
             CrashPoint.At("after-commit");
             ClearStartMarker(id);
-            RecordEvent(record, "start");
+            RecordEvent(record, "start", record.StartedAt);
         }
         catch (EngineException e)
         {
@@ -605,8 +605,10 @@ public sealed partial class ContainerManager
         record.Error = exit is null ? "the exit record was unreadable" : null;
         CleanUpRun(record, null);
         store.Update(record);
-        if (record.OOMKilled) RecordEvent(record, "oom", record.FinishedAt);
-        RecordEvent(record, "die", record.FinishedAt, ("exitCode", (record.ExitCode ?? -1).ToString(CultureInfo.InvariantCulture)));
+        // A command that exits at once can end before the engine has recorded its start: never before it.
+        var ended = record.FinishedAt is DateTime finished && record.StartedAt is DateTime began && finished < began ? began : record.FinishedAt;
+        if (record.OOMKilled) RecordEvent(record, "oom", ended);
+        RecordEvent(record, "die", ended, ("exitCode", (record.ExitCode ?? -1).ToString(CultureInfo.InvariantCulture)));
         if (record.Options.AutoRemove)
         {
             RemovedExits[record.Id] = new ContainerExit(record.Id, record.Name, record.ExitCode ?? -1, record.OOMKilled, record.FinishedAt);
