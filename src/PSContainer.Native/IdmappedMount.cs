@@ -14,7 +14,7 @@ public readonly record struct IdMapping(long Inside, long Outside, long Count)
 /// (open_tree(OPEN_TREE_CLONE)) is given a user namespace's id maps with mount_setattr(MOUNT_ATTR_IDMAP) and attached
 /// with move_mount. Files owned by host uid U then show as owned by the id U maps to, without touching the files, so
 /// the image's shared layer directories serve every user namespace as they are.
-/// The user namespace itself comes from psc-userns: a multi-threaded process such as the engine cannot unshare one.
+/// The user namespace is a reaped child's (see <see cref="CreateUserNamespace"/>).
 /// </summary>
 public static unsafe partial class IdmappedMount
 {
@@ -32,32 +32,58 @@ public static unsafe partial class IdmappedMount
     [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
     private static partial long Syscall5(long number, long a1, long a2, long a3, long a4, long a5);
 
+    // clone(2) flags: the child shares our memory (nothing is copied) and we sleep until it has exited, so it is a
+    // zombie whose credentials, and with them its user namespace, stay readable until we reap it.
+    private const int CLONE_VM = 0x100, CLONE_VFORK = 0x4000, CLONE_NEWUSER = 0x10000000, SIGCHLD = 17;
+    private const int SIG_BLOCK = 0, SIG_SETMASK = 2;
+    private const int ChildStackSize = 64 * 1024;
+
+    [LibraryImport("libc", EntryPoint = "clone", SetLastError = true)]
+    private static partial int Clone(IntPtr fn, void* stack, int flags, IntPtr arg);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int pthread_sigmask(int how, byte* set, byte* old);
+
+    [LibraryImport("libc")]
+    private static partial int sigfillset(byte* set);
+
+    /// <summary>libc's _exit: the whole of the child's life, a plain exit_group(2) that touches no memory of ours.</summary>
+    private static readonly Lazy<IntPtr> ExitFunction =
+        new(() => NativeLibrary.GetExport(NativeLibrary.Load("libc", typeof(IdmappedMount).Assembly, null), "_exit"));
+
     /// <summary>
     /// Makes a user namespace with these maps and returns a descriptor of it (close it when done). The namespace
     /// lives as long as a descriptor or a mount refers to it.
+    /// A multi-threaded process (.NET) cannot unshare(CLONE_NEWUSER), but it can clone a child into a new one: the
+    /// child is libc's _exit run on a small stack of its own (CLONE_VM, so no copy of this process is made; all
+    /// signals blocked, so no handler of ours runs in it), and CLONE_VFORK returns here once it has exited. Its user
+    /// namespace outlives it until it is reaped: we write its maps (root here has CAP_SETUID over it), open
+    /// /proc/PID/ns/user and reap it. No process or file is left behind, whatever happens in between: a killed
+    /// engine's zombie child is reaped by init. (A spawned helper costs several ms of exec; this costs one clone.)
     /// </summary>
-    public static int CreateUserNamespace(string helper, IReadOnlyList<IdMapping> uidMap, IReadOnlyList<IdMapping> gidMap)
+    public static int CreateUserNamespace(IReadOnlyList<IdMapping> uidMap, IReadOnlyList<IdMapping> gidMap)
     {
-        var (readyRead, readyWrite) = ProcessSpawner.Pipe();
-        var (holdRead, holdWrite) = ProcessSpawner.Pipe();
-        int pid;
+        byte* stack = (byte*)NativeMemory.AlignedAlloc(ChildStackSize, 16);
+        byte* all = stackalloc byte[128], old = stackalloc byte[128];
+        int pid, err;
         try
         {
-            pid = ProcessSpawner.Spawn(helper, [helper], new Dictionary<string, string>(), new Dictionary<int, int> { [holdRead] = 0, [readyWrite] = 3 });
+            sigfillset(all);
+            int rc = pthread_sigmask(SIG_BLOCK, all, old);
+            if (rc != 0) throw new NativeException("pthread_sigmask", null, rc);
+            // The stack grows down: the child starts at its top.
+            pid = Clone(ExitFunction.Value, stack + ChildStackSize, CLONE_VM | CLONE_VFORK | CLONE_NEWUSER | SIGCHLD, IntPtr.Zero);
+            err = Errors.Last;
+            pthread_sigmask(SIG_SETMASK, old, null);
         }
-        catch
+        finally
         {
-            foreach (int fd in new[] { readyRead, readyWrite, holdRead, holdWrite }) ProcessSpawner.Close(fd);
-            throw;
+            // CLONE_VFORK: the child has exited by now, its stack is free.
+            NativeMemory.AlignedFree(stack);
         }
-        ProcessSpawner.Close(readyWrite);
-        ProcessSpawner.Close(holdRead);
+        if (pid < 0) throw new NativeException("clone(CLONE_NEWUSER)", null, err);
         try
         {
-            byte b;
-            long n;
-            do n = read(readyRead, &b, 1); while (n < 0 && Errors.Last == Errors.EINTR);
-            if (n != 1) throw new NativeException("psc-userns: no user namespace was made (see its stderr)", helper, n < 0 ? Errors.Last : Errors.EIO);
             WriteMap($"/proc/{pid}/uid_map", uidMap);
             WriteMap($"/proc/{pid}/gid_map", gidMap);
             byte[] path = Sys.Z($"/proc/{pid}/ns/user");
@@ -68,8 +94,6 @@ public static unsafe partial class IdmappedMount
         }
         finally
         {
-            ProcessSpawner.Close(readyRead);
-            ProcessSpawner.Close(holdWrite); // the helper sees EOF and exits
             ProcessSpawner.Wait(pid);
         }
     }

@@ -117,7 +117,7 @@ public sealed partial class ContainerManager
     private void MountIdmappedOverlay(string id, IReadOnlyList<string> lowers, string upper, string work, string rootfs, UserNamespaceMaps maps)
     {
         string idmapDir = Path.Combine(ContainerDir(id), "idmap");
-        int userns = IdmappedMount.CreateUserNamespace(Path.Combine(NativeDirectory, "psc-userns"), [maps.Uid], [maps.Gid]);
+        int userns = IdmappedMount.CreateUserNamespace([maps.Uid], [maps.Gid]);
         var targets = new List<string>();
         try
         {
