@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
 using PSContainer.Engine.Security;
 using PSContainer.Engine.Storage;
 using PSContainer.Native;
@@ -49,12 +50,15 @@ public sealed partial class ContainerManager
     private static void ResolveUserNamespace(ContainerOptions o) =>
         o.UserNamespace = (o.UserNamespace is null ? UserNamespaceSetting.Default : UserNamespaceSetting.Parse(o.UserNamespace)).ToString();
 
-    /// <summary>An Auto container's range, recorded after its row (the row's deletion frees it).</summary>
-    private IdRange? AllocateIdRange(ContainerRecord record)
+    /// <summary>
+    /// For an Auto container: what records its range in the transaction that inserts its row (the pscontainer
+    /// user's ids are delegated first, outside it); null for the other modes.
+    /// </summary>
+    private static Func<SqliteConnection, SqliteTransaction, IdRange>? IdRangeAllocation(ContainerRecord record)
     {
         if (UserNamespaceOf(record.Options).Kind != UserNamespaceKind.Auto) return null;
         var (uids, gids) = SubordinateIds.EnsureDelegated(UserNamespaceSetting.AutoSize);
-        return IdRanges.Allocate(record.Id, uids, gids, UserNamespaceSetting.AutoSize);
+        return (c, tx) => IdRangeAllocator.Allocate(c, tx, record.Id, uids, gids, UserNamespaceSetting.AutoSize);
     }
 
     /// <summary>The maps a container runs with; null for Host.</summary>
@@ -68,26 +72,31 @@ public sealed partial class ContainerManager
             case UserNamespaceKind.Mapped:
                 return new UserNamespaceMaps(setting.Map!.Value, setting.Map.Value);
             default:
-                var range = IdRanges.Of(record.Id) ?? AllocateIdRange(record)!;
-                return new UserNamespaceMaps(range.UidMap, range.GidMap);
+                // A row without its range was made by an engine that allocated it in a second transaction (and was
+                // killed in between): it gets one now.
+                if (record.IdRange is null)
+                {
+                    var (uids, gids) = SubordinateIds.EnsureDelegated(UserNamespaceSetting.AutoSize);
+                    record.IdRange = IdRanges.Of(record.Id) ?? IdRanges.Allocate(record.Id, uids, gids, UserNamespaceSetting.AutoSize);
+                }
+                return new UserNamespaceMaps(record.IdRange.UidMap, record.IdRange.GidMap);
         }
     }
 
     /// <summary>What Get-Container shows: host, or the maps ("0:16777216:65536").</summary>
-    private string UserNamespaceText(ContainerRecord record)
+    private static string UserNamespaceText(ContainerRecord record)
     {
         var setting = UserNamespaceOf(record.Options);
         if (setting.Kind != UserNamespaceKind.Auto) return setting.ToString();
-        return IdRanges.Of(record.Id) is { } r ? new UserNamespaceMaps(r.UidMap, r.GidMap).ToString() : "auto";
+        return record.IdRange is { } r ? new UserNamespaceMaps(r.UidMap, r.GidMap).ToString() : "auto";
     }
 
     /// <summary>
     /// Mounts the container's root: the overlay of its image's layers, through idmapped mounts when it has a user
     /// namespace. The upper and work directories belong to the container's root on the host.
     /// </summary>
-    private void MountRootfs(ContainerRecord record, IReadOnlyList<string> lowers, string upper, string work, string rootfs)
+    private void MountRootfs(ContainerRecord record, UserNamespaceMaps? maps, IReadOnlyList<string> lowers, string upper, string work, string rootfs)
     {
-        var maps = MapsOf(record);
         if (maps is null)
         {
             Mounts.MountOverlay(lowers, upper, work, rootfs);
@@ -186,13 +195,13 @@ public sealed partial class ContainerManager
     }
 
     /// <summary>The maps of a container as recorded, allocating nothing.</summary>
-    private UserNamespaceMaps? MapsOfRecorded(ContainerRecord record)
+    private static UserNamespaceMaps? MapsOfRecorded(ContainerRecord record)
     {
         var setting = UserNamespaceOf(record.Options);
         return setting.Kind switch
         {
             UserNamespaceKind.Mapped => new UserNamespaceMaps(setting.Map!.Value, setting.Map.Value),
-            UserNamespaceKind.Auto when IdRanges.Of(record.Id) is { } r => new UserNamespaceMaps(r.UidMap, r.GidMap),
+            UserNamespaceKind.Auto when record.IdRange is { } r => new UserNamespaceMaps(r.UidMap, r.GidMap),
             _ => null,
         };
     }
@@ -207,10 +216,10 @@ public sealed partial class ContainerManager
     /// The container's files the engine writes (hostname, hosts, resolv.conf) belong to its root, so root inside
     /// can edit them as in docker.
     /// </summary>
-    private void ChownRunFiles(ContainerRecord record)
+    private void ChownRunFiles(string id, UserNamespaceMaps? maps)
     {
-        if (MapsOf(record) is not { } maps) return;
-        foreach (string f in new[] { "hostname", "hosts", "resolv.conf" }) ChownToRoot(Path.Combine(ContainerDir(record.Id), f), maps);
+        if (maps is null) return;
+        foreach (string f in new[] { "hostname", "hosts", "resolv.conf" }) ChownToRoot(Path.Combine(ContainerDir(id), f), maps);
     }
 
     /// <summary>
@@ -218,9 +227,9 @@ public sealed partial class ContainerManager
     /// joined by path (made by the engine, owned by the host) or the host's, /sys is bound from the host read-only
     /// instead, as podman and runc's rootless spec do.
     /// </summary>
-    private void ApplyUserNamespace(ContainerRecord record, JsonObject spec)
+    private static void ApplyUserNamespace(UserNamespaceMaps? maps, JsonObject spec)
     {
-        if (MapsOf(record) is not { } maps) return;
+        if (maps is null) return;
         var linux = spec["linux"]!.AsObject();
         linux["namespaces"]!.AsArray().Add(new JsonObject { ["type"] = "user" });
         linux["uidMappings"] = new JsonArray(IdMapJson(maps.Uid));
