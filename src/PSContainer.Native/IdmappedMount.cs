@@ -34,7 +34,8 @@ public static unsafe partial class IdmappedMount
 
     // clone(2) flags: the child shares our memory (nothing is copied) and we sleep until it has exited, so it is a
     // zombie whose credentials, and with them its user namespace, stay readable until we reap it.
-    private const int CLONE_VM = 0x100, CLONE_VFORK = 0x4000, CLONE_NEWUSER = 0x10000000, SIGCHLD = 17;
+    private const int CLONE_VM = 0x100, CLONE_FILES = 0x400, CLONE_VFORK = 0x4000, CLONE_NEWUSER = 0x10000000;
+    private const int __WALL = 0x40000000;
     private const int SIG_BLOCK = 0, SIG_SETMASK = 2;
     private const int ChildStackSize = 64 * 1024;
 
@@ -72,7 +73,7 @@ public static unsafe partial class IdmappedMount
             int rc = pthread_sigmask(SIG_BLOCK, all, old);
             if (rc != 0) throw new NativeException("pthread_sigmask", null, rc);
             // The stack grows down: the child starts at its top.
-            pid = Clone(ExitFunction.Value, stack + ChildStackSize, CLONE_VM | CLONE_VFORK | CLONE_NEWUSER | SIGCHLD, IntPtr.Zero);
+            pid = Clone(ExitFunction.Value, stack + ChildStackSize, CLONE_VM | CLONE_FILES | CLONE_VFORK | CLONE_NEWUSER, IntPtr.Zero);
             err = Errors.Last;
             pthread_sigmask(SIG_SETMASK, old, null);
         }
@@ -94,8 +95,19 @@ public static unsafe partial class IdmappedMount
         }
         finally
         {
-            ProcessSpawner.Wait(pid);
+            Reap(pid);
         }
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int waitpid(int pid, int* status, int options);
+
+    /// <summary>Reaps the child (no exit signal was asked for, so it is a "clone" child: __WALL).</summary>
+    private static void Reap(int pid)
+    {
+        int status;
+        while (waitpid(pid, &status, __WALL) < 0)
+            if (Errors.Last != Errors.EINTR) throw new NativeException("waitpid", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), Errors.Last);
     }
 
     /// <summary>An id map file takes all its lines in one write(2).</summary>
@@ -119,33 +131,43 @@ public static unsafe partial class IdmappedMount
     }
 
     /// <summary>
-    /// Mounts <paramref name="source"/> (a directory) on <paramref name="target"/> seen through the id maps of the
-    /// user namespace <paramref name="usernsFd"/>. Throws NativeException; errno EINVAL, EPERM, ENOSYS or EOPNOTSUPP
-    /// from mount_setattr means the kernel or the file system cannot idmap it (see <see cref="IsUnsupported"/>).
+    /// A detached mount of <paramref name="source"/> (a directory) seen through the id maps of the user namespace
+    /// <paramref name="usernsFd"/>: a descriptor (close it when done) that is attached nowhere, so nothing is left
+    /// on the host whatever happens to this process. Throws NativeException; errno EINVAL, EPERM, ENOSYS or
+    /// EOPNOTSUPP from mount_setattr means the kernel or the file system cannot idmap it (see <see cref="IsUnsupported"/>).
     /// </summary>
-    public static void BindIdmapped(string source, string target, int usernsFd)
+    public static int CloneIdmapped(string source, int usernsFd)
     {
-        byte[] s = Sys.Z(source), t = Sys.Z(target), empty = Sys.Z("");
+        byte[] s = Sys.Z(source), empty = Sys.Z("");
         int tree;
         fixed (byte* ps = s) tree = (int)Syscall5(SYS_open_tree, Sys.AT_FDCWD, (long)ps, OPEN_TREE_CLONE | Sys.O_CLOEXEC, 0, 0);
         if (tree < 0) throw new NativeException("open_tree", source, Errors.Last);
-        try
+        var attr = new MountAttr { AttrSet = MOUNT_ATTR_IDMAP, UsernsFd = (ulong)usernsFd };
+        long rc;
+        fixed (byte* pe = empty) rc = Syscall5(SYS_mount_setattr, tree, (long)pe, Sys.AT_EMPTY_PATH, (long)&attr, sizeof(MountAttr));
+        if (rc < 0)
         {
-            var attr = new MountAttr { AttrSet = MOUNT_ATTR_IDMAP, UsernsFd = (ulong)usernsFd };
-            long rc;
-            fixed (byte* pe = empty) rc = Syscall5(SYS_mount_setattr, tree, (long)pe, Sys.AT_EMPTY_PATH, (long)&attr, sizeof(MountAttr));
-            if (rc < 0) throw new NativeException("mount_setattr(MOUNT_ATTR_IDMAP)", source, Errors.Last);
-            fixed (byte* pe = empty) fixed (byte* pt = t)
-                rc = Syscall5(SYS_move_mount, tree, (long)pe, Sys.AT_FDCWD, (long)pt, MOVE_MOUNT_F_EMPTY_PATH);
-            if (rc < 0) throw new NativeException("move_mount", target, Errors.Last);
-        }
-        finally
-        {
+            int err = Errors.Last;
             close(tree);
+            throw new NativeException("mount_setattr(MOUNT_ATTR_IDMAP)", source, err);
         }
+        return tree;
     }
 
-    /// <summary>Whether a failure of <see cref="BindIdmapped"/> says the kernel or file system lacks idmapped mounts.</summary>
+    /// <summary>The path by which a detached mount is reached (what overlayfs takes as a layer, where the kernel allows it).</summary>
+    public static string PathOf(int tree) => "/proc/self/fd/" + tree.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Attaches a detached mount (from <see cref="CloneIdmapped"/>) on <paramref name="target"/>.</summary>
+    public static void Attach(int tree, string target)
+    {
+        byte[] t = Sys.Z(target), empty = Sys.Z("");
+        long rc;
+        fixed (byte* pe = empty) fixed (byte* pt = t)
+            rc = Syscall5(SYS_move_mount, tree, (long)pe, Sys.AT_FDCWD, (long)pt, MOVE_MOUNT_F_EMPTY_PATH);
+        if (rc < 0) throw new NativeException("move_mount", target, Errors.Last);
+    }
+
+    /// <summary>Whether a failure of <see cref="CloneIdmapped"/> says the kernel or file system lacks idmapped mounts.</summary>
     public static bool IsUnsupported(NativeException e) =>
         e.Errno is Errors.EINVAL or Errors.EPERM or Errors.EOPNOTSUPP or 38 /* ENOSYS */;
 

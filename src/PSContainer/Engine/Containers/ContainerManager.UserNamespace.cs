@@ -15,11 +15,10 @@ public sealed record UserNamespaceMaps(IdMapping Uid, IdMapping Gid)
 
 /// <summary>
 /// User namespaces (-UserNamespace Host|Auto|c:h:n). Root in the container is an unprivileged id on the host. The
-/// image's layers stay shared and untouched: each lower layer is bind-mounted through the namespace's id maps
-/// (an idmapped mount), the overlay is made over those, and the idmapped mounts are detached at once (overlayfs
-/// keeps private clones of its layers), so only the overlay itself is left, under the container's directory where
-/// every clean-up already looks. Where the kernel cannot idmap, a one-time copy of each layer with shifted owners is
-/// made per id range instead, with a warning.
+/// image's layers stay shared and untouched: each lower layer is cloned through the namespace's id maps (a detached
+/// idmapped mount) and the overlay is made over those clones (overlayfs keeps private clones of its layers), so only
+/// the overlay itself is mounted, under the container's directory where every clean-up already looks. Where the
+/// kernel cannot idmap, a one-time copy of each layer with shifted owners is made per id range instead, with a warning.
 /// </summary>
 public sealed partial class ContainerManager
 {
@@ -123,30 +122,62 @@ public sealed partial class ContainerManager
         Mounts.MountOverlay(lowers.Select(l => ShiftedLayer(l, maps)).ToList(), upper, work, rootfs);
     }
 
+    /// <summary>
+    /// Set once the kernel has refused a detached mount as an overlay layer (EINVAL): before "fs: allow detached
+    /// mounts in clone_private_mount()" (db04662e2f4f, 2025) overlayfs took only mounts of the caller's namespace.
+    /// $env:PSCONTAINER_IDMAP_ATTACHED=1 asks for that way on any kernel (tests).
+    /// </summary>
+    private static volatile bool detachedLayersRefused;
+
+    private static bool AttachIdmappedLayers => detachedLayersRefused || Environment.GetEnvironmentVariable("PSCONTAINER_IDMAP_ATTACHED") is "1" or "true";
+
+    /// <summary>
+    /// The overlay over idmapped clones of the lower layers. The clones are detached mounts held by descriptors,
+    /// given to overlayfs by their /proc/self/fd paths: nothing but the overlay is ever mounted, and a kill at any
+    /// point leaves nothing (descriptors die with the process). A kernel that refuses detached layers gets each
+    /// clone attached under containers/&lt;id&gt;/idmap/N first (inside the start-in-progress window, where the
+    /// undo unmounts everything under the container's directory), detached again once the overlay holds them.
+    /// </summary>
     private void MountIdmappedOverlay(string id, IReadOnlyList<string> lowers, string upper, string work, string rootfs, UserNamespaceMaps maps)
     {
-        string idmapDir = Path.Combine(ContainerDir(id), "idmap");
         int userns = IdmappedMount.CreateUserNamespace([maps.Uid], [maps.Gid]);
-        var targets = new List<string>();
+        var trees = new List<int>();
+        var attached = new List<string>();
         try
         {
-            for (int i = 0; i < lowers.Count; i++)
+            foreach (string lower in lowers) trees.Add(IdmappedMount.CloneIdmapped(lower, userns));
+            CrashPoint.At("after-idmap");
+            if (!AttachIdmappedLayers)
+            {
+                try
+                {
+                    Mounts.MountOverlay(trees.Select(IdmappedMount.PathOf).ToList(), upper, work, rootfs);
+                    return;
+                }
+                catch (NativeException e) when (e.Errno == Errors.EINVAL)
+                {
+                    detachedLayersRefused = true;
+                }
+            }
+            string idmapDir = Path.Combine(ContainerDir(id), "idmap");
+            for (int i = 0; i < trees.Count; i++)
             {
                 // Short names: the overlay's option string (one page) holds every lower dir's path.
                 string target = Path.Combine(idmapDir, i.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 Directory.CreateDirectory(target);
-                IdmappedMount.BindIdmapped(lowers[i], target, userns);
-                targets.Add(target);
+                IdmappedMount.Attach(trees[i], target);
+                attached.Add(target);
             }
-            CrashPoint.At("after-idmap");
-            Mounts.MountOverlay(targets, upper, work, rootfs);
+            CrashPoint.At("after-idmap-attach");
+            Mounts.MountOverlay(attached, upper, work, rootfs);
         }
         finally
         {
+            foreach (int tree in trees) IdmappedMount.Close(tree);
             IdmappedMount.Close(userns);
-            // The overlay holds private clones of its layers: the idmapped mounts are not needed past this point, and
+            // The overlay holds private clones of its layers: the attached ones are not needed past this point, and
             // whatever happens (a kill included) later clean-ups unmount everything under the container's directory.
-            foreach (string t in targets) Mounts.Unmount(t, detach: true);
+            foreach (string t in attached) Mounts.Unmount(t, detach: true);
         }
     }
 
