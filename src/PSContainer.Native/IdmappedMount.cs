@@ -32,8 +32,9 @@ public static unsafe partial class IdmappedMount
     [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
     private static partial long Syscall5(long number, long a1, long a2, long a3, long a4, long a5);
 
-    // clone(2) flags: the child shares our memory (nothing is copied) and we sleep until it has exited, so it is a
-    // zombie whose credentials, and with them its user namespace, stay readable until we reap it.
+    // clone(2) flags: the child shares our memory and descriptor table (nothing is copied, nothing closed at its
+    // exit) and we sleep until it has exited, so it is a zombie whose credentials, and with them its user namespace,
+    // stay readable until we reap it. No exit signal: .NET's SIGCHLD handling never hears of it.
     private const int CLONE_VM = 0x100, CLONE_FILES = 0x400, CLONE_VFORK = 0x4000, CLONE_NEWUSER = 0x10000000;
     private const int __WALL = 0x40000000;
     private const int SIG_BLOCK = 0, SIG_SETMASK = 2;
@@ -56,11 +57,12 @@ public static unsafe partial class IdmappedMount
     /// Makes a user namespace with these maps and returns a descriptor of it (close it when done). The namespace
     /// lives as long as a descriptor or a mount refers to it.
     /// A multi-threaded process (.NET) cannot unshare(CLONE_NEWUSER), but it can clone a child into a new one: the
-    /// child is libc's _exit run on a small stack of its own (CLONE_VM, so no copy of this process is made; all
-    /// signals blocked, so no handler of ours runs in it), and CLONE_VFORK returns here once it has exited. Its user
+    /// child is libc's _exit run on a small stack of its own (CLONE_VM and CLONE_FILES, so no copy of this process is
+    /// made; all signals blocked, so no handler of ours runs in it), and CLONE_VFORK returns here once it has exited. Its user
     /// namespace outlives it until it is reaped: we write its maps (root here has CAP_SETUID over it), open
     /// /proc/PID/ns/user and reap it. No process or file is left behind, whatever happens in between: a killed
-    /// engine's zombie child is reaped by init. (A spawned helper costs several ms of exec; this costs one clone.)
+    /// engine's zombie child is reparented to init, which reaps it. (A spawned helper costs several ms of exec; this
+    /// costs one clone.)
     /// </summary>
     public static int CreateUserNamespace(IReadOnlyList<IdMapping> uidMap, IReadOnlyList<IdMapping> gidMap)
     {
