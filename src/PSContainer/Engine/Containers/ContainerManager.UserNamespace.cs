@@ -154,8 +154,10 @@ public sealed partial class ContainerManager
                     Mounts.MountOverlay(trees.Select(IdmappedMount.PathOf).ToList(), upper, work, rootfs);
                     return;
                 }
-                catch (NativeException e) when (e.Errno == Errors.EINVAL)
+                catch (NativeException e) when (e.Errno == Errors.EINVAL && e.Operation == "mount overlay")
                 {
+                    // The kernel's answer (not our own check of the option string's length, which the longer
+                    // attached paths would fail all the more).
                     detachedLayersRefused = true;
                 }
             }
