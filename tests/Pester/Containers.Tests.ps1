@@ -1,61 +1,90 @@
 #Requires -Version 7.4
 # Containers end to end: real namespaces, cgroups, overlay mounts, the native runtime and monitor.
+# Run twice by the suite: as it is (-UserNamespace Host, docker's default), and from
+# ContainersUserNamespaceAuto.Tests.ps1 with $env:PSCONTAINER_USERNS=auto, so that every container made without
+# -UserNamespace gets its own id range: the lifecycle must hold in both (issue 11).
+param([ValidateSet('Host', 'Auto')][string]$UserNamespace = 'Host')
 
-BeforeAll {
-    Import-Module "$PSScriptRoot/TestSupport.psm1" -Force
-    $script:state = New-TestStateRoot -Prefix 'psc-ctr'
-    $script:cgroupParent = "psc-test-$([guid]::NewGuid().ToString('N').Substring(0, 12))"
-    $env:PSCONTAINER_CGROUP_PARENT = $script:cgroupParent
-    Import-Module (Get-TestModulePath) -Force
-    $script:modulePath = Get-TestModulePath
-    $script:native = Join-Path (Split-Path $script:modulePath) 'native'
-    $script:haveRuntime = (Test-Path "$script:native/psc-runtime") -and (Test-Path "$script:native/psc-monitor")
-    $script:haveRunc = [bool](Get-Command runc -ErrorAction SilentlyContinue)
+Describe 'Containers (-UserNamespace <UserNamespace> by default)' -ForEach @(@{ UserNamespace = $UserNamespace }) {
+    BeforeAll {
+        Import-Module "$PSScriptRoot/TestSupport.psm1" -Force
+        $script:state = New-TestStateRoot -Prefix 'psc-ctr'
+        $script:cgroupParent = "psc-test-$([guid]::NewGuid().ToString('N').Substring(0, 12))"
+        $env:PSCONTAINER_CGROUP_PARENT = $script:cgroupParent
+        # The module default for containers made without -UserNamespace; Start-TestPwsh sessions inherit it.
+        $env:PSCONTAINER_USERNS = $UserNamespace
+        Import-Module (Get-TestModulePath) -Force
+        $script:modulePath = Get-TestModulePath
+        $script:native = Join-Path (Split-Path $script:modulePath) 'native'
+        $script:haveRuntime = (Test-Path "$script:native/psc-runtime") -and (Test-Path "$script:native/psc-monitor")
+        $script:haveRunc = [bool](Get-Command runc -ErrorAction SilentlyContinue)
 
-    $tar = New-TestBusyboxRootFs -Path (Join-Path $script:state.Work 'busybox.tar') -Applet @(
-        'sh', 'ls', 'cat', 'echo', 'true', 'false', 'sleep', 'env', 'id', 'ps', 'hostname', 'grep', 'test', 'readlink', 'head', 'tr', 'wc', 'dd', 'mkdir', 'touch', 'seq', 'kill')
-    $script:image = Import-ContainerImage $tar -Format RootFs -Name 'pester/busybox:1' -Command sh
-    $env:PSC_TEST_IMAGE = 'pester/busybox:1'
+        $tar = New-TestBusyboxRootFs -Path (Join-Path $script:state.Work 'busybox.tar') -Applet @(
+            'sh', 'ls', 'cat', 'echo', 'true', 'false', 'sleep', 'env', 'id', 'ps', 'hostname', 'grep', 'test', 'readlink', 'head', 'tr', 'wc', 'dd', 'mkdir', 'touch', 'seq', 'kill')
+        $script:image = Import-ContainerImage $tar -Format RootFs -Name 'pester/busybox:1' -Command sh
+        $env:PSC_TEST_IMAGE = 'pester/busybox:1'
 
-    function script:Get-OurCgroupDirectory {
-        @(Get-ChildItem /sys/fs/cgroup -Directory | ForEach-Object { Join-Path $_.FullName $script:cgroupParent } |
-            Where-Object { Test-Path $_ } | ForEach-Object { Get-ChildItem $_ -Directory } | ForEach-Object FullName)
+        function script:Get-OurCgroupDirectory {
+            @(Get-ChildItem /sys/fs/cgroup -Directory | ForEach-Object { Join-Path $_.FullName $script:cgroupParent } |
+                Where-Object { Test-Path $_ } | ForEach-Object { Get-ChildItem $_ -Directory } | ForEach-Object FullName)
+        }
+        function script:Get-OurMonitor {
+            @(Get-Process -ErrorAction SilentlyContinue | Where-Object { $_.ProcessName -like 'psc-*' } | Where-Object {
+                (Get-Content "/proc/$($_.Id)/cmdline" -Raw -ErrorAction SilentlyContinue) -match [regex]::Escape($script:state.Root) })
+        }
+        function script:Get-Lines($result) { @($result.Stdout -split "\r?\n" | Where-Object { $_ }) }
+        function script:Get-ContainerRoot($Container) {
+            # Who root in the container is on the host: uid and gid 0 without a user namespace, else the first ids of
+            # its maps (Get-Container shows "0:H:N", or "uid 0:H:N, gid 0:G:N" when they differ).
+            $text = (Get-Container $Container.Id -All).UserNamespace
+            if ($text -eq 'host') { return @{ Uid = 0; Gid = 0 } }
+            $firsts = @([regex]::Matches($text, '\b0:(\d+):\d+') | ForEach-Object { [long]$_.Groups[1].Value })
+            $firsts.Count | Should -BeIn 1, 2 -Because "'$text' is the container's maps"
+            @{ Uid = $firsts[0]; Gid = $firsts[-1] }
+        }
+        function script:Get-OurLeak {
+            # What a removed container must not leave: mounts, cgroups, monitors, network namespaces, container dirs.
+            @(
+                Get-TestMount -Path $script:state.Root, $script:state.RunRoot | ForEach-Object { "mount $_" }
+                Get-OurCgroupDirectory | ForEach-Object { "cgroup $_" }
+                Get-OurMonitor | ForEach-Object { "monitor $($_.Id)" }
+                if (Test-Path "$($script:state.RunRoot)/netns") { Get-ChildItem "$($script:state.RunRoot)/netns" | ForEach-Object { "netns $($_.Name)" } }
+                if (Test-Path "$($script:state.Root)/containers") { Get-ChildItem "$($script:state.Root)/containers" | ForEach-Object { "dir $($_.Name)" } }
+                if (Test-Path "$($script:state.Root)/userns-layers") { Get-ChildItem "$($script:state.Root)/userns-layers" | ForEach-Object { "layer copy $($_.Name)" } }
+            )
+        }
     }
-    function script:Get-OurMonitor {
-        @(Get-Process -ErrorAction SilentlyContinue | Where-Object { $_.ProcessName -like 'psc-*' } | Where-Object {
-            (Get-Content "/proc/$($_.Id)/cmdline" -Raw -ErrorAction SilentlyContinue) -match [regex]::Escape($script:state.Root) })
-    }
-    function script:Get-Lines($result) { @($result.Stdout -split "\r?\n" | Where-Object { $_ }) }
-    function script:Get-OurLeak {
-        # What a removed container must not leave: mounts, cgroups, monitors, network namespaces, container dirs.
-        @(
-            Get-TestMount -Path $script:state.Root, $script:state.RunRoot | ForEach-Object { "mount $_" }
-            Get-OurCgroupDirectory | ForEach-Object { "cgroup $_" }
-            Get-OurMonitor | ForEach-Object { "monitor $($_.Id)" }
-            if (Test-Path "$($script:state.RunRoot)/netns") { Get-ChildItem "$($script:state.RunRoot)/netns" | ForEach-Object { "netns $($_.Name)" } }
-            if (Test-Path "$($script:state.Root)/containers") { Get-ChildItem "$($script:state.Root)/containers" | ForEach-Object { "dir $($_.Name)" } }
-        )
-    }
-}
 
-AfterAll {
-    Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
-    Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -Force -ErrorAction SilentlyContinue
-    foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory) {
-        $p = Join-Path $h.FullName $script:cgroupParent
-        if (Test-Path $p) { Get-ChildItem $p -Directory | ForEach-Object { [IO.Directory]::Delete($_.FullName) }; [IO.Directory]::Delete($p) }
+    AfterAll {
+        Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+        Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -Force -ErrorAction SilentlyContinue
+        foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory) {
+            $p = Join-Path $h.FullName $script:cgroupParent
+            if (Test-Path $p) { Get-ChildItem $p -Directory | ForEach-Object { [IO.Directory]::Delete($_.FullName) }; [IO.Directory]::Delete($p) }
+        }
+        Remove-Item Env:PSCONTAINER_CGROUP_PARENT, Env:PSC_TEST_IMAGE, Env:PSCONTAINER_USERNS -ErrorAction SilentlyContinue
+        Remove-TestStateRoot $script:state
     }
-    Remove-Item Env:PSCONTAINER_CGROUP_PARENT, Env:PSC_TEST_IMAGE -ErrorAction SilentlyContinue
-    Remove-TestStateRoot $script:state
-}
 
-Describe 'Containers' {
     BeforeEach {
         if (-not $script:haveRuntime) { Set-ItResult -Skipped -Because 'psc-runtime/psc-monitor are not built (out/PSContainer/native)' }
     }
     AfterEach {
         Get-Container -All | Remove-Container -Force
         Get-OurLeak | Should -BeNullOrEmpty
+    }
+
+    It 'gives containers made without -UserNamespace the user namespace of this run' {
+        $c = New-Container pester/busybox:1 -Command sleep, 60
+        $made = Start-Container -Image pester/busybox:1 -Command sleep, 60 -Detach
+        foreach ($one in $c, $made) {
+            $text = (Get-Container $one.Id -All).UserNamespace
+            if ($UserNamespace -eq 'Host') { $text | Should -Be 'host' } else { $text | Should -Match '^0:\d+:65536$' }
+        }
+        $c | Start-Container
+        $root = Get-ContainerRoot $c
+        $status = Get-Content "/proc/$((Get-Container $c.Id).Pid)/status"
+        ($status | Where-Object { $_ -like 'Uid:*' }) -split '\s+' | Select-Object -Skip 1 | Should -Be (@($root.Uid) * 4) -Because 'root in the container is this id on the host'
     }
 
     It 'runs true, false and exit 3 with their exit codes' {
@@ -213,10 +242,17 @@ grep -c . /proc/self/mountinfo | sed 's/^/mounts=/'
         $dir = Join-Path $script:state.Work 'vol'
         New-Item -ItemType Directory -Force $dir | Out-Null
         Set-Content "$dir/in.txt" 'from host'
-        $out = Start-Container -Image pester/busybox:1 -Command sh, -c, 'cat /data/in.txt; echo back > /data/out.txt; touch /ro/x 2>/dev/null && echo rw || echo ro; touch /scratch/x && echo tmpfs-ok; touch /x 2>/dev/null && echo root-rw || echo root-ro' `
+        $c = New-Container pester/busybox:1 -Command sh, -c, 'cat /data/in.txt; echo back > /data/out.txt; touch /ro/x 2>/dev/null && echo rw || echo ro; touch /scratch/x && echo tmpfs-ok; touch /x 2>/dev/null && echo root-rw || echo root-ro' `
             -Volume "${dir}:/data", "${dir}:/ro:ro" -Tmpfs /scratch -ReadOnly
-        $out | Should -Be @('from host', 'ro', 'tmpfs-ok', 'root-ro')
+        # A bind mount is the host's directory as it is (docker's userns-remap): the container's root may write in it
+        # when it owns it, so the directory is given to whoever that root is on the host (root itself without a user
+        # namespace, the first id of the container's range with one).
+        $root = Get-ContainerRoot $c
+        & chown "$($root.Uid):$($root.Gid)" $dir
+        $c | Start-Container -Wait
+        (Get-ContainerLog $c.Id).Line | Should -Be @('from host', 'ro', 'tmpfs-ok', 'root-ro')
         Get-Content "$dir/out.txt" | Should -Be 'back'
+        (Get-Item "$dir/out.txt").User | Should -Be (Get-Item $dir).User -Because 'what root in the container writes belongs to its id on the host'
     }
 
     It 'gives exactly one of two sessions a contested name' {

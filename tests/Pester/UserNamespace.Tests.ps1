@@ -41,13 +41,13 @@ BeforeAll {
 
 AfterAll {
     Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
-    Remove-Item Env:PSCONTAINER_USERNS, Env:PSCONTAINER_NO_IDMAP -ErrorAction SilentlyContinue
+    Remove-Item Env:PSCONTAINER_USERNS, Env:PSCONTAINER_NO_IDMAP, Env:PSCONTAINER_IDMAP_ATTACHED -ErrorAction SilentlyContinue
     Remove-TestStateRoot $script:state
 }
 
 Describe '-UserNamespace' {
     AfterEach {
-        Remove-Item Env:PSCONTAINER_USERNS, Env:PSCONTAINER_NO_IDMAP -ErrorAction SilentlyContinue
+        Remove-Item Env:PSCONTAINER_USERNS, Env:PSCONTAINER_NO_IDMAP, Env:PSCONTAINER_IDMAP_ATTACHED -ErrorAction SilentlyContinue
         Get-Container -All | Remove-Container -Force
         Get-OurLeak | Should -BeNullOrEmpty
     }
@@ -107,10 +107,16 @@ Describe '-UserNamespace' {
         $h.Lines | Should -Contain 'top secret' -Because 'root without a user namespace reads it: the difference is the user namespace'
     }
 
-    It 'image files look root-owned inside while the shared layer directories keep their owners (idmapped)' -Skip:(-not $script:idmapKernel) {
-        $r = Invoke-Run -UserNamespace 'Auto' -Command 'sh', '-c', 'ls -ln /bin/busybox; stat -c %u:%g /'
+    It 'image files look root-owned inside while the shared layer directories keep their owners (idmapped, <Layers> layers)' -Skip:(-not $script:idmapKernel) -ForEach @(
+        @{ Layers = 'detached'; Attached = '0'; Lower = '^/proc/self/fd/\d+$' },
+        # What kernels that refuse detached overlay layers get (before "fs: allow detached mounts in clone_private_mount()").
+        @{ Layers = 'attached'; Attached = '1'; Lower = '/containers/[0-9a-f]{64}/idmap/0$' }) {
+        $env:PSCONTAINER_IDMAP_ATTACHED = $Attached
+        $r = Invoke-Run -UserNamespace 'Auto' -Command 'sh', '-c', 'ls -ln /bin/busybox; stat -c %u:%g /; grep -m 1 -o "lowerdir=[^,]*" /proc/self/mountinfo'
         $r.Lines[0] | Should -Match '^\S+\s+\d+\s+0\s+0\s'
         $r.Lines[1] | Should -Be '0:0'
+        $r.Lines[2] -replace '^lowerdir=' | Should -Match $Lower -Because 'the layers of the overlay are the idmapped clones'
+        Remove-Item Env:PSCONTAINER_IDMAP_ATTACHED
         $layerFiles = @(Get-ChildItem "$($script:state.Root)/layers/*/diff/bin/busybox")
         $layerFiles.Count | Should -BeGreaterThan 0
         foreach ($f in $layerFiles) { & stat -c '%u:%g' $f.FullName | Should -Be '0:0' }
@@ -163,9 +169,19 @@ Describe '-UserNamespace' {
         Get-TestMount -Path $script:state.Root | Should -BeNullOrEmpty
     }
 
-    It 'a start killed between the idmapped mounts and the overlay is undone by Repair-ContainerState' {
+    It 'a start killed between the idmapped layer clones and the overlay leaves nothing mounted: the clones are detached' {
         $c = New-Container pester/userns:1 -UserNamespace Auto -Network none -Name crash-idmap -Command sleep, 60
         $job = Start-TestPwsh -Script "Import-Module '$(Get-TestModulePath)'; Start-Container crash-idmap" -Environment @{ PSCONTAINER_CRASH_AT = 'after-idmap' }
+        ($job | Wait-TestPwsh -TimeoutSeconds 60).ExitCode | Should -Be 137
+        Get-TestMount -Path $script:state.Root | Should -BeNullOrEmpty -Because 'detached mounts held by descriptors go with the killed process'
+        $c | Start-Container
+        (Get-Container crash-idmap).State | Should -Be 'Running'
+    }
+
+    It 'a start killed with the idmapped clones attached (kernels refusing detached layers) is undone by Repair-ContainerState' {
+        $c = New-Container pester/userns:1 -UserNamespace Auto -Network none -Name crash-idmap -Command sleep, 60
+        $job = Start-TestPwsh -Script "Import-Module '$(Get-TestModulePath)'; Start-Container crash-idmap" -Environment @{
+            PSCONTAINER_CRASH_AT = 'after-idmap-attach'; PSCONTAINER_IDMAP_ATTACHED = '1' }
         ($job | Wait-TestPwsh -TimeoutSeconds 60).ExitCode | Should -Be 137
         @(Get-TestMount -Path "$($script:state.Root)/containers/$($c.Id)/idmap").Count | Should -BeGreaterThan 0 -Because 'the kill left idmapped mounts'
         Repair-ContainerState -Confirm:$false | Out-Null

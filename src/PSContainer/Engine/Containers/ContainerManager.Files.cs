@@ -193,7 +193,7 @@ public sealed partial class ContainerManager
             WriteMarker(CopyMarker(record.Id));
             try
             {
-                if (write) MountRootfs(record, lowers, upper, workDir, mount);
+                if (write) MountRootfs(record, MapsOf(record), lowers, upper, workDir, mount);
                 // Read-only: the upper directory as the top lower layer, no work directory, so a running container's
                 // own overlay (which holds upper and work) is not disturbed and its deletions still hide files.
                 else Mounts.MountOverlay([upper, .. lowers], null, null, mount);

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
 using PSContainer.Engine.Security;
 using PSContainer.Engine.Storage;
 using PSContainer.Native;
@@ -14,11 +15,10 @@ public sealed record UserNamespaceMaps(IdMapping Uid, IdMapping Gid)
 
 /// <summary>
 /// User namespaces (-UserNamespace Host|Auto|c:h:n). Root in the container is an unprivileged id on the host. The
-/// image's layers stay shared and untouched: each lower layer is bind-mounted through the namespace's id maps
-/// (an idmapped mount), the overlay is made over those, and the idmapped mounts are detached at once (overlayfs
-/// keeps private clones of its layers), so only the overlay itself is left, under the container's directory where
-/// every clean-up already looks. Where the kernel cannot idmap, a one-time copy of each layer with shifted owners is
-/// made per id range instead, with a warning.
+/// image's layers stay shared and untouched: each lower layer is cloned through the namespace's id maps (a detached
+/// idmapped mount) and the overlay is made over those clones (overlayfs keeps private clones of its layers), so only
+/// the overlay itself is mounted, under the container's directory where every clean-up already looks. Where the
+/// kernel cannot idmap, a one-time copy of each layer with shifted owners is made per id range instead, with a warning.
 /// </summary>
 public sealed partial class ContainerManager
 {
@@ -49,12 +49,15 @@ public sealed partial class ContainerManager
     private static void ResolveUserNamespace(ContainerOptions o) =>
         o.UserNamespace = (o.UserNamespace is null ? UserNamespaceSetting.Default : UserNamespaceSetting.Parse(o.UserNamespace)).ToString();
 
-    /// <summary>An Auto container's range, recorded after its row (the row's deletion frees it).</summary>
-    private IdRange? AllocateIdRange(ContainerRecord record)
+    /// <summary>
+    /// For an Auto container: what records its range in the transaction that inserts its row (the pscontainer
+    /// user's ids are delegated first, outside it); null for the other modes.
+    /// </summary>
+    private static Func<SqliteConnection, SqliteTransaction, IdRange>? IdRangeAllocation(ContainerRecord record)
     {
         if (UserNamespaceOf(record.Options).Kind != UserNamespaceKind.Auto) return null;
         var (uids, gids) = SubordinateIds.EnsureDelegated(UserNamespaceSetting.AutoSize);
-        return IdRanges.Allocate(record.Id, uids, gids, UserNamespaceSetting.AutoSize);
+        return (c, tx) => IdRangeAllocator.Allocate(c, tx, record.Id, uids, gids, UserNamespaceSetting.AutoSize);
     }
 
     /// <summary>The maps a container runs with; null for Host.</summary>
@@ -68,26 +71,31 @@ public sealed partial class ContainerManager
             case UserNamespaceKind.Mapped:
                 return new UserNamespaceMaps(setting.Map!.Value, setting.Map.Value);
             default:
-                var range = IdRanges.Of(record.Id) ?? AllocateIdRange(record)!;
-                return new UserNamespaceMaps(range.UidMap, range.GidMap);
+                // A row without its range was made by an engine that allocated it in a second transaction (and was
+                // killed in between): it gets one now.
+                if (record.IdRange is null)
+                {
+                    var (uids, gids) = SubordinateIds.EnsureDelegated(UserNamespaceSetting.AutoSize);
+                    record.IdRange = IdRanges.Of(record.Id) ?? IdRanges.Allocate(record.Id, uids, gids, UserNamespaceSetting.AutoSize);
+                }
+                return new UserNamespaceMaps(record.IdRange.UidMap, record.IdRange.GidMap);
         }
     }
 
     /// <summary>What Get-Container shows: host, or the maps ("0:16777216:65536").</summary>
-    private string UserNamespaceText(ContainerRecord record)
+    private static string UserNamespaceText(ContainerRecord record)
     {
         var setting = UserNamespaceOf(record.Options);
         if (setting.Kind != UserNamespaceKind.Auto) return setting.ToString();
-        return IdRanges.Of(record.Id) is { } r ? new UserNamespaceMaps(r.UidMap, r.GidMap).ToString() : "auto";
+        return record.IdRange is { } r ? new UserNamespaceMaps(r.UidMap, r.GidMap).ToString() : "auto";
     }
 
     /// <summary>
     /// Mounts the container's root: the overlay of its image's layers, through idmapped mounts when it has a user
     /// namespace. The upper and work directories belong to the container's root on the host.
     /// </summary>
-    private void MountRootfs(ContainerRecord record, IReadOnlyList<string> lowers, string upper, string work, string rootfs)
+    private void MountRootfs(ContainerRecord record, UserNamespaceMaps? maps, IReadOnlyList<string> lowers, string upper, string work, string rootfs)
     {
-        var maps = MapsOf(record);
         if (maps is null)
         {
             Mounts.MountOverlay(lowers, upper, work, rootfs);
@@ -114,30 +122,64 @@ public sealed partial class ContainerManager
         Mounts.MountOverlay(lowers.Select(l => ShiftedLayer(l, maps)).ToList(), upper, work, rootfs);
     }
 
+    /// <summary>
+    /// Set once the kernel has refused a detached mount as an overlay layer (EINVAL): before "fs: allow detached
+    /// mounts in clone_private_mount()" (db04662e2f4f, 2025) overlayfs took only mounts of the caller's namespace.
+    /// $env:PSCONTAINER_IDMAP_ATTACHED=1 asks for that way on any kernel (tests).
+    /// </summary>
+    private static volatile bool detachedLayersRefused;
+
+    private static bool AttachIdmappedLayers => detachedLayersRefused || Environment.GetEnvironmentVariable("PSCONTAINER_IDMAP_ATTACHED") is "1" or "true";
+
+    /// <summary>
+    /// The overlay over idmapped clones of the lower layers. The clones are detached mounts held by descriptors,
+    /// given to overlayfs by their /proc/self/fd paths: nothing but the overlay is ever mounted, and a kill at any
+    /// point leaves nothing (descriptors die with the process). A kernel that refuses detached layers gets each
+    /// clone attached under containers/&lt;id&gt;/idmap/N first (inside the start-in-progress window, where the
+    /// undo unmounts everything under the container's directory), detached again once the overlay holds them.
+    /// </summary>
     private void MountIdmappedOverlay(string id, IReadOnlyList<string> lowers, string upper, string work, string rootfs, UserNamespaceMaps maps)
     {
-        string idmapDir = Path.Combine(ContainerDir(id), "idmap");
-        int userns = IdmappedMount.CreateUserNamespace(Path.Combine(NativeDirectory, "psc-userns"), [maps.Uid], [maps.Gid]);
-        var targets = new List<string>();
+        int userns = IdmappedMount.CreateUserNamespace([maps.Uid], [maps.Gid]);
+        var trees = new List<int>();
+        var attached = new List<string>();
         try
         {
-            for (int i = 0; i < lowers.Count; i++)
+            foreach (string lower in lowers) trees.Add(IdmappedMount.CloneIdmapped(lower, userns));
+            CrashPoint.At("after-idmap");
+            if (!AttachIdmappedLayers)
+            {
+                try
+                {
+                    Mounts.MountOverlay(trees.Select(IdmappedMount.PathOf).ToList(), upper, work, rootfs);
+                    return;
+                }
+                catch (NativeException e) when (e.Errno == Errors.EINVAL && e.Operation == "mount overlay")
+                {
+                    // The kernel's answer (not our own check of the option string's length, which the longer
+                    // attached paths would fail all the more).
+                    detachedLayersRefused = true;
+                }
+            }
+            string idmapDir = Path.Combine(ContainerDir(id), "idmap");
+            for (int i = 0; i < trees.Count; i++)
             {
                 // Short names: the overlay's option string (one page) holds every lower dir's path.
                 string target = Path.Combine(idmapDir, i.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 Directory.CreateDirectory(target);
-                IdmappedMount.BindIdmapped(lowers[i], target, userns);
-                targets.Add(target);
+                IdmappedMount.Attach(trees[i], target);
+                attached.Add(target);
             }
-            CrashPoint.At("after-idmap");
-            Mounts.MountOverlay(targets, upper, work, rootfs);
+            CrashPoint.At("after-idmap-attach");
+            Mounts.MountOverlay(attached, upper, work, rootfs);
         }
         finally
         {
+            foreach (int tree in trees) IdmappedMount.Close(tree);
             IdmappedMount.Close(userns);
-            // The overlay holds private clones of its layers: the idmapped mounts are not needed past this point, and
+            // The overlay holds private clones of its layers: the attached ones are not needed past this point, and
             // whatever happens (a kill included) later clean-ups unmount everything under the container's directory.
-            foreach (string t in targets) Mounts.Unmount(t, detach: true);
+            foreach (string t in attached) Mounts.Unmount(t, detach: true);
         }
     }
 
@@ -186,13 +228,13 @@ public sealed partial class ContainerManager
     }
 
     /// <summary>The maps of a container as recorded, allocating nothing.</summary>
-    private UserNamespaceMaps? MapsOfRecorded(ContainerRecord record)
+    private static UserNamespaceMaps? MapsOfRecorded(ContainerRecord record)
     {
         var setting = UserNamespaceOf(record.Options);
         return setting.Kind switch
         {
             UserNamespaceKind.Mapped => new UserNamespaceMaps(setting.Map!.Value, setting.Map.Value),
-            UserNamespaceKind.Auto when IdRanges.Of(record.Id) is { } r => new UserNamespaceMaps(r.UidMap, r.GidMap),
+            UserNamespaceKind.Auto when record.IdRange is { } r => new UserNamespaceMaps(r.UidMap, r.GidMap),
             _ => null,
         };
     }
@@ -207,10 +249,10 @@ public sealed partial class ContainerManager
     /// The container's files the engine writes (hostname, hosts, resolv.conf) belong to its root, so root inside
     /// can edit them as in docker.
     /// </summary>
-    private void ChownRunFiles(ContainerRecord record)
+    private void ChownRunFiles(string id, UserNamespaceMaps? maps)
     {
-        if (MapsOf(record) is not { } maps) return;
-        foreach (string f in new[] { "hostname", "hosts", "resolv.conf" }) ChownToRoot(Path.Combine(ContainerDir(record.Id), f), maps);
+        if (maps is null) return;
+        foreach (string f in new[] { "hostname", "hosts", "resolv.conf" }) ChownToRoot(Path.Combine(ContainerDir(id), f), maps);
     }
 
     /// <summary>
@@ -218,9 +260,9 @@ public sealed partial class ContainerManager
     /// joined by path (made by the engine, owned by the host) or the host's, /sys is bound from the host read-only
     /// instead, as podman and runc's rootless spec do.
     /// </summary>
-    private void ApplyUserNamespace(ContainerRecord record, JsonObject spec)
+    private static void ApplyUserNamespace(UserNamespaceMaps? maps, JsonObject spec)
     {
-        if (MapsOf(record) is not { } maps) return;
+        if (maps is null) return;
         var linux = spec["linux"]!.AsObject();
         linux["namespaces"]!.AsArray().Add(new JsonObject { ["type"] = "user" });
         linux["uidMappings"] = new JsonArray(IdMapJson(maps.Uid));

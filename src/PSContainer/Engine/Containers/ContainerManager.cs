@@ -147,6 +147,8 @@ public sealed partial class ContainerManager
             Command = command,
             State = ContainerState.Created,
         };
+        // Before anything is made: a first Auto container delegates the pscontainer user's ids, which can fail.
+        var rangeAllocation = IdRangeAllocation(record);
         Directory.CreateDirectory(ContainerDir(record.Id));
         // Held until the container is whole, and recorded before the record is inserted: a kill at any point of the
         // creation leaves a marker whose lock is free, which the next command that finds it undoes.
@@ -157,7 +159,7 @@ public sealed partial class ContainerManager
         {
             try
             {
-                store.Insert(record);
+                store.Insert(record, rangeAllocation);
                 break;
             }
             catch (EngineException e) when (e.ErrorId == "ContainerNameInUse" && options.Name is null && attempt < 20)
@@ -174,7 +176,6 @@ public sealed partial class ContainerManager
         try
         {
             CrashPoint.At("create-after-insert");
-            AllocateIdRange(record);
             AttachVolumes(record);
             Networks.Attach(record.Id, options, image.Config.ExposedPorts);
             ClearCreateMarker(record.Id);
@@ -323,6 +324,7 @@ public sealed partial class ContainerManager
         {
             // docker -v makes a missing host directory when the container starts, not when it is created.
             foreach (var bind in RuntimeSpecBuilder.ParseVolumes(o.Volumes).Where(m => m.Type == "bind")) BindSource.Prepare(bind.Source);
+            var maps = MapsOf(record);
 
             // Lower dirs top first: the image's layers, newest last in the image, first for overlayfs.
             var lowers = images.LayersOf(record.ImageId).OrderByDescending(l => l.Position).Select(l => images.Layers.DiffOf(l.ChainId)).ToList();
@@ -330,13 +332,13 @@ public sealed partial class ContainerManager
                 if (!Directory.Exists(lower))
                     throw new EngineException("LayerMissing", ErrorKind.ObjectNotFound, lower, $"Layer directory {lower} of image {record.Image} is missing.");
             if (!Mounts.IsMountPoint(rootfs))
-                MountRootfs(record, lowers, Path.Combine(dir, "upper"), Path.Combine(dir, "work"), rootfs);
+                MountRootfs(record, maps, lowers, Path.Combine(dir, "upper"), Path.Combine(dir, "work"), rootfs);
             CrashPoint.At("after-mount");
             PrepareVolumesForStart(record, rootfs);
 
             string hostname = o.Hostname ?? (o.Network == "host" ? System.Net.Dns.GetHostName() : id[..12]);
             string? netns = PrepareNetwork(record, hostname);
-            ChownRunFiles(record);
+            ChownRunFiles(id, maps);
             CrashPoint.At("after-network");
 
             var user = RuntimeSpecBuilder.ResolveUser(o.User ?? (image.Config.User.Length > 0 ? image.Config.User : null), rootfs, o.GroupAdd);
@@ -347,9 +349,9 @@ public sealed partial class ContainerManager
             var spec = RuntimeSpecBuilder.Build(record, env, user, cwd, hostname,
                 new SpecContext(rootfs, netns, Path.Combine(dir, "hostname"), Path.Combine(dir, "hosts"), Path.Combine(dir, "resolv.conf"), CgroupPath(record), Volumes.VolumesDir));
             MountShmOnHost(record);
-            IsolationSpec.Apply(spec, o, JoinRunning, ShmPath(id), userNamespace: MapsOf(record) is not null);
+            IsolationSpec.Apply(spec, o, JoinRunning, ShmPath(id), userNamespace: maps is not null);
             Security.ContainerSecurity.Of(o).Apply(spec);
-            ApplyUserNamespace(record, spec);
+            ApplyUserNamespace(maps, spec);
             // Written beside itself, not in the store's tmp/, which garbage collection empties without our lock.
             AtomicFile.Write(Path.Combine(dir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, new JsonSerializerOptions { WriteIndented = true }), dir);
 

@@ -1,3 +1,4 @@
+using Microsoft.Data.Sqlite;
 using PSContainer.Engine.Storage;
 using PSContainer.Native;
 
@@ -32,21 +33,25 @@ public sealed class IdRangeAllocator
     }
 
     /// <summary>Records a block for the container (whose row must exist) and returns it.</summary>
-    public IdRange Allocate(string containerId, IReadOnlyList<long> uidBlocks, IReadOnlyList<long> gidBlocks, long size)
+    public IdRange Allocate(string containerId, IReadOnlyList<long> uidBlocks, IReadOnlyList<long> gidBlocks, long size) =>
+        db.Write((c, tx) => Allocate(c, tx, containerId, uidBlocks, gidBlocks, size));
+
+    /// <summary>
+    /// Records a block in the caller's IMMEDIATE transaction: the one that inserts the container's row, so a
+    /// container never exists without its range (and no second write is paid for it).
+    /// </summary>
+    internal static IdRange Allocate(SqliteConnection c, SqliteTransaction tx, string containerId, IReadOnlyList<long> uidBlocks, IReadOnlyList<long> gidBlocks, long size)
     {
         int capacity = Math.Min(uidBlocks.Count, gidBlocks.Count);
-        return db.Write((c, tx) =>
-        {
-            var used = c.Query(tx, "SELECT slot FROM userns_ranges", r => r.GetInt32(0));
-            int slot = FirstFree(used, capacity);
-            if (slot < 0)
-                throw new EngineException("UserNamespaceRangesExhausted", ErrorKind.ResourceUnavailable, containerId,
-                    $"All {capacity} id ranges of the '{SubordinateIds.User}' user are in use: remove containers, or give the user more ids in {SubordinateIds.SubuidPath} and {SubordinateIds.SubgidPath}.");
-            var range = new IdRange(slot, uidBlocks[slot], gidBlocks[slot], size);
-            c.Execute(tx, "INSERT INTO userns_ranges(slot, container_id, uid_start, gid_start, size) VALUES($slot, $id, $uid, $gid, $size)",
-                ("$slot", slot), ("$id", containerId), ("$uid", range.UidStart), ("$gid", range.GidStart), ("$size", size));
-            return range;
-        });
+        var used = c.Query(tx, "SELECT slot FROM userns_ranges", r => r.GetInt32(0));
+        int slot = FirstFree(used, capacity);
+        if (slot < 0)
+            throw new EngineException("UserNamespaceRangesExhausted", ErrorKind.ResourceUnavailable, containerId,
+                $"All {capacity} id ranges of the '{SubordinateIds.User}' user are in use: remove containers, or give the user more ids in {SubordinateIds.SubuidPath} and {SubordinateIds.SubgidPath}.");
+        var range = new IdRange(slot, uidBlocks[slot], gidBlocks[slot], size);
+        c.Execute(tx, "INSERT INTO userns_ranges(slot, container_id, uid_start, gid_start, size) VALUES($slot, $id, $uid, $gid, $size)",
+            ("$slot", slot), ("$id", containerId), ("$uid", range.UidStart), ("$gid", range.GidStart), ("$size", size));
+        return range;
     }
 
     public IdRange? Of(string containerId) => db.Read(c => c.Query(null,
