@@ -23,14 +23,8 @@ BeforeAll {
     Set-Content (Join-Path $hostDir 'host-marker') 'on the host'
 
     # The runtime: $env:PSC_RUNTIME, else a fresh cmake build (never a stale copy), else what build.ps1 put in out/.
-    $script:runtime = $env:PSC_RUNTIME
-    if (-not $runtime) {
-        $build = Join-Path $work 'build'
-        & cmake -S (Join-Path $repoRoot 'src/PSContainer.Native/native') -B $build -DCMAKE_BUILD_TYPE=Release *> $null
-        & cmake --build $build --target psc-runtime *> $null
-        $script:runtime = if ($LASTEXITCODE -eq 0 -and (Test-Path "$build/psc-runtime")) { "$build/psc-runtime" }
-                          else { Join-Path $repoRoot 'out/PSContainer/native/psc-runtime' }
-    }
+    Import-Module "$PSScriptRoot/TestSupport.psm1" -Force
+    $script:runtime = Get-TestRuntimeBinary -WorkDirectory $work
     $script:roots = @{ psc = Join-Path $work 'psc-state'; runc = Join-Path $work 'runc-state' }
     $script:binaries = @{ psc = $runtime; runc = 'runc' }
 

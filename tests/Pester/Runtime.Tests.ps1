@@ -24,14 +24,8 @@ BeforeAll {
     New-Item -ItemType Directory -Force $work, "$rootfs/bin", "$rootfs/etc", "$rootfs/tmp", "$rootfs/home/user" | Out-Null
 
     # The runtime: $env:PSC_RUNTIME, else a fresh cmake build (never a stale copy), else what build.ps1 put in out/.
-    $script:runtime = $env:PSC_RUNTIME
-    if (-not $runtime) {
-        $build = Join-Path $work 'build'
-        & cmake -S (Join-Path $repoRoot 'src/PSContainer.Native/native') -B $build -DCMAKE_BUILD_TYPE=Release *> $null
-        & cmake --build $build --target psc-runtime *> $null
-        $script:runtime = if ($LASTEXITCODE -eq 0 -and (Test-Path "$build/psc-runtime")) { "$build/psc-runtime" }
-                          else { Join-Path $repoRoot 'out/PSContainer/native/psc-runtime' }
-    }
+    Import-Module "$PSScriptRoot/TestSupport.psm1" -Force
+    $script:runtime = Get-TestRuntimeBinary -WorkDirectory $work
 
     # busybox rootfs: the static binary and one relative symlink per applet
     if (Test-Path /bin/busybox) {

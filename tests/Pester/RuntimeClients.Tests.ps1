@@ -57,17 +57,9 @@ BeforeAll {
     $script:work = Join-Path ([IO.Path]::GetTempPath()) "psc-clients-test-$PID"
     New-Item -ItemType Directory -Force $work | Out-Null
 
-    # The runtime: $env:PSC_RUNTIME, else a fresh cmake build, else what build.ps1 put in out/. Engines need an
-    # absolute path.
-    $script:runtime = $env:PSC_RUNTIME
-    if (-not $runtime) {
-        $build = Join-Path $work 'build'
-        & cmake -S (Join-Path $repoRoot 'src/PSContainer.Native/native') -B $build -DCMAKE_BUILD_TYPE=Release *> $null
-        & cmake --build $build --target psc-runtime *> $null
-        $script:runtime = if ($LASTEXITCODE -eq 0 -and (Test-Path "$build/psc-runtime")) { "$build/psc-runtime" }
-                          else { Join-Path $repoRoot 'out/PSContainer/native/psc-runtime' }
-    }
-    $script:runtime = (Resolve-Path $runtime).Path
+    # The runtime: $env:PSC_RUNTIME, else a fresh cmake build (never a stale copy), else what build.ps1 put in out/.
+    Import-Module "$PSScriptRoot/TestSupport.psm1" -Force
+    $script:runtime = Get-TestRuntimeBinary -WorkDirectory $work
 
     # The image: busybox-static and one symlink per applet, as a tar for `podman import` / `docker import`
     $rootfs = Join-Path $work 'rootfs'

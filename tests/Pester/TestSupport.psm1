@@ -22,6 +22,21 @@ function Get-TestRepositoryRoot {
     (Resolve-Path (Join-Path $PSScriptRoot '../..')).ProviderPath
 }
 
+function Get-TestRuntimeBinary {
+    <#
+        psc-runtime for tests that drive it directly: $env:PSC_RUNTIME when set, else a fresh cmake build into
+        -WorkDirectory (never a stale copy), else what build.ps1 put in out/. An absolute path.
+    #>
+    param([Parameter(Mandatory)][string]$WorkDirectory)
+    if ($env:PSC_RUNTIME) { return (Resolve-Path $env:PSC_RUNTIME).ProviderPath }
+    $repo = Get-TestRepositoryRoot
+    $build = Join-Path $WorkDirectory 'build'
+    & cmake -S (Join-Path $repo 'src/PSContainer.Native/native') -B $build -DCMAKE_BUILD_TYPE=Release *> $null
+    & cmake --build $build --target psc-runtime *> $null
+    if ($LASTEXITCODE -eq 0 -and (Test-Path "$build/psc-runtime")) { return "$build/psc-runtime" }
+    Join-Path $repo 'out/PSContainer/native/psc-runtime'
+}
+
 function Get-TestModulePath {
     <# The built module: $env:PSCONTAINER_TEST_MODULE when set (a .psd1 or its folder), else out/PSContainer (build.ps1 build). #>
     $path = if ($env:PSCONTAINER_TEST_MODULE) { $env:PSCONTAINER_TEST_MODULE } else { Join-Path (Get-TestRepositoryRoot) 'out/PSContainer/PSContainer.psd1' }
