@@ -1255,6 +1255,53 @@ Describe 'psc-runtime linux.seccomp, session keyrings and LSM labels' -Skip:$ski
         Remove-Item (Join-Path $rootfs 'tmp/x') -Force -ErrorAction SilentlyContinue
     }
 
+    It 'keys the cached program by the bytes of linux.seccomp as config.json has them, and applies it on a hit' {
+        # the profile is not parsed on a hit, so the key must be its exact text: the same profile written another way
+        # is another entry (never a re-serialisation that two texts could share), and a hit still applies it
+        $id = 'sk' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+        $spec = New-TestSpec $id @('sh', '-c', 'mkdir /tmp/x 2>&1; true')
+        $spec.root.readonly = $false
+        $spec.linux.seccomp = [ordered]@{ defaultAction = 'SCMP_ACT_ALLOW'; syscalls = @([ordered]@{ names = @('mkdir', 'mkdirat'); action = 'SCMP_ACT_ERRNO'; errnoRet = 13; args = @([ordered]@{ index = 0; value = [guid]::NewGuid().GetHashCode() -band 0x7fffffff; op = 'SCMP_CMP_NE' }) }) }
+        $config = Join-Path $bundle 'config.json'
+        $n = 0
+        foreach ($text in @(($spec | ConvertTo-Json -Depth 20 -Compress), ($spec | ConvertTo-Json -Depth 20))) {
+            Set-Content $config $text
+            $profileText = [regex]::Match($text, '"seccomp":\s*(\{.*\})\s*\}\s*\}\s*$', 'Singleline').Groups[1].Value
+            $profileText | Should -Not -BeNullOrEmpty
+            $before = @(Get-ChildItem "$stateRoot/.seccomp-cache" -ErrorAction SilentlyContinue)
+            (Invoke-TestRuntime @('run', '--bundle', $bundle, "$id-$n")).Out | Should -Match 'Permission denied'
+            Remove-Item (Join-Path $rootfs 'tmp/x') -Force -ErrorAction SilentlyContinue
+            $new = @(Get-ChildItem "$stateRoot/.seccomp-cache" | Where-Object Name -NotIn $before.Name)
+            $new.Count | Should -Be 1 -Because 'each way of writing the profile is its own entry'
+            [IO.File]::ReadAllText($new[0].FullName, [Text.Encoding]::Latin1).Contains($profileText) | Should -BeTrue
+            # the hit: no new entry, the profile still applies
+            (Invoke-TestRuntime @('run', '--bundle', $bundle, "$id-$n-hit")).Out | Should -Match 'Permission denied'
+            Remove-Item (Join-Path $rootfs 'tmp/x') -Force -ErrorAction SilentlyContinue
+            @(Get-ChildItem "$stateRoot/.seccomp-cache").Count | Should -Be ($before.Count + 1)
+            $n++
+        }
+    }
+
+    It 'applies the linux.seccomp json-c reads where config.json is not plain JSON: <Case>' -ForEach @(
+        @{ Case = 'seccomp given twice (the last counts)'; Edit = { param($t, $deny) $t -replace '"seccomp":', ('"seccomp":{"defaultAction":"SCMP_ACT_ALLOW"},"seccomp":') } }
+        @{ Case = 'an escaped key that is seccomp'; Edit = { param($t, $deny) $t -replace '"seccomp":', '"seccomp":{"defaultAction":"SCMP_ACT_ALLOW"},"\u0073eccomp":' } }
+        @{ Case = 'linux given twice'; Edit = { param($t, $deny) $t -replace '"linux":', ('"linux":{"seccomp":{"defaultAction":"SCMP_ACT_ALLOW"}},"linux":') } }
+        @{ Case = 'a comment'; Edit = { param($t, $deny) $t -replace '"seccomp":', '/* "seccomp":{} */"seccomp":' } }
+    ) {
+        $id = 'sj' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+        $spec = New-TestSpec $id @('sh', '-c', 'mkdir /tmp/x 2>&1; echo mkdir=$?')
+        $spec.root.readonly = $false
+        $spec.linux.seccomp = [ordered]@{ defaultAction = 'SCMP_ACT_ALLOW'; syscalls = @([ordered]@{ names = @('mkdir', 'mkdirat'); action = 'SCMP_ACT_ERRNO'; errnoRet = 13 }) }
+        $text = & $Edit ($spec | ConvertTo-Json -Depth 20 -Compress)
+        Set-Content (Join-Path $bundle 'config.json') $text
+        foreach ($run in 'miss', 'hit') {
+            $r = Invoke-TestRuntime @('run', '--bundle', $bundle, "$id-$run")
+            $r.ExitCode | Should -Be 0 -Because $r.Err
+            $r.Out | Should -Match 'Permission denied' -Because "the $run must apply the profile json-c keeps ($text)"
+            Remove-Item (Join-Path $rootfs 'tmp/x') -Force -ErrorAction SilentlyContinue
+        }
+    }
+
     It 'loads the filter for exec too, from the container''s config.json' {
         $id = 'sx' + [guid]::NewGuid().ToString('n').Substring(0, 8)
         $spec = New-TestSpec $id @('sleep', '300')

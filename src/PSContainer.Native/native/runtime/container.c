@@ -204,7 +204,7 @@ static pid_t do_create(const struct create_opts *o, struct rt_spec *spec, struct
         return -1;
     spec->container_id = o->id;
     spec->no_new_keyring = o->no_new_keyring;
-    if (seccomp_prepare(spec->seccomp, spec->no_new_privileges) < 0)
+    if (seccomp_prepare(spec->seccomp, spec->seccomp_len, spec->no_new_privileges) < 0)
         return -1;
     if (spec->terminal && !o->console_socket)
         return err_msg(1, "config.json: process.terminal is true but no --console-socket was given");

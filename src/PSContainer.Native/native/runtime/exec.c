@@ -239,7 +239,7 @@ int cmd_exec(const struct exec_opts *o)
     if (o->process_label)
         p.selinux_label = o->process_label;
     if (lsm_check(p.apparmor_profile, p.selinux_label) < 0 || seccomp_from_bundle(st.bundle, &p) < 0 ||
-        seccomp_prepare(p.seccomp, p.no_new_privileges) < 0)
+        seccomp_prepare(p.seccomp, p.seccomp_len, p.no_new_privileges) < 0)
         return -1;
     if (p.terminal && !o->console_socket)
         return err_msg(1, "exec: a terminal (--tty or process.terminal) needs --console-socket");

@@ -152,7 +152,8 @@ struct rt_spec {
     size_t n_devices;
     json_object *annotations;
     json_object *hooks; /* the spec's "hooks" object, or NULL */
-    json_object *seccomp;        /* linux.seccomp, or NULL */
+    const char *seccomp;         /* linux.seccomp as its JSON text (config_read), or NULL */
+    size_t seccomp_len;
     json_object *seccomp_owner;  /* exec: the container's config.json that holds it */
     const char *container_id;    /* names the session keyring */
     bool no_new_keyring;         /* create --no-new-keyring: keep the caller's session keyring */
@@ -237,7 +238,8 @@ int confine_make_cwd(const char *cwd);  /* mkdir -p of process.cwd resolved insi
 int confine_cwd(const char *cwd);       /* after chdir: the cwd must be under the process's root */
 
 /* ---- security (seccomp.c, keyring.c, lsm.c): what process_become and the last step before execve apply ---- */
-int seccomp_prepare(json_object *seccomp, bool no_new_privs); /* compile in the runtime, before the fork */
+/* from the cache, or compiled, in the runtime before the fork; TEXT is linux.seccomp's JSON (NULL: none) */
+int seccomp_prepare(const char *text, size_t len, bool no_new_privs);
 int seccomp_load_early(void); /* without no_new_privs: while CAP_SYS_ADMIN is still held */
 int seccomp_load_late(void);  /* right before execve (whatever is not loaded yet) */
 json_object *seccomp_features(void);
@@ -246,6 +248,9 @@ struct sock_filter;
 int seccomp_enosys_patch(json_object *seccomp, uint32_t default_action, const uint32_t *tokens, size_t ntokens,
                          struct sock_filter **prog, unsigned short *len);
 int seccomp_from_bundle(const char *bundle, struct rt_spec *p); /* exec: the container's linux.seccomp */
+/* config_read.c: PATH parsed, with linux.seccomp left out and given as its text (NULL, 0 without one); NULL as
+ * json_object_from_file fails, with json_util_get_last_err */
+json_object *config_read(const char *path, const char **seccomp, size_t *seccomp_len);
 int keyring_join_session(const char *container_id);
 bool lsm_apparmor_enabled(void);
 bool lsm_selinux_enabled(void);

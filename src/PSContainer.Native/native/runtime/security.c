@@ -27,13 +27,9 @@ int seccomp_from_bundle(const char *bundle, struct rt_spec *p)
 {
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/config.json", bundle);
-    json_object *cfg = json_object_from_file(path);
-    json_object *linux_ = NULL, *sc = NULL;
+    json_object *cfg = config_read(path, &p->seccomp, &p->seccomp_len);
     if (!cfg)
         return err_msg(1, "exec: cannot read the container's %s", path);
-    if (json_object_object_get_ex(cfg, "linux", &linux_) && json_object_is_type(linux_, json_type_object))
-        json_object_object_get_ex(linux_, "seccomp", &sc);
     p->seccomp_owner = cfg;
-    p->seccomp = sc;
     return 0;
 }

@@ -306,7 +306,7 @@ int spec_load(const char *bundle_arg, struct rt_spec *s)
         return err_sys("bundle %s", bundle_arg);
     s->bundle = strdup(bundle);
     snprintf(path, sizeof path, "%s/config.json", bundle);
-    s->json = json_object_from_file(path);
+    s->json = config_read(path, &s->seccomp, &s->seccomp_len);
     if (!s->json)
         return err_msg(1, "config.json %s: %s", path, json_util_get_last_err() ? json_util_get_last_err() : "invalid");
     json_object *j = s->json;
@@ -388,7 +388,6 @@ int spec_load(const char *bundle_arg, struct rt_spec *s)
     s->hooks = get(j, "hooks");
     if (lsm_check(s->apparmor_profile, s->selinux_label) < 0)
         return -1;
-    s->seccomp = get(linux_, "seccomp");
     return 0;
 }
 
