@@ -151,6 +151,58 @@ Describe '-UserNamespace' {
         $e[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
     }
 
+    It 'refuses an explicit -UserNamespace <UserNamespace> with <What> (it needs the host''s user namespace) with UserNamespaceConflict' -ForEach @(
+        @{ What = '-Privileged'; UserNamespace = 'Auto'; Extra = @{ Privileged = $true } },
+        @{ What = '-Pid host'; UserNamespace = 'Auto'; Extra = @{ Pid = 'host' } },
+        @{ What = '-Ipc host'; UserNamespace = 'Auto'; Extra = @{ Ipc = 'host' } },
+        @{ What = '-Uts host'; UserNamespace = 'Auto'; Extra = @{ Uts = 'host' } },
+        @{ What = '-Network host'; UserNamespace = 'Auto'; Extra = @{ Network = 'host' } },
+        @{ What = '-Sysctl net.*'; UserNamespace = 'Auto'; Extra = @{ Network = 'none'; Sysctl = @{ 'net.ipv4.ip_unprivileged_port_start' = '80' } } },
+        @{ What = '-Privileged'; UserNamespace = '0:300000:65536'; Extra = @{ Privileged = $true } }) {
+        New-Container pester/userns:1 -UserNamespace $UserNamespace @Extra -Command true -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'UserNamespaceConflict*'
+        $e[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        "$($e[0])" | Should -BeLike "*$What*"
+        @(Get-Container -All).Count | Should -Be 0
+    }
+
+    It 'with Auto only as the module default, a container with <What> runs with Host and says so' -ForEach @(
+        @{ What = '-Privileged'; Extra = @{ Privileged = $true; Network = 'none' }; Check = 'id -u' },
+        @{ What = '-Pid host'; Extra = @{ Pid = 'host'; Network = 'none' }; Check = 'test -d /proc/1 && id -u' },
+        @{ What = '-Ipc host'; Extra = @{ Ipc = 'host'; Network = 'none' }; Check = 'id -u' },
+        @{ What = '-Uts host'; Extra = @{ Uts = 'host'; Network = 'none' }; Check = 'id -u' },
+        @{ What = '-Network host'; Extra = @{ Network = 'host' }; Check = 'id -u' },
+        @{ What = '-Sysctl net.ipv4.ip_unprivileged_port_start'; Extra = @{ Network = 'none'; Sysctl = @{ 'net.ipv4.ip_unprivileged_port_start' = '80' } }; Check = 'cat /proc/sys/net/ipv4/ip_unprivileged_port_start' }) {
+        $env:PSCONTAINER_USERNS = 'auto'
+        $c = New-Container pester/userns:1 @Extra -Command sh, -c, $Check -WarningVariable warned -WarningAction SilentlyContinue
+        $c.UserNamespace | Should -Be 'host'
+        "$warned" | Should -BeLike "*without a user namespace*$What*"
+        $c | Start-Container -Wait
+        $LASTEXITCODE | Should -Be 0
+        (Get-ContainerLog $c.Name | ForEach-Object Line) | Select-Object -Last 1 | Should -Be ($What -like '-Sysctl*' ? '80' : '0')
+        (Get-Container $c.Name -All).UserNamespace | Should -Be 'host'
+    }
+
+    It 'refuses a fixed map onto host root (0:0:n) with UserNamespaceMapsHostRoot' {
+        New-Container pester/userns:1 -UserNamespace '0:0:65536' -Command true -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'UserNamespaceMapsHostRoot*'
+        $e[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+    }
+
+    It 'refuses a fixed map overlapping the ids delegated for Auto containers with UserNamespaceOverlapsAuto' {
+        # The first Auto container delegates the pscontainer user's range (if it is not yet).
+        New-Container pester/userns:1 -UserNamespace Auto -Network none -Command true | Out-Null
+        $line = Get-Content /etc/subuid | Where-Object { $_ -like 'pscontainer:*' } | Select-Object -First 1
+        $line | Should -Not -BeNullOrEmpty
+        $start = [long]($line -split ':')[1]
+        foreach ($map in "0:${start}:65536", "0:$($start - 10):65536") {
+            New-Container pester/userns:1 -UserNamespace $map -Command true -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $e[0].FullyQualifiedErrorId | Should -BeLike 'UserNamespaceOverlapsAuto*'
+            $e[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        }
+        @(Get-Container -All).Count | Should -Be 1
+    }
+
     It '$env:PSCONTAINER_USERNS=auto makes Auto the default, recorded at creation' {
         $env:PSCONTAINER_USERNS = 'auto'
         $c = New-Container pester/userns:1 -Network none -Command sleep, 60

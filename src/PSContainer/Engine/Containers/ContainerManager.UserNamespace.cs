@@ -45,9 +45,32 @@ public sealed partial class ContainerManager
     private static UserNamespaceSetting UserNamespaceOf(ContainerOptions o) =>
         o.UserNamespace is null ? UserNamespaceSetting.Host : UserNamespaceSetting.Parse(o.UserNamespace);
 
-    /// <summary>At creation: the mode is fixed (the module default applied), so the environment cannot change it later.</summary>
-    private static void ResolveUserNamespace(ContainerOptions o) =>
-        o.UserNamespace = (o.UserNamespace is null ? UserNamespaceSetting.Default : UserNamespaceSetting.Parse(o.UserNamespace)).ToString();
+    /// <summary>
+    /// At creation: the mode is fixed (the module default applied), so the environment cannot change it later. A user
+    /// namespace asked for with options that need the host's (<see cref="UserNamespaceRules.HostOnlyOptions"/>) is
+    /// refused; one that comes only from the module default is dropped for such a container, with a warning, as
+    /// docker's daemon-wide userns-remap leaves privileged and host-namespace containers in the host's.
+    /// </summary>
+    private void ResolveUserNamespace(ContainerOptions o)
+    {
+        bool given = o.UserNamespace is not null;
+        var setting = given ? UserNamespaceSetting.Parse(o.UserNamespace!) : UserNamespaceSetting.Default;
+        if (setting.Kind != UserNamespaceKind.Host && UserNamespaceRules.HostOnlyOptions(o) is { Count: > 0 } hostOnly)
+        {
+            string list = string.Join(", ", hostOnly);
+            if (given)
+                throw new EngineException("UserNamespaceConflict", ErrorKind.InvalidArgument, o.UserNamespace,
+                    $"-UserNamespace {o.UserNamespace} cannot be combined with {list}: they need the host's user namespace. Use -UserNamespace Host.");
+            warnings.Enqueue($"The new container{(o.Name is null ? "" : " " + o.Name)} runs without a user namespace ($env:PSCONTAINER_USERNS={setting} is not applied): {list} need the host's user namespace.");
+            setting = UserNamespaceSetting.Host;
+        }
+        if (setting.Kind == UserNamespaceKind.Mapped)
+        {
+            var (uids, gids) = SubordinateIds.Delegated();
+            UserNamespaceRules.CheckFixedMap(o.UserNamespace!, setting.Map!.Value, uids, gids);
+        }
+        o.UserNamespace = setting.ToString();
+    }
 
     /// <summary>
     /// For an Auto container: what records its range in the transaction that inserts its row (the pscontainer
