@@ -138,6 +138,56 @@ Describe '-UserNamespace' {
         Test-Path "$($script:state.Root)/userns-layers/*" | Should -BeFalse -Because 'the copies go with the last container of the range'
     }
 
+    It 'Repair-ContainerState removes shifted layer copies of a range no container uses, and keeps those of one in use' {
+        $env:PSCONTAINER_NO_IDMAP = '1'
+        $c = New-Container pester/userns:1 -UserNamespace Auto -Network none -Command sleep, 60
+        $c | Start-Container -WarningAction SilentlyContinue
+        $inUse = @(Get-ChildItem "$($script:state.Root)/userns-layers" -Directory)
+        $inUse.Count | Should -Be 1
+        # What a removal killed before releasing its range leaves.
+        $stale = "$($script:state.Root)/userns-layers/3000000-3000000-65536"
+        New-Item -ItemType Directory -Force "$stale/sha256-x/bin" | Out-Null
+        Set-Content "$stale/sha256-x/bin/file" 'x'
+        $removed = @(Repair-ContainerState -Confirm:$false -Verbose 4>&1)
+        ($removed | Out-String) | Should -Match 'shifted layer copies 3000000-3000000-65536'
+        Test-Path $stale | Should -BeFalse
+        Test-Path $inUse[0].FullName | Should -BeTrue -Because 'a running container of that range uses them'
+        @(Get-ChildItem "$($script:state.Root)/tmp" -ErrorAction SilentlyContinue).Count | Should -Be 0
+        (Get-Container $c.Name).State | Should -Be 'Running'
+    }
+
+    It 'a copy-fallback start waits for a garbage collection holding the store lock (the copy is made in tmp/, which a collection empties)' {
+        $env:PSCONTAINER_NO_IDMAP = '1'
+        # What CollectGarbage holds: the store lock, exclusive. flock(1) holds it for 3 s.
+        $holder = Start-Process -FilePath flock -ArgumentList '-x', "$($script:state.Root)/store.lock", 'sleep', '3' -PassThru
+        try {
+            Start-Sleep -Milliseconds 300
+            $watch = [Diagnostics.Stopwatch]::StartNew()
+            $r = Invoke-Run -UserNamespace 'Auto' -Command 'sh', '-c', 'ls -ln /bin/busybox'
+            $watch.Stop()
+            $r.Lines[-1] | Should -Match '^\S+\s+\d+\s+0\s+0\s'
+            $watch.Elapsed.TotalSeconds | Should -BeGreaterThan 2 -Because 'the copy into tmp/ waits for the collection to end'
+        } finally {
+            $holder.WaitForExit()
+        }
+    }
+
+    It 'copy-fallback starts all succeed while another session removes an unrelated image (a garbage collection) in a loop' {
+        $other = New-TestBusyboxRootFs -Path (Join-Path $script:state.Work 'other.tar') -Applet @('true')
+        $gc = Start-TestPwsh -Script "Import-Module '$(Get-TestModulePath)'; `$end = (Get-Date).AddSeconds(15); while ((Get-Date) -lt `$end) { Import-ContainerImage '$other' -Format RootFs -Name pester/userns-other:1 -Command true | Out-Null; Remove-ContainerImage pester/userns-other:1 | Out-Null }"
+        try {
+            $env:PSCONTAINER_NO_IDMAP = '1'
+            foreach ($i in 1..6) {
+                $r = Invoke-Run -UserNamespace 'Auto' -Command 'sh', '-c', 'ls -ln /bin/busybox'
+                $r.Lines[-1] | Should -Match '^\S+\s+\d+\s+0\s+0\s' -Because "start $i ($($r.Lines -join ' '))"
+                Get-Container -All | Remove-Container -Force
+            }
+        } finally {
+            ($gc | Wait-TestPwsh -TimeoutSeconds 60).ExitCode | Should -Be 0
+        }
+        Test-Path "$($script:state.Root)/userns-layers/*" | Should -BeFalse
+    }
+
     It 'a fixed map containeruid:hostuid:count is used as given' {
         $r = Invoke-Run -UserNamespace '0:300000:65536' -Command 'sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; id -u'
         $r.Lines[0] | Should -Match '^\s*0\s+300000\s+65536$'
