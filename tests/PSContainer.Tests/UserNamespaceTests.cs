@@ -193,3 +193,44 @@ public sealed class OwnershipShiftTests
         Assert.Equal(200000u, Posix.Stat(root).Uid);
     }
 }
+
+public sealed class UserNamespaceRulesTests
+{
+    private static readonly SubordinateRange[] Auto = [new("pscontainer", 16777216, 65536 * 1024)];
+
+    [Fact]
+    public void NoHostOnlyOptionsByDefault() => Assert.Empty(UserNamespaceRules.HostOnlyOptions(new ContainerOptions { Image = "x" }));
+
+    [Fact]
+    public void ListsEveryOptionThatNeedsTheHostsUserNamespace()
+    {
+        var o = new ContainerOptions
+        {
+            Image = "x", Privileged = true, PidMode = "host", IpcMode = "host", UtsMode = "host", Network = "host",
+            Sysctls = new() { ["net.ipv4.ip_forward"] = "1", ["kernel.shmmax"] = "1" },
+        };
+        Assert.Equal(["-Privileged", "-Pid host", "-Ipc host", "-Uts host", "-Network host", "-Sysctl net.ipv4.ip_forward"], UserNamespaceRules.HostOnlyOptions(o));
+    }
+
+    [Theory]
+    [InlineData(0, 65536, "UserNamespaceMapsHostRoot")]
+    [InlineData(0, 1, "UserNamespaceMapsHostRoot")]
+    [InlineData(16777216, 65536, "UserNamespaceOverlapsAuto")]
+    [InlineData(16777215, 2, "UserNamespaceOverlapsAuto")] // last id before the range plus its first
+    [InlineData(16777216L + 65536 * 1024 - 1, 1, "UserNamespaceOverlapsAuto")]
+    public void RefusesHostRootAndTheAutoRange(long outside, long count, string errorId)
+    {
+        var e = Assert.Throws<EngineException>(() => UserNamespaceRules.CheckFixedMap("m", new IdMapping(0, outside, count), Auto, []));
+        Assert.Equal(errorId, e.ErrorId);
+        Assert.Equal(ErrorKind.InvalidArgument, e.Kind);
+        // The gid side is checked as well.
+        if (outside != 0) Assert.Equal(errorId, Assert.Throws<EngineException>(() => UserNamespaceRules.CheckFixedMap("m", new IdMapping(0, outside, count), [], Auto)).ErrorId);
+    }
+
+    [Theory]
+    [InlineData(100000, 65536)]
+    [InlineData(16777216 - 65536, 65536)] // ends just below the Auto range
+    [InlineData(16777216L + 65536 * 1024, 65536)] // starts just past it
+    public void AcceptsMapsOutsideThem(long outside, long count) =>
+        UserNamespaceRules.CheckFixedMap("m", new IdMapping(0, outside, count), Auto, Auto);
+}

@@ -138,6 +138,56 @@ Describe '-UserNamespace' {
         Test-Path "$($script:state.Root)/userns-layers/*" | Should -BeFalse -Because 'the copies go with the last container of the range'
     }
 
+    It 'Repair-ContainerState removes shifted layer copies of a range no container uses, and keeps those of one in use' {
+        $env:PSCONTAINER_NO_IDMAP = '1'
+        $c = New-Container pester/userns:1 -UserNamespace Auto -Network none -Command sleep, 60
+        $c | Start-Container -WarningAction SilentlyContinue
+        $inUse = @(Get-ChildItem "$($script:state.Root)/userns-layers" -Directory)
+        $inUse.Count | Should -Be 1
+        # What a removal killed before releasing its range leaves.
+        $stale = "$($script:state.Root)/userns-layers/3000000-3000000-65536"
+        New-Item -ItemType Directory -Force "$stale/sha256-x/bin" | Out-Null
+        Set-Content "$stale/sha256-x/bin/file" 'x'
+        $removed = @(Repair-ContainerState -Confirm:$false -Verbose 4>&1)
+        ($removed | Out-String) | Should -Match 'shifted layer copies 3000000-3000000-65536'
+        Test-Path $stale | Should -BeFalse
+        Test-Path $inUse[0].FullName | Should -BeTrue -Because 'a running container of that range uses them'
+        @(Get-ChildItem "$($script:state.Root)/tmp" -ErrorAction SilentlyContinue).Count | Should -Be 0
+        (Get-Container $c.Name).State | Should -Be 'Running'
+    }
+
+    It 'a copy-fallback start waits for a garbage collection holding the store lock (the copy is made in tmp/, which a collection empties)' {
+        $env:PSCONTAINER_NO_IDMAP = '1'
+        # What CollectGarbage holds: the store lock, exclusive. flock(1) holds it for 3 s.
+        $holder = Start-Process -FilePath flock -ArgumentList '-x', "$($script:state.Root)/store.lock", 'sleep', '3' -PassThru
+        try {
+            Start-Sleep -Milliseconds 300
+            $watch = [Diagnostics.Stopwatch]::StartNew()
+            $r = Invoke-Run -UserNamespace 'Auto' -Command 'sh', '-c', 'ls -ln /bin/busybox'
+            $watch.Stop()
+            $r.Lines[-1] | Should -Match '^\S+\s+\d+\s+0\s+0\s'
+            $watch.Elapsed.TotalSeconds | Should -BeGreaterThan 2 -Because 'the copy into tmp/ waits for the collection to end'
+        } finally {
+            $holder.WaitForExit()
+        }
+    }
+
+    It 'copy-fallback starts all succeed while another session removes an unrelated image (a garbage collection) in a loop' {
+        $other = New-TestBusyboxRootFs -Path (Join-Path $script:state.Work 'other.tar') -Applet @('true')
+        $gc = Start-TestPwsh -Script "Import-Module '$(Get-TestModulePath)'; `$end = (Get-Date).AddSeconds(15); while ((Get-Date) -lt `$end) { Import-ContainerImage '$other' -Format RootFs -Name pester/userns-other:1 -Command true | Out-Null; Remove-ContainerImage pester/userns-other:1 | Out-Null }"
+        try {
+            $env:PSCONTAINER_NO_IDMAP = '1'
+            foreach ($i in 1..6) {
+                $r = Invoke-Run -UserNamespace 'Auto' -Command 'sh', '-c', 'ls -ln /bin/busybox'
+                $r.Lines[-1] | Should -Match '^\S+\s+\d+\s+0\s+0\s' -Because "start $i ($($r.Lines -join ' '))"
+                Get-Container -All | Remove-Container -Force
+            }
+        } finally {
+            ($gc | Wait-TestPwsh -TimeoutSeconds 60).ExitCode | Should -Be 0
+        }
+        Test-Path "$($script:state.Root)/userns-layers/*" | Should -BeFalse
+    }
+
     It 'a fixed map containeruid:hostuid:count is used as given' {
         $r = Invoke-Run -UserNamespace '0:300000:65536' -Command 'sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; id -u'
         $r.Lines[0] | Should -Match '^\s*0\s+300000\s+65536$'
@@ -149,6 +199,58 @@ Describe '-UserNamespace' {
         New-Container pester/userns:1 -UserNamespace $V -Command true -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $e[0].FullyQualifiedErrorId | Should -BeLike 'InvalidUserNamespace*'
         $e[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+    }
+
+    It 'refuses an explicit -UserNamespace <UserNamespace> with <What> (it needs the host''s user namespace) with UserNamespaceConflict' -ForEach @(
+        @{ What = '-Privileged'; UserNamespace = 'Auto'; Extra = @{ Privileged = $true } },
+        @{ What = '-Pid host'; UserNamespace = 'Auto'; Extra = @{ Pid = 'host' } },
+        @{ What = '-Ipc host'; UserNamespace = 'Auto'; Extra = @{ Ipc = 'host' } },
+        @{ What = '-Uts host'; UserNamespace = 'Auto'; Extra = @{ Uts = 'host' } },
+        @{ What = '-Network host'; UserNamespace = 'Auto'; Extra = @{ Network = 'host' } },
+        @{ What = '-Sysctl net.*'; UserNamespace = 'Auto'; Extra = @{ Network = 'none'; Sysctl = @{ 'net.ipv4.ip_unprivileged_port_start' = '80' } } },
+        @{ What = '-Privileged'; UserNamespace = '0:300000:65536'; Extra = @{ Privileged = $true } }) {
+        New-Container pester/userns:1 -UserNamespace $UserNamespace @Extra -Command true -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'UserNamespaceConflict*'
+        $e[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        "$($e[0])" | Should -BeLike "*$What*"
+        @(Get-Container -All).Count | Should -Be 0
+    }
+
+    It 'with Auto only as the module default, a container with <What> runs with Host and says so' -ForEach @(
+        @{ What = '-Privileged'; Extra = @{ Privileged = $true; Network = 'none' }; Check = 'id -u' },
+        @{ What = '-Pid host'; Extra = @{ Pid = 'host'; Network = 'none' }; Check = 'test -d /proc/1 && id -u' },
+        @{ What = '-Ipc host'; Extra = @{ Ipc = 'host'; Network = 'none' }; Check = 'id -u' },
+        @{ What = '-Uts host'; Extra = @{ Uts = 'host'; Network = 'none' }; Check = 'id -u' },
+        @{ What = '-Network host'; Extra = @{ Network = 'host' }; Check = 'id -u' },
+        @{ What = '-Sysctl net.ipv4.ip_unprivileged_port_start'; Extra = @{ Network = 'none'; Sysctl = @{ 'net.ipv4.ip_unprivileged_port_start' = '80' } }; Check = 'cat /proc/sys/net/ipv4/ip_unprivileged_port_start' }) {
+        $env:PSCONTAINER_USERNS = 'auto'
+        $c = New-Container pester/userns:1 @Extra -Command sh, -c, $Check -WarningVariable warned -WarningAction SilentlyContinue
+        $c.UserNamespace | Should -Be 'host'
+        "$warned" | Should -BeLike "*without a user namespace*$What*"
+        $c | Start-Container -Wait
+        $LASTEXITCODE | Should -Be 0
+        (Get-ContainerLog $c.Name | ForEach-Object Line) | Select-Object -Last 1 | Should -Be ($What -like '-Sysctl*' ? '80' : '0')
+        (Get-Container $c.Name -All).UserNamespace | Should -Be 'host'
+    }
+
+    It 'refuses a fixed map onto host root (0:0:n) with UserNamespaceMapsHostRoot' {
+        New-Container pester/userns:1 -UserNamespace '0:0:65536' -Command true -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'UserNamespaceMapsHostRoot*'
+        $e[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+    }
+
+    It 'refuses a fixed map overlapping the ids delegated for Auto containers with UserNamespaceOverlapsAuto' {
+        # The first Auto container delegates the pscontainer user's range (if it is not yet).
+        New-Container pester/userns:1 -UserNamespace Auto -Network none -Command true | Out-Null
+        $line = Get-Content /etc/subuid | Where-Object { $_ -like 'pscontainer:*' } | Select-Object -First 1
+        $line | Should -Not -BeNullOrEmpty
+        $start = [long]($line -split ':')[1]
+        foreach ($map in "0:${start}:65536", "0:$($start - 10):65536") {
+            New-Container pester/userns:1 -UserNamespace $map -Command true -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $e[0].FullyQualifiedErrorId | Should -BeLike 'UserNamespaceOverlapsAuto*'
+            $e[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        }
+        @(Get-Container -All).Count | Should -Be 1
     }
 
     It '$env:PSCONTAINER_USERNS=auto makes Auto the default, recorded at creation' {

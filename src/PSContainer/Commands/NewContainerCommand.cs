@@ -24,7 +24,9 @@ public sealed class NewContainerCommand : ContainerCreationCmdlet
         try
         {
             EnsureImage();
-            WriteObject(Engine.Containers.Create(BuildOptions()));
+            var created = Engine.Containers.Create(BuildOptions());
+            WriteEngineWarnings();
+            WriteObject(created);
         }
         catch (EngineException e)
         {

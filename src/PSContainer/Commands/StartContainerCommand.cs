@@ -83,6 +83,7 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
         {
             EnsureImage();
             created = Engine.Containers.Create(BuildOptions());
+            WriteEngineWarnings();
         }
         catch (EngineException e)
         {

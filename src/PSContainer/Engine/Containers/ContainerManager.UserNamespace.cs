@@ -40,14 +40,35 @@ public sealed partial class ContainerManager
     /// <summary>$env:PSCONTAINER_NO_IDMAP=1 turns idmapped mounts off (the copy fallback is then used; for tests and broken kernels).</summary>
     public static bool IdmappedMountsDisabled => Environment.GetEnvironmentVariable("PSCONTAINER_NO_IDMAP") is "1" or "true";
 
-    private string ShiftedLayersDir => Path.Combine(paths.Root, "userns-layers");
-
     private static UserNamespaceSetting UserNamespaceOf(ContainerOptions o) =>
         o.UserNamespace is null ? UserNamespaceSetting.Host : UserNamespaceSetting.Parse(o.UserNamespace);
 
-    /// <summary>At creation: the mode is fixed (the module default applied), so the environment cannot change it later.</summary>
-    private static void ResolveUserNamespace(ContainerOptions o) =>
-        o.UserNamespace = (o.UserNamespace is null ? UserNamespaceSetting.Default : UserNamespaceSetting.Parse(o.UserNamespace)).ToString();
+    /// <summary>
+    /// At creation: the mode is fixed (the module default applied), so the environment cannot change it later. A user
+    /// namespace asked for with options that need the host's (<see cref="UserNamespaceRules.HostOnlyOptions"/>) is
+    /// refused; one that comes only from the module default is dropped for such a container, with a warning, as
+    /// docker's daemon-wide userns-remap leaves privileged and host-namespace containers in the host's.
+    /// </summary>
+    private void ResolveUserNamespace(ContainerOptions o)
+    {
+        bool given = o.UserNamespace is not null;
+        var setting = given ? UserNamespaceSetting.Parse(o.UserNamespace!) : UserNamespaceSetting.Default;
+        if (setting.Kind != UserNamespaceKind.Host && UserNamespaceRules.HostOnlyOptions(o) is { Count: > 0 } hostOnly)
+        {
+            string list = string.Join(", ", hostOnly);
+            if (given)
+                throw new EngineException("UserNamespaceConflict", ErrorKind.InvalidArgument, o.UserNamespace,
+                    $"-UserNamespace {o.UserNamespace} cannot be combined with {list}: they need the host's user namespace. Use -UserNamespace Host.");
+            warnings.Enqueue($"The new container{(o.Name is null ? "" : " " + o.Name)} runs without a user namespace ($env:PSCONTAINER_USERNS={setting} is not applied): {list} need the host's user namespace.");
+            setting = UserNamespaceSetting.Host;
+        }
+        if (setting.Kind == UserNamespaceKind.Mapped)
+        {
+            var (uids, gids) = SubordinateIds.Delegated();
+            UserNamespaceRules.CheckFixedMap(o.UserNamespace!, setting.Map!.Value, uids, gids);
+        }
+        o.UserNamespace = setting.ToString();
+    }
 
     /// <summary>
     /// For an Auto container: what records its range in the transaction that inserts its row (the pscontainer
@@ -119,6 +140,9 @@ public sealed partial class ContainerManager
         {
             warnings.Enqueue($"Idmapped mounts are off{(IdmappedMountsDisabled ? " ($env:PSCONTAINER_NO_IDMAP)" : "")}: container {record.Name} uses a copy of each image layer with shifted owners, made once per id range under {ShiftedLayersDir}.");
         }
+        // Shared range lock until the overlay holds the copies: a removal of the range's last other container
+        // cannot delete them under us, nor can a newer container of a freed range reuse copies being deleted.
+        using var rangeLock = LockShiftedRange(maps, exclusive: false);
         Mounts.MountOverlay(lowers.Select(l => ShiftedLayer(l, maps)).ToList(), upper, work, rootfs);
     }
 
@@ -181,50 +205,6 @@ public sealed partial class ContainerManager
             // whatever happens (a kill included) later clean-ups unmount everything under the container's directory.
             foreach (string t in attached) Mounts.Unmount(t, detach: true);
         }
-    }
-
-    /// <summary>The shifted copy of a layer for these maps, made once (written aside under tmp/, then renamed into place).</summary>
-    private string ShiftedLayer(string lower, UserNamespaceMaps maps)
-    {
-        string layerKey = Path.GetFileName(Path.GetDirectoryName(lower)!);
-        string dest = Path.Combine(ShiftedLayersDir, RangeKey(maps), layerKey);
-        if (Directory.Exists(dest)) return dest;
-        Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
-        Directory.CreateDirectory(paths.Temp);
-        string tmp = Path.Combine(paths.Temp, TempOwner.NewName("shift"));
-        try
-        {
-            var (code, _, stderr) = ProcessSpawner.Run("/bin/cp", ["/bin/cp", "-a", "--", lower, tmp],
-                new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin" }, TimeSpan.FromMinutes(30));
-            if (code != 0)
-                throw new EngineException("LayerCopyFailed", ErrorKind.WriteError, lower, $"Copying layer {lower} for a user namespace failed: {stderr.Trim()}");
-            OwnershipShift.ShiftTree(tmp, maps.Uid.Outside, maps.Gid.Outside, Math.Min(maps.Uid.Count, maps.Gid.Count));
-            try
-            {
-                Directory.Move(tmp, dest);
-            }
-            catch (IOException) when (Directory.Exists(dest))
-            {
-                // Another session made it first: theirs is as good.
-            }
-        }
-        finally
-        {
-            if (Directory.Exists(tmp)) LayerStore.DeleteTree(tmp);
-        }
-        return dest;
-    }
-
-    private static string RangeKey(UserNamespaceMaps maps) => $"{maps.Uid.Outside}-{maps.Gid.Outside}-{maps.Uid.Count}";
-
-    /// <summary>After a container's removal: its range's layer copies go when no other container uses the same ids.</summary>
-    private void ReleaseShiftedLayers(UserNamespaceMaps? maps)
-    {
-        if (maps is null) return;
-        string dir = Path.Combine(ShiftedLayersDir, RangeKey(maps));
-        if (!Directory.Exists(dir)) return;
-        bool inUse = store.All().Any(r => MapsOfRecorded(r) is { } m && RangeKey(m) == RangeKey(maps));
-        if (!inUse) LayerStore.DeleteTree(dir);
     }
 
     /// <summary>The maps of a container as recorded, allocating nothing.</summary>

@@ -169,6 +169,8 @@ public sealed partial class ContainerManager
         removed.AddRange(RemoveOrphanRuns(known));
         // Temporaries of killed imports and pulls: only those whose owning process is gone.
         removed.AddRange(Storage.TempOwner.RemoveOrphans(paths.Temp).Select(name => $"temporary {name}"));
+        // Shifted layer copies (user namespaces without idmapped mounts) of ranges no container uses.
+        removed.AddRange(RemoveUnusedShiftedRanges());
         // Volumes: killed creations and removals finished, driver mounts no running container uses taken off.
         removed.AddRange(Volumes.Repair(InUse));
         string netnsDir = Path.Combine(paths.RunRoot, "netns");

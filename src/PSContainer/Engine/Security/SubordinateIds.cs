@@ -97,6 +97,14 @@ public static class SubordinateIds
         return found;
     }
 
+    /// <summary>The pscontainer user's ranges as the files hold them now (none before the first Auto container); delegates nothing.</summary>
+    public static (IReadOnlyList<SubordinateRange> Uids, IReadOnlyList<SubordinateRange> Gids) Delegated()
+    {
+        string? uid = UidOf(User);
+        bool Mine(SubordinateRange r) => r.Owner == User || (uid is not null && r.Owner == uid);
+        return (Parse(Read(SubuidPath)).Where(Mine).ToList(), Parse(Read(SubgidPath)).Where(Mine).ToList());
+    }
+
     private static (IReadOnlyList<long> Uids, IReadOnlyList<long> Gids) Current(long size)
     {
         string? uid = UidOf(User);
