@@ -132,7 +132,9 @@ public sealed partial class ContainerManager
             }
             catch (NativeException e) when (IdmappedMount.IsUnsupported(e))
             {
-                idmapUnsupported = true;
+                // Only the kernel refusing to idmap is a fact about the host for the rest of the session; any other
+                // refusal in the mount path falls back for this container alone.
+                if (e.Operation is "open_tree" || e.Operation.StartsWith("mount_setattr", StringComparison.Ordinal)) idmapUnsupported = true;
                 warnings.Enqueue($"This kernel or file system cannot make idmapped mounts ({e.Message}): container {record.Name} uses a copy of each image layer with shifted owners, made once per id range under {ShiftedLayersDir}.");
             }
         }
