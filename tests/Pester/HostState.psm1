@@ -65,6 +65,11 @@ function Get-TestHostState {
             if (-not (Test-TestForeignCgroup $d.FullName.Substring($h.FullName.Length) $foreign)) { $d.FullName }
         }
     })
+    # The controllers a hybrid host's v2 root hands down: it holds none until a runtime enables one in every
+    # ancestor, and a test must give them back (a pure v2 host's root has its controllers enabled by systemd).
+    $cgroups += @(foreach ($f in @('/sys/fs/cgroup/unified/cgroup.subtree_control')) {
+        if (Test-Path $f) { "$f = $(((Get-Content -Raw $f) ?? '').Trim())" }
+    })
     $nft = @(if (Get-Command nft -ErrorAction SilentlyContinue) {
         # -s: no counters or quotas, which change with traffic
         & nft -s list ruleset 2>$null | ForEach-Object { $_.Trim() } | Where-Object { $_ }

@@ -1047,6 +1047,9 @@ Describe 'psc-runtime global options, features and errors' -Skip:$skipAll {
 # the open with EPERM, while an open it lets through fails in the driver lookup with ENXIO.
 Describe 'psc-runtime cgroup v2 device rules (eBPF)' -Skip:($skipAll -or -not ($cgroupV2 -or (Test-Path /sys/fs/cgroup/unified/cgroup.controllers))) {
     BeforeAll {
+        # The runtime enables the controllers it uses in every ancestor's subtree_control, the hybrid tree's root
+        # included: host state these tests must give back (AfterAll).
+        $script:subtreeBefore = if (-not $cgroupV2) { @(((Get-Content /sys/fs/cgroup/unified/cgroup.subtree_control -Raw) ?? '') -split '\s+' | Where-Object { $_ }) }
         $script:runtimeV2 = if ($cgroupV2) { $runtime } else { $env:PSC_RUNTIME_CG2 }
         if (-not $runtimeV2) {
             $build = Join-Path $work 'build-cg2'
@@ -1076,6 +1079,16 @@ p b0-r 'cat /dev/b0'
                               elseif ($rest -match 'No such device') { 'ENXIO' } else { $rest }
             }
             $res
+        }
+    }
+
+    AfterAll {
+        if ($cgroupV2) { return }
+        $now = @(((Get-Content /sys/fs/cgroup/unified/cgroup.subtree_control -Raw) ?? '') -split '\s+' | Where-Object { $_ })
+        foreach ($c in $now | Where-Object { $_ -notin $script:subtreeBefore }) {
+            foreach ($f in "/sys/fs/cgroup/unified/$cgroupParent/cgroup.subtree_control", '/sys/fs/cgroup/unified/cgroup.subtree_control') {
+                if (Test-Path $f) { Set-Content $f "-$c" -ErrorAction SilentlyContinue }
+            }
         }
     }
 

@@ -298,9 +298,11 @@ Describe 'docker run --runtime psc' -Skip:$dockerSkip {
         $docker = Invoke-TestClient 'docker' @('run', '--rm', '--network', 'none', '-u', $User, $dimage, 'sh', '-c', $probe)
         $docker.ExitCode | Should -Be 0 -Because $docker.Err
         $docker.Out | Should -Match 'Seccomp:\s+2' -Because 'dockerd applies its default profile'
-        $saved = @{ Root = $env:PSCONTAINER_ROOT; RunRoot = $env:PSCONTAINER_RUNROOT }
+        $saved = @{ Root = $env:PSCONTAINER_ROOT; RunRoot = $env:PSCONTAINER_RUNROOT; Parent = $env:PSCONTAINER_CGROUP_PARENT }
         $env:PSCONTAINER_ROOT = Join-Path $work 'psc-probe-state'
         $env:PSCONTAINER_RUNROOT = Join-Path $work 'psc-probe-run'
+        $parent = "psc-test-$([guid]::NewGuid().ToString('N').Substring(0, 12))"
+        $env:PSCONTAINER_CGROUP_PARENT = $parent   # never the host's default parent
         try {
             Import-Module $module -Force
             Import-ContainerImage $imageTar -Format RootFs -Name psc-clients/probe:1 -Command sh | Out-Null
@@ -310,8 +312,11 @@ Describe 'docker run --runtime psc' -Skip:$dockerSkip {
         finally {
             Get-ContainerImage -ErrorAction SilentlyContinue | Remove-ContainerImage -Force -ErrorAction SilentlyContinue
             Remove-Module PSContainer -ErrorAction SilentlyContinue
+            Get-ChildItem /sys/fs/cgroup -Directory | ForEach-Object { Join-Path $_.FullName $parent } | Where-Object { Test-Path $_ } |
+                ForEach-Object { [IO.Directory]::Delete($_) }
             $env:PSCONTAINER_ROOT = $saved.Root
             $env:PSCONTAINER_RUNROOT = $saved.RunRoot
+            $env:PSCONTAINER_CGROUP_PARENT = $saved.Parent
         }
     }
 
