@@ -96,11 +96,11 @@ public sealed class IsolationSpecTests
     [Fact]
     public void Joining_a_shareable_container_takes_its_namespace_paths_and_its_shm()
     {
-        var donor = new JoinTarget("db", 4242, new ContainerOptions { IpcMode = "shareable" }, "/d/shm");
+        var donor = new JoinTarget("db", new ContainerOptions { IpcMode = "shareable" }, "/d/shm", type => $"/pins/db-{type}");
         var spec = Spec(new ContainerOptions { PidMode = "container:db", IpcMode = "container:db" }, _ => donor);
         var ns = spec["linux"]!["namespaces"]!.AsArray().ToDictionary(n => (string)n!["type"]!, n => (string?)n!["path"]);
-        Assert.Equal("/proc/4242/ns/pid", ns["pid"]);
-        Assert.Equal("/proc/4242/ns/ipc", ns["ipc"]);
+        Assert.Equal("/pins/db-pid", ns["pid"]);
+        Assert.Equal("/pins/db-ipc", ns["ipc"]);
         Assert.Equal(("bind", "/d/shm"), ((string)Mount(spec, "/dev/shm")["type"]!, (string)Mount(spec, "/dev/shm")["source"]!));
 
         var notShareable = donor with { Options = new ContainerOptions() };

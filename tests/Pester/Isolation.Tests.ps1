@@ -138,6 +138,38 @@ Describe 'namespace modes' {
         (Invoke-Probe 'cat /proc/1/comm; true') | Should -Be 'sh' -Because 'a default container is pid 1 of its own namespace'
     }
 
+    It '-Pid container:NAME never joins another process''s namespace when the container exits and its pid is reused before the runtime joins' {
+        $donor = New-Container pester/iso:1 -Name pid-racer -Network none -Command sleep, 300 | Start-Container -PassThru
+        $pause = Join-Path $script:state.Work 'pause-join'
+        $script = "Import-Module '$(Get-TestModulePath)'; try { Start-Container -Image pester/iso:1 -Network none -Pid container:pid-racer -Command sh, -c, 'cat /proc/1/comm' -ErrorAction Stop } catch { 'ERROR ' + `$_.FullyQualifiedErrorId; exit 1 }"
+        $job = Start-TestPwsh -Script $script -Environment @{ PSCONTAINER_PAUSE_AT = "join-before-pin:$pause" }
+        $hostSleep = $null
+        try {
+            $deadline = (Get-Date).AddSeconds(60)
+            while (-not (Test-Path $pause) -and (Get-Date) -lt $deadline -and -not $job.Process.HasExited) { Start-Sleep -Milliseconds 20 }
+            Test-Path $pause | Should -BeTrue -Because 'the start pauses after resolving the donor, before it pins its namespace'
+            # The donor dies and a host process takes its pid (the kernel hands out ns_last_pid + 1 next).
+            kill -9 $donor.Pid
+            $deadline = (Get-Date).AddSeconds(10)
+            while ((Test-Path "/proc/$($donor.Pid)") -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 10 }
+            foreach ($attempt in 1..20) {
+                $hostSleep = [int](bash -c "echo $($donor.Pid - 1) > /proc/sys/kernel/ns_last_pid; setsid sleep 120 >/dev/null 2>&1 & echo `$!")
+                if ($hostSleep -eq $donor.Pid) { break }
+                kill -9 $hostSleep; $hostSleep = $null
+            }
+            $hostSleep | Should -Be $donor.Pid -Because 'a host process holds the pid the donor had'
+            Remove-Item $pause
+            $result = $job | Wait-TestPwsh
+        }
+        finally {
+            if ($hostSleep) { kill -9 $hostSleep }
+            Remove-Item $pause -ErrorAction Ignore
+        }
+        $result.Stdout | Should -Match 'ERROR ContainerNotRunning' -Because "joining pid $($donor.Pid) now would join the host's namespace"
+        $result.Stdout | Should -Not -Match ((Get-Content /proc/1/comm) + '$')
+        @(Get-Content /proc/self/mountinfo) -match 'join-pid' | Should -BeNullOrEmpty -Because 'no pin outlives the failed start'
+    }
+
     It '-Ipc container:NAME joins a shareable container''s IPC namespace and /dev/shm, and refuses a private one' {
         $donor = New-Container pester/iso:1 -Name ipc-donor -Network none -Ipc shareable -Command sh, -c, 'echo shared > /dev/shm/token; sleep 300' | Start-Container -PassThru
         Start-Sleep -Milliseconds 300

@@ -22,12 +22,70 @@ public sealed partial class ContainerManager
             Mounts.Mount("shm", path, "tmpfs", Mounts.MS_NOSUID | Mounts.MS_NODEV | Mounts.MS_NOEXEC, IsolationSpec.ShmMountData(record.Options));
     }
 
-    /// <summary>A running container whose pid or IPC namespace a starting one joins (-Pid/-Ipc container:NAME).</summary>
-    private JoinTarget JoinRunning(string nameOrId)
+    /// <summary>A running container whose pid or IPC namespace the starting container <paramref name="joinerId"/> joins (-Pid/-Ipc container:NAME).</summary>
+    private JoinTarget JoinRunning(string nameOrId, string joinerId)
     {
         var target = ReconcileIfIdle(Resolve(nameOrId));
         if (target is null || target.State is not (ContainerState.Running or ContainerState.Paused))
             throw new EngineException("ContainerNotRunning", ErrorKind.InvalidOperation, nameOrId, $"Cannot join the namespaces of container {nameOrId}: it is not running.");
-        return new JoinTarget(target.Name, target.Pid, target.Options, ShmPath(target.Id));
+        string name = target.Name, cgroup = CgroupPath(target);
+        int pid = target.Pid;
+        return new JoinTarget(name, target.Options, ShmPath(target.Id), type => PinNamespace(joinerId, name, pid, cgroup, type));
+    }
+
+    /// <summary>
+    /// Binds /proc/PID/ns/TYPE of the joined container onto a file in the joiner's directory and then proves that
+    /// what is bound is that container's namespace: the pid is still a process in its cgroup, with that namespace.
+    /// Handing the runtime /proc/PID/ns/TYPE itself would race with the container's exit: its pid can go to another
+    /// process (a host one) before the runtime opens the path, which would join that process's namespace instead.
+    /// The bind keeps the namespace alive until the runtime has joined it (see UnpinJoinedNamespaces).
+    /// </summary>
+    private string PinNamespace(string joinerId, string targetName, int pid, string cgroupPath, string type)
+    {
+        string pin = Path.Combine(ContainerDir(joinerId), "join-" + type);
+        if (Mounts.IsMountPoint(pin)) Mounts.Unmount(pin, detach: true);
+        if (!File.Exists(pin)) File.WriteAllBytes(pin, []);
+        CrashPoint.PauseAt("join-before-pin");
+        string source = $"/proc/{pid}/ns/{type}";
+        try
+        {
+            Mounts.Mount(source, pin, null, Mounts.MS_BIND, null);
+        }
+        catch (NativeException e) when (e.Errno is Errors.ENOENT or Errors.ESRCH)
+        {
+            throw new EngineException("ContainerNotRunning", ErrorKind.InvalidOperation, targetName, $"Cannot join the {type} namespace of container {targetName}: it exited.");
+        }
+        if (!InCgroup(pid, cgroupPath) || FileIdentity.Of(source) is not { } now || FileIdentity.Of(pin) != now)
+        {
+            Mounts.Unmount(pin, detach: true);
+            throw new EngineException("ContainerNotRunning", ErrorKind.InvalidOperation, targetName,
+                $"Cannot join the {type} namespace of container {targetName}: it exited (its pid {pid} is now another process's).");
+        }
+        return pin;
+    }
+
+    /// <summary>Whether a process is in a cgroup (in any hierarchy; the same path is used in each).</summary>
+    private static bool InCgroup(int pid, string cgroupPath)
+    {
+        try
+        {
+            // Lines are "hierarchy:controllers:path"; the path holds no colon of ours but may in general, hence the limit.
+            return File.ReadAllLines($"/proc/{pid}/cgroup").Any(l => l.Split(':', 3) is [_, _, var path] && path == cgroupPath);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Drops the pins of joined namespaces once the runtime has created the container in them.</summary>
+    private void UnpinJoinedNamespaces(string id)
+    {
+        foreach (string type in new[] { "pid", "ipc" })
+        {
+            string pin = Path.Combine(ContainerDir(id), "join-" + type);
+            if (Mounts.IsMountPoint(pin)) Mounts.Unmount(pin, detach: true);
+            File.Delete(pin);
+        }
     }
 }

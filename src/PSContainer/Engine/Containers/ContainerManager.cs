@@ -349,7 +349,7 @@ public sealed partial class ContainerManager
             var spec = RuntimeSpecBuilder.Build(record, env, user, cwd, hostname,
                 new SpecContext(rootfs, netns, Path.Combine(dir, "hostname"), Path.Combine(dir, "hosts"), Path.Combine(dir, "resolv.conf"), CgroupPath(record), Volumes.VolumesDir));
             MountShmOnHost(record);
-            IsolationSpec.Apply(spec, o, JoinRunning, ShmPath(id), userNamespace: maps is not null);
+            IsolationSpec.Apply(spec, o, target => JoinRunning(target, id), ShmPath(id), userNamespace: maps is not null);
             Security.ContainerSecurity.Of(o).Apply(spec);
             ApplyUserNamespace(maps, spec);
             // Written beside itself, not in the store's tmp/, which garbage collection empties without our lock.
@@ -359,6 +359,7 @@ public sealed partial class ContainerManager
             if (Directory.Exists(Path.Combine(runtime.Root, id))) runtime.Delete(id, force: true);
 
             var (pid, monitorPid) = LaunchMonitor(record, runtime);
+            UnpinJoinedNamespaces(id);
             long monitorStart = ProcessInfo.StartTime(monitorPid);
             CrashPoint.At("after-monitor");
             var started = runtime.Start(id);

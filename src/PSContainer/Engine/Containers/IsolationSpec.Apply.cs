@@ -3,8 +3,12 @@ using PSContainer.Native;
 
 namespace PSContainer.Engine.Containers;
 
-/// <summary>A running container another one joins (-Pid/-Ipc container:NAME): its init's pid and its options.</summary>
-public sealed record JoinTarget(string Name, int Pid, ContainerOptions Options, string ShmPath);
+/// <summary>
+/// A running container another one joins (-Pid/-Ipc container:NAME): its options, and <paramref name="NamespacePath"/>,
+/// which gives a path to one of its namespaces (by type: "pid", "ipc") that stays that container's namespace until the
+/// runtime has joined it, even if the container exits and its pid is reused meanwhile.
+/// </summary>
+public sealed record JoinTarget(string Name, ContainerOptions Options, string ShmPath, Func<string, string> NamespacePath);
 
 public static partial class IsolationSpec
 {
@@ -122,7 +126,7 @@ public static partial class IsolationSpec
         else if (o.PidMode?.StartsWith("container:", StringComparison.Ordinal) == true)
         {
             var target = join(o.PidMode["container:".Length..]);
-            Ns("pid")!["path"] = $"/proc/{target.Pid}/ns/pid";
+            Ns("pid")!["path"] = target.NamespacePath("pid");
         }
 
         if (o.IpcMode == "host")
@@ -139,7 +143,7 @@ public static partial class IsolationSpec
                 throw new EngineException("IpcNotShareable", ErrorKind.InvalidOperation, target.Name,
                     $"Cannot join the IPC namespace of container {target.Name}: it was not made with -Ipc shareable.");
             if (target.Options.IpcMode == "host") Host("ipc");
-            else Ns("ipc")!["path"] = $"/proc/{target.Pid}/ns/ipc";
+            else Ns("ipc")!["path"] = target.NamespacePath("ipc");
             // POSIX shared memory lives in /dev/shm: the donor's, as docker shares it.
             if (shm is not null) BindShm(shm, target.Options.IpcMode == "host" ? "/dev/shm" : target.ShmPath);
         }
