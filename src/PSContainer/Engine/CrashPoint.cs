@@ -13,6 +13,7 @@ internal static class CrashPoint
 
     public static void At(string step)
     {
+        PhaseClock.Mark(step);
         if (Environment.GetEnvironmentVariable(Variable) == step) Process.GetCurrentProcess().Kill();
     }
 

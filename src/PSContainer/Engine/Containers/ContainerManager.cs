@@ -297,6 +297,7 @@ public sealed partial class ContainerManager
         {
             record = Reconcile(Current(record.Id, idOrName)) ?? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}");
             if (record.State is ContainerState.Running or ContainerState.Paused) return ToContainer(record);
+            PhaseClock.Mark("start-locked");
             StartLocked(record);
         }
         return ToContainer(record);
@@ -355,6 +356,7 @@ public sealed partial class ContainerManager
             // Written beside itself, not in the store's tmp/, which garbage collection empties without our lock.
             AtomicFile.Write(Path.Combine(dir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, new JsonSerializerOptions { WriteIndented = true }), dir);
 
+            PhaseClock.Mark("spec-written");
             // A runtime state left by an earlier run (crash) would make create fail.
             if (Directory.Exists(Path.Combine(runtime.Root, id))) runtime.Delete(id, force: true);
 
@@ -743,6 +745,7 @@ public sealed partial class ContainerManager
                     throw new EngineException("ContainerNotStarted", ErrorKind.InvalidOperation, current.Name, $"Container {current.Name} has not been started.");
             }
             WaitForMonitor(current, cancel);
+            PhaseClock.Mark("wait-monitor-exited");
         }
     }
 
@@ -772,7 +775,9 @@ public sealed partial class ContainerManager
         var record = Resolve(idOrName);
         using (LockContainer(record.Id))
         {
+            PhaseClock.Mark("remove-locked");
             var current = store.ById(record.Id) is { } r ? Reconcile(r) : null;
+            PhaseClock.Mark("remove-reconciled");
             if (current is null) return;
             if (current.State is ContainerState.Running or ContainerState.Paused)
             {
