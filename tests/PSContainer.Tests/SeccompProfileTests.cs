@@ -235,12 +235,29 @@ public sealed class SeccompProfileTests
     [InlineData("""{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":1,"op":"SCMP_CMP_ALMOST"}]}]}""", "SCMP_CMP_ALMOST")]
     [InlineData("""{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ALLOW","errnoRet":13}]}""", "errnoRet")]
     [InlineData("""{"defaultAction":"SCMP_ACT_ALLOW","flags":["SECCOMP_FILTER_FLAG_BOGUS"]}""", "SECCOMP_FILTER_FLAG_BOGUS")]
-    [InlineData("""{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/run/agent.sock"}""", "agents")]
+    [InlineData("""{"defaultAction":"SCMP_ACT_NOTIFY","listenerPath":"/run/agent.sock"}""", "default action")]
+    [InlineData("""{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}""", "need listenerPath")]
+    [InlineData("""{"defaultAction":"SCMP_ACT_ALLOW","listenerMetadata":"m"}""", "without listenerPath")]
+    [InlineData("""{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"agent.sock","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}""", "absolute")]
     public void BadProfilesAreErrors(string json, string mention)
     {
         var e = Assert.Throws<EngineException>(() => ContainerSecurity.Parse(["seccomp=/p.json"], readFile: _ => json));
         Assert.Equal("InvalidSeccompProfile", e.ErrorId);
         Assert.Contains(mention, e.Message);
+    }
+
+    [Fact]
+    public void AnAgentProfileKeepsItsListenerInTheSpec()
+    {
+        const string json = """{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/run/agent.sock","listenerMetadata":"m=1","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}""";
+        var o = new ContainerOptions { SecurityOptions = ["seccomp=/etc/agent.json"] };
+        ContainerSecurity.Validate(o, _ => json);
+        var spec = new JsonObject { ["process"] = new JsonObject(), ["linux"] = new JsonObject() };
+        ContainerSecurity.Of(o).Apply(spec);
+        var sc = spec["linux"]!["seccomp"]!;
+        Assert.Equal("/run/agent.sock", (string)sc["listenerPath"]!);
+        Assert.Equal("m=1", (string)sc["listenerMetadata"]!);
+        Assert.Equal("SCMP_ACT_NOTIFY", (string)sc["syscalls"]!.AsArray().Single()!["action"]!);
     }
 
     [Fact]

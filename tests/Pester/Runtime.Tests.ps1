@@ -1336,8 +1336,7 @@ Describe 'psc-runtime linux.seccomp, session keyrings and LSM labels' -Skip:$ski
         @{ Case = 'an unknown operator'; Seccomp = @{ defaultAction = 'SCMP_ACT_ALLOW'; syscalls = @(@{ names = @('mkdir'); action = 'SCMP_ACT_ERRNO'; args = @(@{ index = 0; value = 1; op = 'SCMP_CMP_ROUGHLY' }) }) }; Why = 'unknown operator' }
         @{ Case = 'an unknown flag'; Seccomp = @{ defaultAction = 'SCMP_ACT_ALLOW'; flags = @('SECCOMP_FILTER_FLAG_BOGUS') }; Why = 'unsupported flag' }
         @{ Case = 'an unknown architecture'; Seccomp = @{ defaultAction = 'SCMP_ACT_ALLOW'; architectures = @('SCMP_ARCH_VAX') }; Why = 'unknown architecture' }
-        @{ Case = 'a seccomp agent'; Seccomp = @{ defaultAction = 'SCMP_ACT_ALLOW'; listenerPath = '/run/agent.sock' }; Why = 'seccomp agents' }
-        @{ Case = 'SCMP_ACT_NOTIFY'; Seccomp = @{ defaultAction = 'SCMP_ACT_ALLOW'; syscalls = @(@{ names = @('mkdir'); action = 'SCMP_ACT_NOTIFY' }) }; Why = 'SCMP_ACT_NOTIFY' }
+        @{ Case = 'SCMP_ACT_NOTIFY without listenerPath'; Seccomp = @{ defaultAction = 'SCMP_ACT_ALLOW'; syscalls = @(@{ names = @('mkdir'); action = 'SCMP_ACT_NOTIFY' }) }; Why = 'SCMP_ACT_NOTIFY needs listenerPath' }
         @{ Case = 'errnoRet with ALLOW'; Seccomp = @{ defaultAction = 'SCMP_ACT_ALLOW'; syscalls = @(@{ names = @('mkdir'); action = 'SCMP_ACT_KILL'; errnoRet = 1 }) }; Why = 'errnoRet' }
     ) {
         $id = 'sb' + [guid]::NewGuid().ToString('n').Substring(0, 8)

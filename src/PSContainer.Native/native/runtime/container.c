@@ -115,7 +115,9 @@ static int child_build(struct child_ctx *c, char *exe, size_t exelen)
     /* CVE-2024-21626: no descriptor of the runtime may survive into the container (but --preserve-fds N) */
     if (pass_fds(c->preserve_fds) < 0)
         return -1;
-    return process_become(s, exe, exelen);
+    if (process_become(s, exe, exelen) < 0)
+        return -1;
+    return seccomp_load_for_agent();
 }
 
 static int child_main(void *arg)
@@ -126,6 +128,7 @@ static int child_main(void *arg)
     char exe[PATH_MAX];
     /* die with the parent while it still owns us (until READY) */
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    seccomp_notify_set_sync(c->sync_fd);
     if (read(c->sync_fd, &go, sizeof go) != (ssize_t)sizeof go)
         _exit(1);
     c->host_pid = go.pid;
@@ -313,8 +316,9 @@ static pid_t do_create(const struct create_opts *o, struct rt_spec *spec, struct
     }
     struct sync_msg msg;
     ssize_t n;
-    while ((n = read(sv[0], &msg, sizeof msg)) < 0 && errno == EINTR)
-        ;
+    struct notify_state agent = {o->id, "creating", spec->bundle, pid, pid, spec->annotations};
+    if (seccomp_notify_recv(sv[0], &msg, sizeof msg, &n, &agent) < 0)
+        goto fail;
     if (n != (ssize_t)sizeof msg) {
         int status = 0;
         waitpid(pid, &status, 0);

@@ -166,7 +166,9 @@ static int final_build(const struct rt_spec *p, int console_fd, int preserve_fds
         close(console_fd);
     if (process_rlimits(p) < 0 || pass_fds(preserve_fds) < 0)
         return -1;
-    return process_become(p, exe, exelen);
+    if (process_become(p, exe, exelen) < 0)
+        return -1;
+    return seccomp_load_for_agent();
 }
 
 static void final_main(const struct rt_spec *p, int sync_fd, int console_fd, int preserve_fds)
@@ -175,6 +177,7 @@ static void final_main(const struct rt_spec *p, int sync_fd, int console_fd, int
     char go, exe[PATH_MAX];
     /* no PR_SET_PDEATHSIG here: our parent is the intermediate, which exits at once. If the runtime dies, its end
      * of the socket closes and this read returns 0. */
+    seccomp_notify_set_sync(sync_fd);
     if (read(sync_fd, &go, 1) != 1)
         _exit(1);
     signal(SIGPIPE, SIG_DFL);
@@ -331,8 +334,9 @@ int cmd_exec(const struct exec_opts *o)
         err_sys("sync with the exec process");
         goto out;
     }
-    while ((n = read(sv[0], &m, sizeof m)) < 0 && errno == EINTR)
-        ;
+    struct notify_state agent = {o->id, status, st.bundle, pid, st.pid, st.annotations};
+    if (seccomp_notify_recv(sv[0], &m, sizeof m, &n, &agent) < 0)
+        goto out;
     if (n != (ssize_t)sizeof m) {
         int status = 0;
         waitpid(pid, &status, 0);

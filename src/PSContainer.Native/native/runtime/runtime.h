@@ -242,6 +242,23 @@ int confine_cwd(const char *cwd);       /* after chdir: the cwd must be under th
 int seccomp_prepare(const char *text, size_t len, bool no_new_privs);
 int seccomp_load_early(void); /* without no_new_privs: while CAP_SYS_ADMIN is still held */
 int seccomp_load_late(void);  /* right before execve (whatever is not loaded yet) */
+int seccomp_load_for_agent(void); /* a filter with a listener: now, while the runtime waits for READY */
+/* seccomp_notify.c: the listener of SCMP_ACT_NOTIFY rules, passed from the container process to the runtime over the
+ * sync socket and from there to the agent at linux.seccomp.listenerPath */
+#define PSC_MSG_SECCOMP_FD 3 /* a sync message of just this int, with the listener in SCM_RIGHTS (not 1 or 2: READY/ERROR) */
+struct notify_state {          /* what the agent is told */
+    const char *id, *status, *bundle;
+    pid_t pid, state_pid;      /* the process the filter is on; the container's (init) */
+    json_object *annotations;
+};
+int seccomp_notify_check_rule(json_object *names, const char *single); /* compile: a notifying rule's syscalls */
+int seccomp_notify_flags(json_object *sc, bool notify_rule, unsigned *kernel_flags); /* compile: listener flags */
+int seccomp_notify_configure(const char *text, size_t len); /* prepare: listenerPath, listenerMetadata */
+void seccomp_notify_set_sync(int fd);    /* the container process: where the listener goes */
+int seccomp_notify_handoff(int notify_fd); /* the container process, right after the load */
+/* the runtime: the next sync message into MSG (LEN bytes, *GOT the size read or -1), forwarding any listener that
+ * arrives before it to the agent; -1 with g_err when that fails */
+int seccomp_notify_recv(int sock, void *msg, size_t len, ssize_t *got, const struct notify_state *ns);
 json_object *seccomp_features(void);
 struct sock_filter;
 /* seccomp_enosys.c: put runc's ENOSYS stub in front of libseccomp's PROG (TOKENS: the filter's SCMP_ARCH_*) */

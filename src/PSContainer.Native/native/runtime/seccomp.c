@@ -10,7 +10,8 @@
  * Rules follow runc's reading of the spec: syscall names this libseccomp does not know are skipped (a profile may
  * list calls newer than the library), a rule whose action is the default action is skipped, several conditions on
  * one argument become one rule per condition (libseccomp cannot AND them), and anything else we cannot honour —
- * an unknown action, operator, architecture or flag, a listener — is an error. As in runc, syscall numbers above
+ * an unknown action, operator, architecture or flag — is an error. SCMP_ACT_NOTIFY rules load the filter with
+ * SECCOMP_FILTER_FLAG_NEW_LISTENER and hand the listener to the seccomp agent at listenerPath (seccomp_notify.c). As in runc, syscall numbers above
  * the largest one the profile names get ENOSYS instead of a denying default action (seccomp_enosys.c). */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +43,7 @@ static size_t g_map_len;
 static unsigned g_prog_flags;      /* SECCOMP_FILTER_FLAG_* from the spec's flags */
 static bool g_filter_nnp;          /* the process asked for no_new_privs: load late */
 static bool g_loaded;
+static bool g_notify_rule;         /* compile: a rule's action is SCMP_ACT_NOTIFY */
 
 /* 3: keyed by the raw profile text, with the kernel flags, the program 8-byte aligned; other versions are a miss */
 #define CACHE_MAGIC "PSCBPF3\n"
@@ -176,8 +178,7 @@ static int parse_action(const char *name, json_object *errno_ret, uint32_t *out)
     else if (strcmp(name, "SCMP_ACT_LOG") == 0)
         *out = SCMP_ACT_LOG;
     else if (strcmp(name, "SCMP_ACT_NOTIFY") == 0)
-        return err_msg(1, "linux.seccomp: SCMP_ACT_NOTIFY needs a seccomp agent (listenerPath), which psc-runtime "
-                          "does not support");
+        *out = SCMP_ACT_NOTIFY;
     else
         return err_msg(1, "linux.seccomp: unknown action \"%s\"", name);
     return 0;
@@ -230,7 +231,13 @@ static int set_flags(scmp_filter_ctx ctx, json_object *flags, unsigned *kernel_f
             attr = SCMP_FLTATR_CTL_LOG, *kernel_flags |= SECCOMP_FILTER_FLAG_LOG;
         else if (f && strcmp(f, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0)
             attr = SCMP_FLTATR_CTL_SSB, *kernel_flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
-        else
+        else if (f && strcmp(f, "SECCOMP_FILTER_FLAG_NEW_LISTENER") == 0) { /* implied by SCMP_ACT_NOTIFY (compile) */
+            *kernel_flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+            continue;
+        } else if (f && strcmp(f, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") == 0) { /* kernel only, not libseccomp */
+            *kernel_flags |= SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+            continue;
+        } else
             return err_msg(1, "linux.seccomp: unsupported flag \"%s\"", f ? f : "");
         int r = ctx ? seccomp_attr_set(ctx, attr, 1) : 0;
         if (r < 0)
@@ -245,6 +252,9 @@ static int add_rule(scmp_filter_ctx ctx, json_object *rule, uint32_t default_act
     uint32_t action;
     if (parse_action(get_str(rule, "action"), get(rule, "errnoRet"), &action) < 0)
         return -1;
+    if (action == SCMP_ACT_NOTIFY && seccomp_notify_check_rule(get(rule, "names"), get_str(rule, "name")) < 0)
+        return -1;
+    g_notify_rule |= action == SCMP_ACT_NOTIFY;
     json_object *args = get(rule, "args");
     size_t nargs = array_len(args);
     if (nargs > 6)
@@ -318,6 +328,8 @@ static int compile(json_object *sc)
     uint32_t def;
     if (parse_action(get_str(sc, "defaultAction"), get(sc, "defaultErrnoRet"), &def) < 0)
         return -1;
+    if (def == SCMP_ACT_NOTIFY) /* as runc: the runtime's own last calls would wait for an agent not yet told */
+        return err_msg(1, "linux.seccomp: SCMP_ACT_NOTIFY cannot be the default action");
     scmp_filter_ctx ctx = seccomp_init(def);
     if (!ctx)
         return err_msg(1, "linux.seccomp: seccomp_init failed");
@@ -346,9 +358,12 @@ static int compile(json_object *sc)
             goto fail;
     if (set_flags(ctx, get(sc, "flags"), &flags) < 0)
         goto fail;
+    g_notify_rule = false;
     for (size_t i = 0; i < array_len(rules); i++)
         if (add_rule(ctx, json_object_array_get_idx(rules, i), def) < 0)
             goto fail;
+    if (seccomp_notify_flags(sc, g_notify_rule, &g_prog_flags) < 0)
+        goto fail;
     r = export_program(ctx);
     seccomp_release(ctx);
     /* what libseccomp cannot say: calls newer than the profile get ENOSYS, not the default action */
@@ -387,13 +402,10 @@ static int compile_text(const char *text, size_t len)
     bool whole = sc && json_tokener_get_parse_end(tok) == len;
     json_tokener_free(tok);
     int r = -1;
-    const char *listener;
     if (!sc && jerr != json_tokener_continue && jerr != json_tokener_success)
         err_msg(1, "config.json: linux.seccomp is not valid JSON: %s", json_tokener_error_desc(jerr));
     else if (!whole || !json_object_is_type(sc, json_type_object))
         err_msg(1, "linux.seccomp must be an object");
-    else if ((listener = get_str(sc, "listenerPath")) && *listener)
-        err_msg(1, "linux.seccomp.listenerPath %s: psc-runtime does not support seccomp agents", listener);
     else if (set_flags(NULL, get(sc, "flags"), &g_prog_flags) == 0)
         r = compile(sc);
     json_object_put(sc);
@@ -413,16 +425,27 @@ int seccomp_prepare(const char *text, size_t len, bool no_new_privs)
         cache_write(text, len);
     }
     g_filter_nnp = no_new_privs;
-    return 0;
+    /* the agent's address comes from the text, on a cache hit too (only profiles with a listener pay the parse) */
+    return g_prog_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER ? seccomp_notify_configure(text, len) : 0;
 }
 
 static int load(void)
 {
     struct sock_fprog prog = {g_prog_len, g_prog};
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, g_prog_flags, &prog) != 0)
+    long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, g_prog_flags, &prog);
+    if (r < 0)
         return err_sys("load the seccomp filter (%u instructions, flags %#x)", g_prog_len, g_prog_flags);
     g_loaded = true;
-    return 0;
+    /* with NEW_LISTENER the result is the listener: up to the runtime at once, before any call of ours can be
+     * notified to an agent that does not have it yet */
+    return g_prog_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER ? seccomp_notify_handoff((int)r) : 0;
+}
+
+/* a filter with a listener is loaded while the runtime still waits for the process (the late load would come after
+ * `create` returned, with nobody left to hand the listener to): as runc, before the fifo */
+int seccomp_load_for_agent(void)
+{
+    return g_prog && !g_loaded && (g_prog_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) ? load() : 0;
 }
 
 int seccomp_load_early(void)
@@ -439,7 +462,8 @@ int seccomp_load_late(void)
 json_object *seccomp_features(void)
 {
     static const char *const actions[] = {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
-                                          "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"};
+                                          "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE",
+                                          "SCMP_ACT_TRAP"};
     static const char *const ops[] = {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE",
                                       "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"};
     static const char *const archs[] = {"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64",

@@ -18,6 +18,7 @@ public sealed class SeccompProfile
     public List<SeccompArchMap>? ArchMap { get; set; }
     public List<string>? Flags { get; set; }
     public string? ListenerPath { get; set; }
+    public string? ListenerMetadata { get; set; }
     public List<SeccompSyscall> Syscalls { get; set; } = [];
 
     internal static readonly JsonSerializerOptions Json = new()
@@ -43,7 +44,8 @@ public sealed class SeccompProfile
 
     /// <summary>
     /// Reads and checks a profile: JSON of the right shape, known actions, operators and flags, an errnoRet only where
-    /// it means something, no seccomp agent (neither runtime here has one). <paramref name="source"/> names it in errors.
+    /// it means something, and for a seccomp agent (<c>SCMP_ACT_NOTIFY</c> rules) an absolute <c>listenerPath</c>, the
+    /// agent's unix socket on the host, which the runtime connects to at creation. <paramref name="source"/> names it in errors.
     /// </summary>
     public static SeccompProfile Parse(string json, string source)
     {
@@ -60,8 +62,7 @@ public sealed class SeccompProfile
         if (!Actions.Contains(p.DefaultAction)) throw Invalid(source, $"defaultAction \"{p.DefaultAction}\" is not a seccomp action ({string.Join(", ", Actions)}).");
         if (p.DefaultErrnoRet is not null && p.DefaultAction is not ("SCMP_ACT_ERRNO" or "SCMP_ACT_TRACE"))
             throw Invalid(source, "defaultErrnoRet is only valid with defaultAction SCMP_ACT_ERRNO or SCMP_ACT_TRACE.");
-        if (!string.IsNullOrEmpty(p.ListenerPath) || p.DefaultAction == "SCMP_ACT_NOTIFY" || p.Syscalls.Any(s => s.Action == "SCMP_ACT_NOTIFY"))
-            throw Invalid(source, "seccomp agents (listenerPath, SCMP_ACT_NOTIFY) are not supported.");
+        CheckAgent(p, source);
         foreach (string f in p.Flags ?? [])
             if (!KnownFlags.Contains(f)) throw Invalid(source, $"flag \"{f}\" is not one of {string.Join(", ", KnownFlags)}.");
         foreach (string a in (p.Architectures ?? []).Concat((p.ArchMap ?? []).SelectMany(m => (m.SubArchitectures ?? []).Append(m.Architecture))))
@@ -80,6 +81,19 @@ public sealed class SeccompProfile
             }
         }
         return p;
+    }
+
+    // What the runtimes require of a profile for a seccomp agent (the OCI spec's listenerPath, listenerMetadata).
+    private static void CheckAgent(SeccompProfile p, string source)
+    {
+        if (p.DefaultAction == "SCMP_ACT_NOTIFY")
+            throw Invalid(source, "SCMP_ACT_NOTIFY cannot be the default action (the runtime's own last calls would wait for the agent); use it in syscalls rules.");
+        if (!string.IsNullOrEmpty(p.ListenerMetadata) && string.IsNullOrEmpty(p.ListenerPath))
+            throw Invalid(source, "listenerMetadata is set without listenerPath.");
+        if (p.Syscalls.Any(s => s.Action == "SCMP_ACT_NOTIFY") && string.IsNullOrEmpty(p.ListenerPath))
+            throw Invalid(source, "SCMP_ACT_NOTIFY rules need listenerPath, the unix socket of the seccomp agent that answers them.");
+        if (!string.IsNullOrEmpty(p.ListenerPath) && !Path.IsPathRooted(p.ListenerPath))
+            throw Invalid(source, $"listenerPath '{p.ListenerPath}' must be an absolute path on the host.");
     }
 
     private static EngineException Invalid(string source, string why) =>
@@ -123,6 +137,8 @@ public sealed class SeccompProfile
         if (DefaultErrnoRet is uint d) o["defaultErrnoRet"] = d;
         o["architectures"] = arches;
         if (Flags is { Count: > 0 }) o["flags"] = new JsonArray(Flags.Select(f => (JsonNode)JsonValue.Create(f)!).ToArray());
+        if (!string.IsNullOrEmpty(ListenerPath)) o["listenerPath"] = ListenerPath;
+        if (!string.IsNullOrEmpty(ListenerMetadata)) o["listenerMetadata"] = ListenerMetadata;
         o["syscalls"] = syscalls;
         return o;
     }
