@@ -70,8 +70,10 @@ function Invoke-NativeBuild {
     if ($LASTEXITCODE -ne 0) { & cmake --build $buildDir -j 1; throw "native build failed ($LASTEXITCODE)" }
     $dest = Join-Path $out 'native'
     New-Item -ItemType Directory -Force $dest | Out-Null
-    Get-ChildItem $buildDir -File | Where-Object { $_.Name -like 'psc-*' -and ($_.UnixFileMode -band [IO.UnixFileMode]::UserExecute) } |
+    Get-ChildItem $buildDir -File | Where-Object { $_.Name -like 'psc-*' -and $_.Name -ne 'psc-dns' -and ($_.UnixFileMode -band [IO.UnixFileMode]::UserExecute) } |
         Copy-Item -Destination $dest
+    # psc-dns, the one resolver of a state root's user networks (C), sits next to the engine's assembly, which starts it.
+    Copy-Item (Join-Path $buildDir 'psc-dns') -Destination $out
 }
 
 function Invoke-Build {
@@ -80,10 +82,6 @@ function Invoke-Build {
     & dotnet publish (Join-Path $repo 'src/PSContainer/PSContainer.csproj') -c $Configuration -r linux-x64 --self-contained false `
         -o $out -p:GenerateDocumentationFile=false --nologo -v quiet
     if ($LASTEXITCODE -ne 0) { throw "dotnet publish failed ($LASTEXITCODE)" }
-    # psc-dns, the embedded DNS server of user-defined networks (a small console program the engine starts).
-    & dotnet publish (Join-Path $repo 'src/PSContainer.Dns/PSContainer.Dns.csproj') -c $Configuration -r linux-x64 --self-contained false `
-        -o $out -p:GenerateDocumentationFile=false --nologo -v quiet
-    if ($LASTEXITCODE -ne 0) { throw "dotnet publish psc-dns failed ($LASTEXITCODE)" }
     # PowerShell loads the module from this folder; it ships its own copy of the PowerShell SDK.
     Get-ChildItem $out -Filter 'System.Management.Automation.dll' | Remove-Item
     Get-ChildItem $out -Filter '*.pdb' | Where-Object Name -notlike 'PSContainer*' | Remove-Item
@@ -255,7 +253,7 @@ switch ($Task) {
         # Competitors (docker, podman) are used when present, never installed or started here.
         Install-DebianPackage @('busybox-static', 'skopeo', 'umoci', 'runc')
         Invoke-Build
-        foreach ($script in 'import', 'run', 'runtime', 'pull', 'network') {
+        foreach ($script in 'import', 'run', 'runtime', 'pull', 'network', 'dns') {
             $path = Join-Path $repo "bench/$script.ps1"
             if (Test-Path $path) { Write-Host "`n#### bench/$script.ps1" -ForegroundColor Cyan; & $path -ModulePath $out }
         }

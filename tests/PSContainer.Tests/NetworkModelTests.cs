@@ -180,61 +180,8 @@ public class FirewallRulesetTests
     }
 }
 
-public class DnsMessageTests
+public class NetworkRecordsTests
 {
-    [Fact]
-    public void Round_trips_a_query_and_an_answer()
-    {
-        byte[] q = DnsMessage.BuildQuery(0x1234, "Web.", DnsMessage.TypeA);
-        var parsed = DnsMessage.ParseQuery(q)!;
-        Assert.Equal(0x1234, parsed.Id);
-        Assert.Equal("web", parsed.Name);
-        Assert.Equal(DnsMessage.TypeA, parsed.Type);
-        Assert.True(parsed.RecursionDesired);
-        Assert.Equal(q.Length, parsed.QuestionEnd);
-
-        byte[] r = DnsMessage.BuildResponse(q, parsed, DnsMessage.RcodeNoError, [0x0A590002u, 0x0A590003u]);
-        Assert.Equal(0x12, r[0]);
-        Assert.Equal(0x34, r[1]);
-        Assert.Equal(0x85, r[2]);  // QR, AA, RD
-        Assert.Equal(0x80, r[3]);  // RA, NOERROR
-        var (rcode, addresses, _) = DnsMessage.ParseResponse(r);
-        Assert.Equal(0, rcode);
-        Assert.Equal([0x0A590002u, 0x0A590003u], addresses);
-    }
-
-    [Fact]
-    public void Encodes_nxdomain_and_ptr()
-    {
-        byte[] q = DnsMessage.BuildQuery(7, "nosuch", DnsMessage.TypeA);
-        var parsed = DnsMessage.ParseQuery(q)!;
-        Assert.Equal(DnsMessage.RcodeNxDomain, DnsMessage.ParseResponse(DnsMessage.BuildResponse(q, parsed, DnsMessage.RcodeNxDomain)).Rcode);
-
-        byte[] pq = DnsMessage.BuildQuery(8, "2.0.89.10.in-addr.arpa", DnsMessage.TypePtr);
-        var pp = DnsMessage.ParseQuery(pq)!;
-        Assert.Equal(0x0A590002u, DnsMessage.ReverseAddress(pp.Name));
-        var (_, _, ptrs) = DnsMessage.ParseResponse(DnsMessage.BuildResponse(pq, pp, 0, pointer: "web"));
-        Assert.Equal(["web"], ptrs);
-    }
-
-    [Theory]
-    [InlineData(new byte[] { 1, 2, 3 })]                                       // short
-    [InlineData(new byte[] { 0, 1, 0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1 })] // a response, not a query
-    [InlineData(new byte[] { 0, 1, 1, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1 })]    // two questions
-    [InlineData(new byte[] { 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 9, 65, 0 })]         // label runs off the end
-    [InlineData(new byte[] { 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 12, 0, 1, 0, 1 })] // compression in the question
-    public void Rejects_malformed_queries(byte[] message) => Assert.Null(DnsMessage.ParseQuery(message));
-
-    [Fact]
-    public void Reads_records_files()
-    {
-        var (names, reverse) = DnsMessage.ParseRecords("10.89.0.2\tweb www abc123\n# comment\n10.89.0.3 db\nbad line\n10.89.0.4 WEB\n");
-        Assert.Equal([0x0A590002u, 0x0A590004u], names["web"]);
-        Assert.Equal([0x0A590002u], names["WWW"]);
-        Assert.Equal("db", reverse[0x0A590003u]);
-        Assert.False(names.ContainsKey("bad"));
-    }
-
     [Fact]
     public void Records_list_running_containers_with_aliases_and_short_id()
     {

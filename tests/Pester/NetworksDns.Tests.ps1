@@ -1,9 +1,11 @@
 #Requires -Version 7.4
-# psc-dns hardened: it drops root once its socket is bound, takes a resolver's reply only to the query it sent there,
-# and bounds the forwarded queries waiting at once. The engine-started psc-dns of a network is checked for its
-# credentials; the forwarding cases run psc-dns directly on 127.0.0.1 with a fake upstream resolver at a random
-# 127.x.y.z:53 that this file plays (and forges replies for). Traffic goes only to 127.0.0.0/8 and to the containers
-# these tests make.
+# psc-dns, the one resolver of a state root (C): one process serves every user network from the engine's config
+# directory (UDP and TCP on each gateway), small, unprivileged (nobody keeping only CAP_NET_BIND_SERVICE), takes a
+# resolver's reply only to the query it sent there, and bounds the forwarded queries waiting at once. The
+# engine-started psc-dns is checked for its credentials, sharing, TCP, size and life cycle; the forwarding and fuzz
+# cases run psc-dns directly with a private config directory on 127.0.0.1:<port> and a fake upstream resolver at a
+# random 127.x.y.z:53 that this file plays (and forges replies for). Traffic goes only to 127.0.0.0/8 and to the
+# containers and gateways these tests make.
 
 BeforeAll {
     Import-Module "$PSScriptRoot/TestSupport.psm1" -Force
@@ -33,19 +35,16 @@ BeforeAll {
         })
     }
 
-    # psc-dns on 127.0.0.1:<random port>, forwarding to one resolver at $Upstream:53, as the engine starts it (same
-    # environment). Returns @{ Pid; Port; Dir }.
+    # psc-dns on 127.0.0.1:<random port> from a private config directory (one network: 'known' = 10.1.2.3),
+    # forwarding to one resolver at $Upstream:53. Returns @{ Pid; Port; Dir; Process }.
     function script:Start-Dns([string]$Upstream) {
         $dir = Join-Path $script:state.Work "dns-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
-        New-Item -ItemType Directory $dir | Out-Null
-        Set-Content "$dir/hosts" "10.1.2.3`tknown"
+        New-Item -ItemType Directory "$dir/config" | Out-Null
+        Set-Content "$dir/config/net" "listen 127.0.0.1`n10.1.2.3`tknown"
         Set-Content "$dir/resolv.conf" "nameserver $Upstream"
         $port = Get-Random -Minimum 20000 -Maximum 30000
         $psi = [Diagnostics.ProcessStartInfo]::new($script:dnsBinary)
-        foreach ($a in '--listen', '127.0.0.1', '--port', "$port", '--records', "$dir/hosts", '--ready-file', "$dir/ready", '--resolv-conf', "$dir/resolv.conf") { $psi.ArgumentList.Add($a) }
-        $psi.Environment['DOTNET_ROOT'] = [IO.Path]::GetFullPath((Join-Path ([Runtime.InteropServices.RuntimeEnvironment]::GetRuntimeDirectory()) '../../..'))
-        $psi.Environment['DOTNET_gcServer'] = '0'
-        $psi.Environment['DOTNET_GCHeapHardLimit'] = '0x4000000'
+        foreach ($a in '--config-dir', "$dir/config", '--port', "$port", '--ready-file', "$dir/ready", '--resolv-conf', "$dir/resolv.conf") { $psi.ArgumentList.Add($a) }
         $psi.RedirectStandardOutput = $true; $psi.RedirectStandardError = $true
         $p = [Diagnostics.Process]::Start($psi)
         $script:started.Add($p.Id)
@@ -69,11 +68,11 @@ BeforeAll {
         try { $from = [Net.IPEndPoint]::new([Net.IPAddress]::Any, 0); $b = $Socket.Receive([ref]$from); @{ Bytes = $b; From = $from } } catch { $null }
     }
     # DNS messages written and read here, byte by byte (RFC 1035), independent of psc-dns's own code.
-    function script:New-Query([int]$Id, [string]$Name) {
+    function script:New-Query([int]$Id, [string]$Name, [int]$Type = 1) {
         $b = [Collections.Generic.List[byte]]::new()
         $b.AddRange([byte[]]@(($Id -shr 8), ($Id -band 0xff), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0))
         foreach ($label in $Name.Split('.')) { $b.Add([byte]$label.Length); $b.AddRange([Text.Encoding]::ASCII.GetBytes($label)) }
-        $b.AddRange([byte[]]@(0, 0, 1, 0, 1))
+        $b.AddRange([byte[]]@(0, 0, $Type, 0, 1))
         , $b.ToArray()
     }
     function script:Get-Id([byte[]]$Message) { ([int]$Message[0] -shl 8) -bor $Message[1] }
@@ -100,6 +99,40 @@ BeforeAll {
             $pos += $length
         })
     }
+    function script:Get-Rcode([byte[]]$Reply) { $Reply[3] -band 0xf }
+    # One query over UDP from the host to $Address:$Port; the reply's bytes, or $null after 2 s.
+    function script:Send-UdpQuery([string]$Address, [string]$Name, [int]$Port = 53, [int]$Id = 0x2a2a) {
+        $c = [Net.Sockets.UdpClient]::new()
+        try {
+            $q = New-Query $Id $Name
+            [void]$c.Send($q, $q.Length, [Net.IPEndPoint]::new([Net.IPAddress]::Parse($Address), $Port))
+            (Receive-Datagram $c 2000).Bytes
+        }
+        finally { $c.Dispose() }
+    }
+    # Reads one length-prefixed DNS message (RFC 1035 4.2.2) from a TCP stream.
+    function script:Read-TcpMessage([IO.Stream]$Stream) {
+        $read = { param($n) $b = [byte[]]::new($n); $got = 0; while ($got -lt $n) { $r = $Stream.Read($b, $got, $n - $got); if ($r -le 0) { throw 'connection closed' }; $got += $r }; , $b }
+        $len = & $read 2
+        , (& $read ((([int]$len[0]) -shl 8) -bor $len[1]))
+    }
+    # Queries over one TCP connection to $Address:$Port, sent back to back (pipelined); their replies, in order.
+    function script:Send-TcpQuery([string]$Address, [string[]]$Name, [int]$Port = 53) {
+        $t = [Net.Sockets.TcpClient]::new()
+        try {
+            $t.ReceiveTimeout = 3000; $t.SendTimeout = 3000
+            $t.Connect([Net.IPAddress]::Parse($Address), $Port)
+            $s = $t.GetStream()
+            $i = 0
+            foreach ($n in $Name) {
+                $q = New-Query (0x3000 + $i++) $n
+                $s.Write([byte[]]@(($q.Length -shr 8), ($q.Length -band 0xff)) + $q, 0, $q.Length + 2)
+            }
+            foreach ($n in $Name) { , (Read-TcpMessage $s) }
+        }
+        finally { $t.Dispose() }
+    }
+    function script:Get-RssKb([int]$ProcessId) { [int]((Get-Status $ProcessId).VmRSS -replace '\D') }
 }
 
 AfterAll {
@@ -123,7 +156,7 @@ Describe 'psc-dns' {
         if (-not (Test-Path $script:dnsBinary)) { Set-ItResult -Skipped -Because 'psc-dns is not built' }
     }
 
-    It 'runs as nobody with no capability, no new privileges and no execve, and still serves and reloads names' {
+    It 'runs as nobody keeping only CAP_NET_BIND_SERVICE, no new privileges and no execve, and still serves and reloads names' {
         if (-not $script:haveRuntime) { Set-ItResult -Skipped -Because 'psc-runtime/psc-monitor are not built'; return }
         if (-not $script:haveNft) { Set-ItResult -Skipped -Because 'nft (nftables) is not installed'; return }
         $net = New-ContainerNetwork pester-dns
@@ -134,11 +167,14 @@ Describe 'psc-dns' {
         $s.Uid | Should -Match '^65534\s+65534\s+65534\s+65534$'
         $s.Gid | Should -Match '^65534\s+65534\s+65534\s+65534$'
         $s.Groups | Should -BeNullOrEmpty
-        foreach ($set in 'CapInh', 'CapPrm', 'CapEff', 'CapAmb') { $s[$set] | Should -Be '0000000000000000' -Because "$set must be empty" }
-        # Every thread, not only the main one: the runtime's threads are there before psc-dns drops root.
+        foreach ($set in 'CapInh', 'CapAmb') { $s[$set] | Should -Be '0000000000000000' -Because "$set must be empty" }
+        # Only CAP_NET_BIND_SERVICE (bit 10): networks made later need their gateway's port 53 bound; nothing else
+        # is left, not even in the bounding set.
+        foreach ($set in 'CapPrm', 'CapEff', 'CapBnd') { $s[$set] | Should -Be '0000000000000400' -Because "$set must hold CAP_NET_BIND_SERVICE only" }
+        # Every thread, not only the main one.
         foreach ($t in Get-ChildItem "/proc/$($dnsPid[0])/task") {
             $ts = Get-Status ([int]$t.Name)
-            "$($t.Name) $($ts.Uid) $($ts.CapEff) $($ts.NoNewPrivs) $($ts.Seccomp)" | Should -Match '^\d+ 65534\s.*0000000000000000 1 2$'
+            "$($t.Name) $($ts.Uid) $($ts.CapEff) $($ts.NoNewPrivs) $($ts.Seccomp)" | Should -Match '^\d+ 65534\s.*0000000000000400 1 2$'
         }
         # A container started now is in the reloaded records, which psc-dns reads as nobody.
         New-Container pester/dnsbox:1 -Name second -Network pester-dns -Command sleep, 60 | Start-Container | Out-Null
@@ -162,7 +198,7 @@ Describe 'psc-dns' {
         }
         finally { [PscTest.Umask]::Set($old) | Out-Null }
         $dnsPid = @(Get-OurDns)
-        Start-Sleep -Seconds 3   # psc-dns reloads its records every second: an unreadable directory ended it here
+        Start-Sleep -Seconds 1   # an unreadable config directory would have ended psc-dns by now
         @(Get-OurDns) | Should -Be $dnsPid -Because 'psc-dns must not exit when it cannot find its records'
         $out = Invoke-TestInContainer -Image pester/dnsbox:1 -Network pester-dns-umask -Script 'nslookup umask-first'
         ($out -join "`n") | Should -Match ([regex]::Escape((Get-Container umask-first).IPAddress))
@@ -171,7 +207,7 @@ Describe 'psc-dns' {
     }
 
     It 'refuses an option given without its value' {
-        $out = & $script:dnsBinary --listen 127.0.0.1 --port 2>&1
+        $out = & $script:dnsBinary --config-dir /nonexistent --port 2>&1
         $LASTEXITCODE | Should -Be 2
         "$out" | Should -Match 'option --port needs a value'
     }
@@ -293,6 +329,161 @@ Describe 'psc-dns' {
         }
         finally {
             $client.Dispose(); $resolver.Socket.Dispose(); Stop-Dns $dns
+        }
+    }
+}
+
+Describe 'psc-dns: one resolver for every network of the state root' {
+    BeforeAll {
+        # From a clean slate: the Describe above leaves containers and networks behind.
+        Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+        Get-ContainerNetwork -ErrorAction SilentlyContinue | Where-Object Name -ne 'bridge' | Remove-ContainerNetwork -Force -ErrorAction SilentlyContinue
+        $script:skip = if (-not (Test-Path $script:dnsBinary)) { 'psc-dns is not built' }
+        elseif (-not $script:haveRuntime) { 'psc-runtime/psc-monitor are not built' }
+        elseif (-not $script:haveNft) { 'nft (nftables) is not installed' }
+    }
+    BeforeEach {
+        if ($script:skip) { Set-ItResult -Skipped -Because $script:skip }
+    }
+
+    It 'serves two networks from ONE process, each network only its own names, in at most 5 MB' {
+        if ($script:skip) { return }
+        @(Get-OurDns).Count | Should -Be 0 -Because 'no network has a running container yet'
+        $script:netA = New-ContainerNetwork pester-dns-a
+        $script:netB = New-ContainerNetwork pester-dns-b
+        New-Container pester/dnsbox:1 -Name alpha -Network pester-dns-a -Command sleep, 120 | Start-Container | Out-Null
+        New-Container pester/dnsbox:1 -Name beta -Network pester-dns-b -Command sleep, 120 | Start-Container | Out-Null
+        $dns = @(Get-OurDns)
+        $dns.Count | Should -Be 1 -Because 'one resolver serves every network of the state root'
+        $alpha = (Get-Container alpha).IPAddress; $beta = (Get-Container beta).IPAddress
+        Get-Addresses (Send-UdpQuery $script:netA.Gateway alpha) | Should -Be @($alpha)
+        Get-Rcode (Send-UdpQuery $script:netA.Gateway beta) | Should -Be 3 -Because "beta is not on pester-dns-a"
+        Get-Addresses (Send-UdpQuery $script:netB.Gateway beta) | Should -Be @($beta)
+        Get-Rcode (Send-UdpQuery $script:netB.Gateway alpha) | Should -Be 3 -Because "alpha is not on pester-dns-b"
+        $out = (Invoke-TestInContainer -Image pester/dnsbox:1 -Network pester-dns-b -Script 'nslookup beta; nslookup alpha') -join "`n"
+        $out | Should -Match ([regex]::Escape($beta))
+        $out | Should -Not -Match ([regex]::Escape($alpha))
+        $rss = Get-RssKb $dns[0]
+        Write-Host "psc-dns VmRSS with two networks: $rss kB"
+        $rss | Should -BeLessOrEqual 5120 -Because 'the resolver takes at most 5 MB (the .NET one took 31.6 MB per network)'
+    }
+
+    It 'answers over TCP: length-prefixed, pipelined, per network' {
+        if ($script:skip) { return }
+        $alpha = (Get-Container alpha).IPAddress
+        $r = @(Send-TcpQuery $script:netA.Gateway 'alpha', 'nosuch', 'ALPHA')
+        $r.Count | Should -Be 3
+        Get-Addresses $r[0] | Should -Be @($alpha)
+        Get-Id $r[0] | Should -Be 0x3000
+        Get-Rcode $r[1] | Should -Be 3
+        Get-Addresses $r[2] | Should -Be @($alpha) -Because 'names match without case'
+        $other = @(Send-TcpQuery $script:netB.Gateway 'alpha', 'beta')
+        Get-Rcode $other[0] | Should -Be 3 -Because 'alpha is not on pester-dns-b, over TCP either'
+        Get-Addresses $other[1] | Should -Be @((Get-Container beta).IPAddress)
+    }
+
+    It 'serves a network made after it started, and a container just started, at once' {
+        if ($script:skip) { return }
+        $dns = @(Get-OurDns)
+        $script:netC = New-ContainerNetwork pester-dns-c
+        New-Container pester/dnsbox:1 -Name gamma -Network pester-dns-c -Command sleep, 120 | Start-Container | Out-Null
+        # No wait: Start-Container returns once the gateway is bound, and the name was written before.
+        Get-Addresses (Send-UdpQuery $script:netC.Gateway gamma) | Should -Be @((Get-Container gamma).IPAddress)
+        New-Container pester/dnsbox:1 -Name delta -Network pester-dns-a -Command sleep, 120 | Start-Container | Out-Null
+        Get-Addresses (Send-UdpQuery $script:netA.Gateway delta) | Should -Be @((Get-Container delta).IPAddress)
+        @(Get-OurDns) | Should -Be $dns -Because 'the same process took the new network'
+    }
+
+    It 'Repair-ContainerState restarts a killed resolver and kills one nobody recorded' {
+        if ($script:skip) { return }
+        $old = @(Get-OurDns)
+        $old.Count | Should -Be 1
+        Stop-Process -Id $old[0] -Force
+        $deadline = [DateTime]::UtcNow.AddSeconds(5)
+        while ((Get-OurDns).Count -gt 0 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+        Repair-ContainerState -Confirm:$false | Out-Null
+        $new = @(Get-OurDns)
+        $new.Count | Should -Be 1
+        $new[0] | Should -Not -Be $old[0]
+        Get-Addresses (Send-UdpQuery $script:netC.Gateway gamma) | Should -Be @((Get-Container gamma).IPAddress)
+        # A second psc-dns on the same config directory, as a session killed between starting it and recording it
+        # leaves behind (on another port, so that it can start at all).
+        $psi = [Diagnostics.ProcessStartInfo]::new($script:dnsBinary)
+        foreach ($a in '--config-dir', (Join-Path $script:state.RunRoot 'dns'), '--port', '29553') { $psi.ArgumentList.Add($a) }
+        $psi.RedirectStandardOutput = $true; $psi.RedirectStandardError = $true
+        $orphan = [Diagnostics.Process]::Start($psi)
+        $script:started.Add($orphan.Id)
+        $deadline = [DateTime]::UtcNow.AddSeconds(5)
+        while ((Get-OurDns).Count -lt 2 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+        @(Get-OurDns).Count | Should -Be 2
+        Repair-ContainerState -Confirm:$false | Out-Null
+        $orphan.WaitForExit(5000) | Should -BeTrue -Because 'Repair kills the resolver it did not record'
+        @(Get-OurDns) | Should -Be $new
+    }
+
+    It 'stops when the last network that needs it is removed, leaving no process and no config' {
+        if ($script:skip) { return }
+        Remove-Container beta, gamma, delta -Force
+        @(Get-OurDns).Count | Should -Be 1 -Because 'alpha still runs on pester-dns-a'
+        @(Get-ChildItem (Join-Path $script:state.RunRoot 'dns')).Count | Should -Be 1 -Because 'only pester-dns-a needs names now'
+        Remove-ContainerNetwork pester-dns-a -Force
+        @(Get-OurDns) | Should -BeNullOrEmpty -Because 'no network needs the resolver any more'
+        Join-Path $script:state.RunRoot 'dns' | Should -Not -Exist
+        Join-Path $script:state.RunRoot 'dns.pid' | Should -Not -Exist
+        Remove-Container alpha -Force
+        Remove-ContainerNetwork pester-dns-b, pester-dns-c
+    }
+}
+
+Describe 'psc-dns under garbage' {
+    BeforeEach {
+        if (-not (Test-Path $script:dnsBinary)) { Set-ItResult -Skipped -Because 'psc-dns is not built' }
+    }
+
+    It 'survives random and mutated datagrams and TCP frames, and keeps answering' {
+        $resolver = New-Resolver
+        $dns = Start-Dns $resolver.Address
+        $target = [Net.IPEndPoint]::new([Net.IPAddress]::Loopback, $dns.Port)
+        $fuzz = [Net.Sockets.UdpClient]::new([Net.IPEndPoint]::new([Net.IPAddress]::Loopback, 0))
+        $rng = [Random]::new(1035)
+        $seeds = @((New-Query 0x0101 'known'), (New-Query 0x0202 'known' 28), (New-Query 0x0303 '3.2.1.10.in-addr.arpa' 12), (New-Query 0x0404 'fwd.example'))
+        try {
+            for ($i = 0; $i -lt 20000; $i++) {
+                $kind = $rng.Next(4)
+                if ($kind -eq 0) {
+                    $m = [byte[]]::new($rng.Next(0, 600)); $rng.NextBytes($m)           # noise
+                }
+                else {
+                    $m = [byte[]]$seeds[$rng.Next($seeds.Count)].Clone()
+                    if ($kind -eq 1) { for ($k = $rng.Next(1, 6); $k -gt 0; $k--) { $m[$rng.Next($m.Length)] = [byte]$rng.Next(256) } }   # flipped bytes
+                    elseif ($kind -eq 2) { $m = [byte[]]$m[0..($rng.Next(0, $m.Length))] }                                                # truncated
+                    else { $m[12 + $rng.Next($m.Length - 16)] = [byte](@(0xc0, 0x3f, 0x40, 0xff, 0)[$rng.Next(5)]) }                      # label lengths, pointers
+                }
+                [void]$fuzz.Send($m, $m.Length, $target)
+                if ($i % 5000 -eq 4999) {
+                    $dns.Process.HasExited | Should -BeFalse -Because "psc-dns survives $($i + 1) fuzzed datagrams"
+                    Get-Addresses (Send-UdpQuery 127.0.0.1 known -Port $dns.Port) | Should -Be @('10.1.2.3')
+                }
+            }
+            for ($i = 0; $i -lt 200; $i++) {
+                $t = [Net.Sockets.TcpClient]::new()
+                try {
+                    $t.Connect([Net.IPAddress]::Loopback, $dns.Port)
+                    $m = [byte[]]::new($rng.Next(1, 300)); $rng.NextBytes($m)
+                    if ($i % 2) { $q = [byte[]]$seeds[$rng.Next($seeds.Count)].Clone(); $q[$rng.Next($q.Length)] = [byte]$rng.Next(256); $m = [byte[]]@(0, $q.Length) + $q }
+                    $t.GetStream().Write($m, 0, $m.Length)
+                }
+                catch [Net.Sockets.SocketException], [IO.IOException] { }   # closed by psc-dns: fine
+                finally { $t.Dispose() }
+            }
+            $dns.Process.HasExited | Should -BeFalse
+            Get-Addresses (Send-UdpQuery 127.0.0.1 known -Port $dns.Port) | Should -Be @('10.1.2.3')
+            $tcp = @(Send-TcpQuery 127.0.0.1 'known', 'known' -Port $dns.Port)
+            Get-Addresses $tcp[1] | Should -Be @('10.1.2.3')
+            Get-RssKb $dns.Pid | Should -BeLessOrEqual 5120
+        }
+        finally {
+            $fuzz.Dispose(); $resolver.Socket.Dispose(); Stop-Dns $dns
         }
     }
 }

@@ -127,7 +127,7 @@ Install-PSResource -Name PSContainer -Repository PSContainerTest -TrustRepositor
         $zip = [IO.Compression.ZipFile]::OpenRead($nupkg)
         try { $entries = @($zip.Entries.FullName) } finally { $zip.Dispose() }
         foreach ($f in 'PSContainer.psd1', 'PSContainer.dll', 'PSContainer.format.ps1xml', 'LICENSE', 'en-US/PSContainer.dll-Help.xml',
-            'native/psc-runtime', 'native/psc-monitor', 'psc-dns', 'psc-dns.dll') {
+            'native/psc-runtime', 'native/psc-monitor', 'psc-dns') {
             $entries | Should -Contain $f
         }
         (& file -b (Join-Path $built 'native/psc-runtime')) | Should -Match 'ELF 64-bit.*x86-64'
@@ -175,9 +175,7 @@ Install-PSResource -Name PSContainer -Repository PSContainerTest -TrustRepositor
             (& (Join-Path $installed 'native/psc-runtime') --version)[0] | Should -BeLike 'psc-runtime version *'
             & (Join-Path $installed 'native/psc-monitor') 2>&1 | Out-Null
             $LASTEXITCODE | Should -Be 2 -Because 'psc-monitor ran and refused an empty command line'
-            # psc-dns is a .NET app host: it finds the runtime through DOTNET_ROOT, as the engine starts it.
-            $env:DOTNET_ROOT = [IO.Path]::GetFullPath((Join-Path ([Runtime.InteropServices.RuntimeEnvironment]::GetRuntimeDirectory()) '../../..'))
-            try { & (Join-Path $installed 'psc-dns') --bogus x 2>&1 | Out-Null } finally { Remove-Item Env:DOTNET_ROOT }
+            & (Join-Path $installed 'psc-dns') --bogus x 2>&1 | Out-Null
             $LASTEXITCODE | Should -Be 2 -Because 'psc-dns ran and refused an unknown option'
             if (@($modesAsInstalled.Values | Where-Object { $_ -band $anyExecute }).Count -gt 0) {
                 Set-ItResult -Inconclusive -Because "Install-PSResource kept some execute bits ($($modesAsInstalled.Values -join '; ')), so the restore was not needed"

@@ -24,7 +24,7 @@ public sealed class NetworkCreateOptions
 /// <summary>
 /// Container networks: Linux bridges with a subnet each, veth pairs into containers' network namespaces, address
 /// leases (IPAM) in the state database, published ports and isolation in our nftables table, and an embedded DNS
-/// server (psc-dns) per user-defined network. Every host object carries our mark (the link alias, the table name)
+/// server (psc-dns, one per state root for every user-defined network). Every host object carries our mark (the link alias, the table name)
 /// so <see cref="Repair"/> can find what a killed session left behind.
 /// </summary>
 public sealed class NetworkManager
@@ -32,11 +32,13 @@ public sealed class NetworkManager
     public const string DefaultNetwork = "bridge";
     private readonly StatePaths paths;
     private readonly NetworkStore store;
+    private readonly DnsResolver dns;
 
     public NetworkManager(StatePaths paths, StateDb db)
     {
         this.paths = paths;
         store = new NetworkStore(db);
+        dns = new DnsResolver(paths, store);
         bool defaultRoot = paths.Root == StatePaths.DefaultRoot;
         string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(paths.Root)))[..8];
         TableName = defaultRoot ? "pscontainer" : "pscontainer_" + hash;
@@ -58,9 +60,6 @@ public sealed class NetworkManager
         Directory.CreateDirectory(paths.Root);
         return FileLock.Acquire(Path.Combine(paths.Root, "network.lock"), exclusive: true);
     }
-
-    private string NetworkRunDir(string id) => Path.Combine(paths.RunRoot, "networks", id);
-    private string RecordsFile(string id) => Path.Combine(NetworkRunDir(id), "hosts");
 
     // ---- networks ---------------------------------------------------------------------------------------------
 
@@ -268,7 +267,7 @@ public sealed class NetworkManager
                     $"Network '{n.Name}' has containers attached ({string.Join(", ", endpoints.Select(e => e.ContainerName))}): disconnect or remove them first, or use -Force.");
             using (var s = NetlinkSocket.Open())
                 foreach (var e in endpoints) RouteNetlink.DeleteByName(s, e.Veth);
-            StopDns(n);
+            dns.Remove(n);
             store.Delete(n.Id);
             DeleteBridge(n.Bridge);
             ApplyFirewall();
@@ -645,18 +644,9 @@ public sealed class NetworkManager
         return host;
     }
 
-    // ---- DNS (psc-dns) --------------------------------------------------------------------------------------
+    // ---- DNS (psc-dns, one per state root: DnsResolver) ----------------------------------------------------------
 
-    public static string? DnsBinary
-    {
-        get
-        {
-            string path = Environment.GetEnvironmentVariable("PSCONTAINER_DNS_BINARY") is { Length: > 0 } p
-                ? p
-                : Path.Combine(Path.GetDirectoryName(typeof(NetworkManager).Assembly.Location)!, "psc-dns");
-            return File.Exists(path) ? path : null;
-        }
-    }
+    public static string? DnsBinary => DnsResolver.Binary;
 
     /// <summary>The network's name records (a hosts file psc-dns reloads when it changes): every running container's address, name, aliases and short id.</summary>
     public static string Records(IEnumerable<NetworkEndpoint> endpoints)
@@ -679,69 +669,8 @@ public sealed class NetworkManager
             if (store.ById(e.NetworkId) is { } n) RefreshDns(n);
     }
 
-    /// <summary>Writes the network's records and runs its DNS server while a container on it runs; stops it otherwise.</summary>
-    private void RefreshDns(NetworkRecord n)
-    {
-        if (!n.DnsEnabled || DnsBinary is null) return;
-        var active = store.EndpointsOn(n.Id).Where(e => e.Active).ToList();
-        if (active.Count == 0)
-        {
-            StopDns(n);
-            return;
-        }
-        // psc-dns reads the records as nobody after dropping root: the directory must be searchable by it whatever
-        // the session's umask (027 on hardened hosts would make it 0750 and silence DNS), and the file readable.
-        Directory.CreateDirectory(NetworkRunDir(n.Id));
-        File.SetUnixFileMode(NetworkRunDir(n.Id), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        AtomicFile.Write(RecordsFile(n.Id), Encoding.UTF8.GetBytes(Records(active)), NetworkRunDir(n.Id));
-        if (ProcessInfo.IsAlive(n.DnsPid, n.DnsStart)) return;
-        StartDns(n);
-    }
-
-    private void StartDns(NetworkRecord n)
-    {
-        string ready = Path.Combine(NetworkRunDir(n.Id), "dns.ready");
-        File.Delete(ready);
-        string runtimeDir = System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory();
-        string dotnetRoot = Path.GetFullPath(Path.Combine(runtimeDir, "..", "..", ".."));
-        var env = new Dictionary<string, string>
-        {
-            ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            ["DOTNET_ROOT"] = dotnetRoot,
-            ["DOTNET_gcServer"] = "0",
-            ["DOTNET_GCHeapHardLimit"] = "0x4000000",
-            ["DOTNET_TieredPGO"] = "0",
-        };
-        string setsid = File.Exists("/usr/bin/setsid") ? "/usr/bin/setsid" : "/bin/setsid";
-        var args = new List<string> { setsid, "-f", DnsBinary!, "--listen", n.Gateway, "--records", RecordsFile(n.Id), "--ready-file", ready, "--resolv-conf", "/etc/resolv.conf" };
-        int launcher = ProcessSpawner.Spawn(setsid, args, env, new Dictionary<int, int>());
-        ProcessSpawner.Wait(launcher);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        string text = "";
-        while (DateTime.UtcNow < deadline)
-        {
-            if (File.Exists(ready) && (text = File.ReadAllText(ready)).EndsWith('\n')) break;
-            Thread.Sleep(5);
-        }
-        if (!text.StartsWith("ok ", StringComparison.Ordinal) || !int.TryParse(text[3..].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
-            throw new EngineException("DnsStartFailed", ErrorKind.InvalidOperation, n.Name,
-                $"The DNS server of network '{n.Name}' did not start: {(text.Length > 0 ? text.Trim() : "no report within 10 s")}");
-        store.SetDns(n.Id, pid, ProcessInfo.StartTime(pid));
-    }
-
-    private void StopDns(NetworkRecord n)
-    {
-        var current = store.ById(n.Id) ?? n;
-        if (ProcessInfo.IsAlive(current.DnsPid, current.DnsStart))
-        {
-            Tmds.Linux.LibC.kill(current.DnsPid, 15);
-            for (int i = 0; i < 200 && ProcessInfo.IsAlive(current.DnsPid, current.DnsStart); i++) Thread.Sleep(5);
-            if (ProcessInfo.IsAlive(current.DnsPid, current.DnsStart)) Tmds.Linux.LibC.kill(current.DnsPid, 9);
-        }
-        if (current.DnsPid != 0 && store.ById(n.Id) is not null) store.SetDns(n.Id, 0, 0);
-        if (Directory.Exists(NetworkRunDir(n.Id))) Directory.Delete(NetworkRunDir(n.Id), recursive: true);
-    }
+    /// <summary>Writes the network's records and has the resolver serve it while a container on it runs; stops it otherwise.</summary>
+    private void RefreshDns(NetworkRecord n) => dns.Refresh(n);
 
     // ---- crash recovery -------------------------------------------------------------------------------------------
 
@@ -780,20 +709,7 @@ public sealed class NetworkManager
                 store.SetActive(group.Key, null, false);
                 removed.Add($"lease activity {group.Key[..12]}");
             }
-            foreach (var n in networks)
-            {
-                bool idle = !store.EndpointsOn(n.Id).Any(e => e.Active);
-                bool alive = ProcessInfo.IsAlive(n.DnsPid, n.DnsStart);
-                if (alive && idle)
-                {
-                    StopDns(n);
-                    removed.Add($"psc-dns {n.DnsPid}");
-                }
-                else if (!alive && n.DnsPid != 0)
-                {
-                    store.SetDns(n.Id, 0, 0);
-                }
-            }
+            removed.AddRange(dns.Repair());
             if (rewriteFirewall || removed.Count > 0) ApplyFirewall();
         }
         return removed;

@@ -5,8 +5,8 @@ using System.Text;
 namespace PSContainer.Engine.Networks;
 
 /// <summary>
-/// The little of RFC 1035 the embedded DNS server (psc-dns) needs: read a one-question query, write an answer of
-/// A or PTR records, an empty answer or an error. Shared by psc-dns and the engine's tests (linked source).
+/// The tests' own DNS codec (RFC 1035): queries and answers written and read independently of psc-dns, whose C code
+/// (src/PSContainer.Native/native/dns) the tests drive as a process (PscDnsTests). It was the .NET psc-dns's codec.
 /// </summary>
 public static class DnsMessage
 {
