@@ -202,8 +202,8 @@ public sealed partial class ContainerManager
                 // Read-only: the upper directory as the top lower layer, no work directory, so a running container's
                 // own overlay (which holds upper and work) is not disturbed and its deletions still hide files.
                 else Mounts.MountOverlay([upper, .. lowers], null, null, mount);
-                CrashPoint.At("copy-after-mount");
                 if (copyMounts.Count > 0) MountVolumesForCopy(record, mount, copyMounts);
+                CrashPoint.At("copy-after-mount");
                 using var root = RootedDirectory.Open(mount);
                 return work(record, root);
             }
