@@ -47,6 +47,7 @@ Describe 'Remove-ContainerVolume -Unused' {
         $r.GetType().Name | Should -Be 'VolumePruneResult'
         @($r.VolumesDeleted | Sort-Object) | Should -Be @(@('free1', 'free2', $anonName) | Sort-Object)
         $r.SpaceReclaimed | Should -Be 8000
+        ($r | Out-String) | Should -Match 'Total reclaimed space : 8kB'
         @(Get-ContainerVolume | ForEach-Object Name | Sort-Object) | Should -Be @('keptcreated', 'keptstopped')
         foreach ($gone in 'free1', 'free2', $anonName) { Test-Path "$($script:state.Root)/volumes/$gone" | Should -BeFalse }
         Get-Content "$((Get-ContainerVolume keptstopped).Mountpoint)/blob" -AsByteStream | Should -HaveCount 7
