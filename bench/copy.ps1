@@ -2,7 +2,7 @@
 <#
 .SYNOPSIS
     Copy-ContainerItem of a ~200 MB tree into a running container and back out, against docker cp (when a docker
-    daemon answers) and `tar | tar` on the host (the floor: the same bytes through a pipe with no container), as
+    daemon answers, else a private dockerd started for the run) and `tar | tar` on the host (the floor: the same bytes through a pipe with no container), as
     medians and ratios.
 .DESCRIPTION
     The tree: 8 random files of 16 MB and 2000 of 32 KB (incompressible, so no engine gains from compression), a few
@@ -20,7 +20,10 @@ param(
 
 $ErrorActionPreference = 'Stop'
 . (Join-Path $PSScriptRoot 'lib/BenchCommon.ps1')
+. (Join-Path $PSScriptRoot 'lib/BenchDockerd.ps1')
 $run = New-BenchRunDirectory $CacheDir
+# A failure stops the private dockerd too (if one was started).
+trap { if ($script:dockerd) { Stop-BenchDockerd $script:dockerd }; break }
 $fixture = New-BenchBusyboxRootFs -Directory $run
 $tree = Join-Path $run 'tree'
 New-Item -ItemType Directory -Force "$tree/small" | Out-Null
@@ -37,7 +40,13 @@ Import-Module $ModulePath -Force
 Import-ContainerImage $fixture.Tar -Format RootFs -Name bench/busybox | Out-Null
 Start-Container -Image bench/busybox -Name bench-copy -Command sleep, 3600 -Network none -Detach | Out-Null
 
+# The user's daemon when one answers; otherwise a private one for this run (bench/lib/BenchDockerd.ps1).
 $docker = Get-BenchDockerStatus
+$dockerd = $null
+if (-not $docker.Available) {
+    $dockerd = Start-BenchDockerd -Directory (Join-Path $run 'dockerd')
+    $docker = [pscustomobject]@{ Available = $dockerd.Available; Reason = $dockerd.Reason; Version = $dockerd.Version; Driver = 'overlay2 (private dockerd)' }
+}
 if ($docker.Available) {
     & docker import $fixture.Tar bench/busybox-copy | Out-Null
     & docker run -d --name bench-copy-docker --network none bench/busybox-copy /bin/sleep 3600 | Out-Null
@@ -84,6 +93,7 @@ Write-BenchTable -Row @($rows) -Column 'engine', 'direction', 'median ms', 'MB/s
 Save-BenchResult -Name 'copy' -Data @{ Megabytes = $mb; Iterations = $Iterations; Docker = $docker; Rows = @($rows) } | Out-Null
 
 if ($docker.Available) { & docker rm -f bench-copy-docker | Out-Null; & docker rmi bench/busybox-copy | Out-Null }
+if ($dockerd) { Stop-BenchDockerd $dockerd }
 Get-Container -All | Remove-Container -Force
 Get-ContainerImage | Remove-ContainerImage -Force | Out-Null
 Remove-BenchCgroupParent 'psc-bench-copy'

@@ -317,7 +317,7 @@ Describe 'Get-ContainerDiskUsage and image clean-up' {
             $c | Start-Container
             $c | Wait-Container | Out-Null
             $usage = Get-ContainerDiskUsage
-            $usage | Should -HaveCount 2
+            @($usage.Type) | Should -Be @('Images', 'Containers', 'Volumes')
             $ct = $usage | Where-Object Type -eq Containers
             $ct.TotalCount | Should -Be ($before.TotalCount + 1)
             $ct.Size | Should -BeGreaterOrEqual ($before.Size + 6MB)
@@ -407,7 +407,7 @@ Describe 'Get-ContainerEvent' {
         finally { $c | Remove-Container -Force }
     }
 
-    It 'filters by -Since and -Until, and refuses -Until before -Since' {
+    It 'filters by -Since and -Until, and refuses -Until before or equal to -Since' {
         $mid = [DateTime]::UtcNow
         Start-Sleep -Milliseconds 50
         $c = New-Container pester/inspect:1 -Name ev-window -Network none -Command true
@@ -416,6 +416,11 @@ Describe 'Get-ContainerEvent' {
         Get-ContainerEvent ev-window -Until $mid | Should -BeNullOrEmpty
         Get-ContainerEvent -Since ([DateTime]::UtcNow.AddMinutes(1)) | Should -BeNullOrEmpty
         { Get-ContainerEvent -Since ([DateTime]::UtcNow) -Until ([DateTime]::UtcNow.AddHours(-1)) -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidTimeRange*'
+        # An empty window (-Until equal to -Since) is refused too, also with -Follow (which would otherwise end at once).
+        $t = [DateTime]::UtcNow
+        { Get-ContainerEvent -Since $t -Until $t -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidTimeRange*'
+        { Get-ContainerEvent -Since $t -Until $t -Follow -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidTimeRange*'
+        { Get-ContainerEvent -Since $t -Until $t.ToLocalTime() -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidTimeRange*'
         { Get-ContainerEvent -Action explode -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
     }
 

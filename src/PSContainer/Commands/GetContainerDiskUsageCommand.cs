@@ -6,7 +6,7 @@ using PSContainer.Host;
 namespace PSContainer.Commands;
 
 /// <summary>
-/// <para type="synopsis">Gets the disk space images and containers take, and what removing the unused would free (docker system df).</para>
+/// <para type="synopsis">Gets the disk space images, containers and volumes take, and what removing the unused would free (docker system df).</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "ContainerDiskUsage")]
 [OutputType(typeof(ContainerDiskUsage))]

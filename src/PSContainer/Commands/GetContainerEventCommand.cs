@@ -27,7 +27,7 @@ public sealed class GetContainerEventCommand : PSContainerCmdlet
     [Parameter]
     public DateTime? Since { get; set; }
 
-    /// <summary>Only events at or before this time; with -Follow, stop then.</summary>
+    /// <summary>Only events at or before this time; with -Follow, stop then. Must be after -Since.</summary>
     [Parameter]
     public DateTime? Until { get; set; }
 
@@ -38,8 +38,12 @@ public sealed class GetContainerEventCommand : PSContainerCmdlet
     protected override void EndProcessing()
     {
         DateTime? since = Since?.ToUniversalTime(), until = Until?.ToUniversalTime();
-        if (since is DateTime s && until is DateTime u && u < s)
-            ThrowTerminatingError(new ErrorRecord(new ArgumentException($"-Until ({Until:O}) is before -Since ({Since:O})."),
+        // An empty or reversed window can hold no event: refused rather than answered with nothing (or, with -Follow,
+        // with a wait that ends at once).
+        if (since is DateTime s && until is DateTime u && u <= s)
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException(u == s
+                    ? $"-Until ({Until:O}) equals -Since: the time window is empty; give an -Until after -Since."
+                    : $"-Until ({Until:O}) is before -Since ({Since:O}): the time window is negative."),
                 "InvalidTimeRange", ErrorCategory.InvalidArgument, Until));
         var patterns = Name.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
         try

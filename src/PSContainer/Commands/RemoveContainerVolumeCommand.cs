@@ -7,10 +7,14 @@ namespace PSContainer.Commands;
 
 /// <summary>
 /// <para type="synopsis">Removes volumes and their data (docker volume rm); a volume any container uses is refused.</para>
+/// <para type="description">-Unused removes every volume no container uses, running or stopped (docker volume prune).</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "ContainerVolume", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = "ByName")]
+[OutputType(typeof(VolumePruneResult))]
 public sealed class RemoveContainerVolumeCommand : PSContainerCmdlet
 {
+    private const string UnusedSet = "Unused";
+
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = "ByName", ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(VolumeNameCompleter))]
     [SupportsWildcards]
@@ -20,11 +24,21 @@ public sealed class RemoveContainerVolumeCommand : PSContainerCmdlet
     public ContainerVolume[] Volume { get; set; } = [];
 
     /// <summary>As docker volume rm -f: a volume that does not exist is no error. A volume in use is still refused.</summary>
-    [Parameter]
+    [Parameter(ParameterSetName = "ByName")]
+    [Parameter(ParameterSetName = "ByObject")]
     public SwitchParameter Force { get; set; }
+
+    /// <summary>Remove every volume no container uses, existing or stopped, named or anonymous (docker volume prune).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = UnusedSet)]
+    public SwitchParameter Unused { get; set; }
 
     protected override void ProcessRecord()
     {
+        if (ParameterSetName == UnusedSet)
+        {
+            Prune();
+            return;
+        }
         var targets = new List<string>();
         if (ParameterSetName == "ByObject") targets.AddRange(Volume.Select(v => v.Name));
         else
@@ -55,5 +69,46 @@ public sealed class RemoveContainerVolumeCommand : PSContainerCmdlet
                 WriteEngineError(e);
             }
         }
+    }
+
+    /// <summary>
+    /// Each candidate is confirmed (-WhatIf lists them) and then removed only if it is still unused when claimed; one
+    /// VolumePruneResult tells what went and the bytes freed (docker's "Total reclaimed space").
+    /// </summary>
+    private void Prune()
+    {
+        var volumes = Engine.Containers.Volumes;
+        var deleted = new List<string>();
+        long freed = 0;
+        IReadOnlyList<ContainerVolume> candidates;
+        try
+        {
+            candidates = volumes.UnusedVolumes();
+        }
+        catch (EngineException e)
+        {
+            ThrowEngineError(e);
+            return;
+        }
+        foreach (var v in candidates)
+        {
+            if (!ShouldProcess(v.Name, "Remove unused container volume and its data")) continue;
+            try
+            {
+                if (volumes.RemoveIfUnused(v.Name) is not long size)
+                {
+                    WriteVerbose($"Kept {v.Name}: a container uses it now, or another session is removing it.");
+                    continue;
+                }
+                deleted.Add(v.Name);
+                freed += size;
+                WriteVerbose($"Deleted: {v.Name}");
+            }
+            catch (EngineException e)
+            {
+                WriteEngineError(e);
+            }
+        }
+        if (deleted.Count > 0) WriteObject(new VolumePruneResult(deleted.ToArray(), freed));
     }
 }

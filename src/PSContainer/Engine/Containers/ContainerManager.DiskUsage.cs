@@ -5,13 +5,16 @@ namespace PSContainer.Engine.Containers;
 /// <summary>One line of docker system df: what a kind of object takes on disk and what removing the unused would free.</summary>
 public sealed class ContainerDiskUsage
 {
-    /// <summary>Images or Containers (volumes are not counted yet).</summary>
+    /// <summary>Images, Containers or Volumes.</summary>
     public string Type { get; init; } = "";
     public int TotalCount { get; init; }
-    /// <summary>Images a container uses; containers that run.</summary>
+    /// <summary>Images a container uses; containers that run; volumes a container (running or not) uses.</summary>
     public int Active { get; init; }
     public long Size { get; init; }
-    /// <summary>What removing the inactive ones would free: unused images' content no used image shares, stopped containers' upper directories.</summary>
+    /// <summary>
+    /// What removing the inactive ones would free: unused images' content no used image shares, stopped containers'
+    /// upper directories, the data of volumes no container uses (Remove-ContainerVolume -Unused).
+    /// </summary>
     public long Reclaimable { get; init; }
     public double ReclaimablePercent => Size > 0 ? Reclaimable * 100.0 / Size : 0;
 }
@@ -21,7 +24,8 @@ public sealed partial class ContainerManager
 {
     /// <summary>
     /// Disk use of images (blobs and unpacked layers, each shared layer counted once) and containers (their upper
-    /// directories), with what removing unused images and stopped containers would free.
+    /// directories) and volumes (their data), with what removing unused images, stopped containers and unused volumes
+    /// would free.
     /// </summary>
     public IReadOnlyList<ContainerDiskUsage> DiskUsage()
     {
@@ -68,6 +72,7 @@ public sealed partial class ContainerManager
                 Active = containers.Count(c => c.State is ContainerState.Running or ContainerState.Paused),
                 Size = containersTotal, Reclaimable = containersReclaimable,
             },
+            VolumeDiskUsage(),
         ];
     }
 

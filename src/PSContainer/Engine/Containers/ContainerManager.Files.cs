@@ -30,8 +30,8 @@ public sealed record CopyResult(string Destination, long Entries, long Bytes);
 /// overlay mount once it starts), so it is reached as /proc/PID/root of its init. Opening that magic link from here
 /// gives a descriptor of the container's root directory; resolving beneath it with RESOLVE_IN_ROOT walks the
 /// container's mount tree, so its volumes and bind mounts appear where they do inside, as docker cp shows them, and
-/// no helper process has to join the namespace. A stopped container's overlay is mounted for the copy under its
-/// directory (a marker recorded first, so a killed session's mount is undone by the next command that takes the
+/// no helper process has to join the namespace. A stopped container's overlay, with its volumes and binds
+/// (ContainerManager.CopyMounts.cs), is mounted for the copy under its directory (a marker recorded first, so a killed session's mount is undone by the next command that takes the
 /// container's lock, and by Repair-ContainerState), and unmounted after.
 /// </summary>
 public sealed partial class ContainerManager
@@ -94,6 +94,7 @@ public sealed partial class ContainerManager
             string full = Path.GetFullPath(hostSource);
             var source = ResolveSource(host, full + (hostSource.EndsWith("/.") ? "/." : hostSource.EndsWith('/') ? "/" : ""), "(host)");
             var target = ResolveDestination(root, containerDestination, source, record.Name);
+            RefuseReadOnlyMount(record, "/" + Join(target.Directory, target.TopName));
             var maps = MapsOfRecorded(record);
             var archive = new ArchiveOptions { Owner = options.Archive ? null : (0u, 0u), Cancel = options.Cancel };
             var extract = new ExtractOptions
@@ -113,6 +114,7 @@ public sealed partial class ContainerManager
         WithContainerRoot(idOrName, write: true, mergedOnly: false, (record, root) =>
         {
             string dir = CleanContainerPath(containerDirectory);
+            RefuseReadOnlyMount(record, dir);
             using (var existing = root.TryOpenDirectory(dir))
                 if (existing is null)
                     throw new EngineException("DestinationNotFound", ErrorKind.ObjectNotFound, containerDirectory,
@@ -193,10 +195,14 @@ public sealed partial class ContainerManager
             WriteMarker(CopyMarker(record.Id));
             try
             {
-                if (write) MountRootfs(record, MapsOf(record), lowers, upper, workDir, mount);
+                // Volumes and binds need their mount points, which the first start makes in the upper layer (the
+                // container is stopped and locked, so a writable overlay disturbs nobody).
+                var copyMounts = mergedOnly ? new List<ContainerMount>() : CopyMountsOf(record);
+                if (write || copyMounts.Count > 0) MountRootfs(record, MapsOf(record), lowers, upper, workDir, mount);
                 // Read-only: the upper directory as the top lower layer, no work directory, so a running container's
                 // own overlay (which holds upper and work) is not disturbed and its deletions still hide files.
                 else Mounts.MountOverlay([upper, .. lowers], null, null, mount);
+                if (copyMounts.Count > 0) MountVolumesForCopy(record, mount, copyMounts);
                 CrashPoint.At("copy-after-mount");
                 using var root = RootedDirectory.Open(mount);
                 return work(record, root);

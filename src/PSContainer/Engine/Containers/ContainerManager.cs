@@ -107,6 +107,7 @@ public sealed partial class ContainerManager
             throw new EngineException("InvalidContainerName", ErrorKind.InvalidArgument, name, $"Invalid container name \"{name}\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed.");
         Networks.Validate(options);
         if (options.Network.StartsWith("container:", StringComparison.Ordinal)) Resolve(options.Network["container:".Length..]);
+        ExpandVolumesFrom(options);
         PrepareVolumeOptions(options, image);
         RuntimeFor(options.Runtime);
         if (options.Memory is long m && m < 6 * 1024 * 1024)

@@ -9,7 +9,7 @@ namespace PSContainer.Engine.Volumes;
 /// is finished by the next command that looks (a creation is completed, a removal carried out). A per-volume flock
 /// (volumes/.locks/&lt;name&gt;) serialises making, mounting, copying into and removing one volume between sessions.
 /// </summary>
-public sealed class VolumeManager
+public sealed partial class VolumeManager
 {
     private readonly StatePaths paths;
 

@@ -15,7 +15,7 @@ public sealed record VolumeRecord(string Name, string Driver, Dictionary<string,
 /// removing, while attaching a user refuses a volume being removed; a volume row cannot go while a user row
 /// points at it (foreign key), and a container's user rows go with its record (cascade).
 /// </summary>
-public sealed class VolumeStore
+public sealed partial class VolumeStore
 {
     public const string Creating = "creating", Ready = "ready", Removing = "removing";
     private readonly StateDb db;
