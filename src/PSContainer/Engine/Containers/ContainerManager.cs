@@ -124,6 +124,7 @@ public sealed partial class ContainerManager
         ContainerInputRules.ValidateHostname(options.Hostname);
         IsolationSpec.Validate(options);
         ContainerOptions.ValidateStop(options);
+        ContainerOptions.ValidateHealth(ContainerOptions.EffectiveHealthcheck(options.Healthcheck, image.Config.Healthcheck), $"container {name}");
         options.LogRotation();
         foreach (string? mode in new[] { options.PidMode, options.IpcMode })
             if (mode?.StartsWith("container:", StringComparison.Ordinal) == true) Resolve(mode["container:".Length..]);
@@ -269,6 +270,7 @@ public sealed partial class ContainerManager
             SecurityOptions = Security.ContainerSecurity.Of(o).ToOptions().ToArray(),
             LogPath = LogPath(r.Id),
             UserNamespace = r.Id.Length > 0 ? UserNamespaceText(r) : "",
+            Health = ReadHealth(r),
         };
     }
 
@@ -354,6 +356,7 @@ public sealed partial class ContainerManager
             ApplyUserNamespace(maps, spec);
             // Written beside itself, not in the store's tmp/, which garbage collection empties without our lock.
             AtomicFile.Write(Path.Combine(dir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, new JsonSerializerOptions { WriteIndented = true }), dir);
+            PrepareHealthcheck(record, image);
 
             // A runtime state left by an earlier run (crash) would make create fail.
             if (Directory.Exists(Path.Combine(runtime.Root, id))) runtime.Delete(id, force: true);
@@ -424,6 +427,7 @@ public sealed partial class ContainerManager
             };
             var (logMaxSize, logMaxFiles) = record.Options.LogRotation();
             args.AddRange(["--log-max-size", logMaxSize.ToString(CultureInfo.InvariantCulture), "--log-max-files", logMaxFiles.ToString(CultureInfo.InvariantCulture)]);
+            args.AddRange(HealthMonitorArgs(record));
             var env = new Dictionary<string, string> { ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
             launcher = ProcessSpawner.Spawn(args[0], args, env, new Dictionary<int, int> { [writeEnd] = 3 });
         }
