@@ -166,11 +166,18 @@ Describe 'healthchecks' {
         $r.Stdout.Trim() | Should -Match '^unhealthy True Up .* \(unhealthy\)$'
     }
 
-    It 'stops probing when the container exits, and Wait -Condition Healthy says it exited' {
-        $c = Start-Container -Image pester/health:1 -Name brief -Network none -Detach -Command sleep, 1 `
+    It 'a hung probe blocks neither the log nor the exit; no probe runs after it, and Wait -Condition Healthy says it exited' {
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        $c = Start-Container -Image pester/health:1 -Name brief -Network none -Detach -Command sh, -c, 'for i in 1 2 3 4 5; do echo line$i; sleep 0.25; done' `
             -HealthCommand sleep, 37 -HealthInterval 100ms -HealthTimeout 30s -PassThru
         { Wait-Container brief -Condition Healthy -Timeout 10 -ErrorAction Stop } | Should -Throw -ErrorId 'ContainerNotRunning,*'
         (Wait-Container brief).ExitCode | Should -Be 0
+        $sw.Elapsed.TotalSeconds | Should -BeLessThan 8 -Because 'the exit is recorded at once, not after the 30 s probe timeout'
+        # Logged as it came while the probe hung: the records' times are spread over the run, not bunched at the end.
+        $log = @(Get-ContainerLog brief)
+        $log.Line | Should -Be @('line1', 'line2', 'line3', 'line4', 'line5')
+        ($log[-1].Time - $log[0].Time).TotalMilliseconds | Should -BeGreaterThan 700
+        (Get-Container brief).Health.Log | Should -BeNullOrEmpty -Because 'the one probe never ended, so none was recorded'
         # The probe that hung at the exit was killed with it, and no other started after.
         @(Get-ProbeProcess) | Should -BeNullOrEmpty
         @(Get-ProcessByCommandLine 'sleep', '37') | Should -BeNullOrEmpty
