@@ -18,13 +18,14 @@ BeforeAll {
             try { if ([IO.File]::ReadAllText("$dir/cmdline") -eq $want) { [int](Split-Path $dir -Leaf) } } catch { }
         }
     }
-    # Probes (psc-runtime exec --process …/health-process.json) of this state root still alive.
+    # Probes of this state root still alive: psc-runtime exec --process …/health-process.json, or the sleep 37 the
+    # tests' probes run in the container.
     function script:Get-ProbeProcess {
         foreach ($dir in [IO.Directory]::GetDirectories('/proc')) {
             if ((Split-Path $dir -Leaf) -notmatch '^\d+$') { continue }
             try {
                 $cmd = [IO.File]::ReadAllText("$dir/cmdline")
-                if ($cmd.Contains('health-process.json') -and $cmd.Contains($script:state.RunRoot) -and $cmd -notmatch '^psc-') { [int](Split-Path $dir -Leaf) }
+                if (($cmd.Contains('health-process.json') -and $cmd.Contains($script:state.RunRoot) -and $cmd -notmatch '^psc-') -or $cmd -eq "sleep`037`0") { [int](Split-Path $dir -Leaf) }
             } catch { }
         }
     }
@@ -49,7 +50,6 @@ Describe 'healthchecks' {
         Get-Container -All | Remove-Container -Force
         # Nothing of a probe outlives its container: no runtime exec, no process it started in the container.
         @(Get-ProbeProcess) | Should -BeNullOrEmpty
-        @(Get-ProcessByCommandLine 'sleep', '37') | Should -BeNullOrEmpty
     }
 
     It 'a passing check makes the container healthy and Wait-Container -Condition Healthy returns it' {
@@ -184,6 +184,22 @@ Describe 'healthchecks' {
         $before = Get-Content (Join-Path $script:state.Root "containers/$($c.Id)/health.json") -Raw
         Start-Sleep -Milliseconds 300
         Get-Content (Join-Path $script:state.Root "containers/$($c.Id)/health.json") -Raw | Should -Be $before
+    }
+
+    It 'Wait-Container -Condition NextExit waits for the next run, -Condition Removed for the removal' {
+        # The upper layer outlives a run: the first run exits 5, the second 7.
+        New-Container pester/health:1 -Name again -Network none -Command sh, -c, 'test -e /tmp/second && exit 7; touch /tmp/second; exit 5' | Start-Container
+        (Wait-Container again).ExitCode | Should -Be 5
+        $module = Get-TestModulePath
+        $job = Start-ThreadJob { Import-Module $using:module; Wait-Container again -Condition NextExit -Timeout 30 }
+        Start-Sleep -Milliseconds 1500
+        $job.State | Should -Be 'Running' -Because 'the last exit is not the next one'
+        Start-Container again
+        ($job | Receive-Job -Wait -AutoRemoveJob -ErrorAction Stop).ExitCode | Should -Be 7
+
+        Start-Container -Image pester/health:1 -Name gone -Network none -Detach -AutoRemove -Command sh, -c, 'sleep 0.3; exit 3' | Out-Null
+        (Wait-Container gone -Condition Removed -Timeout 10).ExitCode | Should -Be 3
+        Get-Container -All | Where-Object Name -eq gone | Should -BeNullOrEmpty
     }
 
     It 'refuses <Case> (<ErrorId>)' -TestCases @(

@@ -17,9 +17,10 @@ public sealed class WaitContainerCommand : ContainerTargetCmdlet
     [ValidateRange(0, int.MaxValue)]
     public int? Timeout { get; set; }
 
-    /// <summary>NotRunning (exited, the default), Healthy (its healthcheck passed: returns the container) or Removed.</summary>
+    /// <summary>NotRunning (exited, the default), NextExit (the exit of the current or next run), Healthy (its healthcheck
+    /// passed: returns the container) or Removed.</summary>
     [Parameter]
-    [ValidateSet("NotRunning", "Healthy", "Removed")]
+    [ValidateSet("NotRunning", "NextExit", "Healthy", "Removed")]
     public string Condition { get; set; } = "NotRunning";
 
     protected override void ProcessRecord()
@@ -34,6 +35,7 @@ public sealed class WaitContainerCommand : ContainerTargetCmdlet
                 {
                     "healthy" => Engine.Containers.WaitHealthy(key, linked.Token),
                     "removed" => Engine.Containers.WaitRemoved(key, linked.Token),
+                    "nextexit" => Engine.Containers.WaitNextExit(key, linked.Token),
                     _ => (object)Engine.Containers.Wait(key, linked.Token),
                 });
             }

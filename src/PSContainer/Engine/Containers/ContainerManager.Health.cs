@@ -93,6 +93,28 @@ public sealed partial class ContainerManager
         }
     }
 
+    /// <summary>
+    /// Waits for the container's next exit (docker wait --condition=next-exit): a running container's exit, or, for one
+    /// that is not running, the exit of its next run, however soon that run ends.
+    /// </summary>
+    public ContainerExit WaitNextExit(string idOrName, CancellationToken cancel)
+    {
+        var record = Resolve(idOrName);
+        var first = store.ById(record.Id) is { } r0 ? ReconcileIfIdle(r0) : null;
+        DateTime? startedBefore = first?.State is ContainerState.Running or ContainerState.Paused ? null : first?.StartedAt;
+        while (true)
+        {
+            cancel.ThrowIfCancellationRequested();
+            var current = store.ById(record.Id) is { } r ? ReconcileIfIdle(r) : null;
+            if (current is null)
+                return RemovedExits.TryGetValue(record.Id, out var exit) ? exit
+                    : throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"Container {idOrName} was removed while waiting.");
+            if (current.State is ContainerState.Running or ContainerState.Paused || current.StartedAt != startedBefore)
+                return Wait(record.Id, cancel); // running now, or a run began and already ended: its exit
+            cancel.WaitHandle.WaitOne(50);
+        }
+    }
+
     /// <summary>Waits until the container is removed (docker wait --condition=removed) and returns how it ended.</summary>
     public ContainerExit WaitRemoved(string idOrName, CancellationToken cancel)
     {
