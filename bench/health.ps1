@@ -36,6 +36,8 @@ try {
         # after the comm field: utime 11, stime 12, cutime 13, cstime 14 (0-based from the state field)
         ([long]$f[11] + [long]$f[12] + ($Own ? 0 : [long]$f[13] + [long]$f[14])) / $tick
     }
+    # The monitor's own time on a CPU in ns (schedstat), finer than stat's clock ticks.
+    function Get-OwnCpuSeconds([int]$MonitorPid) { [long]((Get-Content "/proc/$MonitorPid/schedstat" -Raw) -split ' ')[0] / 1e9 }
     # Private (anonymous) memory: VmRSS also counts shared libc text that fork and exec fault back in.
     function Get-RssKiB([int]$MonitorPid, [string]$Field = 'RssAnon') {
         [int](((Get-Content "/proc/$MonitorPid/status") -match "^$($Field):" -split '\s+')[1])
@@ -49,10 +51,10 @@ try {
         $monitor = Get-MonitorPid $checked.Id
         $probesBefore = [int]((Invoke-ContainerCommand $checked.Id -Command sh, -c, 'cat /tmp/probes | wc -l') -join '')
         $cpuBefore = Get-CpuSeconds $monitor
-        $ownBefore = Get-CpuSeconds $monitor -Own
+        $ownBefore = Get-OwnCpuSeconds $monitor
         Start-Sleep -Seconds $Seconds
         $cpuAfter = Get-CpuSeconds $monitor
-        $ownAfter = Get-CpuSeconds $monitor -Own
+        $ownAfter = Get-OwnCpuSeconds $monitor
         $probesAfter = [int]((Invoke-ContainerCommand $checked.Id -Command sh, -c, 'cat /tmp/probes | wc -l') -join '')
         $probes = $probesAfter - $probesBefore
         $log = (Get-Container $checked.Id).Health.Log

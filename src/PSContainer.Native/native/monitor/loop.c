@@ -88,7 +88,7 @@ static void step(int timeout_ms)
             reap_children();
         forward_signals();
     }
-    health_handle(&fds[3]);
+    health_handle(&fds[3], ctr_done);
 }
 
 static long now_ms(void)

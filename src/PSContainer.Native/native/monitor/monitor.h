@@ -106,7 +106,7 @@ int health_option(int c, const char *arg, struct options *o);
 int health_check_options(const struct options *o);
 int health_start(const struct options *o);
 void health_pollfds(struct pollfd *fds); /* fills HEALTH_NFDS entries */
-void health_handle(const struct pollfd *fds);
+void health_handle(const struct pollfd *fds, bool container_done);
 void health_reaped(pid_t pid, int wstatus);
 void health_stop(void);
 
