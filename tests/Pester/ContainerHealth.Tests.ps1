@@ -217,6 +217,19 @@ Describe 'healthchecks' {
         Get-Container -All | Should -BeNullOrEmpty
     }
 
+    It 'psc-monitor refuses healthcheck options it cannot run: <Case>' -TestCases @(
+        @{ Case = 'no status file'; Extra = @('--health-process', '/p.json', '--health-interval-ms', '100', '--health-timeout-ms', '100', '--health-retries', '1'); Message = 'needs --health-status' }
+        @{ Case = 'a zero interval'; Extra = @('--health-process', '/p.json', '--health-status', '/s', '--health-interval-ms', '0', '--health-timeout-ms', '100', '--health-retries', '1'); Message = 'not a valid health option' }
+        @{ Case = 'retries that are no number'; Extra = @('--health-process', '/p.json', '--health-status', '/s', '--health-interval-ms', '100', '--health-timeout-ms', '100', '--health-retries', 'x'); Message = 'not a valid health option' }
+        @{ Case = 'no timings'; Extra = @('--health-process', '/p.json', '--health-status', '/s'); Message = 'needs --health-status' }
+    ) {
+        $monitor = Join-Path (Split-Path (Get-TestModulePath)) 'native/psc-monitor'
+        $work = $script:state.Work
+        $out = & $monitor --runtime /bin/true --id x --bundle $work --log-path "$work/l" --exit-file "$work/e" --pid-file "$work/p" @Extra 2>&1
+        $LASTEXITCODE | Should -Be 2
+        ($out -join "`n") | Should -Match ([regex]::Escape($Message))
+    }
+
     It 'refuses a bad HEALTHCHECK change and Wait -Condition Healthy on a container without a check or unknown' {
         New-Container pester/health:1 -Name plain -Network none -Command true | Out-Null
         { ConvertTo-ContainerImage plain -Change 'HEALTHCHECK --interval=100us CMD true' -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidChange,*'
