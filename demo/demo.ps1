@@ -35,9 +35,12 @@ try {
     Step 'Run a one-off container in the foreground (docker run): its output comes down the pipeline'
     Start-Container -Image demo/web:1.0 -Command sh, -c, 'echo "hello from $(hostname), uid $(id -u)"' -AutoRemove -Network none
 
+    # The monitor runs this check in the container; Wait-Container -Condition Healthy returns once it passes.
+    $health = @{ HealthCommand = 'wget -q -O /dev/null http://127.0.0.1/'; HealthInterval = '200ms' }
     if ($networking) {
-        Step 'Start the web server with a published port (docker run -d -p 8080:80)'
-        $web = Start-Container -Image demo/web:1.0 -Name web -Publish 8080:80 -Memory 64MB -Detach
+        Step 'Start the web server with a published port and a healthcheck (docker run -d -p 8080:80 --health-cmd …)'
+        $web = Start-Container -Image demo/web:1.0 -Name web -Publish 8080:80 -Memory 64MB -Detach @health
+        Wait-Container web -Condition Healthy -Timeout 30 | Format-Table Name, Status
         $page = $null
         for ($i = 0; $i -lt 50 -and -not $page; $i++) {
             try { $page = Invoke-WebRequest http://127.0.0.1:8080/ -TimeoutSec 2 } catch { Start-Sleep -Milliseconds 100 }
@@ -47,7 +50,8 @@ try {
     }
     else {
         Step 'Start the web server (docker run -d); networks and published ports come with container networking'
-        $web = Start-Container -Image demo/web:1.0 -Name web -Memory 64MB -Network none -Detach
+        $web = Start-Container -Image demo/web:1.0 -Name web -Memory 64MB -Network none -Detach @health
+        Wait-Container web -Condition Healthy -Timeout 30 | Format-Table Name, Status
         Invoke-ContainerCommand web -Command wget, -q, -O, -, http://127.0.0.1/
     }
 

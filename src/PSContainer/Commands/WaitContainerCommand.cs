@@ -6,16 +6,22 @@ using PSContainer.Host;
 namespace PSContainer.Commands;
 
 /// <summary>
-/// <para type="synopsis">Waits until containers exit and returns their exit codes (docker wait).</para>
+/// <para type="synopsis">Waits until containers exit and returns their exit codes (docker wait), or until they are healthy or removed.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Wait, "Container", DefaultParameterSetName = ByName)]
-[OutputType(typeof(ContainerExit))]
+[OutputType(typeof(ContainerExit), typeof(Container))]
 public sealed class WaitContainerCommand : ContainerTargetCmdlet
 {
     /// <summary>Give up after this many seconds (a non-terminating timeout error).</summary>
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
     public int? Timeout { get; set; }
+
+    /// <summary>NotRunning (exited, the default), NextExit (the exit of the current or next run), Healthy (its healthcheck
+    /// passed: returns the container) or Removed.</summary>
+    [Parameter]
+    [ValidateSet("NotRunning", "NextExit", "Healthy", "Removed")]
+    public string Condition { get; set; } = "NotRunning";
 
     protected override void ProcessRecord()
     {
@@ -25,11 +31,17 @@ public sealed class WaitContainerCommand : ContainerTargetCmdlet
             {
                 using var timeout = Timeout is int t ? new CancellationTokenSource(TimeSpan.FromSeconds(t)) : new CancellationTokenSource();
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, Cancellation);
-                WriteObject(Engine.Containers.Wait(key, linked.Token));
+                WriteObject(Condition.ToLowerInvariant() switch
+                {
+                    "healthy" => Engine.Containers.WaitHealthy(key, linked.Token),
+                    "removed" => Engine.Containers.WaitRemoved(key, linked.Token),
+                    "nextexit" => Engine.Containers.WaitNextExit(key, linked.Token),
+                    _ => (object)Engine.Containers.Wait(key, linked.Token),
+                });
             }
             catch (OperationCanceledException) when (!Cancellation.IsCancellationRequested)
             {
-                WriteError(new ErrorRecord(new TimeoutException($"Container {shown} did not exit within {Timeout} s."), "WaitTimeout", ErrorCategory.OperationTimeout, shown));
+                WriteError(new ErrorRecord(new TimeoutException($"Container {shown} did not {(Condition.ToLowerInvariant() switch { "healthy" => "become healthy", "removed" => "get removed", _ => "exit" })} within {Timeout} s."), "WaitTimeout", ErrorCategory.OperationTimeout, shown));
             }
             catch (OperationCanceledException)
             {

@@ -161,6 +161,7 @@ public abstract partial class ContainerCreationCmdlet : PSContainerCmdlet
         AddIsolationOptions(options);
         AddStopOptions(options);
         AddVolumesFromOptions(options);
+        AddHealthOptions(options);
         return options;
     }
 

@@ -42,6 +42,8 @@ static void reap_children(void)
             reaped[reaped_next % REAPED_RING].pid = p;
             reaped[reaped_next % REAPED_RING].status = st;
             reaped_next++;
+        } else {
+            health_reaped(p, st);
         }
     }
 }
@@ -60,12 +62,13 @@ static void forward_signals(void)
 /* One round of the loop: wait up to timeout_ms for output or a signal and handle what came. */
 static void step(int timeout_ms)
 {
-    struct pollfd fds[3] = {
+    struct pollfd fds[3 + HEALTH_NFDS] = {
         {.fd = out_stream.fd, .events = POLLIN},
         {.fd = err_stream.fd, .events = POLLIN},
         {.fd = sig_fd, .events = POLLIN},
     };
-    int n = poll(fds, 3, timeout_ms);
+    health_pollfds(&fds[3]);
+    int n = poll(fds, 3 + HEALTH_NFDS, timeout_ms);
     if (n < 0 && errno != EINTR) {
         /* cannot happen with valid fds; avoid a busy loop all the same */
         struct timespec ts = {0, 10 * 1000 * 1000};
@@ -85,6 +88,7 @@ static void step(int timeout_ms)
             reap_children();
         forward_signals();
     }
+    health_handle(&fds[3], ctr_done);
 }
 
 static long now_ms(void)
@@ -200,9 +204,11 @@ int monitor_run(const struct options *o)
         close(o->sync_fd);
     forward_signals();
     trim_resident();
+    health_start(o);
 
     while (!ctr_done)
         step(-1);
+    health_stop(); /* no probe after the exit, and none left running */
 
     /* The container is gone: take what is still in the pipes (bounded: a process it left behind may hold them). */
     long deadline = now_ms() + DRAIN_TIMEOUT_MS;

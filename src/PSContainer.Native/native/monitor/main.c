@@ -12,7 +12,10 @@
 static const char usage[] =
     "usage: psc-monitor --runtime PATH --runtime-root DIR --id ID --bundle DIR --log-path FILE\n"
     "       [--log-max-size BYTES --log-max-files N]\n"
-    "                   --exit-file FILE --pid-file FILE [--cgroup-path PATH] [--sync-fd N]\n";
+    "                   --exit-file FILE --pid-file FILE [--cgroup-path PATH] [--sync-fd N]\n"
+    "       [--health-process FILE --health-status FILE --health-interval-ms MS --health-timeout-ms MS\n"
+    "        --health-retries N [--health-start-period-ms MS --health-start-interval-ms MS]\n"
+    "        [--events-file FILE --event-name NAME --event-image IMAGE]]\n";
 
 /* Paths are made absolute here because the detached monitor (and the runtime it runs) work from "/". */
 static const char *abs_or_die(const char *name, const char *p)
@@ -34,6 +37,7 @@ int parse_args(int argc, char **argv, struct options *o)
         {"pid-file", required_argument, 0, 'p'},  {"cgroup-path", required_argument, 0, 'c'},
         {"sync-fd", required_argument, 0, 's'},   {"help", no_argument, 0, 'h'},
         {"log-max-size", required_argument, 0, 'S'}, {"log-max-files", required_argument, 0, 'F'},
+        HEALTH_LONGOPTS
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->sync_fd = -1;
@@ -75,7 +79,14 @@ int parse_args(int argc, char **argv, struct options *o)
             break;
         }
         case 'h': fputs(usage, stdout); exit(0);
-        default: fputs(usage, stderr); return -1;
+        default: {
+            int h = health_option(c, optarg, o);
+            if (h == 1)
+                break;
+            if (h == 0)
+                fputs(usage, stderr);
+            return -1;
+        }
         }
     }
     if (optind != argc) {
@@ -89,6 +100,8 @@ int parse_args(int argc, char **argv, struct options *o)
         fprintf(stderr, "psc-monitor: %s is required\n%s", missing, usage);
         return -1;
     }
+    if (health_check_options(o) < 0)
+        return -1;
     if (!*o->id || strchr(o->id, '/')) {
         fprintf(stderr, "psc-monitor: --id '%s' is not a valid container id\n", o->id);
         return -1;

@@ -26,6 +26,10 @@ struct options {
     int sync_fd;              /* -1 when none */
     long long log_max_size;   /* rotate the log once it reaches this many bytes; 0: never */
     int log_max_files;        /* files kept, the current one included (docker's max-file); at least 1 */
+    /* healthcheck (health.c); health_process NULL: none */
+    const char *health_process, *health_status, *events_file, *event_name, *event_image;
+    long long health_interval_ms, health_timeout_ms, health_start_period_ms, health_start_interval_ms;
+    int health_retries;
 };
 
 /* args.c */
@@ -81,6 +85,30 @@ void sync_report_fail(int fd, int exit_code, const char *msg);
 
 /* memory.c */
 void trim_resident(void);
+
+/* health.c: probes run from the poll loop (HEALTH_NFDS pollfds), options with codes from OPT_HEALTH_PROCESS on */
+enum { OPT_HEALTH_PROCESS = 0x100, OPT_HEALTH_STATUS, OPT_EVENTS_FILE, OPT_EVENT_NAME, OPT_EVENT_IMAGE,
+       OPT_HEALTH_INTERVAL, OPT_HEALTH_TIMEOUT, OPT_HEALTH_START_PERIOD, OPT_HEALTH_START_INTERVAL, OPT_HEALTH_RETRIES };
+#define HEALTH_LONGOPTS                                                                                           \
+    {"health-process", required_argument, 0, OPT_HEALTH_PROCESS},                                                 \
+    {"health-status", required_argument, 0, OPT_HEALTH_STATUS},                                                   \
+    {"events-file", required_argument, 0, OPT_EVENTS_FILE},                                                       \
+    {"event-name", required_argument, 0, OPT_EVENT_NAME},                                                         \
+    {"event-image", required_argument, 0, OPT_EVENT_IMAGE},                                                       \
+    {"health-interval-ms", required_argument, 0, OPT_HEALTH_INTERVAL},                                            \
+    {"health-timeout-ms", required_argument, 0, OPT_HEALTH_TIMEOUT},                                              \
+    {"health-start-period-ms", required_argument, 0, OPT_HEALTH_START_PERIOD},                                    \
+    {"health-start-interval-ms", required_argument, 0, OPT_HEALTH_START_INTERVAL},                                \
+    {"health-retries", required_argument, 0, OPT_HEALTH_RETRIES},
+#define HEALTH_NFDS 2
+struct pollfd;
+int health_option(int c, const char *arg, struct options *o);
+int health_check_options(const struct options *o);
+int health_start(const struct options *o);
+void health_pollfds(struct pollfd *fds); /* fills HEALTH_NFDS entries */
+void health_handle(const struct pollfd *fds, bool container_done);
+void health_reaped(pid_t pid, int wstatus);
+void health_stop(void);
 
 /* loop.c */
 int monitor_run(const struct options *o);

@@ -67,7 +67,7 @@ public sealed partial class Container
 
     public string StatusText(DateTime nowUtc) => State switch
     {
-        ContainerState.Running => $"Up {Humanize(nowUtc - (StartedAt ?? nowUtc))}",
+        ContainerState.Running => $"Up {Humanize(nowUtc - (StartedAt ?? nowUtc))}{HealthSuffix}",
         ContainerState.Paused => $"Up {Humanize(nowUtc - (StartedAt ?? nowUtc))} (Paused)",
         ContainerState.Exited => $"Exited ({ExitCode ?? -1}) {Humanize(nowUtc - (FinishedAt ?? nowUtc))} ago",
         ContainerState.Dead => "Dead" + (Error is null ? "" : $" ({Error})"),

@@ -125,6 +125,7 @@ public sealed partial class ContainerManager
         ContainerInputRules.ValidateHostname(options.Hostname);
         IsolationSpec.Validate(options);
         ContainerOptions.ValidateStop(options);
+        ContainerOptions.ValidateHealth(ContainerOptions.EffectiveHealthcheck(options.Healthcheck, image.Config.Healthcheck), $"container {name}");
         options.LogRotation();
         foreach (string? mode in new[] { options.PidMode, options.IpcMode })
             if (mode?.StartsWith("container:", StringComparison.Ordinal) == true) Resolve(mode["container:".Length..]);
@@ -270,6 +271,7 @@ public sealed partial class ContainerManager
             SecurityOptions = Security.ContainerSecurity.Of(o).ToOptions().ToArray(),
             LogPath = LogPath(r.Id),
             UserNamespace = r.Id.Length > 0 ? UserNamespaceText(r) : "",
+            Health = ReadHealth(r),
         };
     }
 
@@ -356,6 +358,7 @@ public sealed partial class ContainerManager
             ApplyUserNamespace(maps, spec);
             // Written beside itself, not in the store's tmp/, which garbage collection empties without our lock.
             AtomicFile.Write(Path.Combine(dir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, new JsonSerializerOptions { WriteIndented = true }), dir);
+            PrepareHealthcheck(record, image);
 
             PhaseClock.Mark("spec-written");
             // A runtime state left by an earlier run (crash) would make create fail.
@@ -428,6 +431,7 @@ public sealed partial class ContainerManager
             };
             var (logMaxSize, logMaxFiles) = record.Options.LogRotation();
             args.AddRange(["--log-max-size", logMaxSize.ToString(CultureInfo.InvariantCulture), "--log-max-files", logMaxFiles.ToString(CultureInfo.InvariantCulture)]);
+            args.AddRange(HealthMonitorArgs(record));
             var env = new Dictionary<string, string> { ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
             launcher = ProcessSpawner.Spawn(args[0], args, env, new Dictionary<int, int> { [writeEnd] = 3 });
         }

@@ -6,13 +6,13 @@ namespace PSContainer.Engine.Images;
 
 /// <summary>
 /// Dockerfile instructions applied to an image config (docker commit --change): CMD, ENTRYPOINT, ENV, EXPOSE,
-/// LABEL, USER, VOLUME, WORKDIR and STOPSIGNAL, the set docker commit accepts, each in its Dockerfile forms (JSON
+/// LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL and HEALTHCHECK, the set docker commit accepts, each in its Dockerfile forms (JSON
 /// array or shell form; KEY=VALUE pairs or the legacy KEY VALUE). Applied to the config as JSON, so fields this
 /// engine does not model (Healthcheck, OnBuild, Shell) are carried over untouched.
 /// </summary>
-public static class CommitChanges
+public static partial class CommitChanges
 {
-    private static readonly string[] Supported = ["CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "USER", "VOLUME", "WORKDIR", "STOPSIGNAL"];
+    private static readonly string[] Supported = ["CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "USER", "VOLUME", "WORKDIR", "STOPSIGNAL", "HEALTHCHECK"];
 
     /// <summary>Applies each change in order to the "config" object of an image config.</summary>
     public static void Apply(JsonObject config, IEnumerable<string> changes)
@@ -83,6 +83,9 @@ public static class CommitChanges
                 config["Volumes"] = volumes;
                 break;
             }
+            case "HEALTHCHECK":
+                config["Healthcheck"] = Healthcheck(rest, change);
+                break;
             case "USER":
                 config["User"] = Single(rest, change, keyword);
                 break;

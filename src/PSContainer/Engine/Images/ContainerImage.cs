@@ -12,6 +12,8 @@ public sealed class ImageRunConfig
     public string[] Volumes { get; init; } = [];
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
     public string StopSignal { get; init; } = "";
+    /// <summary>The image's HEALTHCHECK, null when it has none.</summary>
+    public Oci.HealthConfig? Healthcheck { get; init; }
 
     public override string ToString() => string.Join(' ', Entrypoint.Concat(Cmd));
 }

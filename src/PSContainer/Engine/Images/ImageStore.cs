@@ -190,6 +190,7 @@ public sealed class ImageStore
         Volumes = c.Volumes?.Keys.Order(StringComparer.Ordinal).ToArray() ?? [],
         Labels = c.Labels is null ? new Dictionary<string, string>() : new Dictionary<string, string>(c.Labels),
         StopSignal = c.StopSignal ?? "",
+        Healthcheck = c.Healthcheck,
     };
 
     /// <summary>
