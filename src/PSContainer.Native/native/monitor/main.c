@@ -12,6 +12,7 @@
 static const char usage[] =
     "usage: psc-monitor --runtime PATH --runtime-root DIR --id ID --bundle DIR --log-path FILE\n"
     "       [--log-max-size BYTES --log-max-files N]\n"
+    "       [--exit-command PATH [--exit-command-arg ARG]... [--exit-command-watch FILE]]\n"
     "                   --exit-file FILE --pid-file FILE [--cgroup-path PATH] [--sync-fd N]\n";
 
 /* Paths are made absolute here because the detached monitor (and the runtime it runs) work from "/". */
@@ -34,6 +35,9 @@ int parse_args(int argc, char **argv, struct options *o)
         {"pid-file", required_argument, 0, 'p'},  {"cgroup-path", required_argument, 0, 'c'},
         {"sync-fd", required_argument, 0, 's'},   {"help", no_argument, 0, 'h'},
         {"log-max-size", required_argument, 0, 'S'}, {"log-max-files", required_argument, 0, 'F'},
+        {"exit-command", required_argument, 0, OPT_EXIT_COMMAND},
+        {"exit-command-arg", required_argument, 0, OPT_EXIT_COMMAND_ARG},
+        {"exit-command-watch", required_argument, 0, OPT_EXIT_COMMAND_WATCH},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->sync_fd = -1;
@@ -74,6 +78,10 @@ int parse_args(int argc, char **argv, struct options *o)
                 o->log_max_files = (int)v;
             break;
         }
+        case OPT_EXIT_COMMAND: case OPT_EXIT_COMMAND_ARG: case OPT_EXIT_COMMAND_WATCH:
+            if (exit_command_option(o, c, optarg) < 0)
+                return -1;
+            break;
         case 'h': fputs(usage, stdout); exit(0);
         default: fputs(usage, stderr); return -1;
         }
