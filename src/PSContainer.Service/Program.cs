@@ -56,6 +56,11 @@ public static class Program
             Console.Error.Write($"psc-service: --root, --runroot{(verb == "boot" ? "" : " and --id")} are required\n{Usage}");
             return 2;
         }
+        // A root deleted under its containers (a test's private root, removed while an exit command was on its way)
+        // is not made again by opening it; nor is a container's directory.
+        if (!File.Exists(Path.Combine(root, "state.db"))
+            || (verb == "container-exited" && !Directory.Exists(Path.Combine(root, "containers", id!))))
+            return 0;
         Environment.SetEnvironmentVariable(StatePaths.RootVariable, root);
         Environment.SetEnvironmentVariable(StatePaths.RunRootVariable, runRoot);
         string log = Path.Combine(Path.GetFullPath(runRoot), "psc-service.log");
