@@ -52,8 +52,9 @@ $ours = for ($i = -1; $i -lt $Iterations; $i++) {
     $c = Start-Container -Image bench/busybox -Network none -RestartPolicy on-failure -Detach -Command sh, -c, $script
     Wait-Bench { ($g = Get-Container $c.Id).State -eq 'Running' -and $g.RestartCount -eq 1 } -What 'the PSContainer restart'
     $events = @(Get-ContainerEvent $c.Id)
-    $die = ($events | Where-Object Action -EQ 'die' | Select-Object -First 1).Time
-    $start = ($events | Where-Object Action -EQ 'start' | Select-Object -Last 1).Time
+    $die = ($events | Where-Object Action -EQ 'die' | Sort-Object Time | Select-Object -First 1).Time
+    $start = ($events | Where-Object { $_.Action -eq 'start' -and $_.Time -gt $die } | Sort-Object Time | Select-Object -First 1).Time
+    Write-Verbose ("PSContainer events: " + (($events | Sort-Object Time | ForEach-Object { "$($_.Action)@$($_.Time.ToString('HH:mm:ss.fff'))" }) -join ' '))
     Remove-Container $c.Id -Force
     if ($i -ge 0) { ($start - $die).TotalMilliseconds }   # the first is a warm-up
 }
@@ -86,8 +87,9 @@ try {
             Wait-Bench { (Invoke-BenchProcess -FilePath docker -ArgumentList @('inspect', '-f', '{{.RestartCount}} {{.State.Running}}', $id)).StdOut.Trim() -eq '1 true' } -What 'the docker restart'
             $until = [DateTimeOffset]::UtcNow.ToUnixTimeSeconds() + 1
             $lines = (Invoke-BenchProcess -FilePath docker -ArgumentList @('events', '--since', "$since", '--until', "$until", '--filter', "container=$id", '--format', '{{.Action}} {{.TimeNano}}') -Check).StdOut -split "`n" | Where-Object { $_ }
-            $die = [long](($lines | Where-Object { $_ -like 'die *' } | Select-Object -First 1) -split ' ')[1]
-            $start = [long](($lines | Where-Object { $_ -like 'start *' } | Select-Object -Last 1) -split ' ')[1]
+            Write-Verbose "docker events: $($lines -join ' | ')"
+            $die = @($lines | Where-Object { $_ -like 'die *' } | ForEach-Object { [long]($_ -split ' ')[1] } | Sort-Object)[0]
+            $start = @($lines | Where-Object { $_ -like 'start *' } | ForEach-Object { [long]($_ -split ' ')[1] } | Where-Object { $_ -gt $die } | Sort-Object)[0]
             Invoke-BenchProcess -FilePath docker -ArgumentList @('rm', '-f', $id) -Check | Out-Null
             if ($i -ge 0) { ($start - $die) / 1e6 }
         }
