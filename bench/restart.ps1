@@ -50,7 +50,8 @@ Import-Module $ModulePath -Force
 Import-ContainerImage $fixture.Tar -Format RootFs -Name bench/busybox | Out-Null
 $ours = for ($i = -1; $i -lt $Iterations; $i++) {
     $c = Start-Container -Image bench/busybox -Network none -RestartPolicy on-failure -Detach -Command sh, -c, $script
-    Wait-Bench { ($g = Get-Container $c.Id).State -eq 'Running' -and $g.RestartCount -eq 1 } -What 'the PSContainer restart'
+    # The second start event is appended just after the record says Running: wait for the event itself.
+    Wait-Bench { @(Get-ContainerEvent $c.Id -Action start).Count -ge 2 } -What 'the PSContainer restart'
     $events = @(Get-ContainerEvent $c.Id)
     $die = ($events | Where-Object Action -EQ 'die' | Sort-Object Time | Select-Object -First 1).Time
     $start = ($events | Where-Object { $_.Action -eq 'start' -and $_.Time -gt $die } | Sort-Object Time | Select-Object -First 1).Time
@@ -89,7 +90,10 @@ try {
             $lines = (Invoke-BenchProcess -FilePath docker -ArgumentList @('events', '--since', "$since", '--until', "$until", '--filter', "container=$id", '--format', '{{.Action}} {{.TimeNano}}') -Check).StdOut -split "`n" | Where-Object { $_ }
             Write-Verbose "docker events: $($lines -join ' | ')"
             $die = @($lines | Where-Object { $_ -like 'die *' } | ForEach-Object { [long]($_ -split ' ')[1] } | Sort-Object)[0]
-            $start = @($lines | Where-Object { $_ -like 'start *' } | ForEach-Object { [long]($_ -split ' ')[1] } | Where-Object { $_ -gt $die } | Sort-Object)[0]
+            # The second run's start: State.StartedAt (docker's event stream does not always show that start by then).
+            $startedAt = (Invoke-BenchProcess -FilePath docker -ArgumentList @('inspect', '-f', '{{.State.StartedAt}}', $id) -Check).StdOut.Trim()
+            $start = ([DateTimeOffset]::Parse($startedAt, [Globalization.CultureInfo]::InvariantCulture).ToUnixTimeMilliseconds() * 1e6) +
+                ([long]($startedAt -replace '^.*\.(\d+)Z$', '$1').PadRight(9, '0').Substring(3, 6))
             Invoke-BenchProcess -FilePath docker -ArgumentList @('rm', '-f', $id) -Check | Out-Null
             if ($i -ge 0) { ($start - $die) / 1e6 }
         }
