@@ -47,6 +47,8 @@
         'Copy-ContainerItem'
         'Export-Container'
         'ConvertTo-ContainerImage'
+        'Install-ContainerService'
+        'Uninstall-ContainerService'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -82,6 +82,10 @@ function Invoke-Build {
     & dotnet publish (Join-Path $repo 'src/PSContainer/PSContainer.csproj') -c $Configuration -r linux-x64 --self-contained false `
         -o $out -p:GenerateDocumentationFile=false --nologo -v quiet
     if ($LASTEXITCODE -ne 0) { throw "dotnet publish failed ($LASTEXITCODE)" }
+    # psc-service, the exit command of container monitors and the boot step of Install-ContainerService's unit.
+    & dotnet publish (Join-Path $repo 'src/PSContainer.Service/PSContainer.Service.csproj') -c $Configuration -r linux-x64 --self-contained false `
+        -o $out -p:GenerateDocumentationFile=false --nologo -v quiet
+    if ($LASTEXITCODE -ne 0) { throw "dotnet publish psc-service failed ($LASTEXITCODE)" }
     # PowerShell loads the module from this folder; it ships its own copy of the PowerShell SDK.
     Get-ChildItem $out -Filter 'System.Management.Automation.dll' | Remove-Item
     Get-ChildItem $out -Filter '*.pdb' | Where-Object Name -notlike 'PSContainer*' | Remove-Item

@@ -161,7 +161,8 @@ esac
 
     function Get-MonitorArgs($c) {
         @('--runtime', $c.Runtime, '--runtime-root', $c.RuntimeRoot, '--id', $c.Id, '--bundle', $c.Bundle,
-          '--log-path', $c.Log, '--exit-file', $c.ExitFile, '--pid-file', $c.PidFile, '--cgroup-path', $c.CgroupPath)
+          '--log-path', $c.Log, '--exit-file', $c.ExitFile, '--pid-file', $c.PidFile, '--cgroup-path', $c.CgroupPath) +
+        @(if ($c.PSObject.Properties['Extra']) { $c.Extra })
     }
 
     # Launches the monitor the way the engine does, with the sync fd a pipe read until EOF (so a sync fd
@@ -413,6 +414,44 @@ Describe 'psc-monitor with a fake runtime' -Skip:(-not $isRoot) {
         $out = & $monitor --id x 2>&1
         $LASTEXITCODE | Should -Be 2
         "$out" | Should -Match '--runtime is required'
+    }
+
+    It 'runs the exit command after the exit file, detached (own session, no descriptors of its own but stdio), unless the watch file is locked' {
+        foreach ($watched in $false, $true) {
+            $c = New-TestContainer -Script 'exit 4'
+            $m = Join-Path $c.Dir 'exitcmd'
+            $watch = Join-Path $c.Dir 'watch'
+            $probe = "cat /proc/`$`$/stat > $m.stat; ls /proc/`$`$/fd > $m.fds; cp $($c.ExitFile) $m.exit"
+            $c | Add-Member Extra @('--exit-command', '/bin/sh', '--exit-command-arg', '-c', '--exit-command-arg', $probe, '--exit-command-watch', $watch)
+            $holder = $null
+            if ($watched) {
+                # A session waiting for the exit holds the watch file (shared); the monitor then leaves the exit to it.
+                $holder = Start-Process flock -ArgumentList '-s', $watch, 'sleep', '60' -PassThru
+                Wait-Until { Test-Path $watch } 5 | Should -BeTrue -Because 'flock made and locked the watch file'
+                Start-Sleep -Milliseconds 300
+            }
+            try {
+                (Start-TestMonitor $c).Sync.ok | Should -BeTrue
+                Start-TestContainer $c
+                (Wait-ExitFile $c).exitCode | Should -Be 4
+                if ($watched) {
+                    Wait-Until { -not (Test-Alive $c.MonitorPid) } 5 | Should -BeTrue
+                    Start-Sleep -Milliseconds 500
+                    Test-Path "$m.stat" | Should -BeFalse -Because 'a live process holds the watch file'
+                }
+                else {
+                    Wait-Until { Test-Path "$m.exit" } 10 | Should -BeTrue -Because 'the exit command runs once the container exited'
+                    (Get-Content "$m.exit" -Raw | ConvertFrom-Json).exitCode | Should -Be 4 -Because 'the exit file is complete before it runs'
+                    $f = ((Get-Content "$m.stat" -Raw) -replace '^.*\) ', '') -split ' '
+                    $pid0 = [int]((Get-Content "$m.stat" -Raw) -split ' ')[0]
+                    [int]$f[3] | Should -Be $pid0 -Because 'it leads a session of its own'
+                    @(Get-Content "$m.fds" | Where-Object { [int]$_ -gt 2 }).Count | Should -BeLessOrEqual 1 -Because 'only the directory ls reads is open beyond stdio'
+                }
+            }
+            finally {
+                if ($holder) { Stop-Process -Id $holder.Id -Force -ErrorAction SilentlyContinue }
+            }
+        }
     }
 
     It 'stays small when idle (VmRSS reported)' {

@@ -16,6 +16,8 @@ public sealed class RepairContainerStateCommand : PSContainerCmdlet
         try
         {
             foreach (string item in Engine.Containers.Repair()) WriteVerbose($"Removed {item}");
+            // Containers a reboot or a killed psc-service left stopped that their restart policy keeps running.
+            foreach (string item in Engine.Containers.StartRestartable(boot: false)) WriteVerbose(item);
         }
         catch (EngineException e)
         {

@@ -55,6 +55,8 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
             if (!ShouldProcess(shown, "Start container")) continue;
             try
             {
+                // Waiting, this session records the exit itself: the monitor need not start psc-service for it.
+                using var watching = Wait ? Engine.Containers.WatchExit(Engine.Containers.Resolve(key).Id) : null;
                 var started = Engine.Containers.Start(key);
                 WriteEngineWarnings();
                 if (Wait)
@@ -95,6 +97,7 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
         }
         try
         {
+            using var watching = Detach ? null : Engine.Containers.WatchExit(created.Id);
             var started = Engine.Containers.Start(created.Id);
             WriteEngineWarnings();
             if (Detach)

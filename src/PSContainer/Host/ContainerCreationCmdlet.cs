@@ -162,6 +162,7 @@ public abstract partial class ContainerCreationCmdlet : PSContainerCmdlet
         AddStopOptions(options);
         AddVolumesFromOptions(options);
         AddHealthOptions(options);
+        AddRestartOptions(options);
         return options;
     }
 

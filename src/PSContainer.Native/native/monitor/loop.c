@@ -225,5 +225,6 @@ int monitor_run(const struct options *o)
     long oom_after = oom_count();
     bool oom = oom_after > 0 && oom_after > (oom_before < 0 ? 0 : oom_before);
     write_exit_file(o->exit_file, ctr_status, oom);
+    exit_command_run(o);
     return 0;
 }

@@ -15,7 +15,8 @@ static const char usage[] =
     "                   --exit-file FILE --pid-file FILE [--cgroup-path PATH] [--sync-fd N]\n"
     "       [--health-process FILE --health-status FILE --health-interval-ms MS --health-timeout-ms MS\n"
     "        --health-retries N [--health-start-period-ms MS --health-start-interval-ms MS]\n"
-    "        [--events-file FILE --event-name NAME --event-image IMAGE]]\n";
+    "        [--events-file FILE --event-name NAME --event-image IMAGE]]\n"
+    "       [--exit-command PATH [--exit-command-arg ARG]... [--exit-command-watch FILE]]\n";
 
 /* Paths are made absolute here because the detached monitor (and the runtime it runs) work from "/". */
 static const char *abs_or_die(const char *name, const char *p)
@@ -38,6 +39,9 @@ int parse_args(int argc, char **argv, struct options *o)
         {"sync-fd", required_argument, 0, 's'},   {"help", no_argument, 0, 'h'},
         {"log-max-size", required_argument, 0, 'S'}, {"log-max-files", required_argument, 0, 'F'},
         HEALTH_LONGOPTS
+        {"exit-command", required_argument, 0, OPT_EXIT_COMMAND},
+        {"exit-command-arg", required_argument, 0, OPT_EXIT_COMMAND_ARG},
+        {"exit-command-watch", required_argument, 0, OPT_EXIT_COMMAND_WATCH},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->sync_fd = -1;
@@ -78,6 +82,10 @@ int parse_args(int argc, char **argv, struct options *o)
                 o->log_max_files = (int)v;
             break;
         }
+        case OPT_EXIT_COMMAND: case OPT_EXIT_COMMAND_ARG: case OPT_EXIT_COMMAND_WATCH:
+            if (exit_command_option(o, c, optarg) < 0)
+                return -1;
+            break;
         case 'h': fputs(usage, stdout); exit(0);
         default: {
             int h = health_option(c, optarg, o);

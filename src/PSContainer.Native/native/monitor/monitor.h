@@ -14,6 +14,15 @@
 /* how long to keep draining the container's pipes after it exited */
 #define DRAIN_TIMEOUT_MS 2000
 
+/* exitcmd.c: the exit command (conmon's --exit-command), run detached once the exit file is written */
+enum { OPT_EXIT_COMMAND = 0x1000, OPT_EXIT_COMMAND_ARG, OPT_EXIT_COMMAND_WATCH };
+struct exit_command {
+    const char *path;   /* NULL: none */
+    char **args;        /* its arguments after argv[0] */
+    int nargs;
+    const char *watch;  /* skipped while a live process holds a lock on this file; may be NULL */
+};
+
 struct options {
     const char *runtime;      /* path or name (searched in PATH) of the OCI runtime */
     const char *runtime_root; /* --root for the runtime, may be NULL */
@@ -30,7 +39,10 @@ struct options {
     const char *health_process, *health_status, *events_file, *event_name, *event_image;
     long long health_interval_ms, health_timeout_ms, health_start_period_ms, health_start_interval_ms;
     int health_retries;
+    struct exit_command exit_cmd;
 };
+int exit_command_option(struct options *o, int opt, const char *arg);
+void exit_command_run(const struct options *o);
 
 /* args.c */
 int parse_args(int argc, char **argv, struct options *o);

@@ -1,6 +1,7 @@
 namespace PSContainer.Engine.Containers;
 
-public enum ContainerState { Created, Running, Paused, Exited, Dead }
+/// <summary>Restarting: exited, and waiting out the restart policy's backoff before it is started again.</summary>
+public enum ContainerState { Created, Running, Paused, Exited, Dead, Restarting }
 
 /// <summary>A mount of a container: a bind mount of a host path or a tmpfs.</summary>
 public sealed record ContainerMount(string Type, string Source, string Destination, bool ReadOnly, string Options = "")
@@ -71,6 +72,7 @@ public sealed partial class Container
         ContainerState.Paused => $"Up {Humanize(nowUtc - (StartedAt ?? nowUtc))} (Paused)",
         ContainerState.Exited => $"Exited ({ExitCode ?? -1}) {Humanize(nowUtc - (FinishedAt ?? nowUtc))} ago",
         ContainerState.Dead => "Dead" + (Error is null ? "" : $" ({Error})"),
+        ContainerState.Restarting => $"Restarting ({ExitCode ?? -1}) {Humanize(nowUtc - (FinishedAt ?? nowUtc))} ago",
         _ => "Created",
     };
 

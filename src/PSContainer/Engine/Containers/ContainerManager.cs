@@ -126,6 +126,7 @@ public sealed partial class ContainerManager
         IsolationSpec.Validate(options);
         ContainerOptions.ValidateStop(options);
         ContainerOptions.ValidateHealth(ContainerOptions.EffectiveHealthcheck(options.Healthcheck, image.Config.Healthcheck), $"container {name}");
+        ContainerOptions.ValidateRestart(options);
         options.LogRotation();
         foreach (string? mode in new[] { options.PidMode, options.IpcMode })
             if (mode?.StartsWith("container:", StringComparison.Ordinal) == true) Resolve(mode["container:".Length..]);
@@ -272,6 +273,8 @@ public sealed partial class ContainerManager
             LogPath = LogPath(r.Id),
             UserNamespace = r.Id.Length > 0 ? UserNamespaceText(r) : "",
             Health = ReadHealth(r),
+            RestartPolicy = o.RestartPolicy ?? "no",
+            RestartCount = o.RestartPolicy is null || r.Id.Length == 0 ? 0 : Restarts.Get(r.Id).RestartCount,
         };
     }
 
@@ -301,6 +304,7 @@ public sealed partial class ContainerManager
             record = Reconcile(Current(record.Id, idOrName)) ?? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}");
             if (record.State is ContainerState.Running or ContainerState.Paused) return ToContainer(record);
             PhaseClock.Mark("start-locked");
+            ResetRestartForStart(record);
             StartLocked(record);
         }
         return ToContainer(record);
@@ -430,6 +434,7 @@ public sealed partial class ContainerManager
                 "--cgroup-path", CgroupPath(record), "--sync-fd", "3",
             };
             var (logMaxSize, logMaxFiles) = record.Options.LogRotation();
+            args.AddRange(ExitCommandArguments(record));
             args.AddRange(["--log-max-size", logMaxSize.ToString(CultureInfo.InvariantCulture), "--log-max-files", logMaxFiles.ToString(CultureInfo.InvariantCulture)]);
             args.AddRange(HealthMonitorArgs(record));
             var env = new Dictionary<string, string> { ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
@@ -584,7 +589,7 @@ public sealed partial class ContainerManager
                 bool containerAlive = ProcessInfo.Exists(record.Pid);
                 string message = containerAlive
                     ? "the container's monitor died: its output is no longer logged and its exit will not be recorded"
-                    : "the container's monitor died without recording how the container exited";
+                    : MonitorLostWithoutExit;
                 if (record.Error != message)
                 {
                     record.Error = message;
@@ -650,9 +655,11 @@ public sealed partial class ContainerManager
         using (LockContainer(record.Id))
         {
             record = Reconcile(Current(record.Id, idOrName));
+            if (record is not null) record = CancelRestartForStop(record);
             if (record is null || record.State is not (ContainerState.Running or ContainerState.Paused))
                 return record is null ? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}") : ToContainer(record);
             var runtime = RuntimeFor(record.Options.Runtime);
+            using var watching = WatchExit(record.Id);
             if (signal is not null)
             {
                 RecordEvent(record, "kill", null, ("signal", signal));
@@ -722,6 +729,7 @@ public sealed partial class ContainerManager
         if (RemovedExits.TryGetValue(idOrName, out var removed)) return removed;
         var record = Resolve(idOrName);
         string id = record.Id;
+        using var watching = record.State is ContainerState.Running or ContainerState.Paused ? WatchExit(id) : null;
         while (true)
         {
             cancel.ThrowIfCancellationRequested();
@@ -742,6 +750,7 @@ public sealed partial class ContainerManager
             {
                 case ContainerState.Exited:
                 case ContainerState.Dead:
+                case ContainerState.Restarting:
                     return new ContainerExit(id, current.Name, current.ExitCode ?? -1, current.OOMKilled, current.FinishedAt);
                 case ContainerState.Created when current.Error is not null:
                     // Its start failed: docker wait returns the code the failure stands for (127, 126…).
@@ -784,12 +793,16 @@ public sealed partial class ContainerManager
             var current = store.ById(record.Id) is { } r ? Reconcile(r) : null;
             PhaseClock.Mark("remove-reconciled");
             if (current is null) return;
+            if (current.State == ContainerState.Restarting && !force)
+                throw new EngineException("ContainerRestarting", ErrorKind.InvalidOperation, current.Name,
+                    $"Container {current.Name} is restarting: stop it before removing it, or use -Force.");
             if (current.State is ContainerState.Running or ContainerState.Paused)
             {
                 if (!force)
                     throw new EngineException("ContainerRunning", ErrorKind.InvalidOperation, current.Name,
                         $"Container {current.Name} is running: stop it before removing it, or use -Force.");
                 var runtime = RuntimeFor(current.Options.Runtime);
+                using var watching = WatchExit(current.Id);
                 ThawIfPaused(current, runtime);
                 runtime.Kill(current.Id, "SIGKILL", all: true);
                 WaitForExit(current, TimeSpan.FromSeconds(10));

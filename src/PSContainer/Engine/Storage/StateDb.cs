@@ -133,6 +133,13 @@ public sealed class StateDb
                 uid_start INTEGER NOT NULL,
                 gid_start INTEGER NOT NULL,
                 size INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS container_restarts(
+                container_id TEXT PRIMARY KEY REFERENCES containers(id) ON DELETE CASCADE,
+                restart_count INTEGER NOT NULL DEFAULT 0,
+                stopped_by_user INTEGER NOT NULL DEFAULT 0,
+                delay_ms INTEGER NOT NULL DEFAULT 0,
+                restarter_pid INTEGER NOT NULL DEFAULT 0,
+                restarter_start INTEGER NOT NULL DEFAULT 0);
             INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '1');
             """;
         cmd.ExecuteNonQuery();

@@ -1,0 +1,93 @@
+/* The exit command (conmon's --exit-command): once the exit file is written, the monitor starts a program that does
+ * what must happen at exit when no session is there to do it (record the exit, clean up, AutoRemove, restart policy).
+ * It runs detached: its own session, no descriptor of ours, default signals, and nobody waits for it. With
+ * --exit-command-watch FILE it is skipped while a session holds a lock on FILE: that session records the exit. */
+#include "monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int exit_command_option(struct options *o, int opt, const char *arg)
+{
+    struct exit_command *x = &o->exit_cmd;
+    switch (opt) {
+    case OPT_EXIT_COMMAND:
+    case OPT_EXIT_COMMAND_WATCH: {
+        /* absolute: the monitor works from "/" once detached */
+        char *p = absolute_path(arg);
+        if (!p) {
+            fprintf(stderr, "psc-monitor: %s: cannot make the path absolute\n", arg);
+            return -1;
+        }
+        if (opt == OPT_EXIT_COMMAND)
+            x->path = p;
+        else
+            x->watch = p;
+        return 0;
+    }
+    case OPT_EXIT_COMMAND_ARG: {
+        /* copied: set_process_name() overwrites the original argv strings */
+        char **grown = realloc(x->args, sizeof *grown * (size_t)(x->nargs + 1));
+        char *copy = strdup(arg);
+        if (!grown || !copy) {
+            free(copy);
+            if (grown)
+                x->args = grown;
+            fprintf(stderr, "psc-monitor: --exit-command-arg: out of memory\n");
+            return -1;
+        }
+        x->args = grown;
+        x->args[x->nargs++] = copy;
+        return 0;
+    }
+    default:
+        return -1;
+    }
+}
+
+/* Whether a live process holds a lock on the watch file (the kernel drops a dead one's). */
+static bool watched(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false; /* no watcher ever took it */
+    bool held = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+    close(fd); /* drops our lock, if we got it */
+    return held;
+}
+
+void exit_command_run(const struct options *o)
+{
+    const struct exit_command *x = &o->exit_cmd;
+    if (!x->path)
+        return;
+    if (x->watch && watched(x->watch))
+        return;
+    char **argv = calloc((size_t)x->nargs + 2, sizeof *argv);
+    if (!argv)
+        return;
+    argv[0] = (char *)x->path;
+    for (int i = 0; i < x->nargs; i++)
+        argv[i + 1] = x->args[i];
+    pid_t p = fork();
+    if (p == 0) {
+        /* Its own session, so a signal to the monitor's group never reaches it; the monitor exits right after
+         * this, and the command is re-parented to init, which reaps it. */
+        if (setsid() < 0)
+            _exit(126);
+        signals_reset_in_child();
+        if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
+            for (int fd = 3; fd < 1024; fd++)
+                close(fd);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    free(argv);
+}
