@@ -47,6 +47,7 @@
         'Copy-ContainerItem'
         'Export-Container'
         'ConvertTo-ContainerImage'
+        'Enter-ContainerSession'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -1,8 +1,9 @@
+using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace PSContainer.Native;
 
-public static partial class ProcessSpawner
+public static unsafe partial class ProcessSpawner
 {
     /// <summary>
     /// As <see cref="Start"/>, with the child's stdin a pipe whose write end is returned (null when
@@ -37,5 +38,22 @@ public static partial class ProcessSpawner
             Close(outWrite);
             Close(errWrite);
         }
+    }
+}
+
+public static unsafe partial class ProcessSpawner
+{
+    [LibraryImport("libc", SetLastError = true, EntryPoint = "waitpid")]
+    private static partial int waitpid_nohang(int pid, int* status, int options);
+
+    /// <summary>Reaps a spawned child if it has exited (WNOHANG); its exit code (128+N for signal N) or null while it runs.</summary>
+    public static int? TryWaitExitCode(int pid)
+    {
+        int status;
+        int rc;
+        while ((rc = waitpid_nohang(pid, &status, 1 /* WNOHANG */)) < 0 && Errors.Last == Errors.EINTR) { }
+        if (rc < 0) throw new NativeException("waitpid", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), Errors.Last);
+        if (rc == 0) return null;
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f);
     }
 }
