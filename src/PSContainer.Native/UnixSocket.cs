@@ -98,6 +98,26 @@ public static unsafe partial class UnixSocket
     }
 
     /// <summary>
+    /// Connects to socket <paramref name="name"/> in <paramref name="directory"/> through /proc/self/fd/N of the
+    /// open directory, so the directory's path may be longer than a socket address.
+    /// </summary>
+    public static int ConnectInDirectory(string directory, string name)
+    {
+        byte[] d = Sys.Z(directory);
+        int dirFd;
+        fixed (byte* pd = d) dirFd = Tmds.Linux.LibC.open(pd, Sys.O_PATH | Sys.O_DIRECTORY | Sys.O_CLOEXEC, 0);
+        if (dirFd < 0) throw new NativeException("open", directory, Errors.Last);
+        try
+        {
+            return Connect($"/proc/self/fd/{dirFd}/{name}");
+        }
+        finally
+        {
+            close(dirFd);
+        }
+    }
+
+    /// <summary>
     /// Waits for a connection and the one descriptor it sends (runc's console socket), polling every 100 ms whether
     /// to give up (the runtime exited). Returns the received fd (close-on-exec), or -1 when given up or timed out.
     /// </summary>

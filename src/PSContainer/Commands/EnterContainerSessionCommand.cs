@@ -47,10 +47,7 @@ public sealed class EnterContainerSessionCommand : PSContainerCmdlet
 
     protected override void ProcessRecord()
     {
-        if (!Terminal.IsTerminal(0) || !Terminal.IsTerminal(1))
-            ThrowTerminatingError(new ErrorRecord(new InvalidOperationException(
-                    "Enter-ContainerSession needs a terminal on stdin and stdout; to feed input to a command, pipe it to Invoke-ContainerCommand."),
-                "NotATerminal", ErrorCategory.InvalidOperation, Name));
+        RequireTerminal(this, Name);
         try
         {
             if (Attach) RunAttach();
@@ -84,6 +81,44 @@ public sealed class EnterContainerSessionCommand : PSContainerCmdlet
 
     private void RunAttach()
     {
-        throw new EngineException("NotImplemented", ErrorKind.InvalidOperation, Name, "Attach is not implemented yet.");
+        int? code = AttachTerminal(this, Engine, Name, Cancellation);
+        if (code is int c) SessionState.PSVariable.Set("global:LASTEXITCODE", c);
+    }
+
+    /// <summary>
+    /// Attaches this terminal to a -Tty container's (Ctrl+P Ctrl+Q detaches); returns the container's exit code when
+    /// its process ended, null when the user detached. Shared with Start-Container -Interactive -Tty.
+    /// </summary>
+    internal static int? AttachTerminal(PSCmdlet cmdlet, ContainerEngine engine, string name, CancellationToken cancel)
+    {
+        using var attached = engine.Containers.Attach(name);
+        var end = TerminalRelay.Run(0, 1, attached, detachKeys: true, cancel);
+        if (end == RelayEnd.Cancelled) throw new PipelineStoppedException();
+        if (end == RelayEnd.Detached)
+        {
+            cmdlet.Host.UI.WriteLine($"\r\nDetached from {attached.Name}; it keeps running (Enter-ContainerSession {attached.Name} -Attach to come back).");
+            return null;
+        }
+        // The monitor closed the terminal: the process ended and its exit code is on the way to the exit file.
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        bounded.CancelAfter(TimeSpan.FromSeconds(30));
+        try
+        {
+            return engine.Containers.Wait(attached.Id, bounded.Token).ExitCode;
+        }
+        catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
+        {
+            throw new EngineException("AttachLost", ErrorKind.OperationStopped, attached.Name,
+                $"The terminal of {attached.Name} closed but the container did not exit within 30 s.");
+        }
+    }
+
+    /// <summary>The check both sessions make first: raw mode needs a terminal on both sides.</summary>
+    internal static void RequireTerminal(PSCmdlet cmdlet, string target)
+    {
+        if (!Terminal.IsTerminal(0) || !Terminal.IsTerminal(1))
+            cmdlet.ThrowTerminatingError(new ErrorRecord(new InvalidOperationException(
+                    "An interactive session needs a terminal on stdin and stdout; to feed input to a command, pipe it to Invoke-ContainerCommand."),
+                "NotATerminal", ErrorCategory.InvalidOperation, target));
     }
 }

@@ -160,6 +160,7 @@ public abstract partial class ContainerCreationCmdlet : PSContainerCmdlet
         var options = WithSecurity(NewOptions());
         AddIsolationOptions(options);
         AddStopOptions(options);
+        AddTerminalOptions(options);
         return options;
     }
 

@@ -11,7 +11,7 @@
 
 static const char usage[] =
     "usage: psc-monitor --runtime PATH --runtime-root DIR --id ID --bundle DIR --log-path FILE\n"
-    "       [--log-max-size BYTES --log-max-files N]\n"
+    "       [--log-max-size BYTES --log-max-files N] [--tty --attach-socket PATH]\n"
     "                   --exit-file FILE --pid-file FILE [--cgroup-path PATH] [--sync-fd N]\n";
 
 /* Paths are made absolute here because the detached monitor (and the runtime it runs) work from "/". */
@@ -34,6 +34,7 @@ int parse_args(int argc, char **argv, struct options *o)
         {"pid-file", required_argument, 0, 'p'},  {"cgroup-path", required_argument, 0, 'c'},
         {"sync-fd", required_argument, 0, 's'},   {"help", no_argument, 0, 'h'},
         {"log-max-size", required_argument, 0, 'S'}, {"log-max-files", required_argument, 0, 'F'},
+        {"tty", no_argument, 0, 't'},              {"attach-socket", required_argument, 0, 'a'},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->sync_fd = -1;
@@ -74,6 +75,8 @@ int parse_args(int argc, char **argv, struct options *o)
                 o->log_max_files = (int)v;
             break;
         }
+        case 't': o->tty = true; break;
+        case 'a': o->attach_socket = abs_or_die("attach-socket", optarg); break;
         case 'h': fputs(usage, stdout); exit(0);
         default: fputs(usage, stderr); return -1;
         }
@@ -87,6 +90,10 @@ int parse_args(int argc, char **argv, struct options *o)
                         : !o->pid_file ? "--pid-file" : NULL;
     if (missing) {
         fprintf(stderr, "psc-monitor: %s is required\n%s", missing, usage);
+        return -1;
+    }
+    if (o->tty != (o->attach_socket != NULL)) {
+        fprintf(stderr, "psc-monitor: --tty and --attach-socket go together\n%s", usage);
         return -1;
     }
     if (!*o->id || strchr(o->id, '/')) {

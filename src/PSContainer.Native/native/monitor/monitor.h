@@ -26,6 +26,8 @@ struct options {
     int sync_fd;              /* -1 when none */
     long long log_max_size;   /* rotate the log once it reaches this many bytes; 0: never */
     int log_max_files;        /* files kept, the current one included (docker's max-file); at least 1 */
+    bool tty;                 /* --tty: the container's process has a terminal (console.c) */
+    const char *attach_socket; /* --attach-socket: where clients attach to that terminal */
 };
 
 /* args.c */
@@ -57,6 +59,7 @@ struct logstream {
     bool quiet;          /* read but do not log (the runtime's own output while `create` runs) */
     char *capture;       /* when set, a copy of what arrives is kept here (runtime error text) */
     size_t capture_len, capture_cap;
+    void (*tee)(const char *data, size_t len); /* also given everything read (the terminal's attach clients) */
 };
 void log_set_output(int fd, const char *path, long long max_size, int max_files);
 bool log_pump(struct logstream *s);   /* false once the stream reached EOF (and was closed) */
@@ -81,6 +84,16 @@ void sync_report_fail(int fd, int exit_code, const char *msg);
 
 /* memory.c */
 void trim_resident(void);
+
+/* console.c: the container's terminal, held by the monitor, and its attach socket */
+struct pollfd;
+int console_prepare(const struct options *o);   /* before create: the console socket (--tty only) */
+const char *console_socket_path(void);          /* for create --console-socket; NULL without --tty */
+int console_receive(const struct options *o);   /* after create: take the pty master, open the attach socket */
+int console_pollfds(struct pollfd *fds, int max);
+void console_handle(const struct pollfd *fds, int n);
+void console_drain(void);                       /* the container exited: log what its terminal still holds */
+void console_close(void);                       /* clients, master and sockets closed and removed */
 
 /* loop.c */
 int monitor_run(const struct options *o);

@@ -124,6 +124,7 @@ public sealed partial class ContainerManager
         ContainerInputRules.ValidateHostname(options.Hostname);
         IsolationSpec.Validate(options);
         ContainerOptions.ValidateStop(options);
+        ContainerOptions.ValidateTerminal(options);
         options.LogRotation();
         foreach (string? mode in new[] { options.PidMode, options.IpcMode })
             if (mode?.StartsWith("container:", StringComparison.Ordinal) == true) Resolve(mode["container:".Length..]);
@@ -424,6 +425,7 @@ public sealed partial class ContainerManager
             };
             var (logMaxSize, logMaxFiles) = record.Options.LogRotation();
             args.AddRange(["--log-max-size", logMaxSize.ToString(CultureInfo.InvariantCulture), "--log-max-files", logMaxFiles.ToString(CultureInfo.InvariantCulture)]);
+            if (record.Options.Tty) args.AddRange(["--tty", "--attach-socket", AttachSocketPath(id)]);
             var env = new Dictionary<string, string> { ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
             launcher = ProcessSpawner.Spawn(args[0], args, env, new Dictionary<int, int> { [writeEnd] = 3 });
         }
