@@ -166,6 +166,14 @@ Describe 'terminal sessions: refusals' {
         ($out -join "`n") | Should -Match 'ID=NotATerminal'
     }
 
+    It 'refuses Start-Container -Interactive -Tty without a terminal, before creating anything' {
+        $pwsh = Get-TestPwshCommand
+        $script = "Import-Module '$(Get-TestModulePath)'; try { Start-Container -Image pester/tty:1 -Interactive -Tty -Network none -ErrorAction Stop } catch { 'ID=' + `$_.FullyQualifiedErrorId }"
+        $out = '' | & $pwsh.FilePath @($pwsh.Arguments) -NoProfile -NonInteractive -Command $script
+        ($out -join "`n") | Should -Match 'ID=NotATerminal'
+        Get-Container -All | Should -BeNullOrEmpty
+    }
+
     It 'refuses -Interactive without -Tty' {
         { New-Container pester/tty:1 -Interactive -Network none -ErrorAction Stop } | Should -Throw -ErrorId 'InteractiveNeedsTty*'
         Get-Container -All | Should -BeNullOrEmpty
@@ -206,6 +214,15 @@ Describe 'Enter-ContainerSession through a real terminal' -Skip:(-not (Get-Comma
         Assert-NoSessionLeak $script:c.Id
     }
 
+    It 'refuses a terminal exec under runc, which hands over an exec''s terminal only when detached' -Skip:(-not (Get-Command runc -ErrorAction SilentlyContinue)) {
+        $r = Start-Container -Image pester/tty:1 -Command sleep, 300 -Network none -Detach -Name 'tty-runc' -Runtime runc
+        try {
+            Send-Line exec 'try { Enter-ContainerSession tty-runc -ErrorAction Stop } catch { "ID=" + $_.FullyQualifiedErrorId + "=ID" }'
+            Wait-Screen exec 'ID=TerminalExecNotSupported' | Out-Null
+            Assert-NoSessionLeak $r.Id
+        } finally { $r | Remove-Container -Force }
+    }
+
     It 'sends Ctrl+C to the process in the container, not to the session' {
         Clear-Screen exec
         Send-Line exec 'Enter-ContainerSession tty-exec -Command sh'
@@ -235,6 +252,22 @@ Describe 'Start-Container -Interactive -Tty and attach through a real terminal' 
         Send-Line run 'try { Enter-ContainerSession tty-plain -Attach -ErrorAction Stop } catch { "ID=" + $_.FullyQualifiedErrorId + "=ID" }'
         Wait-Screen run 'ID=NoTerminal' | Out-Null
         $c | Remove-Container -Force
+        Clear-Screen run
+    }
+
+    It 'holds the terminal of a runc container too' -Skip:(-not (Get-Command runc -ErrorAction SilentlyContinue)) {
+        Clear-Screen run
+        Send-Line run 'Start-Container -Image pester/tty:1 -Name tty-runc-run -Interactive -Tty -Command sh -Network none -Runtime runc'
+        Wait-Screen run '/ # ' | Out-Null
+        Send-Line run 'tty; echo V$((6+6))V'
+        $screen = Wait-Screen run 'V12V'
+        $screen | Should -Match '(?m)^/dev/pts/\d+\s*$'
+        Send-Line run 'exit 6'
+        Send-Line run '"C=$($LASTEXITCODE)=C"'
+        Wait-Screen run 'C=6=C' | Out-Null
+        $id = (Get-Container tty-runc-run -All).Id
+        $script:madeIds.Add($id)
+        Remove-Container tty-runc-run
         Clear-Screen run
     }
 

@@ -13,7 +13,13 @@ public sealed partial class ContainerManager
     /// </summary>
     public TerminalExec StartTerminalExec(string idOrName, ExecOptions options, int rows, int columns)
     {
-        var (runtime, record, processFile) = PrepareExec(idOrName, options, (rows, columns));
+        var running = RunningRecord(idOrName);
+        if (RuntimeFor(running.Options.Runtime).Name != "psc")
+            // runc takes a console socket for an exec only with --detach, and a detached exec is re-parented away
+            // from us: its exit code would need a subreaper (conmon's job), which a PowerShell session cannot be.
+            throw new EngineException("TerminalExecNotSupported", ErrorKind.InvalidOperation, running.Name,
+                $"A terminal session in {running.Name} needs the psc runtime ({running.Options.Runtime} hands over an exec's terminal only when detached). Use Invoke-ContainerCommand, or create the container with -Interactive -Tty and attach.");
+        var (runtime, record, processFile) = PrepareExec(running.Id, options, (rows, columns));
         DirectoryInfo? dir = null;
         int listener = -1;
         try
@@ -126,8 +132,13 @@ public sealed class TerminalExec : ITerminalConnection
         master = -1;
         if (exitCode is null)
         {
-            // The session was left (cancelled): the runtime forwards SIGTERM to the process; a closed pty hangs it up too.
+            // The session was left (cancelled): the closed pty hangs the process up, and the runtime forwards SIGTERM
+            // to it. A process that ignores both must not hang the session: after 5 s the runtime is killed (the
+            // process stays in the container, as with runc).
             Tmds.Linux.LibC.kill(runtimePid, 15);
+            var deadline = DateTime.UtcNow.AddSeconds(5);
+            while (!HasEnded && DateTime.UtcNow < deadline) Thread.Sleep(50);
+            if (!HasEnded) Tmds.Linux.LibC.kill(runtimePid, 9);
             Wait();
         }
         File.Delete(processFile);
