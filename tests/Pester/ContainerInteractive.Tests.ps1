@@ -273,6 +273,21 @@ Describe 'Start-Container -Interactive -Tty and attach through a real terminal' 
         Clear-Screen run
     }
 
+    It 'attaches to a -Tty container started by name, and a stop ends the session with the exit code' {
+        $made = New-Container pester/tty:1 -Name tty-stop -Interactive -Tty -Command sh -Network none
+        $script:madeIds.Add($made.Id)
+        Clear-Screen run
+        Send-Line run 'Start-Container tty-stop; Enter-ContainerSession tty-stop -Attach; "C=$($LASTEXITCODE)=C"'
+        Wait-Screen run '/ # ' | Out-Null   # the prompt from before the attach is kept for the first client
+        Send-Line run 'echo S$((4+4))S'
+        Wait-Screen run 'S8S' | Out-Null
+        Stop-Container tty-stop -Timeout 1   # an interactive sh ignores SIGTERM: SIGKILL after 1 s
+        Wait-Screen run 'C=137=C' | Out-Null
+        (Get-Container tty-stop -All).ExitCode | Should -Be 137
+        Remove-Container tty-stop
+        Clear-Screen run
+    }
+
     It 'runs with a terminal, detaches with Ctrl+P Ctrl+Q, attaches again and returns the exit code' {
         Send-Line run 'Start-Container -Image pester/tty:1 -Name tty-run -Interactive -Tty -Command sh -Network none'
         Wait-Screen run '/ # ' | Out-Null
