@@ -49,6 +49,7 @@
         'ConvertTo-ContainerImage'
         'Install-ContainerService'
         'Uninstall-ContainerService'
+        'Enter-ContainerSession'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

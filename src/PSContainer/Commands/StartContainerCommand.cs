@@ -80,6 +80,8 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
     private void Run()
     {
         if (!ShouldProcess(Image, "Run container")) return;
+        bool attach = Interactive && Tty && !Detach;
+        if (attach) EnterContainerSessionCommand.RequireTerminal(this, Image);
         Container created;
         try
         {
@@ -103,6 +105,12 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
             if (Detach)
             {
                 WriteObject(started);
+                return;
+            }
+            if (attach)
+            {
+                // docker run -it: this terminal is the container's until it exits (or Ctrl+P Ctrl+Q detaches).
+                if (EnterContainerSessionCommand.AttachTerminal(this, Engine, started.Id, Cancellation) is int code) SetExitCode(code);
                 return;
             }
             bool firstErrorLine = true;

@@ -163,6 +163,7 @@ public abstract partial class ContainerCreationCmdlet : PSContainerCmdlet
         AddVolumesFromOptions(options);
         AddHealthOptions(options);
         AddRestartOptions(options);
+        AddTerminalOptions(options);
         return options;
     }
 

@@ -153,6 +153,8 @@ bool log_pump(struct logstream *s)
             break;
         }
         capture(s, buf + len, (size_t)n);
+        if (s->tee)
+            s->tee(buf + len, (size_t)n);
         len += (size_t)n;
         size_t start = 0;
         char *nl;

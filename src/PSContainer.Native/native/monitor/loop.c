@@ -62,13 +62,14 @@ static void forward_signals(void)
 /* One round of the loop: wait up to timeout_ms for output or a signal and handle what came. */
 static void step(int timeout_ms)
 {
-    struct pollfd fds[3 + HEALTH_NFDS] = {
+    struct pollfd fds[3 + HEALTH_NFDS + 16] = {
         {.fd = out_stream.fd, .events = POLLIN},
         {.fd = err_stream.fd, .events = POLLIN},
         {.fd = sig_fd, .events = POLLIN},
     };
     health_pollfds(&fds[3]);
-    int n = poll(fds, 3 + HEALTH_NFDS, timeout_ms);
+    int extra = console_pollfds(fds + 3 + HEALTH_NFDS, 16);
+    int n = poll(fds, 3 + HEALTH_NFDS + (nfds_t)extra, timeout_ms);
     if (n < 0 && errno != EINTR) {
         /* cannot happen with valid fds; avoid a busy loop all the same */
         struct timespec ts = {0, 10 * 1000 * 1000};
@@ -89,6 +90,7 @@ static void step(int timeout_ms)
         forward_signals();
     }
     health_handle(&fds[3], ctr_done);
+    console_handle(fds + 3 + HEALTH_NFDS, extra);
 }
 
 static long now_ms(void)
@@ -143,7 +145,14 @@ int monitor_run(const struct options *o)
     err_stream.capture_cap = sizeof err_text;
     out_stream.quiet = err_stream.quiet = true;
 
-    const char *create_args[] = {"create", "--bundle", o->bundle, "--pid-file", o->pid_file, o->id, NULL};
+    if (console_prepare(o) < 0)
+        return fail(o, MON_SELF_FAILURE, "psc-monitor: console socket%s: %s", "");
+    const char *create_args[] = {"create", "--bundle", o->bundle, "--pid-file", o->pid_file, o->id, NULL, NULL, NULL};
+    if (console_socket_path()) {
+        create_args[5] = "--console-socket";
+        create_args[6] = console_socket_path();
+        create_args[7] = o->id;
+    }
     create_pid = spawn_runtime(o, create_args, rt_log, outp[1], errp[1]);
     int spawn_errno = errno;
     close(outp[1]);
@@ -172,6 +181,7 @@ int monitor_run(const struct options *o)
         if (rt_log)
             unlink(rt_log);
         sync_report_fail(o->sync_fd, code, msg);
+        console_close();
         return 1;
     }
     if (rt_log)
@@ -179,6 +189,13 @@ int monitor_run(const struct options *o)
     err_stream.capture = NULL;
     out_stream.quiet = err_stream.quiet = false;
 
+    if (console_receive(o) < 0) {
+        int e = errno;
+        const char *del[] = {"delete", "--force", o->id, NULL};
+        run_runtime_wait(o, del);
+        errno = e;
+        return fail(o, MON_SELF_FAILURE, "psc-monitor: no terminal from the runtime%s: %s", "");
+    }
     char pidtext[32];
     long pid = 0;
     if (read_small_file(o->pid_file, pidtext, sizeof pidtext) > 0)
@@ -186,6 +203,7 @@ int monitor_run(const struct options *o)
     if (pid <= 0) {
         const char *del[] = {"delete", "--force", o->id, NULL};
         run_runtime_wait(o, del);
+        console_close();
         errno = EINVAL;
         return fail(o, MON_SELF_FAILURE, "psc-monitor: no container pid in %s: %s", o->pid_file);
     }
@@ -218,6 +236,8 @@ int monitor_run(const struct options *o)
             break;
         step((int)left);
     }
+    console_drain();
+    console_close();
     log_close(&out_stream);
     log_close(&err_stream);
     fdatasync(log_fd);

@@ -11,7 +11,7 @@
 
 static const char usage[] =
     "usage: psc-monitor --runtime PATH --runtime-root DIR --id ID --bundle DIR --log-path FILE\n"
-    "       [--log-max-size BYTES --log-max-files N]\n"
+    "       [--log-max-size BYTES --log-max-files N] [--tty --attach-socket PATH]\n"
     "                   --exit-file FILE --pid-file FILE [--cgroup-path PATH] [--sync-fd N]\n"
     "       [--health-process FILE --health-status FILE --health-interval-ms MS --health-timeout-ms MS\n"
     "        --health-retries N [--health-start-period-ms MS --health-start-interval-ms MS]\n"
@@ -42,6 +42,7 @@ int parse_args(int argc, char **argv, struct options *o)
         {"exit-command", required_argument, 0, OPT_EXIT_COMMAND},
         {"exit-command-arg", required_argument, 0, OPT_EXIT_COMMAND_ARG},
         {"exit-command-watch", required_argument, 0, OPT_EXIT_COMMAND_WATCH},
+        {"tty", no_argument, 0, 't'},              {"attach-socket", required_argument, 0, 'a'},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->sync_fd = -1;
@@ -86,6 +87,8 @@ int parse_args(int argc, char **argv, struct options *o)
             if (exit_command_option(o, c, optarg) < 0)
                 return -1;
             break;
+        case 't': o->tty = true; break;
+        case 'a': o->attach_socket = abs_or_die("attach-socket", optarg); break;
         case 'h': fputs(usage, stdout); exit(0);
         default: {
             int h = health_option(c, optarg, o);
@@ -110,6 +113,10 @@ int parse_args(int argc, char **argv, struct options *o)
     }
     if (health_check_options(o) < 0)
         return -1;
+    if (o->tty != (o->attach_socket != NULL)) {
+        fprintf(stderr, "psc-monitor: --tty and --attach-socket go together\n%s", usage);
+        return -1;
+    }
     if (!*o->id || strchr(o->id, '/')) {
         fprintf(stderr, "psc-monitor: --id '%s' is not a valid container id\n", o->id);
         return -1;

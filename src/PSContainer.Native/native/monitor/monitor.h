@@ -40,6 +40,8 @@ struct options {
     long long health_interval_ms, health_timeout_ms, health_start_period_ms, health_start_interval_ms;
     int health_retries;
     struct exit_command exit_cmd;
+    bool tty;                 /* --tty: the container's process has a terminal (console.c) */
+    const char *attach_socket; /* --attach-socket: where clients attach to that terminal */
 };
 int exit_command_option(struct options *o, int opt, const char *arg);
 void exit_command_run(const struct options *o);
@@ -73,6 +75,7 @@ struct logstream {
     bool quiet;          /* read but do not log (the runtime's own output while `create` runs) */
     char *capture;       /* when set, a copy of what arrives is kept here (runtime error text) */
     size_t capture_len, capture_cap;
+    void (*tee)(const char *data, size_t len); /* also given everything read (the terminal's attach clients) */
 };
 void log_set_output(int fd, const char *path, long long max_size, int max_files);
 bool log_pump(struct logstream *s);   /* false once the stream reached EOF (and was closed) */
@@ -121,6 +124,15 @@ void health_pollfds(struct pollfd *fds); /* fills HEALTH_NFDS entries */
 void health_handle(const struct pollfd *fds, bool container_done);
 void health_reaped(pid_t pid, int wstatus);
 void health_stop(void);
+/* console.c: the container's terminal, held by the monitor, and its attach socket */
+struct pollfd;
+int console_prepare(const struct options *o);   /* before create: the console socket (--tty only) */
+const char *console_socket_path(void);          /* for create --console-socket; NULL without --tty */
+int console_receive(const struct options *o);   /* after create: take the pty master, open the attach socket */
+int console_pollfds(struct pollfd *fds, int max);
+void console_handle(const struct pollfd *fds, int n);
+void console_drain(void);                       /* the container exited: log what its terminal still holds */
+void console_close(void);                       /* clients, master and sockets closed and removed */
 
 /* loop.c */
 int monitor_run(const struct options *o);

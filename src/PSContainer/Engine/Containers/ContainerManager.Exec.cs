@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using PSContainer.Engine.Storage;
@@ -25,6 +24,41 @@ public sealed partial class ContainerManager
     /// </summary>
     public IEnumerable<ContainerLogRecord> Exec(string idOrName, ExecOptions options, Action<int> onExit, CancellationToken cancel)
     {
+        var exec = StartExec(idOrName, options, withInput: false);
+        return Stream(exec, onExit, cancel);
+    }
+
+    /// <summary>
+    /// Starts an exec and hands it over: with <paramref name="withInput"/> its stdin is a pipe the caller writes
+    /// and closes (docker exec -i); without, /dev/null.
+    /// </summary>
+    public ExecProcess StartExec(string idOrName, ExecOptions options, bool withInput)
+    {
+        var (runtime, record, processFile) = PrepareExec(idOrName, options, terminal: null);
+        var argv = new List<string> { runtime.Binary, "--root", runtime.Root, "exec", "--process", processFile, record.Id };
+        try
+        {
+            var (pid, stdin, stdout, stderr) = ProcessSpawner.Start(runtime.Binary, argv, ExecEnvironment, withInput);
+            return new ExecProcess(pid, stdin, stdout, stderr, processFile);
+        }
+        catch
+        {
+            File.Delete(processFile);
+            throw;
+        }
+    }
+
+    private static readonly IReadOnlyDictionary<string, string> ExecEnvironment = new Dictionary<string, string>
+    {
+        ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    };
+
+    /// <summary>
+    /// Writes the exec's process.json (the container's process with the overrides) into the run dir. A terminal
+    /// (rows, columns) makes it process.terminal with that consoleSize.
+    /// </summary>
+    private (RuntimeClient Runtime, ContainerRecord Record, string ProcessFile) PrepareExec(string idOrName, ExecOptions options, (int Rows, int Columns)? terminal)
+    {
         var record = RunningRecord(idOrName);
         if (options.Command.Length == 0)
             throw new EngineException("NoCommand", ErrorKind.InvalidArgument, record.Name, "Give the command to run in the container.");
@@ -33,7 +67,10 @@ public sealed partial class ContainerManager
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(ContainerDir(record.Id), "config.json")))!;
         var process = config["process"]!.DeepClone().AsObject();
         process["args"] = new JsonArray(options.Command.Select(a => (JsonNode)JsonValue.Create(a)!).ToArray());
-        process["terminal"] = false;
+        process["terminal"] = terminal is not null;
+        process.Remove("consoleSize");
+        if (terminal is { } size && size.Rows > 0 && size.Columns > 0)
+            process["consoleSize"] = new JsonObject { ["height"] = size.Rows, ["width"] = size.Columns };
         if (options.WorkingDirectory is not null) process["cwd"] = options.WorkingDirectory;
         if (options.User is not null)
         {
@@ -47,9 +84,12 @@ public sealed partial class ContainerManager
                 ["additionalGids"] = new JsonArray(user.AdditionalGids.Select(g => (JsonNode)JsonValue.Create(g)).ToArray()),
             };
         }
-        if (options.Environment.Count > 0)
+        if (options.Environment.Count > 0 || terminal is not null)
         {
             var env = process["env"]!.AsArray().Select(e => e!.GetValue<string>()).ToList();
+            // A terminal session needs a TERM for full-screen programs; docker exec -t sets xterm when none is given.
+            if (terminal is not null && !env.Any(e => e.StartsWith("TERM=", StringComparison.Ordinal)) && !options.Environment.ContainsKey("TERM"))
+                env.Add("TERM=xterm");
             foreach (var (k, v) in options.Environment)
             {
                 env.RemoveAll(e => e.StartsWith(k + "=", StringComparison.Ordinal));
@@ -60,40 +100,20 @@ public sealed partial class ContainerManager
         string processFile = Path.Combine(RunDir(record.Id), $"exec-{Guid.NewGuid():N}.json");
         Directory.CreateDirectory(RunDir(record.Id));
         AtomicFile.Write(processFile, JsonSerializer.SerializeToUtf8Bytes(process), RunDir(record.Id));
-        return Stream(runtime, record, processFile, onExit, cancel);
+        return (runtime, record, processFile);
     }
 
-    private static IEnumerable<ContainerLogRecord> Stream(RuntimeClient runtime, ContainerRecord record, string processFile, Action<int> onExit, CancellationToken cancel)
+    private static IEnumerable<ContainerLogRecord> Stream(ExecProcess exec, Action<int> onExit, CancellationToken cancel)
     {
-        var argv = new List<string> { runtime.Binary, "--root", runtime.Root, "exec", "--process", processFile, record.Id };
-        var (pid, stdout, stderr) = ProcessSpawner.Start(runtime.Binary, argv, new Dictionary<string, string> { ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" });
-        var lines = new BlockingCollection<ContainerLogRecord>();
-        int open = 2;
-        void Pump(Microsoft.Win32.SafeHandles.SafeFileHandle handle, string stream)
-        {
-            try
-            {
-                using var reader = new StreamReader(new FileStream(handle, FileAccess.Read, 1));
-                string? line;
-                while ((line = reader.ReadLine()) is not null) lines.Add(new ContainerLogRecord(DateTime.UtcNow, stream, line));
-            }
-            finally
-            {
-                if (Interlocked.Decrement(ref open) == 0) lines.CompleteAdding();
-            }
-        }
-        var readers = new[] { Task.Run(() => Pump(stdout, "stdout")), Task.Run(() => Pump(stderr, "stderr")) };
         try
         {
-            foreach (var line in lines.GetConsumingEnumerable(cancel)) yield return line;
+            foreach (var line in exec.ReadToEnd(cancel)) yield return line;
         }
         finally
         {
-            if (cancel.IsCancellationRequested) Tmds.Linux.LibC.kill(pid, 15);
-            int code = ProcessSpawner.WaitExitCode(pid);
-            Task.WaitAll(readers, TimeSpan.FromSeconds(5));
-            File.Delete(processFile);
-            onExit(code);
+            if (cancel.IsCancellationRequested) exec.Kill();
+            onExit(exec.Wait());
+            exec.Dispose();
         }
     }
 

@@ -127,6 +127,7 @@ public sealed partial class ContainerManager
         ContainerOptions.ValidateStop(options);
         ContainerOptions.ValidateHealth(ContainerOptions.EffectiveHealthcheck(options.Healthcheck, image.Config.Healthcheck), $"container {name}");
         ContainerOptions.ValidateRestart(options);
+        ContainerOptions.ValidateTerminal(options);
         options.LogRotation();
         foreach (string? mode in new[] { options.PidMode, options.IpcMode })
             if (mode?.StartsWith("container:", StringComparison.Ordinal) == true) Resolve(mode["container:".Length..]);
@@ -437,6 +438,7 @@ public sealed partial class ContainerManager
             args.AddRange(ExitCommandArguments(record));
             args.AddRange(["--log-max-size", logMaxSize.ToString(CultureInfo.InvariantCulture), "--log-max-files", logMaxFiles.ToString(CultureInfo.InvariantCulture)]);
             args.AddRange(HealthMonitorArgs(record));
+            if (record.Options.Tty) args.AddRange(["--tty", "--attach-socket", AttachSocketPath(id)]);
             var env = new Dictionary<string, string> { ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
             launcher = ProcessSpawner.Spawn(args[0], args, env, new Dictionary<int, int> { [writeEnd] = 3 });
         }

@@ -75,6 +75,7 @@ public static partial class RuntimeSpecBuilder
     public static JsonObject Build(ContainerRecord container, string[] env, ResolvedUser user, string workingDirectory, string hostname, SpecContext context)
     {
         var o = container.Options;
+        if (o.Tty) env = ContainerOptions.WithTerminalType(env);
         var caps = new JsonArray(DefaultCapabilities.Select(c => (JsonNode)JsonValue.Create(c)!).ToArray());
         var mounts = new JsonArray
         {
@@ -130,7 +131,7 @@ public static partial class RuntimeSpecBuilder
             ["ociVersion"] = "1.1.0",
             ["process"] = new JsonObject
             {
-                ["terminal"] = false,
+                ["terminal"] = o.Tty,
                 ["user"] = new JsonObject
                 {
                     ["uid"] = user.Uid,

@@ -1,0 +1,63 @@
+using PSContainer.Native;
+
+namespace PSContainer.Engine.Containers;
+
+// docker attach: the terminal of a container started with -Tty is held by its monitor, which serves it on a unix
+// socket in the container's run dir (protocol: AttachProtocol and monitor/console.c).
+public sealed partial class ContainerManager
+{
+    private string AttachSocketPath(string id) => Path.Combine(RunDir(id), "attach");
+
+    /// <summary>Connects to a running container's terminal. Only a container made with -Tty has one.</summary>
+    public AttachConnection Attach(string idOrName)
+    {
+        var record = RunningRecord(idOrName);
+        if (!record.Options.Tty)
+            throw new EngineException("NoTerminal", ErrorKind.InvalidOperation, record.Name,
+                $"Container {record.Name} has no terminal to attach to: create it with -Interactive -Tty (or use Enter-ContainerSession without -Attach for a new process).");
+        try
+        {
+            // Through /proc/self/fd/N of the run dir: its path can be longer than a socket address may be.
+            int fd = UnixSocket.ConnectInDirectory(RunDir(record.Id), "attach");
+            return new AttachConnection(fd, record.Id, record.Name);
+        }
+        catch (NativeException e)
+        {
+            throw new EngineException("AttachFailed", ErrorKind.ResourceUnavailable, record.Name, $"Cannot attach to {record.Name}: {e.Message}", e);
+        }
+    }
+}
+
+/// <summary>A connection to a monitor's attach socket. Closing it detaches; the container goes on.</summary>
+public sealed class AttachConnection : ITerminalConnection
+{
+    private int fd;
+
+    internal AttachConnection(int fd, string id, string name)
+    {
+        this.fd = fd;
+        Id = id;
+        Name = name;
+    }
+
+    public string Id { get; }
+    public string Name { get; }
+
+    public int OutputFd => fd;
+
+    /// <summary>The terminal's output; 0 when the monitor closed the connection (the container's terminal closed).</summary>
+    public int ReadOutput(Span<byte> buffer) => Math.Max(UnixSocket.Read(fd, buffer), 0);
+
+    public bool SendInput(ReadOnlySpan<byte> data) => UnixSocket.WriteAll(fd, AttachProtocol.InputFrames(data));
+
+    public void Resize(int rows, int columns) => UnixSocket.WriteAll(fd, AttachProtocol.ResizeFrame(rows, columns));
+
+    /// <summary>The monitor closes the connection when the process ends; that is the end this relay waits for.</summary>
+    public bool HasEnded => false;
+
+    public void Dispose()
+    {
+        UnixSocket.Close(fd);
+        fd = -1;
+    }
+}
