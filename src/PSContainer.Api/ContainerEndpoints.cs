@@ -1,0 +1,77 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using PSContainer.Engine;
+using PSContainer.Engine.Images;
+using PSContainer.Engine.Services;
+
+namespace PSContainer.Api;
+
+/// <summary>The container endpoints that answer with one JSON document or a status (list, create, inspect,
+/// start, stop, restart, kill, remove). Each maps its request onto <see cref="ContainerService"/>.</summary>
+public static class ContainerEndpoints
+{
+    public static void Map(WebApplication app, ApiState state)
+    {
+        var s = state.Containers;
+
+        app.MapGet("/containers/json", (HttpRequest r) =>
+        {
+            var query = new ContainerQuery { All = Query.Bool(r, "all"), Limit = Query.Int(r, "limit"), Filters = Query.Filters(r) };
+            return Results.Json(new JsonArray(s.ListDetails(query).Select(d => (JsonNode?)DockerJson.Summary(d)).ToArray()));
+        });
+
+        app.MapPost("/containers/create", async (HttpRequest r) =>
+        {
+            using var body = await JsonDocument.ParseAsync(r.Body, cancellationToken: r.HttpContext.RequestAborted);
+            var options = CreateRequestMapper.Map(body.RootElement, Query.String(r, "name"));
+            try
+            {
+                var created = s.Create(options);
+                return Results.Json(new JsonObject { ["Id"] = created.Id, ["Warnings"] = new JsonArray() }, statusCode: StatusCodes.Status201Created);
+            }
+            catch (EngineException e) when (e.ErrorId == "ImageNotFound")
+            {
+                // The docker CLI pulls on a 404 and creates again; the message is dockerd's.
+                string shown = ImageReference.TryParse(options.Image, defaultTag: true, out var parsed, out _) ? parsed!.FamiliarString : options.Image;
+                throw new ApiException(StatusCodes.Status404NotFound, $"No such image: {shown}");
+            }
+        });
+
+        app.MapGet("/containers/{id}/json", (string id) =>
+        {
+            var d = s.Inspect(id);
+            return Results.Json(DockerJson.Inspect(d, state.Images.Find(d.Container.ImageId)));
+        });
+
+        app.MapPost("/containers/{id}/start", (string id) =>
+        {
+            return s.Start(id) ? Results.NoContent() : Results.StatusCode(StatusCodes.Status304NotModified);
+        });
+
+        app.MapPost("/containers/{id}/stop", (string id, HttpRequest r) =>
+            s.Stop(id, Timeout(r)) ? Results.NoContent() : Results.StatusCode(StatusCodes.Status304NotModified));
+
+        app.MapPost("/containers/{id}/restart", (string id, HttpRequest r) =>
+        {
+            s.Restart(id, Timeout(r));
+            return Results.NoContent();
+        });
+
+        app.MapPost("/containers/{id}/kill", (string id, HttpRequest r) =>
+        {
+            s.Kill(id, Query.String(r, "signal"));
+            return Results.NoContent();
+        });
+
+        app.MapDelete("/containers/{id}", (string id, HttpRequest r) =>
+        {
+            if (Query.Bool(r, "link")) throw ApiException.NotImplemented("removing a link (docker rm --link) is not supported: PSContainer has no links");
+            s.Remove(id, Query.Bool(r, "force"), Query.Bool(r, "v"));
+            return Results.NoContent();
+        });
+    }
+
+    /// <summary>docker stop -t: seconds (t, or signal-free "timeout" in newer clients); null = the container's own.</summary>
+    private static TimeSpan? Timeout(HttpRequest r) =>
+        (Query.Int(r, "t") ?? Query.Int(r, "timeout")) is int t ? (t < 0 ? null : TimeSpan.FromSeconds(t)) : null;
+}
