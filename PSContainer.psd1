@@ -47,6 +47,8 @@
         'Copy-ContainerItem'
         'Export-Container'
         'ConvertTo-ContainerImage'
+        'Start-ContainerApiService'
+        'Stop-ContainerApiService'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

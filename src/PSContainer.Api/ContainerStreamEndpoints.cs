@@ -102,7 +102,7 @@ public static class ContainerStreamEndpoints
         while (await Task.Run(enumerator.MoveNext, cancel))
         {
             var record = enumerator.Current;
-            string prefix = timestamps ? record.Time.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff00'Z' ", System.Globalization.CultureInfo.InvariantCulture) : "";
+            string prefix = timestamps ? DockerJson.Rfc3339Nano(record.Time) + " " : "";
             await FrameWriter.WriteAsync(output, record.Stream == "stderr" ? StreamType.Stderr : StreamType.Stdout, prefix + record.Line + "\n", cancel);
         }
     }

@@ -17,6 +17,13 @@ public static class DockerJson
 
     public static string Time(DateTime? t) => t is DateTime v ? v.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture) : ZeroTime;
 
+    /// <summary>Go's RFC3339Nano (trailing zeros of the fraction dropped), as docker logs -t prints times.</summary>
+    public static string Rfc3339Nano(DateTime t)
+    {
+        string fraction = t.ToUniversalTime().ToString("fffffff", CultureInfo.InvariantCulture).TrimEnd('0');
+        return t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture) + (fraction.Length > 0 ? "." + fraction : "") + "Z";
+    }
+
     public static long Unix(DateTime t) => (long)(t.ToUniversalTime() - Epoch).TotalSeconds;
 
     private static JsonArray Array(IEnumerable<string> items) => new(items.Select(i => (JsonNode?)JsonValue.Create(i)).ToArray());
@@ -56,7 +63,8 @@ public static class DockerJson
     {
         var c = d.Container;
         var ports = new JsonArray();
-        foreach (var p in d.Ports)
+        // As docker ps: a stopped container publishes nothing (its bindings stay in HostConfig).
+        foreach (var p in c.State is ContainerState.Running or ContainerState.Paused ? d.Ports : [])
             ports.Add(new JsonObject { ["IP"] = p.HostIp, ["PrivatePort"] = p.ContainerPort, ["PublicPort"] = p.HostPort, ["Type"] = p.Protocol });
         return new JsonObject
         {
@@ -98,7 +106,8 @@ public static class DockerJson
         var c = d.Container;
         var o = d.Options;
         var portMap = new JsonObject();
-        foreach (var group in d.Ports.GroupBy(p => $"{p.ContainerPort.ToString(CultureInfo.InvariantCulture)}/{p.Protocol}"))
+        bool live = c.State is ContainerState.Running or ContainerState.Paused;
+        foreach (var group in (live ? d.Ports : []).GroupBy(p => $"{p.ContainerPort.ToString(CultureInfo.InvariantCulture)}/{p.Protocol}"))
             portMap[group.Key] = new JsonArray(group.Select(p => (JsonNode?)new JsonObject
             {
                 ["HostIp"] = p.HostIp,
@@ -110,7 +119,7 @@ public static class DockerJson
         var exposed = new JsonObject();
         foreach (string key in d.Ports.Select(p => $"{p.ContainerPort.ToString(CultureInfo.InvariantCulture)}/{p.Protocol}").Concat(image?.Config.ExposedPorts ?? []).Distinct())
             exposed[key] = new JsonObject();
-        bool running = c.State is ContainerState.Running or ContainerState.Paused;
+        bool running = live;
         string[] entrypoint = o.Entrypoint ?? image?.Config.Entrypoint ?? [];
         string[] cmd = o.Command ?? (o.Entrypoint is null ? image?.Config.Cmd ?? [] : []);
         var env = (image?.Config.Env ?? []).Where(e => !o.Environment.ContainsKey(e.Split('=')[0])).Concat(c.Environment);
