@@ -38,6 +38,8 @@ public static class ApiServiceHost
             throw new EngineException("ApiServiceNotInstalled", ErrorKind.NotInstalled, Binary, $"psc-api is missing: {Binary}. Rebuild the module.");
         if (Answers(socket))
             throw new EngineException("ApiServiceRunning", ErrorKind.ResourceExists, socket, $"A server already answers on {socket}; stop it first (Stop-ContainerApiService -SocketPath {socket}).");
+        // setsid --fork: the server gets a session of its own (no terminal's hangup reaches it) and, its parent
+        // having exited, init for a parent, so it is never left a zombie of this pwsh when it stops.
         var psi = new ProcessStartInfo("setsid")
         {
             UseShellExecute = false,
@@ -45,35 +47,52 @@ public static class ApiServiceHost
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (string a in new[] { Binary, "--socket", socket, "--root", paths.Root, "--runroot", paths.RunRoot, "--log", log, "--pid-file", PidFileOf(socket) })
+        foreach (string a in new[] { "--fork", Binary, "--socket", socket, "--root", paths.Root, "--runroot", paths.RunRoot, "--log", log, "--pid-file", PidFileOf(socket) })
             psi.ArgumentList.Add(a);
         if (group is not null)
         {
             psi.ArgumentList.Add("--group");
             psi.ArgumentList.Add(group);
         }
+        string pidFile = PidFileOf(socket);
+        if (File.Exists(pidFile)) File.Delete(pidFile); // a stale one must not be taken for the new server's
         using var process = Process.Start(psi) ?? throw new EngineException("ApiServiceStartFailed", ErrorKind.InvalidOperation, socket, "Could not start psc-api.");
         process.StandardInput.Close();
+        // The server holds the write end of this pipe for its life: its end (EOF) before the server answers means it
+        // exited, and what it wrote says why.
         var stderr = process.StandardError.ReadToEndAsync(cancel);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
             cancel.ThrowIfCancellationRequested();
-            if (process.HasExited)
+            if (File.Exists(pidFile) && Pings(socket)) break;
+            if (stderr.IsCompleted)
             {
-                string why = stderr.Wait(TimeSpan.FromSeconds(1)) ? stderr.Result.Trim() : "";
+                string why = stderr.IsCompletedSuccessfully ? stderr.Result.Trim() : "";
                 throw new EngineException("ApiServiceStartFailed", ErrorKind.InvalidOperation, socket,
-                    $"psc-api exited with {process.ExitCode} before it answered on {socket}: {(why.Length > 0 ? why : "see " + log)}");
+                    $"psc-api exited before it answered on {socket}: {(why.Length > 0 ? why : "see " + log)}");
             }
-            if (File.Exists(PidFileOf(socket)) && Pings(socket)) break;
             if (DateTime.UtcNow > deadline)
             {
-                ProcessSignal.Send(process.Id, ProcessSignal.SIGTERM);
+                if (ReadPid(pidFile) is int stuck) ProcessSignal.Send(stuck, ProcessSignal.SIGTERM);
                 throw new EngineException("ApiServiceStartFailed", ErrorKind.OperationStopped, socket, $"psc-api did not answer on {socket} within 30 seconds; see {log}.");
             }
             Thread.Sleep(50);
         }
-        return new ApiServiceInfo { Pid = process.Id, SocketPath = socket, LogPath = log, StateRoot = paths.Root };
+        int pid = ReadPid(pidFile) ?? throw new EngineException("ApiServiceStartFailed", ErrorKind.InvalidData, pidFile, $"psc-api answered but its pid file {pidFile} is unreadable.");
+        return new ApiServiceInfo { Pid = pid, SocketPath = socket, LogPath = log, StateRoot = paths.Root };
+    }
+
+    private static int? ReadPid(string pidFile)
+    {
+        try
+        {
+            return int.TryParse(File.ReadAllText(pidFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) ? pid : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Stops the server on <paramref name="socketPath"/> (SIGTERM, then waits for it to go). False when none ran.</summary>
@@ -82,7 +101,7 @@ public static class ApiServiceHost
         string socket = Path.GetFullPath(socketPath ?? DefaultSocket);
         string pidFile = PidFileOf(socket);
         if (!File.Exists(pidFile)) return false;
-        if (!int.TryParse(File.ReadAllText(pidFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) || !IsServerOf(pid, socket))
+        if (ReadPid(pidFile) is not int pid || !IsServerOf(pid, socket))
         {
             // The server that wrote it is gone (killed, or the host rebooted and the pid is someone else's).
             File.Delete(pidFile);

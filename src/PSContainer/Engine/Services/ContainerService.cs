@@ -178,7 +178,16 @@ public sealed partial class ContainerService
     /// </summary>
     public WaitResult Wait(string idOrName, WaitCondition condition, CancellationToken cancel)
     {
-        string id = ResolveId(idOrName);
+        string id;
+        try
+        {
+            id = ResolveId(idOrName);
+        }
+        catch (EngineException e) when (e.ErrorId == "ContainerNotFound")
+        {
+            // Auto-removed already: the engine still knows how it ended (by full id).
+            return RemovedResult(idOrName, idOrName, cancel);
+        }
         var first = Snapshot(id);
         if (first is null) return RemovedResult(id, idOrName, cancel);
         if (condition == WaitCondition.NotRunning && first.State is not (ContainerState.Running or ContainerState.Paused))

@@ -1,0 +1,313 @@
+#Requires -Version 7.4
+# The Docker Engine API (psc-api) driven by the real docker CLI (Debian's docker.io, /usr/bin/docker 20.10) on a
+# private socket the test starts with Start-ContainerApiService, over a private state root: what docker does shows
+# in Get-Container, and what the cmdlets make shows in docker ps (issue 13).
+
+BeforeDiscovery {
+    $script:why = if (-not (Test-Path /usr/bin/docker)) { 'no docker CLI (/usr/bin/docker, Debian package docker.io)' }
+                  elseif (-not (Test-Path /bin/busybox)) { 'no busybox-static' }
+}
+
+Describe 'Docker Engine API (psc-api)' -Skip:([bool]$script:why) {
+    BeforeAll {
+        Import-Module "$PSScriptRoot/TestSupport.psm1" -Force
+        $script:state = New-TestStateRoot -Prefix 'psc-dapi'
+        Import-Module (Get-TestModulePath) -Force
+        $script:native = Join-Path (Split-Path (Get-TestModulePath)) 'native'
+        $script:haveRuntime = (Test-Path "$script:native/psc-runtime") -and (Test-Path "$script:native/psc-monitor")
+
+        $tar = New-TestBusyboxRootFs -Path (Join-Path $script:state.Work 'busybox.tar')
+        $script:image = Import-ContainerImage $tar -Format RootFs -Name 'pester/busybox:1' -Command sh
+        $script:img = 'pester/busybox:1'
+
+        $script:socket = Join-Path $script:state.Work 'docker.sock'
+        $script:apiLog = Join-Path $script:state.Work 'psc-api.log'
+        $script:api = Start-ContainerApiService -SocketPath $script:socket -LogPath $script:apiLog
+        $script:previousDockerHost = $env:DOCKER_HOST
+        $env:DOCKER_HOST = $script:api.DockerHost
+        # No config of the user's (contexts, credential helpers) may steer the CLI elsewhere.
+        $script:previousDockerConfig = $env:DOCKER_CONFIG
+        $env:DOCKER_CONFIG = Join-Path $script:state.Work 'docker-config'
+        New-Item -ItemType Directory -Force $env:DOCKER_CONFIG | Out-Null
+
+        function script:Invoke-Docker {
+            <# docker ARGS...: the CLI's exit code, stdout and stderr apart. #>
+            Invoke-DockerProcess -Arguments @($args | ForEach-Object { "$_" })
+        }
+        function script:Invoke-DockerProcess {
+            <# Runs the docker CLI with a deadline (a hang is a failure, not a stuck suite). #>
+            param([string[]]$Arguments, [int]$TimeoutSeconds = 60, [hashtable]$Environment = @{})
+            $psi = [Diagnostics.ProcessStartInfo]::new('/usr/bin/docker')
+            foreach ($a in $Arguments) { $psi.ArgumentList.Add($a) }
+            $psi.RedirectStandardOutput = $true
+            $psi.RedirectStandardError = $true
+            $psi.UseShellExecute = $false
+            foreach ($k in $Environment.Keys) { $psi.Environment[$k] = [string]$Environment[$k] }
+            $p = [Diagnostics.Process]::Start($psi)
+            $out = $p.StandardOutput.ReadToEndAsync()
+            $err = $p.StandardError.ReadToEndAsync()
+            if (-not $p.WaitForExit($TimeoutSeconds * 1000)) {
+                $p.Kill($true)
+                throw "docker $($Arguments -join ' ') did not finish within $TimeoutSeconds s"
+            }
+            $p.WaitForExit()
+            [pscustomobject]@{ Code = $p.ExitCode; Out = $out.Result.TrimEnd(); Err = $err.Result.TrimEnd(); Lines = @($out.Result -split "`n" | Where-Object { $_ }) }
+        }
+        function script:Get-FreePort {
+            $l = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+            $l.Start(); $port = $l.LocalEndpoint.Port; $l.Stop()
+            $port
+        }
+        function script:Get-OurLeak {
+            # What a removed container must not leave: mounts, cgroups, monitors, network namespaces, container dirs.
+            @(
+                Get-TestMount -Path $script:state.Root, $script:state.RunRoot | ForEach-Object { "mount $_" }
+                Get-ChildItem /sys/fs/cgroup -Directory | ForEach-Object { Join-Path $_.FullName $script:state.CgroupParent } |
+                    Where-Object { Test-Path $_ } | ForEach-Object { Get-ChildItem $_ -Directory } | ForEach-Object { "cgroup $($_.FullName)" }
+                Get-Process -ErrorAction SilentlyContinue | Where-Object ProcessName -like 'psc-mon*' | Where-Object {
+                    (Get-Content "/proc/$($_.Id)/cmdline" -Raw -ErrorAction SilentlyContinue) -match [regex]::Escape($script:state.Root) } |
+                    ForEach-Object { "monitor $($_.Id)" }
+                if (Test-Path "$($script:state.RunRoot)/netns") { Get-ChildItem "$($script:state.RunRoot)/netns" | ForEach-Object { "netns $($_.Name)" } }
+                if (Test-Path "$($script:state.Root)/containers") { Get-ChildItem "$($script:state.Root)/containers" | ForEach-Object { "dir $($_.Name)" } }
+            )
+        }
+    }
+
+    AfterAll {
+        Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+        if ($script:api) {
+            $script:api | Stop-ContainerApiService
+            # The server is gone with its socket and pid file.
+            # Exited (a zombie until its reaper, init, collects it counts as exited).
+            [PSContainer.Engine.Containers.ProcessInfo]::Exists($script:api.Pid) | Should -BeFalse
+            $script:socket | Should -Not -Exist
+        }
+        $env:DOCKER_HOST = $script:previousDockerHost
+        $env:DOCKER_CONFIG = $script:previousDockerConfig
+        foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory) {
+            $p = Join-Path $h.FullName $script:state.CgroupParent
+            if (Test-Path $p) { Get-ChildItem $p -Directory | ForEach-Object { [IO.Directory]::Delete($_.FullName) }; [IO.Directory]::Delete($p) }
+        }
+        Remove-TestStateRoot $script:state
+    }
+
+    BeforeEach {
+        if (-not $script:haveRuntime) { Set-ItResult -Skipped -Because 'psc-runtime/psc-monitor are not built (out/PSContainer/native)' }
+    }
+
+    AfterEach {
+        Get-Container -All | Remove-Container -Force
+        Get-OurLeak | Should -BeNullOrEmpty
+    }
+
+    Context 'the service' {
+        It 'listens on a root-owned 0660 socket and answers /_ping with dockerd''s headers' {
+            $item = Get-Item $script:socket
+            $item.UnixFileMode | Should -Be ([IO.UnixFileMode]'UserRead, UserWrite, GroupRead, GroupWrite')
+            $item.User | Should -Be 'root'
+            $script:api.Pid | Should -BeGreaterThan 0
+            (Get-Content "/proc/$($script:api.Pid)/cmdline" -Raw) | Should -Match 'psc-api'
+            foreach ($method in 'Get', 'Head') {
+                $r = Invoke-WebRequest -UnixSocket $script:socket -Uri 'http://localhost/_ping' -Method $method
+                $r.StatusCode | Should -Be 200
+                "$($r.Headers['Api-Version'])" | Should -Be '1.41'
+                "$($r.Headers['Docker-Experimental'])" | Should -Be 'false'
+                "$($r.Headers['OSType'])" | Should -Be 'linux'
+                "$($r.Headers['Builder-Version'])" | Should -Not -BeNullOrEmpty
+                if ($method -eq 'Get') { "$($r.Content)" | Should -Be 'OK' }
+            }
+            # A second server on the same socket is refused while this one runs.
+            { Start-ContainerApiService -SocketPath $script:socket -ErrorAction Stop } | Should -Throw -ErrorId 'ApiServiceRunning,PSContainer.Commands.StartContainerApiServiceCommand'
+        }
+
+        It 'answers docker version, and refuses an API version above its own with dockerd''s message' {
+            $v = Invoke-Docker version --format '{{.Server.APIVersion}} {{.Server.MinAPIVersion}} {{.Server.Os}}'
+            $v.Code | Should -Be 0 -Because $v.Err
+            $v.Out | Should -Be '1.41 1.12 linux'
+            $tooNew = Invoke-DockerProcess -Arguments version -Environment @{ DOCKER_API_VERSION = '1.50' }
+            $tooNew.Code | Should -Not -Be 0
+            $tooNew.Err | Should -Match 'client version 1\.50 is too new\. Maximum supported API version is 1\.41'
+            # Versioned and unversioned paths are the same endpoint.
+            $a = Invoke-RestMethod -UnixSocket $script:socket -Uri 'http://localhost/v1.41/version'
+            $b = Invoke-RestMethod -UnixSocket $script:socket -Uri 'http://localhost/version'
+            $a.ApiVersion | Should -Be '1.41'
+            $b.ApiVersion | Should -Be '1.41'
+            $a.MinAPIVersion | Should -Be '1.12'
+        }
+
+        It 'answers what it does not serve with docker''s error JSON (501/404), never a hang' {
+            $net = Invoke-DockerProcess -Arguments network, ls -TimeoutSeconds 20
+            $net.Code | Should -Not -Be 0
+            $net.Err | Should -Match 'not served by PSContainer'
+            foreach ($case in @(@{ Uri = 'http://localhost/v1.41/networks'; Status = 501 }, @{ Uri = 'http://localhost/v1.41/nothing/here'; Status = 404 })) {
+                $r = Invoke-WebRequest -UnixSocket $script:socket -Uri $case.Uri -SkipHttpErrorCheck -TimeoutSec 10
+                [int]$r.StatusCode | Should -Be $case.Status
+                ($r.Content | ConvertFrom-Json).message | Should -Not -BeNullOrEmpty
+            }
+        }
+    }
+
+    Context 'containers' {
+        It 'docker run --rm prints the output and returns the exit code, and removes the container' {
+            $hi = Invoke-Docker run --rm $script:img echo hi
+            $hi.Code | Should -Be 0 -Because $hi.Err
+            $hi.Out | Should -Be 'hi'
+            $three = Invoke-Docker run --rm $script:img sh -c 'echo out; echo err >&2; exit 3'
+            $three.Code | Should -Be 3
+            $three.Out | Should -Be 'out'
+            $three.Err | Should -Be 'err'
+            @(Get-Container -All) | Should -HaveCount 0
+        }
+
+        It 'docker run -d -p publishes a port; the container is one Get-Container sees, and docker ps/logs/inspect/stop/rm work on it' {
+            $port = Get-FreePort
+            $run = Invoke-Docker run -d --name web -l tier=front -p "127.0.0.1:${port}:80" $script:img sh -c 'mkdir -p /www; echo api-page > /www/index.html; echo started; echo warn >&2; exec httpd -f -p 80 -h /www'
+            $run.Code | Should -Be 0 -Because $run.Err
+            $id = $run.Out
+            $id | Should -Match '^[0-9a-f]{64}$'
+            Wait-TestHttp "http://127.0.0.1:$port/" | Should -Be 'api-page'
+
+            $c = Get-Container web
+            $c.Id | Should -Be $id
+            $c.State | Should -Be 'Running'
+            $c.Ports | Should -Contain "127.0.0.1:$port->80/tcp"
+
+            $ps = Invoke-Docker ps --format '{{.ID}} {{.Names}} {{.Status}} {{.Ports}}'
+            $ps.Lines | Should -HaveCount 1
+            $ps.Lines[0] | Should -Match "^$($id.Substring(0, 12)) web Up .* 127\.0\.0\.1:$port->80/tcp$"
+            (Invoke-Docker ps -q --filter label=tier=front).Out | Should -Be $id.Substring(0, 12)
+            (Invoke-Docker ps -q --filter label=tier=back).Out | Should -BeNullOrEmpty
+            (Invoke-Docker ps -q --filter name=we).Out | Should -Be $id.Substring(0, 12)
+            (Invoke-Docker ps -q --filter status=exited).Out | Should -BeNullOrEmpty
+
+            $logs = Invoke-Docker logs web
+            $logs.Out | Should -Be 'started'
+            $logs.Err | Should -Be 'warn'
+            $stamped = Invoke-Docker logs -t --tail 1 web
+            $stamped.Out + $stamped.Err | Should -Match '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z (started|warn)$'
+            (Invoke-Docker logs --tail 0 web).Out | Should -BeNullOrEmpty
+
+            $inspect = (Invoke-Docker inspect web).Out | ConvertFrom-Json
+            $inspect | Should -HaveCount 1
+            $inspect.Id | Should -Be $id
+            $inspect.Name | Should -Be '/web'
+            $inspect.State.Status | Should -Be 'running'
+            $inspect.State.Running | Should -BeTrue
+            $inspect.State.Pid | Should -Be $c.Pid
+            $inspect.Config.Image | Should -Be $script:img
+            $inspect.Config.Labels.tier | Should -Be 'front'
+            $inspect.HostConfig.NetworkMode | Should -Be 'bridge'
+            $inspect.NetworkSettings.Ports.'80/tcp'[0].HostPort | Should -Be "$port"
+            $inspect.NetworkSettings.IPAddress | Should -Be $c.IPAddress
+            $inspect.NetworkSettings.Networks.bridge.IPAddress | Should -Be $c.IPAddress
+
+            $stop = Invoke-Docker stop -t 1 web
+            $stop.Code | Should -Be 0 -Because $stop.Err
+            $stop.Out | Should -Be 'web'
+            (Get-Container web -All).State | Should -Be 'Exited'
+            (Invoke-Docker ps -q).Out | Should -BeNullOrEmpty
+            $all = Invoke-Docker ps -a --format '{{.Names}} {{.Status}}'
+            $all.Lines | Should -HaveCount 1
+            $all.Lines[0] | Should -Match '^web Exited \(\d+\) '
+            ((Invoke-Docker inspect web).Out | ConvertFrom-Json).State.Status | Should -Be 'exited'
+
+            $rm = Invoke-Docker rm web
+            $rm.Code | Should -Be 0 -Because $rm.Err
+            @(Get-Container -All) | Should -HaveCount 0
+        }
+
+        It 'a container made by New-Container | Start-Container shows in docker ps, and docker restart/kill/wait/rm -f act on it' {
+            $c = New-Container $script:img -Name fromps -Command sleep, 300 | Start-Container -PassThru
+            $ps = Invoke-Docker ps --format '{{.ID}} {{.Names}} {{.Image}}'
+            $ps.Out | Should -Be "$($c.ShortId) fromps $($script:img)"
+            $firstPid = (Get-Container fromps).Pid
+
+            (Invoke-Docker restart -t 0 fromps).Code | Should -Be 0
+            $after = Get-Container fromps
+            $after.State | Should -Be 'Running'
+            $after.Pid | Should -Not -Be $firstPid
+
+            # KILL: sleep as the namespace's init has no TERM handler, so the kernel would not deliver TERM.
+            $kill = Invoke-Docker kill -s KILL fromps
+            $kill.Code | Should -Be 0 -Because $kill.Err
+            $wait = Invoke-Docker wait fromps
+            $wait.Out | Should -Be '137'
+            (Get-Container fromps -All).ExitCode | Should -Be 137
+            (Invoke-Docker kill fromps).Err | Should -Match 'is not running'
+
+            (Invoke-Docker start fromps).Code | Should -Be 0
+            $rmRunning = Invoke-Docker rm fromps
+            $rmRunning.Code | Should -Be 1
+            $rmRunning.Err | Should -Match 'running'
+            (Invoke-Docker rm -f fromps).Code | Should -Be 0
+            @(Get-Container -All) | Should -HaveCount 0
+        }
+
+        It 'reports docker''s errors: no such container, a name in use, settings it cannot honour' {
+            $nosuch = Invoke-Docker rm nosuch
+            $nosuch.Code | Should -Be 1
+            $nosuch.Err | Should -Match 'No such container: nosuch'
+            (Invoke-Docker inspect nosuch).Code | Should -Be 1
+            (Invoke-Docker logs nosuch).Err | Should -Match 'No such container: nosuch'
+
+            (Invoke-Docker create --name taken $script:img true).Code | Should -Be 0
+            $again = Invoke-Docker create --name taken $script:img true
+            $again.Code | Should -Not -Be 0
+            $again.Err | Should -Match 'taken'
+            $r = Invoke-WebRequest -UnixSocket $script:socket -Uri 'http://localhost/v1.41/containers/create?name=taken' -Method Post `
+                -ContentType 'application/json' -Body "{`"Image`":`"$($script:img)`"}" -SkipHttpErrorCheck
+            [int]$r.StatusCode | Should -Be 409
+
+            $restart = Invoke-Docker run -d --restart always $script:img true
+            $restart.Code | Should -Not -Be 0
+            $restart.Err | Should -Match 'RestartPolicy always'
+            $tty = Invoke-Docker run --rm -t $script:img true
+            $tty.Code | Should -Not -Be 0
+            $tty.Err | Should -Match 'Tty'
+            # Refused before anything was made: only the container named taken exists.
+            @(Get-Container -All).Name | Should -Be @('taken')
+
+            # Not here, so the CLI pulls it (POST /images/create) from a registry that is not there: 127.0.0.1:1 refuses at once.
+            $noImage = Invoke-Docker run --rm 127.0.0.1:1/missing:1 true
+            $noImage.Code | Should -Not -Be 0
+            $noImage.Err | Should -Match "Unable to find image '127\.0\.0\.1:1/missing:1' locally"
+            $noImage.Err | Should -Match '127\.0\.0\.1:1'
+        }
+    }
+
+    Context 'images' {
+        It 'docker images lists the store, docker image inspect, tag and rmi act on it' {
+            $images = Invoke-Docker images --format '{{.Repository}}:{{.Tag}} {{.ID}}'
+            $images.Code | Should -Be 0 -Because $images.Err
+            $images.Lines | Should -Contain "$($script:img) $($script:image.Id.Substring(7, 12))"
+
+            $inspect = (Invoke-Docker image inspect $script:img).Out | ConvertFrom-Json
+            $inspect.Id | Should -Be $script:image.Id
+            $inspect.Config.Cmd | Should -Be @('sh')
+            $inspect.RootFS.Layers | Should -Be @($script:image.Layers)
+
+            (Invoke-Docker tag $script:img pester/retagged:2).Code | Should -Be 0
+            (Get-ContainerImage pester/retagged:2).Id | Should -Be $script:image.Id
+            $rmi = Invoke-Docker rmi pester/retagged:2
+            $rmi.Code | Should -Be 0 -Because $rmi.Err
+            $rmi.Out | Should -Match 'Untagged: pester/retagged:2'
+            Get-ContainerImage pester/retagged:2 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            (Invoke-Docker image inspect pester/nothing:1).Err | Should -Match 'No such image'
+        }
+    }
+
+    Context 'the service layer' {
+        It 'runs the docker run sequence for any front end: create, start, output, wait, auto-remove' {
+            $service = [PSContainer.Engine.Services.ContainerService]::new([PSContainer.Engine.ContainerEngine]::ForEnvironment())
+            $options = [PSContainer.Engine.Containers.ContainerOptions]@{ Image = $script:img; Command = @('sh', '-c', 'echo one; echo two >&2; exit 7'); AutoRemove = $true }
+            $lines = [Collections.Generic.List[string]]::new()
+            $request = [PSContainer.Engine.Services.RunRequest]@{ Options = $options; Output = [Action[PSContainer.Engine.Containers.ContainerLogRecord]] { param($r) $lines.Add("$($r.Stream):$($r.Line)") } }
+            $result = $service.Run($request, [Threading.CancellationToken]::None)
+            $result.ExitCode | Should -Be 7
+            $result.Removed | Should -BeTrue
+            # Two pipes: the order between stdout and stderr is not kept, each stream's own order is.
+            @($lines | Sort-Object) | Should -Be @('stderr:two', 'stdout:one')
+            @(Get-Container -All) | Should -HaveCount 0
+        }
+    }
+}
