@@ -13,6 +13,7 @@ public static class ContainerEndpoints
     public static void Map(WebApplication app, ApiState state)
     {
         var s = state.Containers;
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("psc-api");
 
         app.MapGet("/containers/json", (HttpRequest r) =>
         {
@@ -27,7 +28,8 @@ public static class ContainerEndpoints
             try
             {
                 var created = s.Create(options);
-                return Results.Json(new JsonObject { ["Id"] = created.Id, ["Warnings"] = new JsonArray() }, statusCode: StatusCodes.Status201Created);
+                var warnings = new JsonArray(s.TakeWarnings().Select(w => (JsonNode?)JsonValue.Create(w)).ToArray());
+                return Results.Json(new JsonObject { ["Id"] = created.Id, ["Warnings"] = warnings }, statusCode: StatusCodes.Status201Created);
             }
             catch (EngineException e) when (e.ErrorId == "ImageNotFound")
             {
@@ -45,7 +47,10 @@ public static class ContainerEndpoints
 
         app.MapPost("/containers/{id}/start", (string id) =>
         {
-            return s.Start(id) ? Results.NoContent() : Results.StatusCode(StatusCodes.Status304NotModified);
+            bool started = s.Start(id);
+            // The start API has no warnings field; the engine's list must not grow for the life of the server.
+            foreach (string w in s.TakeWarnings()) log.LogWarning("start {Id}: {Warning}", id, w);
+            return started ? Results.NoContent() : Results.StatusCode(StatusCodes.Status304NotModified);
         });
 
         app.MapPost("/containers/{id}/stop", (string id, HttpRequest r) =>

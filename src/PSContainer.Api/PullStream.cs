@@ -19,7 +19,7 @@ public static class PullStream
         var lines = Channel.CreateUnbounded<JsonObject>();
         var progress = new Progress(lines.Writer);
         string tag = reference.Tag ?? reference.Digest?.ToString() ?? "latest";
-        await Write(ctx, new JsonObject { ["status"] = $"Pulling from {reference.FamiliarRepository}", ["id"] = tag });
+        await Write(ctx, new JsonObject { ["status"] = $"Pulling from {reference.Path}", ["id"] = tag });
         var pull = Task.Run(() =>
         {
             try
@@ -64,7 +64,9 @@ public static class PullStream
                 if (lastStatus.TryGetValue(value.Id, out var last) && last == key) return;
                 lastStatus[value.Id] = key;
             }
-            var line = new JsonObject { ["status"] = value.Status, ["id"] = value.Activity };
+            // docker names a layer by its short digest alone ("0216d5f5212a: Downloading").
+            string id = value.Activity.StartsWith("Layer ", StringComparison.Ordinal) ? value.Activity["Layer ".Length..] : value.Activity;
+            var line = new JsonObject { ["status"] = value.Status, ["id"] = id };
             if (value.Total > 0 && !value.Completed)
                 line["progressDetail"] = new JsonObject { ["current"] = value.Done, ["total"] = value.Total };
             writer.TryWrite(line);

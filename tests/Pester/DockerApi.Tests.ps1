@@ -296,6 +296,56 @@ Describe 'Docker Engine API (psc-api)' -Skip:([bool]$script:why) {
         }
     }
 
+    Context 'pulls' {
+        BeforeAll {
+            # Debian's docker-registry on 127.0.0.1, holding the fixture pushed by Submit-ContainerImage.
+            $script:registryWhy = if (-not (Get-Command docker-registry -ErrorAction Ignore)) { 'no docker-registry (Debian package docker-registry)' }
+            if (-not $script:registryWhy) {
+                $dir = Join-Path $script:state.Work 'registry'
+                New-Item -ItemType Directory -Force $dir | Out-Null
+                $port = Get-FreePort
+                Set-Content -LiteralPath "$dir/config.yml" -Value (@('version: 0.1', 'log:', '  level: error', '  accesslog:', '    disabled: true',
+                    'storage:', '  filesystem:', "    rootdirectory: $dir/data", 'http:', "  addr: 127.0.0.1:$port") -join "`n")
+                $script:registry = Start-Process -FilePath docker-registry -ArgumentList 'serve', "$dir/config.yml" -PassThru `
+                    -RedirectStandardOutput "$dir/stdout.log" -RedirectStandardError "$dir/stderr.log"
+                $script:registryHost = "127.0.0.1:$port"
+                $deadline = [DateTime]::UtcNow.AddSeconds(20)
+                while ($true) {
+                    $c = [Net.Sockets.TcpClient]::new()
+                    try { $c.Connect('127.0.0.1', $port); break } catch { } finally { $c.Dispose() }
+                    if ($script:registry.HasExited -or [DateTime]::UtcNow -gt $deadline) { throw "docker-registry did not start: $(Get-Content -Raw "$dir/stderr.log")" }
+                    Start-Sleep -Milliseconds 100
+                }
+                $null = Submit-ContainerImage $script:img -Destination "$($script:registryHost)/pester/pulled:1" -Quiet
+            }
+        }
+        AfterAll {
+            if ($script:registry -and -not $script:registry.HasExited) { $script:registry.Kill(); $script:registry.WaitForExit(10000) | Out-Null }
+        }
+
+        It 'docker pull streams the pull''s progress and stores the image; docker run pulls a missing image first' {
+            if ($script:registryWhy) { Set-ItResult -Skipped -Because $script:registryWhy; return }
+            $ref = "$($script:registryHost)/pester/pulled:1"
+            $pull = Invoke-Docker pull $ref
+            $pull.Code | Should -Be 0 -Because $pull.Err
+            $pull.Out | Should -Match "1: Pulling from pester/pulled"
+            $pull.Out | Should -Match 'Digest: sha256:[0-9a-f]{64}'
+            $pull.Out | Should -Match "Status: Downloaded newer image for $([regex]::Escape($ref))"
+            (Get-ContainerImage $ref).Id | Should -Be $script:image.Id
+            (Invoke-Docker pull $ref).Out | Should -Match 'Status: Image is up to date'
+
+            Remove-ContainerImage $ref
+            $run = Invoke-Docker run --rm $ref echo pulled-and-ran
+            $run.Code | Should -Be 0 -Because $run.Err
+            $run.Out | Should -Be 'pulled-and-ran'
+            $run.Err | Should -Match "Unable to find image '$([regex]::Escape($ref))' locally"
+            Get-ContainerImage $ref | Should -Not -BeNullOrEmpty
+            $missing = Invoke-Docker pull "$($script:registryHost)/pester/absent:1"
+            $missing.Code | Should -Not -Be 0
+            $missing.Err | Should -Match 'pester/absent'
+        }
+    }
+
     Context 'the service layer' {
         It 'runs the docker run sequence for any front end: create, start, output, wait, auto-remove' {
             $service = [PSContainer.Engine.Services.ContainerService]::new([PSContainer.Engine.ContainerEngine]::ForEnvironment())

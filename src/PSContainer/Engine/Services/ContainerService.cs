@@ -113,6 +113,9 @@ public sealed partial class ContainerService
 
     public Container Create(ContainerOptions options) => Manager.Create(options);
 
+    /// <summary>What the engine wanted the user to know since the last call (fallbacks it took), for the front end to show.</summary>
+    public IReadOnlyList<string> TakeWarnings() => Manager.TakeWarnings();
+
     /// <summary>Starts the container; false when it was running already (docker's 304).</summary>
     public bool Start(string idOrName)
     {
