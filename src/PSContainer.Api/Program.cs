@@ -21,6 +21,10 @@ try
 {
     uint? gid = options.Group is null ? null : ServiceOptions.GroupId(options.Group);
     var engine = ContainerEngine.ForEnvironment();
+    // Waits, followed logs and attaches each hold a pool thread while the engine blocks (monitor waits, log polls):
+    // enough threads from the start that a few dozen clients do not wait on the pool's slow growth.
+    ThreadPool.GetMinThreads(out int workers, out int io);
+    ThreadPool.SetMinThreads(Math.Max(workers, 64), io);
     var state = new ApiState(engine);
     UnixSocket.PrepareFor(options.Socket);
 

@@ -243,6 +243,27 @@ Describe 'Docker Engine API (psc-api)' -Skip:([bool]$script:why) {
             @(Get-Container -All) | Should -HaveCount 0
         }
 
+        It 'docker run without --rm waits for the exit and keeps the container; logs -f follows to the end; start -a reruns it attached' {
+            $kept = Invoke-Docker run --name kept $script:img sh -c 'echo a; exit 5'
+            $kept.Code | Should -Be 5
+            $kept.Out | Should -Be 'a'
+            $c = Get-Container kept -All
+            $c.State | Should -Be 'Exited'
+            $c.ExitCode | Should -Be 5
+
+            # Attached again: only this run's output, the exit code of this run.
+            $again = Invoke-Docker start -a kept
+            $again.Out | Should -Be 'a'
+            $again.Code | Should -Be 5
+
+            $run = Invoke-Docker run -d --name follow $script:img sh -c 'for i in 1 2 3; do echo line$i; sleep 0.3; done'
+            $run.Code | Should -Be 0 -Because $run.Err
+            $follow = Invoke-DockerProcess -Arguments logs, -f, follow -TimeoutSeconds 30
+            $follow.Lines | Should -Be @('line1', 'line2', 'line3')
+            (Get-Container follow -All).State | Should -Be 'Exited'
+            (Invoke-Docker wait follow).Out | Should -Be '0'
+        }
+
         It 'reports docker''s errors: no such container, a name in use, settings it cannot honour' {
             $nosuch = Invoke-Docker rm nosuch
             $nosuch.Code | Should -Be 1
