@@ -68,6 +68,48 @@ public static class ContainerEndpoints
             return Results.NoContent();
         });
 
+        app.MapPost("/containers/{id}/pause", (string id) =>
+        {
+            s.Pause(id);
+            return Results.NoContent();
+        });
+
+        app.MapPost("/containers/{id}/unpause", (string id) =>
+        {
+            s.Unpause(id);
+            return Results.NoContent();
+        });
+
+        app.MapPost("/containers/{id}/rename", (string id, HttpRequest r) =>
+        {
+            s.Rename(id, Query.String(r, "name") ?? throw ApiException.BadParameter("name is required"));
+            return Results.NoContent();
+        });
+
+        app.MapGet("/containers/{id}/top", (string id, HttpRequest r) =>
+        {
+            if (Query.String(r, "ps_args") is { } args && args != "-ef")
+                throw ApiException.NotImplemented($"ps_args '{args}' is not supported: the processes are read from /proc in ps -ef's columns");
+            var processes = new JsonArray();
+            foreach (var p in s.Top(id))
+            {
+                processes.Add(new JsonArray(
+                    p.User,
+                    p.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    p.ParentPid.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    "0",
+                    p.StartTime.ToLocalTime().ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture),
+                    "?",
+                    p.CpuTime.ToString(@"hh\:mm\:ss", System.Globalization.CultureInfo.InvariantCulture),
+                    p.Command));
+            }
+            return Results.Json(new JsonObject
+            {
+                ["Titles"] = new JsonArray("UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"),
+                ["Processes"] = processes,
+            });
+        });
+
         app.MapDelete("/containers/{id}", (string id, HttpRequest r) =>
         {
             if (Query.Bool(r, "link")) throw ApiException.NotImplemented("removing a link (docker rm --link) is not supported: PSContainer has no links");

@@ -216,7 +216,7 @@ Describe 'Docker Engine API (psc-api)' -Skip:([bool]$script:why) {
             @(Get-Container -All) | Should -HaveCount 0
         }
 
-        It 'a container made by New-Container | Start-Container shows in docker ps, and docker restart/kill/wait/rm -f act on it' {
+        It 'a container made by New-Container | Start-Container shows in docker ps, and docker restart/top/pause/rename/kill/wait/rm -f act on it' {
             $c = New-Container $script:img -Name fromps -Command sleep, 300 | Start-Container -PassThru
             $ps = Invoke-Docker ps --format '{{.ID}} {{.Names}} {{.Image}}'
             $ps.Out | Should -Be "$($c.ShortId) fromps $($script:img)"
@@ -226,6 +226,19 @@ Describe 'Docker Engine API (psc-api)' -Skip:([bool]$script:why) {
             $after = Get-Container fromps
             $after.State | Should -Be 'Running'
             $after.Pid | Should -Not -Be $firstPid
+
+            $top = Invoke-Docker top fromps
+            $top.Code | Should -Be 0 -Because $top.Err
+            $top.Lines[0] | Should -Match '^UID\s+PID\s+PPID'
+            $top.Lines[1] | Should -Match "\b$($after.Pid)\b.*sleep 300$"
+            (Invoke-Docker pause fromps).Code | Should -Be 0
+            (Get-Container fromps).State | Should -Be 'Paused'
+            (Invoke-Docker ps --format '{{.Status}}').Out | Should -Match '\(Paused\)$'
+            (Invoke-Docker unpause fromps).Code | Should -Be 0
+            (Get-Container fromps).State | Should -Be 'Running'
+            (Invoke-Docker rename fromps renamed).Code | Should -Be 0
+            (Get-Container renamed).Id | Should -Be $c.Id
+            (Invoke-Docker rename renamed fromps).Code | Should -Be 0
 
             # KILL: sleep as the namespace's init has no TERM handler, so the kernel would not deliver TERM.
             $kill = Invoke-Docker kill -s KILL fromps
