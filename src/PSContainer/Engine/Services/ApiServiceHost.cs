@@ -54,6 +54,10 @@ public static class ApiServiceHost
             psi.ArgumentList.Add("--group");
             psi.ArgumentList.Add(group);
         }
+        // psc-api is a .NET app host: it finds the runtime (and ASP.NET Core's) where this process's runtime is, as
+        // psc-dns does, when that installation has ASP.NET Core; otherwise in the default places.
+        string dotnetRoot = Path.GetFullPath(Path.Combine(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
+        if (Directory.Exists(Path.Combine(dotnetRoot, "shared", "Microsoft.AspNetCore.App"))) psi.Environment["DOTNET_ROOT"] = dotnetRoot;
         string pidFile = PidFileOf(socket);
         if (File.Exists(pidFile)) File.Delete(pidFile); // a stale one must not be taken for the new server's
         using var process = Process.Start(psi) ?? throw new EngineException("ApiServiceStartFailed", ErrorKind.InvalidOperation, socket, "Could not start psc-api.");
