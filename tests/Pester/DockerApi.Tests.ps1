@@ -116,6 +116,14 @@ Describe 'Docker Engine API (psc-api)' -Skip:([bool]$script:why) {
                 "$($r.Headers['Builder-Version'])" | Should -Not -BeNullOrEmpty
                 if ($method -eq 'Get') { "$($r.Content)" | Should -Be 'OK' }
             }
+            # -Group: the socket belongs to that group (daemon, gid 1, is in every Debian /etc/group).
+            $grouped = Start-ContainerApiService -SocketPath (Join-Path $script:state.Work 'grouped.sock') -LogPath (Join-Path $script:state.Work 'grouped.log') -Group daemon
+            try {
+                (Get-Item $grouped.SocketPath).Group | Should -Be 'daemon'
+                (Get-Item $grouped.SocketPath).UnixFileMode | Should -Be ([IO.UnixFileMode]'UserRead, UserWrite, GroupRead, GroupWrite')
+            }
+            finally { $grouped | Stop-ContainerApiService }
+            $grouped.SocketPath | Should -Not -Exist
             # A second server on the same socket is refused while this one runs.
             { Start-ContainerApiService -SocketPath $script:socket -ErrorAction Stop } | Should -Throw -ErrorId 'ApiServiceRunning,PSContainer.Commands.StartContainerApiServiceCommand'
         }
@@ -275,6 +283,15 @@ Describe 'Docker Engine API (psc-api)' -Skip:([bool]$script:why) {
             $follow.Lines | Should -Be @('line1', 'line2', 'line3')
             (Get-Container follow -All).State | Should -Be 'Exited'
             (Invoke-Docker wait follow).Out | Should -Be '0'
+        }
+
+        It 'an attach loses no line when the monitor rotates the log under it' {
+            # 1 KiB files: 2000 lines rotate the log about a hundred times while docker run follows it (max-file keeps them all).
+            $r = Invoke-Docker run --rm --log-opt max-size=1k --log-opt max-file=300 $script:img sh -c 'i=0; while [ $i -lt 2000 ]; do i=$((i+1)); echo line-$i; done'
+            $r.Code | Should -Be 0 -Because $r.Err
+            $r.Lines | Should -HaveCount 2000
+            $r.Lines[0] | Should -Be 'line-1'
+            $r.Lines[-1] | Should -Be 'line-2000'
         }
 
         It 'reports docker''s errors: no such container, a name in use, settings it cannot honour' {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using PSContainer.Engine.Containers;
+using PSContainer.Native;
 
 namespace PSContainer.Engine.Services;
 
@@ -33,9 +34,21 @@ public sealed partial class ContainerService
         return session;
     }
 
-    private void OpenPendingAttaches(string id, string log, long offset)
+    private void OpenPendingAttaches(string id, string log)
     {
         if (!pendingAttaches.TryRemove(id, out var sessions)) return;
+        if (!File.Exists(log))
+        {
+            // The monitor's own mode for it (0640); its O_CREAT then opens this file.
+            using var made = new FileStream(log, new FileStreamOptions
+            {
+                Mode = FileMode.OpenOrCreate,
+                Access = FileAccess.Write,
+                Share = FileShare.ReadWrite | FileShare.Delete,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead,
+            });
+        }
+        long offset = new FileInfo(log).Length;
         foreach (var session in sessions.Keys) session.Open(log, offset);
     }
 
@@ -54,6 +67,7 @@ public sealed partial class ContainerService
         private readonly bool stdout, stderr;
         private readonly object gate = new();
         private FileStream? log;
+        private string path = "";
         private bool openFailed, disposed;
 
         internal AttachSession(ContainerService service, string id, bool stdout, bool stderr)
@@ -76,6 +90,7 @@ public sealed partial class ContainerService
                     // container is auto-removed (its directory deleted) before this session has read it.
                     var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
                     stream.Seek(Math.Min(offset, stream.Length), SeekOrigin.Begin);
+                    this.path = path;
                     if (disposed) stream.Dispose();
                     else log = stream;
                 }
@@ -97,14 +112,90 @@ public sealed partial class ContainerService
                 stream = log;
             }
             if (stream is null) yield break;
-            var buffer = new byte[64 * 1024];
-            var pending = new List<byte>();
-            var partial = new Dictionary<string, StringBuilder>();
+            var parser = new RecordParser(stdout, stderr);
+            var read = new HashSet<FileIdentity> { FileIdentity.Of(stream.SafeFileHandle) };
             bool ended = false;
             while (!cancel.IsCancellationRequested)
             {
-                int n = stream.Read(buffer, 0, buffer.Length);
-                if (n > 0)
+                foreach (var r in parser.ReadToEnd(stream)) yield return r;
+                if (Rotated(stream))
+                {
+                    // The monitor renamed the file away (perhaps several times): the files written after this one
+                    // are read whole, oldest first, and the newest is followed, so no line is lost to a rotation.
+                    var chain = Successors(FileIdentity.Of(stream.SafeFileHandle), read);
+                    if (chain.Count > 0)
+                    {
+                        for (int i = 0; i < chain.Count - 1; i++)
+                            using (chain[i])
+                                foreach (var r in parser.ReadToEnd(chain[i])) yield return r;
+                        lock (gate)
+                        {
+                            stream.Dispose();
+                            log = stream = chain[^1];
+                            if (disposed) { stream.Dispose(); yield break; }
+                        }
+                        continue;
+                    }
+                }
+                // At the end: once the run has ended, what the monitor wrote before recording the exit is all there is.
+                if (ended) yield break;
+                if (!service.IsRunning(Id)) ended = true;
+                else Thread.Sleep(20);
+            }
+        }
+
+        private bool Rotated(FileStream stream) => FileIdentity.Of(path) is { } now && now != FileIdentity.Of(stream.SafeFileHandle);
+
+        /// <summary>The log files after the one identified by <paramref name="finished"/> (all unread ones when it is gone), opened, oldest first.</summary>
+        private List<FileStream> Successors(FileIdentity finished, HashSet<FileIdentity> read)
+        {
+            var chain = new List<(FileStream Stream, FileIdentity Id)>();
+            // A rotation renames FILE.i to FILE.(i+1) one file at a time: a listing made meanwhile can miss a file or
+            // put two in the wrong order. A chain is taken only when every name still names the file opened by it.
+            for (int attempt = 0; ; attempt++)
+            {
+                var names = LogReader.RotatedFiles(path).Append(path).ToList();
+                var opened = new List<(string Name, FileStream Stream, FileIdentity Id)>();
+                foreach (string f in names)
+                {
+                    try
+                    {
+                        var s = new FileStream(f, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                        opened.Add((f, s, FileIdentity.Of(s.SafeFileHandle)));
+                    }
+                    catch (IOException)
+                    {
+                        // renamed or deleted by a rotation meanwhile
+                    }
+                }
+                bool stable = opened.Count == names.Count && opened.All(o => FileIdentity.Of(o.Name) == o.Id)
+                              && LogReader.RotatedFiles(path).Append(path).SequenceEqual(names);
+                if (stable || attempt >= 200)
+                {
+                    chain.AddRange(opened.Select(o => (o.Stream, o.Id)));
+                    break;
+                }
+                foreach (var o in opened) o.Stream.Dispose();
+                Thread.Sleep(5);
+            }
+            int at = chain.FindIndex(c => c.Id == finished);
+            var next = chain.Skip(at + 1).Where(c => !read.Contains(c.Id)).ToList();
+            foreach (var c in chain.Except(next)) c.Stream.Dispose();
+            foreach (var c in next) read.Add(c.Id);
+            return next.Select(c => c.Stream).ToList();
+        }
+
+        /// <summary>CRI records from the bytes of one or more files: whole lines only, P parts joined to their F.</summary>
+        private sealed class RecordParser(bool stdout, bool stderr)
+        {
+            private readonly byte[] buffer = new byte[64 * 1024];
+            private readonly List<byte> pending = new();
+            private readonly Dictionary<string, StringBuilder> partial = new();
+
+            public IEnumerable<ContainerLogRecord> ReadToEnd(FileStream stream)
+            {
+                int n;
+                while ((n = stream.Read(buffer, 0, buffer.Length)) > 0)
                 {
                     pending.AddRange(buffer.AsSpan(0, n));
                     int last = pending.LastIndexOf((byte)'\n');
@@ -122,12 +213,7 @@ public sealed partial class ContainerService
                         if (streamName == "stdout" ? stdout : streamName == "stderr" && stderr)
                             yield return new ContainerLogRecord(time, streamName, whole);
                     }
-                    continue;
                 }
-                // At the end: once the run has ended, what the monitor wrote before recording the exit is all there is.
-                if (ended) yield break;
-                if (!service.IsRunning(Id)) ended = true;
-                else Thread.Sleep(20);
             }
         }
 

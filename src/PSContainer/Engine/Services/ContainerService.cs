@@ -124,17 +124,11 @@ public sealed partial class ContainerService
         {
             var before = Manager.Get(id);
             if (before.State is ContainerState.Running or ContainerState.Paused) return false;
-            string log = Manager.LogPath(id);
-            // The log is only ever appended to: what this run writes starts at today's end.
-            long offset = File.Exists(log) ? new FileInfo(log).Length : 0;
-            try
-            {
-                Manager.Start(id);
-            }
-            finally
-            {
-                OpenPendingAttaches(id, log, offset);
-            }
+            // Attaches waiting for this start get the log open before the container can write a byte: opened after
+            // the start, a fast writer could already have rotated the file away. The monitor appends (O_APPEND|O_CREAT)
+            // to the same file, so an empty one made here is the one it writes; what this run writes starts at its end.
+            OpenPendingAttaches(id, Manager.LogPath(id));
+            Manager.Start(id);
         }
         lock (startPulse) Monitor.PulseAll(startPulse);
         return true;
