@@ -227,6 +227,8 @@ public sealed partial class ContainerService
 
     private WaitResult RemovedResult(string id, string shown, CancellationToken cancel)
     {
+        gates.TryRemove(id, out _); // gone: its gate must not stay for the life of a server
+
         // The engine keeps how auto-removed containers ended, for a wait that comes after the removal.
         try
         {
