@@ -75,13 +75,7 @@ Describe 'Docker Engine API (psc-api)' -Skip:([bool]$script:why) {
 
     AfterAll {
         Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
-        if ($script:api) {
-            $script:api | Stop-ContainerApiService
-            # The server is gone with its socket and pid file.
-            # Exited (a zombie until its reaper, init, collects it counts as exited).
-            [PSContainer.Engine.Containers.ProcessInfo]::Exists($script:api.Pid) | Should -BeFalse
-            $script:socket | Should -Not -Exist
-        }
+        if ($script:api) { $script:api | Stop-ContainerApiService -ErrorAction Continue }
         $env:DOCKER_HOST = $script:previousDockerHost
         $env:DOCKER_CONFIG = $script:previousDockerConfig
         foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory) {
@@ -89,6 +83,12 @@ Describe 'Docker Engine API (psc-api)' -Skip:([bool]$script:why) {
             if (Test-Path $p) { Get-ChildItem $p -Directory | ForEach-Object { [IO.Directory]::Delete($_.FullName) }; [IO.Directory]::Delete($p) }
         }
         Remove-TestStateRoot $script:state
+        # Checked after the clean-up, so a failure here leaves nothing behind either: the server exited (a zombie
+        # until init collects it counts as exited) and took its socket with it.
+        if ($script:api) {
+            [PSContainer.Engine.Containers.ProcessInfo]::Exists($script:api.Pid) | Should -BeFalse
+            $script:socket | Should -Not -Exist
+        }
     }
 
     BeforeEach {
