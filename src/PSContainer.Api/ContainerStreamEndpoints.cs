@@ -96,7 +96,7 @@ public static class ContainerStreamEndpoints
     }
 
     /// <summary>Writes records as frames, each line with its newline, reading the (blocking) source on a pool thread.</summary>
-    private static async Task Pump(IEnumerable<ContainerLogRecord> records, Stream output, bool timestamps, CancellationToken cancel)
+    internal static async Task Pump(IEnumerable<ContainerLogRecord> records, Stream output, bool timestamps, CancellationToken cancel)
     {
         using var enumerator = records.GetEnumerator();
         while (await Task.Run(enumerator.MoveNext, cancel))

@@ -75,6 +75,7 @@ try
     ContainerEndpoints.Map(app, state);
     ContainerStreamEndpoints.Map(app, state);
     ImageEndpoints.Map(app, state);
+    ExecEndpoints.Map(app, state);
     app.MapFallback(Unsupported.Answer);
 
     await UnixSocket.BindNarrow(() => app.StartAsync());

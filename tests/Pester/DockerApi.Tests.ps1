@@ -225,7 +225,7 @@ Describe 'Docker Engine API (psc-api)' -Skip:([bool]$script:why) {
             @(Get-Container -All) | Should -HaveCount 0
         }
 
-        It 'a container made by New-Container | Start-Container shows in docker ps, and docker restart/top/pause/rename/kill/wait/rm -f act on it' {
+        It 'a container made by New-Container | Start-Container shows in docker ps, and docker restart/exec/top/pause/rename/kill/wait/rm -f act on it' {
             $c = New-Container $script:img -Name fromps -Command sleep, 300 | Start-Container -PassThru
             $ps = Invoke-Docker ps --format '{{.ID}} {{.Names}} {{.Image}}'
             $ps.Out | Should -Be "$($c.ShortId) fromps $($script:img)"
@@ -240,6 +240,15 @@ Describe 'Docker Engine API (psc-api)' -Skip:([bool]$script:why) {
             $top.Code | Should -Be 0 -Because $top.Err
             $top.Lines[0] | Should -Match '^UID\s+PID\s+PPID'
             $top.Lines[1] | Should -Match "\b$($after.Pid)\b.*sleep 300$"
+            # Detached exec runs (its start has no upgrade); an attached one is refused clearly, not hung.
+            (Invoke-Docker exec -d -e GREETING=detached fromps sh -c 'echo $GREETING > /tmp/mark').Code | Should -Be 0
+            $deadline = [DateTime]::UtcNow.AddSeconds(10)
+            do { $mark = @(Invoke-ContainerCommand fromps -Command cat, /tmp/mark -ErrorAction SilentlyContinue) } until ($mark -or [DateTime]::UtcNow -gt $deadline)
+            $mark | Should -Be 'detached'
+            $attached = Invoke-Docker exec fromps true
+            $attached.Code | Should -Not -Be 0
+            $attached.Err | Should -Match 'an attached exec \(docker exec without -d\) is not served yet'
+            (Invoke-Docker exec -t fromps true).Err | Should -Match 'Tty'
             (Invoke-Docker pause fromps).Code | Should -Be 0
             (Get-Container fromps).State | Should -Be 'Paused'
             (Invoke-Docker ps --format '{{.Status}}').Out | Should -Match '\(Paused\)$'
