@@ -50,6 +50,8 @@
         'Install-ContainerService'
         'Uninstall-ContainerService'
         'Enter-ContainerSession'
+        'Start-ContainerApiService'
+        'Stop-ContainerApiService'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -86,6 +86,10 @@ function Invoke-Build {
     & dotnet publish (Join-Path $repo 'src/PSContainer.Service/PSContainer.Service.csproj') -c $Configuration -r linux-x64 --self-contained false `
         -o $out -p:GenerateDocumentationFile=false --nologo -v quiet
     if ($LASTEXITCODE -ne 0) { throw "dotnet publish psc-service failed ($LASTEXITCODE)" }
+    # psc-api, the Docker Engine API server (Start-ContainerApiService starts it from this folder).
+    & dotnet publish (Join-Path $repo 'src/PSContainer.Api/PSContainer.Api.csproj') -c $Configuration -r linux-x64 --self-contained false `
+        -o $out -p:GenerateDocumentationFile=false --nologo -v quiet
+    if ($LASTEXITCODE -ne 0) { throw "dotnet publish psc-api failed ($LASTEXITCODE)" }
     # PowerShell loads the module from this folder; it ships its own copy of the PowerShell SDK.
     Get-ChildItem $out -Filter 'System.Management.Automation.dll' | Remove-Item
     Get-ChildItem $out -Filter '*.pdb' | Where-Object Name -notlike 'PSContainer*' | Remove-Item

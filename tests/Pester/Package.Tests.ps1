@@ -20,7 +20,7 @@ BeforeAll {
     $script:state = New-TestStateRoot -Prefix 'psc-package'
     $script:cgroupParent = "psc-test-$([guid]::NewGuid().ToString('N').Substring(0, 12))"
     $env:PSCONTAINER_CGROUP_PARENT = $script:cgroupParent
-    $script:executables = @('native/psc-runtime', 'native/psc-monitor', 'psc-dns')
+    $script:executables = @('native/psc-runtime', 'native/psc-monitor', 'psc-dns', 'psc-api')
     $script:anyExecute = [IO.UnixFileMode]'UserExecute, GroupExecute, OtherExecute'
 
     # The user's own PSResourceGet configuration, to show it is left as it was.
@@ -127,7 +127,7 @@ Install-PSResource -Name PSContainer -Repository PSContainerTest -TrustRepositor
         $zip = [IO.Compression.ZipFile]::OpenRead($nupkg)
         try { $entries = @($zip.Entries.FullName) } finally { $zip.Dispose() }
         foreach ($f in 'PSContainer.psd1', 'PSContainer.dll', 'PSContainer.format.ps1xml', 'LICENSE', 'en-US/PSContainer.dll-Help.xml',
-            'native/psc-runtime', 'native/psc-monitor', 'psc-dns') {
+            'native/psc-runtime', 'native/psc-monitor', 'psc-dns', 'psc-service.dll', 'psc-api', 'psc-api.dll') {
             $entries | Should -Contain $f
         }
         (& file -b (Join-Path $built 'native/psc-runtime')) | Should -Match 'ELF 64-bit.*x86-64'

@@ -10,7 +10,7 @@ namespace PSContainer.Host;
 public sealed class ModuleInitializer : IModuleAssemblyInitializer
 {
     /// <summary>The executables the module ships, relative to its folder (build.ps1 lays them out so).</summary>
-    private static readonly string[] Executables = ["native/psc-runtime", "native/psc-monitor", "psc-dns"];
+    private static readonly string[] Executables = ["native/psc-runtime", "native/psc-monitor", "psc-dns", "psc-api"];
 
     public void OnImport()
     {

@@ -140,7 +140,7 @@ public static class LogReader
         new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
 
     /// <summary>FILE.1, FILE.2, … that exist, oldest (highest number) first.</summary>
-    private static IEnumerable<string> RotatedFiles(string path)
+    internal static IEnumerable<string> RotatedFiles(string path)
     {
         string? dir = Path.GetDirectoryName(path);
         if (dir is null || !Directory.Exists(dir)) return [];

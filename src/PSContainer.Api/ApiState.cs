@@ -1,0 +1,20 @@
+using PSContainer.Engine;
+using PSContainer.Engine.Services;
+
+namespace PSContainer.Api;
+
+/// <summary>What every handler shares: the engine of the served state root and the service layer over it.</summary>
+public sealed class ApiState
+{
+    public ApiState(ContainerEngine engine)
+    {
+        Engine = engine;
+        Containers = new ContainerService(engine);
+        InstanceId = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(engine.Paths.Root)))[..32];
+    }
+
+    public ContainerEngine Engine { get; }
+    public ContainerService Containers { get; }
+    public ImageService Images => Containers.Images;
+    public string InstanceId { get; }
+}

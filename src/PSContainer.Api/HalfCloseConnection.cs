@@ -1,0 +1,59 @@
+using System.IO.Pipelines;
+using System.Net;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace PSContainer.Api;
+
+/// <summary>
+/// Lets a hijacked connection outlive the client's half-close. A client attached without stdin (the docker CLI's
+/// docker run) sends FIN right after the 101 and keeps reading until the stream ends; Kestrel takes any end of input
+/// as the connection closing and aborts it, so the output would be lost. Once a handler marks its connection
+/// hijacked, the end of input no longer reaches Kestrel's HTTP layer; the connection ends when the handler returns,
+/// or when a write to a client that is really gone fails.
+/// </summary>
+public sealed class HalfCloseConnection : ConnectionContext
+{
+    private const string HijackedKey = "psc-api.hijacked";
+    private readonly ConnectionContext inner;
+    private readonly CancellationTokenSource closed = new();
+    private readonly CancellationTokenRegistration registration;
+
+    private HalfCloseConnection(ConnectionContext inner)
+    {
+        this.inner = inner;
+        registration = inner.ConnectionClosed.Register(() =>
+        {
+            if (!inner.Items.ContainsKey(HijackedKey)) closed.Cancel();
+        });
+    }
+
+    /// <summary>The connection middleware: wraps every accepted connection.</summary>
+    public static Func<ConnectionDelegate, ConnectionDelegate> Middleware => next => context => next(new HalfCloseConnection(context));
+
+    /// <summary>Called by a handler before it upgrades the request: from then on a FIN from the client is not an abort.</summary>
+    public static void MarkHijacked(HttpContext http)
+    {
+        if (http.Features.Get<IConnectionItemsFeature>() is { } items) items.Items[HijackedKey] = true;
+    }
+
+    public override string ConnectionId { get => inner.ConnectionId; set => inner.ConnectionId = value; }
+    public override IFeatureCollection Features => inner.Features;
+    public override IDictionary<object, object?> Items { get => inner.Items; set => inner.Items = value; }
+    public override IDuplexPipe Transport { get => inner.Transport; set => inner.Transport = value; }
+    public override CancellationToken ConnectionClosed { get => closed.Token; set => throw new NotSupportedException(); }
+    public override EndPoint? LocalEndPoint { get => inner.LocalEndPoint; set => inner.LocalEndPoint = value; }
+    public override EndPoint? RemoteEndPoint { get => inner.RemoteEndPoint; set => inner.RemoteEndPoint = value; }
+
+    public override void Abort(ConnectionAbortedException abortReason) => inner.Abort(abortReason);
+
+    public override void Abort() => inner.Abort();
+
+    public override async ValueTask DisposeAsync()
+    {
+        await registration.DisposeAsync();
+        closed.Dispose();
+        await inner.DisposeAsync();
+    }
+}

@@ -1,0 +1,297 @@
+using System.Collections.Concurrent;
+using PSContainer.Engine.Containers;
+using PSContainer.Engine.Images;
+using PSContainer.Engine.Registry;
+
+namespace PSContainer.Engine.Services;
+
+/// <summary>
+/// The container operations a front end needs (the Docker Engine API today, the cmdlets next), over
+/// <see cref="ContainerManager"/>: name/id/prefix resolution in one place, docker's list filters, wait conditions,
+/// attach to output that starts before the container does, and the docker run sequence. Plain C#: no PowerShell or
+/// HTTP types, so each front end only maps its requests and results.
+/// </summary>
+public sealed partial class ContainerService
+{
+    private readonly ContainerEngine engine;
+    // One gate per container, held by Start until every waiting attach has its log open. A reconciliation (which
+    // removes an exited AutoRemove container, log included) is only done by this service under the same gate, so
+    // output of a container that exits at once is never lost to an attach that was made before its start.
+    private readonly ConcurrentDictionary<string, object> gates = new(StringComparer.Ordinal);
+    private readonly object startPulse = new();
+
+    public ContainerService(ContainerEngine engine)
+    {
+        this.engine = engine;
+        Images = new ImageService(engine);
+    }
+
+    public ImageService Images { get; }
+
+    private ContainerManager Manager => engine.Containers;
+
+    private object GateOf(string id) => gates.GetOrAdd(id, _ => new object());
+
+    // ---- resolution ---------------------------------------------------------------------------------------
+
+    /// <summary>The full id of a container given by full id, exact name (with or without docker's leading /) or a
+    /// unique id prefix. ContainerNotFound / AmbiguousContainerId otherwise.</summary>
+    public string ResolveId(string idOrName)
+    {
+        if (string.IsNullOrWhiteSpace(idOrName))
+            throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, "No such container: (empty name)");
+        return Manager.Resolve(idOrName.StartsWith('/') ? idOrName[1..] : idOrName).Id;
+    }
+
+    /// <summary>The container as it is now (reconciled under its gate).</summary>
+    public Container Get(string idOrName)
+    {
+        string id = ResolveId(idOrName);
+        return Snapshot(id) ?? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}");
+    }
+
+    private Container? Snapshot(string id)
+    {
+        lock (GateOf(id))
+        {
+            try
+            {
+                return Manager.Get(id);
+            }
+            catch (EngineException e) when (e.ErrorId == "ContainerNotFound")
+            {
+                return null;
+            }
+        }
+    }
+
+    // ---- listing ------------------------------------------------------------------------------------------
+
+    public IReadOnlyList<Container> List(ContainerQuery query)
+    {
+        IEnumerable<Container> all = Manager.List().OrderByDescending(c => c.Created);
+        bool all_ = query.All || query.Limit is > 0;
+        var result = all.Where(c => all_ || c.State is ContainerState.Running or ContainerState.Paused)
+            .Where(c => Matches(c, query.Filters));
+        return (query.Limit is int n and > 0 ? result.Take(n) : result).ToList();
+    }
+
+    /// <summary>Filters as dockerd applies them: values of one filter are alternatives, filters all must hold.</summary>
+    public static bool Matches(Container c, IReadOnlyDictionary<string, IReadOnlyList<string>> filters)
+    {
+        foreach (var (key, values) in filters)
+        {
+            if (values.Count == 0) continue;
+            bool any = key switch
+            {
+                "id" => values.Any(v => c.Id.StartsWith(v, StringComparison.Ordinal)),
+                // docker matches the name as a regular expression against "/name".
+                "name" => values.Any(v => System.Text.RegularExpressions.Regex.IsMatch("/" + c.Name, v)),
+                "label" => values.Any(v => v.IndexOf('=') is int eq and > 0
+                    ? c.Labels.TryGetValue(v[..eq], out var value) && value == v[(eq + 1)..]
+                    : c.Labels.ContainsKey(v)),
+                "status" => values.Any(v => DockerStatus(c) == v),
+                "ancestor" => values.Any(v => c.Image == v || c.ImageId == v || c.ImageId.StartsWith("sha256:" + v, StringComparison.Ordinal)),
+                _ => throw new EngineException("InvalidFilter", ErrorKind.InvalidArgument, key, $"Invalid filter '{key}'"),
+            };
+            if (!any) return false;
+        }
+        return true;
+    }
+
+    /// <summary>docker's State.Status words: created, running, paused, exited, dead.</summary>
+    public static string DockerStatus(Container c) => c.State switch
+    {
+        ContainerState.Running => "running",
+        ContainerState.Paused => "paused",
+        ContainerState.Exited => "exited",
+        ContainerState.Dead => "dead",
+        _ => "created",
+    };
+
+    // ---- lifecycle ----------------------------------------------------------------------------------------
+
+    public Container Create(ContainerOptions options) => Manager.Create(options);
+
+    /// <summary>What the engine wanted the user to know since the last call (fallbacks it took), for the front end to show.</summary>
+    public IReadOnlyList<string> TakeWarnings() => Manager.TakeWarnings();
+
+    /// <summary>Starts the container; false when it was running already (docker's 304).</summary>
+    public bool Start(string idOrName)
+    {
+        string id = ResolveId(idOrName);
+        lock (GateOf(id))
+        {
+            var before = Manager.Get(id);
+            if (before.State is ContainerState.Running or ContainerState.Paused) return false;
+            // Attaches waiting for this start get the log open before the container can write a byte: opened after
+            // the start, a fast writer could already have rotated the file away. The monitor appends (O_APPEND|O_CREAT)
+            // to the same file, so an empty one made here is the one it writes; what this run writes starts at its end.
+            OpenPendingAttaches(id, Manager.LogPath(id));
+            Manager.Start(id);
+        }
+        lock (startPulse) Monitor.PulseAll(startPulse);
+        return true;
+    }
+
+    /// <summary>docker stop: false when the container was not running (docker's 304).</summary>
+    public bool Stop(string idOrName, TimeSpan? timeout)
+    {
+        var c = Get(idOrName);
+        if (c.State is not (ContainerState.Running or ContainerState.Paused)) return false;
+        Manager.Stop(c.Id, timeout);
+        return true;
+    }
+
+    public void Restart(string idOrName, TimeSpan? timeout)
+    {
+        var c = Get(idOrName);
+        if (c.State is ContainerState.Running or ContainerState.Paused) Manager.Stop(c.Id, timeout);
+        Start(c.Id);
+    }
+
+    /// <summary>docker kill: a signal to a running container (ContainerNotRunning otherwise).</summary>
+    public void Kill(string idOrName, string? signal)
+    {
+        var c = Get(idOrName);
+        if (c.State is not (ContainerState.Running or ContainerState.Paused))
+            throw new EngineException("ContainerNotRunning", ErrorKind.InvalidOperation, c.Name, $"Container {c.Id} is not running");
+        string s = string.IsNullOrEmpty(signal) ? "SIGKILL" : signal;
+        if (int.TryParse(s, out _) is false && !s.StartsWith("SIG", StringComparison.OrdinalIgnoreCase)) s = "SIG" + s;
+        Manager.Stop(c.Id, null, s.ToUpperInvariant());
+    }
+
+    public void Remove(string idOrName, bool force, bool removeVolumes)
+    {
+        string id = ResolveId(idOrName);
+        lock (GateOf(id)) Manager.Remove(id, force, removeVolumes);
+        gates.TryRemove(id, out _);
+    }
+
+    /// <summary>
+    /// docker wait. NotRunning returns at once for a container that is not running; NextExit waits for the end of
+    /// the next run (of a created container: the run a later start begins); Removed waits until the container is
+    /// gone as well (an AutoRemove container's exit is reported after its removal).
+    /// </summary>
+    public WaitResult Wait(string idOrName, WaitCondition condition, CancellationToken cancel)
+    {
+        string id;
+        try
+        {
+            id = ResolveId(idOrName);
+        }
+        catch (EngineException e) when (e.ErrorId == "ContainerNotFound")
+        {
+            // Auto-removed already: the engine still knows how it ended (by full id).
+            return RemovedResult(idOrName, idOrName, cancel);
+        }
+        var first = Snapshot(id);
+        if (first is null) return RemovedResult(id, idOrName, cancel);
+        if (condition == WaitCondition.NotRunning && first.State is not (ContainerState.Running or ContainerState.Paused))
+            return ResultOf(first);
+        DateTime? startedBefore = first.StartedAt;
+        bool sawRunning = false;
+        while (true)
+        {
+            cancel.ThrowIfCancellationRequested();
+            var now = Snapshot(id);
+            if (now is null) return RemovedResult(id, idOrName, cancel);
+            if (now.State is ContainerState.Running or ContainerState.Paused)
+            {
+                sawRunning = true;
+                // The engine's wait blocks on the monitor; it reconciles (and auto-removes) when the container ends.
+                var exit = WaitForExit(id, cancel);
+                if (condition != WaitCondition.Removed || exit is null) return exit ?? RemovedResult(id, idOrName, cancel);
+                continue;
+            }
+            bool ranSince = sawRunning || now.StartedAt != startedBefore || (now.State == ContainerState.Created && now.Error is not null);
+            if (condition == WaitCondition.NextExit && ranSince) return ResultOf(now);
+            if (condition == WaitCondition.NotRunning) return ResultOf(now);
+            // Removed (or a next exit still to come): wait for a start or a removal, woken by starts of this service.
+            lock (startPulse) Monitor.Wait(startPulse, condition == WaitCondition.Removed && now.State != ContainerState.Created ? 100 : 250);
+        }
+    }
+
+    private WaitResult? WaitForExit(string id, CancellationToken cancel)
+    {
+        try
+        {
+            var exit = Manager.Wait(id, cancel);
+            return new WaitResult(id, exit.ExitCode, null);
+        }
+        catch (EngineException e) when (e.ErrorId == "ContainerNotFound")
+        {
+            return null;
+        }
+    }
+
+    private WaitResult RemovedResult(string id, string shown, CancellationToken cancel)
+    {
+        gates.TryRemove(id, out _); // gone: its gate must not stay for the life of a server
+
+        // The engine keeps how auto-removed containers ended, for a wait that comes after the removal.
+        try
+        {
+            var exit = Manager.Wait(id, cancel);
+            return new WaitResult(id, exit.ExitCode, null);
+        }
+        catch (EngineException e) when (e.ErrorId == "ContainerNotFound")
+        {
+            throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, shown, $"No such container: {shown}");
+        }
+    }
+
+    private static WaitResult ResultOf(Container c) => new(c.Id, c.ExitCode ?? 0, c.State == ContainerState.Created ? c.Error : null);
+
+    // ---- run ----------------------------------------------------------------------------------------------
+
+    /// <summary>docker run: pull if missing, create, attach, start, follow the output, wait, auto-remove.</summary>
+    public RunResult Run(RunRequest request, CancellationToken cancel)
+    {
+        var options = request.Options;
+        Images.EnsureImage(options.Image, request.Pull, request.Platform, request.PullProgress, cancel);
+        var created = Create(options);
+        AttachSession? attach = request.Detach || request.Output is null ? null : Attach(created.Id, stdout: true, stderr: true);
+        try
+        {
+            try
+            {
+                Start(created.Id);
+            }
+            catch (EngineException) when (options.AutoRemove)
+            {
+                TryRemove(created.Id);
+                throw;
+            }
+            if (request.Detach) return new RunResult(Get(created.Id), null, false);
+            if (attach is not null)
+                foreach (var record in attach.Read(cancel)) request.Output!(record);
+            var exit = Wait(created.Id, options.AutoRemove ? WaitCondition.Removed : WaitCondition.NextExit, cancel);
+            bool removed = options.AutoRemove && !Exists(created.Id);
+            return new RunResult(created, exit.StatusCode, removed);
+        }
+        finally
+        {
+            attach?.Dispose();
+        }
+    }
+
+    private bool Exists(string id)
+    {
+        try
+        {
+            Manager.Resolve(id);
+            return true;
+        }
+        catch (EngineException)
+        {
+            return false;
+        }
+    }
+
+    private void TryRemove(string id)
+    {
+        try { Remove(id, force: true, removeVolumes: true); }
+        catch (EngineException) { }
+    }
+}
