@@ -1,9 +1,11 @@
 #!/usr/bin/env pwsh
 <#
 .SYNOPSIS
-    PSContainer's demo: builds a web server image from Debian's busybox-static, runs it with a published port,
-    fetches a page through that port, shows the containers like docker ps, and cleans up. Uses a private state
-    root, so it never touches a user's images or containers.
+    PSContainer's demo: builds a web server image from Debian's busybox-static, runs it with a published port, a
+    healthcheck and its site in a named volume, waits until it is healthy, fetches the page through that port, shows
+    the containers like docker ps and their resource use like docker stats, lists them with the docker CLI through
+    PSContainer's Docker API socket, and cleans up. Uses a private state root, so it never touches a user's images,
+    containers or volumes.
 #>
 param([string]$ModulePath = (Join-Path $PSScriptRoot '../out/PSContainer'))
 
@@ -35,8 +37,13 @@ try {
     Step 'Run a one-off container in the foreground (docker run): its output comes down the pipeline'
     Start-Container -Image demo/web:1.0 -Command sh, -c, 'echo "hello from $(hostname), uid $(id -u)"' -AutoRemove -Network none
 
+    Step 'Put the site in a named volume (docker volume create; it outlives the containers that use it)'
+    $site = New-ContainerVolume site -Label @{ demo = 'web' }
+    Set-Content (Join-Path $site.Mountpoint 'index.html') '<h1>Hello from a PSContainer volume</h1>'
+    $site | Format-Table Name, Driver, Mountpoint
+
     # The monitor runs this check in the container; Wait-Container -Condition Healthy returns once it passes.
-    $health = @{ HealthCommand = 'wget -q -O /dev/null http://127.0.0.1/'; HealthInterval = '200ms' }
+    $health = @{ HealthCommand = 'wget -q -O /dev/null http://127.0.0.1/'; HealthInterval = '200ms'; Volume = 'site:/www:ro' }
     if ($networking) {
         Step 'Start the web server with a published port and a healthcheck (docker run -d -p 8080:80 --health-cmd …)'
         $web = Start-Container -Image demo/web:1.0 -Name web -Publish 8080:80 -Memory 64MB -Detach @health
@@ -60,14 +67,26 @@ try {
     $web = Get-Container web
     "{0} is {1}, pid {2}, memory limit {3:N0} MB" -f $web.Name, $web.Status, $web.Pid, ($web.Limits.Memory / 1MB)
 
+    Step 'Its resource use (docker stats --no-stream)'
+    Get-ContainerStatistics web | Format-Table
+
+    if ((Get-Command docker -CommandType Application -ErrorAction SilentlyContinue) -and (Get-Command Start-ContainerApiService -ErrorAction SilentlyContinue)) {
+        Step 'The same container through the Docker Engine API: the docker CLI against our socket (docker ps)'
+        $api = Start-ContainerApiService -SocketPath (Join-Path $work 'docker.sock')
+        try { & docker -H $api.DockerHost ps }
+        finally { $api | Stop-ContainerApiService }
+    }
+
     Step 'Stop and remove it (docker stop; docker rm)'
     $web | Stop-Container -Timeout 2 -PassThru | Format-Table Name, State, ExitCode
     $web | Remove-Container
     Get-Container -All | Format-Table
+    Remove-ContainerVolume site -Confirm:$false
 }
 finally {
     Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
     Get-ContainerImage -ErrorAction SilentlyContinue | Remove-ContainerImage -Force -ErrorAction SilentlyContinue
+    Get-ContainerVolume -ErrorAction SilentlyContinue | Remove-ContainerVolume -Force -Confirm:$false -ErrorAction SilentlyContinue
     if (Get-Command Get-ContainerNetwork -ErrorAction SilentlyContinue) {
         # User networks go; the predefined bridge network cannot be removed, so its host bridge and firewall rules are
         # taken down explicitly (-Force), leaving the host as the demo found it. Errors are shown, not hidden.

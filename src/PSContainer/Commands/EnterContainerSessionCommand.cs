@@ -92,10 +92,14 @@ public sealed class EnterContainerSessionCommand : PSContainerCmdlet
     internal static int? AttachTerminal(PSCmdlet cmdlet, ContainerEngine engine, string name, CancellationToken cancel)
     {
         using var attached = engine.Containers.Attach(name);
+        // While attached this session records the exit itself (an AutoRemove container's code would otherwise be
+        // lost to psc-service's removal); a detach hands that back to the monitor's exit command.
+        using var watching = engine.Containers.WatchExit(attached.Id);
         var end = TerminalRelay.Run(0, 1, attached, detachKeys: true, cancel);
         if (end == RelayEnd.Cancelled) throw new PipelineStoppedException();
         if (end == RelayEnd.Detached)
         {
+            watching.Dispose();
             cmdlet.Host.UI.WriteLine($"\r\nDetached from {attached.Name}; it keeps running (Enter-ContainerSession {attached.Name} -Attach to come back).");
             return null;
         }

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <termios.h>
@@ -229,6 +230,12 @@ static void accept_client(void)
             continue;
         if (!ever_attached) { /* still blocking: the early output goes out whole */
             ever_attached = true;
+            /* ...but within a bound: a client that never reads must not stall the monitor's loop (logs, exit). */
+            struct timeval bound = {.tv_sec = 2, .tv_usec = 0};
+            if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &bound, sizeof bound) < 0) {
+                close(fd);
+                return;
+            }
             if (early_len && write_all(fd, early, early_len) < 0) {
                 close(fd);
                 return;

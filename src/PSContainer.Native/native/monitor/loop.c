@@ -160,6 +160,7 @@ int monitor_run(const struct options *o)
     if (create_pid < 0) {
         if (rt_log)
             unlink(rt_log);
+        console_close(); /* the console socket's temporary directory */
         errno = spawn_errno;
         return fail(o, MON_SELF_FAILURE, "psc-monitor: fork for %s: %s", o->runtime);
     }
@@ -193,6 +194,7 @@ int monitor_run(const struct options *o)
         int e = errno;
         const char *del[] = {"delete", "--force", o->id, NULL};
         run_runtime_wait(o, del);
+        console_close();
         errno = e;
         return fail(o, MON_SELF_FAILURE, "psc-monitor: no terminal from the runtime%s: %s", "");
     }

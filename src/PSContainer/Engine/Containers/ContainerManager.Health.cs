@@ -26,6 +26,9 @@ public sealed partial class ContainerManager
     {
         string file = HealthProcessFile(record.Id);
         File.Delete(file);
+        // The last run's status must not pass for this run's: the monitor writes "starting" only once it has
+        // created the container, which may be after the engine records the start.
+        File.Delete(HealthStatusFile(record.Id));
         if (HealthcheckOf(record, image) is not { } health) return;
         // The container's process (user, groups, environment, cwd, capabilities, AppArmor, no_new_privs, rlimits), as
         // Exec builds it; the runtime applies the container's seccomp filter to every exec.
@@ -79,7 +82,7 @@ public sealed partial class ContainerManager
                     throw new EngineException("ContainerNotRunning", ErrorKind.InvalidOperation, current.Name,
                         $"Container {current.Name} exited (code {current.ExitCode ?? -1}) before it became healthy.");
             }
-            // The monitor writes "starting" before the start is recorded, so a running container's file is this run's.
+            // The file is deleted at every start (PrepareHealthcheck), so a status read here is this run's; none yet is "starting".
             switch (ReadHealth(current))
             {
                 case { Status: "healthy" }:

@@ -33,9 +33,40 @@ public sealed partial class ContainerManager
         }
     }
 
-    /// <summary>The dotnet host of this runtime (it runs psc-service.dll without needing DOTNET_ROOT in the environment).</summary>
-    public static string DotnetHost =>
-        Path.GetFullPath(Path.Combine(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", "..", "dotnet"));
+    /// <summary>
+    /// A dotnet host to run psc-service.dll with: the one of this runtime when it is a shared install (no DOTNET_ROOT
+    /// needed), else $DOTNET_ROOT's, else one on PATH (a self-contained pwsh carries no host of its own); null if none.
+    /// </summary>
+    public static string? DotnetHost
+    {
+        get
+        {
+            var candidates = new List<string>
+            {
+                Path.GetFullPath(Path.Combine(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", "..", "dotnet")),
+            };
+            if (Environment.GetEnvironmentVariable("DOTNET_ROOT") is { Length: > 0 } root) candidates.Add(Path.Combine(root, "dotnet"));
+            foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin").Split(':', StringSplitOptions.RemoveEmptyEntries))
+                candidates.Add(Path.Combine(dir, "dotnet"));
+            candidates.Add("/usr/share/dotnet/dotnet");
+            return candidates.FirstOrDefault(File.Exists);
+        }
+    }
+
+    /// <summary>
+    /// A restart policy is carried out by psc-service: without it (or a dotnet host to run it) the policy could
+    /// never act, so the container is refused rather than started with a policy silently dropped.
+    /// </summary>
+    public static void EnsureRestartPossible(ContainerOptions o)
+    {
+        if (o.RestartPolicy is null) return;
+        if (ServiceAssembly is null)
+            throw new EngineException("RestartPolicyUnavailable", ErrorKind.NotInstalled, o.RestartPolicy,
+                "-RestartPolicy needs psc-service.dll beside the module (build.ps1 puts it there); it is missing.");
+        if (DotnetHost is null)
+            throw new EngineException("RestartPolicyUnavailable", ErrorKind.NotInstalled, o.RestartPolicy,
+                "-RestartPolicy needs a dotnet host to run psc-service with; none was found (set DOTNET_ROOT or put dotnet on PATH).");
+    }
 
     /// <summary>
     /// The command line of psc-service for this state root: the host, the assembly, the verb, the roots, and the
@@ -44,7 +75,7 @@ public sealed partial class ContainerManager
     /// </summary>
     public static List<string> ServiceCommand(string verb, string root, string runRoot)
     {
-        var args = new List<string> { DotnetHost, ServiceAssembly ?? "psc-service.dll", verb, "--root", Path.GetFullPath(root), "--runroot", Path.GetFullPath(runRoot) };
+        var args = new List<string> { DotnetHost ?? "dotnet", ServiceAssembly ?? "psc-service.dll", verb, "--root", Path.GetFullPath(root), "--runroot", Path.GetFullPath(runRoot) };
         foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
         {
             string key = (string)e.Key, value = (string?)e.Value ?? "";
@@ -62,7 +93,8 @@ public sealed partial class ContainerManager
     /// </summary>
     private List<string> ExitCommandArguments(ContainerRecord record)
     {
-        if (ServiceAssembly is null || !File.Exists(DotnetHost)) return [];
+        EnsureRestartPossible(record.Options);
+        if (ServiceAssembly is null || DotnetHost is null) return [];
         var command = ServiceCommand("container-exited", paths.Root, paths.RunRoot);
         command.AddRange(["--id", record.Id]);
         var args = new List<string> { "--exit-command", command[0] };

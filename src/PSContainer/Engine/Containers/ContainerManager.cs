@@ -127,6 +127,7 @@ public sealed partial class ContainerManager
         ContainerOptions.ValidateStop(options);
         ContainerOptions.ValidateHealth(ContainerOptions.EffectiveHealthcheck(options.Healthcheck, image.Config.Healthcheck), $"container {name}");
         ContainerOptions.ValidateRestart(options);
+        EnsureRestartPossible(options);
         ContainerOptions.ValidateTerminal(options);
         options.LogRotation();
         foreach (string? mode in new[] { options.PidMode, options.IpcMode })
@@ -629,6 +630,9 @@ public sealed partial class ContainerManager
         if (record.Options.AutoRemove)
         {
             RemovedExits[record.Id] = new ContainerExit(record.Id, record.Name, record.ExitCode ?? -1, record.OOMKilled, record.FinishedAt);
+            // A long-lived process (psc-api) must not keep every exit forever: a Wait comes soon after the exit.
+            if (RemovedExits.Count > 1024)
+                foreach (var old in RemovedExits.Where(kv => kv.Value.FinishedAt < DateTime.UtcNow.AddMinutes(-10)).ToList()) RemovedExits.TryRemove(old.Key, out _);
             RemoveFiles(record.Id);
             Networks.Forget(record.Id);
             var maps = MapsOfRecorded(record);

@@ -138,7 +138,8 @@ public sealed partial class ContainerService
     public bool Stop(string idOrName, TimeSpan? timeout)
     {
         var c = Get(idOrName);
-        if (c.State is not (ContainerState.Running or ContainerState.Paused)) return false;
+        // A container waiting out its restart backoff is stopped too: the stop ends the policy's restart (docker's).
+        if (c.State is not (ContainerState.Running or ContainerState.Paused or ContainerState.Restarting)) return false;
         Manager.Stop(c.Id, timeout);
         return true;
     }
@@ -146,7 +147,7 @@ public sealed partial class ContainerService
     public void Restart(string idOrName, TimeSpan? timeout)
     {
         var c = Get(idOrName);
-        if (c.State is ContainerState.Running or ContainerState.Paused) Manager.Stop(c.Id, timeout);
+        if (c.State is ContainerState.Running or ContainerState.Paused or ContainerState.Restarting) Manager.Stop(c.Id, timeout);
         Start(c.Id);
     }
 
@@ -154,6 +155,12 @@ public sealed partial class ContainerService
     public void Kill(string idOrName, string? signal)
     {
         var c = Get(idOrName);
+        if (c.State == ContainerState.Restarting)
+        {
+            // Nothing runs to signal, but docker kill still ends the pending restart.
+            Manager.Stop(c.Id, TimeSpan.Zero);
+            return;
+        }
         if (c.State is not (ContainerState.Running or ContainerState.Paused))
             throw new EngineException("ContainerNotRunning", ErrorKind.InvalidOperation, c.Name, $"Container {c.Id} is not running");
         string s = string.IsNullOrEmpty(signal) ? "SIGKILL" : signal;
