@@ -88,7 +88,7 @@ Describe 'Default views' {
             $lines[1] | Should -Match '^[- ]+$' -Because "at $width columns"
         }
         $narrow = (Get-Container -All | Out-String -Width 80)
-        $narrow | Should -Match 'a_rather_…'   # the last column takes what is left, cut with an ellipsis
+        $narrow | Should -Match 'a_rather…'   # the last column takes what is left, cut with an ellipsis
         $narrow | Should -Match 'Exited \(3\)'
         $narrow | Should -Match "0\.0\.0\.0:$port->80/tcp"
         (Get-Container -All | Out-String -Width 120) | Should -Match 'a_rather_long_container_name'
