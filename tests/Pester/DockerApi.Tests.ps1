@@ -76,6 +76,10 @@ Describe 'Docker Engine API (psc-api)' -Skip:([bool]$script:why) {
     AfterAll {
         Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
         if ($script:api) { $script:api | Stop-ContainerApiService -ErrorAction Continue }
+        # docker run -p used the predefined bridge network: its host bridge and firewall table go with the test root.
+        Get-ContainerNetwork -ErrorAction SilentlyContinue | Where-Object Name -ne bridge | Remove-ContainerNetwork -Force -ErrorAction Continue
+        Remove-ContainerNetwork bridge -Force -ErrorAction Continue
+        $bridgeLeft = @(& ip -o link show 2>$null) -match [regex]::Escape("pscontainer:$($script:state.Root)")
         $socketLeft = Test-Path $script:socket
         $env:DOCKER_HOST = $script:previousDockerHost
         $env:DOCKER_CONFIG = $script:previousDockerConfig
@@ -86,6 +90,7 @@ Describe 'Docker Engine API (psc-api)' -Skip:([bool]$script:why) {
         Remove-TestStateRoot $script:state
         # Checked after the clean-up, so a failure here leaves nothing behind either: the server exited (a zombie
         # until init collects it counts as exited) and took its socket with it.
+        $bridgeLeft | Should -BeNullOrEmpty -Because 'no bridge of the test root outlives it'
         if ($script:api) {
             [PSContainer.Engine.Containers.ProcessInfo]::Exists($script:api.Pid) | Should -BeFalse
             $socketLeft | Should -BeFalse
