@@ -234,7 +234,7 @@ Describe 'psc-runtime with a seccomp agent (listenerPath)' -Skip:$skipAll {
             Save-Spec (New-NotifySpec "$id$nnp" @('true') $socket $null $nnp)
             $r = Invoke-Runtime @('run', '--bundle', $bundle, "$id$nnp")
             $r.ExitCode | Should -Be 1
-            $r.Err | Should -Match ('seccomp agent: connect to linux.seccomp.listenerPath ' + [regex]::Escape($socket) + ": $Why")
+            $r.Err | Should -Match ('connect to the seccomp agent at linux.seccomp.listenerPath ' + [regex]::Escape($socket) + ": $Why")
             Get-Leftover "$id$nnp" | Should -BeNullOrEmpty
         }
         Remove-Item $socket -Force -ErrorAction SilentlyContinue
@@ -360,7 +360,7 @@ Describe 'Start-Container -SecurityOption seccomp=PROFILE with an agent' -Skip:$
     It 'makes an absent agent socket a clear error of Start-Container, with nothing left running' {
         $profile = Write-AgentProfile (Join-Path $work 'no-agent.sock') 'no-agent.json'
         { Start-Container -Image pester/notify:1 -Name notify-noagent -SecurityOption "seccomp=$profile" -Command true -ErrorAction Stop } |
-            Should -Throw -ExpectedMessage '*seccomp agent: connect to linux.seccomp.listenerPath*no-agent.sock*'
+            Should -Throw -ExpectedMessage '*connect to the seccomp agent at linux.seccomp.listenerPath*no-agent.sock*'
         Get-EngineLeak | Should -BeNullOrEmpty
         Test-Path (Join-Path $work 'no-agent.sock') | Should -BeFalse
     }

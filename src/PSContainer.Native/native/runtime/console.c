@@ -11,44 +11,14 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "runtime.h"
 
-int console_connect(const char *path)
-{
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof addr.sun_path)
-        return err_msg(1, "console socket path too long: %s", path);
-    strcpy(addr.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return err_sys("socket");
-    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
-        err_sys("connect console socket %s", path);
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 static int send_fd(int sock, int fd, const char *name)
 {
-    char cbuf[CMSG_SPACE(sizeof(int))];
-    memset(cbuf, 0, sizeof cbuf);
-    struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    ssize_t n;
-    while ((n = sendmsg(sock, &msg, 0)) < 0 && errno == EINTR)
-        ;
-    return n < 0 ? err_sys("send pty master over the console socket") : 0;
+    return send_with_fd(sock, name, strlen(name), fd) < 0 ? err_sys("send pty master over the console socket") : 0;
 }
 
 int console_setup(int sockfd, const struct rt_spec *spec)

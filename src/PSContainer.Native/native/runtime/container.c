@@ -252,7 +252,7 @@ static pid_t do_create(const struct create_opts *o, struct rt_spec *spec, struct
         err_sys("socketpair");
         goto fail;
     }
-    if (spec->terminal && (console_fd = console_connect(o->console_socket)) < 0)
+    if (spec->terminal && (console_fd = unix_connect(o->console_socket, "console socket")) < 0)
         goto fail;
     /* setns(pid) only moves our future children, which is what we want */
     if (ns_join_type(spec, CLONE_NEWPID) < 0 || ns_join_early(spec, early) < 0)

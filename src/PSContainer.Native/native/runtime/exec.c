@@ -257,7 +257,7 @@ int cmd_exec(const struct exec_opts *o)
         err_msg(1, "container \"%s\" is not running", o->id);
         goto out;
     }
-    if (p.terminal && (console_fd = console_connect(o->console_socket)) < 0)
+    if (p.terminal && (console_fd = unix_connect(o->console_socket, "console socket")) < 0)
         goto out;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
         err_sys("socketpair");

@@ -330,8 +330,11 @@ struct exec_opts {
 };
 int cmd_exec(const struct exec_opts *o);
 
+/* ---- unix sockets (unixsock.c) ---- */
+int unix_connect(const char *path, const char *what);  /* a connected stream socket, or -1 with g_err */
+ssize_t send_with_fd(int sock, const void *data, size_t len, int fd); /* sendmsg with fd in SCM_RIGHTS; -1: errno */
+
 /* ---- console (console.c): process.terminal with --console-socket, runc's protocol ---- */
-int console_connect(const char *path);                          /* in the runtime's namespaces */
 int console_setup(int sockfd, const struct rt_spec *spec);      /* in the container: pty, send master, stdio+ctty */
 
 /* ---- hooks (hooks.c) ---- */

@@ -112,25 +112,12 @@ void seccomp_notify_set_sync(int fd)
 int seccomp_notify_handoff(int notify_fd)
 {
     int type = PSC_MSG_SECCOMP_FD;
-    struct iovec iov = {&type, sizeof type};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } c;
-    memset(&c, 0, sizeof c);
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf, .msg_controllen = sizeof c.buf};
-    struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-    h->cmsg_level = SOL_SOCKET;
-    h->cmsg_type = SCM_RIGHTS;
-    h->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(h), &notify_fd, sizeof(int));
     ssize_t n;
     if (g_sync_fd < 0) {
         errno = EBADF;
         n = -1;
     } else {
-        while ((n = sendmsg(g_sync_fd, &m, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-            ;
+        n = send_with_fd(g_sync_fd, &type, sizeof type, notify_fd);
     }
     int e = errno;
     if (close(notify_fd) < 0 && n == (ssize_t)sizeof type)
@@ -171,36 +158,12 @@ static int send_to_agent(int notify_fd, const struct notify_state *ns)
 {
     if (!g_listener_path)
         return err_msg(1, "seccomp: a listener fd arrived but the filter has no listenerPath");
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    snprintf(addr.sun_path, sizeof addr.sun_path, "%s", g_listener_path);
-    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int s = unix_connect(g_listener_path, "the seccomp agent at linux.seccomp.listenerPath");
     if (s < 0)
-        return err_sys("seccomp agent: socket");
-    int r;
-    while ((r = connect(s, (struct sockaddr *)&addr, sizeof addr)) < 0 && errno == EINTR)
-        ;
-    if (r < 0) {
-        err_sys("seccomp agent: connect to linux.seccomp.listenerPath %s", g_listener_path);
-        close(s);
         return -1;
-    }
     char *text = process_state(ns);
     size_t len = strlen(text), done = 0;
-    struct iovec iov = {text, len};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } c;
-    memset(&c, 0, sizeof c);
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf, .msg_controllen = sizeof c.buf};
-    struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-    h->cmsg_level = SOL_SOCKET;
-    h->cmsg_type = SCM_RIGHTS;
-    h->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(h), &notify_fd, sizeof(int));
-    ssize_t n;
-    while ((n = sendmsg(s, &m, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-        ;
+    ssize_t n = send_with_fd(s, text, len, notify_fd);
     if (n > 0)
         done = (size_t)n;
     while (n > 0 && done < len) {
