@@ -15,15 +15,6 @@ namespace PSContainer.Tests;
 public sealed class TerminalRelayTests
 {
     [DllImport("libc", SetLastError = true)]
-    private static extern int posix_openpt(int flags);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int unlockpt(int fd);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int ptsname_r(int fd, byte[] buffer, nint length);
-
-    [DllImport("libc", SetLastError = true)]
     private static extern int close(int fd);
 
     [DllImport("libc", SetLastError = true)]
@@ -58,60 +49,22 @@ public sealed class TerminalRelayTests
         }
     }
 
-    private sealed class Pty : IDisposable
-    {
-        public readonly int Master;
-        public readonly Microsoft.Win32.SafeHandles.SafeFileHandle Slave;
-        public int SlaveFd => (int)Slave.DangerousGetHandle();
-
-        public Pty()
-        {
-            Master = posix_openpt(Sys.O_RDWR | 0x100 /* O_NOCTTY */ | Sys.O_CLOEXEC);
-            Assert.True(Master >= 0);
-            Assert.Equal(0, unlockpt(Master));
-            var name = new byte[256];
-            Assert.Equal(0, ptsname_r(Master, name, name.Length));
-            Slave = File.OpenHandle(Encoding.ASCII.GetString(name, 0, Array.IndexOf(name, (byte)0)), FileMode.Open, FileAccess.ReadWrite);
-        }
-
-        /// <summary>Types on the user's side; what the terminal echoes within 300 ms.</summary>
-        public string TypeAndReadEcho(string text)
-        {
-            Assert.True(UnixSocket.WriteAll(Master, Encoding.ASCII.GetBytes(text)));
-            var buffer = new byte[256];
-            var echoed = new StringBuilder();
-            while (UnixSocket.Wait(Master, UnixSocket.POLLIN, 300))
-            {
-                int n = UnixSocket.Read(Master, buffer);
-                if (n <= 0) break;
-                echoed.Append(Encoding.ASCII.GetString(buffer, 0, n));
-            }
-            return echoed.ToString();
-        }
-
-        public void Dispose()
-        {
-            Slave.Dispose();
-            close(Master);
-        }
-    }
-
-    private static void AssertCooked(Pty pty) => Assert.Contains("ok", pty.TypeAndReadEcho("ok\n"), StringComparison.Ordinal);
+    private static void AssertCooked(TestPty pty) => Assert.Contains("ok", pty.TypeAndReadEcho("ok\n", 300), StringComparison.Ordinal);
 
     [Fact]
     public async Task TheProcessEndingRestoresTheTerminalAndOutputAndKeysAreCopied()
     {
-        using var pty = new Pty();
+        using var pty = new TestPty();
         using var connection = new FakeConnection();
         Terminal.SetSize(pty.Master, 27, 91);
         AssertCooked(pty);
         var relay = Task.Run(() => TerminalRelay.Run(pty.SlaveFd, pty.SlaveFd, connection, detachKeys: false, CancellationToken.None));
         Assert.True(SpinWait.SpinUntil(() => connection.Sizes.Count > 0, 5000));
         Assert.Equal((27, 91), connection.Sizes[0]);
-        Assert.Equal("", pty.TypeAndReadEcho("raw")); // no echo while the session runs
+        Assert.Equal("", pty.TypeAndReadEcho("raw", 300)); // no echo while the session runs
         Assert.True(SpinWait.SpinUntil(() => { lock (connection.Input) return connection.Input.Count == 3; }, 5000));
         Assert.True(UnixSocket.WriteAll(connection.Pipe[1], "from the container"u8));
-        Assert.Contains("from the container", pty.TypeAndReadEcho(""), StringComparison.Ordinal);
+        Assert.Contains("from the container", pty.TypeAndReadEcho("", 300), StringComparison.Ordinal);
         connection.EndOutput();
         Assert.Equal(RelayEnd.Exited, await relay.WaitAsync(TimeSpan.FromSeconds(5)));
         AssertCooked(pty);
@@ -120,7 +73,7 @@ public sealed class TerminalRelayTests
     [Fact]
     public async Task DetachKeysEndTheRelayAndRestoreTheTerminal()
     {
-        using var pty = new Pty();
+        using var pty = new TestPty();
         using var connection = new FakeConnection();
         var relay = Task.Run(() => TerminalRelay.Run(pty.SlaveFd, pty.SlaveFd, connection, detachKeys: true, CancellationToken.None));
         Assert.True(SpinWait.SpinUntil(() => connection.Sizes.Count > 0, 5000));
@@ -133,7 +86,7 @@ public sealed class TerminalRelayTests
     [Fact]
     public async Task ACancelledSessionRestoresTheTerminalToo()
     {
-        using var pty = new Pty();
+        using var pty = new TestPty();
         using var connection = new FakeConnection();
         using var cancel = new CancellationTokenSource();
         var relay = Task.Run(() => TerminalRelay.Run(pty.SlaveFd, pty.SlaveFd, connection, detachKeys: false, cancel.Token));

@@ -81,81 +81,26 @@ public sealed class TerminalTests
         Assert.Equal([0x10, 0x11], send);
     }
 
-    [DllImport("libc", SetLastError = true)]
-    private static extern int posix_openpt(int flags);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int unlockpt(int fd);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int ptsname_r(int fd, byte[] buffer, nint length);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int close(int fd);
-
-    /// <summary>A real pty pair: the master fd, and the slave opened by its name.</summary>
-    private static (int Master, SafeFileHandle Slave) OpenPty()
-    {
-        int master = posix_openpt(Sys.O_RDWR | 0x100 /* O_NOCTTY */ | Sys.O_CLOEXEC);
-        Assert.True(master >= 0, $"posix_openpt: errno {Marshal.GetLastPInvokeError()}");
-        Assert.Equal(0, unlockpt(master));
-        var name = new byte[256];
-        Assert.Equal(0, ptsname_r(master, name, name.Length));
-        string path = Encoding.ASCII.GetString(name, 0, Array.IndexOf(name, (byte)0));
-        return (master, File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite));
-    }
-
-    /// <summary>Types a line on the master side; returns what the terminal echoes back within 500 ms.</summary>
-    private static string TypeAndReadEcho(int master, string text)
-    {
-        Assert.True(UnixSocket.WriteAll(master, Encoding.ASCII.GetBytes(text)));
-        var buffer = new byte[256];
-        var echoed = new StringBuilder();
-        while (UnixSocket.Wait(master, UnixSocket.POLLIN, 500))
-        {
-            int n = UnixSocket.Read(master, buffer);
-            if (n <= 0) break;
-            echoed.Append(Encoding.ASCII.GetString(buffer, 0, n));
-        }
-        return echoed.ToString();
-    }
-
     [Fact]
     public void RawModeStopsTheEchoAndRestoreBringsItBack()
     {
-        var (master, slave) = OpenPty();
-        try
-        {
-            int fd = (int)slave.DangerousGetHandle();
-            Assert.True(Terminal.IsTerminal(fd));
-            Assert.Contains("abc", TypeAndReadEcho(master, "abc\n"), StringComparison.Ordinal);
-            byte[] saved = Terminal.MakeRaw(fd);
-            Assert.Equal("", TypeAndReadEcho(master, "def\n"));
-            Assert.True(Terminal.Restore(fd, saved));
-            Assert.Contains("ghi", TypeAndReadEcho(master, "ghi\n"), StringComparison.Ordinal);
-        }
-        finally
-        {
-            slave.Dispose();
-            close(master);
-        }
+        using var pty = new TestPty();
+        int fd = pty.SlaveFd;
+        Assert.True(Terminal.IsTerminal(fd));
+        Assert.Contains("abc", pty.TypeAndReadEcho("abc\n", 500), StringComparison.Ordinal);
+        byte[] saved = Terminal.MakeRaw(fd);
+        Assert.Equal("", pty.TypeAndReadEcho("def\n", 500));
+        Assert.True(Terminal.Restore(fd, saved));
+        Assert.Contains("ghi", pty.TypeAndReadEcho("ghi\n", 500), StringComparison.Ordinal);
     }
 
     [Fact]
     public void TheWindowSizeSetOnTheMasterIsWhatTheSlaveSees()
     {
-        var (master, slave) = OpenPty();
-        try
-        {
-            Terminal.SetSize(master, 33, 121);
-            Assert.Equal((33, 121), Terminal.GetSize((int)slave.DangerousGetHandle()));
-            Assert.Null(Terminal.GetSize(-1));
-            Assert.False(Terminal.IsTerminal(-1));
-        }
-        finally
-        {
-            slave.Dispose();
-            close(master);
-        }
+        using var pty = new TestPty();
+        Terminal.SetSize(pty.Master, 33, 121);
+        Assert.Equal((33, 121), Terminal.GetSize(pty.SlaveFd));
+        Assert.Null(Terminal.GetSize(-1));
+        Assert.False(Terminal.IsTerminal(-1));
     }
 }
