@@ -33,9 +33,7 @@ for ($i = 1; $i -le 5; $i++) { & ln -s "big$i" "$tree/link$i" }
 & sync
 $mb = [double]((& du -sm $tree) -split '\s+')[0]
 
-$env:PSCONTAINER_ROOT = Join-Path $run 'state'
-$env:PSCONTAINER_RUNROOT = Join-Path $run 'state-run'
-$env:PSCONTAINER_CGROUP_PARENT = 'psc-bench-copy'
+Use-BenchStateRoot $run 'psc-bench-copy'
 Import-Module $ModulePath -Force
 Import-ContainerImage $fixture.Tar -Format RootFs -Name bench/busybox | Out-Null
 Start-Container -Image bench/busybox -Name bench-copy -Command sleep, 3600 -Network none -Detach | Out-Null

@@ -122,9 +122,7 @@ function Measure-Lookups([string]$Name, [string]$Address, [int]$Port, [string]$R
 
 $script:latency = @()
 $memory = @()
-$env:PSCONTAINER_ROOT = Join-Path $run 'state'
-$env:PSCONTAINER_RUNROOT = Join-Path $run 'state-run'
-$env:PSCONTAINER_CGROUP_PARENT = 'psc-bench-dns'
+Use-BenchStateRoot $run 'psc-bench-dns'
 Import-Module $ModulePath -Force
 Import-ContainerImage $tar -Format RootFs -Name bench/busybox-dns | Out-Null
 $aardvark = @('/usr/lib/podman/aardvark-dns', '/usr/libexec/podman/aardvark-dns') | Where-Object { Test-Path $_ } | Select-Object -First 1

@@ -67,9 +67,7 @@ function Measure-Http([string]$Name, [int]$Port) {
 
 $latency = [ordered]@{}
 $rps = [ordered]@{}
-$env:PSCONTAINER_ROOT = Join-Path $run 'state'
-$env:PSCONTAINER_RUNROOT = Join-Path $run 'state-run'
-$env:PSCONTAINER_CGROUP_PARENT = 'psc-bench'
+Use-BenchStateRoot $run 'psc-bench'
 Import-Module $ModulePath -Force
 Import-ContainerImage $tar -Format RootFs -Name bench/busybox | Out-Null
 $docker = Get-BenchDockerStatus

@@ -25,9 +25,7 @@ $ErrorActionPreference = 'Stop'
 . (Join-Path $PSScriptRoot 'lib/BenchCommon.ps1')
 $run = New-BenchRunDirectory $CacheDir
 $fixture = New-BenchBusyboxRootFs -Directory $run
-$env:PSCONTAINER_ROOT = Join-Path $run 'state'
-$env:PSCONTAINER_RUNROOT = Join-Path $run 'state-run'
-$env:PSCONTAINER_CGROUP_PARENT = 'psc-bench-phases'
+Use-BenchStateRoot $run 'psc-bench-phases'
 Import-Module $ModulePath -Force
 Import-ContainerImage $fixture.Tar -Format RootFs -Name bench/busybox | Out-Null
 $clock = [PSContainer.Engine.PhaseClock]

@@ -43,9 +43,7 @@ function Wait-Bench([scriptblock]$Condition, [int]$TimeoutSeconds = 30, [string]
 }
 
 # ---- PSContainer -------------------------------------------------------------------------------------------------
-$env:PSCONTAINER_ROOT = Join-Path $run 'state'
-$env:PSCONTAINER_RUNROOT = Join-Path $run 'state-run'
-$env:PSCONTAINER_CGROUP_PARENT = 'psc-bench'
+Use-BenchStateRoot $run 'psc-bench'
 Import-Module $ModulePath -Force
 Import-ContainerImage $fixture.Tar -Format RootFs -Name bench/busybox | Out-Null
 $ours = for ($i = -1; $i -lt $Iterations; $i++) {

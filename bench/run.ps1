@@ -66,9 +66,7 @@ function Get-RssKb([int[]]$ProcessId) {
 
 # ---- run-to-exit latency ---------------------------------------------------------------------------------------
 $latency = [ordered]@{}
-$env:PSCONTAINER_ROOT = Join-Path $run 'state'
-$env:PSCONTAINER_RUNROOT = Join-Path $run 'state-run'
-$env:PSCONTAINER_CGROUP_PARENT = 'psc-bench'
+Use-BenchStateRoot $run 'psc-bench'
 Import-Module $ModulePath -Force
 Import-ContainerImage $tar -Format RootFs -Name bench/busybox | Out-Null
 $latency['PSContainer (New+Start -Wait+Remove)'] = Measure-Runs 'psc' {

@@ -31,9 +31,7 @@ $run = New-BenchRunDirectory $CacheDir
 $fixture = New-BenchBusyboxRootFs -Directory $run -Bundle
 $tar, $bundle = $fixture.Tar, $fixture.Bundle
 
-$env:PSCONTAINER_ROOT = Join-Path $run 'state'
-$env:PSCONTAINER_RUNROOT = Join-Path $run 'state-run'
-$env:PSCONTAINER_CGROUP_PARENT = 'psc-bench'
+Use-BenchStateRoot $run 'psc-bench'
 Import-Module $ModulePath -Force
 Import-ContainerImage $tar -Format RootFs -Name bench/busybox | Out-Null
 

@@ -29,9 +29,7 @@ $fixture = New-BenchBusyboxRootFs -Directory $run
 $dockerd = $null
 $times = [ordered]@{ 'PSContainer' = [Collections.Generic.List[double]]::new(); 'docker stats --no-stream' = [Collections.Generic.List[double]]::new() }
 try {
-    $env:PSCONTAINER_ROOT = Join-Path $run 'state'
-    $env:PSCONTAINER_RUNROOT = Join-Path $run 'state-run'
-    $env:PSCONTAINER_CGROUP_PARENT = 'psc-bench-stats'
+    Use-BenchStateRoot $run 'psc-bench-stats'
     $ProgressPreference = 'SilentlyContinue'
     Import-Module $ModulePath -Force
     Import-ContainerImage $fixture.Tar -Format RootFs -Name bench/busybox | Out-Null

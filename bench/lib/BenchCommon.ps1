@@ -103,6 +103,13 @@ function Remove-BenchTree([string]$Path) {
     }
 }
 
+function Use-BenchStateRoot([Parameter(Mandatory)][string]$Run, [Parameter(Mandatory)][string]$CgroupParent) {
+    <# Points PSContainer at a private state root in the run's scratch directory (never a user's), with its own cgroup parent. #>
+    $env:PSCONTAINER_ROOT = Join-Path $Run 'state'
+    $env:PSCONTAINER_RUNROOT = Join-Path $Run 'state-run'
+    $env:PSCONTAINER_CGROUP_PARENT = $CgroupParent
+}
+
 function New-BenchRunDirectory([string]$CacheDir) {
     <# A scratch directory for this run ($CacheDir/run-PID); scratch left by runs whose process is gone is removed. #>
     New-Item -ItemType Directory -Force $CacheDir | Out-Null
