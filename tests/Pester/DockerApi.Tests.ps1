@@ -20,81 +20,20 @@ Describe 'Docker Engine API (psc-api)' -Skip:([bool]$script:why) {
         $script:image = Import-ContainerImage $tar -Format RootFs -Name 'pester/busybox:1' -Command sh
         $script:img = 'pester/busybox:1'
 
-        $script:socket = Join-Path $script:state.Work 'docker.sock'
-        $script:apiLog = Join-Path $script:state.Work 'psc-api.log'
-        $script:api = Start-ContainerApiService -SocketPath $script:socket -LogPath $script:apiLog
-        $script:previousDockerHost = $env:DOCKER_HOST
-        $env:DOCKER_HOST = $script:api.DockerHost
-        # No config of the user's (contexts, credential helpers) may steer the CLI elsewhere.
-        $script:previousDockerConfig = $env:DOCKER_CONFIG
-        $env:DOCKER_CONFIG = Join-Path $script:state.Work 'docker-config'
-        New-Item -ItemType Directory -Force $env:DOCKER_CONFIG | Out-Null
-
-        function script:Invoke-Docker {
-            <# docker ARGS...: the CLI's exit code, stdout and stderr apart. #>
-            Invoke-DockerProcess -Arguments @($args | ForEach-Object { "$_" })
-        }
-        function script:Invoke-DockerProcess {
-            <# Runs the docker CLI with a deadline (a hang is a failure, not a stuck suite). #>
-            param([string[]]$Arguments, [int]$TimeoutSeconds = 60, [hashtable]$Environment = @{})
-            $psi = [Diagnostics.ProcessStartInfo]::new('/usr/bin/docker')
-            foreach ($a in $Arguments) { $psi.ArgumentList.Add($a) }
-            $psi.RedirectStandardOutput = $true
-            $psi.RedirectStandardError = $true
-            $psi.UseShellExecute = $false
-            foreach ($k in $Environment.Keys) { $psi.Environment[$k] = [string]$Environment[$k] }
-            $p = [Diagnostics.Process]::Start($psi)
-            $out = $p.StandardOutput.ReadToEndAsync()
-            $err = $p.StandardError.ReadToEndAsync()
-            if (-not $p.WaitForExit($TimeoutSeconds * 1000)) {
-                $p.Kill($true)
-                throw "docker $($Arguments -join ' ') did not finish within $TimeoutSeconds s"
-            }
-            $p.WaitForExit()
-            [pscustomobject]@{ Code = $p.ExitCode; Out = $out.Result.TrimEnd(); Err = $err.Result.TrimEnd(); Lines = @($out.Result -split "`n" | Where-Object { $_ }) }
-        }
-        function script:Get-FreePort {
-            $l = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
-            $l.Start(); $port = $l.LocalEndpoint.Port; $l.Stop()
-            $port
-        }
-        function script:Get-OurLeak {
-            # What a removed container must not leave: mounts, cgroups, monitors, network namespaces, container dirs.
-            @(
-                Get-TestMount -Path $script:state.Root, $script:state.RunRoot | ForEach-Object { "mount $_" }
-                Get-ChildItem /sys/fs/cgroup -Directory | ForEach-Object { Join-Path $_.FullName $script:state.CgroupParent } |
-                    Where-Object { Test-Path $_ } | ForEach-Object { Get-ChildItem $_ -Directory } | ForEach-Object { "cgroup $($_.FullName)" }
-                Get-Process -ErrorAction SilentlyContinue | Where-Object ProcessName -like 'psc-mon*' | Where-Object {
-                    (Get-Content "/proc/$($_.Id)/cmdline" -Raw -ErrorAction SilentlyContinue) -match [regex]::Escape($script:state.Root) } |
-                    ForEach-Object { "monitor $($_.Id)" }
-                if (Test-Path "$($script:state.RunRoot)/netns") { Get-ChildItem "$($script:state.RunRoot)/netns" | ForEach-Object { "netns $($_.Name)" } }
-                if (Test-Path "$($script:state.Root)/containers") { Get-ChildItem "$($script:state.Root)/containers" | ForEach-Object { "dir $($_.Name)" } }
-            )
-        }
+        Import-Module "$PSScriptRoot/DockerApiSupport.psm1" -Force
+        $script:service = Start-TestApiService -State $script:state
+        $script:api = $script:service.Api
+        $script:socket = $script:service.Socket
+        function script:Get-FreePort { Get-TestFreePort }
+        function script:Get-OurLeak { Get-TestApiLeak -State $script:state }
     }
 
     AfterAll {
-        Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
-        if ($script:api) { $script:api | Stop-ContainerApiService -ErrorAction Continue }
-        # docker run -p used the predefined bridge network: its host bridge and firewall table go with the test root.
-        Get-ContainerNetwork -ErrorAction SilentlyContinue | Where-Object Name -ne bridge | Remove-ContainerNetwork -Force -ErrorAction Continue
-        Remove-ContainerNetwork bridge -Force -ErrorAction Continue
-        $bridgeLeft = @(& ip -o link show 2>$null) -match [regex]::Escape("pscontainer:$($script:state.Root)")
-        $socketLeft = Test-Path $script:socket
-        $env:DOCKER_HOST = $script:previousDockerHost
-        $env:DOCKER_CONFIG = $script:previousDockerConfig
-        foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory) {
-            $p = Join-Path $h.FullName $script:state.CgroupParent
-            if (Test-Path $p) { Get-ChildItem $p -Directory | ForEach-Object { [IO.Directory]::Delete($_.FullName) }; [IO.Directory]::Delete($p) }
-        }
-        Remove-TestStateRoot $script:state
-        # Checked after the clean-up, so a failure here leaves nothing behind either: the server exited (a zombie
-        # until init collects it counts as exited) and took its socket with it.
+        $serviceLeft = Stop-TestApiService $script:service
+        # Checked after the clean-up, so a failure here leaves nothing behind either.
+        $bridgeLeft = Remove-TestApiStateRoot $script:state
         $bridgeLeft | Should -BeNullOrEmpty -Because 'no bridge of the test root outlives it'
-        if ($script:api) {
-            [PSContainer.Engine.Containers.ProcessInfo]::Exists($script:api.Pid) | Should -BeFalse
-            $socketLeft | Should -BeFalse
-        }
+        $serviceLeft | Should -BeNullOrEmpty -Because 'the server exited and took its socket with it'
     }
 
     BeforeEach {
@@ -367,27 +306,12 @@ Describe 'Docker Engine API (psc-api)' -Skip:([bool]$script:why) {
             # Debian's docker-registry on 127.0.0.1, holding the fixture pushed by Submit-ContainerImage.
             $script:registryWhy = if (-not (Get-Command docker-registry -ErrorAction Ignore)) { 'no docker-registry (Debian package docker-registry)' }
             if (-not $script:registryWhy) {
-                $dir = Join-Path $script:state.Work 'registry'
-                New-Item -ItemType Directory -Force $dir | Out-Null
-                $port = Get-FreePort
-                Set-Content -LiteralPath "$dir/config.yml" -Value (@('version: 0.1', 'log:', '  level: error', '  accesslog:', '    disabled: true',
-                    'storage:', '  filesystem:', "    rootdirectory: $dir/data", 'http:', "  addr: 127.0.0.1:$port") -join "`n")
-                $script:registry = Start-Process -FilePath docker-registry -ArgumentList 'serve', "$dir/config.yml" -PassThru `
-                    -RedirectStandardOutput "$dir/stdout.log" -RedirectStandardError "$dir/stderr.log"
-                $script:registryHost = "127.0.0.1:$port"
-                $deadline = [DateTime]::UtcNow.AddSeconds(20)
-                while ($true) {
-                    $c = [Net.Sockets.TcpClient]::new()
-                    try { $c.Connect('127.0.0.1', $port); break } catch { } finally { $c.Dispose() }
-                    if ($script:registry.HasExited -or [DateTime]::UtcNow -gt $deadline) { throw "docker-registry did not start: $(Get-Content -Raw "$dir/stderr.log")" }
-                    Start-Sleep -Milliseconds 100
-                }
+                $script:registry = Start-TestDockerRegistry -Directory (Join-Path $script:state.Work 'registry')
+                $script:registryHost = $script:registry.Host
                 $null = Submit-ContainerImage $script:img -Destination "$($script:registryHost)/pester/pulled:1" -Quiet
             }
         }
-        AfterAll {
-            if ($script:registry -and -not $script:registry.HasExited) { $script:registry.Kill(); $script:registry.WaitForExit(10000) | Out-Null }
-        }
+        AfterAll { Stop-TestDockerRegistry $script:registry }
 
         It 'docker pull streams the pull''s progress and stores the image; docker run pulls a missing image first' {
             if ($script:registryWhy) { Set-ItResult -Skipped -Because $script:registryWhy; return }
