@@ -76,6 +76,8 @@ try
     ContainerStreamEndpoints.Map(app, state);
     ImageEndpoints.Map(app, state);
     ExecEndpoints.Map(app, state);
+    NetworkEndpoints.Map(app, state);
+    VolumeEndpoints.Map(app, state);
     app.MapFallback(Unsupported.Answer);
 
     await UnixSocket.BindNarrow(() => app.StartAsync());
