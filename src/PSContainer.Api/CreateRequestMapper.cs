@@ -48,6 +48,7 @@ public static class CreateRequestMapper
             foreach (var port in Object(ex))
                 if (!ports.Contains(NormalisePort(port.Name)) && !o.PublishAll)
                     refused.Add($"ExposedPorts {port.Name} (exposing a port without publishing it is not supported)");
+        DropCoveredAnonymousVolumes(o);
         if (refused.Count > 0)
             throw ApiException.BadParameter("PSContainer cannot honour these container settings: " + string.Join("; ", refused));
         if (o.Image.Length == 0) throw ApiException.BadParameter("config cannot be empty in order to create a container: no Image");
@@ -158,6 +159,22 @@ public static class CreateRequestMapper
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Config.Volumes names every volume destination, also those HostConfig.Binds or Mounts fill (compose sends
+    /// both for a named volume): as in dockerd, a bare destination becomes an anonymous volume only where nothing
+    /// else is mounted.
+    /// </summary>
+    private static void DropCoveredAnonymousVolumes(ContainerOptions o)
+    {
+        var covered = new HashSet<string>(StringComparer.Ordinal);
+        foreach (string v in o.Volumes)
+            if (v.Split(':') is { Length: >= 2 } parts) covered.Add(parts[1].TrimEnd('/'));
+        foreach (string m in o.Mounts)
+            foreach (string part in m.Split(','))
+                if (part.StartsWith("target=", StringComparison.Ordinal)) covered.Add(part["target=".Length..].TrimEnd('/'));
+        o.Volumes.RemoveAll(v => !v.Contains(':') && covered.Contains(v.TrimEnd('/')));
     }
 
     /// <summary>{"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}]} as -Publish specs, with the container port each publishes.</summary>

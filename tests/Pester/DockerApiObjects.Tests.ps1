@@ -15,7 +15,7 @@ Describe 'Docker API objects: networks, volumes, df, prune (psc-api)' -Skip:([bo
         Import-Module (Get-TestModulePath) -Force
         $script:native = Join-Path (Split-Path (Get-TestModulePath)) 'native'
         $script:haveRuntime = (Test-Path "$script:native/psc-runtime") -and (Test-Path "$script:native/psc-monitor")
-        $script:haveDns = Test-Path "$script:native/psc-dns"
+        $script:haveDns = Test-Path (Join-Path (Split-Path (Get-TestModulePath)) 'psc-dns')
 
         $tar = New-TestBusyboxRootFs -Path (Join-Path $script:state.Work 'busybox.tar')
         Import-ContainerImage $tar -Format RootFs -Name 'pester/busybox:1' -Command sh | Out-Null
@@ -43,7 +43,7 @@ Describe 'Docker API objects: networks, volumes, df, prune (psc-api)' -Skip:([bo
     AfterEach {
         Get-Container -All | Remove-Container -Force
         Get-ContainerNetwork | Where-Object Name -ne bridge | Remove-ContainerNetwork -Force
-        Get-ContainerVolume | Remove-ContainerVolume -Force
+        Get-ContainerVolume | Remove-ContainerVolume -Force -Confirm:$false
         Get-OurLeak | Should -BeNullOrEmpty
     }
 

@@ -16,7 +16,7 @@ Describe 'docker-compose against psc-api' -Skip:([bool]$script:why) {
         $script:state = New-TestStateRoot -Prefix 'psc-dcomp'
         Import-Module (Get-TestModulePath) -Force
         $script:native = Join-Path (Split-Path (Get-TestModulePath)) 'native'
-        $script:ready = (Test-Path "$script:native/psc-runtime") -and (Test-Path "$script:native/psc-monitor") -and (Test-Path "$script:native/psc-dns")
+        $script:ready = (Test-Path "$script:native/psc-runtime") -and (Test-Path "$script:native/psc-monitor") -and (Test-Path (Join-Path (Split-Path (Get-TestModulePath)) 'psc-dns'))
 
         $tar = New-TestBusyboxRootFs -Path (Join-Path $script:state.Work 'busybox.tar')
         Import-ContainerImage $tar -Format RootFs -Name 'pester/busybox:1' -Command sh | Out-Null
@@ -47,7 +47,7 @@ volumes:
 "@
         function script:Invoke-Compose {
             Invoke-DockerProcess -FilePath /usr/bin/docker-compose -WorkingDirectory $script:dir -TimeoutSeconds 180 `
-                -Arguments (@('--no-ansi', '-p', $script:project) + @($args | ForEach-Object { "$_" })) -Environment @{ COMPOSE_INTERACTIVE_NO_CLI = '1' }
+                -Arguments (@('--ansi', 'never', '-p', $script:project) + @($args | ForEach-Object { "$_" })) -Environment @{ COMPOSE_INTERACTIVE_NO_CLI = '1' }
         }
         $table = 'pscontainer_' + [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($script:state.Root))).ToLowerInvariant().Substring(0, 8)
         function script:Get-ProjectLeft {
@@ -106,8 +106,14 @@ volumes:
     }
 
     It 'exec -T runs a command in the web service' {
-        # Needs attached exec (POST /exec/{id}/start with a hijacked stream), which another branch (api-stream) adds.
+        # compose exec (even -T) creates the exec with AttachStdin and starts it on a hijacked stream: attached exec,
+        # which the api-stream branch adds. Until that is merged the server refuses it by name, and only that refusal
+        # skips this test; any other failure fails it.
         $e = Invoke-Compose exec -T web cat /www/index.html
+        if ($e.Code -ne 0 -and $e.Err -match 'AttachStdin for exec .*not served by this API yet') {
+            Set-ItResult -Skipped -Because 'psc-api does not serve attached exec yet (api-stream branch): compose exec needs it'
+            return
+        }
         $e.Code | Should -Be 0 -Because "$($e.Out)`n$($e.Err)"
         $e.Out | Should -Be 'hello-from-web'
     }

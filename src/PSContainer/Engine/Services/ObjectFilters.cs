@@ -6,7 +6,7 @@ namespace PSContainer.Engine.Services;
 /// <summary>
 /// docker's filters on networks, volumes and prunes: label / label! (key or key=value), until (a time or a duration
 /// before now), name (a regular expression, as dockerd matches it, so a plain word matches any name holding it),
-/// dangling (true/false). Values of one filter are alternatives; every filter given must hold.
+/// dangling (true/false). Values of one filter are alternatives (labels excepted: each must hold); every filter given must hold.
 /// </summary>
 public static class ObjectFilters
 {
@@ -21,13 +21,9 @@ public static class ObjectFilters
     public static IReadOnlyList<string> Values(IReadOnlyDictionary<string, IReadOnlyList<string>> filters, string key) =>
         filters.TryGetValue(key, out var v) ? v : [];
 
-    /// <summary>label=key or label=key=value (any of them); label!=… (none of them).</summary>
-    public static bool LabelsMatch(IReadOnlyDictionary<string, IReadOnlyList<string>> filters, IReadOnlyDictionary<string, string> labels)
-    {
-        var wanted = Values(filters, "label");
-        if (wanted.Count > 0 && !wanted.Any(w => HasLabel(labels, w))) return false;
-        return !Values(filters, "label!").Any(w => HasLabel(labels, w));
-    }
+    /// <summary>label=key or label=key=value (all of them, as dockerd matches labels); label!=… (none of them).</summary>
+    public static bool LabelsMatch(IReadOnlyDictionary<string, IReadOnlyList<string>> filters, IReadOnlyDictionary<string, string> labels) =>
+        Values(filters, "label").All(w => HasLabel(labels, w)) && !Values(filters, "label!").Any(w => HasLabel(labels, w));
 
     private static bool HasLabel(IReadOnlyDictionary<string, string> labels, string filter)
     {
