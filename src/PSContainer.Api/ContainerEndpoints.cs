@@ -42,7 +42,9 @@ public static class ContainerEndpoints
         app.MapGet("/containers/{id}/json", (string id) =>
         {
             var d = s.Inspect(id);
-            return Results.Json(DockerJson.Inspect(d, state.Images.Find(d.Container.ImageId)));
+            var inspect = DockerJson.Inspect(d, state.Images.Find(d.Container.ImageId));
+            EndpointAddresses.Fill(inspect, d.Endpoints.Count == 0 ? [] : state.Engine.Containers.Networks.List());
+            return Results.Json(inspect);
         });
 
         app.MapPost("/containers/{id}/start", (string id) =>
