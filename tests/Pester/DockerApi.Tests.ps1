@@ -89,6 +89,9 @@ Describe 'Docker Engine API (psc-api)' -Skip:([bool]$script:why) {
             $a.ApiVersion | Should -Be '1.44'
             $b.ApiVersion | Should -Be '1.44'
             $a.MinAPIVersion | Should -Be '1.12'
+            # Each request is answered in the shape of the version it asked for (1.44 added /info's CDISpecDirs).
+            (Invoke-RestMethod -UnixSocket $script:socket -Uri 'http://localhost/v1.41/info').PSObject.Properties.Name | Should -Not -Contain 'CDISpecDirs'
+            (Invoke-RestMethod -UnixSocket $script:socket -Uri 'http://localhost/v1.44/info').PSObject.Properties.Name | Should -Contain 'CDISpecDirs'
         }
 
         It 'answers what it does not serve with docker''s error JSON (501/404), never a hang' {
