@@ -40,6 +40,7 @@ public static class CreateRequestMapper
                 // Docker.DotNet(.Enhanced), Testcontainers' client, echoes the ?name= query in the body; dockerd reads
                 // only the query and has no such body field.
                 case "Name": break;
+                case "Healthcheck": o.Healthcheck = HealthJson.Read(v); break;
                 case "HostConfig": MapHostConfig(v, o, refused, ports); break;
                 case "NetworkingConfig": MapNetworking(v, o, refused); break;
                 case "Tty" when IsTrue(v): refused.Add("Tty (a TTY for the container: not served by this API yet)"); break;

@@ -148,6 +148,7 @@ public static class DockerJson
                 ["Error"] = c.Error ?? "",
                 ["StartedAt"] = Time(c.StartedAt),
                 ["FinishedAt"] = Time(c.FinishedAt),
+                ["Health"] = HealthJson.State(c.Health),
             },
             ["Image"] = c.ImageId,
             ["ResolvConfPath"] = "",
@@ -207,6 +208,7 @@ public static class DockerJson
                 ["OnBuild"] = null,
                 ["Labels"] = Object(labels),
                 ["StopSignal"] = o.StopSignal ?? (image?.Config.StopSignal is { Length: > 0 } s ? s : "SIGTERM"),
+                ["Healthcheck"] = HealthJson.Config(o.Healthcheck, image?.Config.Healthcheck),
             },
             ["NetworkSettings"] = new JsonObject
             {
@@ -229,8 +231,9 @@ public static class DockerJson
     {
         ["Id"] = i.Id,
         ["ParentId"] = "",
-        ["RepoTags"] = Array(i.RepoTags),
-        ["RepoDigests"] = Array(i.RepoDigests),
+        // Before 1.43 an untagged image listed the placeholders <none>:<none> and <none>@<none>; from 1.43, empty arrays.
+        ["RepoTags"] = Array(i.RepoTags.Length == 0 && !ApiVersion.RequestedAtLeast(1, 43) ? ["<none>:<none>"] : i.RepoTags),
+        ["RepoDigests"] = Array(i.RepoDigests.Length == 0 && !ApiVersion.RequestedAtLeast(1, 43) ? ["<none>@<none>"] : i.RepoDigests),
         ["Created"] = Unix(i.Created ?? i.Added),
         ["Size"] = i.Size,
         ["SharedSize"] = -1,

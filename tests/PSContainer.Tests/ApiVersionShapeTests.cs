@@ -49,6 +49,24 @@ public sealed class ApiVersionShapeTests
     }
 
     [Fact]
+    public void UntaggedImagesListPlaceholdersOnlyBefore143()
+    {
+        var untagged = new ContainerImage { Id = Image.Id, Size = 1, Added = DateTime.UtcNow };
+        using (ApiVersion.Use(new ApiVersion(1, 42)))
+        {
+            var summary = DockerJson.ImageSummary(untagged, 0);
+            Assert.Equal("<none>:<none>", (string?)summary["RepoTags"]![0]);
+            Assert.Equal("<none>@<none>", (string?)summary["RepoDigests"]![0]);
+            Assert.Equal("busybox:1", (string?)DockerJson.ImageSummary(Image, 0)["RepoTags"]![0]);
+        }
+        using (ApiVersion.Use(new ApiVersion(1, 43)))
+        {
+            Assert.Empty(DockerJson.ImageSummary(untagged, 0)["RepoTags"]!.AsArray());
+            Assert.Empty(DockerJson.ImageSummary(untagged, 0)["RepoDigests"]!.AsArray());
+        }
+    }
+
+    [Fact]
     public void StreamsSayMultiplexedFrom142()
     {
         using (ApiVersion.Use(new ApiVersion(1, 41)))
@@ -77,6 +95,29 @@ public sealed class ApiVersionShapeTests
             var e = Assert.Throws<ApiException>(() => Map(body));
             Assert.Contains("HostConfig.KernelMemory", e.Message);
         }
+    }
+
+    [Fact]
+    public void HealthcheckStartIntervalCountsFrom144()
+    {
+        const string body = @"{""Image"":""busybox"",""Healthcheck"":{""Test"":[""CMD"",""true""],""Interval"":2000000000,""Retries"":2,""StartInterval"":1000000000}}";
+        using (ApiVersion.Use(new ApiVersion(1, 44)))
+        {
+            var h = Map(body).Healthcheck!;
+            Assert.Equal(["CMD", "true"], h.Test);
+            Assert.Equal(2_000_000_000, h.Interval);
+            Assert.Equal(2, h.Retries);
+            Assert.Equal(1_000_000_000, h.StartInterval);
+            Assert.Equal(1_000_000_000, (long)HealthJson.Config(h, null)!["StartInterval"]!);
+        }
+        using (ApiVersion.Use(new ApiVersion(1, 41)))
+        {
+            var h = Map(body).Healthcheck!;
+            Assert.Equal(0, h.StartInterval);
+            Assert.Equal(2_000_000_000, h.Interval);
+        }
+        // Absent or all zero: the image's healthcheck applies.
+        Assert.Null(Map(@"{""Image"":""busybox"",""Healthcheck"":{""Test"":null,""Interval"":0}}").Healthcheck);
     }
 
     [Fact]

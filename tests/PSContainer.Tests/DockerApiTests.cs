@@ -133,7 +133,7 @@ public sealed class DockerApiTests
     [InlineData(@"{""Image"":""b"",""HostConfig"":{""VolumesFrom"":[""other""]}}", "HostConfig.VolumesFrom")]
     [InlineData(@"{""Image"":""b"",""HostConfig"":{""Links"":[""a:b""]}}", "HostConfig.Links")]
     [InlineData(@"{""Image"":""b"",""HostConfig"":{""LogConfig"":{""Type"":""syslog""}}}", "LogConfig.Type syslog")]
-    [InlineData(@"{""Image"":""b"",""Healthcheck"":{""Test"":[""CMD"",""true""]}}", "Healthcheck")]
+    [InlineData(@"{""Image"":""b"",""Healthcheck"":{""Test"":[""CMD"",""true""],""Interval"":-1}}", "Healthcheck.Interval")]
     [InlineData(@"{""Image"":""b"",""Domainname"":""example.org""}", "Domainname")]
     [InlineData(@"{""Image"":""b"",""SomethingNew"":42}", "SomethingNew")]
     [InlineData(@"{""Image"":""b"",""ExposedPorts"":{""80/tcp"":{}}}", "ExposedPorts 80/tcp")]

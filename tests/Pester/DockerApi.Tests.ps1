@@ -92,6 +92,11 @@ Describe 'Docker Engine API (psc-api)' -Skip:([bool]$script:why) {
             # Each request is answered in the shape of the version it asked for (1.44 added /info's CDISpecDirs).
             (Invoke-RestMethod -UnixSocket $script:socket -Uri 'http://localhost/v1.41/info').PSObject.Properties.Name | Should -Not -Contain 'CDISpecDirs'
             (Invoke-RestMethod -UnixSocket $script:socket -Uri 'http://localhost/v1.44/info').PSObject.Properties.Name | Should -Contain 'CDISpecDirs'
+            # 1.42 added docker stop -s (?signal=), which is refused as not served; 1.41 has no such parameter.
+            $stop = Invoke-WebRequest -UnixSocket $script:socket -Uri 'http://localhost/v1.44/containers/no-such/stop?signal=SIGINT' -Method Post -SkipHttpErrorCheck -TimeoutSec 10
+            [int]$stop.StatusCode | Should -Be 501
+            $stop = Invoke-WebRequest -UnixSocket $script:socket -Uri 'http://localhost/v1.41/containers/no-such/stop?signal=SIGINT' -Method Post -SkipHttpErrorCheck -TimeoutSec 10
+            [int]$stop.StatusCode | Should -Be 404
         }
 
         It 'answers what it does not serve with docker''s error JSON (501/404), never a hang' {

@@ -25,7 +25,16 @@ public sealed class TestcontainersTests
             .WithEntrypoint("sh", "-c")
             .WithCommand("mkdir -p /www && echo hello from psc > /www/index.html && exec httpd -f -p 80 -h /www")
             .WithPortBinding(80, assignRandomHostPort: true)
-            .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort(80).ForPath("/")))
+            // A healthcheck in the create request (StartInterval is API 1.44's), waited for as well as the HTTP answer.
+            .WithCreateParameterModifier(p => p.Healthcheck = new Docker.DotNet.Models.HealthConfig
+            {
+                Test = ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1/"],
+                Interval = TimeSpan.FromSeconds(1),
+                Timeout = TimeSpan.FromSeconds(5),
+                StartInterval = TimeSpan.FromSeconds(1),
+                Retries = 30,
+            })
+            .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort(80).ForPath("/")).UntilContainerIsHealthy())
             .Build();
         string id;
         try
@@ -33,6 +42,7 @@ public sealed class TestcontainersTests
             await container.StartAsync(deadline.Token);
             id = container.Id;
             Assert.Contains("tc-httpd", await ApiSocket.ContainerNames(server.Socket));
+            Assert.Equal(DotNet.Testcontainers.Containers.TestcontainersHealthStatus.Healthy, container.Health);
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
             string body = await http.GetStringAsync($"http://{container.Hostname}:{container.GetMappedPublicPort(80)}/", deadline.Token);
             Assert.Equal("hello from psc\n", body);
