@@ -37,6 +37,10 @@ public static class CreateRequestMapper
                 case "ExposedPorts": exposed = v; break;
                 // What the client attaches to and which options only shape an image build: nothing to honour at create.
                 case "AttachStdout" or "AttachStderr" or "ArgsEscaped" or "Shell" or "OnBuild": break;
+                // Docker.DotNet(.Enhanced), Testcontainers' client, echoes the ?name= query in the body; dockerd reads
+                // only the query and has no such body field.
+                case "Name": break;
+                case "Healthcheck": o.Healthcheck = HealthJson.Read(v); break;
                 case "HostConfig": MapHostConfig(v, o, refused, ports); break;
                 case "NetworkingConfig": MapNetworking(v, o, refused); break;
                 case "Tty" when IsTrue(v): refused.Add("Tty (a TTY for the container: not served by this API yet)"); break;
@@ -126,6 +130,8 @@ public static class CreateRequestMapper
                     break;
                 case "CgroupnsMode" when Str(v) is "" or "host" or null: break;
                 case "Isolation" when Str(v) is "" or "default" or null: break;
+                // Ignored whatever its value from 1.42 on, as dockerd does; older versions still ask for it.
+                case "KernelMemory" when ApiVersion.RequestedAtLeast(1, 42): break;
                 default: Refuse("HostConfig." + p.Name, v, refused); break;
             }
         }
@@ -140,7 +146,14 @@ public static class CreateRequestMapper
                 Refuse("NetworkingConfig." + p.Name, p.Value, refused);
                 continue;
             }
-            foreach (var ep in Object(p.Value))
+            var endpoints = Object(p.Value).ToList();
+            // Before 1.44 a create names at most one network (dockerd's message); from 1.44 more may be named, which
+            // the engine cannot do at create (a container joins one network here).
+            if (endpoints.Count > 1)
+                refused.Add(ApiVersion.RequestedAtLeast(1, 44)
+                    ? $"NetworkingConfig.EndpointsConfig {string.Join(", ", endpoints.Select(e => e.Name))} (a container joins one network at create)"
+                    : $"Container cannot be connected to network endpoints: {string.Join(", ", endpoints.Select(e => e.Name))}");
+            foreach (var ep in endpoints)
             {
                 foreach (var f in Object(ep.Value))
                 {
