@@ -51,7 +51,7 @@ public static class VolumeEndpoints
 
         app.MapPost("/volumes/prune", (HttpRequest r) =>
         {
-            var result = s.Prune(Query.Filters(r));
+            var result = s.Prune(Query.Filters(r), anonymousByDefault: ApiVersion.RequestedAtLeast(1, 42));
             return Results.Json(new JsonObject
             {
                 ["VolumesDeleted"] = DockerJson.Array(result.VolumesDeleted),

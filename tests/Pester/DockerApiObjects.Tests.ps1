@@ -214,6 +214,22 @@ Describe 'Docker API objects: networks, volumes, df, prune (psc-api)' -Skip:([bo
             $all.Lines | Should -Contain 'pester-pv-a'
             (Get-ContainerVolume).Name | Should -Be @('pester-pv-used')
         }
+
+        It 'from API 1.42 volume prune takes only anonymous volumes unless all=true, as dockerd does' {
+            (Invoke-Docker volume create pester-pv-named).Code | Should -Be 0
+            # docker rm without -v keeps the container's anonymous volume.
+            (Invoke-Docker create --name pester-pv-anon -v /data $script:img true).Code | Should -Be 0
+            $anonymous = (Get-ContainerVolume | Where-Object Name -ne 'pester-pv-named').Name
+            $anonymous | Should -HaveCount 1
+            (Invoke-Docker rm pester-pv-anon).Code | Should -Be 0
+            $new = Invoke-RestMethod -UnixSocket $script:socket -Uri 'http://localhost/v1.44/volumes/prune' -Method Post
+            @($new.VolumesDeleted) | Should -Be @($anonymous)
+            (Get-ContainerVolume).Name | Should -Be @('pester-pv-named')
+            $filters = [uri]::EscapeDataString('{"all":["true"]}')
+            $all = Invoke-RestMethod -UnixSocket $script:socket -Uri "http://localhost/v1.44/volumes/prune?filters=$filters" -Method Post
+            @($all.VolumesDeleted) | Should -Be @('pester-pv-named')
+            Get-ContainerVolume | Should -BeNullOrEmpty
+        }
     }
 
     Context 'system df and container prune' {

@@ -51,12 +51,16 @@ public sealed class VolumeService
     public void Remove(string name, bool force) => Manager.Remove(name, force);
 
     /// <summary>docker volume prune (API 1.41: every unused volume, named or anonymous), narrowed by label filters.</summary>
-    public VolumePruneResult Prune(IReadOnlyDictionary<string, IReadOnlyList<string>> filters)
+    /// <param name="anonymousByDefault">dockerd from API 1.42: only anonymous volumes unless the filter all=true
+    /// (docker volume prune -a); before that every unused volume.</param>
+    public VolumePruneResult Prune(IReadOnlyDictionary<string, IReadOnlyList<string>> filters, bool anonymousByDefault = false)
     {
         ObjectFilters.Check(filters, "label", "label!", "all");
+        bool all = filters.TryGetValue("all", out var values) && values.Any(v => v is "1" or "true");
+        bool anonymousOnly = anonymousByDefault && !all;
         var deleted = new List<string>();
         long freed = 0;
-        foreach (var v in Manager.UnusedVolumes().Where(v => ObjectFilters.LabelsMatch(filters, v.Labels)))
+        foreach (var v in Manager.UnusedVolumes().Where(v => (!anonymousOnly || v.Anonymous) && ObjectFilters.LabelsMatch(filters, v.Labels)))
         {
             if (Manager.RemoveIfUnused(v.Name) is not long size) continue;
             deleted.Add(v.Name);
