@@ -76,6 +76,9 @@ try
     ContainerStreamEndpoints.Map(app, state);
     ImageEndpoints.Map(app, state);
     ExecEndpoints.Map(app, state);
+    ContainerFileEndpoints.Map(app, state);
+    StatsEndpoints.Map(app, state);
+    EventEndpoints.Map(app, state);
     app.MapFallback(Unsupported.Answer);
 
     await UnixSocket.BindNarrow(() => app.StartAsync());

@@ -11,6 +11,8 @@ public sealed class CopyOptions
 {
     /// <summary>Keep owners (docker cp -a); otherwise the copy belongs to whoever receives it (the container's root, or this process).</summary>
     public bool Archive { get; init; }
+    /// <summary>Refuse to replace a directory with a non-directory or the reverse (the archive API's noOverwriteDirNonDir).</summary>
+    public bool NoOverwriteDirNonDir { get; init; }
     public IProgress<ProgressInfo>? Progress { get; init; }
     public CancellationToken Cancel { get; init; }
 }
@@ -129,6 +131,7 @@ public sealed partial class ContainerManager
                 MapUid = maps is null ? null : id => ToHostId(maps.Uid, id),
                 MapGid = maps is null ? null : id => ToHostId(maps.Gid, id),
                 RequireEndOfArchive = true,
+                NoOverwriteDirNonDir = options.NoOverwriteDirNonDir,
                 OnBytes = n => Report(options, ref bytes, n, "Unpacking"),
                 Cancel = options.Cancel,
             });
