@@ -30,11 +30,17 @@ public sealed partial class ContainerManager
     /// dockerd's GET /containers/{id}/archive names them, which is what the docker CLI rebases on.
     /// </summary>
     public CopyResult ArchivePath(string idOrName, string containerPath, Func<ContainerPathStat, Stream> open, CopyOptions options) =>
+        ArchiveSource(idOrName, containerPath, dockerd: true, (root, source) => open(StatOf(root, source)), options);
+
+    /// <summary>
+    /// A container path as a tar (owners as the container sees them, as docker's tar keeps them). dockerd's naming
+    /// and message for the archive API; otherwise Copy-ContainerItem -AsTar's: a directory's contents at the top.
+    /// </summary>
+    private CopyResult ArchiveSource(string idOrName, string containerPath, bool dockerd, Func<RootedDirectory, CopySource, Stream> open, CopyOptions options) =>
         WithContainerRoot(idOrName, write: false, mergedOnly: false, (record, root) =>
         {
-            var source = ResolveArchiveSource(root, containerPath, record.Name);
-            var stat = StatOf(root, source);
-            var output = open(stat);
+            var source = dockerd ? ResolveArchiveSource(root, containerPath, record.Name) : ResolveSource(root, containerPath, record.Name);
+            var output = open(root, source);
             var maps = MapsOfRecorded(record);
             long bytes = 0;
             var archiver = new TreeArchiver(output, new ArchiveOptions
@@ -44,8 +50,10 @@ public sealed partial class ContainerManager
                 OnBytes = n => Report(options, ref bytes, n, "Copying"),
                 Cancel = options.Cancel,
             });
-            bool contentsOnly = source.ContentsOnly && (source.Clean.Length == 0 || containerPath.EndsWith("/.", StringComparison.Ordinal) || containerPath == ".");
-            WriteSource(archiver, source, contentsOnly ? "." : source.Leaf);
+            string top = !dockerd ? (source.ContentsOnly ? "" : source.Leaf)
+                : source.ContentsOnly && (source.Clean.Length == 0 || containerPath.EndsWith("/.", StringComparison.Ordinal) || containerPath == ".") ? "."
+                : source.Leaf;
+            WriteSource(archiver, source, top);
             archiver.Finish();
             return new CopyResult("-", archiver.Entries, bytes);
         });
