@@ -101,6 +101,11 @@ Describe 'Docker Engine API: files, stats and events (psc-api)' -Skip:([bool]$sc
             $link = Invoke-Docker cp files:/data/link "$out/copied-link"
             $link.Code | Should -Be 0 -Because $link.Err
             (Get-Item "$out/copied-link").LinkTarget | Should -Be '/data/a.txt'
+            # -L copies what the link leads to (the CLI follows the stat's linkTarget).
+            $followed = Invoke-Docker cp -L files:/data/link "$out/followed"
+            $followed.Code | Should -Be 0 -Because $followed.Err
+            (Get-Item "$out/followed").LinkTarget | Should -BeNullOrEmpty
+            Get-Content "$out/followed" | Should -Be 'hello'
             # "dir/." is the directory's contents, into a directory that does not exist yet.
             $contents = Invoke-Docker cp files:/data/sub/. "$out/contents"
             $contents.Code | Should -Be 0 -Because $contents.Err
