@@ -262,6 +262,10 @@ Describe 'Docker Engine API: files, stats and events (psc-api)' -Skip:([bool]$sc
             $idle = $lines['idle']
             [double]($idle[1].TrimEnd('%')) | Should -BeLessThan ([double]($busy[1].TrimEnd('%')))
             $idle[2] | Should -Match '^[0-9.]+[KMG]?i?B / [0-9.]+[MGT]iB$' -Because 'without a limit, the host''s memory'
+            # Without names the CLI lists the running containers (and watches /events for new ones meanwhile).
+            $every = Invoke-Docker stats --no-stream --format '{{.Name}}'
+            $every.Code | Should -Be 0 -Because $every.Err
+            @($every.Lines | Sort-Object) | Should -Be @('busy', 'idle')
             $no = Invoke-Docker stats --no-stream nosuch
             $no.Code | Should -Not -Be 0
             $no.Err | Should -Match 'No such container: nosuch'
