@@ -49,6 +49,8 @@ public static class ContainerFileEndpoints
             bool copyOwners = Query.Bool(r, "copyUIDGID");
             string full = s.ResolveId(id);
             AllowSynchronousBody(ctx);
+            // A copy is as large as the files copied: Kestrel's default body limit (30 MB) is not docker's.
+            if (ctx.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = null;
             try
             {
                 await Task.Run(() => s.ExtractArchive(full, path, r.Body, copyOwners, noOverwriteDirNonDir, ctx.RequestAborted), ctx.RequestAborted);

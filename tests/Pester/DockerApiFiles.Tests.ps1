@@ -167,6 +167,14 @@ Describe 'Docker Engine API: files, stats and events (psc-api)' -Skip:([bool]$sc
             # The copy belongs to the container's root (no -a).
             (Get-Item "$back/data/in.txt").User | Should -Be 'root'
 
+            # Larger than Kestrel's default request body limit (30 MB), both ways.
+            $big = [IO.File]::Create("$in/big.bin")
+            $big.SetLength(40MB); $big.Dispose()
+            $bigIn = Invoke-Docker cp "$in/big.bin" files:/data/big.bin
+            $bigIn.Code | Should -Be 0 -Because $bigIn.Err
+            (Invoke-Docker cp files:/data/big.bin "$back/big.bin").Code | Should -Be 0
+            (Get-Item "$back/big.bin").Length | Should -Be 40MB
+
             (Invoke-Docker stop -t 1 files).Code | Should -Be 0
             (Get-Container files).State | Should -Be 'Exited'
             Set-Content "$in/stopped.txt" 'while stopped'
