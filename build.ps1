@@ -195,10 +195,11 @@ function Install-TestDependency {
     # runtime (the docker test starts a private dockerd), docker-registry (+ htpasswd, openssl) for registry tests,
     # getfattr for xattr checks, nft and iptables for networks, python3 for a UDP echo server, script (bsdutils) for
     # TTY tests, file, pgrep (procps) and modprobe (kmod) that fixtures call, strace to inject delays and faults into the
-    # runtime (ProcessHardening.Tests.ps1), tmux for the terminal sessions (ContainerInteractive.Tests.ps1).
+    # runtime (ProcessHardening.Tests.ps1), tmux for the terminal sessions (ContainerInteractive.Tests.ps1),
+    # docker-compose 1.29 as a client of the Docker API (DockerCompose.Tests.ps1).
     Install-DebianPackage @('busybox-static', 'umoci', 'skopeo', 'zstd', 'runc', 'podman', 'docker.io', 'docker-registry',
         'apache2-utils', 'openssl', 'attr', 'nftables', 'iptables', 'iproute2', 'python3', 'bsdutils', 'file', 'procps', 'kmod',
-        'strace', 'keyutils', 'golang-github-containers-common', 'tmux')
+        'strace', 'keyutils', 'golang-github-containers-common', 'tmux', 'docker-compose')
 }
 
 function Save-HostBaseline {

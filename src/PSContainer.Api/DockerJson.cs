@@ -26,9 +26,9 @@ public static class DockerJson
 
     public static long Unix(DateTime t) => (long)(t.ToUniversalTime() - Epoch).TotalSeconds;
 
-    private static JsonArray Array(IEnumerable<string> items) => new(items.Select(i => (JsonNode?)JsonValue.Create(i)).ToArray());
+    internal static JsonArray Array(IEnumerable<string> items) => new(items.Select(i => (JsonNode?)JsonValue.Create(i)).ToArray());
 
-    private static JsonObject Object(IEnumerable<KeyValuePair<string, string>> items)
+    internal static JsonObject Object(IEnumerable<KeyValuePair<string, string>> items)
     {
         var o = new JsonObject();
         foreach (var (k, v) in items) o[k] = v;
@@ -46,7 +46,8 @@ public static class DockerJson
             {
                 ["IPAMConfig"] = null,
                 ["Links"] = null,
-                ["Aliases"] = Array(e.Aliases),
+                // dockerd adds the short id on user-defined networks; compose reconnects a container whose aliases lack it.
+                ["Aliases"] = Array(e.NetworkName == "bridge" ? e.Aliases : e.Aliases.Append(d.Container.ShortId).Distinct()),
                 ["NetworkID"] = e.NetworkId,
                 ["EndpointID"] = e.ContainerId + "-" + e.NetworkId,
                 ["Gateway"] = "",

@@ -76,6 +76,8 @@ try
     ContainerStreamEndpoints.Map(app, state);
     ImageEndpoints.Map(app, state);
     ExecEndpoints.Map(app, state);
+    NetworkEndpoints.Map(app, state);
+    VolumeEndpoints.Map(app, state);
     ContainerFileEndpoints.Map(app, state);
     StatsEndpoints.Map(app, state);
     EventEndpoints.Map(app, state);

@@ -89,10 +89,10 @@ Describe 'Docker Engine API (psc-api)' -Skip:([bool]$script:why) {
         }
 
         It 'answers what it does not serve with docker''s error JSON (501/404), never a hang' {
-            $net = Invoke-DockerProcess -Arguments network, ls -TimeoutSeconds 20
-            $net.Code | Should -Not -Be 0
-            $net.Err | Should -Match 'not served by PSContainer'
-            foreach ($case in @(@{ Uri = 'http://localhost/v1.41/networks'; Status = 501 }, @{ Uri = 'http://localhost/v1.41/nothing/here'; Status = 404 })) {
+            $plugins = Invoke-DockerProcess -Arguments plugin, ls -TimeoutSeconds 20
+            $plugins.Code | Should -Not -Be 0
+            $plugins.Err | Should -Match 'not served by PSContainer'
+            foreach ($case in @(@{ Uri = 'http://localhost/v1.41/plugins'; Status = 501 }, @{ Uri = 'http://localhost/v1.41/nothing/here'; Status = 404 })) {
                 $r = Invoke-WebRequest -UnixSocket $script:socket -Uri $case.Uri -SkipHttpErrorCheck -TimeoutSec 10
                 [int]$r.StatusCode | Should -Be $case.Status
                 ($r.Content | ConvertFrom-Json).message | Should -Not -BeNullOrEmpty
