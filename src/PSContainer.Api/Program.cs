@@ -80,6 +80,9 @@ try
     ExecEndpoints.Map(app, state);
     NetworkEndpoints.Map(app, state);
     VolumeEndpoints.Map(app, state);
+    ContainerFileEndpoints.Map(app, state);
+    StatsEndpoints.Map(app, state);
+    EventEndpoints.Map(app, state);
     app.MapFallback(Unsupported.Answer);
 
     await UnixSocket.BindNarrow(() => app.StartAsync());
