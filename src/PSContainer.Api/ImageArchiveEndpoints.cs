@@ -21,14 +21,18 @@ public static class ImageArchiveEndpoints
         });
 
         app.MapPost("/images/load", (HttpContext ctx) =>
-            JsonMessageStream.Run(ctx, lines =>
+        {
+            // An image archive is as large as the image: no request body limit (Kestrel's default is 30 MB).
+            if (ctx.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = null;
+            return JsonMessageStream.Run(ctx, lines =>
             {
                 foreach (var image in state.Images.Load(ctx.Request.Body, ctx.RequestAborted))
                 {
                     if (image.RepoTags.Length == 0) lines.TryWrite(Stream($"Loaded image ID: {image.Id}\n"));
                     foreach (string tag in image.RepoTags) lines.TryWrite(Stream($"Loaded image: {tag}\n"));
                 }
-            }));
+            });
+        });
     }
 
     private static JsonObject Stream(string text) => new() { ["stream"] = text };
