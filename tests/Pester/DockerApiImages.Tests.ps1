@@ -164,6 +164,44 @@ Describe 'Docker Engine API: images, registries, TLS and the service unit (psc-a
             }
         }
 
+        It 'writes an archive a real dockerd loads (docker load into a private dockerd) with the same image id' {
+            if (-not (Get-Command dockerd -ErrorAction SilentlyContinue)) { Set-ItResult -Skipped -Because 'no dockerd to load the archive into'; return }
+            $file = Join-Path $script:state.Work 'for-dockerd.tar'
+            (Invoke-Docker save -o $file $script:img).Code | Should -Be 0
+            # A private daemon: its own roots and socket (a short path: sockets take 107 bytes), vfs storage (no
+            # mounts), no bridge, no firewall rules, cgroupfs under a parent of its own.
+            $dd = "/tmp/pscdd-$([Guid]::NewGuid().ToString('N').Substring(0, 8))"
+            New-Item -ItemType Directory -Force "$dd/data", "$dd/exec" | Out-Null
+            $cgroupParent = "psc-dimg-dockerd-$PID"
+            $arguments = @('--data-root', "$dd/data", '--exec-root', "$dd/exec", '-H', "unix://$dd/docker.sock", '--pidfile', "$dd/docker.pid",
+                '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false', '--log-level', 'error',
+                '--exec-opt', 'native.cgroupdriver=cgroupfs', '--cgroup-parent', $cgroupParent, '--storage-driver', 'vfs')
+            $daemon = Start-Process dockerd -ArgumentList $arguments -RedirectStandardOutput "$dd/dockerd.out" -RedirectStandardError "$dd/dockerd.err" -PassThru
+            $real = @{ DOCKER_HOST = "unix://$dd/docker.sock" }
+            try {
+                $deadline = [DateTime]::UtcNow.AddSeconds(60)
+                $up = $false
+                while (-not $up -and [DateTime]::UtcNow -lt $deadline -and -not $daemon.HasExited) {
+                    $up = (Invoke-DockerProcess -Arguments 'version' -Environment $real -TimeoutSeconds 10).Code -eq 0
+                    if (-not $up) { Start-Sleep -Milliseconds 250 }
+                }
+                if (-not $up) { Set-ItResult -Skipped -Because "the private dockerd did not start: $(Get-Content "$dd/dockerd.err" -Tail 3 -ErrorAction SilentlyContinue)"; return }
+                $load = Invoke-DockerProcess -Arguments 'load', '-i', $file -Environment $real -TimeoutSeconds 120
+                $load.Code | Should -Be 0 -Because $load.Err
+                $load.Out | Should -Match ([regex]::Escape("Loaded image: $script:img"))
+                (Invoke-DockerProcess -Arguments 'image', 'inspect', '--format', '{{.Id}}', $script:img -Environment $real).Out | Should -Be $script:image.Id
+            }
+            finally {
+                if (-not $daemon.HasExited) { [PSContainer.Native.ProcessSignal]::Send($daemon.Id, 15) | Out-Null; $daemon.WaitForExit(30000) | Out-Null }
+                if (-not $daemon.HasExited) { $daemon.Kill($true) }
+                foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory) {
+                    $p = Join-Path $h.FullName $cgroupParent
+                    if (Test-Path $p) { [IO.Directory]::Delete($p) }
+                }
+                Remove-Item -Recurse -Force $dd -ErrorAction SilentlyContinue
+            }
+        }
+
         It 'refuses a cut or damaged archive with a clear error and leaves no image and no temp file' {
             $file = Join-Path $script:state.Work 'whole.tar'
             (Invoke-Docker tag $script:img 'pester/cut:1').Code | Should -Be 0

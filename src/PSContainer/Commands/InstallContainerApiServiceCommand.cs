@@ -15,7 +15,7 @@ namespace PSContainer.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Install, "ContainerApiService", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(FileInfo))]
-public sealed class InstallContainerApiServiceCommand : PSContainerCmdlet
+public sealed class InstallContainerApiServiceCommand : ApiServiceCmdlet
 {
     /// <summary>Where the unit goes (default /etc/systemd/system; only there is it enabled).</summary>
     [Parameter]
@@ -33,43 +33,6 @@ public sealed class InstallContainerApiServiceCommand : PSContainerCmdlet
     [ValidateNotNullOrEmpty]
     public string? RunRoot { get; set; }
 
-    /// <summary>The socket to listen on (default /run/pscontainer/docker.sock).</summary>
-    [Parameter(Position = 0)]
-    [ValidateNotNullOrEmpty]
-    public string SocketPath { get; set; } = ApiServiceHost.DefaultSocket;
-
-    /// <summary>A group given read/write access to the socket, as docker's docker group.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? Group { get; set; }
-
-    /// <summary>The server's log file; without it the server logs to the journal.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? LogPath { get; set; }
-
-    /// <summary>Also listen on this TCP address, with mutual TLS (needs the three -Tls* files).</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? TcpAddress { get; set; }
-
-    /// <summary>The server's TLS certificate (PEM) for the TCP listener.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? TlsCertificate { get; set; }
-
-    /// <summary>The private key (PEM) of -TlsCertificate.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? TlsKey { get; set; }
-
-    /// <summary>The CA (PEM) whose certificates clients must show on the TCP listener.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? TlsCaCertificate { get; set; }
-
-    private string? FullPath(string? path) => path is null ? null : GetUnresolvedProviderPathFromPSPath(path);
-
     protected override void ProcessRecord()
     {
         var defaults = StatePaths.FromEnvironment();
@@ -82,7 +45,7 @@ public sealed class InstallContainerApiServiceCommand : PSContainerCmdlet
             {
                 Group = Group,
                 LogPath = FullPath(LogPath),
-                Tcp = ApiTcpSettings.From(TcpAddress, FullPath(TlsCertificate), FullPath(TlsKey), FullPath(TlsCaCertificate)),
+                Tcp = TcpSettings(),
             };
             if (!ShouldProcess(unit, "Install the Docker API unit of state root " + root)) return;
             var result = ApiServiceUnit.Install(directory, options);
