@@ -198,7 +198,7 @@ function Install-TestDependency {
     # runtime (ProcessHardening.Tests.ps1), tmux for the terminal sessions (ContainerInteractive.Tests.ps1).
     Install-DebianPackage @('busybox-static', 'umoci', 'skopeo', 'zstd', 'runc', 'podman', 'docker.io', 'docker-registry',
         'apache2-utils', 'openssl', 'attr', 'nftables', 'iptables', 'iproute2', 'python3', 'bsdutils', 'file', 'procps', 'kmod',
-        'strace', 'keyutils', 'golang-github-containers-common', 'tmux')
+        'strace', 'keyutils', 'golang-github-containers-common', 'tmux', 'curl')
 }
 
 function Save-HostBaseline {
