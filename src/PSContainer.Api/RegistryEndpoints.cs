@@ -26,11 +26,11 @@ public static class RegistryEndpoints
 
         // docker search asks dockerd, which asks Docker Hub's v1 search index: not something this engine queries.
         app.MapGet("/images/search", (HttpRequest r) =>
-            Results.Json(new JsonObject
-            {
-                ["message"] = $"searching registries (docker search {Query.String(r, "term")}) is not supported by PSContainer: it queries no registry "
-                              + "search index (Docker Hub's is online, and this engine works offline); pull or run an image by its full name instead",
-            }, statusCode: StatusCodes.Status501NotImplemented));
+        {
+            throw new ApiException(StatusCodes.Status501NotImplemented,
+                $"searching registries (docker search {Query.String(r, "term")}) is not supported by PSContainer: it queries no registry search index "
+                + "(Docker Hub's is online, and this engine works offline); pull or run an image by its full name instead");
+        });
     }
 
     /// <summary>

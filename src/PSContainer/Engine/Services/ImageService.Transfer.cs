@@ -76,6 +76,12 @@ public sealed partial class ImageService
                 throw new EngineException("ImportEmptyArchive", ErrorKind.InvalidData, "load", "The archive to load is empty.");
             return new ImageImporter(engine.Images, null, cancel).Import(temp, ImageArchiveFormat.DockerArchive, [], null);
         }
+        catch (EngineException e) when (e.Message.Contains(temp, StringComparison.Ordinal))
+        {
+            // The spool file is ours, not the client's: its errors name the archive that was sent.
+            throw new EngineException(e.ErrorId, e.Kind, "archive", e.Message.Replace($"'{temp}'", "The archive", StringComparison.Ordinal)
+                .Replace(temp, "the archive", StringComparison.Ordinal), e);
+        }
         finally
         {
             File.Delete(temp);
