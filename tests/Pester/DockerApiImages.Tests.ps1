@@ -155,7 +155,7 @@ Describe 'Docker Engine API: images, registries, TLS and the service unit (psc-a
             $prun = "/tmp/pscpr-$([Guid]::NewGuid().ToString('N').Substring(0, 8))" # podman wants a runroot under 50 characters
             try {
                 $load = Invoke-DockerProcess -FilePath /usr/bin/podman -TimeoutSeconds 120 -Arguments @(
-                    '--root', $proot, '--runroot', $prun, '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', 'load', '-i', $file)
+                    '--root', $proot, '--runroot', $prun, '--tmpdir', "$prun/tmp", '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', 'load', '-i', $file)
                 $load.Code | Should -Be 0 -Because $load.Err
                 "$($load.Out) $($load.Err)" | Should -Match 'pester/busybox:1'
             }
