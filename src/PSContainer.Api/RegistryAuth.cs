@@ -7,13 +7,12 @@ namespace PSContainer.Api;
 /// <summary>
 /// docker's AuthConfig as clients send it: X-Registry-Auth on pull and push (base64url of the JSON, padding optional;
 /// older clients use standard base64) and the body of POST /auth. {username, password} or {auth: base64(user:pass)};
-/// an {identitytoken} is passed on as docker's credential helpers store one: user "&lt;token&gt;", the token as
-/// password. An empty header or "{}" means no credentials (the engine then uses its stored login, if any).
+/// an {identitytoken} becomes an identity-token credential (the engine asks the token service with the OAuth2
+/// refresh-token grant, as docker does). An empty header or "{}" means no credentials (the engine then uses its stored login, if any).
 /// </summary>
 public static class RegistryAuth
 {
     public const string Header = "X-Registry-Auth";
-    public const string IdentityTokenUser = "<token>";
 
     /// <summary>The credentials in the request's X-Registry-Auth header; null when it has none.</summary>
     public static RegistryCredential? FromHeader(HttpRequest request)
@@ -51,7 +50,7 @@ public static class RegistryAuth
         string? Text(string name) => o.FirstOrDefault(kv => string.Equals(kv.Key, name, StringComparison.OrdinalIgnoreCase)).Value is JsonValue v
                                      && v.TryGetValue(out string? s) && s.Length > 0 ? s : null;
         serverAddress = Text("serveraddress");
-        if (Text("identitytoken") is { } token) return new RegistryCredential(IdentityTokenUser, token);
+        if (Text("identitytoken") is { } token) return RegistryCredential.FromIdentityToken(token);
         if (Text("username") is { } user) return new RegistryCredential(user, Text("password") ?? "");
         if (Text("auth") is { } auth)
             return CredentialStore.DecodeAuth(auth) ?? throw ApiException.BadParameter($"{what}: 'auth' is not base64 of user:password");

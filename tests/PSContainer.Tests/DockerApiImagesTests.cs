@@ -1,7 +1,9 @@
+using System.Net;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using PSContainer.Api;
 using PSContainer.Engine;
+using PSContainer.Engine.Registry;
 using PSContainer.Engine.Service;
 using PSContainer.Engine.Services;
 using Xunit;
@@ -33,7 +35,38 @@ public sealed class DockerApiImagesTests
         var auth = FromHeader(Base64Url("{\"auth\":\"" + Convert.ToBase64String(Encoding.UTF8.GetBytes("carol:secret")) + "\"}"));
         Assert.Equal(("carol", "secret"), (auth!.UserName, auth.Password));
         var token = FromHeader(Base64Url("{\"identitytoken\":\"tok\"}"));
-        Assert.Equal((RegistryAuth.IdentityTokenUser, "tok"), (token!.UserName, token.Password));
+        Assert.True(token!.IsIdentityToken);
+        Assert.Equal("tok", token.Password);
+    }
+
+    [Fact]
+    public async Task AnIdentityTokenIsAskedForWithTheRefreshTokenGrantNotAsBasic()
+    {
+        using var dir = new TempDir();
+        var settings = new RegistrySettings(RegistryConfiguration.Empty, new CredentialStore(dir.Combine("auth.json"), []), new CertsDirectory([dir.Combine("certs.d")]));
+        const string realm = "https://auth.example/token";
+        string? form = null;
+        var fake = new FakeHandler(request =>
+        {
+            if (request.RequestUri!.ToString().StartsWith(realm, StringComparison.Ordinal))
+            {
+                Assert.Equal(HttpMethod.Post, request.Method);
+                Assert.Null(request.Headers.Authorization);
+                form = request.Content!.ReadAsStringAsync().GetAwaiter().GetResult();
+                return FakeHandler.Json(HttpStatusCode.OK, """{"access_token":"T3"}""");
+            }
+            if (request.Headers.Authorization?.ToString() == "Bearer T3") return FakeHandler.Json(HttpStatusCode.OK, "{}");
+            var challenge = FakeHandler.Json(HttpStatusCode.Unauthorized, "{}");
+            challenge.Headers.TryAddWithoutValidation("WWW-Authenticate", $"Bearer realm=\"{realm}\",service=\"reg.example\"");
+            return challenge;
+        });
+        using var client = RegistryClient.Create("reg.example", settings,
+            new RegistryClientOptions { Credential = RegistryCredential.FromIdentityToken("refresh-me"), HandlerFactory = () => fake });
+        await client.VerifyLoginAsync(default);
+        Assert.Contains("grant_type=refresh_token", form, StringComparison.Ordinal);
+        Assert.Contains("refresh_token=refresh-me", form, StringComparison.Ordinal);
+        Assert.Contains("service=reg.example", form, StringComparison.Ordinal);
+        Assert.Contains("client_id=docker", form, StringComparison.Ordinal);
     }
 
     [Theory]
