@@ -212,7 +212,7 @@ function Install-TestDependency {
     # docker-compose 1.29 as a client of the Docker API (DockerCompose.Tests.ps1).
     Install-DebianPackage @('busybox-static', 'umoci', 'skopeo', 'zstd', 'runc', 'podman', 'docker.io', 'docker-registry',
         'apache2-utils', 'openssl', 'attr', 'nftables', 'iptables', 'iproute2', 'python3', 'bsdutils', 'file', 'procps', 'kmod',
-        'strace', 'keyutils', 'golang-github-containers-common', 'tmux', 'docker-compose')
+        'strace', 'keyutils', 'golang-github-containers-common', 'tmux', 'docker-compose', 'curl')
 }
 
 function Save-HostBaseline {

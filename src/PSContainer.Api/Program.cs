@@ -20,6 +20,7 @@ if (options.RunRoot is not null) Environment.SetEnvironmentVariable("PSCONTAINER
 try
 {
     uint? gid = options.Group is null ? null : ServiceOptions.GroupId(options.Group);
+    var tcp = options.Tcp is null ? null : TcpTlsListener.Load(options.Tcp);
     var engine = ContainerEngine.ForEnvironment();
     // Waits, followed logs and attaches each hold a pool thread while the engine blocks (monitor waits, log polls):
     // enough threads from the start that a few dozen clients do not wait on the pool's slow growth.
@@ -30,12 +31,16 @@ try
 
     var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
     builder.Logging.ClearProviders();
-    string logPath = options.LogPath ?? Path.Combine(engine.Paths.RunRoot, "psc-api.log");
-    builder.Logging.AddProvider(new FileLoggerProvider(logPath));
+    // Under systemd without --log (Install-ContainerApiService's unit): the journal, through stderr with <N> priorities.
+    string? logPath = options.LogPath is null && Environment.GetEnvironmentVariable("JOURNAL_STREAM") is { Length: > 0 } ? null
+        : options.LogPath ?? Path.Combine(engine.Paths.RunRoot, "psc-api.log");
+    if (logPath is null) builder.Logging.AddSystemdConsole();
+    else builder.Logging.AddProvider(new FileLoggerProvider(logPath));
     builder.WebHost.ConfigureKestrel(k =>
     {
         k.ListenUnixSocket(options.Socket, listen => listen.Use(HalfCloseConnection.Middleware));
         k.Limits.KeepAliveTimeout = TimeSpan.FromMinutes(10);
+        tcp?.Listen(k);
     });
     var app = builder.Build();
     var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("psc-api");
@@ -83,6 +88,7 @@ try
     ContainerFileEndpoints.Map(app, state);
     StatsEndpoints.Map(app, state);
     EventEndpoints.Map(app, state);
+    RegistryEndpoints.Map(app, state);
     app.MapFallback(Unsupported.Answer);
 
     await UnixSocket.BindNarrow(() => app.StartAsync());
@@ -90,6 +96,7 @@ try
     string pidFile = options.PidFile ?? options.Socket + ".pid";
     File.WriteAllText(pidFile, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");
     log.LogInformation("serving the Docker API {Version} on unix://{Socket} for state root {Root}", ApiVersion.Max, options.Socket, engine.Paths.Root);
+    if (options.Tcp is { } t) log.LogInformation("and on tcp://{Endpoint} with mutual TLS (client CA {Ca})", t.Endpoint, t.ClientCaFile);
     await app.WaitForShutdownAsync();
     log.LogInformation("stopped");
     File.Delete(pidFile);
