@@ -12,6 +12,8 @@ namespace PSContainer.Api;
 /// as the connection closing and aborts it, so the output would be lost. Once a handler marks its connection
 /// hijacked, the end of input no longer reaches Kestrel's HTTP layer; the connection ends when the handler returns,
 /// or when a write to a client that is really gone fails.
+/// Its input also goes through <see cref="UpgradeBodyTransport"/>, so that an upgrade request with a body (the docker
+/// CLI's attached exec start) reaches Kestrel as one it can upgrade.
 /// </summary>
 public sealed class HalfCloseConnection : ConnectionContext
 {
@@ -19,10 +21,13 @@ public sealed class HalfCloseConnection : ConnectionContext
     private readonly ConnectionContext inner;
     private readonly CancellationTokenSource closed = new();
     private readonly CancellationTokenRegistration registration;
+    private readonly UpgradeBodyTransport rewriting;
+    private IDuplexPipe transport;
 
     private HalfCloseConnection(ConnectionContext inner)
     {
         this.inner = inner;
+        transport = rewriting = new UpgradeBodyTransport(inner.Transport);
         registration = inner.ConnectionClosed.Register(() =>
         {
             if (!inner.Items.ContainsKey(HijackedKey)) closed.Cancel();
@@ -41,7 +46,7 @@ public sealed class HalfCloseConnection : ConnectionContext
     public override string ConnectionId { get => inner.ConnectionId; set => inner.ConnectionId = value; }
     public override IFeatureCollection Features => inner.Features;
     public override IDictionary<object, object?> Items { get => inner.Items; set => inner.Items = value; }
-    public override IDuplexPipe Transport { get => inner.Transport; set => inner.Transport = value; }
+    public override IDuplexPipe Transport { get => transport; set => transport = value; }
     public override CancellationToken ConnectionClosed { get => closed.Token; set => throw new NotSupportedException(); }
     public override EndPoint? LocalEndPoint { get => inner.LocalEndPoint; set => inner.LocalEndPoint = value; }
     public override EndPoint? RemoteEndPoint { get => inner.RemoteEndPoint; set => inner.RemoteEndPoint = value; }
@@ -53,6 +58,7 @@ public sealed class HalfCloseConnection : ConnectionContext
     public override async ValueTask DisposeAsync()
     {
         await registration.DisposeAsync();
+        await rewriting.StopAsync();
         closed.Dispose();
         await inner.DisposeAsync();
     }
