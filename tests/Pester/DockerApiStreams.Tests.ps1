@@ -36,23 +36,8 @@ Describe 'Docker API streams (psc-api)' -Skip:([bool]$script:why) {
         }
 
         # ---- tmux: a bash whose docker CLI talks to the test's server ---------------------------------------------
-        $script:hasTmux = [bool](Get-Command tmux -ErrorAction SilentlyContinue)
-        $script:tmuxSocket = "psc-dstr-$([guid]::NewGuid().ToString('N').Substring(0, 12))"
-        function script:Invoke-Tmux { & tmux -L $script:tmuxSocket @args }
-        function script:Get-Screen([string]$Session) { (Invoke-Tmux capture-pane -p -J -t $Session -S -300) -join "`n" }
-        function script:Wait-Screen([string]$Session, [string]$Pattern, [int]$TimeoutSeconds = 30) {
-            $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
-            do {
-                $screen = Get-Screen $Session
-                if ($screen -match $Pattern) { return $screen }
-                Start-Sleep -Milliseconds 200
-            } while ([DateTime]::UtcNow -lt $deadline)
-            throw "Timed out after $TimeoutSeconds s waiting for /$Pattern/ on the screen of '$Session':`n$screen"
-        }
-        function script:Send-Line([string]$Session, [string]$Text) {
-            Invoke-Tmux send-keys -t $Session -l -- $Text
-            Invoke-Tmux send-keys -t $Session Enter
-        }
+        Import-Module "$PSScriptRoot/TmuxSupport.psm1" -Force
+        $script:hasTmux = Initialize-TestTmux -Prefix 'psc-dstr'
         function script:Get-PaneSize([string]$Session) { (Invoke-Tmux display-message -p -t $Session '#{pane_height} #{pane_width}') }
         function script:Start-TmuxShell([string]$Session) {
             Invoke-Tmux new-session -d -s $Session -x 100 -y 30 -e "DOCKER_HOST=$env:DOCKER_HOST" -e "DOCKER_CONFIG=$env:DOCKER_CONFIG" -e 'TERM=xterm' 'bash --norc --noprofile'
@@ -66,6 +51,22 @@ Describe 'Docker API streams (psc-api)' -Skip:([bool]$script:why) {
             Wait-Screen $Session '(?m)^SH> $' | Out-Null
             Send-Line $Session 'echo "R""C=$?"'
             Wait-Screen $Session "RC=$Code\b" | Out-Null
+        }
+
+        # COMMAND starts a busybox sh on a terminal in a new tmux shell: its terminal is a pty of the pane's size,
+        # follows the pane's resize, and the shell's exit code is the command's.
+        function script:Assert-TerminalSession([string]$Session, [string]$Command, [int]$Exit) {
+            Start-TmuxShell $Session
+            Send-Line $Session $Command
+            Wait-Screen $Session '(?m)^/ # ' | Out-Null
+            Send-Line $Session 'echo "S""Z=$(stty size) T""T=$(tty)"'
+            Wait-Screen $Session "SZ=$(Get-PaneSize $Session) TT=/dev/pts/\d+" | Out-Null
+            Invoke-Tmux resize-window -t $Session -x 120 -y 40
+            Get-PaneSize $Session | Should -Be '40 120'
+            Send-Line $Session 'echo "N""W=$(stty size)"'
+            Wait-Screen $Session 'NW=40 120' | Out-Null
+            Send-Line $Session "exit $Exit"
+            Assert-ShellExit $Session $Exit
         }
 
         # ---- the raw socket -------------------------------------------------------------------------------------
@@ -215,33 +216,13 @@ Describe 'Docker API streams (psc-api)' -Skip:([bool]$script:why) {
         }
 
         It 'docker run -it is a terminal session: input, the window size and its changes, the exit code' {
-            Start-TmuxShell run
-            Send-Line run "docker run -it --rm --name ttyrun $($script:img) sh"
-            Wait-Screen run '(?m)^/ # ' | Out-Null
-            Send-Line run 'echo "S""Z=$(stty size)"; tty'
-            Wait-Screen run "SZ=$(Get-PaneSize run)" | Out-Null
-            Invoke-Tmux resize-window -t run -x 120 -y 40
-            $size = Get-PaneSize run
-            $size | Should -Be '40 120'
-            Send-Line run 'echo "N""W=$(stty size)"'
-            Wait-Screen run "NW=$size" | Out-Null
-            Send-Line run 'exit 7'
-            Assert-ShellExit run 7
+            Assert-TerminalSession run "docker run -it --rm --name ttyrun $($script:img) sh" -Exit 7
             @(Get-Container -All) | Should -BeNullOrEmpty -Because '--rm'
         }
 
         It 'docker exec -it is a terminal session in a running container, with resize and the exit code' {
             (Invoke-Docker run -d --name ex $script:img sleep 300).Code | Should -Be 0
-            Start-TmuxShell ex
-            Send-Line ex 'docker exec -it ex sh'
-            Wait-Screen ex '(?m)^/ # ' | Out-Null
-            Send-Line ex 'echo "S""Z=$(stty size) T""T=$(tty)"'
-            Wait-Screen ex "SZ=$(Get-PaneSize ex) TT=/dev/pts/\d+" | Out-Null
-            Invoke-Tmux resize-window -t ex -x 90 -y 25
-            Send-Line ex 'echo "N""W=$(stty size)"'
-            Wait-Screen ex "NW=$(Get-PaneSize ex)" | Out-Null
-            Send-Line ex 'exit 5'
-            Assert-ShellExit ex 5
+            Assert-TerminalSession ex 'docker exec -it ex sh' -Exit 5
             (Get-Container ex).State | Should -Be 'Running'
         }
 
