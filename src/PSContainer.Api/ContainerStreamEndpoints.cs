@@ -83,7 +83,7 @@ public static class ContainerStreamEndpoints
                     // stdin only for a container made with it open (docker run -i): dockerd drops the client's bytes otherwise.
                     if (terminal is not null)
                         await terminal.RelayAsync(stdin && c.Interactive ? input : null, stdout || stderr ? output : (_, _, _) => ValueTask.CompletedTask, detachKeys: true, cancel);
-                });
+                }, endOnHangUp: true);
                 return;
             }
             // Without a terminal the container has no stdin to attach to (see CreateRequestMapper): its output only.
@@ -92,7 +92,7 @@ public static class ContainerStreamEndpoints
             {
                 await Pump(earlier, output, cancel);
                 if (session is not null) await Pump(session.Read(cancel), output, cancel);
-            });
+            }, endOnHangUp: true);
         });
 
         app.MapPost("/containers/{id}/resize", (HttpRequest r, string id) =>

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 using PSContainer.Engine.Services;
 
@@ -15,7 +16,11 @@ public static class HijackedStream
 
     public delegate Task Carry(Stream? input, OutputWriter output, CancellationToken cancel);
 
-    public static async Task Serve(HttpContext ctx, bool tty, Carry carry)
+    /// <summary>
+    /// Serves the stream. With <paramref name="endOnHangUp"/> the carrying is cancelled once the client closed its
+    /// connection for good (an attach: nothing else would end it while the container is quiet).
+    /// </summary>
+    public static async Task Serve(HttpContext ctx, bool tty, Carry carry, bool endOnHangUp = false)
     {
         var upgrade = ctx.Features.Get<IHttpUpgradeFeature>();
         ctx.Response.Headers.ContentType = RawStream;
@@ -35,6 +40,7 @@ public static class HijackedStream
         // Not RequestAborted: a client without stdin half-closes its side at once (the docker CLI does), which Kestrel
         // reports as an abort. The client is gone only when a write to it fails (or the server stops).
         using var gone = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
+        var watching = endOnHangUp && connection is not null ? WatchHangUp(ctx.Features.Get<IConnectionSocketFeature>()?.Socket, gone) : Task.CompletedTask;
         try
         {
             await carry(connection, Write, gone.Token);
@@ -46,7 +52,32 @@ public static class HijackedStream
         }
         finally
         {
+            await gone.CancelAsync();
+            await watching;
             if (connection is not null) await connection.DisposeAsync();
+        }
+
+        // A client that closed its connection, not only its sending side (as a client without stdin does at once),
+        // is gone. On a unix socket that is a hang-up poll() reports; over TCP it shows only when a write fails.
+        static async Task WatchHangUp(System.Net.Sockets.Socket? socket, CancellationTokenSource gone)
+        {
+            if (socket is null) return;
+            try
+            {
+                while (true)
+                {
+                    await Task.Delay(250, gone.Token);
+                    if (PSContainer.Native.UnixSocket.Wait((int)socket.Handle, 0, 0))
+                    {
+                        await gone.CancelAsync();
+                        return;
+                    }
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or PSContainer.Native.NativeException)
+            {
+                // the stream ended first, or the socket is closed already
+            }
         }
 
         async ValueTask Write(OutputStream stream, ReadOnlyMemory<byte> data, CancellationToken cancel)

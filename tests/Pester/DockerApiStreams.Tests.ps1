@@ -238,6 +238,11 @@ Describe 'Docker API streams (psc-api)' -Skip:([bool]$script:why) {
             Invoke-Tmux send-keys -t att C-p C-q
             Wait-Screen att '(?m)^SH> $' | Out-Null
             (Invoke-Docker inspect -f '{{.State.Running}}' att).Out | Should -Be 'true' -Because 'a detach leaves the container running'
+            # The server ends the attach once the CLI's connection is gone (psc-api logs a request when it ends), so a
+            # quiet container does not keep it, and a slot of its monitor, for ever.
+            $deadline = [DateTime]::UtcNow.AddSeconds(10)
+            while (-not (Select-String -LiteralPath $script:service.LogPath -Pattern 'POST /v[\d.]+/containers/att/attach\S* 101' -Quiet) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
+            Select-String -LiteralPath $script:service.LogPath -Pattern 'POST /v[\d.]+/containers/att/attach\S* 101' | Should -Not -BeNullOrEmpty
 
             (Invoke-Docker kill att).Code | Should -Be 0
             (Invoke-Docker wait att).Out | Should -Be '137'
@@ -254,9 +259,10 @@ Describe 'Docker API streams (psc-api)' -Skip:([bool]$script:why) {
             (Invoke-Docker run -dit --name rs $script:img sh).Code | Should -Be 0
             $r = Invoke-WebRequest -UnixSocket $script:socket -Uri 'http://localhost/v1.41/containers/rs/resize?h=33&w=77' -Method Post
             [int]$r.StatusCode | Should -Be 200
-            # The monitor applies it as it reads the frame: looked at for a bounded while.
+            # The monitor applies it as it reads the frame: looked at for a bounded while. The container's own devpts
+            # holds one pty, its process's: /dev/pts/0.
             $deadline = [DateTime]::UtcNow.AddSeconds(10)
-            do { $exec = Invoke-Docker exec rs sh -c 'stty size < /proc/1/fd/0' } until ($exec.Out -eq '33 77' -or [DateTime]::UtcNow -gt $deadline)
+            do { $exec = Invoke-Docker exec rs sh -c 'stty size < /dev/pts/0' } until ($exec.Out -eq '33 77' -or [DateTime]::UtcNow -gt $deadline)
             $exec.Out | Should -Be '33 77' -Because $exec.Err
             (Invoke-Docker run -d --name plain $script:img sleep 300).Code | Should -Be 0
             $refused = Invoke-WebRequest -UnixSocket $script:socket -Uri 'http://localhost/v1.41/containers/plain/resize?h=33&w=77' -Method Post -SkipHttpErrorCheck

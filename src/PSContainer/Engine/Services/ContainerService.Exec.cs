@@ -26,8 +26,24 @@ public sealed class ExecInstance
     public bool Running { get; internal set; }
     public bool Started { get; internal set; }
     public int? ExitCode { get; internal set; }
-    /// <summary>The process's host pid once started (0 before).</summary>
-    public int Pid { get; internal set; }
+    private Func<int>? pidSource;
+    private int pid;
+
+    /// <summary>The process's host pid once started (0 before); looked up while it runs, as the runtime forks it.</summary>
+    public int Pid
+    {
+        get
+        {
+            if (Running && pidSource is { } source) pid = source();
+            return pid;
+        }
+    }
+
+    internal void SetPidSource(Func<int> source)
+    {
+        pidSource = source;
+        pid = source();
+    }
 
     /// <summary>The terminal's size: applied now to a running terminal, else kept for its start.</summary>
     internal void Resize(int rows, int columns)
@@ -110,11 +126,11 @@ public sealed partial class ContainerService
                 var (rows, columns) = exec.InitialSize;
                 var terminal = Manager.StartTerminalExec(exec.ContainerId, exec.Options, rows, columns);
                 exec.SetTerminal(terminal);
-                exec.Pid = terminal.Pid;
+                exec.SetPidSource(() => terminal.Pid);
                 return new ExecRun(this, exec, terminal, null);
             }
             var process = Manager.StartStreamingExec(exec.ContainerId, exec.Options, withInput: exec.Streams.Stdin);
-            exec.Pid = process.Pid;
+            exec.SetPidSource(() => process.Pid);
             return new ExecRun(this, exec, null, process);
         }
         catch
