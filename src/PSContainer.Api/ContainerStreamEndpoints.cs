@@ -24,15 +24,16 @@ public static class ContainerStreamEndpoints
                 "removed" => WaitCondition.Removed,
                 var c => throw ApiException.BadParameter($"invalid condition: \"{c}\""),
             };
-            string full = s.ResolveId(id);
-            // dockerd sends the headers at once, so a client knows the wait is in place before it starts the container.
+            // dockerd sends the headers at once, so a client knows the wait is in place before it starts the container:
+            // the state it waits from is taken before they go (a missing container is still a 404).
+            var waiting = s.BeginWait(s.ResolveId(id), condition);
             ctx.Response.ContentType = "application/json";
             await ctx.Response.StartAsync(ctx.RequestAborted);
             await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
             JsonObject answer;
             try
             {
-                var result = await Task.Run(() => s.Wait(full, condition, ctx.RequestAborted), ctx.RequestAborted);
+                var result = await Task.Run(() => waiting(ctx.RequestAborted), ctx.RequestAborted);
                 answer = new JsonObject { ["StatusCode"] = result.StatusCode, ["Error"] = result.Error is null ? null : new JsonObject { ["Message"] = result.Error } };
             }
             catch (PSContainer.Engine.EngineException e)

@@ -41,8 +41,9 @@ public sealed partial class ContainerService
         }
         if (c.State is not (ContainerState.Running or ContainerState.Paused))
             throw new EngineException("ContainerNotRunning", ErrorKind.InvalidOperation, c.Name, $"Container {c.Id} is not running");
-        using var connection = Manager.Attach(c.Id);
+        var connection = Manager.Attach(c.Id);
         connection.Resize(rows, columns);
+        connection.DetachAfterDelivery(TimeSpan.FromSeconds(2)); // dockerd's resize has taken effect when it answers
     }
 
     /// <summary>One client on a container's terminal.</summary>
