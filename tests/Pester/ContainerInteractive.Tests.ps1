@@ -75,7 +75,7 @@ function global:prompt { 'PS> ' }
 }
 
 AfterAll {
-    if ($script:hasTmux) { Invoke-Tmux kill-server 2>$null }
+    if ($script:hasTmux) { Stop-TestTmux }
     $ids = @(Get-Container -All -ErrorAction SilentlyContinue).Id + $script:madeIds
     Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
     @(Get-MonitorProcess $ids) | Should -BeNullOrEmpty -Because 'no monitor outlives its container'

@@ -100,7 +100,7 @@ Describe 'Docker API streams (psc-api)' -Skip:([bool]$script:why) {
     }
 
     AfterAll {
-        if ($script:hasTmux) { Invoke-Tmux kill-server 2>$null }
+        if ($script:hasTmux) { Stop-TestTmux }
         $serviceLeft = Stop-TestApiService $script:service
         $bridgeLeft = Remove-TestApiStateRoot $script:state
         $bridgeLeft | Should -BeNullOrEmpty
@@ -112,7 +112,7 @@ Describe 'Docker API streams (psc-api)' -Skip:([bool]$script:why) {
     }
 
     AfterEach {
-        if ($script:hasTmux) { Invoke-Tmux kill-server 2>$null }
+        if ($script:hasTmux) { Stop-TestTmux }
         Get-Container -All | Remove-Container -Force
         Get-TestApiLeak -State $script:state | Should -BeNullOrEmpty
         Get-ExecLeak | Should -BeNullOrEmpty -Because 'no runtime exec or its process file outlives its exec'

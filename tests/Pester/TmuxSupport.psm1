@@ -17,6 +17,14 @@ function Invoke-Tmux {
     & tmux -L $script:server @args
 }
 
+function Stop-TestTmux {
+    <# Ends the server (every session of it) and removes its socket, which kill-server leaves behind. #>
+    if (-not $script:server) { return }
+    & tmux -L $script:server kill-server 2>$null
+    $dir = if ($env:TMUX_TMPDIR) { $env:TMUX_TMPDIR } else { '/tmp' }
+    Remove-Item -LiteralPath (Join-Path $dir "tmux-$(& id -u)/$($script:server)") -Force -ErrorAction SilentlyContinue
+}
+
 function Send-Line {
     param([string]$Session, [string]$Text)
     Invoke-Tmux send-keys -t $Session -l -- $Text
@@ -41,4 +49,4 @@ function Wait-Screen {
     throw "Timed out after $TimeoutSeconds s waiting for /$Pattern/ on the screen of '$Session':`n$screen"
 }
 
-Export-ModuleMember -Function Initialize-TestTmux, Invoke-Tmux, Send-Line, Get-Screen, Wait-Screen
+Export-ModuleMember -Function Initialize-TestTmux, Invoke-Tmux, Stop-TestTmux, Send-Line, Get-Screen, Wait-Screen
