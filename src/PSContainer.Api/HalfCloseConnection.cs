@@ -13,7 +13,8 @@ namespace PSContainer.Api;
 /// hijacked, the end of input no longer reaches Kestrel's HTTP layer; the connection ends when the handler returns,
 /// or when a write to a client that is really gone fails.
 /// Its input also goes through <see cref="UpgradeBodyTransport"/>, so that an upgrade request with a body (the docker
-/// CLI's attached exec start) reaches Kestrel as one it can upgrade.
+/// CLI's attached exec start) reaches Kestrel as one it can upgrade; the pump marks a connection hijacked as soon as an
+/// upgrade request's head passes, so a FIN right behind the request does not abort it either.
 /// </summary>
 public sealed class HalfCloseConnection : ConnectionContext
 {
@@ -27,11 +28,26 @@ public sealed class HalfCloseConnection : ConnectionContext
     private HalfCloseConnection(ConnectionContext inner)
     {
         this.inner = inner;
-        transport = rewriting = new UpgradeBodyTransport(inner.Transport);
-        registration = inner.ConnectionClosed.Register(() =>
+        transport = rewriting = new UpgradeBodyTransport(inner.Transport, () => inner.Items[HijackedKey] = true);
+        // The transport reports the client's FIN at once, perhaps before the upgrade request it followed was read
+        // (a client may send its request, its stdin and FIN in one go): decided once the pump has read up to the FIN.
+        registration = inner.ConnectionClosed.Register(() => _ = CloseUnlessHijacked());
+    }
+
+    private async Task CloseUnlessHijacked()
+    {
+        await rewriting.InputEnded.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (!inner.Items.ContainsKey(HijackedKey))
         {
-            if (!inner.Items.ContainsKey(HijackedKey)) closed.Cancel();
-        });
+            try
+            {
+                closed.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // the connection was disposed meanwhile
+            }
+        }
     }
 
     /// <summary>The connection middleware: wraps every accepted connection.</summary>

@@ -14,12 +14,20 @@ public sealed class UpgradeBodyTransport : IDuplexPipe
     private readonly IDuplexPipe inner;
     private readonly Pipe input = new(new PipeOptions(useSynchronizationContext: false));
     private readonly Task pump;
+    private readonly Action upgrading;
+    private readonly TaskCompletionSource inputEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public UpgradeBodyTransport(IDuplexPipe inner)
+    /// <param name="inner">The connection's transport.</param>
+    /// <param name="upgrading">Called when an upgrade request's head has passed, before any byte after it.</param>
+    public UpgradeBodyTransport(IDuplexPipe inner, Action upgrading)
     {
         this.inner = inner;
+        this.upgrading = upgrading;
         pump = Task.Run(Pump);
     }
+
+    /// <summary>Completes once the pump saw the end of the client's input (or stopped): every request head before it has been read.</summary>
+    public Task InputEnded => inputEnded.Task;
 
     public PipeReader Input => input.Reader;
     public PipeWriter Output => inner.Output;
@@ -77,6 +85,15 @@ public sealed class UpgradeBodyTransport : IDuplexPipe
                         writer.Write(UpgradeRequestHead.Rewrite(window.AsSpan(0, head.Length), window.AsSpan(head.Length, (int)head.BodyLength)));
                         buffer = buffer.Slice(head.Length + head.BodyLength);
                         following = false;
+                        upgrading();
+                        continue;
+                    }
+                    if (head.Kind == UpgradeRequestHead.Kind.Upgrade)
+                    {
+                        foreach (var segment in buffer.Slice(0, head.Length)) writer.Write(segment.Span);
+                        buffer = buffer.Slice(head.Length);
+                        following = false;
+                        upgrading();
                         continue;
                     }
                     if (head.Kind == UpgradeRequestHead.Kind.Plain)
@@ -97,6 +114,7 @@ public sealed class UpgradeBodyTransport : IDuplexPipe
         {
             failure = e; // a reset connection: Kestrel sees the same failure on its next read
         }
+        inputEnded.TrySetResult();
         await reader.CompleteAsync().ConfigureAwait(false);
         await writer.CompleteAsync(failure).ConfigureAwait(false);
     }

@@ -32,7 +32,9 @@ public static class UpgradeRequestHead
         Plain,
         /// <summary>An upgrade request with a body of <see cref="Head.BodyLength"/> bytes: to be rewritten, then the connection is raw.</summary>
         UpgradeWithBody,
-        /// <summary>Nothing more to follow: an upgrade (the connection is raw from here), a chunked body, or bytes that are not a request head.</summary>
+        /// <summary>An upgrade request without a body, Kestrel's to upgrade: the connection is raw from here.</summary>
+        Upgrade,
+        /// <summary>Nothing more to follow: a chunked body, an upgrade with a body too large to move, or bytes that are not a request head.</summary>
         Opaque,
     }
 
@@ -68,7 +70,8 @@ public static class UpgradeRequestHead
         if (chunked) return new Head(Kind.Opaque, length, 0);
         long body = contentLength ?? 0;
         if (connectionUpgrade && upgrade)
-            return body is > 0 and <= MaxBodyLength ? new Head(Kind.UpgradeWithBody, length, body) : new Head(Kind.Opaque, length, 0);
+            return body == 0 ? new Head(Kind.Upgrade, length, 0)
+                : body <= MaxBodyLength ? new Head(Kind.UpgradeWithBody, length, body) : new Head(Kind.Opaque, length, 0);
         return new Head(Kind.Plain, length, body);
     }
 

@@ -40,7 +40,7 @@ public sealed class UpgradeRequestTests
         Assert.EndsWith($"\r\n{UpgradeRequestHead.BodyHeader}: {Convert.ToBase64String(Bytes(ExecStartBody))}\r\n\r\n", text, StringComparison.Ordinal);
         // The rewritten head is an upgrade without a body: Kestrel's to upgrade, nothing left to rewrite.
         var again = UpgradeRequestHead.Parse(rewritten);
-        Assert.Equal(UpgradeRequestHead.Kind.Opaque, again.Kind);
+        Assert.Equal(UpgradeRequestHead.Kind.Upgrade, again.Kind);
         Assert.Equal(rewritten.Length, again.Length);
         Assert.Equal(0, again.BodyLength);
     }
@@ -58,7 +58,7 @@ public sealed class UpgradeRequestTests
     [InlineData("POST /containers/create HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\n", UpgradeRequestHead.Kind.Plain, 12)]
     [InlineData("POST /x HTTP/1.1\r\ncontent-length: 5\r\nCONTENT-LENGTH: 5\r\n\r\n", UpgradeRequestHead.Kind.Plain, 5)]
     // attach: an upgrade without a body is Kestrel's own; after it the connection is raw
-    [InlineData("POST /containers/c/attach?stream=1 HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n", UpgradeRequestHead.Kind.Opaque, 0)]
+    [InlineData("POST /containers/c/attach?stream=1 HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n", UpgradeRequestHead.Kind.Upgrade, 0)]
     [InlineData("POST /x HTTP/1.1\r\nConnection: keep-alive, upgrade\r\nUpgrade: tcp\r\nContent-Length: 2\r\n\r\n", UpgradeRequestHead.Kind.UpgradeWithBody, 2)]
     // Upgrade without Connection: Upgrade is no upgrade request
     [InlineData("POST /x HTTP/1.1\r\nUpgrade: tcp\r\nContent-Length: 2\r\n\r\n", UpgradeRequestHead.Kind.Plain, 2)]
@@ -124,10 +124,13 @@ public sealed class UpgradeRequestTests
 
     // ---- the pump over a connection's input ---------------------------------------------------------------------
 
-    private static async Task<byte[]> PumpAsync(IEnumerable<byte[]> chunks)
+    private static async Task<byte[]> PumpAsync(IEnumerable<byte[]> chunks) => (await PumpCountingAsync(chunks)).Bytes;
+
+    private static async Task<(byte[] Bytes, int Upgrades)> PumpCountingAsync(IEnumerable<byte[]> chunks)
     {
+        int upgrades = 0;
         var wire = new Pipe();
-        var transport = new UpgradeBodyTransport(new DuplexPipe(wire.Reader, new Pipe().Writer));
+        var transport = new UpgradeBodyTransport(new DuplexPipe(wire.Reader, new Pipe().Writer), () => upgrades++);
         foreach (var chunk in chunks)
         {
             await wire.Writer.WriteAsync(chunk);
@@ -144,7 +147,8 @@ public sealed class UpgradeRequestTests
         }
         await transport.Input.CompleteAsync();
         await transport.StopAsync().WaitAsync(TimeSpan.FromSeconds(10));
-        return result.ToArray();
+        Assert.True(transport.InputEnded.IsCompleted);
+        return (result.ToArray(), upgrades);
     }
 
     private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
@@ -168,7 +172,8 @@ public sealed class UpgradeRequestTests
         string first = "POST /containers/create HTTP/1.1\r\nContent-Length: 11\r\n\r\nConnection:";
         byte[] stdin = [0, 1, 2, 13, 10, 13, 10, 255];
         byte[] wire = [.. Bytes(first + ExecStartHead + ExecStartBody), .. stdin, .. Bytes(ExecStartHead)];
-        byte[] seen = await PumpAsync(Split(wire, chunk));
+        var (seen, upgrades) = await PumpCountingAsync(Split(wire, chunk));
+        Assert.Equal(1, upgrades); // the head after the upgrade is stream data, not a request
         byte[] expected = [.. Bytes(first), .. UpgradeRequestHead.Rewrite(Bytes(ExecStartHead), Bytes(ExecStartBody)), .. stdin, .. Bytes(ExecStartHead)];
         Assert.Equal(expected, seen);
     }

@@ -99,7 +99,9 @@ public sealed partial class ContainerService
                 {
                     return await ReplayAsync(output, cancel).ConfigureAwait(false);
                 }
-                await Task.Delay(20, cancel).ConfigureAwait(false);
+                // Soon after a start (the monitor's early output keeps what the terminal printed meanwhile); a
+                // container nobody starts is looked at ten times a second.
+                await Task.Delay(begun ? 20 : 100, cancel).ConfigureAwait(false);
             }
         }
 
