@@ -74,24 +74,18 @@ public sealed class UpgradeBodyTransport : IDuplexPipe
                     var window = buffer.Slice(0, Math.Min(buffer.Length, UpgradeRequestHead.MaxHeadLength + UpgradeRequestHead.MaxBodyLength)).ToArray();
                     var head = UpgradeRequestHead.Parse(window);
                     if (head.Kind == UpgradeRequestHead.Kind.Incomplete && !result.IsCompleted) break;
-                    if (head.Kind == UpgradeRequestHead.Kind.UpgradeWithBody)
+                    if (head.Kind is UpgradeRequestHead.Kind.UpgradeWithBody or UpgradeRequestHead.Kind.Upgrade)
                     {
-                        if (window.Length < head.Length + head.BodyLength)
+                        long length = head.Length + head.BodyLength;
+                        if (window.Length < length)
                         {
                             if (result.IsCompleted) following = false; // the body never came: Kestrel sees the request as sent
                             else break;
                             continue;
                         }
-                        writer.Write(UpgradeRequestHead.Rewrite(window.AsSpan(0, head.Length), window.AsSpan(head.Length, (int)head.BodyLength)));
-                        buffer = buffer.Slice(head.Length + head.BodyLength);
-                        following = false;
-                        upgrading();
-                        continue;
-                    }
-                    if (head.Kind == UpgradeRequestHead.Kind.Upgrade)
-                    {
-                        foreach (var segment in buffer.Slice(0, head.Length)) writer.Write(segment.Span);
-                        buffer = buffer.Slice(head.Length);
+                        writer.Write(head.Kind == UpgradeRequestHead.Kind.Upgrade ? window.AsSpan(0, head.Length)
+                            : UpgradeRequestHead.Rewrite(window.AsSpan(0, head.Length), window.AsSpan(head.Length, (int)head.BodyLength)));
+                        buffer = buffer.Slice(length);
                         following = false;
                         upgrading();
                         continue;
