@@ -1,15 +1,15 @@
+using System.Text;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Http.Features;
 using PSContainer.Engine.Containers;
 using PSContainer.Engine.Services;
 
 namespace PSContainer.Api;
 
 /// <summary>The container endpoints that stream: wait (headers at once, the body at the exit), logs and attach
-/// (docker's multiplexed frames; attach on a hijacked connection).</summary>
+/// (docker's multiplexed frames; attach on a hijacked connection, with stdin and resize for a container with a terminal).</summary>
 public static class ContainerStreamEndpoints
 {
-    public const string RawStream = "application/vnd.docker.raw-stream";
+    public const string RawStream = HijackedStream.RawStream;
 
     public static void Map(WebApplication app, ApiState state)
     {
@@ -24,15 +24,16 @@ public static class ContainerStreamEndpoints
                 "removed" => WaitCondition.Removed,
                 var c => throw ApiException.BadParameter($"invalid condition: \"{c}\""),
             };
-            string full = s.ResolveId(id);
-            // dockerd sends the headers at once, so a client knows the wait is in place before it starts the container.
+            // dockerd sends the headers at once, so a client knows the wait is in place before it starts the container:
+            // the state it waits from is taken before they go (a missing container is still a 404).
+            var waiting = s.BeginWait(s.ResolveId(id), condition);
             ctx.Response.ContentType = "application/json";
             await ctx.Response.StartAsync(ctx.RequestAborted);
             await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
             JsonObject answer;
             try
             {
-                var result = await Task.Run(() => s.Wait(full, condition, ctx.RequestAborted), ctx.RequestAborted);
+                var result = await Task.Run(() => waiting(ctx.RequestAborted), ctx.RequestAborted);
                 answer = new JsonObject { ["StatusCode"] = result.StatusCode, ["Error"] = result.Error is null ? null : new JsonObject { ["Message"] = result.Error } };
             }
             catch (PSContainer.Engine.EngineException e)
@@ -66,33 +67,51 @@ public static class ContainerStreamEndpoints
         app.MapPost("/containers/{id}/attach", async (HttpContext ctx, string id) =>
         {
             var r = ctx.Request;
-            if (Query.Bool(r, "stdin")) throw ApiException.NotImplemented("attaching stdin is not served by this API yet (docker run -i, docker attach)");
-            bool stdout = Query.Bool(r, "stdout"), stderr = Query.Bool(r, "stderr");
+            bool stdin = Query.Bool(r, "stdin"), stdout = Query.Bool(r, "stdout"), stderr = Query.Bool(r, "stderr");
             bool stream = Query.Bool(r, "stream"), logs = Query.Bool(r, "logs");
-            var upgrade = ctx.Features.Get<IHttpUpgradeFeature>();
-            if (upgrade is null || !upgrade.IsUpgradableRequest)
-                throw ApiException.BadParameter("attach needs a connection upgrade (Connection: Upgrade, Upgrade: tcp), as the docker CLI sends");
-            string full = s.ResolveId(id);
-            // Registered before the 101 goes out: a client starts the container as soon as it has it.
-            using var session = stream ? s.Attach(full, stdout, stderr) : null;
-            var earlier = logs ? s.Logs(full, new LogQuery { Stdout = stdout, Stderr = stderr }, ctx.RequestAborted).ToList() : [];
-            ctx.Response.Headers.ContentType = RawStream;
-            ctx.Response.Headers.Upgrade = "tcp";
-            HalfCloseConnection.MarkHijacked(ctx);
-            await using var connection = await upgrade.UpgradeAsync();
-            // Not RequestAborted: a client without stdin half-closes its side at once (the docker CLI does), which
-            // Kestrel reports as an abort. The client is gone only when a write to it fails (or the server stops).
-            using var gone = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
-            try
+            // dockerd's default detach keys, which the docker CLI watches for itself too; other sequences are not served.
+            if (Query.String(r, "detachKeys") is { } keys && keys != "ctrl-p,ctrl-q")
+                throw ApiException.BadParameter($"detachKeys \"{keys}\" is not supported: only the default ctrl-p,ctrl-q");
+            var c = s.Get(id);
+            var earlier = logs ? s.Logs(c.Id, new LogQuery { Stdout = stdout, Stderr = stderr }, ctx.RequestAborted).ToList() : [];
+            if (c.Tty)
             {
-                await Pump(earlier, connection, timestamps: false, gone.Token);
-                if (session is not null) await Pump(session.Read(gone.Token), connection, timestamps: false, gone.Token);
+                // Registered before the 101 goes out: a client starts the container as soon as it has it.
+                using var terminal = stream ? s.AttachTerminal(c.Id) : null;
+                await HijackedStream.Serve(ctx, tty: true, async (input, output, cancel) =>
+                {
+                    foreach (var record in earlier) await output(OutputStream.Terminal, Encoding.UTF8.GetBytes(record.Line + "\n"), cancel);
+                    // stdin only for a container made with it open (docker run -i): dockerd drops the client's bytes otherwise.
+                    if (terminal is not null)
+                        await terminal.RelayAsync(stdin && c.Interactive ? input : null, stdout || stderr ? output : (_, _, _) => ValueTask.CompletedTask, detachKeys: true, cancel);
+                }, endOnHangUp: true);
+                return;
             }
-            catch (Exception e) when (e is IOException or ObjectDisposedException or Microsoft.AspNetCore.Connections.ConnectionResetException)
+            // Without a terminal the container has no stdin to attach to (see CreateRequestMapper): its output only.
+            using var session = stream ? s.Attach(c.Id, stdout, stderr) : null;
+            await HijackedStream.Serve(ctx, tty: false, async (_, output, cancel) =>
             {
-                gone.Cancel();
-            }
+                await Pump(earlier, output, cancel);
+                if (session is not null) await Pump(session.Read(cancel), output, cancel);
+            }, endOnHangUp: true);
         });
+
+        app.MapPost("/containers/{id}/resize", (HttpRequest r, string id) =>
+        {
+            s.ResizeTerminal(id, Query.Int(r, "h") ?? 0, Query.Int(r, "w") ?? 0);
+            return Results.Ok();
+        });
+    }
+
+    /// <summary>Writes records, each line with its newline, reading the (blocking) source on a pool thread.</summary>
+    private static async Task Pump(IEnumerable<ContainerLogRecord> records, OutputWriter output, CancellationToken cancel)
+    {
+        using var enumerator = records.GetEnumerator();
+        while (await Task.Run(enumerator.MoveNext, cancel))
+        {
+            var record = enumerator.Current;
+            await output(record.Stream == "stderr" ? OutputStream.Stderr : OutputStream.Stdout, Encoding.UTF8.GetBytes(record.Line + "\n"), cancel);
+        }
     }
 
     /// <summary>Writes records as frames, each line with its newline, reading the (blocking) source on a pool thread.</summary>

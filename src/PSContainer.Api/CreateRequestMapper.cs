@@ -43,8 +43,11 @@ public static class CreateRequestMapper
                 case "Healthcheck": o.Healthcheck = HealthJson.Read(v); break;
                 case "HostConfig": MapHostConfig(v, o, refused, ports); break;
                 case "NetworkingConfig": MapNetworking(v, o, refused); break;
-                case "Tty" when IsTrue(v): refused.Add("Tty (a TTY for the container: not served by this API yet)"); break;
-                case "AttachStdin" or "OpenStdin" or "StdinOnce" when IsTrue(v): refused.Add($"{p.Name} (stdin for the container: not served by this API yet)"); break;
+                // A terminal held by the container's monitor; stdin only through it (docker run -it, docker attach).
+                case "Tty": o.Tty = IsTrue(v); break;
+                case "OpenStdin": o.Interactive = IsTrue(v); break;
+                // What the client attaches, and whether stdin closes after its first attach: the attach decides.
+                case "AttachStdin" or "StdinOnce": break;
                 default: Refuse(p.Name, v, refused); break;
             }
         }
@@ -54,6 +57,8 @@ public static class CreateRequestMapper
                     refused.Add($"ExposedPorts {port.Name} (exposing a port without publishing it is not supported)");
         DropCoveredAnonymousVolumes(o);
         MatchEndpointNetwork(body, o, refused);
+        if (o.Interactive && !o.Tty)
+            refused.Add("OpenStdin without Tty (docker run -i without -t: stdin kept open as a pipe; use -it, or docker exec -i)");
         if (refused.Count > 0)
             throw ApiException.BadParameter("PSContainer cannot honour these container settings: " + string.Join("; ", refused));
         if (o.Image.Length == 0) throw ApiException.BadParameter("config cannot be empty in order to create a container: no Image");
@@ -68,6 +73,9 @@ public static class CreateRequestMapper
             switch (p.Name)
             {
                 case "AutoRemove": o.AutoRemove = IsTrue(v); break;
+                // docker run -t's window size: the CLI sends it again as a resize once the container started (the
+                // attach applies it), so the terminal starts at the runtime's default size only for that moment.
+                case "ConsoleSize": break;
                 case "Binds": o.Volumes.AddRange(Strings(v) ?? []); break;
                 case "Mounts":
                     foreach (var m in Array(v)) o.Mounts.Add(MountText(m, refused));

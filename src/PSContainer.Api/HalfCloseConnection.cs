@@ -12,6 +12,9 @@ namespace PSContainer.Api;
 /// as the connection closing and aborts it, so the output would be lost. Once a handler marks its connection
 /// hijacked, the end of input no longer reaches Kestrel's HTTP layer; the connection ends when the handler returns,
 /// or when a write to a client that is really gone fails.
+/// Its input also goes through <see cref="UpgradeBodyTransport"/>, so that an upgrade request with a body (the docker
+/// CLI's attached exec start) reaches Kestrel as one it can upgrade; the pump marks a connection hijacked as soon as an
+/// upgrade request's head passes, so a FIN right behind the request does not abort it either.
 /// </summary>
 public sealed class HalfCloseConnection : ConnectionContext
 {
@@ -19,14 +22,32 @@ public sealed class HalfCloseConnection : ConnectionContext
     private readonly ConnectionContext inner;
     private readonly CancellationTokenSource closed = new();
     private readonly CancellationTokenRegistration registration;
+    private readonly UpgradeBodyTransport rewriting;
+    private IDuplexPipe transport;
 
     private HalfCloseConnection(ConnectionContext inner)
     {
         this.inner = inner;
-        registration = inner.ConnectionClosed.Register(() =>
+        transport = rewriting = new UpgradeBodyTransport(inner.Transport, () => inner.Items[HijackedKey] = true);
+        // The transport reports the client's FIN at once, perhaps before the upgrade request it followed was read
+        // (a client may send its request, its stdin and FIN in one go): decided once the pump has read up to the FIN.
+        registration = inner.ConnectionClosed.Register(() => _ = CloseUnlessHijacked());
+    }
+
+    private async Task CloseUnlessHijacked()
+    {
+        await rewriting.InputEnded.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (!inner.Items.ContainsKey(HijackedKey))
         {
-            if (!inner.Items.ContainsKey(HijackedKey)) closed.Cancel();
-        });
+            try
+            {
+                closed.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // the connection was disposed meanwhile
+            }
+        }
     }
 
     /// <summary>The connection middleware: wraps every accepted connection.</summary>
@@ -41,7 +62,7 @@ public sealed class HalfCloseConnection : ConnectionContext
     public override string ConnectionId { get => inner.ConnectionId; set => inner.ConnectionId = value; }
     public override IFeatureCollection Features => inner.Features;
     public override IDictionary<object, object?> Items { get => inner.Items; set => inner.Items = value; }
-    public override IDuplexPipe Transport { get => inner.Transport; set => inner.Transport = value; }
+    public override IDuplexPipe Transport { get => transport; set => transport = value; }
     public override CancellationToken ConnectionClosed { get => closed.Token; set => throw new NotSupportedException(); }
     public override EndPoint? LocalEndPoint { get => inner.LocalEndPoint; set => inner.LocalEndPoint = value; }
     public override EndPoint? RemoteEndPoint { get => inner.RemoteEndPoint; set => inner.RemoteEndPoint = value; }
@@ -53,6 +74,7 @@ public sealed class HalfCloseConnection : ConnectionContext
     public override async ValueTask DisposeAsync()
     {
         await registration.DisposeAsync();
+        await rewriting.StopAsync();
         closed.Dispose();
         await inner.DisposeAsync();
     }

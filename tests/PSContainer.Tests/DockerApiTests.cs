@@ -127,8 +127,7 @@ public sealed class DockerApiTests
     }
 
     [Theory]
-    [InlineData(@"{""Image"":""b"",""Tty"":true}", "Tty")]
-    [InlineData(@"{""Image"":""b"",""OpenStdin"":true}", "OpenStdin")]
+    [InlineData(@"{""Image"":""b"",""OpenStdin"":true}", "OpenStdin without Tty")]
     [InlineData(@"{""Image"":""b"",""HostConfig"":{""RestartPolicy"":{""Name"":""always""}}}", "RestartPolicy always")]
     [InlineData(@"{""Image"":""b"",""HostConfig"":{""VolumesFrom"":[""other""]}}", "HostConfig.VolumesFrom")]
     [InlineData(@"{""Image"":""b"",""HostConfig"":{""Links"":[""a:b""]}}", "HostConfig.Links")]
@@ -143,6 +142,18 @@ public sealed class DockerApiTests
         var e = Assert.Throws<ApiException>(() => Map(json));
         Assert.Equal(400, e.Status);
         Assert.Contains(named, e.Message);
+    }
+
+    [Fact]
+    public void MapsDockerRunItToATerminalWithStdin()
+    {
+        // docker run -it: Tty, OpenStdin, StdinOnce and AttachStdin set, the window's size in ConsoleSize.
+        var o = Map(@"{""Image"":""b"",""Tty"":true,""OpenStdin"":true,""StdinOnce"":true,""AttachStdin"":true,""HostConfig"":{""ConsoleSize"":[30,100]}}");
+        Assert.True(o.Tty);
+        Assert.True(o.Interactive);
+        var t = Map(@"{""Image"":""b"",""Tty"":true}");
+        Assert.True(t.Tty);
+        Assert.False(t.Interactive);
     }
 
     [Fact]

@@ -43,10 +43,8 @@ BeforeAll {
     }
 
     # ---- tmux ------------------------------------------------------------------------------------------------------
-    $script:tmuxSocket = "psc-tty-$([guid]::NewGuid().ToString('N').Substring(0, 12))"
-    $script:hasTmux = [bool](Get-Command tmux -ErrorAction SilentlyContinue)
-
-    function Invoke-Tmux { & tmux -L $script:tmuxSocket @args }
+    Import-Module "$PSScriptRoot/TmuxSupport.psm1" -Force
+    $script:hasTmux = Initialize-TestTmux -Prefix 'psc-tty'
 
     function Start-TmuxPwsh {
         <# A tmux session running pwsh with the module on this state root; returns once its prompt is up. #>
@@ -68,39 +66,16 @@ function global:prompt { 'PS> ' }
         Wait-Screen $Session 'READY-SESSION' -TimeoutSeconds 90 | Out-Null
     }
 
-    function Send-Line {
-        param([string]$Session, [string]$Text)
-        Invoke-Tmux send-keys -t $Session -l -- $Text
-        Invoke-Tmux send-keys -t $Session Enter
-    }
-
     function Clear-Screen {
         param([string]$Session)
         Send-Line $Session 'clear'
         Start-Sleep -Milliseconds 500
         Invoke-Tmux clear-history -t $Session
     }
-
-    function Get-Screen {
-        param([string]$Session)
-        (Invoke-Tmux capture-pane -p -J -t $Session -S -500) -join "`n"
-    }
-
-    function Wait-Screen {
-        <# Polls the screen (with its scrollback) until -Pattern matches; bounded. Returns the screen. #>
-        param([string]$Session, [string]$Pattern, [int]$TimeoutSeconds = 30)
-        $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
-        do {
-            $screen = Get-Screen $Session
-            if ($screen -match $Pattern) { return $screen }
-            Start-Sleep -Milliseconds 200
-        } while ([DateTime]::UtcNow -lt $deadline)
-        throw "Timed out after $TimeoutSeconds s waiting for /$Pattern/ on the screen of '$Session':`n$screen"
-    }
 }
 
 AfterAll {
-    if ($script:hasTmux) { Invoke-Tmux kill-server 2>$null }
+    if ($script:hasTmux) { Stop-TestTmux }
     $ids = @(Get-Container -All -ErrorAction SilentlyContinue).Id + $script:madeIds
     Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
     @(Get-MonitorProcess $ids) | Should -BeNullOrEmpty -Because 'no monitor outlives its container'

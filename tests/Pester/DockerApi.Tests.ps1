@@ -195,15 +195,13 @@ Describe 'Docker Engine API (psc-api)' -Skip:([bool]$script:why) {
             $top.Code | Should -Be 0 -Because $top.Err
             $top.Lines[0] | Should -Match '^UID\s+PID\s+PPID'
             $top.Lines[1] | Should -Match "\b$($after.Pid)\b.*sleep 300$"
-            # Detached exec runs (its start has no upgrade); an attached one is refused clearly, not hung.
+            # Detached exec runs (its start has no upgrade); attached ones are DockerApiStreams.Tests.ps1's.
             (Invoke-Docker exec -d -e GREETING=detached fromps sh -c 'echo $GREETING > /tmp/mark').Code | Should -Be 0
             $deadline = [DateTime]::UtcNow.AddSeconds(10)
             do { $mark = @(Invoke-ContainerCommand fromps -Command cat, /tmp/mark -ErrorAction SilentlyContinue) } until ($mark -or [DateTime]::UtcNow -gt $deadline)
             $mark | Should -Be 'detached'
-            $attached = Invoke-Docker exec fromps true
-            $attached.Code | Should -Not -Be 0
-            $attached.Err | Should -Match 'an attached exec \(docker exec without -d\) is not served yet'
-            (Invoke-Docker exec -t fromps true).Err | Should -Match 'Tty'
+            $attached = Invoke-Docker exec fromps sh -c 'exit 3'
+            $attached.Code | Should -Be 3 -Because $attached.Err
             (Invoke-Docker pause fromps).Code | Should -Be 0
             (Get-Container fromps).State | Should -Be 'Paused'
             (Invoke-Docker ps --format '{{.Status}}').Out | Should -Match '\(Paused\)$'
@@ -277,9 +275,10 @@ Describe 'Docker Engine API (psc-api)' -Skip:([bool]$script:why) {
             $restart = Invoke-Docker run -d --restart always $script:img true
             $restart.Code | Should -Not -Be 0
             $restart.Err | Should -Match 'RestartPolicy always'
-            $tty = Invoke-Docker run --rm -t $script:img true
-            $tty.Code | Should -Not -Be 0
-            $tty.Err | Should -Match 'Tty'
+            # docker run -i without -t would need the container's stdin kept open as a pipe: refused, nothing made.
+            $stdin = Invoke-Docker run --rm -i $script:img true
+            $stdin.Code | Should -Not -Be 0
+            $stdin.Err | Should -Match 'OpenStdin without Tty'
             # Refused before anything was made: only the container named taken exists.
             @(Get-Container -All).Name | Should -Be @('taken')
 

@@ -55,6 +55,34 @@ public sealed class AttachConnection : ITerminalConnection
     /// <summary>The monitor closes the connection when the process ends; that is the end this relay waits for.</summary>
     public bool HasEnded => false;
 
+    /// <summary>
+    /// Detaches once the monitor has read what was sent (a resize made on a connection of its own): closing at once
+    /// could end the connection before the monitor read it. The sending side is shut and the connection drained until
+    /// the monitor closes it, within <paramref name="timeout"/>.
+    /// </summary>
+    public void DetachAfterDelivery(TimeSpan timeout)
+    {
+        using (var socket = new System.Net.Sockets.Socket(new System.Net.Sockets.SafeSocketHandle(fd, ownsHandle: false)))
+        {
+            try
+            {
+                socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+                var deadline = DateTime.UtcNow + timeout;
+                var buffer = new byte[4096];
+                while (DateTime.UtcNow < deadline)
+                {
+                    if (!socket.Poll(TimeSpan.FromMilliseconds(50), System.Net.Sockets.SelectMode.SelectRead)) continue;
+                    if (socket.Receive(buffer) <= 0) break; // the monitor read up to our end and closed
+                }
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                // the monitor is gone: nothing left to deliver to
+            }
+        }
+        Dispose();
+    }
+
     public void Dispose()
     {
         UnixSocket.Close(fd);

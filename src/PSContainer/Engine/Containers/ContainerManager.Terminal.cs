@@ -104,6 +104,9 @@ public sealed class TerminalExec : ITerminalConnection
 
     public int OutputFd => master;
 
+    /// <summary>The process's host pid (the runtime's child in the container).</summary>
+    public int Pid => ExecPid.Of(runtimePid);
+
     public int ReadOutput(Span<byte> buffer)
     {
         int n = UnixSocket.Read(master, buffer);

@@ -271,6 +271,8 @@ public sealed partial class ContainerManager
             Ports = Networks.PortsOf(r.Id).Select(p => p.ToString()).ToArray(),
             Runtime = o.Runtime,
             AutoRemove = o.AutoRemove,
+            Tty = o.Tty,
+            Interactive = o.Interactive,
             SecurityOptions = Security.ContainerSecurity.Of(o).ToOptions().ToArray(),
             LogPath = LogPath(r.Id),
             UserNamespace = r.Id.Length > 0 ? UserNamespaceText(r) : "",

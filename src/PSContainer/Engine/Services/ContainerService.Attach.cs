@@ -80,6 +80,12 @@ public sealed partial class ContainerService
 
         public string Id { get; }
 
+        /// <summary>True once the run this session follows has begun (or the container was running when it attached).</summary>
+        internal bool HasBegun
+        {
+            get { lock (gate) return log is not null || openFailed; }
+        }
+
         internal void Open(string path, long offset)
         {
             lock (gate)

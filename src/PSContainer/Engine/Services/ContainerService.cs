@@ -182,7 +182,14 @@ public sealed partial class ContainerService
     /// the next run (of a created container: the run a later start begins); Removed waits until the container is
     /// gone as well (an AutoRemove container's exit is reported after its removal).
     /// </summary>
-    public WaitResult Wait(string idOrName, WaitCondition condition, CancellationToken cancel)
+    public WaitResult Wait(string idOrName, WaitCondition condition, CancellationToken cancel) => BeginWait(idOrName, condition)(cancel);
+
+    /// <summary>
+    /// <see cref="Wait"/> in two steps: the container's state is taken now, the waiting done by the function returned.
+    /// A front end that tells its client the wait is in place (dockerd's early headers) takes the state first, so a
+    /// start the client makes next is one the wait sees, however late the waiting itself begins.
+    /// </summary>
+    public Func<CancellationToken, WaitResult> BeginWait(string idOrName, WaitCondition condition)
     {
         string id;
         try
@@ -192,12 +199,17 @@ public sealed partial class ContainerService
         catch (EngineException e) when (e.ErrorId == "ContainerNotFound")
         {
             // Auto-removed already: the engine still knows how it ended (by full id).
-            return RemovedResult(idOrName, idOrName, cancel);
+            return cancel => RemovedResult(idOrName, idOrName, cancel);
         }
         var first = Snapshot(id);
-        if (first is null) return RemovedResult(id, idOrName, cancel);
+        if (first is null) return cancel => RemovedResult(id, idOrName, cancel);
         if (condition == WaitCondition.NotRunning && first.State is not (ContainerState.Running or ContainerState.Paused))
-            return ResultOf(first);
+            return _ => ResultOf(first);
+        return cancel => WaitFrom(id, idOrName, first, condition, cancel);
+    }
+
+    private WaitResult WaitFrom(string id, string idOrName, Container first, WaitCondition condition, CancellationToken cancel)
+    {
         DateTime? startedBefore = first.StartedAt;
         bool sawRunning = false;
         while (true)
