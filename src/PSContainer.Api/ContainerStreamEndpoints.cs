@@ -9,8 +9,6 @@ namespace PSContainer.Api;
 /// (docker's multiplexed frames; attach on a hijacked connection, with stdin and resize for a container with a terminal).</summary>
 public static class ContainerStreamEndpoints
 {
-    public const string RawStream = HijackedStream.RawStream;
-
     public static void Map(WebApplication app, ApiState state)
     {
         var s = state.Containers;
@@ -57,11 +55,14 @@ public static class ContainerStreamEndpoints
             };
             if (!query.Stdout && !query.Stderr) throw ApiException.BadParameter("Bad parameters: you must choose at least one stream");
             bool timestamps = Query.Bool(r, "timestamps");
-            var records = s.Logs(id, query, ctx.RequestAborted); // resolves now: a missing container is a 404
-            ctx.Response.ContentType = ApiVersion.StreamContentType(multiplexed: true);
+            var c = s.Get(id); // resolves now: a missing container is a 404
+            var records = s.Logs(c.Id, query, ctx.RequestAborted);
+            // A TTY container's log is the terminal's output, one stream: dockerd sends it raw, and the CLI (which
+            // looks at Config.Tty) copies it as it is rather than reading frames.
+            ctx.Response.ContentType = ApiVersion.StreamContentType(multiplexed: !c.Tty);
             await ctx.Response.StartAsync(ctx.RequestAborted);
             await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
-            await Pump(records, ctx.Response.Body, timestamps, ctx.RequestAborted);
+            await Pump(records, ctx.Response.Body, timestamps, framed: !c.Tty, ctx.RequestAborted);
         });
 
         app.MapPost("/containers/{id}/attach", async (HttpContext ctx, string id) =>
@@ -114,15 +115,21 @@ public static class ContainerStreamEndpoints
         }
     }
 
-    /// <summary>Writes records as frames, each line with its newline, reading the (blocking) source on a pool thread.</summary>
-    internal static async Task Pump(IEnumerable<ContainerLogRecord> records, Stream output, bool timestamps, CancellationToken cancel)
+    /// <summary>Writes records, each line with its newline, as frames (or raw for a TTY container), reading the
+    /// (blocking) source on a pool thread.</summary>
+    internal static async Task Pump(IEnumerable<ContainerLogRecord> records, Stream output, bool timestamps, bool framed, CancellationToken cancel)
     {
         using var enumerator = records.GetEnumerator();
         while (await Task.Run(enumerator.MoveNext, cancel))
         {
             var record = enumerator.Current;
-            string prefix = timestamps ? DockerJson.Rfc3339Nano(record.Time) + " " : "";
-            await FrameWriter.WriteAsync(output, record.Stream == "stderr" ? StreamType.Stderr : StreamType.Stdout, prefix + record.Line + "\n", cancel);
+            string text = (timestamps ? DockerJson.Rfc3339Nano(record.Time) + " " : "") + record.Line + "\n";
+            if (framed) await FrameWriter.WriteAsync(output, record.Stream == "stderr" ? StreamType.Stderr : StreamType.Stdout, text, cancel);
+            else
+            {
+                await output.WriteAsync(Encoding.UTF8.GetBytes(text), cancel);
+                await output.FlushAsync(cancel);
+            }
         }
     }
 }

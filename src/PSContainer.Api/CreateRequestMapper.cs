@@ -199,7 +199,8 @@ public static class CreateRequestMapper
                       && hc.TryGetProperty("NetworkMode", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : "";
         if (names.Count == 1 && mode is "" or "default")
         {
-            o.Network = names[0];
+            // docker 25+ names the endpoint of NetworkMode "default" "default" too: the daemon's default network.
+            o.Network = names[0] is "default" ? "bridge" : names[0];
             return;
         }
         foreach (string name in names.Where(n => n != o.Network))

@@ -12,8 +12,6 @@ namespace PSContainer.Api;
 /// </summary>
 public static class HijackedStream
 {
-    public const string RawStream = "application/vnd.docker.raw-stream";
-
     public delegate Task Carry(Stream? input, OutputWriter output, CancellationToken cancel);
 
     /// <summary>
@@ -23,7 +21,8 @@ public static class HijackedStream
     public static async Task Serve(HttpContext ctx, bool tty, Carry carry, bool endOnHangUp = false)
     {
         var upgrade = ctx.Features.Get<IHttpUpgradeFeature>();
-        ctx.Response.Headers.ContentType = RawStream;
+        // From 1.42 dockerd names the framed (non-TTY) stream for what it is.
+        ctx.Response.Headers.ContentType = ApiVersion.StreamContentType(multiplexed: !tty);
         Stream? connection = null;
         Stream output;
         if (upgrade is { IsUpgradableRequest: true })

@@ -56,6 +56,8 @@ public sealed class TcpTlsListener
                 ClientCertificateMode = ClientCertificateMode.RequireCertificate,
                 ClientCertificateValidation = (certificate, _, _) => IssuedByClientCa(certificate),
             });
+            // After TLS, so the request-head pump and the half-close guard that attach and exec need see plain HTTP.
+            listen.Use(HalfCloseConnection.Middleware);
         });
     }
 

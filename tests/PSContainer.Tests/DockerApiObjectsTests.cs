@@ -87,4 +87,12 @@ public sealed class DockerApiObjectsTests
         var e = Assert.Throws<ApiException>(() => CreateRequestMapper.Map(other.RootElement, null));
         Assert.Contains("EndpointsConfig.two", e.Message);
     }
+
+    [Fact]
+    public void TheDefaultEndpointOfACurrentDockerCliIsTheDefaultBridge()
+    {
+        // docker 28's docker run: NetworkMode "default" and an endpoint of that name, its fields at their zero values.
+        using var run = JsonDocument.Parse("""{"Image": "x", "HostConfig": {"NetworkMode": "default"}, "NetworkingConfig": {"EndpointsConfig": {"default": {"IPAMConfig": null, "Aliases": null, "MacAddress": "", "GwPriority": 0, "DNSNames": null}}}}""");
+        Assert.Equal("bridge", CreateRequestMapper.Map(run.RootElement, null).Network);
+    }
 }

@@ -299,7 +299,7 @@ Describe 'Docker Engine API: files, stats and events (psc-api)' -Skip:([bool]$sc
             $one.read | Should -Not -Be '0001-01-01T00:00:00Z'
             # The server's side of the stream ends when the client goes away (the request is logged when it ends).
             Wait-ApiLog 'GET /v1\.41/containers/idle/stats 200 ' | Should -BeTrue -Because 'the stats loop stops with its client'
-            (Invoke-Docker version --format '{{.Server.APIVersion}}').Out | Should -Be '1.41'
+            (Invoke-Docker version --format '{{.Server.APIVersion}}').Out | Should -Be '1.44'
         }
     }
 

@@ -301,11 +301,21 @@ Describe 'Docker Engine API: images, registries, TLS and the service unit (psc-a
             $v = Invoke-DockerProcess -Arguments @('--tlsverify', '--tlscacert', "$t/ca.pem", '--tlscert', "$t/client-cert.pem", '--tlskey', "$t/client-key.pem",
                 '-H', $script:tcpHost, 'version', '--format', '{{.Server.APIVersion}}')
             $v.Code | Should -Be 0 -Because $v.Err
-            $v.Out | Should -Be '1.41'
+            $v.Out | Should -Be '1.44'
             $images = Invoke-DockerProcess -Arguments @('--tlsverify', '--tlscacert', "$t/ca.pem", '--tlscert', "$t/client-cert.pem", '--tlskey', "$t/client-key.pem",
                 '-H', $script:tcpHost, 'images', '--format', '{{.Repository}}:{{.Tag}}')
             $images.Code | Should -Be 0 -Because $images.Err
             $images.Lines | Should -Contain $script:img
+            # The hijacked streams over TLS: docker run attaches, an attached exec posts a body with its upgrade.
+            $tls = @('--tlsverify', '--tlscacert', "$t/ca.pem", '--tlscert', "$t/client-cert.pem", '--tlskey', "$t/client-key.pem", '-H', $script:tcpHost)
+            $run = Invoke-DockerProcess -Arguments ($tls + @('run', '-d', '--name', 'pester-tls', $script:img, 'sleep', '60'))
+            $run.Code | Should -Be 0 -Because $run.Err
+            try {
+                $exec = Invoke-DockerProcess -Arguments ($tls + @('exec', 'pester-tls', 'sh', '-c', 'echo over-tls; exit 4'))
+                $exec.Out | Should -Be 'over-tls' -Because $exec.Err
+                $exec.Code | Should -Be 4
+            }
+            finally { (Invoke-DockerProcess -Arguments ($tls + @('rm', '-f', 'pester-tls'))).Code | Should -Be 0 }
         }
 
         It 'refuses a client without a certificate, with one of another CA, and plain HTTP' {

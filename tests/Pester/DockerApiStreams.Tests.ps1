@@ -215,6 +215,18 @@ Describe 'Docker API streams (psc-api)' -Skip:([bool]$script:why) {
             @(Get-Container -All) | Should -BeNullOrEmpty -Because '--rm'
         }
 
+        It 'docker logs of a terminal container is the raw terminal output, not frames' {
+            $r = Invoke-Docker run --name pester-ttylog -t $script:img sh -c 'echo tty-log-line'
+            $r.Code | Should -Be 0 -Because $r.Err
+            $logs = Invoke-Docker logs pester-ttylog
+            $logs.Code | Should -Be 0 -Because $logs.Err
+            # A frame's header would show as control bytes before the text (and the CLI would print nothing for it).
+            $logs.Out | Should -Match '^tty-log-line\r?$'
+            $raw = Invoke-WebRequest -UnixSocket $script:socket -Uri 'http://localhost/v1.44/containers/pester-ttylog/logs?stdout=1&stderr=1'
+            "$($raw.Headers['Content-Type'])" | Should -Be 'application/vnd.docker.raw-stream'
+            (Invoke-Docker rm pester-ttylog).Code | Should -Be 0
+        }
+
         It 'docker run -it is a terminal session: input, the window size and its changes, the exit code' {
             Assert-TerminalSession run "docker run -it --rm --name ttyrun $($script:img) sh" -Exit 7
             @(Get-Container -All) | Should -BeNullOrEmpty -Because '--rm'
