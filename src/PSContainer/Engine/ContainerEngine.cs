@@ -30,7 +30,7 @@ public sealed class ContainerEngine
         lock (Gate)
         {
             if (current is not null && current.Paths.Root == paths.Root && current.Paths.RunRoot == paths.RunRoot) return current;
-            if (Environment.UserName != "root" && Tmds.Linux.LibC.geteuid() != 0)
+            if (Environment.UserName != "root" && !PSContainer.Native.ProcessIdentity.IsRoot)
                 throw new EngineException("RootRequired", ErrorKind.PermissionDenied, paths.Root,
                     "PSContainer needs root for now (it mounts overlay filesystems and creates device nodes in layers). Run pwsh as root.");
             try

@@ -495,19 +495,8 @@ public sealed partial class ContainerManager
     /// </summary>
     private static void KillMonitorOf(string id)
     {
-        foreach (string dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
-            try
-            {
-                string[] argv = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
-                if (IsMonitorOf(argv, id)) Tmds.Linux.LibC.kill(pid, 9);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // The process ended while we looked.
-            }
-        }
+        foreach (var (pid, argv) in ProcessTable.CommandLines())
+            if (IsMonitorOf(argv, id)) ProcessSignal.TrySend(pid, ProcessSignal.SIGKILL);
     }
 
     /// <summary>Whether a command line is the monitor of a container: renamed (psc-&lt;id12&gt;) or as started.</summary>
@@ -552,7 +541,7 @@ public sealed partial class ContainerManager
                 try
                 {
                     foreach (string pidText in File.ReadAllLines(Path.Combine(dir, "cgroup.procs")))
-                        if (int.TryParse(pidText, out int pid)) Tmds.Linux.LibC.kill(pid, 9);
+                        if (int.TryParse(pidText, out int pid)) ProcessSignal.TrySend(pid, ProcessSignal.SIGKILL);
                     Directory.Delete(dir);
                 }
                 catch (IOException)
