@@ -23,6 +23,11 @@ public sealed class ContainerEngine
     public ImageStore Images { get; }
     public Containers.ContainerManager Containers { get; }
 
+    /// <summary>The service layer over this engine that the cmdlets use (psc-api makes its own over the same root).</summary>
+    public Services.ContainerService Service => service ??= new Services.ContainerService(this);
+
+    private Services.ContainerService? service;
+
     /// <summary>The engine for $env:PSCONTAINER_ROOT (or the default root); re-opened when that variable changes.</summary>
     public static ContainerEngine ForEnvironment()
     {

@@ -50,7 +50,7 @@ public abstract class ContainerTargetCmdlet : PSContainerCmdlet
     {
         try
         {
-            return Engine.Containers.Resolve(key).Id;
+            return Engine.Service.ResolveId(key);
         }
         catch (EngineException)
         {
