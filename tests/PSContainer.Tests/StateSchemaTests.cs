@@ -64,6 +64,8 @@ public sealed class StateSchemaTests : IDisposable
         Assert.Equal(1, Scalar("SELECT count(*) FROM containers WHERE name = 'old-one'"));
         Assert.Equal("data", Assert.Single(new VolumeStore(db).All()).Name);
         Assert.Equal(1, Scalar("SELECT count(*) FROM volume_users"));
+        // Every later step ran too: the ledger of host objects exists, empty.
+        Assert.Equal(0, Scalar("SELECT count(*) FROM host_objects"));
     }
 
     [Fact]

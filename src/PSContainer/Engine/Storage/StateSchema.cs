@@ -23,6 +23,7 @@ public static class StateSchema
     public static readonly IReadOnlyList<StateMigration> Migrations =
     [
         new(1, "initial schema", CreateInitialSchema),
+        new(2, "host object ledger", CreateHostObjectLedger),
     ];
 
     public static int Latest => Migrations[^1].Version;
@@ -85,6 +86,17 @@ public static class StateSchema
             if (migrations[i].Version != i + 1)
                 throw new ArgumentException($"State migrations must be numbered 1, 2, 3, ... in order; step {i} is {migrations[i].Version}.", nameof(migrations));
     }
+
+    /// <summary>The ledger of host objects the container providers make (HostObjectLedger). No foreign key to
+    /// containers: an entry must outlive a record whose removal was killed, so Repair can still find the object.</summary>
+    private static void CreateHostObjectLedger(SqliteConnection c, SqliteTransaction tx) => c.Execute(tx, """
+        CREATE TABLE host_objects(
+            container_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            recorded TEXT NOT NULL,
+            PRIMARY KEY(container_id, kind, name));
+        """);
 
     private static void CreateInitialSchema(SqliteConnection c, SqliteTransaction tx) => c.Execute(tx, """
                 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
