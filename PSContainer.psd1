@@ -52,6 +52,8 @@
         'Enter-ContainerSession'
         'Start-ContainerApiService'
         'Stop-ContainerApiService'
+        'Install-ContainerApiService'
+        'Uninstall-ContainerApiService'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

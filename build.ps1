@@ -158,14 +158,27 @@ function Invoke-Install {
 }
 
 function Invoke-UnitTests {
-    # A results file of an earlier run must not stand in for this one when the build fails.
-    Get-ChildItem (Join-Path $repo 'out/test-results') -Filter 'unit.trx' -Recurse -ErrorAction SilentlyContinue | Remove-Item
-    & dotnet test (Join-Path $repo 'tests/PSContainer.Tests/PSContainer.Tests.csproj') -c $Configuration --nologo `
-        --logger 'trx;LogFileName=unit.trx' --results-directory (Join-Path $repo 'out/test-results') -v quiet | Out-Host
-    $trx = Get-ChildItem (Join-Path $repo 'out/test-results') -Filter 'unit.trx' -Recurse | Sort-Object LastWriteTime | Select-Object -Last 1
-    if (-not $trx) { throw "the unit tests did not run (dotnet test exited $LASTEXITCODE)" }
-    $counters = ([xml](Get-Content $trx.FullName)).TestRun.ResultSummary.Counters
-    [pscustomobject]@{ Passed = [int]$counters.passed; Failed = [int]$counters.failed + [int]$counters.error; Skipped = [int]$counters.notExecuted }
+    # The C# tests, then the SDK client tests (Testcontainers and Docker.DotNet against psc-api: two projects, as both
+    # SDKs ship an assembly named Docker.DotNet); counted together. They skip with the reason when the module is not built.
+    $projects = [ordered]@{
+        'unit'                = 'tests/PSContainer.Tests/PSContainer.Tests.csproj'
+        'client-tc'           = 'tests/PSContainer.ClientTests/Testcontainers/PSContainer.ClientTests.Testcontainers.csproj'
+        'client-dockerdotnet' = 'tests/PSContainer.ClientTests/DockerDotNet/PSContainer.ClientTests.DockerDotNet.csproj'
+    }
+    $sum = [pscustomobject]@{ Passed = 0; Failed = 0; Skipped = 0 }
+    foreach ($name in $projects.Keys) {
+        # A results file of an earlier run must not stand in for this one when the build fails.
+        Get-ChildItem (Join-Path $repo 'out/test-results') -Filter "$name.trx" -Recurse -ErrorAction SilentlyContinue | Remove-Item
+        & dotnet test (Join-Path $repo $projects[$name]) -c $Configuration --nologo `
+            --logger "trx;LogFileName=$name.trx" --results-directory (Join-Path $repo 'out/test-results') -v quiet | Out-Host
+        $trx = Get-ChildItem (Join-Path $repo 'out/test-results') -Filter "$name.trx" -Recurse | Sort-Object LastWriteTime | Select-Object -Last 1
+        if (-not $trx) { throw "the $name tests did not run (dotnet test exited $LASTEXITCODE)" }
+        $counters = ([xml](Get-Content $trx.FullName)).TestRun.ResultSummary.Counters
+        $sum.Passed += [int]$counters.passed
+        $sum.Failed += [int]$counters.failed + [int]$counters.error
+        $sum.Skipped += [int]$counters.notExecuted
+    }
+    $sum
 }
 
 function Install-Pester {
@@ -195,10 +208,11 @@ function Install-TestDependency {
     # runtime (the docker test starts a private dockerd), docker-registry (+ htpasswd, openssl) for registry tests,
     # getfattr for xattr checks, nft and iptables for networks, python3 for a UDP echo server, script (bsdutils) for
     # TTY tests, file, pgrep (procps) and modprobe (kmod) that fixtures call, strace to inject delays and faults into the
-    # runtime (ProcessHardening.Tests.ps1), tmux for the terminal sessions (ContainerInteractive.Tests.ps1).
+    # runtime (ProcessHardening.Tests.ps1), tmux for the terminal sessions (ContainerInteractive.Tests.ps1),
+    # docker-compose 1.29 as a client of the Docker API (DockerCompose.Tests.ps1).
     Install-DebianPackage @('busybox-static', 'umoci', 'skopeo', 'zstd', 'runc', 'podman', 'docker.io', 'docker-registry',
         'apache2-utils', 'openssl', 'attr', 'nftables', 'iptables', 'iproute2', 'python3', 'bsdutils', 'file', 'procps', 'kmod',
-        'strace', 'keyutils', 'golang-github-containers-common', 'tmux')
+        'strace', 'keyutils', 'golang-github-containers-common', 'tmux', 'docker-compose', 'curl')
 }
 
 function Save-HostBaseline {
@@ -261,7 +275,7 @@ switch ($Task) {
         # Competitors (docker, podman) are used when present, never installed or started here.
         Install-DebianPackage @('busybox-static', 'skopeo', 'umoci', 'runc')
         Invoke-Build
-        foreach ($script in 'import', 'run', 'runtime', 'pull', 'network', 'dns', 'health') {
+        foreach ($script in 'import', 'run', 'runtime', 'pull', 'network', 'dns', 'health', 'api') {
             $path = Join-Path $repo "bench/$script.ps1"
             if (Test-Path $path) { Write-Host "`n#### bench/$script.ps1" -ForegroundColor Cyan; & $path -ModulePath $out }
         }

@@ -10,6 +10,9 @@ public sealed class ApiState
     {
         Engine = engine;
         Containers = new ContainerService(engine);
+        Networks = new NetworkService(engine, Containers);
+        Volumes = new VolumeService(engine);
+        DiskUsage = new DiskUsageService(engine, Containers);
         InstanceId = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(engine.Paths.Root)))[..32];
     }
 
@@ -17,4 +20,7 @@ public sealed class ApiState
     public ContainerService Containers { get; }
     public ImageService Images => Containers.Images;
     public string InstanceId { get; }
+    public NetworkService Networks { get; }
+    public VolumeService Volumes { get; }
+    public DiskUsageService DiskUsage { get; }
 }

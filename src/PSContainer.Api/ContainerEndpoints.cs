@@ -42,7 +42,9 @@ public static class ContainerEndpoints
         app.MapGet("/containers/{id}/json", (string id) =>
         {
             var d = s.Inspect(id);
-            return Results.Json(DockerJson.Inspect(d, state.Images.Find(d.Container.ImageId)));
+            var inspect = DockerJson.Inspect(d, state.Images.Find(d.Container.ImageId));
+            EndpointAddresses.Fill(inspect, d.Endpoints.Count == 0 ? [] : state.Engine.Containers.Networks.List());
+            return Results.Json(inspect);
         });
 
         app.MapPost("/containers/{id}/start", (string id) =>
@@ -54,10 +56,14 @@ public static class ContainerEndpoints
         });
 
         app.MapPost("/containers/{id}/stop", (string id, HttpRequest r) =>
-            s.Stop(id, Timeout(r)) ? Results.NoContent() : Results.StatusCode(StatusCodes.Status304NotModified));
+        {
+            RefuseStopSignal(r);
+            return s.Stop(id, Timeout(r)) ? Results.NoContent() : Results.StatusCode(StatusCodes.Status304NotModified);
+        });
 
         app.MapPost("/containers/{id}/restart", (string id, HttpRequest r) =>
         {
+            RefuseStopSignal(r);
             s.Restart(id, Timeout(r));
             return Results.NoContent();
         });
@@ -116,6 +122,13 @@ public static class ContainerEndpoints
             s.Remove(id, Query.Bool(r, "force"), Query.Bool(r, "v"));
             return Results.NoContent();
         });
+    }
+
+    /// <summary>1.42 added ?signal= to stop and restart (docker stop -s); not served yet, so refused rather than dropped.</summary>
+    private static void RefuseStopSignal(HttpRequest r)
+    {
+        if (ApiVersion.RequestedAtLeast(1, 42) && Query.String(r, "signal") is { Length: > 0 } signal)
+            throw ApiException.NotImplemented($"stopping with another signal ({signal}) is not served by this API yet; set the container's StopSignal at create");
     }
 
     /// <summary>docker stop -t: seconds (t, or signal-free "timeout" in newer clients); null = the container's own.</summary>

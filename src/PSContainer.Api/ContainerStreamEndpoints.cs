@@ -57,7 +57,7 @@ public static class ContainerStreamEndpoints
             if (!query.Stdout && !query.Stderr) throw ApiException.BadParameter("Bad parameters: you must choose at least one stream");
             bool timestamps = Query.Bool(r, "timestamps");
             var records = s.Logs(id, query, ctx.RequestAborted); // resolves now: a missing container is a 404
-            ctx.Response.ContentType = RawStream;
+            ctx.Response.ContentType = ApiVersion.StreamContentType(multiplexed: true);
             await ctx.Response.StartAsync(ctx.RequestAborted);
             await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
             await Pump(records, ctx.Response.Body, timestamps, ctx.RequestAborted);

@@ -37,6 +37,10 @@ public static class CreateRequestMapper
                 case "ExposedPorts": exposed = v; break;
                 // What the client attaches to and which options only shape an image build: nothing to honour at create.
                 case "AttachStdout" or "AttachStderr" or "ArgsEscaped" or "Shell" or "OnBuild": break;
+                // Docker.DotNet(.Enhanced), Testcontainers' client, echoes the ?name= query in the body; dockerd reads
+                // only the query and has no such body field.
+                case "Name": break;
+                case "Healthcheck": o.Healthcheck = HealthJson.Read(v); break;
                 case "HostConfig": MapHostConfig(v, o, refused, ports); break;
                 case "NetworkingConfig": MapNetworking(v, o, refused); break;
                 case "Tty" when IsTrue(v): refused.Add("Tty (a TTY for the container: not served by this API yet)"); break;
@@ -48,6 +52,8 @@ public static class CreateRequestMapper
             foreach (var port in Object(ex))
                 if (!ports.Contains(NormalisePort(port.Name)) && !o.PublishAll)
                     refused.Add($"ExposedPorts {port.Name} (exposing a port without publishing it is not supported)");
+        DropCoveredAnonymousVolumes(o);
+        MatchEndpointNetwork(body, o, refused);
         if (refused.Count > 0)
             throw ApiException.BadParameter("PSContainer cannot honour these container settings: " + string.Join("; ", refused));
         if (o.Image.Length == 0) throw ApiException.BadParameter("config cannot be empty in order to create a container: no Image");
@@ -124,6 +130,8 @@ public static class CreateRequestMapper
                     break;
                 case "CgroupnsMode" when Str(v) is "" or "host" or null: break;
                 case "Isolation" when Str(v) is "" or "default" or null: break;
+                // Ignored whatever its value from 1.42 on, as dockerd does; older versions still ask for it.
+                case "KernelMemory" when ApiVersion.RequestedAtLeast(1, 42): break;
                 default: Refuse("HostConfig." + p.Name, v, refused); break;
             }
         }
@@ -138,7 +146,14 @@ public static class CreateRequestMapper
                 Refuse("NetworkingConfig." + p.Name, p.Value, refused);
                 continue;
             }
-            foreach (var ep in Object(p.Value))
+            var endpoints = Object(p.Value).ToList();
+            // Before 1.44 a create names at most one network (dockerd's message); from 1.44 more may be named, which
+            // the engine cannot do at create (a container joins one network here).
+            if (endpoints.Count > 1)
+                refused.Add(ApiVersion.RequestedAtLeast(1, 44)
+                    ? $"NetworkingConfig.EndpointsConfig {string.Join(", ", endpoints.Select(e => e.Name))} (a container joins one network at create)"
+                    : $"Container cannot be connected to network endpoints: {string.Join(", ", endpoints.Select(e => e.Name))}");
+            foreach (var ep in endpoints)
             {
                 foreach (var f in Object(ep.Value))
                 {
@@ -158,6 +173,45 @@ public static class CreateRequestMapper
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// NetworkingConfig.EndpointsConfig's aliases and address are for the network the container is created on: an
+    /// endpoint of another network is refused rather than given the settings meant for it (dockerd connects such
+    /// networks at create; here docker network connect does that after the create). Without a NetworkMode, the one
+    /// endpoint's network is the container's network.
+    /// </summary>
+    private static void MatchEndpointNetwork(JsonElement body, ContainerOptions o, List<string> refused)
+    {
+        if (!body.TryGetProperty("NetworkingConfig", out var nc) || nc.ValueKind != JsonValueKind.Object
+            || !nc.TryGetProperty("EndpointsConfig", out var eps) || eps.ValueKind != JsonValueKind.Object) return;
+        var names = eps.EnumerateObject().Select(e => e.Name).ToList();
+        if (names.Count == 0) return;
+        string mode = body.TryGetProperty("HostConfig", out var hc) && hc.ValueKind == JsonValueKind.Object
+                      && hc.TryGetProperty("NetworkMode", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : "";
+        if (names.Count == 1 && mode is "" or "default")
+        {
+            o.Network = names[0];
+            return;
+        }
+        foreach (string name in names.Where(n => n != o.Network))
+            refused.Add($"NetworkingConfig.EndpointsConfig.{name} (only the network of HostConfig.NetworkMode, {o.Network}, at create; connect others with docker network connect)");
+    }
+
+    /// <summary>
+    /// Config.Volumes names every volume destination, also those HostConfig.Binds or Mounts fill (compose sends
+    /// both for a named volume): as in dockerd, a bare destination becomes an anonymous volume only where nothing
+    /// else is mounted.
+    /// </summary>
+    private static void DropCoveredAnonymousVolumes(ContainerOptions o)
+    {
+        var covered = new HashSet<string>(StringComparer.Ordinal);
+        foreach (string v in o.Volumes)
+            if (v.Split(':') is { Length: >= 2 } parts) covered.Add(parts[1].TrimEnd('/'));
+        foreach (string m in o.Mounts)
+            foreach (string part in m.Split(','))
+                if (part.StartsWith("target=", StringComparison.Ordinal)) covered.Add(part["target=".Length..].TrimEnd('/'));
+        o.Volumes.RemoveAll(v => !v.Contains(':') && covered.Contains(v.TrimEnd('/')));
     }
 
     /// <summary>{"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}]} as -Publish specs, with the container port each publishes.</summary>

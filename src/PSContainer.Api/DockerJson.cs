@@ -26,9 +26,9 @@ public static class DockerJson
 
     public static long Unix(DateTime t) => (long)(t.ToUniversalTime() - Epoch).TotalSeconds;
 
-    private static JsonArray Array(IEnumerable<string> items) => new(items.Select(i => (JsonNode?)JsonValue.Create(i)).ToArray());
+    internal static JsonArray Array(IEnumerable<string> items) => new(items.Select(i => (JsonNode?)JsonValue.Create(i)).ToArray());
 
-    private static JsonObject Object(IEnumerable<KeyValuePair<string, string>> items)
+    internal static JsonObject Object(IEnumerable<KeyValuePair<string, string>> items)
     {
         var o = new JsonObject();
         foreach (var (k, v) in items) o[k] = v;
@@ -46,7 +46,8 @@ public static class DockerJson
             {
                 ["IPAMConfig"] = null,
                 ["Links"] = null,
-                ["Aliases"] = Array(e.Aliases),
+                // dockerd adds the short id on user-defined networks; compose reconnects a container whose aliases lack it.
+                ["Aliases"] = Array(e.NetworkName == "bridge" ? e.Aliases : e.Aliases.Append(d.Container.ShortId).Distinct()),
                 ["NetworkID"] = e.NetworkId,
                 ["EndpointID"] = e.ContainerId + "-" + e.NetworkId,
                 ["Gateway"] = "",
@@ -54,6 +55,10 @@ public static class DockerJson
                 ["IPPrefixLen"] = 0,
                 ["MacAddress"] = "",
             };
+            // 1.44 names what the container answers to on the network's DNS; the default bridge has no DNS.
+            if (ApiVersion.RequestedAtLeast(1, 44))
+                networks[e.NetworkName]!["DNSNames"] = e.NetworkName == "bridge" ? null
+                    : Array(new[] { d.Container.Name }.Concat(e.Aliases).Append(d.Container.Id[..Math.Min(12, d.Container.Id.Length)]).Distinct());
         }
         return networks;
     }
@@ -144,6 +149,7 @@ public static class DockerJson
                 ["Error"] = c.Error ?? "",
                 ["StartedAt"] = Time(c.StartedAt),
                 ["FinishedAt"] = Time(c.FinishedAt),
+                ["Health"] = HealthJson.State(c.Health),
             },
             ["Image"] = c.ImageId,
             ["ResolvConfPath"] = "",
@@ -203,6 +209,7 @@ public static class DockerJson
                 ["OnBuild"] = null,
                 ["Labels"] = Object(labels),
                 ["StopSignal"] = o.StopSignal ?? (image?.Config.StopSignal is { Length: > 0 } s ? s : "SIGTERM"),
+                ["Healthcheck"] = HealthJson.Config(o.Healthcheck, image?.Config.Healthcheck),
             },
             ["NetworkSettings"] = new JsonObject
             {
@@ -221,19 +228,26 @@ public static class DockerJson
     }
 
     /// <summary>One entry of GET /images/json.</summary>
-    public static JsonObject ImageSummary(ContainerImage i, int containers) => new()
+    public static JsonObject ImageSummary(ContainerImage i, int containers) => WithVirtualSize(new()
     {
         ["Id"] = i.Id,
         ["ParentId"] = "",
-        ["RepoTags"] = Array(i.RepoTags),
-        ["RepoDigests"] = Array(i.RepoDigests),
+        // Before 1.43 an untagged image listed the placeholders <none>:<none> and <none>@<none>; from 1.43, empty arrays.
+        ["RepoTags"] = Array(i.RepoTags.Length == 0 && !ApiVersion.RequestedAtLeast(1, 43) ? ["<none>:<none>"] : i.RepoTags),
+        ["RepoDigests"] = Array(i.RepoDigests.Length == 0 && !ApiVersion.RequestedAtLeast(1, 43) ? ["<none>@<none>"] : i.RepoDigests),
         ["Created"] = Unix(i.Created ?? i.Added),
         ["Size"] = i.Size,
-        ["VirtualSize"] = i.Size,
         ["SharedSize"] = -1,
         ["Labels"] = Object(i.Config.Labels),
         ["Containers"] = containers,
-    };
+    }, i.Size);
+
+    /// <summary>VirtualSize (the same as Size) up to 1.43; 1.44 left it out.</summary>
+    private static JsonObject WithVirtualSize(JsonObject image, long size)
+    {
+        if (!ApiVersion.RequestedAtLeast(1, 44)) image["VirtualSize"] = size;
+        return image;
+    }
 
     /// <summary>GET /images/{name}/json.</summary>
     public static JsonObject ImageInspect(ContainerImage i)
@@ -264,7 +278,7 @@ public static class DockerJson
             ["Labels"] = Object(i.Config.Labels),
         };
         if (i.Config.StopSignal.Length > 0) config["StopSignal"] = i.Config.StopSignal;
-        return new JsonObject
+        return WithVirtualSize(new JsonObject
         {
             ["Id"] = i.Id,
             ["RepoTags"] = Array(i.RepoTags),
@@ -280,10 +294,9 @@ public static class DockerJson
             ["Variant"] = i.Variant,
             ["Os"] = i.Os,
             ["Size"] = i.Size,
-            ["VirtualSize"] = i.Size,
             ["GraphDriver"] = new JsonObject { ["Name"] = "overlay", ["Data"] = null },
             ["RootFS"] = new JsonObject { ["Type"] = "layers", ["Layers"] = Array(i.Layers) },
             ["Metadata"] = new JsonObject { ["LastTagTime"] = ZeroTime },
-        };
+        }, i.Size);
     }
 }

@@ -20,6 +20,7 @@ if (options.RunRoot is not null) Environment.SetEnvironmentVariable("PSCONTAINER
 try
 {
     uint? gid = options.Group is null ? null : ServiceOptions.GroupId(options.Group);
+    var tcp = options.Tcp is null ? null : TcpTlsListener.Load(options.Tcp);
     var engine = ContainerEngine.ForEnvironment();
     // Waits, followed logs and attaches each hold a pool thread while the engine blocks (monitor waits, log polls):
     // enough threads from the start that a few dozen clients do not wait on the pool's slow growth.
@@ -30,12 +31,16 @@ try
 
     var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
     builder.Logging.ClearProviders();
-    string logPath = options.LogPath ?? Path.Combine(engine.Paths.RunRoot, "psc-api.log");
-    builder.Logging.AddProvider(new FileLoggerProvider(logPath));
+    // Under systemd without --log (Install-ContainerApiService's unit): the journal, through stderr with <N> priorities.
+    string? logPath = options.LogPath is null && Environment.GetEnvironmentVariable("JOURNAL_STREAM") is { Length: > 0 } ? null
+        : options.LogPath ?? Path.Combine(engine.Paths.RunRoot, "psc-api.log");
+    if (logPath is null) builder.Logging.AddSystemdConsole();
+    else builder.Logging.AddProvider(new FileLoggerProvider(logPath));
     builder.WebHost.ConfigureKestrel(k =>
     {
         k.ListenUnixSocket(options.Socket, listen => listen.Use(HalfCloseConnection.Middleware));
         k.Limits.KeepAliveTimeout = TimeSpan.FromMinutes(10);
+        tcp?.Listen(k);
     });
     var app = builder.Build();
     var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("psc-api");
@@ -59,6 +64,8 @@ try
             }
             ctx.Request.Path = rest;
         }
+        // An answer whose shape changed between versions is given in the shape of the version asked for.
+        using var served = ApiVersion.Use(ApiVersion.TryParse(version, out var asked) ? asked : ApiVersion.Max);
         await ApiErrors.Handle(ctx, next);
         log.LogInformation("{Method} {Path}{Query} {Status} {Ms:0}ms", ctx.Request.Method, path, ctx.Request.QueryString, ctx.Response.StatusCode,
             System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -76,6 +83,12 @@ try
     ContainerStreamEndpoints.Map(app, state);
     ImageEndpoints.Map(app, state);
     ExecEndpoints.Map(app, state);
+    NetworkEndpoints.Map(app, state);
+    VolumeEndpoints.Map(app, state);
+    ContainerFileEndpoints.Map(app, state);
+    StatsEndpoints.Map(app, state);
+    EventEndpoints.Map(app, state);
+    RegistryEndpoints.Map(app, state);
     app.MapFallback(Unsupported.Answer);
 
     await UnixSocket.BindNarrow(() => app.StartAsync());
@@ -83,6 +96,7 @@ try
     string pidFile = options.PidFile ?? options.Socket + ".pid";
     File.WriteAllText(pidFile, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");
     log.LogInformation("serving the Docker API {Version} on unix://{Socket} for state root {Root}", ApiVersion.Max, options.Socket, engine.Paths.Root);
+    if (options.Tcp is { } t) log.LogInformation("and on tcp://{Endpoint} with mutual TLS (client CA {Ca})", t.Endpoint, t.ClientCaFile);
     await app.WaitForShutdownAsync();
     log.LogInformation("stopped");
     File.Delete(pidFile);

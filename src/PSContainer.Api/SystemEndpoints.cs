@@ -69,7 +69,7 @@ public static class SystemEndpoints
             foreach (string line in File.Exists("/proc/meminfo") ? File.ReadLines("/proc/meminfo") : [])
                 if (line.StartsWith("MemTotal:", StringComparison.Ordinal))
                     memTotal = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
-            return Results.Json(new JsonObject
+            var info = new JsonObject
             {
                 ["ID"] = state.InstanceId,
                 ["Containers"] = containers.Count,
@@ -116,7 +116,10 @@ public static class SystemEndpoints
                 ["Isolation"] = "",
                 ["SecurityOptions"] = new JsonArray("name=seccomp,profile=default"),
                 ["Warnings"] = new JsonArray(),
-            });
+            };
+            // 1.44: the CDI spec directories (none: CDI devices are not served).
+            if (ApiVersion.RequestedAtLeast(1, 44)) info["CDISpecDirs"] = new JsonArray();
+            return Results.Json(info);
         });
     }
 }

@@ -42,10 +42,11 @@ public sealed class DockerApiTests
     public void RefusesVersionsOutsideTheServedRangeWithDockerdsMessages()
     {
         Assert.Null(ApiVersion.Refusal("1.41"));
+        Assert.Null(ApiVersion.Refusal("1.44"));
         Assert.Null(ApiVersion.Refusal("1.12"));
         Assert.Null(ApiVersion.Refusal("1.30"));
-        Assert.Equal("client version 1.42 is too new. Maximum supported API version is 1.41", ApiVersion.Refusal("1.42"));
-        Assert.Equal("client version 2.0 is too new. Maximum supported API version is 1.41", ApiVersion.Refusal("2.0"));
+        Assert.Equal("client version 1.45 is too new. Maximum supported API version is 1.44", ApiVersion.Refusal("1.45"));
+        Assert.Equal("client version 2.0 is too new. Maximum supported API version is 1.44", ApiVersion.Refusal("2.0"));
         Assert.Equal("client version 1.11 is too old. Minimum supported API version is 1.12, please upgrade your client to a newer version", ApiVersion.Refusal("1.11"));
         Assert.Contains("invalid API version", ApiVersion.Refusal("1.5.2"));
         // 1.5 is older than 1.12 (numbers, not text).
@@ -132,7 +133,7 @@ public sealed class DockerApiTests
     [InlineData(@"{""Image"":""b"",""HostConfig"":{""VolumesFrom"":[""other""]}}", "HostConfig.VolumesFrom")]
     [InlineData(@"{""Image"":""b"",""HostConfig"":{""Links"":[""a:b""]}}", "HostConfig.Links")]
     [InlineData(@"{""Image"":""b"",""HostConfig"":{""LogConfig"":{""Type"":""syslog""}}}", "LogConfig.Type syslog")]
-    [InlineData(@"{""Image"":""b"",""Healthcheck"":{""Test"":[""CMD"",""true""]}}", "Healthcheck")]
+    [InlineData(@"{""Image"":""b"",""Healthcheck"":{""Test"":[""CMD"",""true""],""Interval"":-1}}", "Healthcheck.Interval")]
     [InlineData(@"{""Image"":""b"",""Domainname"":""example.org""}", "Domainname")]
     [InlineData(@"{""Image"":""b"",""SomethingNew"":42}", "SomethingNew")]
     [InlineData(@"{""Image"":""b"",""ExposedPorts"":{""80/tcp"":{}}}", "ExposedPorts 80/tcp")]

@@ -55,7 +55,7 @@ Describe 'Docker Engine API (psc-api)' -Skip:([bool]$script:why) {
             foreach ($method in 'Get', 'Head') {
                 $r = Invoke-WebRequest -UnixSocket $script:socket -Uri 'http://localhost/_ping' -Method $method
                 $r.StatusCode | Should -Be 200
-                "$($r.Headers['Api-Version'])" | Should -Be '1.41'
+                "$($r.Headers['Api-Version'])" | Should -Be '1.44'
                 "$($r.Headers['Docker-Experimental'])" | Should -Be 'false'
                 "$($r.Headers['OSType'])" | Should -Be 'linux'
                 "$($r.Headers['Builder-Version'])" | Should -Not -BeNullOrEmpty
@@ -76,23 +76,34 @@ Describe 'Docker Engine API (psc-api)' -Skip:([bool]$script:why) {
         It 'answers docker version, and refuses an API version above its own with dockerd''s message' {
             $v = Invoke-Docker version --format '{{.Server.APIVersion}} {{.Server.MinAPIVersion}} {{.Server.Os}}'
             $v.Code | Should -Be 0 -Because $v.Err
-            $v.Out | Should -Be '1.41 1.12 linux'
+            $v.Out | Should -Be '1.44 1.12 linux'
+            # The 20.10 CLI negotiates down to its own newest version (1.41) and is served in that version's shapes.
+            $client = Invoke-Docker version --format '{{.Client.APIVersion}}'
+            $client.Out | Should -Be '1.41'
             $tooNew = Invoke-DockerProcess -Arguments version -Environment @{ DOCKER_API_VERSION = '1.50' }
             $tooNew.Code | Should -Not -Be 0
-            $tooNew.Err | Should -Match 'client version 1\.50 is too new\. Maximum supported API version is 1\.41'
+            $tooNew.Err | Should -Match 'client version 1\.50 is too new\. Maximum supported API version is 1\.44'
             # Versioned and unversioned paths are the same endpoint.
             $a = Invoke-RestMethod -UnixSocket $script:socket -Uri 'http://localhost/v1.41/version'
             $b = Invoke-RestMethod -UnixSocket $script:socket -Uri 'http://localhost/version'
-            $a.ApiVersion | Should -Be '1.41'
-            $b.ApiVersion | Should -Be '1.41'
+            $a.ApiVersion | Should -Be '1.44'
+            $b.ApiVersion | Should -Be '1.44'
             $a.MinAPIVersion | Should -Be '1.12'
+            # Each request is answered in the shape of the version it asked for (1.44 added /info's CDISpecDirs).
+            (Invoke-RestMethod -UnixSocket $script:socket -Uri 'http://localhost/v1.41/info').PSObject.Properties.Name | Should -Not -Contain 'CDISpecDirs'
+            (Invoke-RestMethod -UnixSocket $script:socket -Uri 'http://localhost/v1.44/info').PSObject.Properties.Name | Should -Contain 'CDISpecDirs'
+            # 1.42 added docker stop -s (?signal=), which is refused as not served; 1.41 has no such parameter.
+            $stop = Invoke-WebRequest -UnixSocket $script:socket -Uri 'http://localhost/v1.44/containers/no-such/stop?signal=SIGINT' -Method Post -SkipHttpErrorCheck -TimeoutSec 10
+            [int]$stop.StatusCode | Should -Be 501
+            $stop = Invoke-WebRequest -UnixSocket $script:socket -Uri 'http://localhost/v1.41/containers/no-such/stop?signal=SIGINT' -Method Post -SkipHttpErrorCheck -TimeoutSec 10
+            [int]$stop.StatusCode | Should -Be 404
         }
 
         It 'answers what it does not serve with docker''s error JSON (501/404), never a hang' {
-            $net = Invoke-DockerProcess -Arguments network, ls -TimeoutSeconds 20
-            $net.Code | Should -Not -Be 0
-            $net.Err | Should -Match 'not served by PSContainer'
-            foreach ($case in @(@{ Uri = 'http://localhost/v1.41/networks'; Status = 501 }, @{ Uri = 'http://localhost/v1.41/nothing/here'; Status = 404 })) {
+            $plugins = Invoke-DockerProcess -Arguments plugin, ls -TimeoutSeconds 20
+            $plugins.Code | Should -Not -Be 0
+            $plugins.Err | Should -Match 'not served by PSContainer'
+            foreach ($case in @(@{ Uri = 'http://localhost/v1.41/plugins'; Status = 501 }, @{ Uri = 'http://localhost/v1.41/nothing/here'; Status = 404 })) {
                 $r = Invoke-WebRequest -UnixSocket $script:socket -Uri $case.Uri -SkipHttpErrorCheck -TimeoutSec 10
                 [int]$r.StatusCode | Should -Be $case.Status
                 ($r.Content | ConvertFrom-Json).message | Should -Not -BeNullOrEmpty

@@ -63,13 +63,14 @@ function Get-TestFreePort {
 }
 
 function Start-TestDockerRegistry {
-    <# Debian's docker-registry on 127.0.0.1 (a free port), storing under DIR. Returns its Host (host:port) and
-       Process; stop it with Stop-TestDockerRegistry. #>
-    param([Parameter(Mandatory)] [string]$Directory)
+    <# Debian's docker-registry on 127.0.0.1 (a free port), storing under DIR; with -Htpasswd FILE it asks for a
+       login from that file. Returns its Host (host:port) and Process; stop it with Stop-TestDockerRegistry. #>
+    param([Parameter(Mandatory)] [string]$Directory, [string]$Htpasswd)
     New-Item -ItemType Directory -Force $Directory | Out-Null
     $port = Get-TestFreePort
-    Set-Content -LiteralPath "$Directory/config.yml" -Value (@('version: 0.1', 'log:', '  level: error', '  accesslog:', '    disabled: true',
-        'storage:', '  filesystem:', "    rootdirectory: $Directory/data", '  delete:', '    enabled: true', 'http:', "  addr: 127.0.0.1:$port") -join "`n")
+    $auth = if ($Htpasswd) { @('auth:', '  htpasswd:', '    realm: psc-test', "    path: $Htpasswd") } else { @() }
+    Set-Content -LiteralPath "$Directory/config.yml" -Value ((@('version: 0.1', 'log:', '  level: error', '  accesslog:', '    disabled: true',
+        'storage:', '  filesystem:', "    rootdirectory: $Directory/data", '  delete:', '    enabled: true', 'http:', "  addr: 127.0.0.1:$port") + $auth) -join "`n")
     $process = Start-Process -FilePath docker-registry -ArgumentList 'serve', "$Directory/config.yml" -PassThru `
         -RedirectStandardOutput "$Directory/stdout.log" -RedirectStandardError "$Directory/stderr.log"
     $deadline = [DateTime]::UtcNow.AddSeconds(20)

@@ -9,35 +9,22 @@ namespace PSContainer.Commands;
 /// <para type="synopsis">Starts psc-api, the Docker Engine API server, on a Unix socket for this state root.</para>
 /// <para type="description">The server runs detached (it outlives this session) and serves the containers and images
 /// the cmdlets see, so the docker CLI and other Docker API clients can drive them with DOCKER_HOST=unix://SOCKET.
-/// Returns once GET /_ping answers.</para>
+/// Returns once GET /_ping answers. With -TcpAddress it also listens on TCP, with mutual TLS only: -TlsCertificate and
+/// -TlsKey are the server's, and a client must show a certificate issued by -TlsCaCertificate (docker --tlsverify).</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "ContainerApiService", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(ApiServiceInfo))]
-public sealed class StartContainerApiServiceCommand : PSContainerCmdlet
+public sealed class StartContainerApiServiceCommand : ApiServiceCmdlet
 {
-    /// <summary>The socket to listen on (default /run/pscontainer/docker.sock); made 0660, owned by root.</summary>
-    [Parameter(Position = 0)]
-    [ValidateNotNullOrEmpty]
-    public string SocketPath { get; set; } = ApiServiceHost.DefaultSocket;
-
-    /// <summary>The server's log file (default psc-api.log in the runtime root).</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? LogPath { get; set; }
-
-    /// <summary>A group given read/write access to the socket, as docker's docker group.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? Group { get; set; }
-
     protected override void ProcessRecord()
     {
         string socket = GetUnresolvedProviderPathFromPSPath(SocketPath);
-        string? log = LogPath is null ? null : GetUnresolvedProviderPathFromPSPath(LogPath);
-        if (!ShouldProcess(socket, "Start the Docker API service")) return;
+        string? log = FullPath(LogPath);
         try
         {
-            WriteObject(ApiServiceHost.Start(Engine.Paths, socket, log, Group, Cancellation));
+            var tcp = TcpSettings();
+            if (!ShouldProcess(socket + (tcp is null ? "" : " and " + tcp.DockerHost), "Start the Docker API service")) return;
+            WriteObject(ApiServiceHost.Start(Engine.Paths, socket, log, Group, Cancellation, tcp));
         }
         catch (EngineException e)
         {

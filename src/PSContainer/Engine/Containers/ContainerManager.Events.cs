@@ -13,7 +13,8 @@ public sealed partial class ContainerManager
 
     private void RecordEvent(ContainerRecord r, string action, DateTime? time = null, params (string Key, string Value)[] attributes)
     {
-        var attrs = new Dictionary<string, string> { ["image"] = r.Image, ["name"] = r.Name };
+        // The container's labels too, as dockerd records them: docker events --filter label=… matches on them.
+        var attrs = new Dictionary<string, string>(r.Options.Labels) { ["image"] = r.Image, ["name"] = r.Name };
         foreach (var (k, v) in attributes) attrs[k] = v;
         try
         {

@@ -11,6 +11,8 @@ public sealed class CopyOptions
 {
     /// <summary>Keep owners (docker cp -a); otherwise the copy belongs to whoever receives it (the container's root, or this process).</summary>
     public bool Archive { get; init; }
+    /// <summary>Refuse to replace a directory with a non-directory or the reverse (the archive API's noOverwriteDirNonDir).</summary>
+    public bool NoOverwriteDirNonDir { get; init; }
     public IProgress<ProgressInfo>? Progress { get; init; }
     public CancellationToken Cancel { get; init; }
 }
@@ -68,23 +70,7 @@ public sealed partial class ContainerManager
 
     /// <summary>Writes a container path as a tar stream (docker cp CONTAINER:SRC -).</summary>
     public CopyResult CopyFromContainerAsTar(string idOrName, string containerPath, Stream output, CopyOptions options) =>
-        WithContainerRoot(idOrName, write: false, mergedOnly: false, (record, root) =>
-        {
-            var source = ResolveSource(root, containerPath, record.Name);
-            var maps = MapsOfRecorded(record);
-            long bytes = 0;
-            var archiver = new TreeArchiver(output, new ArchiveOptions
-            {
-                // A tar keeps owners as the container sees them, as docker's does.
-                MapUid = maps is null ? null : id => ToContainerId(maps.Uid, id),
-                MapGid = maps is null ? null : id => ToContainerId(maps.Gid, id),
-                OnBytes = n => Report(options, ref bytes, n, "Copying"),
-                Cancel = options.Cancel,
-            });
-            WriteSource(archiver, source, source.Leaf.Length == 0 ? "" : source.ContentsOnly ? "" : source.Leaf);
-            archiver.Finish();
-            return new CopyResult("-", archiver.Entries, bytes);
-        });
+        ArchiveSource(idOrName, containerPath, dockerd: false, (_, _) => output, options); // ContainerManager.PathStat.cs
 
     /// <summary>Copies a host path into a container (docker cp SRC CONTAINER:DEST).</summary>
     public CopyResult CopyToContainer(string idOrName, string hostSource, string containerDestination, CopyOptions options) =>
@@ -129,6 +115,7 @@ public sealed partial class ContainerManager
                 MapUid = maps is null ? null : id => ToHostId(maps.Uid, id),
                 MapGid = maps is null ? null : id => ToHostId(maps.Gid, id),
                 RequireEndOfArchive = true,
+                NoOverwriteDirNonDir = options.NoOverwriteDirNonDir,
                 OnBytes = n => Report(options, ref bytes, n, "Unpacking"),
                 Cancel = options.Cancel,
             });

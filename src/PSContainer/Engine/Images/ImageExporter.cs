@@ -51,7 +51,8 @@ public sealed class ImageExporter
         }
     }
 
-    private void Write(IReadOnlyList<(ContainerImage Image, IReadOnlyList<ImageReference> Names)> images, Stream output, ImageExportFormat format)
+    /// <summary>The archive written straight to a stream (docker save's answer of the API); the caller owns the stream.</summary>
+    public void Write(IReadOnlyList<(ContainerImage Image, IReadOnlyList<ImageReference> Names)> images, Stream output, ImageExportFormat format)
     {
         using var tar = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
         var written = new HashSet<string>(StringComparer.Ordinal);

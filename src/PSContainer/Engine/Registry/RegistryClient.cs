@@ -333,7 +333,7 @@ public sealed class RegistryClient : IDisposable
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
             return;
         }
-        if (Credential is not null && current.Any(c => c.IsBasic))
+        if (Credential is { IsIdentityToken: false } && current.Any(c => c.IsBasic))
             request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Credential.ToBasic());
     }
 
@@ -344,7 +344,32 @@ public sealed class RegistryClient : IDisposable
         [System.Text.Json.Serialization.JsonPropertyName("expires_in")] public int? ExpiresIn { get; set; }
     }
 
-    /// <summary>The Bearer token flow: GET realm?service=…&amp;scope=… (with Basic credentials when we have them).</summary>
+    private HttpRequestMessage TokenRequest(Uri realm, AuthChallenge bearer, IReadOnlyList<string> scopes)
+    {
+        var query = new List<string>();
+        if (bearer.Service is { Length: > 0 } service) query.Add("service=" + Uri.EscapeDataString(service));
+        foreach (string scope in scopes) query.Add("scope=" + Uri.EscapeDataString(scope));
+        if (Credential is not null) query.Add("account=" + Uri.EscapeDataString(Credential.UserName));
+        var builder = new UriBuilder(realm);
+        string existing = builder.Query.TrimStart('?');
+        builder.Query = string.Join('&', (existing.Length > 0 ? new[] { existing } : []).Concat(query));
+        var request = new HttpRequestMessage(HttpMethod.Get, builder.Uri);
+        if (Credential is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Credential.ToBasic());
+        return request;
+    }
+
+    /// <summary>An identity token (docker login's IdentityToken) is an OAuth2 refresh token: POSTed to the realm as a
+    /// refresh_token grant, as docker does, never sent as Basic credentials.</summary>
+    private static HttpRequestMessage RefreshTokenRequest(Uri realm, AuthChallenge bearer, IReadOnlyList<string> scopes, string refreshToken)
+    {
+        var form = new List<KeyValuePair<string, string>> { new("grant_type", "refresh_token"), new("refresh_token", refreshToken), new("client_id", "docker") };
+        if (bearer.Service is { Length: > 0 } service) form.Add(new("service", service));
+        if (scopes.Count > 0) form.Add(new("scope", string.Join(' ', scopes)));
+        return new HttpRequestMessage(HttpMethod.Post, realm) { Content = new FormUrlEncodedContent(form) };
+    }
+
+    /// <summary>The Bearer token flow: GET realm?service=…&amp;scope=… (with Basic credentials when we have them), or
+    /// with an identity token the refresh-token grant.</summary>
     private async Task<string> GetTokenAsync(AuthChallenge bearer, IReadOnlyList<string> scopes, bool refresh, CancellationToken cancel)
     {
         string key = bearer.Realm + " " + bearer.Service + " " + string.Join(' ', scopes.Order(StringComparer.Ordinal));
@@ -357,15 +382,7 @@ public sealed class RegistryClient : IDisposable
         if (realm.Scheme == "http" && !realm.IsLoopback && !realmIsRegistry)
             throw new EngineException("RegistryInsecureRealm", ErrorKind.SecurityError, host.Name,
                 $"Registry {host.Name} sent us to a token service over plain HTTP ({realm.Scheme}://{realm.Authority}); refusing to send credentials there.");
-        var query = new List<string>();
-        if (bearer.Service is { Length: > 0 } service) query.Add("service=" + Uri.EscapeDataString(service));
-        foreach (string scope in scopes) query.Add("scope=" + Uri.EscapeDataString(scope));
-        if (Credential is not null) query.Add("account=" + Uri.EscapeDataString(Credential.UserName));
-        var builder = new UriBuilder(realm);
-        string existing = builder.Query.TrimStart('?');
-        builder.Query = string.Join('&', (existing.Length > 0 ? new[] { existing } : []).Concat(query));
-        using var request = new HttpRequestMessage(HttpMethod.Get, builder.Uri);
-        if (Credential is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Credential.ToBasic());
+        using var request = Credential is { IsIdentityToken: true } ? RefreshTokenRequest(realm, bearer, scopes, Credential.Password) : TokenRequest(realm, bearer, scopes);
         HttpResponseMessage response;
         try
         {

@@ -7,6 +7,14 @@ namespace PSContainer.Engine.Registry;
 /// <summary>A user name and password (or access token) for a registry.</summary>
 public sealed record RegistryCredential(string UserName, string Password)
 {
+    /// <summary>The user name docker's credential stores give an identity token (an OAuth2 refresh token) as its password.</summary>
+    public const string IdentityTokenUser = "<token>";
+
+    /// <summary>An identity token: the token service is asked with the refresh-token grant, not Basic credentials.</summary>
+    public bool IsIdentityToken => UserName == IdentityTokenUser;
+
+    public static RegistryCredential FromIdentityToken(string token) => new(IdentityTokenUser, token);
+
     public string ToBasic() => Convert.ToBase64String(Encoding.UTF8.GetBytes(UserName + ":" + Password));
 
     public override string ToString() => UserName; // never the password

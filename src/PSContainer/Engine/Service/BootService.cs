@@ -41,7 +41,7 @@ public static class BootService
         """.ReplaceLineEndings("\n");
 
     /// <summary>systemd's quoting of an ExecStart word: double quotes when it holds a space, a quote or a backslash.</summary>
-    private static string Quote(string word) =>
+    internal static string Quote(string word) =>
         word.Length > 0 && !word.Any(c => c is ' ' or '"' or '\'' or '\\' or '\t' or ';' or '$' or '%')
             ? word
             : "\"" + word.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)
@@ -56,12 +56,25 @@ public static class BootService
         if (ContainerManager.ServiceAssembly is null)
             throw new EngineException("ServiceNotInstalled", ErrorKind.NotInstalled, "psc-service.dll",
                 "psc-service.dll is missing beside the module: rebuild the module.");
-        string name = UnitName(root);
+        return WriteUnit(unitDirectory, UnitName(root), UnitText(ContainerManager.ServiceCommand("boot", root, runRoot), Path.GetFullPath(root)));
+    }
+
+    /// <summary>Writes a unit file whole (never half of one), and enables it where systemd runs and the directory is the system one.</summary>
+    internal static BootServiceResult WriteUnit(string unitDirectory, string name, string text)
+    {
         string path = Path.Combine(Path.GetFullPath(unitDirectory), name);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         string temp = path + ".tmp";
-        File.WriteAllText(temp, UnitText(ContainerManager.ServiceCommand("boot", root, runRoot), Path.GetFullPath(root)));
-        File.Move(temp, path, overwrite: true);
+        try
+        {
+            File.WriteAllText(temp, text);
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
         if (!IsSystemDirectory(unitDirectory))
             return new BootServiceResult(path, false, $"The unit was written to {unitDirectory}, not {SystemUnitDirectory}: it is not enabled.");
         if (!SystemdIsInit())
@@ -71,9 +84,10 @@ public static class BootService
     }
 
     /// <summary>Disables (where systemd manages it) and removes the unit; false when there was none.</summary>
-    public static bool Uninstall(string unitDirectory, string root)
+    public static bool Uninstall(string unitDirectory, string root) => RemoveUnit(unitDirectory, UnitName(root));
+
+    internal static bool RemoveUnit(string unitDirectory, string name)
     {
-        string name = UnitName(root);
         string path = Path.Combine(Path.GetFullPath(unitDirectory), name);
         if (!File.Exists(path)) return false;
         if (IsSystemDirectory(unitDirectory) && SystemdIsInit()) Systemctl("disable", name);

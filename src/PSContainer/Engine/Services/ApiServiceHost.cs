@@ -16,6 +16,37 @@ public sealed class ApiServiceInfo
     /// <summary>The DOCKER_HOST value for clients: unix://SocketPath.</summary>
     public string DockerHost => "unix://" + SocketPath;
     public string StateRoot { get; init; } = "";
+    /// <summary>tcp://ADDRESS:PORT when the server also listens on TCP (mutual TLS), else null.</summary>
+    public string? TcpAddress { get; init; }
+}
+
+/// <summary>
+/// The TCP listener of psc-api: an address and port, the server's certificate and key, and the CA whose certificates
+/// clients must show (mutual TLS: the API gives root, so plain TCP is never served). Files are PEM.
+/// </summary>
+public sealed record ApiTcpSettings(string Address, string CertificateFile, string KeyFile, string ClientCaFile)
+{
+    /// <summary>psc-api's arguments for it.</summary>
+    public IEnumerable<string> Arguments() => ["--tcp", Address, "--tlscert", CertificateFile, "--tlskey", KeyFile, "--tlscacert", ClientCaFile];
+
+    public string DockerHost => "tcp://" + (Address.StartsWith("tcp://", StringComparison.Ordinal) ? Address["tcp://".Length..] : Address);
+
+    /// <summary>
+    /// The settings from a front end's four options, all or none (plain TCP would give root to anyone who connects);
+    /// paths are full. Null when none is given.
+    /// </summary>
+    public static ApiTcpSettings? From(string? address, string? certificateFile, string? keyFile, string? clientCaFile)
+    {
+        string?[] files = [certificateFile, keyFile, clientCaFile];
+        if (address is null && files.All(f => f is null)) return null;
+        if (address is null || files.Any(f => f is null))
+            throw new EngineException("ApiTcpNeedsMutualTls", ErrorKind.InvalidArgument, address ?? "TcpAddress",
+                "The Docker API is served on TCP with mutual TLS only: give -TcpAddress with -TlsCertificate, -TlsKey and -TlsCaCertificate.");
+        foreach (string f in files!)
+            if (!File.Exists(f))
+                throw new EngineException("ApiTlsFileNotFound", ErrorKind.ObjectNotFound, f, $"Cannot find the TLS file '{f}'.");
+        return new ApiTcpSettings(address, Path.GetFullPath(certificateFile!), Path.GetFullPath(keyFile!), Path.GetFullPath(clientCaFile!));
+    }
 }
 
 /// <summary>
@@ -30,7 +61,7 @@ public static class ApiServiceHost
 
     public static string PidFileOf(string socketPath) => socketPath + ".pid";
 
-    public static ApiServiceInfo Start(StatePaths paths, string? socketPath, string? logPath, string? group, CancellationToken cancel)
+    public static ApiServiceInfo Start(StatePaths paths, string? socketPath, string? logPath, string? group, CancellationToken cancel, ApiTcpSettings? tcp = null)
     {
         string socket = Path.GetFullPath(socketPath ?? DefaultSocket);
         string log = Path.GetFullPath(logPath ?? Path.Combine(paths.RunRoot, "psc-api.log"));
@@ -54,10 +85,8 @@ public static class ApiServiceHost
             psi.ArgumentList.Add("--group");
             psi.ArgumentList.Add(group);
         }
-        // psc-api is a .NET app host: it finds the runtime (and ASP.NET Core's) where this process's runtime is, as
-        // psc-dns does, when that installation has ASP.NET Core; otherwise in the default places.
-        string dotnetRoot = Path.GetFullPath(Path.Combine(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
-        if (Directory.Exists(Path.Combine(dotnetRoot, "shared", "Microsoft.AspNetCore.App"))) psi.Environment["DOTNET_ROOT"] = dotnetRoot;
+        foreach (string a in tcp?.Arguments() ?? []) psi.ArgumentList.Add(a);
+        if (DotnetRoot() is { } dotnetRoot) psi.Environment["DOTNET_ROOT"] = dotnetRoot;
         string pidFile = PidFileOf(socket);
         if (File.Exists(pidFile)) File.Delete(pidFile); // a stale one must not be taken for the new server's
         using var process = Process.Start(psi) ?? throw new EngineException("ApiServiceStartFailed", ErrorKind.InvalidOperation, socket, "Could not start psc-api.");
@@ -84,7 +113,17 @@ public static class ApiServiceHost
             Thread.Sleep(50);
         }
         int pid = ReadPid(pidFile) ?? throw new EngineException("ApiServiceStartFailed", ErrorKind.InvalidData, pidFile, $"psc-api answered but its pid file {pidFile} is unreadable.");
-        return new ApiServiceInfo { Pid = pid, SocketPath = socket, LogPath = log, StateRoot = paths.Root };
+        return new ApiServiceInfo { Pid = pid, SocketPath = socket, LogPath = log, StateRoot = paths.Root, TcpAddress = tcp?.DockerHost };
+    }
+
+    /// <summary>
+    /// psc-api is a .NET app host: it finds the runtime (and ASP.NET Core's) where this process's runtime is, as
+    /// psc-dns does, when that installation has ASP.NET Core (then this is its DOTNET_ROOT); otherwise (null) in the default places.
+    /// </summary>
+    public static string? DotnetRoot()
+    {
+        string dotnetRoot = Path.GetFullPath(Path.Combine(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
+        return Directory.Exists(Path.Combine(dotnetRoot, "shared", "Microsoft.AspNetCore.App")) ? dotnetRoot : null;
     }
 
     private static int? ReadPid(string pidFile)

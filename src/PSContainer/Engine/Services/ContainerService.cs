@@ -87,7 +87,9 @@ public sealed partial class ContainerService
                 "id" => values.Any(v => c.Id.StartsWith(v, StringComparison.Ordinal)),
                 // docker matches the name as a regular expression against "/name".
                 "name" => values.Any(v => System.Text.RegularExpressions.Regex.IsMatch("/" + c.Name, v)),
-                "label" => values.Any(v => v.IndexOf('=') is int eq and > 0
+                // Every label filter must hold (dockerd's), unlike the alternatives of the other filters: compose
+                // finds a service's containers by project, service and one-off label together.
+                "label" => values.All(v => v.IndexOf('=') is int eq and > 0
                     ? c.Labels.TryGetValue(v[..eq], out var value) && value == v[(eq + 1)..]
                     : c.Labels.ContainsKey(v)),
                 "status" => values.Any(v => DockerStatus(c) == v),

@@ -4,7 +4,7 @@ using PSContainer.Engine.Registry;
 namespace PSContainer.Engine.Services;
 
 /// <summary>Image operations for the front ends: list, inspect, pull, tag, remove, and docker run's pull policy.</summary>
-public sealed class ImageService
+public sealed partial class ImageService
 {
     private readonly ContainerEngine engine;
 

@@ -19,6 +19,9 @@ public sealed class ExtractOptions
     public Func<uint, uint>? MapGid { get; init; }
 
     public bool RequireEndOfArchive { get; init; }
+
+    /// <summary>docker's noOverwriteDirNonDir: a member never replaces a directory with a non-directory, nor the reverse.</summary>
+    public bool NoOverwriteDirNonDir { get; init; }
     public SpaceGuard? Space { get; init; }
     public Action<long>? OnBytes { get; init; }
     public CancellationToken Cancel { get; init; }

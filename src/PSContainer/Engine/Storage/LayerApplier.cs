@@ -119,6 +119,10 @@ public static class LayerApplier
             // Tar semantics: a later member replaces an earlier one, except that a directory over a directory
             // only updates its attributes.
             if (existing == Sys.S_IFDIR && entry.Kind == TarEntryKind.Directory) { }
+            else if (options.NoOverwriteDirNonDir && (existing == Sys.S_IFDIR) != (entry.Kind == TarEntryKind.Directory))
+                throw new EngineException("CannotOverwriteDirNonDir", ErrorKind.InvalidArgument, entry.Name, existing == Sys.S_IFDIR
+                    ? $"cannot overwrite directory \"/{path}\" with non-directory \"{entry.Name}\""
+                    : $"cannot overwrite non-directory \"/{path}\" with directory \"{entry.Name}\"");
             else parent.RemoveTree(name);
         }
 
