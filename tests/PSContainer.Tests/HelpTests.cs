@@ -19,16 +19,7 @@ public sealed class HelpTests
 
     private static readonly Lazy<XDocument> Document = new(() => XDocument.Load(HelpFile));
 
-    public static string HelpFile
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "PSContainer.sln"))) dir = dir.Parent;
-            Assert.True(dir is not null, $"No PSContainer.sln above {AppContext.BaseDirectory}");
-            return Path.Combine(dir!.FullName, "src", "PSContainer", "en-US", "PSContainer.dll-Help.xml");
-        }
-    }
+    public static string HelpFile => RepoTree.Combine("src", "PSContainer", "en-US", "PSContainer.dll-Help.xml");
 
     public static TheoryData<string> Cmdlets()
     {

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using PSContainer.Engine;
 using PSContainer.Engine.Containers;
+using PSContainer.Engine.Services;
 using PSContainer.Host;
 
 namespace PSContainer.Commands;
@@ -59,7 +60,7 @@ public sealed class GetContainerCommand : PSContainerCmdlet
             foreach (string name in Name)
             {
                 var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
-                var matches = all.Where(c => pattern.IsMatch(c.Name) || (!WildcardPattern.ContainsWildcardCharacters(name) && name.Length >= 4 && c.Id.StartsWith(name, StringComparison.Ordinal))).ToList();
+                var matches = all.Where(c => ContainerService.Selects(c, name, pattern.IsMatch, WildcardPattern.ContainsWildcardCharacters(name))).ToList();
                 if (matches.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(name)) NotFound(name);
                 found.AddRange(matches);
             }

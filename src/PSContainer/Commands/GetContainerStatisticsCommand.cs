@@ -61,7 +61,7 @@ public sealed class GetContainerStatisticsCommand : PSContainerCmdlet
                 if (WildcardPattern.ContainsWildcardCharacters(name))
                 {
                     var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
-                    foreach (var c in Engine.Containers.List().Where(c => pattern.IsMatch(c.Name))) Add(c.Id, c.Name);
+                    foreach (var c in Engine.Service.Select(name, pattern.IsMatch, isPattern: true)) Add(c.Id, c.Name);
                 }
                 else
                 {

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using PSContainer.Engine;
 using PSContainer.Engine.Containers;
+using PSContainer.Engine.Services;
 using PSContainer.Host;
 
 namespace PSContainer.Commands;
@@ -56,7 +57,7 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
             try
             {
                 // Waiting, this session records the exit itself: the monitor need not start psc-service for it.
-                using var watching = Wait ? Engine.Containers.WatchExit(Engine.Containers.Resolve(key).Id) : null;
+                using var watching = Wait ? Engine.Containers.WatchExit(Engine.Service.ResolveId(key)) : null;
                 var started = Engine.Containers.Start(key);
                 WriteEngineWarnings();
                 if (Wait)
@@ -77,66 +78,64 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
         }
     }
 
+    /// <summary>docker run on the service layer's run sequence (the API's too); this cmdlet only pulls with
+    /// PowerShell's progress display and maps output, errors and the exit code.</summary>
     private void Run()
     {
         if (!ShouldProcess(Image, "Run container")) return;
         bool attach = Interactive && Tty && !Detach;
         if (attach) EnterContainerSessionCommand.RequireTerminal(this, Image);
-        Container created;
+        Container? created = null;
+        bool firstErrorLine = true;
         try
         {
             EnsureImage();
-            created = Engine.Containers.Create(BuildOptions());
-            WriteEngineWarnings();
+            var request = new RunRequest
+            {
+                Options = BuildOptions(),
+                Pull = null,
+                Detach = Detach,
+                Created = c => { created = c; WriteEngineWarnings(); },
+                Started = _ => WriteEngineWarnings(),
+                // docker run -it: this terminal is the container's until it exits (or Ctrl+P Ctrl+Q detaches).
+                Terminal = attach ? (id, cancel) => EnterContainerSessionCommand.AttachTerminal(this, Engine, id, cancel) : null,
+                Output = record =>
+                {
+                    if (record.Stream == "stderr")
+                    {
+                        // Shown as pwsh shows a native command's stderr: the line alone, still in the error stream.
+                        WriteError(NativeErrorLineRecord.Create(record.Line, firstErrorLine, created!.Name));
+                        firstErrorLine = false;
+                    }
+                    else
+                    {
+                        WriteObject(record.Line);
+                    }
+                },
+            };
+            var result = Engine.Service.Run(request, Cancellation);
+            if (Detach)
+            {
+                WriteObject(result.Container);
+                return;
+            }
+            if (result.ExitCode is int code) SetExitCode(code);
+            if (attach || !PassThru) return;
+            var ran = result.Container;
+            WriteObject(Engine.Containers.List().FirstOrDefault(c => c.Id == ran.Id)
+                        ?? new Container { Id = ran.Id, Name = ran.Name, Image = ran.Image, State = ContainerState.Exited, ExitCode = result.ExitCode });
         }
-        catch (EngineException e)
+        catch (EngineException e) when (created is null)
         {
             // The one container asked for could not be made: a non-terminating error, as New-Container reports it,
             // and docker run's exit code for a failure before the container runs.
             SetExitCode(125);
             WriteEngineError(e);
-            return;
-        }
-        try
-        {
-            using var watching = Detach ? null : Engine.Containers.WatchExit(created.Id);
-            var started = Engine.Containers.Start(created.Id);
-            WriteEngineWarnings();
-            if (Detach)
-            {
-                WriteObject(started);
-                return;
-            }
-            if (attach)
-            {
-                // docker run -it: this terminal is the container's until it exits (or Ctrl+P Ctrl+Q detaches).
-                if (EnterContainerSessionCommand.AttachTerminal(this, Engine, started.Id, Cancellation) is int code) SetExitCode(code);
-                return;
-            }
-            bool firstErrorLine = true;
-            foreach (var record in Engine.Containers.Logs(created.Id, follow: true, Cancellation))
-            {
-                if (record.Stream == "stderr")
-                {
-                    // Shown as pwsh shows a native command's stderr: the line alone, still in the error stream.
-                    WriteError(NativeErrorLineRecord.Create(record.Line, firstErrorLine, created.Name));
-                    firstErrorLine = false;
-                }
-                else
-                {
-                    WriteObject(record.Line);
-                }
-            }
-            var exit = Engine.Containers.Wait(created.Id, Cancellation);
-            SetExitCode(exit.ExitCode);
-            if (PassThru)
-                WriteObject(Engine.Containers.List().FirstOrDefault(c => c.Id == created.Id)
-                            ?? new Container { Id = created.Id, Name = created.Name, Image = created.Image, State = ContainerState.Exited, ExitCode = exit.ExitCode });
         }
         catch (EngineException e)
         {
             if (e.Data["exitCode"] is int code) SetExitCode(code);
-            if (AutoRemove) TryRemove(created.Id);
+            if (AutoRemove && created is not null) TryRemove(created.Id);
             WriteEngineError(e);
         }
         catch (OperationCanceledException)

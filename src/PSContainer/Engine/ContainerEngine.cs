@@ -23,6 +23,11 @@ public sealed class ContainerEngine
     public ImageStore Images { get; }
     public Containers.ContainerManager Containers { get; }
 
+    /// <summary>The service layer over this engine that the cmdlets use (psc-api makes its own over the same root).</summary>
+    public Services.ContainerService Service => service ??= new Services.ContainerService(this);
+
+    private Services.ContainerService? service;
+
     /// <summary>The engine for $env:PSCONTAINER_ROOT (or the default root); re-opened when that variable changes.</summary>
     public static ContainerEngine ForEnvironment()
     {
@@ -30,7 +35,7 @@ public sealed class ContainerEngine
         lock (Gate)
         {
             if (current is not null && current.Paths.Root == paths.Root && current.Paths.RunRoot == paths.RunRoot) return current;
-            if (Environment.UserName != "root" && Tmds.Linux.LibC.geteuid() != 0)
+            if (Environment.UserName != "root" && !PSContainer.Native.ProcessIdentity.IsRoot)
                 throw new EngineException("RootRequired", ErrorKind.PermissionDenied, paths.Root,
                     "PSContainer needs root for now (it mounts overlay filesystems and creates device nodes in layers). Run pwsh as root.");
             try

@@ -50,7 +50,7 @@ public abstract class ContainerTargetCmdlet : PSContainerCmdlet
     {
         try
         {
-            return Engine.Containers.Resolve(key).Id;
+            return Engine.Service.ResolveId(key);
         }
         catch (EngineException)
         {
@@ -109,17 +109,17 @@ public abstract class ContainerTargetCmdlet : PSContainerCmdlet
                 continue;
             }
             var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
-            IReadOnlyList<Container> all;
+            IReadOnlyList<Container> selected;
             try
             {
-                all = Engine.Containers.List();
+                selected = Engine.Service.Select(name, pattern.IsMatch, isPattern: true);
             }
             catch (EngineException e)
             {
                 WriteEngineError(e);
                 yield break;
             }
-            foreach (var c in all.Where(c => pattern.IsMatch(c.Name))) yield return (c.Id, c.Name);
+            foreach (var c in selected) yield return (c.Id, c.Name);
         }
     }
 }

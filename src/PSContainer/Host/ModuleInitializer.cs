@@ -19,7 +19,7 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer
         {
             // Only for a root that already has state: importing the module must not create one.
             var paths = Engine.Storage.StatePaths.FromEnvironment();
-            if (!File.Exists(paths.Database) || Tmds.Linux.LibC.geteuid() != 0) return;
+            if (!File.Exists(paths.Database) || !PSContainer.Native.ProcessIdentity.IsRoot) return;
             ContainerEngine.ForEnvironment().Containers.Repair(rewriteFirewall: false);
         }
         catch (Exception)

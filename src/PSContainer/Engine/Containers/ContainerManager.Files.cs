@@ -58,7 +58,7 @@ public sealed partial class ContainerManager
             var maps = MapsOfRecorded(record);
             var archive = new ArchiveOptions
             {
-                Owner = options.Archive ? null : (Tmds.Linux.LibC.geteuid(), Tmds.Linux.LibC.getegid()),
+                Owner = options.Archive ? null : (ProcessIdentity.EffectiveUserId, ProcessIdentity.EffectiveGroupId),
                 MapUid = maps is null ? null : id => ToContainerId(maps.Uid, id),
                 MapGid = maps is null ? null : id => ToContainerId(maps.Gid, id),
                 Cancel = options.Cancel,

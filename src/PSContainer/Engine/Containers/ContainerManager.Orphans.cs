@@ -98,7 +98,7 @@ public sealed partial class ContainerManager
             {
                 continue;
             }
-            RemoveCgroupTree(path);
+            CgroupObjects.Remove(path);
             if (Cgroups.Directories(path).Count == 0) removed.Add($"cgroup {path}");
         }
         return removed;
@@ -117,31 +117,6 @@ public sealed partial class ContainerManager
             below = [];
         }
         return below.Prepend(dir).SelectMany(d => ReadPids(Path.Combine(d, "cgroup.procs")));
-    }
-
-    /// <summary>Removes a container's cgroup and any cgroups a container made below it, deepest first.</summary>
-    private void RemoveCgroupTree(string cgroupPath)
-    {
-        foreach (string dir in Cgroups.Directories(cgroupPath))
-        {
-            List<string> nested;
-            try
-            {
-                nested = Directory.EnumerateDirectories(dir, "*", SearchOption.AllDirectories).OrderByDescending(d => d.Length).ToList();
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                nested = [];
-            }
-            foreach (string child in nested)
-            {
-                string relative = Path.GetRelativePath(Cgroups.MountRoot, child);
-                // The hierarchy's own directory name (v1: "memory/…") is not part of the cgroup path.
-                string childPath = Cgroups.Version == 1 ? "/" + string.Join('/', relative.Split('/').Skip(1)) : "/" + relative;
-                RemoveCgroup(childPath);
-            }
-        }
-        RemoveCgroup(cgroupPath);
     }
 
     private static IEnumerable<int> ReadPids(string procsFile)

@@ -79,7 +79,7 @@ public sealed partial class ContainerManager
 
     private static void StopRuntime(int pid)
     {
-        Tmds.Linux.LibC.kill(pid, 9);
+        ProcessSignal.TrySend(pid, ProcessSignal.SIGKILL);
         ProcessSpawner.WaitExitCode(pid);
     }
 }
@@ -138,10 +138,10 @@ public sealed class TerminalExec : ITerminalConnection
             // The session was left (cancelled): the closed pty hangs the process up, and the runtime forwards SIGTERM
             // to it. A process that ignores both must not hang the session: after 5 s the runtime is killed (the
             // process stays in the container, as with runc).
-            Tmds.Linux.LibC.kill(runtimePid, 15);
+            ProcessSignal.TrySend(runtimePid, ProcessSignal.SIGTERM);
             var deadline = DateTime.UtcNow.AddSeconds(5);
             while (!HasEnded && DateTime.UtcNow < deadline) Thread.Sleep(50);
-            if (!HasEnded) Tmds.Linux.LibC.kill(runtimePid, 9);
+            if (!HasEnded) ProcessSignal.TrySend(runtimePid, ProcessSignal.SIGKILL);
             Wait();
         }
         File.Delete(processFile);

@@ -328,6 +328,7 @@ public sealed partial class ContainerManager
         UndoInterruptedCopy(id);
         // Recorded before the first host object is made, so a kill at any later point can be undone.
         MarkStartInProgress(id);
+        RecordCgroup(record);
         foreach (string d in new[] { rootfs, Path.Combine(dir, "upper"), Path.Combine(dir, "work") }) Directory.CreateDirectory(d);
         File.Delete(ExitFile(id));
         File.Delete(Path.Combine(runDir, "pid"));
@@ -497,19 +498,8 @@ public sealed partial class ContainerManager
     /// </summary>
     private static void KillMonitorOf(string id)
     {
-        foreach (string dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
-            try
-            {
-                string[] argv = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
-                if (IsMonitorOf(argv, id)) Tmds.Linux.LibC.kill(pid, 9);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // The process ended while we looked.
-            }
-        }
+        foreach (var (pid, argv) in ProcessTable.CommandLines())
+            if (IsMonitorOf(argv, id)) ProcessSignal.TrySend(pid, ProcessSignal.SIGKILL);
     }
 
     /// <summary>Whether a command line is the monitor of a container: renamed (psc-&lt;id12&gt;) or as started.</summary>
@@ -535,34 +525,13 @@ public sealed partial class ContainerManager
         {
             // The runtime is gone (uninstalled); the cgroup is removed below all the same.
         }
-        RemoveCgroup(CgroupPath(record));
+        RemoveRecordedObjects(record);
         CrashPoint.At("cleanup-after-cgroup");
         Networks.TearDown(id);
         NetworkNamespace.Delete(NetnsPath(id));
         foreach (string mount in Mounts.MountPointsUnder(ContainerDir(id))) Mounts.Unmount(mount, detach: true);
         ReleaseVolumeMounts(record);
         if (Directory.Exists(RunDir(id))) File.Delete(Path.Combine(RunDir(id), "pid"));
-    }
-
-    /// <summary>Removes a container's cgroup in every hierarchy, killing anything still in it.</summary>
-    private void RemoveCgroup(string cgroupPath)
-    {
-        foreach (string dir in Cgroups.Directories(cgroupPath))
-        {
-            for (int attempt = 0; attempt < 50 && Directory.Exists(dir); attempt++)
-            {
-                try
-                {
-                    foreach (string pidText in File.ReadAllLines(Path.Combine(dir, "cgroup.procs")))
-                        if (int.TryParse(pidText, out int pid)) Tmds.Linux.LibC.kill(pid, 9);
-                    Directory.Delete(dir);
-                }
-                catch (IOException)
-                {
-                    Thread.Sleep(20);
-                }
-            }
-        }
     }
 
     // ---- state ----------------------------------------------------------------------------------------------

@@ -102,7 +102,7 @@ public sealed class ExecProcess : IDisposable
     /// <summary>Ends the exec (the runtime forwards SIGTERM to the process).</summary>
     public void Kill()
     {
-        if (exitCode is null) Tmds.Linux.LibC.kill(pid, 15);
+        if (exitCode is null) ProcessSignal.TrySend(pid, ProcessSignal.SIGTERM);
     }
 
     public void Dispose()

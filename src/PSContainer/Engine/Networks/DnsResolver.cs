@@ -176,9 +176,9 @@ internal sealed class DnsResolver
     private static void Kill(int pid, long start)
     {
         if (!ProcessInfo.IsAlive(pid, start)) return;
-        Tmds.Linux.LibC.kill(pid, 15);
+        ProcessSignal.TrySend(pid, ProcessSignal.SIGTERM);
         for (int i = 0; i < 200 && ProcessInfo.IsAlive(pid, start); i++) Thread.Sleep(5);
-        if (ProcessInfo.IsAlive(pid, start)) Tmds.Linux.LibC.kill(pid, 9);
+        if (ProcessInfo.IsAlive(pid, start)) ProcessSignal.TrySend(pid, ProcessSignal.SIGKILL);
         for (int i = 0; i < 200 && ProcessInfo.IsAlive(pid, start); i++) Thread.Sleep(5);
     }
 
@@ -186,18 +186,9 @@ internal sealed class DnsResolver
     private List<int> KillOthers(int keep)
     {
         var killed = new List<int>();
-        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        foreach (var (pid, args) in ProcessTable.CommandLines())
         {
-            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) || pid == keep) continue;
-            string[] args;
-            try
-            {
-                args = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                continue;
-            }
+            if (pid == keep) continue;
             if (args.Length < 3 || Path.GetFileName(args[0]) != "psc-dns") continue;
             int i = Array.IndexOf(args, "--config-dir");
             if (i < 0 || i + 1 >= args.Length || args[i + 1] != ConfigDir) continue;

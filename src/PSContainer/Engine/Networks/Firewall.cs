@@ -203,7 +203,7 @@ public static class Firewall
         input.Dispose();
         if (!Task.WaitAll([outText, errText], TimeSpan.FromSeconds(30)))
         {
-            Tmds.Linux.LibC.kill(pid, 9);
+            PSContainer.Native.ProcessSignal.TrySend(pid, PSContainer.Native.ProcessSignal.SIGKILL);
             PSContainer.Native.ProcessSpawner.Wait(pid);
             throw new EngineException("FirewallTimeout", ErrorKind.OperationStopped, file, $"{file} did not finish within 30 s.");
         }

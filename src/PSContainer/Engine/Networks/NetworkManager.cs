@@ -230,8 +230,7 @@ public sealed class NetworkManager
     {
         get
         {
-            try { return File.ReadAllText("/proc/sys/net/ipv4/ip_forward").Trim() == "1"; }
-            catch (IOException) { return false; }
+            return Sysctl.Read("net/ipv4/ip_forward") == "1";
         }
     }
 
@@ -300,19 +299,20 @@ public sealed class NetworkManager
         if (!RouteNetlink.GetAddresses(s).Any(a => a.Index == link.Index && a.Address == gw))
             RouteNetlink.AddAddress(s, link.Index, gw, subnet.PrefixLength);
         // Published ports reached through 127.0.0.1 are routed out of the bridge with a loopback source.
-        WriteSysctl($"/proc/sys/net/ipv4/conf/{n.Bridge}/route_localnet", "1");
-        if (!n.Internal && !IPForwarding) WriteSysctl("/proc/sys/net/ipv4/ip_forward", "1");
+        WriteSysctl($"net/ipv4/conf/{n.Bridge}/route_localnet", "1");
+        if (!n.Internal && !IPForwarding) WriteSysctl("net/ipv4/ip_forward", "1");
         if (!link.IsUp) RouteNetlink.SetUp(s, link.Index);
     }
 
-    private static void WriteSysctl(string path, string value)
+    private static void WriteSysctl(string key, string value)
     {
         try
         {
-            if (File.ReadAllText(path).Trim() != value) File.WriteAllText(path, value);
+            Sysctl.Write(key, value);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            string path = Sysctl.PathOf(key);
             throw new EngineException("SysctlFailed", ErrorKind.PermissionDenied, path, $"Cannot set {path} to {value}: {e.Message}", e);
         }
     }

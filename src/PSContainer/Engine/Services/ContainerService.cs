@@ -266,13 +266,18 @@ public sealed partial class ContainerService
 
     // ---- run ----------------------------------------------------------------------------------------------
 
-    /// <summary>docker run: pull if missing, create, attach, start, follow the output, wait, auto-remove.</summary>
+    /// <summary>docker run: pull if missing, create, attach, start, follow the output, wait, auto-remove. The
+    /// sequence both front ends use (Start-Container -Image and the API's run).</summary>
     public RunResult Run(RunRequest request, CancellationToken cancel)
     {
         var options = request.Options;
-        Images.EnsureImage(options.Image, request.Pull, request.Platform, request.PullProgress, cancel);
+        if (request.Pull is not null) Images.EnsureImage(options.Image, request.Pull, request.Platform, request.PullProgress, cancel);
         var created = Create(options);
-        AttachSession? attach = request.Detach || request.Output is null ? null : Attach(created.Id, stdout: true, stderr: true);
+        request.Created?.Invoke(created);
+        bool follow = !request.Detach && request.Terminal is null && request.Output is not null;
+        AttachSession? attach = follow ? Attach(created.Id, stdout: true, stderr: true) : null;
+        // While the run is followed this session records the exit itself: the monitor need not start psc-service.
+        IDisposable? watching = request.Detach ? null : Manager.WatchExit(created.Id);
         try
         {
             try
@@ -284,16 +289,22 @@ public sealed partial class ContainerService
                 TryRemove(created.Id);
                 throw;
             }
-            if (request.Detach) return new RunResult(Get(created.Id), null, false);
+            // A fast --rm container may be gone already: then the record as created stands for it.
+            var started = Snapshot(created.Id) ?? created;
+            request.Started?.Invoke(started);
+            if (request.Detach) return new RunResult(started, null, false);
+            if (request.Terminal is not null) return new RunResult(started, request.Terminal(created.Id, cancel), false);
             if (attach is not null)
                 foreach (var record in attach.Read(cancel)) request.Output!(record);
-            var exit = Wait(created.Id, options.AutoRemove ? WaitCondition.Removed : WaitCondition.NextExit, cancel);
+            // The engine's wait: the exit of this run (kept after an auto-removal, which it waits for).
+            var exit = Manager.Wait(created.Id, cancel);
             bool removed = options.AutoRemove && !Exists(created.Id);
-            return new RunResult(created, exit.StatusCode, removed);
+            return new RunResult(created, exit.ExitCode, removed);
         }
         finally
         {
             attach?.Dispose();
+            watching?.Dispose();
         }
     }
 

@@ -35,17 +35,26 @@ public sealed class LogQuery
 }
 
 /// <summary>docker run in one call: create (pulling the image as Pull says), start, and unless detached follow the
-/// output to <see cref="Output"/>, wait for the exit, and remove the container when AutoRemove is set.</summary>
+/// output to <see cref="Output"/> (or hand the container to <see cref="Terminal"/>), wait for the exit, and remove
+/// the container when AutoRemove is set. The callbacks run on the caller's thread, in order.</summary>
 public sealed class RunRequest
 {
     public required ContainerOptions Options { get; init; }
-    /// <summary>missing (docker's default), always or never.</summary>
-    public string Pull { get; init; } = "missing";
+    /// <summary>missing (docker's default), always or never; null when the front end made sure of the image itself
+    /// (Start-Container pulls with PowerShell's progress display).</summary>
+    public string? Pull { get; init; } = "missing";
     public string? Platform { get; init; }
     public bool Detach { get; init; }
     public IProgress<ProgressInfo>? PullProgress { get; init; }
     /// <summary>Each record of the container's output as it comes (stdout and stderr).</summary>
     public Action<ContainerLogRecord>? Output { get; init; }
+    /// <summary>Told of the container once it exists (a failure before this call means nothing was made).</summary>
+    public Action<Container>? Created { get; init; }
+    /// <summary>Told of the container once it was started.</summary>
+    public Action<Container>? Started { get; init; }
+    /// <summary>docker run -it: the front end's terminal session with the started container, in place of
+    /// <see cref="Output"/> and the wait; returns the exit code, or null when the user detached.</summary>
+    public Func<string, CancellationToken, int?>? Terminal { get; init; }
 }
 
 /// <summary>What a run ended with: the container as created (or started, when detached) and, unless detached, its exit.</summary>

@@ -23,20 +23,7 @@ public sealed partial class VolumeStore
     public VolumeStore(StateDb db)
     {
         this.db = db;
-        db.Write((c, tx) => c.Execute(tx, """
-            CREATE TABLE IF NOT EXISTS volumes(
-                name TEXT PRIMARY KEY,
-                driver TEXT NOT NULL,
-                options TEXT NOT NULL,
-                labels TEXT NOT NULL,
-                created TEXT NOT NULL,
-                anonymous INTEGER NOT NULL DEFAULT 0,
-                state TEXT NOT NULL);
-            CREATE TABLE IF NOT EXISTS volume_users(
-                volume TEXT NOT NULL REFERENCES volumes(name),
-                container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
-                PRIMARY KEY(volume, container_id));
-            """));
+        // Its tables are part of the state schema (StateSchema), made when the database is opened.
     }
 
     private const string Columns = "name, driver, options, labels, created, anonymous, state";
