@@ -52,6 +52,8 @@
         'Enter-ContainerSession'
         'Start-ContainerApiService'
         'Stop-ContainerApiService'
+        'Build-ContainerImage'
+        'Remove-ContainerBuildCache'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -20,7 +20,7 @@ public static class ContextDigest
     private static void Add(IncrementalHash hash, string hostPath, string context, DockerIgnore ignore, string name)
     {
         var info = new FileInfo(hostPath);
-        string relative = Path.GetRelativePath(context, hostPath).Replace('\\', '/');
+        string relative = Path.GetRelativePath(context, hostPath);
         if (relative != "." && ignore.IsIgnored(relative) && !ignore.HasExclusions) return;
         bool ignored = relative != "." && ignore.IsIgnored(relative);
         if (info.LinkTarget is { } target)

@@ -69,7 +69,7 @@ public sealed class DockerIgnore
     public static string Clean(string path)
     {
         var stack = new List<string>();
-        foreach (string part in path.Replace('\\', '/').Split('/'))
+        foreach (string part in path.Split('/'))
         {
             if (part is "" or ".") continue;
             if (part == "..")
@@ -127,7 +127,14 @@ public sealed class DockerIgnore
             }
         }
         sb.Append('$');
-        return new Regex(sb.ToString(), RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+        try
+        {
+            return new Regex(sb.ToString(), RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+        }
+        catch (ArgumentException e)
+        {
+            throw BadPattern(pattern, line, e.Message);
+        }
     }
 
     private static int ClassEnd(string pattern, int open)

@@ -131,7 +131,7 @@ public sealed partial class ImageBuilder
         {
             foreach (string entry in Directory.EnumerateFileSystemEntries(pending.Pop()).OrderByDescending(e => e, StringComparer.Ordinal))
             {
-                string relative = Path.GetRelativePath(context, entry).Replace('\\', '/');
+                string relative = Path.GetRelativePath(context, entry);
                 if (pattern.IsMatch(relative) && !ignore.IsIgnored(relative)) matches.Add(entry);
                 else if (Directory.Exists(entry) && new FileInfo(entry).LinkTarget is null) pending.Push(entry);
             }
@@ -202,7 +202,7 @@ public sealed partial class ImageBuilder
     private void StageTree(string source, string target, bool fromContext, List<StagedEntry> staged)
     {
         var info = new FileInfo(source);
-        if (fromContext && ignore.IsIgnored(Path.GetRelativePath(context, source).Replace('\\', '/')) && !ignore.HasExclusions) return;
+        if (fromContext && ignore.IsIgnored(Path.GetRelativePath(context, source)) && !ignore.HasExclusions) return;
         if (info.LinkTarget is { } link)
         {
             File.CreateSymbolicLink(target, link);
@@ -217,7 +217,7 @@ public sealed partial class ImageBuilder
             staged.Add(new StagedEntry(target, source, (uint)new DirectoryInfo(source).UnixFileMode, false, true, Directory.GetLastWriteTimeUtc(source)));
             return;
         }
-        if (fromContext && ignore.IsIgnored(Path.GetRelativePath(context, source).Replace('\\', '/'))) return;
+        if (fromContext && ignore.IsIgnored(Path.GetRelativePath(context, source))) return;
         if (!info.Exists) return; // sockets, devices and FIFOs are not copied
         File.Copy(source, target, overwrite: true);
         staged.Add(new StagedEntry(target, source, (uint)info.UnixFileMode, false, false, info.LastWriteTimeUtc));
