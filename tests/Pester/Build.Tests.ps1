@@ -295,9 +295,10 @@ CMD ["-c", "cat /app/out.txt"]
             & tar -C $Dir -xpf $Tar --numeric-owner
             Push-Location $Dir
             try {
-                & find . -path ./proc -prune -o -path ./sys -prune -o -path ./dev -prune -o -path ./etc/hosts -prune -o -path ./etc/hostname -prune -o -path ./etc/resolv.conf -prune -o -name .dockerenv -prune -o -print0 |
+                # docker's init layer (/etc/mtab, /dev/console, hosts files, .dockerenv) is the container's, not the image's.
+                & find . -path ./proc -prune -o -path ./sys -prune -o -path ./dev -prune -o -path ./etc/hosts -prune -o -path ./etc/hostname -prune -o -path ./etc/resolv.conf -prune -o -path ./etc/mtab -prune -o -name .dockerenv -prune -o -print0 |
                     & xargs -0 stat -c '%n %f %u:%g %s %N' | Sort-Object | ForEach-Object { $_ -replace ' \d+ (''[^'']*'' -> )', ' $1' }
-                & find . -type f -not -path './etc/host*' -not -path './etc/resolv.conf' -not -name .dockerenv -print0 | & xargs -0 sha256sum | Sort-Object
+                & find . -type f -not -path './etc/host*' -not -path './etc/resolv.conf' -not -path './dev/*' -not -name .dockerenv -print0 | & xargs -0 sha256sum | Sort-Object
             }
             finally { Pop-Location }
         }

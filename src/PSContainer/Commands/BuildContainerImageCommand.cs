@@ -96,7 +96,7 @@ public sealed class BuildContainerImageCommand : PSContainerCmdlet
                 WriteVerbose(status);
                 break;
             case OutputLine o:
-                WriteInformation(new InformationRecord(o.Line, "Build-ContainerImage"), ["PSContainer.Build", o.Stream]);
+                WriteInformation(o.Line, ["PSContainer.Build", o.Stream]);
                 break;
             case Note n:
                 WriteWarning(n.Text);

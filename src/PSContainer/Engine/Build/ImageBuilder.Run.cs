@@ -45,7 +45,7 @@ public sealed partial class ImageBuilder
             id = containers.Create(run).Id;
             containers.Start(id);
             foreach (var record in containers.Logs(id, follow: true, options.Cancel))
-                options.Output?.Invoke(record.Line, record.Stream);
+                options.Output?.Invoke(record.Line.TrimEnd('\n', '\r'), record.Stream);
             int code = containers.Wait(id, options.Cancel).ExitCode;
             if (code != 0)
                 throw new DockerfileException("BuildStepFailed", i.Line,

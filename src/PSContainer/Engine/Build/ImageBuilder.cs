@@ -234,7 +234,9 @@ public sealed partial class ImageBuilder
                 state.Run["OnBuild"] = onbuild;
                 break;
             case "HEALTHCHECK":
-                CommitChanges.ApplyOne(state.Run, "HEALTHCHECK " + text);
+                // The parser took HEALTHCHECK's --interval/--retries/... as flags; CommitChanges reads them from the text.
+                string flags = string.Join(' ', i.Flags.SelectMany(f => f.Value.Select(v => $"--{f.Key}={v}")));
+                CommitChanges.ApplyOne(state.Run, ("HEALTHCHECK " + flags + " " + text).Replace("  ", " "));
                 break;
             case "USER" or "STOPSIGNAL":
                 CommitChanges.ApplyOne(state.Run, i.Keyword + " " + ShellWords.Word(text, state.Lookup, escape));
