@@ -266,6 +266,30 @@ CMD ["-c", "cat /app/out.txt"]
         if ($script:dockerd) { Stop-BenchDockerd $script:dockerd }
     }
 
+    It 'makes an image that runs under docker after Export-ContainerImage and docker load, and through a registry' {
+        if (-not $script:dockerd -or -not $script:dockerd.Available) {
+            Set-ItResult -Skipped -Because "no private dockerd: $(if ($script:dockerd) { $script:dockerd.Reason } else { 'dockerd is not installed' })"
+            return
+        }
+        if (-not (Get-Command docker-registry -ErrorAction Ignore)) { Set-ItResult -Skipped -Because 'docker-registry is not installed'; return }
+        $archive = Join-Path $script:w 'built.tar'
+        Export-ContainerImage 'pester/built:1' -Path $archive
+        $loaded = & docker load -i $archive 2>&1
+        $LASTEXITCODE | Should -Be 0 -Because ($loaded -join "`n")
+        (& docker run --rm --network none pester/built:1 2>&1) -join "`n" | Should -Match 'hello from builder'
+
+        Import-Module "$PSScriptRoot/DockerApiSupport.psm1" -Force
+        $registry = Start-TestDockerRegistry -Directory (Join-Path $script:w 'registry')
+        try {
+            Submit-ContainerImage 'pester/built:1' -Destination "$($registry.Host)/pester/built:1" -Quiet | Out-Null
+            (Invoke-RestMethod "http://$($registry.Host)/v2/pester/built/tags/list").tags | Should -Contain '1'
+            $pulled = & docker pull "$($registry.Host)/pester/built:1" 2>&1
+            $LASTEXITCODE | Should -Be 0 -Because ($pulled -join "`n")
+            (& docker run --rm --network none "$($registry.Host)/pester/built:1" 2>&1) -join "`n" | Should -Match 'hello from builder'
+        }
+        finally { Stop-TestDockerRegistry $registry }
+    }
+
     It 'makes an image whose config and file tree equal docker''s' {
         if (-not $script:dockerd -or -not $script:dockerd.Available) {
             Set-ItResult -Skipped -Because "no private dockerd: $(if ($script:dockerd) { $script:dockerd.Reason } else { 'dockerd is not installed' })"

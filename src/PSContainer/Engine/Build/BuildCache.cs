@@ -67,5 +67,6 @@ public sealed class BuildCache
     {
         if (System.IO.Directory.Exists(entries)) LayerStore.DeleteTree(entries);
         if (System.IO.Directory.Exists(Mounts)) LayerStore.DeleteTree(Mounts);
+        File.Delete(Path.Combine(Directory, "file-digests.json"));
     }
 }

@@ -10,14 +10,14 @@ namespace PSContainer.Engine.Build;
 /// </summary>
 public static class ContextDigest
 {
-    public static string Of(string hostPath, string context, DockerIgnore ignore)
+    public static string Of(string hostPath, string context, DockerIgnore ignore, FileDigestCache? files = null)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        Add(hash, hostPath, context, ignore, "");
+        Add(hash, hostPath, context, ignore, "", files);
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
-    private static void Add(IncrementalHash hash, string hostPath, string context, DockerIgnore ignore, string name)
+    private static void Add(IncrementalHash hash, string hostPath, string context, DockerIgnore ignore, string name, FileDigestCache? files)
     {
         var info = new FileInfo(hostPath);
         string relative = Path.GetRelativePath(context, hostPath);
@@ -32,12 +32,18 @@ public static class ContextDigest
         {
             if (!ignored) Line(hash, "D", name, ((int)new DirectoryInfo(hostPath).UnixFileMode).ToString(System.Globalization.CultureInfo.InvariantCulture));
             foreach (string child in Directory.EnumerateFileSystemEntries(hostPath).OrderBy(c => c, StringComparer.Ordinal))
-                Add(hash, child, context, ignore, name.Length == 0 ? Path.GetFileName(child) : name + "/" + Path.GetFileName(child));
+                Add(hash, child, context, ignore, name.Length == 0 ? Path.GetFileName(child) : name + "/" + Path.GetFileName(child), files);
             return;
         }
         if (ignored || !info.Exists) return;
-        using var stream = new FileStream(hostPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        Line(hash, "F", name, ((int)info.UnixFileMode).ToString(System.Globalization.CultureInfo.InvariantCulture) + ":" + Convert.ToHexStringLower(SHA256.HashData(stream)));
+        string content;
+        if (files is not null) content = files.Digest(hostPath, info);
+        else
+        {
+            using var stream = new FileStream(hostPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            content = Convert.ToHexStringLower(SHA256.HashData(stream));
+        }
+        Line(hash, "F", name, ((int)info.UnixFileMode).ToString(System.Globalization.CultureInfo.InvariantCulture) + ":" + content);
     }
 
     private static void Line(IncrementalHash hash, string kind, string name, string detail) =>

@@ -103,7 +103,7 @@ public sealed partial class ImageBuilder
             {
                 bool extract = i.Keyword == "ADD" && File.Exists(host) && IsTar(host);
                 sources.Add(new CopySource(Path.GetFileName(host), host, null, extract));
-                digests.Add(Path.GetRelativePath(context, host) + ":" + extract + ":" + ContextDigest.Of(host, context, ignore));
+                digests.Add(Path.GetRelativePath(context, host) + ":" + extract + ":" + ContextDigest.Of(host, context, ignore, fileDigests));
             }
         }
         return (sources, string.Join('\n', digests));

@@ -138,7 +138,7 @@ public sealed partial class ImageBuilder
                     string host = ContextPath(source, i.Line);
                     bool rw = fields.ContainsKey("rw") || fields.ContainsKey("readwrite");
                     volumes.Add(host + ":" + target + (rw ? "" : ":ro"));
-                    key.Add("bind:" + source + ":" + target + ":" + rw + ":" + ContextDigest.Of(host, context, ignore));
+                    key.Add("bind:" + source + ":" + target + ":" + rw + ":" + ContextDigest.Of(host, context, ignore, fileDigests));
                     break;
                 case "tmpfs":
                     tmpfs.Add(target);

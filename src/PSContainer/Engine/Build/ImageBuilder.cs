@@ -24,6 +24,7 @@ public sealed partial class ImageBuilder
     private BuildOptions options = new();
     private string context = "";
     private DockerIgnore ignore = DockerIgnore.Empty;
+    private FileDigestCache? fileDigests;
     private char escape = '\\';
     private IReadOnlyList<BuildStage> stages = [];
     private readonly Dictionary<int, StageState> built = [];
@@ -60,13 +61,21 @@ public sealed partial class ImageBuilder
         foreach (var arg in global) DeclareArgs(arg, globalArgs, n => globalArgs.GetValueOrDefault(n));
         var needed = BuildStages.Needed(all, options.Target?.ToLowerInvariant());
         steps = needed.Sum(s => 1 + s.Instructions.Count);
-        StageState? last = null;
-        foreach (var stage in needed)
+        fileDigests = FileDigestCache.Load(cache, trust: !options.NoCache);
+        try
         {
-            last = BuildStage(stage);
-            built[stage.Index] = last;
+            StageState? last = null;
+            foreach (var stage in needed)
+            {
+                last = BuildStage(stage);
+                built[stage.Index] = last;
+            }
+            return Finish(last!, tags);
         }
-        return Finish(last!, tags);
+        finally
+        {
+            fileDigests.Save(paths.Temp);
+        }
     }
 
     private static List<ImageReference> ParseTags(IReadOnlyList<string> tags)

@@ -32,14 +32,16 @@ public sealed partial class ImageImporter
             layers.Add(new ImageLayerRecord(layers.Count, layer.ChainId, layer.DiffId, layer.BlobDigest, layer.MediaType, layer.BlobSize));
         }
 
-        config["created"] = (history.LastOrDefault()?.Created ?? DateTimeOffset.UtcNow).ToString("O");
+        // RFC 3339 in UTC with Z, as docker writes it: Go's time parser takes neither "+00:00" escaped nor a 7-digit offset form.
+        config["created"] = (history.LastOrDefault()?.Created ?? DateTimeOffset.UtcNow).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", System.Globalization.CultureInfo.InvariantCulture);
         var rootfs = config["rootfs"] as JsonObject ?? new JsonObject { ["type"] = "layers" };
         rootfs["diff_ids"] = new JsonArray(layers.Select(l => (JsonNode)JsonValue.Create(l.DiffId.ToString())!).ToArray());
         config["rootfs"] = rootfs;
         var historyList = config["history"] as JsonArray ?? new JsonArray();
         foreach (var entry in history) historyList.Add(System.Text.Json.JsonSerializer.SerializeToNode(entry, OciJson.Options));
         config["history"] = historyList;
-        byte[] configBytes = System.Text.Encoding.UTF8.GetBytes(config.ToJsonString());
+        // The relaxed encoder: the default one writes '+' in times as \u002B, which Go's time.Time reads literally (docker load fails).
+        byte[] configBytes = System.Text.Encoding.UTF8.GetBytes(config.ToJsonString(OciJson.Options));
         var parsed = OciJson.Parse<ImageConfigFile>(configBytes, "image config", "commit");
         var configDigest = store.Blobs.Put(configBytes);
 
