@@ -68,6 +68,7 @@ RUN <<EOF
 echo heredoc-run > /app/run.txt
 rm /etc/group
 EOF
+RUN --mount=type=bind,source=app,target=/mnt cat /mnt/config.ini > /app/bound.txt
 USER nobody
 EXPOSE 8080/tcp 53/udp
 VOLUME /data
@@ -124,12 +125,13 @@ Describe 'Build-ContainerImage builds a multi-stage Dockerfile' {
     }
 
     It 'has the files the steps made, with owners, modes and deletions' {
-        $out = Invoke-InImage 'pester/built:1' 'cat /app/out.txt; stat -c "%u:%g %a" /app/conf/config.ini; cat /app/heredoc.txt /app/run.txt /app/extracted/inner/x.txt; test -e /etc/group && echo group-present || echo group-deleted; test -e /src && echo src-present || echo no-src'
+        $out = Invoke-InImage 'pester/built:1' 'cat /app/out.txt; stat -c "%u:%g %a" /app/conf/config.ini; cat /app/heredoc.txt /app/run.txt /app/extracted/inner/x.txt /app/bound.txt; test -e /etc/group && echo group-present || echo group-deleted; test -e /src && echo src-present || echo no-src'
         $out | Should -Match 'hello from builder'
         $out | Should -Match '65534:65534 640'
         $out | Should -Match 'mode=production'
         $out | Should -Match 'heredoc-run'
         $out | Should -Match 'from the tar'
+        $out | Should -Match 'key=value'
         $out | Should -Match 'group-deleted'
         $out | Should -Match 'no-src'
     }
@@ -157,6 +159,18 @@ Describe 'Build-ContainerImage builds a multi-stage Dockerfile' {
             (Get-ContainerLog $c.Id | ForEach-Object Line) -join '' | Should -Match 'hello from builder'
         }
         finally { Remove-Container $c.Id -Force }
+    }
+}
+
+Describe 'ONBUILD triggers' {
+    It 'runs the base image''s triggers right after FROM, and clears them' {
+        $base = New-Context 'onbuild-base' "FROM pester/build-base:1`nONBUILD COPY marker.txt /marker.txt`nONBUILD RUN echo triggered > /triggered.txt`n"
+        Build-ContainerImage $base -Tag 'pester/onbuild-base:1' -Network none | Out-Null
+        $child = New-Context 'onbuild-child' "FROM pester/onbuild-base:1`nRUN cat /marker.txt /triggered.txt > /both.txt`n" @{ 'marker.txt' = "marker`n" }
+        $image = Build-ContainerImage $child -Tag 'pester/onbuild-child:1' -Network none
+        Invoke-InImage 'pester/onbuild-child:1' 'cat /both.txt' | Should -Be "marker`ntriggered"
+        $config = Get-Content -Raw (Join-Path $script:state.Root "image/blobs/sha256/$($image.Id.Substring(7))") | ConvertFrom-Json
+        $config.config.OnBuild | Should -BeNullOrEmpty
     }
 }
 
@@ -286,6 +300,11 @@ CMD ["-c", "cat /app/out.txt"]
             $pulled = & docker pull "$($registry.Host)/pester/built:1" 2>&1
             $LASTEXITCODE | Should -Be 0 -Because ($pulled -join "`n")
             (& docker run --rm --network none "$($registry.Host)/pester/built:1" 2>&1) -join "`n" | Should -Match 'hello from builder'
+            # FROM an image the store lacks: pulled from its registry.
+            $ctx = New-Context 'from-pull' "FROM $($registry.Host)/pester/built:1`nUSER 0`nRUN cat /app/out.txt > /pulled.txt`n"
+            Build-ContainerImage $ctx -Tag 'pester/from-pull:1' -Network none | Out-Null
+            Get-ContainerImage "$($registry.Host)/pester/built:1" | Should -Not -BeNullOrEmpty
+            Invoke-InImage 'pester/from-pull:1' 'cat /pulled.txt' | Should -Match 'hello from builder'
         }
         finally { Stop-TestDockerRegistry $registry }
     }
