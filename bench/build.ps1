@@ -84,6 +84,19 @@ if ($docker.Available) {
         Build = { param([bool]$Cold) $env:DOCKER_BUILDKIT = '0'; try { $o = & docker build -q --network none @(if ($Cold) { '--no-cache' }) -t bench/app:1 $context 2>&1; if ($LASTEXITCODE) { throw "docker build: $o" } } finally { Remove-Item Env:DOCKER_BUILDKIT } }
         Clear = { & docker rmi -f bench/app:1 2>$null | Out-Null; & docker builder prune -af 2>$null | Out-Null }
     }
+    # BuildKit (DOCKER_BUILDKIT=1) uses dockerd's built-in Dockerfile frontend when the Dockerfile names no # syntax image.
+    $env:DOCKER_BUILDKIT = '1'
+    $probe = "FROM bench/busybox-build" | & docker build -q --network none -t bench/buildkit-probe:1 - 2>&1
+    $buildkit = $LASTEXITCODE -eq 0
+    Remove-Item Env:DOCKER_BUILDKIT
+    if ($buildkit) {
+        & docker rmi -f bench/buildkit-probe:1 2>$null | Out-Null
+        $engines['docker build (BuildKit)'] = @{
+            Build = { param([bool]$Cold) $env:DOCKER_BUILDKIT = '1'; try { $o = & docker build -q --network none @(if ($Cold) { '--no-cache' }) -t bench/app:1 $context 2>&1; if ($LASTEXITCODE) { throw "docker build: $o" } } finally { Remove-Item Env:DOCKER_BUILDKIT } }
+            Clear = { & docker rmi -f bench/app:1 2>$null | Out-Null; & docker builder prune -af 2>$null | Out-Null }
+        }
+    }
+    else { Write-Host "docker build (BuildKit): skipped ($($probe -join ' '))" }
 }
 if ($buildah) {
     $engines['buildah bud'] = @{
