@@ -215,12 +215,14 @@ Describe 'bad input is a clear error naming the line, and leaves nothing' {
         @{ Name = 'missing COPY source'; Dockerfile = "FROM pester/build-base:1`nCOPY nothere.txt /x"; Id = 'SourceNotFound'; Line = 2 }
         @{ Name = 'COPY escaping the context'; Dockerfile = "FROM pester/build-base:1`nCOPY ../x /x"; Id = 'ContextEscape'; Line = 2 }
         @{ Name = 'symlink out of the context'; Dockerfile = "FROM pester/build-base:1`nCOPY out /x"; Id = 'ContextSymlinkEscape'; Line = 2; Link = $true }
+        @{ Name = 'symlinked directory out of the context'; Dockerfile = "FROM pester/build-base:1`nCOPY out/passwd /x"; Id = 'ContextSymlinkEscape'; Line = 2; LinkDir = $true }
         @{ Name = 'ADD of a URL'; Dockerfile = "FROM pester/build-base:1`nADD http://127.0.0.1:1/x /x"; Id = 'AddUrlRefused'; Line = 2 }
         @{ Name = 'a RUN that fails'; Dockerfile = "FROM pester/build-base:1`nRUN echo ok`nRUN echo bad && exit 3"; Id = 'BuildStepFailed'; Line = 3; Exit = 3 }
         @{ Name = 'a missing target'; Dockerfile = "FROM pester/build-base:1 AS a"; Id = 'TargetNotFound'; Line = 0; Target = 'b' }
     ) {
         $ctx = New-Context "bad-$([guid]::NewGuid().ToString('N').Substring(0, 8))" $Dockerfile
         if ($Link) { & ln -s /etc/passwd (Join-Path $ctx 'out') }
+        if ($LinkDir) { & ln -s /etc (Join-Path $ctx 'out') }
         $before = @(Get-ContainerImage).Count
         $err = $null
         $params = @{ Path = $ctx; Tag = 'pester/bad:1'; Network = 'none'; ErrorVariable = 'err'; ErrorAction = 'SilentlyContinue' }

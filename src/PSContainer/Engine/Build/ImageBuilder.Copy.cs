@@ -148,13 +148,39 @@ public sealed partial class ImageBuilder
         if (clean == ".." || clean.StartsWith("../", StringComparison.Ordinal))
             throw new DockerfileException("ContextEscape", line, $"forbidden path outside the build context: {relative}.", ErrorKind.PermissionDenied);
         string host = clean == "." ? context : Path.Combine(context, clean);
-        string real = host;
-        for (int hops = 0; hops < 40 && new FileInfo(real).LinkTarget is { } target; hops++)
-            real = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(real)!, target));
-        string resolved = Path.Exists(real) ? new DirectoryInfo(real).ResolveLinkTarget(true)?.FullName ?? real : real;
-        if (resolved != context && !resolved.StartsWith(context + "/", StringComparison.Ordinal) && !real.StartsWith(context + "/", StringComparison.Ordinal))
-            throw new DockerfileException("ContextSymlinkEscape", line, $"'{relative}' is a symlink to {real}, outside the build context.", ErrorKind.PermissionDenied);
+        // Every component is resolved, not only the last: a symlinked directory of the context (sub -> /etc) must
+        // not lead COPY sub/passwd out of it.
+        string real = RealPath(host, line), root = RealPath(context, line);
+        if (real != root && !real.StartsWith(root + "/", StringComparison.Ordinal))
+            throw new DockerfileException("ContextSymlinkEscape", line, $"'{relative}' leads through a symlink to {real}, outside the build context.", ErrorKind.PermissionDenied);
         return real;
+    }
+
+    /// <summary>realpath(3) of a path that may not exist (its missing tail is kept as written), in at most 40 link hops.</summary>
+    private static string RealPath(string path, int line, int hops = 0)
+    {
+        string current = "/";
+        string[] parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        for (int k = 0; k < parts.Length; k++)
+        {
+            if (parts[k] == ".") continue;
+            if (parts[k] == "..")
+            {
+                current = Path.GetDirectoryName(current) ?? "/";
+                continue;
+            }
+            string next = Path.Combine(current, parts[k]);
+            if (new FileInfo(next).LinkTarget is not { } target)
+            {
+                current = next;
+                continue;
+            }
+            if (hops >= 40) throw new DockerfileException("SymlinkLoop", line, $"too many levels of symbolic links in {path}.");
+            string rest = string.Join('/', parts[(k + 1)..]);
+            string resolved = (target.StartsWith('/') ? target : Path.Combine(current, target)) + (rest.Length > 0 ? "/" + rest : "");
+            return RealPath(resolved, line, hops + 1);
+        }
+        return current;
     }
 
     /// <summary>Copies a path of an earlier stage (or of an image) out through a container that never starts.</summary>
