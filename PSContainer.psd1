@@ -54,6 +54,8 @@
         'Stop-ContainerApiService'
         'Install-ContainerApiService'
         'Uninstall-ContainerApiService'
+        'Build-ContainerImage'
+        'Remove-ContainerBuildCache'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -1,7 +1,7 @@
 #!/usr/bin/env pwsh
 <#
 .SYNOPSIS
-    PSContainer's demo: builds a web server image from Debian's busybox-static, runs it with a published port, a
+    PSContainer's demo: builds a web server image from a Dockerfile over Debian's busybox-static, runs it with a published port, a
     healthcheck and its site in a named volume, waits until it is healthy, fetches the page through that port, shows
     the containers like docker ps and their resource use like docker stats, lists them with the docker CLI through
     PSContainer's Docker API socket, and cleans up. Uses a private state root, so it never touches a user's images,
@@ -22,16 +22,28 @@ $networking = (Get-Command New-Container).Parameters.ContainsKey('Publish')
 function Step([string]$Text) { Write-Host "`n== $Text" -ForegroundColor Cyan }
 
 try {
-    Step 'Build an image from /bin/busybox: a root filesystem tar, imported like docker import'
+    Step 'Make a base image from /bin/busybox: a root filesystem tar, imported like docker import'
     $rootfs = Join-Path $work 'rootfs'
-    New-Item -ItemType Directory -Force "$rootfs/bin", "$rootfs/etc", "$rootfs/www", "$rootfs/tmp" | Out-Null
+    New-Item -ItemType Directory -Force "$rootfs/bin", "$rootfs/etc", "$rootfs/tmp" | Out-Null
     Copy-Item /bin/busybox "$rootfs/bin/busybox"
     foreach ($applet in 'sh', 'ls', 'cat', 'echo', 'httpd', 'wget', 'hostname', 'id') { New-Item -ItemType SymbolicLink -Path "$rootfs/bin/$applet" -Target busybox | Out-Null }
     Set-Content "$rootfs/etc/passwd" "root:x:0:0:root:/root:/bin/sh`nwww:x:33:33:www:/www:/bin/sh"
     Set-Content "$rootfs/etc/group" "root:x:0:`nwww:x:33:"
-    Set-Content "$rootfs/www/index.html" '<h1>Hello from PSContainer</h1>'
     & tar --numeric-owner -C $rootfs -czf "$work/rootfs.tar.gz" .
-    $image = Import-ContainerImage "$work/rootfs.tar.gz" -Name demo/web:1.0 -Command httpd, '-f', '-p', '80', '-h', '/www' -ExposePort 80
+    Import-ContainerImage "$work/rootfs.tar.gz" -Name demo/busybox:1.0 -Command sh | Out-Null
+
+    Step 'Build the web server image from a Dockerfile (docker build), daemonless'
+    $context = Join-Path $work 'web'
+    New-Item -ItemType Directory -Force "$context/www" | Out-Null
+    Set-Content "$context/www/index.html" '<h1>Hello from PSContainer</h1>'
+    Set-Content "$context/Dockerfile" @"
+FROM demo/busybox:1.0
+COPY --chown=www:www www/ /www/
+RUN echo "built by Build-ContainerImage" > /www/built.txt
+EXPOSE 80
+CMD ["httpd", "-f", "-p", "80", "-h", "/www"]
+"@
+    $image = Build-ContainerImage $context -Tag demo/web:1.0 -Network none -InformationAction Continue
     Get-ContainerImage | Format-Table
 
     Step 'Run a one-off container in the foreground (docker run): its output comes down the pipeline'

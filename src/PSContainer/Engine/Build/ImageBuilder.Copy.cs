@@ -1,0 +1,281 @@
+using PSContainer.Engine.Containers;
+using PSContainer.Engine.Oci;
+using PSContainer.Native;
+
+namespace PSContainer.Engine.Build;
+
+// COPY and ADD: the sources are staged at their destination paths in a temp tree, which is written as the layer.
+public sealed partial class ImageBuilder
+{
+    private static readonly HashSet<string> CopyFlags = ["from", "chown", "chmod", "link"];
+
+    /// <summary>One thing to copy: a host path (a context entry, or a stage's file copied out), or a heredoc's text.</summary>
+    private sealed record CopySource(string Name, string? HostPath, string? Content, bool Extract);
+
+    /// <summary>An entry staged by this copy, with the mode it gets (owner and mode are set once the tree is staged).</summary>
+    private sealed record StagedEntry(string Path, string? Source, uint Mode, bool Link, bool Directory, DateTime Modified);
+
+    private bool Copy(StageState state, DockerfileInstruction i)
+    {
+        foreach (string flag in i.Flags.Keys)
+            if (!CopyFlags.Contains(flag)) throw new DockerfileException("UnknownFlag", i.Line, $"{i.Keyword} has no --{flag} option.");
+        var words = i.Json is { } json ? json.Select(w => ShellWords.Word(w, state.Lookup, escape)).ToList() : ShellWords.Words(i.Arguments, state.Lookup, escape);
+        if (words.Count < 2) throw new DockerfileException("MissingArguments", i.Line, $"{i.Keyword} needs at least one source and a destination.");
+        string dest = words[^1];
+        string destination = DockerIgnore.Clean(dest.StartsWith('/') ? dest : state.WorkingDir.TrimEnd('/') + "/" + dest);
+        destination = destination == "." ? "/" : "/" + destination.TrimStart('/');
+        string? from = i.Flag("from") is { } f ? ShellWords.Word(f, state.Lookup, escape) : null;
+        string? chown = i.Flag("chown") is { } c ? ShellWords.Word(c, state.Lookup, escape) : null;
+        uint? chmod = i.Flag("chmod") is { } m ? ParseMode(m, i.Line) : null;
+
+        string temp = TempPath("build-copy");
+        try
+        {
+            Directory.CreateDirectory(temp);
+            var (sources, digest) = ResolveSources(state, i, words.Take(words.Count - 1).ToList(), from, temp);
+            bool intoDirectory = dest.EndsWith('/') || dest is "." or "/" || sources.Count > 1 || sources.Any(s => s.Extract || (s.HostPath is { } h && Directory.Exists(h)))
+                                 || Directory.Exists(LowerPath(state, destination) ?? "\0");
+            if (sources.Count > 1 && !dest.EndsWith('/') && !Directory.Exists(LowerPath(state, destination) ?? "\0"))
+                throw new DockerfileException("DestinationNotDirectory", i.Line, $"When using {i.Keyword} with more than one source file, the destination must be a directory and end with a /.");
+            string key = BuildCache.Key(state.CacheKey, i.Keyword, destination, intoDirectory.ToString(), chown ?? "", chmod?.ToString() ?? "", digest);
+            if (TryCached(state, key)) return true;
+
+            var owner = chown is null ? (from is null ? (0u, 0u) : ((uint, uint)?)null) : ResolveOwner(state, chown, i.Line);
+            string stage = Path.Combine(temp, "stage");
+            var staged = new List<StagedEntry>();
+            string destHost = Path.Combine(stage, destination.TrimStart('/'));
+            Directory.CreateDirectory(intoDirectory ? destHost : Path.GetDirectoryName(destHost)!);
+            foreach (var source in sources)
+            {
+                string target = intoDirectory ? Path.Combine(destHost, source.Name) : destHost;
+                if (source.Content is { } text)
+                {
+                    File.WriteAllText(target, text);
+                    staged.Add(new StagedEntry(target, null, 0x1A4, false, false, DateTime.UtcNow));
+                }
+                else if (source.Extract) ExtractTar(source.HostPath!, destHost);
+                else if (Directory.Exists(source.HostPath) && new FileInfo(source.HostPath!).LinkTarget is null)
+                {
+                    foreach (string child in Directory.EnumerateFileSystemEntries(source.HostPath!).OrderBy(x => x, StringComparer.Ordinal))
+                        StageTree(child, Path.Combine(destHost, Path.GetFileName(child)), from is null, staged);
+                }
+                else StageTree(source.HostPath!, target, from is null, staged);
+            }
+            FixOwnership(state, stage, destination, intoDirectory, staged, owner, chmod);
+            string layer = Path.Combine(temp, "layer.tar");
+            WriteStagedLayer(stage, layer);
+            CommitLayer(state, key, layer, $"{i.Keyword} {i.Arguments} # buildkit");
+            return false;
+        }
+        finally
+        {
+            if (Directory.Exists(temp)) Storage.LayerStore.DeleteTree(temp);
+        }
+    }
+
+    private (List<CopySource> Sources, string Digest) ResolveSources(StageState state, DockerfileInstruction i, List<string> names, string? from, string temp)
+    {
+        var sources = new List<CopySource>();
+        var digests = new List<string>();
+        foreach (string name in names)
+        {
+            if (name.StartsWith("<<", StringComparison.Ordinal) && i.Heredocs.FirstOrDefault(h => h.Name == name.TrimStart('<', '-')) is { } doc)
+            {
+                string text = doc.Expand ? ShellWords.ExpandOnly(doc.Content, state.Lookup, escape) : doc.Content;
+                sources.Add(new CopySource(doc.Name, null, text, false));
+                digests.Add("heredoc:" + doc.Name + ":" + text);
+                continue;
+            }
+            if (name.Contains("://", StringComparison.Ordinal))
+            {
+                if (i.Keyword == "ADD")
+                    throw new DockerfileException("AddUrlRefused", i.Line, $"ADD {name}: fetching URLs is refused; this builder works offline-first. Download the file into the build context and ADD or COPY it.", ErrorKind.InvalidOperation);
+                throw new DockerfileException("CopyUrl", i.Line, $"COPY {name}: COPY takes paths of the build context, not URLs.");
+            }
+            if (from is not null)
+            {
+                var (host, key) = CopyOutOf(state, from, name, temp, i.Line);
+                sources.Add(new CopySource(Path.GetFileName(host), host, null, false));
+                digests.Add("from:" + key + ":" + name);
+                continue;
+            }
+            foreach (string host in ContextMatches(name, i.Line))
+            {
+                bool extract = i.Keyword == "ADD" && File.Exists(host) && IsTar(host);
+                sources.Add(new CopySource(Path.GetFileName(host), host, null, extract));
+                digests.Add(Path.GetRelativePath(context, host) + ":" + extract + ":" + ContextDigest.Of(host, context, ignore, fileDigests));
+            }
+        }
+        return (sources, string.Join('\n', digests));
+    }
+
+    /// <summary>The context entries a COPY source names: a path, or a filepath.Match pattern over the context.</summary>
+    private List<string> ContextMatches(string name, int line)
+    {
+        string clean = DockerIgnore.Clean(name.TrimStart('/'));
+        if (clean == ".." || clean.StartsWith("../", StringComparison.Ordinal))
+            throw new DockerfileException("ContextEscape", line, $"forbidden path outside the build context: {name}.", ErrorKind.PermissionDenied);
+        if (clean.IndexOfAny(['*', '?', '[']) < 0)
+        {
+            string host = ContextPath(clean, line);
+            if ((clean != "." && ignore.IsIgnored(clean)) || !Path.Exists(host))
+                throw new DockerfileException("SourceNotFound", line, $"file not found in build context or excluded by .dockerignore: {name}.", ErrorKind.ObjectNotFound);
+            return [host];
+        }
+        var pattern = DockerIgnore.Compile(clean, line);
+        var matches = new List<string>();
+        int visited = 0;
+        var pending = new Stack<string>();
+        pending.Push(context);
+        while (pending.Count > 0 && visited++ < 1_000_000)
+        {
+            foreach (string entry in Directory.EnumerateFileSystemEntries(pending.Pop()).OrderByDescending(e => e, StringComparer.Ordinal))
+            {
+                string relative = Path.GetRelativePath(context, entry);
+                if (pattern.IsMatch(relative) && !ignore.IsIgnored(relative)) matches.Add(entry);
+                else if (Directory.Exists(entry) && new FileInfo(entry).LinkTarget is null) pending.Push(entry);
+            }
+        }
+        if (matches.Count == 0)
+            throw new DockerfileException("SourceNotFound", line, $"no source files were specified: nothing in the build context matches {name}.", ErrorKind.ObjectNotFound);
+        return matches.OrderBy(m => m, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>A context path on the host, refusing one that leaves the context directly or through a symlink.</summary>
+    private string ContextPath(string relative, int line)
+    {
+        string clean = DockerIgnore.Clean(relative.TrimStart('/'));
+        if (clean == ".." || clean.StartsWith("../", StringComparison.Ordinal))
+            throw new DockerfileException("ContextEscape", line, $"forbidden path outside the build context: {relative}.", ErrorKind.PermissionDenied);
+        string host = clean == "." ? context : Path.Combine(context, clean);
+        // Every component is resolved, not only the last: a symlinked directory of the context (sub -> /etc) must
+        // not lead COPY sub/passwd out of it.
+        string real = RealPath(host, line), root = RealPath(context, line);
+        if (real != root && !real.StartsWith(root + "/", StringComparison.Ordinal))
+            throw new DockerfileException("ContextSymlinkEscape", line, $"'{relative}' leads through a symlink to {real}, outside the build context.", ErrorKind.PermissionDenied);
+        return real;
+    }
+
+    /// <summary>realpath(3) of a path that may not exist (its missing tail is kept as written), in at most 40 link hops.</summary>
+    private static string RealPath(string path, int line, int hops = 0)
+    {
+        string current = "/";
+        string[] parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        for (int k = 0; k < parts.Length; k++)
+        {
+            if (parts[k] == ".") continue;
+            if (parts[k] == "..")
+            {
+                current = Path.GetDirectoryName(current) ?? "/";
+                continue;
+            }
+            string next = Path.Combine(current, parts[k]);
+            if (new FileInfo(next).LinkTarget is not { } target)
+            {
+                current = next;
+                continue;
+            }
+            if (hops >= 40) throw new DockerfileException("SymlinkLoop", line, $"too many levels of symbolic links in {path}.");
+            string rest = string.Join('/', parts[(k + 1)..]);
+            string resolved = (target.StartsWith('/') ? target : Path.Combine(current, target)) + (rest.Length > 0 ? "/" + rest : "");
+            return RealPath(resolved, line, hops + 1);
+        }
+        return current;
+    }
+
+    /// <summary>Copies a path of an earlier stage (or of an image) out through a container that never starts.</summary>
+    private (string Host, string Key) CopyOutOf(StageState state, string from, string path, string temp, int line)
+    {
+        string key;
+        Images.ContainerImage image;
+        if (BuildStages.Find(stages, from, state.Stage.Index) is { } stage)
+        {
+            var source = built[stage.Index];
+            image = Materialize(source, []);
+            key = source.CacheKey;
+        }
+        else
+        {
+            Images.ImageStore.ValidateNameOrId(from);
+            image = images.Find(from) ?? pull(from, options.Platform, options.Cancel);
+            key = image.Id;
+        }
+        if (path.IndexOfAny(['*', '?', '[']) >= 0)
+            throw new DockerfileException("UnsupportedPattern", line, $"COPY --from={from} {path}: patterns are only supported for sources in the build context.", ErrorKind.NotInstalled);
+        string into = Path.Combine(temp, "from", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(into);
+        string id = containers.Create(new ContainerOptions
+        {
+            Image = image.Id, Name = "build-" + Guid.NewGuid().ToString("N")[..16], Entrypoint = ["/bin/true"], Network = "none",
+            Labels = new Dictionary<string, string> { ["io.pscontainer.build"] = "copy" },
+        }).Id;
+        try
+        {
+            string containerPath = path.StartsWith('/') ? path : state.WorkingDir.TrimEnd('/') + "/" + path;
+            var result = containers.CopyFromContainer(id, containerPath, into, new CopyOptions { Archive = true, Cancel = options.Cancel });
+            return (result.Destination, key);
+        }
+        catch (EngineException e) when (e.Kind == ErrorKind.ObjectNotFound)
+        {
+            throw new DockerfileException("SourceNotFound", line, $"COPY --from={from}: {path} is not in that stage's file system.", ErrorKind.ObjectNotFound, e);
+        }
+        finally
+        {
+            containers.Remove(id, force: true, removeVolumes: true);
+        }
+    }
+
+    private void StageTree(string source, string target, bool fromContext, List<StagedEntry> staged)
+    {
+        var info = new FileInfo(source);
+        if (fromContext && ignore.IsIgnored(Path.GetRelativePath(context, source)) && !ignore.HasExclusions) return;
+        if (info.LinkTarget is { } link)
+        {
+            File.CreateSymbolicLink(target, link);
+            staged.Add(new StagedEntry(target, source, 0, true, false, info.LastWriteTimeUtc));
+            return;
+        }
+        if (Directory.Exists(source))
+        {
+            Directory.CreateDirectory(target);
+            foreach (string child in Directory.EnumerateFileSystemEntries(source).OrderBy(x => x, StringComparer.Ordinal))
+                StageTree(child, Path.Combine(target, Path.GetFileName(child)), fromContext, staged);
+            staged.Add(new StagedEntry(target, source, (uint)new DirectoryInfo(source).UnixFileMode, false, true, Directory.GetLastWriteTimeUtc(source)));
+            return;
+        }
+        if (fromContext && ignore.IsIgnored(Path.GetRelativePath(context, source))) return;
+        if (!info.Exists) return; // sockets, devices and FIFOs are not copied
+        File.Copy(source, target, overwrite: true);
+        staged.Add(new StagedEntry(target, source, (uint)info.UnixFileMode, false, false, info.LastWriteTimeUtc));
+    }
+
+    private static bool IsTar(string path)
+    {
+        using var file = File.OpenRead(path);
+        using var data = Compression.OpenDecompressed(file, out _);
+        var head = new byte[512];
+        int read = 0;
+        while (read < head.Length && data.Read(head, read, head.Length - read) is int n and > 0) read += n;
+        return read == 512 && System.Text.Encoding.ASCII.GetString(head, 257, 5) == "ustar";
+    }
+
+    private void ExtractTar(string tar, string directory)
+    {
+        using var file = File.OpenRead(tar);
+        using var data = Compression.OpenDecompressed(file, out _);
+        using var root = RootedDirectory.Open(directory);
+        Storage.LayerApplier.Apply(data, root, new Storage.ExtractOptions { Whiteouts = false, Cancel = options.Cancel });
+    }
+
+    private static uint ParseMode(string text, int line)
+    {
+        try
+        {
+            uint mode = Convert.ToUInt32(text, 8);
+            if (mode <= 0xFFF) return mode;
+        }
+        catch (FormatException) { }
+        catch (OverflowException) { }
+        throw new DockerfileException("InvalidChmod", line, $"--chmod={text} is not an octal mode (for example 755).");
+    }
+}
