@@ -62,7 +62,7 @@ public sealed class StreamingExec : IDisposable
     /// <summary>Ends the exec (the runtime forwards SIGTERM to the process).</summary>
     public void Kill()
     {
-        if (exitCode is null) Tmds.Linux.LibC.kill(runtimePid, 15);
+        if (exitCode is null) ProcessSignal.TrySend(runtimePid, ProcessSignal.SIGTERM);
     }
 
     public void Dispose()
