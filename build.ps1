@@ -275,7 +275,7 @@ switch ($Task) {
         # Competitors (docker, podman) are used when present, never installed or started here.
         Install-DebianPackage @('busybox-static', 'skopeo', 'umoci', 'runc')
         Invoke-Build
-        foreach ($script in 'import', 'run', 'runtime', 'pull', 'network', 'dns', 'health', 'api') {
+        foreach ($script in 'import', 'run', 'runtime', 'pull', 'network', 'dns', 'health', 'api', 'build') {
             $path = Join-Path $repo "bench/$script.ps1"
             if (Test-Path $path) { Write-Host "`n#### bench/$script.ps1" -ForegroundColor Cyan; & $path -ModulePath $out }
         }
