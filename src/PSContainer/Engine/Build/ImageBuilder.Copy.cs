@@ -22,7 +22,8 @@ public sealed partial class ImageBuilder
         var words = i.Json is { } json ? json.Select(w => ShellWords.Word(w, state.Lookup, escape)).ToList() : ShellWords.Words(i.Arguments, state.Lookup, escape);
         if (words.Count < 2) throw new DockerfileException("MissingArguments", i.Line, $"{i.Keyword} needs at least one source and a destination.");
         string dest = words[^1];
-        string destination = DockerIgnore.Clean(dest.StartsWith('/') ? dest : state.WorkingDir.TrimEnd('/') + "/" + dest);
+        // Rooted before cleaning, so no '..' (nor a base image's relative WorkingDir) leads above the image's root.
+        string destination = DockerIgnore.Clean(dest.StartsWith('/') ? dest : "/" + state.WorkingDir.Trim('/') + "/" + dest);
         destination = destination == "." ? "/" : "/" + destination.TrimStart('/');
         string? from = i.Flag("from") is { } f ? ShellWords.Word(f, state.Lookup, escape) : null;
         string? chown = i.Flag("chown") is { } c ? ShellWords.Word(c, state.Lookup, escape) : null;
@@ -48,18 +49,23 @@ public sealed partial class ImageBuilder
             foreach (var source in sources)
             {
                 string target = intoDirectory ? Path.Combine(destHost, source.Name) : destHost;
+                EnsureNoLinkOnPath(stage, target, i.Line);
                 if (source.Content is { } text)
                 {
                     File.WriteAllText(target, text);
                     staged.Add(new StagedEntry(target, null, 0x1A4, false, false, DateTime.UtcNow));
                 }
-                else if (source.Extract) ExtractTar(source.HostPath!, destHost);
+                else if (source.Extract)
+                {
+                    EnsureNoLinkOnPath(stage, destHost, i.Line);
+                    ExtractTar(source.HostPath!, destHost);
+                }
                 else if (Directory.Exists(source.HostPath) && new FileInfo(source.HostPath!).LinkTarget is null)
                 {
                     foreach (string child in Directory.EnumerateFileSystemEntries(source.HostPath!).OrderBy(x => x, StringComparer.Ordinal))
-                        StageTree(child, Path.Combine(destHost, Path.GetFileName(child)), from is null, staged);
+                        StageTree(child, Path.Combine(destHost, Path.GetFileName(child)), from is null, staged, stage, i.Line);
                 }
-                else StageTree(source.HostPath!, target, from is null, staged);
+                else StageTree(source.HostPath!, target, from is null, staged, stage, i.Line);
             }
             FixOwnership(state, stage, destination, intoDirectory, staged, owner, chmod);
             string layer = Path.Combine(temp, "layer.tar");
@@ -207,7 +213,7 @@ public sealed partial class ImageBuilder
         string id = containers.Create(new ContainerOptions
         {
             Image = image.Id, Name = "build-" + Guid.NewGuid().ToString("N")[..16], Entrypoint = ["/bin/true"], Network = "none",
-            Labels = new Dictionary<string, string> { ["io.pscontainer.build"] = "copy" },
+            Labels = BuildContainers.Labels("copy"),
         }).Id;
         try
         {
@@ -225,8 +231,32 @@ public sealed partial class ImageBuilder
         }
     }
 
-    private void StageTree(string source, string target, bool fromContext, List<StagedEntry> staged)
+    /// <summary>
+    /// Staging writes through plain paths, so nothing on the way to a target may be a symlink an earlier source of the
+    /// same COPY staged (COPY a* d /dest/ with a -> /etc and d/a/x would write /etc/x as root); the target itself, if a
+    /// link, is replaced as an archive would replace it.
+    /// </summary>
+    private static void EnsureNoLinkOnPath(string stage, string target, int line)
     {
+        string relative = Path.GetRelativePath(stage, target);
+        if (relative == ".." || relative.StartsWith("../", StringComparison.Ordinal) || Path.IsPathRooted(relative))
+            throw new DockerfileException("StageEscape", line, $"'{target}' is outside the copy's staging tree.", ErrorKind.PermissionDenied);
+        string[] parts = relative.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        string current = stage;
+        for (int k = 0; k < parts.Length; k++)
+        {
+            current = Path.Combine(current, parts[k]);
+            if (new FileInfo(current).LinkTarget is null) continue;
+            if (k < parts.Length - 1)
+                throw new DockerfileException("SourcesOverlapSymlink", line,
+                    $"two sources of this copy meet at '/{string.Join('/', parts[..(k + 1)])}', which one of them makes a symbolic link: the other would be written through it.", ErrorKind.InvalidArgument);
+            File.Delete(current);
+        }
+    }
+
+    private void StageTree(string source, string target, bool fromContext, List<StagedEntry> staged, string stage, int line)
+    {
+        EnsureNoLinkOnPath(stage, target, line);
         var info = new FileInfo(source);
         if (fromContext && ignore.IsIgnored(Path.GetRelativePath(context, source)) && !ignore.HasExclusions) return;
         if (info.LinkTarget is { } link)
@@ -239,7 +269,7 @@ public sealed partial class ImageBuilder
         {
             Directory.CreateDirectory(target);
             foreach (string child in Directory.EnumerateFileSystemEntries(source).OrderBy(x => x, StringComparer.Ordinal))
-                StageTree(child, Path.Combine(target, Path.GetFileName(child)), fromContext, staged);
+                StageTree(child, Path.Combine(target, Path.GetFileName(child)), fromContext, staged, stage, line);
             staged.Add(new StagedEntry(target, source, (uint)new DirectoryInfo(source).UnixFileMode, false, true, Directory.GetLastWriteTimeUtc(source)));
             return;
         }

@@ -46,6 +46,9 @@ public sealed partial class ImageBuilder
         context = Path.GetFullPath(options.ContextDirectory);
         if (!Directory.Exists(context))
             throw new EngineException("ContextNotFound", ErrorKind.ObjectNotFound, options.ContextDirectory, $"The build context '{options.ContextDirectory}' is not a directory.");
+        // The real path once: sources are resolved to real paths, and .dockerignore patterns match them relative to
+        // this; a context reached through a symlink would otherwise match nothing (../../… paths) and ignore nothing.
+        context = RealPath(context, 0);
         var tags = ParseTags(options.Tags);
         if (options.Network is not ("none" or "bridge" or "host" or "default"))
             throw new EngineException("InvalidBuildNetwork", ErrorKind.InvalidArgument, options.Network, $"'{options.Network}' is not a build network: none, bridge or host.");
