@@ -241,6 +241,65 @@ Describe 'bad input is a clear error naming the line, and leaves nothing' {
         if ($Id -ne 'BuildStepFailed') { @(Get-ContainerImage).Count | Should -Be $before }
     }
 
+    It 'never writes through a symlink one source of a COPY staged when another source meets it' {
+        # a -> a host directory (copied as the link it is, through the glob) and d/a/pwned: staging d after a must
+        # not follow the staged link onto the host.
+        $victim = Join-Path $script:w 'victim'
+        New-Item -ItemType Directory -Force $victim | Out-Null
+        $ctx = New-Context 'overlap' "FROM pester/build-base:1`nCOPY a* d /dest/" @{ 'd/a/pwned' = 'x' }
+        & ln -s $victim (Join-Path $ctx 'a')
+        $image = Build-ContainerImage -Path $ctx -Tag pester/overlap:1 -Network none -ErrorVariable err -ErrorAction SilentlyContinue
+        Get-ChildItem $victim | Should -BeNullOrEmpty -Because 'the build wrote nothing outside its staging tree'
+        if ($image) {
+            Invoke-InImage pester/overlap:1 'test -d /dest/a && cat /dest/a/pwned' | Should -Be 'x'
+            Remove-ContainerImage pester/overlap:1
+        }
+        else { $err[0].FullyQualifiedErrorId | Should -BeLike 'SourcesOverlapSymlink,*' }
+        Get-BuildLeftover | Should -BeNullOrEmpty
+    }
+
+    It 'gives a writable bind mount a copy: what RUN writes there never reaches the context' {
+        $ctx = New-Context 'rw-bind' "FROM pester/build-base:1`nRUN --mount=type=bind,source=src,target=/mnt,rw rm /mnt/keep.txt && echo new > /mnt/new.txt && ls /mnt > /seen.txt" @{ 'src/keep.txt' = 'k'; 'src/secret.txt' = 's'; '.dockerignore' = "src/secret.txt`n" }
+        $null = Build-ContainerImage -Path $ctx -Tag pester/rwbind:1 -Network none -ErrorAction Stop
+        Get-ChildItem (Join-Path $ctx 'src') -Name | Sort-Object | Should -Be @('keep.txt', 'secret.txt')
+        # The step saw the context path without what .dockerignore names, and wrote into its own copy.
+        Invoke-InImage pester/rwbind:1 'cat /seen.txt' | Should -Be 'new.txt'
+        Remove-ContainerImage pester/rwbind:1
+        Get-BuildLeftover | Should -BeNullOrEmpty
+    }
+
+    It 'leaves a running build''s step containers to container prune, and Repair-ContainerState removes a killed build''s' {
+        $live = [PSContainer.Engine.Build.BuildContainers]::Labels('step')
+        # The same owner with a pid no process has: a build that was killed.
+        $parts = $live['io.pscontainer.build.owner'].Split('-')
+        $ids = $parts[1].Split('.')
+        $deadPid = 4000000
+        while (Test-Path "/proc/$deadPid") { $deadPid++ }
+        $dead = @{ 'io.pscontainer.build' = 'step'; 'io.pscontainer.build.owner' = "build-$deadPid.$($ids[1]).$($ids[2])-$($parts[2])" }
+        $deadId = (New-Container pester/build-base:1 -Name pester-deadstep -Label $dead -Network none -Command true).Id
+        $null = New-Container pester/build-base:1 -Name pester-livestep -Label ([hashtable]$live) -Network none -Command true
+        $service = [PSContainer.Engine.Services.ContainerService]::new([PSContainer.Engine.ContainerEngine]::ForEnvironment())
+        $noFilters = [Collections.Generic.Dictionary[string, Collections.Generic.IReadOnlyList[string]]]::new()
+        $pruned = $service.Prune($noFilters).ContainersDeleted
+        $pruned | Should -Contain $deadId -Because 'a killed build''s container is prunable'
+        Get-Container pester-livestep -All | Should -Not -BeNullOrEmpty -Because 'a running build''s step container is not pruned'
+        $null = New-Container pester/build-base:1 -Name pester-deadstep -Label $dead -Network none -Command true
+        Repair-ContainerState
+        Get-Container pester-deadstep -All -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        Get-Container pester-livestep -All | Should -Not -BeNullOrEmpty
+        Remove-Container pester-livestep -Force
+    }
+
+    It 'applies .dockerignore when the context is reached through a symlink' {
+        $ctx = New-Context 'ignored-through-link' "FROM pester/build-base:1`nCOPY . /app/" @{ 'keep.txt' = 'k'; 'secret.txt' = 's'; '.dockerignore' = "secret.txt`n" }
+        $link = Join-Path $script:w 'context-link'
+        & ln -sfn $ctx $link
+        $null = Build-ContainerImage -Path $link -Tag pester/linked:1 -Network none -ErrorAction Stop
+        Invoke-InImage pester/linked:1 'test -e /app/keep.txt && echo kept; test -e /app/secret.txt && echo leaked; true' | Should -Be 'kept'
+        Remove-ContainerImage pester/linked:1
+        Remove-Item $link
+    }
+
     It 'refuses a Dockerfile of 10 MB' {
         $ctx = New-Context 'huge' ''
         $text = "FROM pester/build-base:1`n" + ('# ' + ('x' * 1022) + "`n") * 10240

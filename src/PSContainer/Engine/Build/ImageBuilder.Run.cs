@@ -18,7 +18,7 @@ public sealed partial class ImageBuilder
             int eq = e.IndexOf('=');
             if (eq > 0) env[e[..eq]] = e[(eq + 1)..];
         }
-        var (volumes, tmpfs, mountKey) = RunMounts(state, i);
+        var (volumes, tmpfs, mountKey, writableCopies) = RunMounts(state, i);
         string key = BuildCache.Key(state.CacheKey, "RUN", JsonSerializer.Serialize(argv), JsonSerializer.Serialize(env),
             state.User, state.WorkingDir, mountKey, options.Network);
         if (TryCached(state, key)) return true;
@@ -36,12 +36,15 @@ public sealed partial class ImageBuilder
             Volumes = volumes,
             Tmpfs = tmpfs,
             Healthcheck = new HealthConfig { Test = ["NONE"] },
-            Labels = new Dictionary<string, string> { ["io.pscontainer.build"] = "step" },
+            Labels = BuildContainers.Labels("step"),
         };
         string? id = null;
         string layer = TempPath("build-run", ".tar");
         try
         {
+            // A writable bind gets a copy of the context path (without what .dockerignore names): what the step
+            // writes there is discarded, as BuildKit discards it, and never reaches the user's files.
+            foreach (var (host, copy) in writableCopies) StageTree(host, copy, fromContext: true, [], paths.Temp, i.Line);
             id = containers.Create(run).Id;
             containers.Start(id);
             foreach (var record in containers.Logs(id, follow: true, options.Cancel))
@@ -70,10 +73,16 @@ public sealed partial class ImageBuilder
                 }
                 catch (EngineException)
                 {
-                    // The step's own error is the one to report; Repair-ContainerState finds a leftover container.
+                    // The step's own error is the one to report; Repair-ContainerState removes the container once this
+                    // process has exited (BuildContainers).
                 }
             }
             File.Delete(layer);
+            foreach (var (_, copy) in writableCopies)
+            {
+                if (Directory.Exists(copy)) Storage.LayerStore.DeleteTree(copy);
+                else File.Delete(copy); // a bound file (or a link): nothing to do if it was never made
+            }
         }
     }
 
@@ -104,12 +113,13 @@ public sealed partial class ImageBuilder
 
     /// <summary>
     /// RUN --mount: type=cache (a directory under build-cache/mounts kept across builds, by id or target),
-    /// type=bind (a context path, read-only unless rw), type=tmpfs. The key part names what the mounts are and, for a
+    /// type=bind (a context path, read-only; with rw a copy made for the step), type=tmpfs. The key part names what the mounts are and, for a
     /// bind of the context, what it holds.
     /// </summary>
-    private (List<string> Volumes, List<string> Tmpfs, string Key) RunMounts(StageState state, DockerfileInstruction i)
+    private (List<string> Volumes, List<string> Tmpfs, string Key, List<(string Host, string Copy)> WritableCopies) RunMounts(StageState state, DockerfileInstruction i)
     {
         var volumes = new List<string>();
+        var writableCopies = new List<(string, string)>();
         var tmpfs = new List<string>();
         var key = new List<string>();
         foreach (string spec in i.FlagValues("mount"))
@@ -137,7 +147,13 @@ public sealed partial class ImageBuilder
                     string source = fields.GetValueOrDefault("source") ?? fields.GetValueOrDefault("src") ?? ".";
                     string host = ContextPath(source, i.Line);
                     bool rw = fields.ContainsKey("rw") || fields.ContainsKey("readwrite");
-                    volumes.Add(host + ":" + target + (rw ? "" : ":ro"));
+                    string bound = host;
+                    if (rw)
+                    {
+                        bound = TempPath("build-bind");
+                        writableCopies.Add((host, bound));
+                    }
+                    volumes.Add(bound + ":" + target + (rw ? "" : ":ro"));
                     key.Add("bind:" + source + ":" + target + ":" + rw + ":" + ContextDigest.Of(host, context, ignore, fileDigests));
                     break;
                 case "tmpfs":
@@ -148,6 +164,6 @@ public sealed partial class ImageBuilder
                     throw new DockerfileException("UnsupportedMount", i.Line, $"--mount type={type} is not supported (cache, bind and tmpfs are).", ErrorKind.NotInstalled);
             }
         }
-        return (volumes, tmpfs, string.Join('\n', key));
+        return (volumes, tmpfs, string.Join('\n', key), writableCopies);
     }
 }

@@ -167,6 +167,8 @@ public sealed partial class ContainerManager
         removed.AddRange(RemoveOrphanContainerDirectories(known).Select(id => $"container directory {id}"));
         // Containers still running whose records went with a deleted state root.
         removed.AddRange(RemoveOrphanRuns(known));
+        // Step containers of builds whose process was killed.
+        removed.AddRange(RemoveEndedBuildContainers());
         // What the ledger says runs made, for containers nobody uses (custom cgroup parents included).
         removed.AddRange(RemoveUnusedLedgerObjects(InUse));
         // Temporaries of killed imports and pulls: only those whose owning process is gone.

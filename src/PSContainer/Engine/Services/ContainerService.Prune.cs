@@ -23,6 +23,7 @@ public sealed partial class ContainerService
             if (c.State is ContainerState.Running or ContainerState.Paused or ContainerState.Restarting) continue;
             if (until is DateTime u && c.Created >= u) continue;
             if (!ObjectFilters.LabelsMatch(filters, c.Labels)) continue;
+            if (Build.BuildContainers.OfLiveBuild(c.Labels)) continue; // a step of a build that is running now
             long size = ContainerManager.DirectorySize(Manager.UpperDir(c.Id));
             try
             {
