@@ -69,6 +69,21 @@ public sealed class StateSchemaTests : IDisposable
     }
 
     [Fact]
+    public void RootThatNeverUsedVolumesGetsTheirTables()
+    {
+        // Before migrations VolumeStore made its tables on first use: a root that never used a volume has the
+        // schema row of version 1 and no volume tables.
+        Run(File.ReadAllText(RepoTree.Combine("tests", "PSContainer.Tests", "Fixtures", "state-schema-unstamped-v1.sql")));
+        Run("DROP TABLE volume_users; DROP TABLE volumes;");
+
+        var db = new StateDb(DbPath);
+
+        Assert.Equal(1, TableCount("volumes"));
+        Assert.Equal(1, TableCount("volume_users"));
+        Assert.Empty(new VolumeStore(db).All());
+    }
+
+    [Fact]
     public void NewDatabaseIsCreatedAtTheLatestVersionAndReopensUnchanged()
     {
         _ = new StateDb(DbPath);

@@ -24,6 +24,7 @@ public static class StateSchema
     [
         new(1, "initial schema", CreateInitialSchema),
         new(2, "host object ledger", CreateHostObjectLedger),
+        new(3, "volume tables for roots that never used volumes", CreateVolumeTables),
     ];
 
     public static int Latest => Migrations[^1].Version;
@@ -97,6 +98,25 @@ public static class StateSchema
             recorded TEXT NOT NULL,
             PRIMARY KEY(container_id, kind, name));
         """);
+
+    /// <summary>Before migrations, VolumeStore made its two tables on first use, so a root stamped at version 1
+    /// (or 2) that never used a volume lacks them; the statements are version 1's, idempotent.</summary>
+    private static void CreateVolumeTables(SqliteConnection c, SqliteTransaction tx) => c.Execute(tx, VolumeTables);
+
+    private const string VolumeTables = """
+                CREATE TABLE IF NOT EXISTS volumes(
+                    name TEXT PRIMARY KEY,
+                    driver TEXT NOT NULL,
+                    options TEXT NOT NULL,
+                    labels TEXT NOT NULL,
+                    created TEXT NOT NULL,
+                    anonymous INTEGER NOT NULL DEFAULT 0,
+                    state TEXT NOT NULL);
+                CREATE TABLE IF NOT EXISTS volume_users(
+                    volume TEXT NOT NULL REFERENCES volumes(name),
+                    container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+                    PRIMARY KEY(volume, container_id));
+            """;
 
     private static void CreateInitialSchema(SqliteConnection c, SqliteTransaction tx) => c.Execute(tx, """
                 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
