@@ -13,12 +13,17 @@ namespace PSContainer.Api;
 /// hijacked, the end of input no longer reaches Kestrel's HTTP layer; the connection ends when the handler returns,
 /// or when a write to a client that is really gone fails.
 /// Its input also goes through <see cref="UpgradeBodyTransport"/>, so that an upgrade request with a body (the docker
-/// CLI's attached exec start) reaches Kestrel as one it can upgrade; the pump marks a connection hijacked as soon as an
-/// upgrade request's head passes, so a FIN right behind the request does not abort it either.
+/// CLI's attached exec start) reaches Kestrel as one it can upgrade; the pump notes an upgrade request's head as it
+/// passes, and a FIN right behind such a request waits (bounded) for its handler to hijack the connection, so it
+/// does not abort a hijack either.
 /// </summary>
 public sealed class HalfCloseConnection : ConnectionContext
 {
     private const string HijackedKey = "psc-api.hijacked";
+    private const string HijackDecisionKey = "psc-api.hijack-decision";
+    // Set by a handler's MarkHijacked; awaited (bounded) when the client's FIN follows an upgrade request.
+    private readonly TaskCompletionSource hijackDecision = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool upgradeRequested;
     private readonly ConnectionContext inner;
     private readonly CancellationTokenSource closed = new();
     private readonly CancellationTokenRegistration registration;
@@ -28,7 +33,8 @@ public sealed class HalfCloseConnection : ConnectionContext
     private HalfCloseConnection(ConnectionContext inner)
     {
         this.inner = inner;
-        transport = rewriting = new UpgradeBodyTransport(inner.Transport, () => inner.Items[HijackedKey] = true);
+        inner.Items[HijackDecisionKey] = hijackDecision;
+        transport = rewriting = new UpgradeBodyTransport(inner.Transport, () => upgradeRequested = true);
         // The transport reports the client's FIN at once, perhaps before the upgrade request it followed was read
         // (a client may send its request, its stdin and FIN in one go): decided once the pump has read up to the FIN.
         registration = inner.ConnectionClosed.Register(() => _ = CloseUnlessHijacked());
@@ -37,6 +43,10 @@ public sealed class HalfCloseConnection : ConnectionContext
     private async Task CloseUnlessHijacked()
     {
         await rewriting.InputEnded.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        // An upgrade request's FIN is kept from Kestrel only if its handler does hijack the connection: a request
+        // that merely carries the headers (GET /events with Upgrade: tcp) is closed as any other once that is clear.
+        if (upgradeRequested && !inner.Items.ContainsKey(HijackedKey))
+            await hijackDecision.Task.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         if (!inner.Items.ContainsKey(HijackedKey))
         {
             try
@@ -56,7 +66,9 @@ public sealed class HalfCloseConnection : ConnectionContext
     /// <summary>Called by a handler before it upgrades the request: from then on a FIN from the client is not an abort.</summary>
     public static void MarkHijacked(HttpContext http)
     {
-        if (http.Features.Get<IConnectionItemsFeature>() is { } items) items.Items[HijackedKey] = true;
+        if (http.Features.Get<IConnectionItemsFeature>() is not { } items) return;
+        items.Items[HijackedKey] = true;
+        if (items.Items.TryGetValue(HijackDecisionKey, out var decision) && decision is TaskCompletionSource tcs) tcs.TrySetResult();
     }
 
     public override string ConnectionId { get => inner.ConnectionId; set => inner.ConnectionId = value; }

@@ -36,9 +36,11 @@ public static class HijackedStream
             await ctx.Response.StartAsync(ctx.RequestAborted);
             output = ctx.Response.Body;
         }
-        // Not RequestAborted: a client without stdin half-closes its side at once (the docker CLI does), which Kestrel
-        // reports as an abort. The client is gone only when a write to it fails (or the server stops).
-        using var gone = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
+        // After an upgrade not RequestAborted: a client without stdin half-closes its side at once (the docker CLI
+        // does), which Kestrel reports as an abort; that client is gone only when a write to it fails (or the server
+        // stops). Without an upgrade the answer is an ordinary response: its client leaving aborts it.
+        using var gone = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping,
+            connection is null ? ctx.RequestAborted : CancellationToken.None);
         var watching = endOnHangUp && connection is not null ? WatchHangUp(ctx.Features.Get<IConnectionSocketFeature>()?.Socket, gone) : Task.CompletedTask;
         try
         {

@@ -45,9 +45,14 @@ try
     var app = builder.Build();
     var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("psc-api");
 
+    var stopping = app.Lifetime.ApplicationStopping;
     app.Use(async (ctx, next) =>
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        // Followed logs, events and stats end when the server stops, not only when their client leaves: otherwise
+        // a stop waits out Kestrel's shutdown timeout (30 s, as long as the unit's TimeoutStopSec) for each client.
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, stopping);
+        ctx.RequestAborted = ended.Token;
         // dockerd's headers on every answer: what a client negotiates its version from.
         ctx.Response.Headers["Api-Version"] = ApiVersion.Max.ToString();
         ctx.Response.Headers["Docker-Experimental"] = "false";

@@ -22,8 +22,6 @@ public static class UpgradeRequestHead
     /// <summary>The request header that carries a moved body, base64.</summary>
     public const string BodyHeader = "X-Psc-Upgrade-Body";
 
-    private static ReadOnlySpan<byte> HeadEnd => "\r\n\r\n"u8;
-
     public enum Kind
     {
         /// <summary>No complete head yet: read more.</summary>
@@ -43,11 +41,10 @@ public static class UpgradeRequestHead
     /// <summary>Classifies the request head at the start of <paramref name="data"/>.</summary>
     public static Head Parse(ReadOnlySpan<byte> data)
     {
-        int end = data[..Math.Min(data.Length, MaxHeadLength)].IndexOf(HeadEnd);
-        if (end < 0) return new Head(data.Length >= MaxHeadLength ? Kind.Opaque : Kind.Incomplete, 0, 0);
-        int length = end + HeadEnd.Length;
-        var lines = Encoding.Latin1.GetString(data[..end]).Split("\r\n");
-        if (!IsRequestLine(lines[0])) return new Head(Kind.Opaque, length, 0);
+        int length = HeadLength(data[..Math.Min(data.Length, MaxHeadLength)]);
+        if (length < 0) return new Head(data.Length >= MaxHeadLength ? Kind.Opaque : Kind.Incomplete, 0, 0);
+        var lines = Lines(data[..length]);
+        if (lines.Length == 0 || !IsRequestLine(lines[0])) return new Head(Kind.Opaque, length, 0);
         long? contentLength = null;
         bool chunked = false, connectionUpgrade = false, upgrade = false;
         foreach (string line in lines.Skip(1))
@@ -82,7 +79,7 @@ public static class UpgradeRequestHead
     /// </summary>
     public static byte[] Rewrite(ReadOnlySpan<byte> head, ReadOnlySpan<byte> body)
     {
-        var lines = Encoding.Latin1.GetString(head[..head.IndexOf(HeadEnd)]).Split("\r\n");
+        var lines = Lines(head[..HeadLength(head)]);
         var kept = lines.Where((line, i) => i == 0 || !(HasName(line, "Content-Length") || HasName(line, BodyHeader)));
         string text = string.Join("\r\n", kept) + $"\r\n{BodyHeader}: {Convert.ToBase64String(body)}\r\n\r\n";
         return Encoding.Latin1.GetBytes(text);
@@ -100,6 +97,31 @@ public static class UpgradeRequestHead
         {
             throw ApiException.BadParameter($"the {BodyHeader} header is not base64");
         }
+    }
+
+    /// <summary>
+    /// The length of the head at the start of <paramref name="data"/>, its empty line included, or -1 if it has not
+    /// ended yet. Lines end with CRLF or, as Kestrel also accepts (and Docker.DotNet sends), a bare LF.
+    /// </summary>
+    private static int HeadLength(ReadOnlySpan<byte> data)
+    {
+        int lineStart = 0;
+        for (int i = 0; i < data.Length; i++)
+        {
+            if (data[i] != (byte)'\n') continue;
+            int lineLength = i - lineStart;
+            if (lineLength == 0 || (lineLength == 1 && data[lineStart] == (byte)'\r')) return i + 1;
+            lineStart = i + 1;
+        }
+        return -1;
+    }
+
+    /// <summary>The head's lines without their terminators, up to (not including) the empty line.</summary>
+    private static string[] Lines(ReadOnlySpan<byte> head)
+    {
+        var lines = Encoding.Latin1.GetString(head).Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        int empty = lines.IndexOf("");
+        return lines.Take(empty < 0 ? lines.Count : empty).ToArray();
     }
 
     private static bool HasName(string line, string name) =>

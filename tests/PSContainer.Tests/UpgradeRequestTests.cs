@@ -73,6 +73,11 @@ public sealed class UpgradeRequestTests
     [InlineData("\u0016\u0003\u0001\u0002\u0000\u0001\u0000\u0001\r\n\r\n", UpgradeRequestHead.Kind.Opaque, 0)]
     [InlineData("POST /x HTTP/1.1\r\nHost: x\r\n", UpgradeRequestHead.Kind.Incomplete, 0)]
     [InlineData("", UpgradeRequestHead.Kind.Incomplete, 0)]
+    // Docker.DotNet 3.125 ends its header lines with a bare LF, which Kestrel accepts too.
+    [InlineData("GET /images/json HTTP/1.1\r\nUser-Agent: Docker.DotNet\nHost: x\nConnection: close\n\r\n", UpgradeRequestHead.Kind.Plain, 0)]
+    [InlineData("POST /x HTTP/1.1\nConnection: Upgrade\nUpgrade: tcp\nContent-Length: 2\n\n", UpgradeRequestHead.Kind.UpgradeWithBody, 2)]
+    [InlineData("POST /x HTTP/1.1\nHost: x\n", UpgradeRequestHead.Kind.Incomplete, 0)]
+    [InlineData("\r\nGET / HTTP/1.1\r\n\r\n", UpgradeRequestHead.Kind.Opaque, 0)]
     public void ClassifiesHeads(string head, UpgradeRequestHead.Kind kind, long body)
     {
         var parsed = UpgradeRequestHead.Parse(Bytes(head));

@@ -71,6 +71,9 @@ public sealed class StreamingExec : IDisposable
         if (exitCode is null)
         {
             Kill();
+            // A process that ignores SIGTERM must not hold this thread (and a server's shutdown) forever: after a
+            // grace period the exec's own process (the runtime's child, which SIGKILL cannot be forwarded to) is killed.
+            using var escalate = new Timer(_ => ProcessSignal.TrySend(ExecPid.Of(runtimePid), ProcessSignal.SIGKILL), null, TimeSpan.FromSeconds(10), Timeout.InfiniteTimeSpan);
             Wait();
         }
         Stdout.Dispose();
