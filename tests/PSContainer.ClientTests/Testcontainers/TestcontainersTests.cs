@@ -26,7 +26,7 @@ public sealed class TestcontainersTests
             .WithCommand("mkdir -p /www && echo hello from psc > /www/index.html && exec httpd -f -p 80 -h /www")
             .WithPortBinding(80, assignRandomHostPort: true)
             // A healthcheck in the create request (StartInterval is API 1.44's), waited for as well as the HTTP answer.
-            .WithCreateParameterModifier(p => p.Healthcheck = new Docker.DotNet.Models.HealthConfig
+            .WithCreateParameterModifier(p => p.Healthcheck = new Docker.DotNet.Models.HealthcheckConfig
             {
                 Test = ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1/"],
                 Interval = TimeSpan.FromSeconds(1),
