@@ -29,11 +29,8 @@ Describe 'Docker Engine API (psc-api)' -Skip:([bool]$script:why) {
     }
 
     AfterAll {
-        $serviceLeft = Stop-TestApiService $script:service
         # Checked after the clean-up, so a failure here leaves nothing behind either.
-        $bridgeLeft = Remove-TestApiStateRoot $script:state
-        $bridgeLeft | Should -BeNullOrEmpty -Because 'no bridge of the test root outlives it'
-        $serviceLeft | Should -BeNullOrEmpty -Because 'the server exited and took its socket with it'
+        Remove-TestApiSuite $script:service $script:state | Should -BeNullOrEmpty -Because 'no server, socket or bridge of the test root outlives it'
     }
 
     BeforeEach {

@@ -71,10 +71,8 @@ Describe 'Docker Engine API: files, stats and events (psc-api)' -Skip:([bool]$sc
     }
 
     AfterAll {
-        $serviceLeft = Stop-TestApiService $script:service
-        $bridgeLeft = Remove-TestApiStateRoot $script:state
-        $bridgeLeft | Should -BeNullOrEmpty -Because 'no bridge of the test root outlives it'
-        $serviceLeft | Should -BeNullOrEmpty -Because 'the server exited and took its socket with it'
+        # Checked after the clean-up, so a failure here leaves nothing behind either.
+        Remove-TestApiSuite $script:service $script:state | Should -BeNullOrEmpty -Because 'no server, socket or bridge of the test root outlives it'
     }
 
     BeforeEach {

@@ -40,10 +40,8 @@ Describe 'Docker Engine API: images, registries, TLS and the service unit (psc-a
         foreach ($s in $script:extraServices) { $s | Stop-ContainerApiService -ErrorAction Continue }
         Stop-TestDockerRegistry $script:registry
         if ($script:authRegistry) { Stop-TestDockerRegistry $script:authRegistry }
-        $serviceLeft = Stop-TestApiService $script:service
-        $bridgeLeft = Remove-TestApiStateRoot $script:state
-        $bridgeLeft | Should -BeNullOrEmpty
-        $serviceLeft | Should -BeNullOrEmpty -Because 'the server exited and took its socket with it'
+        # Checked after the clean-up, so a failure here leaves nothing behind either.
+        Remove-TestApiSuite $script:service $script:state | Should -BeNullOrEmpty -Because 'no server, socket or bridge of the test root outlives it'
         @($script:extraServices | Where-Object { [PSContainer.Engine.Containers.ProcessInfo]::Exists($_.Pid) }) | Should -BeNullOrEmpty
     }
 

@@ -101,10 +101,8 @@ Describe 'Docker API streams (psc-api)' -Skip:([bool]$script:why) {
 
     AfterAll {
         if ($script:hasTmux) { Stop-TestTmux }
-        $serviceLeft = Stop-TestApiService $script:service
-        $bridgeLeft = Remove-TestApiStateRoot $script:state
-        $bridgeLeft | Should -BeNullOrEmpty
-        $serviceLeft | Should -BeNullOrEmpty -Because 'the server exited and took its socket with it'
+        # Checked after the clean-up, so a failure here leaves nothing behind either.
+        Remove-TestApiSuite $script:service $script:state | Should -BeNullOrEmpty -Because 'no server, socket or bridge of the test root outlives it'
     }
 
     BeforeEach {

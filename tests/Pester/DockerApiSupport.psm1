@@ -121,5 +121,14 @@ function Remove-TestApiStateRoot {
     $bridgeLeft
 }
 
-Export-ModuleMember -Function Start-TestApiService, Stop-TestApiService, Invoke-DockerProcess, Invoke-Docker, Get-TestFreePort,
+function Remove-TestApiSuite {
+    <# The end of an API suite: the server stopped (DOCKER_HOST restored) and the state root removed with its
+       containers, networks and cgroups. Returns what outlived it: a live server, its socket, a bridge of the root. #>
+    param([Parameter(Mandatory)] $Service, [Parameter(Mandatory)] $State)
+    $serviceLeft = Stop-TestApiService $Service
+    $bridgeLeft = Remove-TestApiStateRoot $State
+    @($serviceLeft) + @($bridgeLeft | ForEach-Object { "bridge $_" })
+}
+
+Export-ModuleMember -Function Start-TestApiService, Stop-TestApiService, Remove-TestApiSuite, Invoke-DockerProcess, Invoke-Docker, Get-TestFreePort,
     Start-TestDockerRegistry, Stop-TestDockerRegistry, Get-TestApiLeak, Remove-TestApiStateRoot

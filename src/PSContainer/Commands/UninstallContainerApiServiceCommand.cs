@@ -1,7 +1,5 @@
 using System.Management.Automation;
-using PSContainer.Engine;
 using PSContainer.Engine.Service;
-using PSContainer.Engine.Storage;
 using PSContainer.Host;
 
 namespace PSContainer.Commands;
@@ -11,33 +9,11 @@ namespace PSContainer.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Uninstall, "ContainerApiService", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(void))]
-public sealed class UninstallContainerApiServiceCommand : PSContainerCmdlet
+public sealed class UninstallContainerApiServiceCommand : ServiceUnitRemovalCmdlet
 {
-    /// <summary>Where the unit is (default /etc/systemd/system).</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    [Alias("Path")]
-    public string UnitDirectory { get; set; } = BootService.SystemUnitDirectory;
+    protected override string UnitDescription => "the Docker API unit";
 
-    /// <summary>The state root whose unit to remove (default $env:PSCONTAINER_ROOT or /var/lib/pscontainer).</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? StateRoot { get; set; }
+    protected override string UnitName(string root) => ApiServiceUnit.UnitName(root);
 
-    protected override void ProcessRecord()
-    {
-        string root = GetUnresolvedProviderPathFromPSPath(StateRoot ?? StatePaths.FromEnvironment().Root);
-        string directory = GetUnresolvedProviderPathFromPSPath(UnitDirectory);
-        string unit = Path.Combine(directory, ApiServiceUnit.UnitName(root));
-        if (!ShouldProcess(unit, "Remove the Docker API unit")) return;
-        try
-        {
-            if (!ApiServiceUnit.Uninstall(directory, root))
-                WriteError(new ErrorRecord(new ItemNotFoundException($"There is no unit {unit}."), "ServiceUnitNotFound", ErrorCategory.ObjectNotFound, unit));
-        }
-        catch (EngineException e)
-        {
-            ThrowEngineError(e);
-        }
-    }
+    protected override bool Uninstall(string directory, string root) => ApiServiceUnit.Uninstall(directory, root);
 }

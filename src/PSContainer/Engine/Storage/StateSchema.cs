@@ -214,17 +214,5 @@ public static class StateSchema
                     restarter_pid INTEGER NOT NULL DEFAULT 0,
                     restarter_start INTEGER NOT NULL DEFAULT 0);
                 INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '1');
-                CREATE TABLE IF NOT EXISTS volumes(
-                    name TEXT PRIMARY KEY,
-                    driver TEXT NOT NULL,
-                    options TEXT NOT NULL,
-                    labels TEXT NOT NULL,
-                    created TEXT NOT NULL,
-                    anonymous INTEGER NOT NULL DEFAULT 0,
-                    state TEXT NOT NULL);
-                CREATE TABLE IF NOT EXISTS volume_users(
-                    volume TEXT NOT NULL REFERENCES volumes(name),
-                    container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
-                    PRIMARY KEY(volume, container_id));
-            """);
+            """ + VolumeTables);
 }
