@@ -54,19 +54,28 @@ public sealed class TcpTlsListener
             {
                 ServerCertificate = serverCertificate,
                 ClientCertificateMode = ClientCertificateMode.RequireCertificate,
-                ClientCertificateValidation = (certificate, _, _) => IssuedByClientCa(certificate),
+                ClientCertificateValidation = (certificate, presented, _) => IssuedByClientCa(certificate, presented),
             });
             // After TLS, so the request-head pump and the half-close guard that attach and exec need see plain HTTP.
             listen.Use(HalfCloseConnection.Middleware);
         });
     }
 
-    /// <summary>The client's certificate chains to the client CA alone (not to the system's roots), and is in date.</summary>
-    private bool IssuedByClientCa(X509Certificate2 certificate)
+    /// <summary>The client's certificate chains to the client CA alone (not to the system's roots), and is in date.
+    /// Intermediates the client sent with it may complete the chain, as Go's TLS (dockerd's) lets them; they are
+    /// only links, never trusted as roots.</summary>
+    private bool IssuedByClientCa(X509Certificate2 certificate, X509Chain? presented)
     {
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(clientCa);
+        if (presented is not null)
+        {
+            // SslStream keeps what the client sent in its chain's extra store; the elements are what it could link.
+            chain.ChainPolicy.ExtraStore.AddRange(presented.ChainPolicy.ExtraStore);
+            foreach (var element in presented.ChainElements)
+                if (!element.Certificate.Equals(certificate)) chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+        }
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         chain.ChainPolicy.ApplicationPolicy.Add(new Oid("1.3.6.1.5.5.7.3.2")); // clientAuth, when the certificate limits its uses
         return chain.Build(certificate);

@@ -46,7 +46,7 @@ public static class UpgradeRequestHead
         var lines = Lines(data[..length]);
         if (lines.Length == 0 || !IsRequestLine(lines[0])) return new Head(Kind.Opaque, length, 0);
         long? contentLength = null;
-        bool chunked = false, connectionUpgrade = false, upgrade = false;
+        bool chunked = false, connectionUpgrade = false;
         foreach (string line in lines.Skip(1))
         {
             int colon = line.IndexOf(':');
@@ -62,11 +62,12 @@ public static class UpgradeRequestHead
             else if (name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)) chunked = true;
             else if (name.Equals("Connection", StringComparison.OrdinalIgnoreCase))
                 connectionUpgrade |= value.Split(',').Any(t => t.Trim().Equals("upgrade", StringComparison.OrdinalIgnoreCase));
-            else if (name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase)) upgrade |= value.Length > 0;
         }
         if (chunked) return new Head(Kind.Opaque, length, 0);
         long body = contentLength ?? 0;
-        if (connectionUpgrade && upgrade)
+        // Kestrel takes Connection: upgrade alone as an upgrade request (the Upgrade header names only the protocol);
+        // read any other way, a client's raw stream after the 101 would be parsed as further requests.
+        if (connectionUpgrade)
             return body == 0 ? new Head(Kind.Upgrade, length, 0)
                 : body <= MaxBodyLength ? new Head(Kind.UpgradeWithBody, length, body) : new Head(Kind.Opaque, length, 0);
         return new Head(Kind.Plain, length, body);

@@ -62,6 +62,8 @@ public sealed class UpgradeRequestTests
     [InlineData("POST /x HTTP/1.1\r\nConnection: keep-alive, upgrade\r\nUpgrade: tcp\r\nContent-Length: 2\r\n\r\n", UpgradeRequestHead.Kind.UpgradeWithBody, 2)]
     // Upgrade without Connection: Upgrade is no upgrade request
     [InlineData("POST /x HTTP/1.1\r\nUpgrade: tcp\r\nContent-Length: 2\r\n\r\n", UpgradeRequestHead.Kind.Plain, 2)]
+    // Connection: Upgrade without an Upgrade header is an upgrade to Kestrel, so to the pump too
+    [InlineData("POST /containers/c/attach HTTP/1.1\r\nConnection: Upgrade\r\n\r\n", UpgradeRequestHead.Kind.Upgrade, 0)]
     [InlineData("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", UpgradeRequestHead.Kind.Opaque, 0)]
     [InlineData("POST /x HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n", UpgradeRequestHead.Kind.Opaque, 0)]
     [InlineData("POST /x HTTP/1.1\r\nContent-Length: -1\r\n\r\n", UpgradeRequestHead.Kind.Opaque, 0)]

@@ -286,6 +286,15 @@ Describe 'Docker Engine API: images, registries, TLS and the service unit (psc-a
                 Invoke-Native openssl @('x509', '-req', '-in', "$t/$name.csr", '-CA', "$t/$ca.pem", '-CAkey', "$t/$ca.key", '-CAcreateserial',
                     '-out', "$t/$name-cert.pem", '-days', '2', '-extfile', "$t/$ext") | Out-Null
             }
+            # A client certificate issued by an intermediate of the client CA, sent with the intermediate.
+            Set-Content "$t/intermediate.cnf" "basicConstraints=critical,CA:TRUE`nkeyUsage=critical,keyCertSign,cRLSign"
+            Invoke-Native openssl @('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', "$t/intermediate.key", '-out', "$t/intermediate.csr", '-subj', '/CN=psc-api-intermediate') | Out-Null
+            Invoke-Native openssl @('x509', '-req', '-in', "$t/intermediate.csr", '-CA', "$t/ca.pem", '-CAkey', "$t/ca.key", '-CAcreateserial',
+                '-out', "$t/intermediate.pem", '-days', '2', '-extfile', "$t/intermediate.cnf") | Out-Null
+            Invoke-Native openssl @('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', "$t/leaf-key.pem", '-out', "$t/leaf.csr", '-subj', '/CN=leaf') | Out-Null
+            Invoke-Native openssl @('x509', '-req', '-in', "$t/leaf.csr", '-CA', "$t/intermediate.pem", '-CAkey', "$t/intermediate.key", '-CAcreateserial',
+                '-out', "$t/leaf-only.pem", '-days', '2', '-extfile', "$t/client.cnf") | Out-Null
+            Set-Content "$t/leaf-cert.pem" ((Get-Content -Raw "$t/leaf-only.pem") + (Get-Content -Raw "$t/intermediate.pem")) -NoNewline
             $script:port = Get-TestFreePort
             $script:tcpApi = Start-ContainerApiService -SocketPath (Join-Path $script:state.Work 'tcp.sock') -LogPath (Join-Path $script:state.Work 'tcp-api.log') `
                 -TcpAddress "127.0.0.1:$script:port" -TlsCertificate "$t/server-cert.pem" -TlsKey "$t/server-key.pem" -TlsCaCertificate "$t/ca.pem"
@@ -304,6 +313,10 @@ Describe 'Docker Engine API: images, registries, TLS and the service unit (psc-a
                 '-H', $script:tcpHost, 'images', '--format', '{{.Repository}}:{{.Tag}}')
             $images.Code | Should -Be 0 -Because $images.Err
             $images.Lines | Should -Contain $script:img
+            # A certificate of an intermediate the client sends along chains to the client CA, as under dockerd.
+            $viaIntermediate = Invoke-DockerProcess -Arguments @('--tlsverify', '--tlscacert', "$t/ca.pem", '--tlscert', "$t/leaf-cert.pem", '--tlskey', "$t/leaf-key.pem",
+                '-H', $script:tcpHost, 'version', '--format', '{{.Server.APIVersion}}')
+            $viaIntermediate.Code | Should -Be 0 -Because $viaIntermediate.Err
             # The hijacked streams over TLS: docker run attaches, an attached exec posts a body with its upgrade.
             $tls = @('--tlsverify', '--tlscacert', "$t/ca.pem", '--tlscert', "$t/client-cert.pem", '--tlskey', "$t/client-key.pem", '-H', $script:tcpHost)
             $run = Invoke-DockerProcess -Arguments ($tls + @('run', '-d', '--name', 'pester-tls', $script:img, 'sleep', '60'))

@@ -332,7 +332,7 @@ Describe 'Get-ContainerDiskUsage and image clean-up' {
             $c | Start-Container
             $c | Wait-Container | Out-Null
             $usage = Get-ContainerDiskUsage
-            @($usage.Type) | Should -Be @('Images', 'Containers', 'Volumes')
+            @($usage.Type) | Should -Be @('Images', 'Containers', 'Volumes', 'BuildCache')
             $ct = $usage | Where-Object Type -eq Containers
             $ct.TotalCount | Should -Be ($before.TotalCount + 1)
             $ct.Size | Should -BeGreaterOrEqual ($before.Size + 6MB)
