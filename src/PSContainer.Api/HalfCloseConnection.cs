@@ -71,6 +71,15 @@ public sealed class HalfCloseConnection : ConnectionContext
         if (items.Items.TryGetValue(HijackDecisionKey, out var decision) && decision is TaskCompletionSource tcs) tcs.TrySetResult();
     }
 
+    /// <summary>Called when a request's handling has ended: a FIN held back for an upgrade request that was not
+    /// hijacked (a plain request that only carried the headers) need not wait any longer.</summary>
+    public static void RequestEnded(HttpContext http)
+    {
+        if (http.Features.Get<IConnectionItemsFeature>() is { } items
+            && items.Items.TryGetValue(HijackDecisionKey, out var decision) && decision is TaskCompletionSource tcs)
+            tcs.TrySetResult();
+    }
+
     public override string ConnectionId { get => inner.ConnectionId; set => inner.ConnectionId = value; }
     public override IFeatureCollection Features => inner.Features;
     public override IDictionary<object, object?> Items { get => inner.Items; set => inner.Items = value; }

@@ -71,7 +71,14 @@ try
         }
         // An answer whose shape changed between versions is given in the shape of the version asked for.
         using var served = ApiVersion.Use(ApiVersion.TryParse(version, out var asked) ? asked : ApiVersion.Max);
-        await ApiErrors.Handle(ctx, next);
+        try
+        {
+            await ApiErrors.Handle(ctx, next);
+        }
+        finally
+        {
+            HalfCloseConnection.RequestEnded(ctx);
+        }
         log.LogInformation("{Method} {Path}{Query} {Status} {Ms:0}ms", ctx.Request.Method, path, ctx.Request.QueryString, ctx.Response.StatusCode,
             System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     });

@@ -31,6 +31,11 @@ public sealed class TempOwnerTests : IDisposable
         // The same pid with another start time is a process that reused the pid: the entry's owner is gone.
         string reused = Path.Combine(dir.Path, $"blob-{Environment.ProcessId}.{myStart + 1}.{PidNs}-{Guid.NewGuid():N}");
         string dead = Path.Combine(dir.Path, $"layer-999999999.12345.{PidNs}-{Guid.NewGuid():N}");
+        // A kind with a hyphen (a build's copy of a bound context path) names its owner just the same.
+        string deadBuild = Path.Combine(dir.Path, $"build-bind-999999999.12345.{PidNs}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(deadBuild);
+        string liveBuild = Path.Combine(dir.Path, TempOwner.NewName("build-bind"));
+        Directory.CreateDirectory(liveBuild);
         // A pid of another pid namespace cannot be judged from here: left alone.
         string foreign = Path.Combine(dir.Path, $"blob-999999999.12345.1-{Guid.NewGuid():N}");
         File.WriteAllText(foreign, "x");
@@ -42,7 +47,8 @@ public sealed class TempOwnerTests : IDisposable
 
         var removed = TempOwner.RemoveOrphans(dir.Path);
 
-        Assert.Equal(new[] { Path.GetFileName(dead), Path.GetFileName(reused) }.Order(), removed.Order());
+        Assert.Equal(new[] { Path.GetFileName(dead), Path.GetFileName(reused), Path.GetFileName(deadBuild) }.Order(), removed.Order());
+        Assert.True(Directory.Exists(liveBuild));
         Assert.True(Directory.Exists(mine));
         Assert.True(File.Exists(legacy));
         Assert.True(File.Exists(foreign));

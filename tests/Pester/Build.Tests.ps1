@@ -290,6 +290,19 @@ Describe 'bad input is a clear error naming the line, and leaves nothing' {
         Remove-Container pester-livestep -Force
     }
 
+    It 'never opens a symlink a wildcard ADD matched: a link to a host tar is copied as a link, not unpacked' {
+        $hostTar = Join-Path $script:w 'host-secret.tar'
+        $src = Join-Path $script:w 'host-secret'
+        New-Item -ItemType Directory -Force $src | Out-Null
+        Set-Content (Join-Path $src 'leaked') 'secret'
+        & tar -C $src -cf $hostTar leaked
+        $ctx = New-Context 'add-link' "FROM pester/build-base:1`nADD *.tar /x/"
+        & ln -s $hostTar (Join-Path $ctx 'evil.tar')
+        $null = Build-ContainerImage -Path $ctx -Tag pester/addlink:1 -Network none -ErrorAction Stop
+        Invoke-InImage pester/addlink:1 'test -L /x/evil.tar && echo link; test -e /x/leaked && echo leaked; true' | Should -Be 'link'
+        Remove-ContainerImage pester/addlink:1
+    }
+
     It 'applies .dockerignore when the context is reached through a symlink' {
         $ctx = New-Context 'ignored-through-link' "FROM pester/build-base:1`nCOPY . /app/" @{ 'keep.txt' = 'k'; 'secret.txt' = 's'; '.dockerignore' = "secret.txt`n" }
         $link = Join-Path $script:w 'context-link'

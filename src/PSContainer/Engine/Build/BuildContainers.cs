@@ -24,9 +24,15 @@ public static class BuildContainers
 
     /// <summary>Whether a container was made by a build whose process is still there (a prune keeps it).</summary>
     public static bool OfLiveBuild(IReadOnlyDictionary<string, string> labels) =>
-        labels.TryGetValue(OwnerLabel, out string? owner) && !TempOwner.IsOrphan(owner);
+        Owner(labels) is { } owner && TempOwner.IsOwnerAlive(owner);
 
     /// <summary>Whether a container was made by a build whose process has exited (Repair removes it).</summary>
     public static bool OfEndedBuild(IReadOnlyDictionary<string, string> labels) =>
-        labels.TryGetValue(OwnerLabel, out string? owner) && TempOwner.IsOrphan(owner);
+        Owner(labels) is { } owner && TempOwner.IsOrphan(owner);
+
+    /// <summary>The owner of a build step's container: both labels, the owner in the form a build writes. Anything
+    /// else (a user's container that merely carries one of the labels) is no build's.</summary>
+    private static string? Owner(IReadOnlyDictionary<string, string> labels) =>
+        labels.TryGetValue(StepLabel, out string? step) && step is "step" or "copy"
+        && labels.TryGetValue(OwnerLabel, out string? owner) && owner.StartsWith("build-", StringComparison.Ordinal) ? owner : null;
 }

@@ -107,7 +107,9 @@ public sealed partial class ImageBuilder
             }
             foreach (string host in ContextMatches(name, i.Line))
             {
-                bool extract = i.Keyword == "ADD" && File.Exists(host) && IsTar(host);
+                // A matched symlink is copied as the link it is: never opened, so a link to a host tar (or a FIFO) is
+                // neither read nor unpacked.
+                bool extract = i.Keyword == "ADD" && new FileInfo(host).LinkTarget is null && File.Exists(host) && IsTar(host);
                 sources.Add(new CopySource(Path.GetFileName(host), host, null, extract));
                 digests.Add(Path.GetRelativePath(context, host) + ":" + extract + ":" + ContextDigest.Of(host, context, ignore, fileDigests));
             }

@@ -51,7 +51,7 @@ public sealed partial class ImageBuilder
             {
                 parent.SetOwner(name, existing.Uid, existing.Gid);
                 parent.SetMode(name, existing.Mode);
-                Directory.SetLastWriteTimeUtc(Path.Combine(stage, relative), existing.Modified.UtcDateTime);
+                parent.SetTimes(name, existing.Modified, existing.Modified);
             }
             else
             {
@@ -60,10 +60,14 @@ public sealed partial class ImageBuilder
                 parent.SetMode(name, 0x1ED);
             }
         }
+        // Through the rooted handle too: an ADD'ed tar staged after other sources may have replaced a staged directory
+        // with a symlink, which a plain path would follow out of the stage.
         foreach (var entry in staged.Where(e => !e.Link))
         {
-            if (entry.Directory) Directory.SetLastWriteTimeUtc(entry.Path, entry.Modified);
-            else File.SetLastWriteTimeUtc(entry.Path, entry.Modified);
+            string relative = Path.GetRelativePath(stage, entry.Path);
+            using var parent = root.OpenDirectory(Path.GetDirectoryName(relative) ?? "", create: false);
+            var modified = new DateTimeOffset(DateTime.SpecifyKind(entry.Modified, DateTimeKind.Utc));
+            parent.SetTimes(Path.GetFileName(relative), modified, modified);
         }
     }
 

@@ -65,6 +65,7 @@ public sealed partial class ImageBuilder
         }
         finally
         {
+            bool stepStillThere = false;
             if (id is not null)
             {
                 try
@@ -73,12 +74,15 @@ public sealed partial class ImageBuilder
                 }
                 catch (EngineException)
                 {
+                    // A step that may still run may still write into its bind copies: they are left to the sweep of
+                    // this process's temporaries once it has exited (TempOwner), not deleted under it.
+                    stepStillThere = true;
                     // The step's own error is the one to report; Repair-ContainerState removes the container once this
                     // process has exited (BuildContainers).
                 }
             }
             File.Delete(layer);
-            foreach (var (_, copy) in writableCopies)
+            foreach (var (_, copy) in stepStillThere ? [] : writableCopies)
             {
                 if (Directory.Exists(copy)) Storage.LayerStore.DeleteTree(copy);
                 else File.Delete(copy); // a bound file (or a link): nothing to do if it was never made

@@ -33,19 +33,27 @@ public static class TempOwner
     /// process started at another time. False for names it cannot read, owners in another pid namespace, and
     /// processes whose start time cannot be read (alive as far as anyone can tell).
     /// </summary>
-    public static bool IsOrphan(string name)
+    public static bool IsOrphan(string name) => OwnerAlive(name) == false;
+
+    /// <summary>Whether <paramref name="name"/> names its owner and that process is running (same pid, same start).</summary>
+    public static bool IsOwnerAlive(string name) => OwnerAlive(name) == true;
+
+    /// <summary>True: the owner runs; false: it has exited; null: the name, its pid namespace or its start time
+    /// cannot be judged from here.</summary>
+    private static bool? OwnerAlive(string name)
     {
         string[] parts = name.Split('-');
-        if (parts.Length < 3) return false;
-        string[] owner = parts[1].Split('.');
+        if (parts.Length < 3) return null;
+        // kind-OWNER-guid: the owner is the part before the guid, so a kind may itself hold hyphens (build-bind).
+        string[] owner = parts[^2].Split('.');
         if (owner.Length != 3
             || !int.TryParse(owner[0], NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
             || !long.TryParse(owner[1], NumberStyles.None, CultureInfo.InvariantCulture, out long start)
             || owner[2] != PidNamespace())
-            return false;
-        if (!Directory.Exists($"/proc/{pid}")) return true;
+            return null;
+        if (!Directory.Exists($"/proc/{pid}")) return false;
         long now = ProcessInfo.StartTime(pid);
-        return now != 0 && now != start;
+        return now == 0 ? null : now == start;
     }
 
     /// <summary>Removes the temporaries of processes that have exited; returns their names.</summary>
