@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using PSContainer.Engine;
 using PSContainer.Engine.Images;
+using PSContainer.Engine.Services;
 using PSContainer.Host;
 
 namespace PSContainer.Commands;
@@ -39,7 +40,7 @@ public sealed class ExportContainerImageCommand : PSContainerCmdlet
     {
         if (ParameterSetName == ByObject)
         {
-            foreach (var image in Image) collected.Add((image, TagsOf(image)));
+            foreach (var image in Image) collected.Add((image, ImageService.SavedNames(image, null)));
             return;
         }
         foreach (string name in Name)
@@ -47,9 +48,7 @@ public sealed class ExportContainerImageCommand : PSContainerCmdlet
             try
             {
                 var image = Engine.Images.Get(name);
-                bool byTag = image.RepoTags.Length > 0 && ImageReference.TryParse(name, true, out var r, out _) && r!.Digest is null
-                             && image.RepoTags.Any(t => ImageReference.Parse(t).ToString() == r.ToString());
-                collected.Add((image, byTag ? [ImageReference.Parse(name)] : TagsOf(image)));
+                collected.Add((image, ImageService.SavedNames(image, name)));
             }
             catch (EngineException e)
             {
@@ -57,8 +56,6 @@ public sealed class ExportContainerImageCommand : PSContainerCmdlet
             }
         }
     }
-
-    private static IReadOnlyList<ImageReference> TagsOf(ContainerImage image) => image.RepoTags.Select(t => ImageReference.Parse(t)).ToList();
 
     protected override void EndProcessing()
     {

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using PSContainer.Engine;
 using PSContainer.Engine.Images;
+using PSContainer.Engine.Services;
 using PSContainer.Host;
 
 namespace PSContainer.Commands;
@@ -67,32 +68,23 @@ public sealed class RemoveContainerImageCommand : PSContainerCmdlet
     }
 
     /// <summary>
-    /// Each candidate is removed as if named by id; an image a container started using meanwhile is refused by the
-    /// removal itself. Writes one ImagePruneResult with what went and the space it freed (docker's "Total reclaimed space").
+    /// docker image prune through the service the API serves it with (ImageService.Prune), each candidate confirmed
+    /// here. Writes one ImagePruneResult with what went and the space it freed (docker's "Total reclaimed space").
     /// </summary>
     private void Prune(bool danglingOnly)
     {
-        long before = ImagePruner.ContentSize(Engine.Images);
-        var untagged = new List<string>();
-        var deleted = new List<string>();
-        foreach (var image in ImagePruner.Candidates(Engine.Images, danglingOnly))
+        try
         {
-            if (!ShouldProcess(image.ToString(), "Remove unused container image")) continue;
-            try
-            {
-                // Several tags need force to go by id; an image in use is still refused (force would only untag it).
-                var result = Engine.Images.Remove(image.Id, force: image.RepoTags.Length > 1 && !Engine.Images.ImagesInUse().Contains(image.Id));
-                untagged.AddRange(result.Untagged);
-                deleted.AddRange(result.Deleted);
-                foreach (string d in result.Deleted) WriteVerbose($"Deleted: {d}");
-            }
-            catch (EngineException e)
-            {
-                WriteEngineError(e);
-            }
+            var report = new ImageService(Engine).Prune(new ImagePruneFilter(DanglingOnly: danglingOnly),
+                image => ShouldProcess(image.ToString(), "Remove unused container image"));
+            foreach (string d in report.Deleted) WriteVerbose($"Deleted: {d}");
+            if (report.Deleted.Count == 0 && report.Untagged.Count == 0) return;
+            WriteObject(new ImagePruneResult([.. report.Deleted], [.. report.Untagged], report.SpaceReclaimed));
         }
-        if (deleted.Count == 0 && untagged.Count == 0) return;
-        WriteObject(new ImagePruneResult(deleted.ToArray(), untagged.ToArray(), Math.Max(0, before - ImagePruner.ContentSize(Engine.Images))));
+        catch (EngineException e)
+        {
+            WriteEngineError(e);
+        }
     }
 }
 

@@ -98,12 +98,21 @@ public sealed partial class ImageService
         foreach (string name in names)
         {
             var image = Get(name);
-            bool byTag = image.RepoTags.Length > 0 && ImageReference.TryParse(name, true, out var r, out _) && r!.Digest is null
-                         && image.RepoTags.Any(t => ImageReference.Parse(t).ToString() == r.ToString());
-            selected.Add((image, byTag ? [ImageReference.Parse(name)] : image.RepoTags.Select(t => ImageReference.Parse(t)).ToList()));
+            selected.Add((image, SavedNames(image, name)));
         }
         if (selected.Count == 0) throw new EngineException("NoImageNamed", ErrorKind.InvalidArgument, "names", "No image to save was named.");
         return selected;
+    }
+
+    /// <summary>
+    /// The names an image is saved under, as docker save names them: the tag it was asked by, if it is one of its
+    /// tags; else (asked by id, digest, or not asked by name at all) every tag it has.
+    /// </summary>
+    public static IReadOnlyList<ImageReference> SavedNames(ContainerImage image, string? askedBy)
+    {
+        bool byTag = askedBy is not null && image.RepoTags.Length > 0 && ImageReference.TryParse(askedBy, true, out var r, out _) && r!.Digest is null
+                     && image.RepoTags.Any(t => ImageReference.Parse(t).ToString() == r.ToString());
+        return byTag ? [ImageReference.Parse(askedBy!)] : image.RepoTags.Select(t => ImageReference.Parse(t)).ToList();
     }
 
     /// <summary>docker save to a stream: the engine's docker-archive exporter (docker load, podman load, skopeo read it).</summary>
