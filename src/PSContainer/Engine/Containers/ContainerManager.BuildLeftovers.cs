@@ -8,10 +8,11 @@ public sealed partial class ContainerManager
     /// Removes the step containers of builds whose process has exited (a killed Build-ContainerImage): they are
     /// valid records, so nothing else would take them away. A live build's containers are left alone.
     /// </summary>
-    private List<string> RemoveEndedBuildContainers()
+    /// <param name="records">The store's records as Repair read them (labels do not change after create).</param>
+    private List<string> RemoveEndedBuildContainers(IEnumerable<ContainerRecord> records)
     {
         var removed = new List<string>();
-        foreach (var record in store.All().Where(r => BuildContainers.OfEndedBuild(r.Options.Labels)))
+        foreach (var record in records.Where(r => BuildContainers.OfEndedBuild(r.Options.Labels)))
         {
             try
             {

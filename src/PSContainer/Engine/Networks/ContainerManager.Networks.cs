@@ -158,7 +158,8 @@ public sealed partial class ContainerManager
     public IReadOnlyList<string> Repair(bool rewriteFirewall = true)
     {
         // One read of the store after reconciling, not one query per veth or namespace file looked at.
-        var active = store.All().Select(ReconcileIfIdle).OfType<ContainerRecord>()
+        var records = store.All();
+        var active = records.Select(ReconcileIfIdle).OfType<ContainerRecord>()
             .Where(r => r.State is ContainerState.Running or ContainerState.Paused).Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
         bool InUse(string id) => active.Contains(id) || LockHeld(id);
         var removed = Networks.Repair(InUse, rewriteFirewall);
@@ -168,7 +169,7 @@ public sealed partial class ContainerManager
         // Containers still running whose records went with a deleted state root.
         removed.AddRange(RemoveOrphanRuns(known));
         // Step containers of builds whose process was killed.
-        removed.AddRange(RemoveEndedBuildContainers());
+        removed.AddRange(RemoveEndedBuildContainers(records));
         // What the ledger says runs made, for containers nobody uses (custom cgroup parents included).
         removed.AddRange(RemoveUnusedLedgerObjects(InUse));
         // Temporaries of killed imports and pulls: only those whose owning process is gone.
