@@ -389,6 +389,8 @@ CMD ["-c", "cat /app/out.txt"]
             return
         }
         $ctx = New-Context 'diff' $script:diffDockerfile @{ 'app/config.ini' = "key=value`n"; 'app/remove-me.txt' = 'gone'; 'app/sub/deep.txt' = 'deep' }
+        # Hard links in the context (kept by COPY) besides the one the builder stage's RUN makes (kept through COPY --from).
+        & ln (Join-Path $ctx 'app/sub/deep.txt') (Join-Path $ctx 'app/sub/deep-link.txt')
         & docker import --change 'CMD ["sh"]' $script:busyboxTar pester/build-base:1 | Out-Null
         $env:DOCKER_BUILDKIT = '0'
         try { $o = & docker build --network none -q -t pester/diff:1 $ctx 2>&1 } finally { Remove-Item Env:DOCKER_BUILDKIT }
@@ -405,7 +407,8 @@ CMD ["-c", "cat /app/out.txt"]
         @($oursConfig.Healthcheck.Test) -join '|' | Should -Be (@($dockerConfig.Healthcheck.Test) -join '|')
         $oursConfig.Healthcheck.Interval | Should -Be $dockerConfig.Healthcheck.Interval
 
-        # File trees: docker export of a container of each image, listed with mode, owner, size, link target and content hash.
+        # File trees: docker export of a container of each image, listed with mode, owner, link count, size, link target
+        # and content hash, and which names share an inode.
         $listing = {
             param([string]$Tar, [string]$Dir)
             New-Item -ItemType Directory -Force $Dir | Out-Null
@@ -414,7 +417,10 @@ CMD ["-c", "cat /app/out.txt"]
             try {
                 # docker's init layer (/etc/mtab, /dev/console, hosts files, .dockerenv) is the container's, not the image's.
                 & find . -path ./proc -prune -o -path ./sys -prune -o -path ./dev -prune -o -path ./etc/hosts -prune -o -path ./etc/hostname -prune -o -path ./etc/resolv.conf -prune -o -path ./etc/mtab -prune -o -name .dockerenv -prune -o -print0 |
-                    & xargs -0 stat -c '%n %f %u:%g %s %N' | Sort-Object | ForEach-Object { $_ -replace ' \d+ (''[^'']*'' -> )', ' $1' }
+                    & xargs -0 stat -c '%n %f %u:%g %h %s %N' | Sort-Object | ForEach-Object { $_ -replace ' \d+ (''[^'']*'' -> )', ' $1' }
+                # Which names are one file (hard links): each group of names sharing an inode.
+                & find . -type f -links +1 -printf '%i %p\n' | Group-Object { ($_ -split ' ', 2)[0] } |
+                    ForEach-Object { 'linked: ' + ((@($_.Group | ForEach-Object { ($_ -split ' ', 2)[1] }) | Sort-Object) -join ' = ') } | Sort-Object
                 & find . -type f -not -path './etc/host*' -not -path './etc/resolv.conf' -not -path './dev/*' -not -name .dockerenv -print0 | & xargs -0 sha256sum | Sort-Object
             }
             finally { Pop-Location }

@@ -44,6 +44,10 @@ public sealed class BuildContainerImageCommand : PSContainerCmdlet
     [Parameter]
     public string? Platform { get; set; }
 
+    /// <summary>Secrets for RUN --mount=type=secret: @{ id = 'path' } hashtables or 'id=ID,src=PATH' strings.</summary>
+    [Parameter]
+    public object[] Secret { get; set; } = [];
+
     [Parameter]
     [ValidateSet("none", "bridge", "host", "default")]
     public string Network { get; set; } = "bridge";
@@ -53,13 +57,23 @@ public sealed class BuildContainerImageCommand : PSContainerCmdlet
         string context = GetUnresolvedProviderPathFromPSPath(Path);
         string? file = File is null ? null : GetUnresolvedProviderPathFromPSPath(File);
         if (!ShouldProcess(context, $"Build image {string.Join(", ", Tag)}")) return;
+        Dictionary<string, string> secrets;
+        try
+        {
+            secrets = SecretFiles();
+        }
+        catch (EngineException e)
+        {
+            WriteError(ToErrorRecord(e));
+            return;
+        }
         var queue = new BlockingCollection<object>();
         var engine = Engine;
         var cancel = Cancellation;
         var options = new BuildOptions
         {
             ContextDirectory = context, Dockerfile = file, Tags = Tag, BuildArgs = ToDictionary(BuildArg), Target = Target,
-            Labels = ToDictionary(Label), NoCache = NoCache, Pull = Pull, Platform = Platform, Network = Network,
+            Labels = ToDictionary(Label), NoCache = NoCache, Pull = Pull, Platform = Platform, Network = Network, Secrets = secrets,
             Progress = new QueueProgress(queue), Output = (line, stream) => queue.TryAdd(new OutputLine(line, stream)),
             Note = note => queue.TryAdd(new Note(note)), Cancel = cancel,
         };
@@ -102,6 +116,24 @@ public sealed class BuildContainerImageCommand : PSContainerCmdlet
                 WriteWarning(n.Text);
                 break;
         }
+    }
+
+    /// <summary>-Secret as id to full host path (hashtables and id=..,src=.. strings, as docker build --secret takes them).</summary>
+    private Dictionary<string, string> SecretFiles()
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (object item in Secret)
+        {
+            if ((item is PSObject ps ? ps.BaseObject : item) is Hashtable table)
+                foreach (DictionaryEntry e in table)
+                    result[BuildSecret.CheckId(e.Key.ToString() ?? "")] = GetUnresolvedProviderPathFromPSPath(e.Value?.ToString() ?? "");
+            else
+            {
+                var (id, path) = BuildSecret.Parse(item.ToString() ?? "");
+                result[id] = GetUnresolvedProviderPathFromPSPath(path);
+            }
+        }
+        return result;
     }
 
     private static Dictionary<string, string> ToDictionary(Hashtable? table)

@@ -18,7 +18,10 @@ public sealed class BuildOptions
     public bool NoCache { get; init; }
     /// <summary>Pull every FROM image even when it is in the store.</summary>
     public bool Pull { get; init; }
+    /// <summary>The platform to build for (os/arch[/variant]); default the host's. A foreign architecture is refused: steps run natively.</summary>
     public string? Platform { get; init; }
+    /// <summary>Secrets RUN --mount=type=secret,id=ID may mount: id to a host file. Never in a layer nor in a cache key.</summary>
+    public IReadOnlyDictionary<string, string> Secrets { get; init; } = new Dictionary<string, string>();
     /// <summary>The network RUN steps have: none, bridge (the default, as docker build's) or host.</summary>
     public string Network { get; init; } = "bridge";
     /// <summary>Step progress (the step number, how many, what it is).</summary>

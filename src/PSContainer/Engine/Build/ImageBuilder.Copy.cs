@@ -53,7 +53,7 @@ public sealed partial class ImageBuilder
                 if (source.Content is { } text)
                 {
                     File.WriteAllText(target, text);
-                    staged.Add(new StagedEntry(target, null, 0x1A4, false, false, DateTime.UtcNow));
+                    staged.Add(new StagedEntry(target, null, 0x1A4, false, false, BuildEpoch.UtcDateTime));
                 }
                 else if (source.Extract)
                 {
@@ -62,10 +62,11 @@ public sealed partial class ImageBuilder
                 }
                 else if (Directory.Exists(source.HostPath) && new FileInfo(source.HostPath!).LinkTarget is null)
                 {
+                    var links = new Dictionary<(ulong, ulong), string>();
                     foreach (string child in Directory.EnumerateFileSystemEntries(source.HostPath!).OrderBy(x => x, StringComparer.Ordinal))
-                        StageTree(child, Path.Combine(destHost, Path.GetFileName(child)), from is null, staged, stage, i.Line);
+                        StageTree(child, Path.Combine(destHost, Path.GetFileName(child)), from is null, staged, stage, i.Line, links);
                 }
-                else StageTree(source.HostPath!, target, from is null, staged, stage, i.Line);
+                else StageTree(source.HostPath!, target, from is null, staged, stage, i.Line, new());
             }
             FixOwnership(state, stage, destination, intoDirectory, staged, owner, chmod);
             string layer = Path.Combine(temp, "layer.tar");
@@ -97,6 +98,13 @@ public sealed partial class ImageBuilder
                 if (i.Keyword == "ADD")
                     throw new DockerfileException("AddUrlRefused", i.Line, $"ADD {name}: fetching URLs is refused; this builder works offline-first. Download the file into the build context and ADD or COPY it.", ErrorKind.InvalidOperation);
                 throw new DockerfileException("CopyUrl", i.Line, $"COPY {name}: COPY takes paths of the build context, not URLs.");
+            }
+            if (from is not null && name.IndexOfAny(['*', '?', '[']) >= 0)
+            {
+                var (hosts, fromKey) = CopyMatchesOutOf(state, from, name, temp, i.Line);
+                sources.AddRange(hosts.Select(h => new CopySource(Path.GetFileName(h), h, null, false)));
+                digests.Add("from:" + fromKey + ":" + name);
+                continue;
             }
             if (from is not null)
             {
@@ -130,22 +138,28 @@ public sealed partial class ImageBuilder
                 throw new DockerfileException("SourceNotFound", line, $"file not found in build context or excluded by .dockerignore: {name}.", ErrorKind.ObjectNotFound);
             return [host];
         }
-        var pattern = DockerIgnore.Compile(clean, line);
+        var matches = MatchTree(context, DockerIgnore.Compile(clean, line), ignore.IsIgnored);
+        if (matches.Count == 0)
+            throw new DockerfileException("SourceNotFound", line, $"no source files were specified: nothing in the build context matches {name}.", ErrorKind.ObjectNotFound);
+        return matches;
+    }
+
+    /// <summary>The entries under <paramref name="root"/> whose path relative to it matches; a matched directory is not walked into.</summary>
+    private static List<string> MatchTree(string root, System.Text.RegularExpressions.Regex pattern, Func<string, bool> ignored)
+    {
         var matches = new List<string>();
         int visited = 0;
         var pending = new Stack<string>();
-        pending.Push(context);
+        pending.Push(root);
         while (pending.Count > 0 && visited++ < 1_000_000)
         {
             foreach (string entry in Directory.EnumerateFileSystemEntries(pending.Pop()).OrderByDescending(e => e, StringComparer.Ordinal))
             {
-                string relative = Path.GetRelativePath(context, entry);
-                if (pattern.IsMatch(relative) && !ignore.IsIgnored(relative)) matches.Add(entry);
+                string relative = Path.GetRelativePath(root, entry);
+                if (pattern.IsMatch(relative) && !ignored(relative)) matches.Add(entry);
                 else if (Directory.Exists(entry) && new FileInfo(entry).LinkTarget is null) pending.Push(entry);
             }
         }
-        if (matches.Count == 0)
-            throw new DockerfileException("SourceNotFound", line, $"no source files were specified: nothing in the build context matches {name}.", ErrorKind.ObjectNotFound);
         return matches.OrderBy(m => m, StringComparer.Ordinal).ToList();
     }
 
@@ -191,27 +205,61 @@ public sealed partial class ImageBuilder
         return current;
     }
 
-    /// <summary>Copies a path of an earlier stage (or of an image) out through a container that never starts.</summary>
-    private (string Host, string Key) CopyOutOf(StageState state, string from, string path, string temp, int line)
+    /// <summary>The image a --from names (an earlier stage's, made if pending, or an image pulled when missing) and its cache key part.</summary>
+    private (Images.ContainerImage Image, string Key) ResolveFrom(StageState state, string from)
     {
-        string key;
-        Images.ContainerImage image;
         if (BuildStages.Find(stages, from, state.Stage.Index) is { } stage)
         {
             var source = built[stage.Index];
-            image = Materialize(source, []);
-            key = source.CacheKey;
+            return (Materialize(source, []), source.CacheKey);
         }
-        else
-        {
-            Images.ImageStore.ValidateNameOrId(from);
-            image = images.Find(from) ?? pull(from, options.Platform, options.Cancel);
-            key = image.Id;
-        }
-        if (path.IndexOfAny(['*', '?', '[']) >= 0)
-            throw new DockerfileException("UnsupportedPattern", line, $"COPY --from={from} {path}: patterns are only supported for sources in the build context.", ErrorKind.NotInstalled);
+        Images.ImageStore.ValidateNameOrId(from);
+        var image = images.Find(from) ?? pull(from, options.Platform, options.Cancel);
+        return (image, image.Id);
+    }
+
+    /// <summary>Copies a path of an earlier stage (or of an image) out through a container that never starts.</summary>
+    private (string Host, string Key) CopyOutOf(StageState state, string from, string path, string temp, int line)
+    {
+        var (image, key) = ResolveFrom(state, from);
         string into = Path.Combine(temp, "from", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(into);
+        string containerPath = path.StartsWith('/') ? path : state.WorkingDir.TrimEnd('/') + "/" + path;
+        return (CopyPathOut(image, from, containerPath, into, line), key);
+    }
+
+    /// <summary>
+    /// The paths of a stage (or an image) a --from pattern matches: the directory before the first wildcard is copied
+    /// out, and the pattern is matched (Go's filepath.Match per path, as for the context) against what it holds.
+    /// </summary>
+    private (List<string> Hosts, string Key) CopyMatchesOutOf(StageState state, string from, string pattern, string temp, int line)
+    {
+        var (image, key) = ResolveFrom(state, from);
+        string full = DockerIgnore.Clean((pattern.StartsWith('/') ? pattern : state.WorkingDir.TrimEnd('/') + "/" + pattern).TrimStart('/'));
+        string[] parts = full.Split('/');
+        int literal = Array.FindIndex(parts, p => p.IndexOfAny(['*', '?', '[']) >= 0);
+        string prefix = "/" + string.Join('/', parts[..literal]);
+        string rest = string.Join('/', parts[literal..]);
+        string into = Path.Combine(temp, "from", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(into);
+        string root;
+        try
+        {
+            root = CopyPathOut(image, from, prefix, into, line);
+        }
+        catch (DockerfileException e) when (e.ErrorId == "SourceNotFound")
+        {
+            throw new DockerfileException("SourceNotFound", line, $"COPY --from={from}: nothing in that stage's file system matches {pattern}.", ErrorKind.ObjectNotFound, e);
+        }
+        var matches = Directory.Exists(root) && new FileInfo(root).LinkTarget is null ? MatchTree(root, DockerIgnore.Compile(rest, line), _ => false) : [];
+        if (matches.Count == 0)
+            throw new DockerfileException("SourceNotFound", line, $"COPY --from={from}: nothing in that stage's file system matches {pattern}.", ErrorKind.ObjectNotFound);
+        return (matches, key);
+    }
+
+    /// <summary>Copies one path of an image to <paramref name="into"/> (owners, modes, times and hard links kept) through a container that never starts.</summary>
+    private string CopyPathOut(Images.ContainerImage image, string from, string containerPath, string into, int line)
+    {
         string id = containers.Create(new ContainerOptions
         {
             Image = image.Id, Name = "build-" + Guid.NewGuid().ToString("N")[..16], Entrypoint = ["/bin/true"], Network = "none",
@@ -219,13 +267,11 @@ public sealed partial class ImageBuilder
         }).Id;
         try
         {
-            string containerPath = path.StartsWith('/') ? path : state.WorkingDir.TrimEnd('/') + "/" + path;
-            var result = containers.CopyFromContainer(id, containerPath, into, new CopyOptions { Archive = true, Cancel = options.Cancel });
-            return (result.Destination, key);
+            return containers.CopyFromContainer(id, containerPath, into, new CopyOptions { Archive = true, Cancel = options.Cancel }).Destination;
         }
         catch (EngineException e) when (e.Kind == ErrorKind.ObjectNotFound)
         {
-            throw new DockerfileException("SourceNotFound", line, $"COPY --from={from}: {path} is not in that stage's file system.", ErrorKind.ObjectNotFound, e);
+            throw new DockerfileException("SourceNotFound", line, $"--from={from}: {containerPath} is not in that stage's file system.", ErrorKind.ObjectNotFound, e);
         }
         finally
         {
@@ -256,7 +302,12 @@ public sealed partial class ImageBuilder
         }
     }
 
-    private void StageTree(string source, string target, bool fromContext, List<StagedEntry> staged, string stage, int line)
+    /// <summary>
+    /// Stages a source path at <paramref name="target"/>. Files hard-linked to each other within one source stay hard
+    /// links (<paramref name="links"/>: the staged path of each multiply-linked inode seen so far), as docker's
+    /// archive copy keeps them.
+    /// </summary>
+    private void StageTree(string source, string target, bool fromContext, List<StagedEntry> staged, string stage, int line, Dictionary<(ulong, ulong), string> links)
     {
         EnsureNoLinkOnPath(stage, target, line);
         var info = new FileInfo(source);
@@ -271,14 +322,34 @@ public sealed partial class ImageBuilder
         {
             Directory.CreateDirectory(target);
             foreach (string child in Directory.EnumerateFileSystemEntries(source).OrderBy(x => x, StringComparer.Ordinal))
-                StageTree(child, Path.Combine(target, Path.GetFileName(child)), fromContext, staged, stage, line);
+                StageTree(child, Path.Combine(target, Path.GetFileName(child)), fromContext, staged, stage, line, links);
             staged.Add(new StagedEntry(target, source, (uint)new DirectoryInfo(source).UnixFileMode, false, true, Directory.GetLastWriteTimeUtc(source)));
             return;
         }
         if (fromContext && ignore.IsIgnored(Path.GetRelativePath(context, source))) return;
         if (!info.Exists) return; // sockets, devices and FIFOs are not copied
+        if (StatOf(source) is { Links: > 1 } st)
+        {
+            if (links.TryGetValue((st.Device, st.Inode), out string? first) && File.Exists(first))
+            {
+                HardLinkStaged(stage, first, target);
+                staged.Add(new StagedEntry(target, source, (uint)info.UnixFileMode, false, false, info.LastWriteTimeUtc));
+                return;
+            }
+            links[(st.Device, st.Inode)] = target;
+        }
         File.Copy(source, target, overwrite: true);
         staged.Add(new StagedEntry(target, source, (uint)info.UnixFileMode, false, false, info.LastWriteTimeUtc));
+    }
+
+    /// <summary>Links a staged path to one staged earlier, both inside the staging tree (through its rooted handle).</summary>
+    private static void HardLinkStaged(string stage, string first, string target)
+    {
+        if (File.Exists(target) || new FileInfo(target).LinkTarget is not null) File.Delete(target);
+        using var root = RootedDirectory.Open(stage);
+        using var linkParent = root.OpenDirectory(Path.GetDirectoryName(Path.GetRelativePath(stage, target)) ?? "", create: false);
+        using var firstParent = root.OpenDirectory(Path.GetDirectoryName(Path.GetRelativePath(stage, first)) ?? "", create: false);
+        linkParent.MakeHardLink(Path.GetFileName(target), firstParent, Path.GetFileName(first));
     }
 
     private static bool IsTar(string path)

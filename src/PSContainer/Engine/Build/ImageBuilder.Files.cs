@@ -58,6 +58,9 @@ public sealed partial class ImageBuilder
                 var who = n == depth && intoDirectory && owner is { } o ? o : (0u, 0u);
                 parent.SetOwner(name, who.Item1, who.Item2);
                 parent.SetMode(name, 0x1ED);
+                // A directory the copy makes gets the build's fixed time, not the time it was staged, so the same
+                // copy of an unchanged context is the same layer (digest) in every build.
+                parent.SetTimes(name, BuildEpoch, BuildEpoch);
             }
         }
         // Through the rooted handle too: an ADD'ed tar staged after other sources may have replaced a staged directory
@@ -70,6 +73,14 @@ public sealed partial class ImageBuilder
             parent.SetTimes(Path.GetFileName(relative), modified, modified);
         }
     }
+
+    /// <summary>
+    /// The time of what a build makes rather than copies (directories on the way to a destination, heredoc files):
+    /// SOURCE_DATE_EPOCH when the build gives it as a build argument (BuildKit's convention), else the Unix epoch.
+    /// </summary>
+    private DateTimeOffset BuildEpoch =>
+        options.BuildArgs.TryGetValue("SOURCE_DATE_EPOCH", out string? text) && long.TryParse(text, out long seconds) && seconds >= 0
+            ? DateTimeOffset.FromUnixTimeSeconds(seconds) : DateTimeOffset.UnixEpoch;
 
     /// <summary>--chown=user[:group], by number or by the stage's /etc/passwd and /etc/group.</summary>
     private (uint, uint) ResolveOwner(StageState state, string spec, int line)

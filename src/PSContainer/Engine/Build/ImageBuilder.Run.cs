@@ -18,9 +18,9 @@ public sealed partial class ImageBuilder
             int eq = e.IndexOf('=');
             if (eq > 0) env[e[..eq]] = e[(eq + 1)..];
         }
-        var (volumes, tmpfs, mountKey, writableCopies) = RunMounts(state, i);
+        var mounts = RunMounts(state, i);
         string key = BuildCache.Key(state.CacheKey, "RUN", JsonSerializer.Serialize(argv), JsonSerializer.Serialize(env),
-            state.User, state.WorkingDir, mountKey, options.Network);
+            state.User, state.WorkingDir, string.Join('\n', mounts.Key), options.Network);
         if (TryCached(state, key)) return true;
 
         var parent = Materialize(state, []);
@@ -33,8 +33,8 @@ public sealed partial class ImageBuilder
             WorkingDirectory = state.WorkingDir,
             User = state.User.Length > 0 ? state.User : null,
             Network = options.Network == "default" ? "bridge" : options.Network,
-            Volumes = volumes,
-            Tmpfs = tmpfs,
+            Volumes = mounts.Volumes,
+            Tmpfs = mounts.Tmpfs,
             Healthcheck = new HealthConfig { Test = ["NONE"] },
             Labels = BuildContainers.Labels("step"),
         };
@@ -44,7 +44,7 @@ public sealed partial class ImageBuilder
         {
             // A writable bind gets a copy of the context path (without what .dockerignore names): what the step
             // writes there is discarded, as BuildKit discards it, and never reaches the user's files.
-            foreach (var (host, copy) in writableCopies) StageTree(host, copy, fromContext: true, [], paths.Temp, i.Line);
+            PrepareMounts(mounts, i.Line);
             id = containers.Create(run).Id;
             containers.Start(id);
             foreach (var record in containers.Logs(id, follow: true, options.Cancel))
@@ -55,7 +55,7 @@ public sealed partial class ImageBuilder
                     $"RUN {Shorten(i.Arguments)} did not complete successfully: exit code {code}.", ErrorKind.InvalidOperation) { ExitCode = code };
             using (var file = new FileStream(layer, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 17))
             {
-                UpperLayer.Write(containers.UpperDir(id), file, null, null, null, options.Cancel);
+                WriteRunLayer(state, containers.UpperDir(id), file, mounts.Targets);
                 file.Flush(flushToDisk: true);
             }
             containers.Remove(id, force: true, removeVolumes: true);
@@ -82,11 +82,7 @@ public sealed partial class ImageBuilder
                 }
             }
             File.Delete(layer);
-            foreach (var (_, copy) in stepStillThere ? [] : writableCopies)
-            {
-                if (Directory.Exists(copy)) Storage.LayerStore.DeleteTree(copy);
-                else File.Delete(copy); // a bound file (or a link): nothing to do if it was never made
-            }
+            if (!stepStillThere) DeleteMountCopies(mounts);
         }
     }
 
@@ -115,59 +111,20 @@ public sealed partial class ImageBuilder
         return [.. state.Shell, script.ToString()];
     }
 
-    /// <summary>
-    /// RUN --mount: type=cache (a directory under build-cache/mounts kept across builds, by id or target),
-    /// type=bind (a context path, read-only; with rw a copy made for the step), type=tmpfs. The key part names what the mounts are and, for a
-    /// bind of the context, what it holds.
-    /// </summary>
-    private (List<string> Volumes, List<string> Tmpfs, string Key, List<(string Host, string Copy)> WritableCopies) RunMounts(StageState state, DockerfileInstruction i)
+    /// <summary>The step's upper directory as its layer, without the mount points its mounts needed.</summary>
+    private void WriteRunLayer(StageState state, string upper, Stream output, IReadOnlyList<string> targets)
     {
-        var volumes = new List<string>();
-        var writableCopies = new List<(string, string)>();
-        var tmpfs = new List<string>();
-        var key = new List<string>();
-        foreach (string spec in i.FlagValues("mount"))
+        var stubs = targets.Count == 0 ? [] : MountStubs(state, upper, targets);
+        var archiver = new Files.TreeArchiver(output, new Files.ArchiveOptions
         {
-            var fields = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            foreach (string part in ShellWords.Word(spec, state.Lookup, escape).Split(',', StringSplitOptions.RemoveEmptyEntries))
-            {
-                int eq = part.IndexOf('=');
-                fields[eq < 0 ? part : part[..eq]] = eq < 0 ? "true" : part[(eq + 1)..];
-            }
-            string type = fields.GetValueOrDefault("type", "bind");
-            string? target = fields.GetValueOrDefault("target") ?? fields.GetValueOrDefault("dst") ?? fields.GetValueOrDefault("destination");
-            if (target is null) throw new DockerfileException("InvalidMount", i.Line, $"--mount={spec} needs target=PATH.");
-            if (!target.StartsWith('/')) target = state.WorkingDir.TrimEnd('/') + "/" + target;
-            switch (type)
-            {
-                case "cache":
-                    string id = fields.GetValueOrDefault("id") ?? target;
-                    volumes.Add(cache.MountDirectory(id) + ":" + target);
-                    key.Add("cache:" + id + ":" + target);
-                    break;
-                case "bind":
-                    if (fields.ContainsKey("from"))
-                        throw new DockerfileException("UnsupportedMount", i.Line, "--mount=type=bind,from=... is not supported; bind a path of the build context, or COPY --from the stage.", ErrorKind.NotInstalled);
-                    string source = fields.GetValueOrDefault("source") ?? fields.GetValueOrDefault("src") ?? ".";
-                    string host = ContextPath(source, i.Line);
-                    bool rw = fields.ContainsKey("rw") || fields.ContainsKey("readwrite");
-                    string bound = host;
-                    if (rw)
-                    {
-                        bound = TempPath("build-bind");
-                        writableCopies.Add((host, bound));
-                    }
-                    volumes.Add(bound + ":" + target + (rw ? "" : ":ro"));
-                    key.Add("bind:" + source + ":" + target + ":" + rw + ":" + ContextDigest.Of(host, context, ignore, fileDigests));
-                    break;
-                case "tmpfs":
-                    tmpfs.Add(target);
-                    key.Add("tmpfs:" + target);
-                    break;
-                default:
-                    throw new DockerfileException("UnsupportedMount", i.Line, $"--mount type={type} is not supported (cache, bind and tmpfs are).", ErrorKind.NotInstalled);
-            }
+            OverlayWhiteouts = true, Cancel = options.Cancel, Skip = (path, st) => UpperLayer.IsMountStub(path, st) || stubs.Contains(path),
+        });
+        if (Directory.Exists(upper))
+        {
+            using var root = Native.RootedDirectory.Open(upper);
+            using var top = root.OpenDirectory("", create: false);
+            archiver.AddChildren(top, "");
         }
-        return (volumes, tmpfs, string.Join('\n', key), writableCopies);
+        archiver.Finish();
     }
 }

@@ -29,6 +29,8 @@ public sealed partial class ImageBuilder
     private IReadOnlyList<BuildStage> stages = [];
     private readonly Dictionary<int, StageState> built = [];
     private readonly Dictionary<string, string?> globalArgs = new(StringComparer.Ordinal);
+    private BuildPlatform targetPlatform = BuildPlatform.Host;
+    private Dictionary<string, string> platformArgs = [];
     private int step, steps;
 
     public ImageBuilder(ContainerManager containers, ImageStore images, StatePaths paths, ImagePull pull)
@@ -59,9 +61,11 @@ public sealed partial class ImageBuilder
         ignore = DockerIgnore.ReadFrom(context);
         Directory.CreateDirectory(paths.Temp);
 
+        targetPlatform = options.Platform is { Length: > 0 } requested ? BuildPlatform.Parse(requested, 0) : BuildPlatform.Host;
+        platformArgs = BuildPlatform.PredefinedArgs(targetPlatform);
         var (global, all) = BuildStages.Split(file);
         stages = all;
-        foreach (var arg in global) DeclareArgs(arg, globalArgs, n => globalArgs.GetValueOrDefault(n));
+        foreach (var arg in global) DeclareArgs(arg, globalArgs, GlobalArg);
         var needed = BuildStages.Needed(all, options.Target?.ToLowerInvariant());
         steps = needed.Sum(s => 1 + s.Instructions.Count);
         fileDigests = FileDigestCache.Load(cache, trust: !options.NoCache);
@@ -136,8 +140,12 @@ public sealed partial class ImageBuilder
     private void From(StageState state, DockerfileInstruction from)
     {
         string raw = from.Arguments.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[0];
-        string reference = ShellWords.Word(raw, n => globalArgs.GetValueOrDefault(n), escape);
-        string? platform = from.Flag("platform") is { } p ? ShellWords.Word(p, n => globalArgs.GetValueOrDefault(n), escape) : options.Platform;
+        string reference = ShellWords.Word(raw, GlobalArg, escape);
+        var wanted = from.Flag("platform") is { } p ? BuildPlatform.Parse(ShellWords.Word(p, GlobalArg, escape), from.Line) : targetPlatform;
+        if (!wanted.RunsOnHost)
+            throw new DockerfileException("ForeignPlatform", from.Line,
+                $"FROM {raw}: the platform {wanted} is not this host's ({BuildPlatform.Host}); this builder runs steps natively and has no emulation.", ErrorKind.InvalidArgument);
+        string platform = wanted.ToString();
         if (reference.Length == 0) throw new DockerfileException("InvalidFrom", from.Line, $"FROM {raw} names no image.");
         if (BuildStages.Find(stages, reference, state.Stage.Index) is { } parent)
         {
@@ -152,7 +160,7 @@ public sealed partial class ImageBuilder
         }
         if (reference.Equals("scratch", StringComparison.OrdinalIgnoreCase))
         {
-            string arch = platform?.Split('/') is { Length: >= 2 } parts ? parts[1] : ImageImporter.HostArchitecture;
+            string arch = wanted.Architecture;
             state.Config = new JsonObject
             {
                 ["architecture"] = arch, ["os"] = "linux", ["config"] = new JsonObject(),
@@ -172,6 +180,10 @@ public sealed partial class ImageBuilder
             throw new DockerfileException("BaseImageNotFound", from.Line, $"FROM {reference}: the image is not in the store and could not be pulled: {e.Message}", ErrorKind.ObjectNotFound, e);
         }
         state.Adopt(images, image);
+        string? os = state.Config["os"]?.GetValue<string>(), arch2 = state.Config["architecture"]?.GetValue<string>(), variant = state.Config["variant"]?.GetValue<string>();
+        if (!wanted.Matches(os, arch2, variant))
+            throw new DockerfileException("PlatformMismatch", from.Line,
+                $"FROM {reference}: the image is {os}/{arch2}{(string.IsNullOrEmpty(variant) ? "" : "/" + variant)}, not {wanted}; this builder runs steps natively and has no emulation.", ErrorKind.InvalidArgument);
         state.CacheKey = BuildCache.Key("from", image.Id);
         if (state.Shell.Count > 0 && state.Run["Shell"] is JsonArray shell) state.Shell = shell.Select(s => s!.GetValue<string>()).ToList();
         RunTriggers(state, from);
@@ -191,6 +203,10 @@ public sealed partial class ImageBuilder
         }
     }
 
+    /// <summary>An argument as FROM lines and global ARGs see it: declared before the first FROM, or one of BuildKit's predefined platform arguments.</summary>
+    private string? GlobalArg(string name) =>
+        globalArgs.TryGetValue(name, out string? value) ? value : platformArgs.GetValueOrDefault(name);
+
     private void DeclareArgs(DockerfileInstruction i, Dictionary<string, string?> into, Func<string, string?> lookup)
     {
         foreach (string word in ShellWords.SplitRaw(i.Arguments, escape))
@@ -202,6 +218,8 @@ public sealed partial class ImageBuilder
             string? value = eq < 0 ? null : ShellWords.Word(word[(eq + 1)..], lookup, escape);
             if (options.BuildArgs.TryGetValue(name, out string? given)) value = given;
             else if (value is null && globalArgs.TryGetValue(name, out string? global)) value = global;
+            // ARG TARGETARCH (and the other predefined platform arguments) in a stage takes the build's value.
+            if (value is null && platformArgs.TryGetValue(name, out string? predefined)) value = predefined;
             into[name] = value;
         }
     }
