@@ -7,38 +7,11 @@ BeforeAll {
     Import-Module "$PSScriptRoot/TestSupport.psm1" -Force
     $script:state = New-TestStateRoot -Prefix 'psc-build'
     Import-Module (Get-TestModulePath) -Force
+    Import-Module "$PSScriptRoot/BuildTestSupport.psm1" -Force
+    Use-BuildTestState $script:state
     $script:w = $script:state.Work
     $script:busyboxTar = New-TestBusyboxRootFs -Path (Join-Path $script:w 'busybox.tar') -Applet @('sh', 'echo', 'cat', 'ls', 'rm', 'mkdir', 'stat', 'test', 'true', 'wc', 'id', 'env', 'sleep')
     Import-ContainerImage $script:busyboxTar -Format RootFs -Name 'pester/build-base:1' -Command sh | Out-Null
-
-    function script:New-Context([string]$Name, [string]$Dockerfile, [hashtable]$Files = @{}) {
-        $dir = Join-Path $script:w $Name
-        New-Item -ItemType Directory -Force $dir | Out-Null
-        Set-Content -LiteralPath (Join-Path $dir 'Dockerfile') -Value $Dockerfile -NoNewline
-        foreach ($f in $Files.GetEnumerator()) {
-            $path = Join-Path $dir $f.Key
-            New-Item -ItemType Directory -Force (Split-Path $path) | Out-Null
-            Set-Content -LiteralPath $path -Value $f.Value -NoNewline
-        }
-        $dir
-    }
-
-    # Runs a command in a new container of the image and returns its output.
-    function script:Invoke-InImage([string]$Image, [string]$Script) {
-        $c = New-Container -Image $Image -Entrypoint @() -Command sh, -c, $Script -User 0 -Network none
-        try {
-            Start-Container $c.Id -Wait | Out-Null
-            (Get-ContainerLog $c.Id | ForEach-Object { $_.Line }) -join "`n"
-        }
-        finally { Remove-Container $c.Id -Force }
-    }
-
-    # What a failed build may not leave: containers, mounts under the root, temp files.
-    function script:Get-BuildLeftover {
-        @(Get-Container -All | ForEach-Object { "container $($_.Name)" }) +
-        @(Get-TestMount -Path $script:state.Root | Where-Object { $_ -notlike '*/shm' } | ForEach-Object { "mount $_" }) +
-        @(Get-ChildItem -Force (Join-Path $script:state.Root 'tmp') -ErrorAction SilentlyContinue | ForEach-Object { "temp $($_.Name)" })
-    }
 
     $script:fullDockerfile = @'
 # syntax=docker/dockerfile:1

@@ -7,40 +7,15 @@ BeforeAll {
     Import-Module "$PSScriptRoot/TestSupport.psm1" -Force
     $script:state = New-TestStateRoot -Prefix 'psc-buildsteps'
     Import-Module (Get-TestModulePath) -Force
+    Import-Module "$PSScriptRoot/BuildTestSupport.psm1" -Force
+    Use-BuildTestState $script:state
     $script:w = $script:state.Work
     $tar = New-TestBusyboxRootFs -Path (Join-Path $script:w 'busybox.tar') -Applet @('sh', 'echo', 'cat', 'ls', 'rm', 'mkdir', 'stat', 'test', 'true', 'wc', 'ln', 'tr')
     Import-ContainerImage $tar -Format RootFs -Name 'pester/steps-base:1' -Command sh | Out-Null
 
-    function script:New-Context([string]$Name, [string]$Dockerfile, [hashtable]$Files = @{}) {
-        $dir = Join-Path $script:w $Name
-        New-Item -ItemType Directory -Force $dir | Out-Null
-        Set-Content -LiteralPath (Join-Path $dir 'Dockerfile') -Value $Dockerfile -NoNewline
-        foreach ($f in $Files.GetEnumerator()) {
-            $path = Join-Path $dir $f.Key
-            New-Item -ItemType Directory -Force (Split-Path $path) | Out-Null
-            Set-Content -LiteralPath $path -Value $f.Value -NoNewline
-        }
-        $dir
-    }
-
-    function script:Invoke-InImage([string]$Image, [string]$Script) {
-        $c = New-Container -Image $Image -Entrypoint @() -Command sh, -c, $Script -User 0 -Network none
-        try {
-            Start-Container $c.Id -Wait | Out-Null
-            (Get-ContainerLog $c.Id | ForEach-Object { $_.Line }) -join "`n"
-        }
-        finally { Remove-Container $c.Id -Force }
-    }
-
     function script:Get-DiffIds([string]$ImageId) {
         $config = Get-Content -Raw (Join-Path $script:state.Root "image/blobs/sha256/$($ImageId.Substring(7))") | ConvertFrom-Json
         @($config.rootfs.diff_ids)
-    }
-
-    function script:Get-BuildLeftover {
-        @(Get-Container -All | ForEach-Object { "container $($_.Name)" }) +
-        @(Get-TestMount -Path $script:state.Root | Where-Object { $_ -notlike '*/shm' } | ForEach-Object { "mount $_" }) +
-        @(Get-ChildItem -Force (Join-Path $script:state.Root 'tmp') -ErrorAction SilentlyContinue | ForEach-Object { "temp $($_.Name)" })
     }
 
     # Builds a Dockerfile that must fail: the one error, its id and line, and nothing left behind.
@@ -126,7 +101,17 @@ DOC
         $a.Count | Should -Be 5
         ($b -join "`n") | Should -Be ($a -join "`n")
         Invoke-InImage 'pester/repro:2' 'cat /opt/deep/tree/sub/b.txt /made/on/the/way/one.txt /etc/heredoc.txt; test -d /srv/made/by/workdir && echo wd' |
-            Should -Be "bone`nfrom a heredoc`nwd"
+            Should -Be "bonefrom a heredoc`nwd"
+    }
+
+    It 'gives the same image id too when SOURCE_DATE_EPOCH is given (history and created times take it)' {
+        $ctx = Join-Path $script:w 'repro'
+        $epoch = @{ SOURCE_DATE_EPOCH = '1700000000' }
+        $first = Build-ContainerImage $ctx -Tag 'pester/repro-epoch:1' -Network none -NoCache -BuildArg $epoch
+        Start-Sleep -Milliseconds 1100
+        $second = Build-ContainerImage $ctx -Tag 'pester/repro-epoch:2' -Network none -NoCache -BuildArg $epoch
+        $second.Id | Should -Be $first.Id
+        Invoke-InImage 'pester/repro-epoch:1' 'stat -c %Y /made /opt/deep' | Should -Be "1700000000`n1700000000"
     }
 }
 

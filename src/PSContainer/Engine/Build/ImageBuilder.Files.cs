@@ -76,11 +76,14 @@ public sealed partial class ImageBuilder
 
     /// <summary>
     /// The time of what a build makes rather than copies (directories on the way to a destination, heredoc files):
-    /// SOURCE_DATE_EPOCH when the build gives it as a build argument (BuildKit's convention), else the Unix epoch.
+    /// SOURCE_DATE_EPOCH when the build gives it as a build argument (BuildKit's convention; history and the image's
+    /// created time take it too), else the Unix epoch.
     /// </summary>
-    private DateTimeOffset BuildEpoch =>
+    private DateTimeOffset BuildEpoch => SourceDateEpoch ?? DateTimeOffset.UnixEpoch;
+
+    private DateTimeOffset? SourceDateEpoch =>
         options.BuildArgs.TryGetValue("SOURCE_DATE_EPOCH", out string? text) && long.TryParse(text, out long seconds) && seconds >= 0
-            ? DateTimeOffset.FromUnixTimeSeconds(seconds) : DateTimeOffset.UnixEpoch;
+            ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null;
 
     /// <summary>--chown=user[:group], by number or by the stage's /etc/passwd and /etc/group.</summary>
     private (uint, uint) ResolveOwner(StageState state, string spec, int line)

@@ -115,16 +115,6 @@ public sealed partial class ImageBuilder
     private void WriteRunLayer(StageState state, string upper, Stream output, IReadOnlyList<string> targets)
     {
         var stubs = targets.Count == 0 ? [] : MountStubs(state, upper, targets);
-        var archiver = new Files.TreeArchiver(output, new Files.ArchiveOptions
-        {
-            OverlayWhiteouts = true, Cancel = options.Cancel, Skip = (path, st) => UpperLayer.IsMountStub(path, st) || stubs.Contains(path),
-        });
-        if (Directory.Exists(upper))
-        {
-            using var root = Native.RootedDirectory.Open(upper);
-            using var top = root.OpenDirectory("", create: false);
-            archiver.AddChildren(top, "");
-        }
-        archiver.Finish();
+        UpperLayer.Write(upper, output, null, null, null, options.Cancel, (path, _) => stubs.Contains(path));
     }
 }

@@ -99,7 +99,7 @@ public sealed partial class ImageBuilder
 
     private StageState BuildStage(BuildStage stage)
     {
-        var state = new StageState { Stage = stage };
+        var state = new StageState { Stage = stage, FixedTime = SourceDateEpoch };
         Report(stage, "FROM " + stage.From.Arguments, false);
         From(state, stage.From);
         foreach (var instruction in stage.Instructions)
@@ -342,7 +342,7 @@ public sealed partial class ImageBuilder
     {
         var history = new List<HistoryEntry>(state.PendingHistory)
         {
-            new() { Created = DateTimeOffset.UtcNow, CreatedBy = createdBy, Comment = "buildkit.dockerfile.v0" },
+            new() { Created = state.Now, CreatedBy = createdBy, Comment = "buildkit.dockerfile.v0" },
         };
         var image = new ImageImporter(images, null, options.Cancel).ImportBuilt(state.Layers, layerTar, state.Config, history, []);
         state.Adopt(images, image);

@@ -19,6 +19,9 @@ public sealed class StageState
     public Dictionary<string, string?> Args { get; } = new(StringComparer.Ordinal);
     public List<string> Shell { get; set; } = ["/bin/sh", "-c"];
     public string? ImageId { get; set; }
+    /// <summary>The time history entries get: SOURCE_DATE_EPOCH when the build gives it (reproducible image ids), else now.</summary>
+    public DateTimeOffset? FixedTime { get; init; }
+    public DateTimeOffset Now => FixedTime ?? DateTimeOffset.UtcNow;
 
     public JsonObject Run
     {
@@ -63,7 +66,7 @@ public sealed class StageState
     /// <summary>A metadata step: the config changes, no layer, a history entry with empty_layer.</summary>
     public void Changed(string createdBy)
     {
-        PendingHistory.Add(new HistoryEntry { Created = DateTimeOffset.UtcNow, CreatedBy = createdBy, Comment = "buildkit.dockerfile.v0", EmptyLayer = true });
+        PendingHistory.Add(new HistoryEntry { Created = Now, CreatedBy = createdBy, Comment = "buildkit.dockerfile.v0", EmptyLayer = true });
         ImageId = null;
     }
 }

@@ -12,12 +12,18 @@ namespace PSContainer.Engine.Containers;
 /// </summary>
 public static partial class UpperLayer
 {
-    /// <summary>Writes the upper directory as a layer tar; owners through <paramref name="mapUid"/>/<paramref name="mapGid"/> (a user namespace's host ids back to the container's).</summary>
-    public static long Write(string upperDirectory, Stream output, Func<uint, uint>? mapUid, Func<uint, uint>? mapGid, Action<long>? onBytes, CancellationToken cancel)
+    /// <summary>
+    /// Writes the upper directory as a layer tar; owners through <paramref name="mapUid"/>/<paramref name="mapGid"/> (a
+    /// user namespace's host ids back to the container's). <paramref name="skip"/> leaves out more entries than the
+    /// runtime's own mount stubs (a build step's mount points).
+    /// </summary>
+    public static long Write(string upperDirectory, Stream output, Func<uint, uint>? mapUid, Func<uint, uint>? mapGid, Action<long>? onBytes, CancellationToken cancel,
+        Func<string, FileStat, bool>? skip = null)
     {
         var archiver = new TreeArchiver(output, new ArchiveOptions
         {
-            OverlayWhiteouts = true, MapUid = mapUid, MapGid = mapGid, OnBytes = onBytes, Cancel = cancel, Skip = IsMountStub,
+            OverlayWhiteouts = true, MapUid = mapUid, MapGid = mapGid, OnBytes = onBytes, Cancel = cancel,
+            Skip = skip is null ? IsMountStub : (path, stat) => IsMountStub(path, stat) || skip(path, stat),
         });
         if (Directory.Exists(upperDirectory))
         {
