@@ -1,8 +1,8 @@
 #!/usr/bin/env pwsh
 <#
 .SYNOPSIS
-    Build-ContainerImage against docker build (classic builder; BuildKit when the docker on the machine has it
-    without a frontend image to pull) and `buildah bud`, in the same run: a cold build, a rebuild with no change,
+    Build-ContainerImage against docker build (classic builder; BuildKit only when the docker CLI has its buildx
+    plugin, otherwise the run says so) and `buildah bud`, in the same run: a cold build, a rebuild with no change,
     and a rebuild after one source file changes, of a multi-stage Dockerfile with a few RUN and COPY steps over a
     ~50 MB context. Medians of -Iterations rounds and ratios to PSContainer.
 .DESCRIPTION
@@ -84,11 +84,17 @@ if ($docker.Available) {
         Build = { param([bool]$Cold) $env:DOCKER_BUILDKIT = '0'; try { $o = & docker build -q --network none @(if ($Cold) { '--no-cache' }) -t bench/app:1 $context 2>&1; if ($LASTEXITCODE) { throw "docker build: $o" } } finally { Remove-Item Env:DOCKER_BUILDKIT } }
         Clear = { & docker rmi -f bench/app:1 2>$null | Out-Null; & docker builder prune -af 2>$null | Out-Null }
     }
-    # BuildKit (DOCKER_BUILDKIT=1) uses dockerd's built-in Dockerfile frontend when the Dockerfile names no # syntax image.
-    $env:DOCKER_BUILDKIT = '1'
-    $probe = "FROM bench/busybox-build" | & docker build -q --network none -t bench/buildkit-probe:1 - 2>&1
+    # The BuildKit column needs the buildx CLI plugin (docker build's BuildKit client since docker 23); without it
+    # DOCKER_BUILDKIT=1 either fails or falls back to a deprecated client, which would measure neither builder fairly.
+    $buildx = & docker buildx version 2>&1
     $buildkit = $LASTEXITCODE -eq 0
-    Remove-Item Env:DOCKER_BUILDKIT
+    if ($buildkit) {
+        $env:DOCKER_BUILDKIT = '1'
+        $probe = "FROM bench/busybox-build" | & docker build -q --network none -t bench/buildkit-probe:1 - 2>&1
+        $buildkit = $LASTEXITCODE -eq 0
+        Remove-Item Env:DOCKER_BUILDKIT
+    }
+    else { $probe = "no buildx plugin (``docker buildx version``: $(($buildx | Select-Object -First 1) -join ' '))" }
     if ($buildkit) {
         & docker rmi -f bench/buildkit-probe:1 2>$null | Out-Null
         $engines['docker build (BuildKit)'] = @{
@@ -126,7 +132,8 @@ $rows = foreach ($phase in 'cold', 'no change', 'one file changed') {
 }
 Write-Host "`nBuild of a two-stage Dockerfile (3 RUN, 3 COPY) over a $mb MB context, $Iterations rounds, median"
 Write-BenchTable -Row @($rows) -Column 'phase', 'engine', 'median ms', 'time / PSContainer' -RightAlign 'median ms', 'time / PSContainer'
-Save-BenchResult -Name 'build' -Data @{ Megabytes = $mb; Iterations = $Iterations; Docker = $docker; Buildah = $buildah; Rows = @($rows) } | Out-Null
+if ($docker.Available -and -not $buildkit) { Write-Host "docker build (BuildKit): not measured: $($probe -join ' ')" }
+Save-BenchResult -Name 'build' -Data @{ Megabytes = $mb; Iterations = $Iterations; Docker = $docker; BuildKit = [bool]$buildkit; Buildah = $buildah; Rows = @($rows) } | Out-Null
 
 foreach ($k in $engines.Keys) { & $engines[$k].Clear }
 if ($docker.Available) { & docker rmi -f bench/busybox-build 2>$null | Out-Null }
