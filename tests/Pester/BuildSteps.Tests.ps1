@@ -131,6 +131,21 @@ COPY --from=gen /out/*/d.txt /deep/
         Get-BuildLeftover | Should -BeNullOrEmpty
     }
 
+    It 'resolves a relative source from the root of the stage, as docker build does, not from a WORKDIR' {
+        $ctx = New-Context 'from-relative' @'
+FROM pester/steps-base:1 AS gen
+WORKDIR /work
+RUN echo root > /rel.txt && echo workdir > /work/rel.txt && mkdir /g && echo g > /g/one.txt
+FROM pester/steps-base:1
+WORKDIR /work
+COPY --from=gen rel.txt /plain.txt
+COPY --from=gen g/*.txt /globbed/
+'@
+        $null = Build-ContainerImage $ctx -Tag 'pester/from-relative:1' -Network none -ErrorAction Stop
+        Invoke-InImage 'pester/from-relative:1' 'cat /plain.txt; cat /globbed/one.txt' | Should -Be "root`ng"
+        Get-BuildLeftover | Should -BeNullOrEmpty
+    }
+
     It 'is a clear error naming the line when nothing matches' {
         $ctx = New-Context 'glob-none' "FROM pester/steps-base:1 AS gen`nRUN mkdir /out`nFROM pester/steps-base:1`nCOPY --from=gen /out/*.none /x/"
         $null = Assert-BuildError $ctx 'SourceNotFound' 4

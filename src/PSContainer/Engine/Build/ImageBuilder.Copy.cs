@@ -224,7 +224,9 @@ public sealed partial class ImageBuilder
         var (image, key) = ResolveFrom(state, from);
         string into = Path.Combine(temp, "from", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(into);
-        string containerPath = path.StartsWith('/') ? path : state.WorkingDir.TrimEnd('/') + "/" + path;
+        // A relative source names a path from the root of the stage or image copied from: docker build uses neither
+        // that stage's WORKDIR nor the current one.
+        string containerPath = path.StartsWith('/') ? path : "/" + path;
         return (CopyPathOut(image, from, containerPath, into, line), key);
     }
 
@@ -235,7 +237,7 @@ public sealed partial class ImageBuilder
     private (List<string> Hosts, string Key) CopyMatchesOutOf(StageState state, string from, string pattern, string temp, int line)
     {
         var (image, key) = ResolveFrom(state, from);
-        string full = DockerIgnore.Clean((pattern.StartsWith('/') ? pattern : state.WorkingDir.TrimEnd('/') + "/" + pattern).TrimStart('/'));
+        string full = DockerIgnore.Clean(pattern.TrimStart('/'));
         string[] parts = full.Split('/');
         int literal = Array.FindIndex(parts, p => p.IndexOfAny(['*', '?', '[']) >= 0);
         string prefix = "/" + string.Join('/', parts[..literal]);
