@@ -224,6 +224,8 @@ public sealed partial class ContainerManager
     /// <summary>By full id, unique id prefix, or exact name (docker's resolution order).</summary>
     public ContainerRecord Resolve(string idOrName)
     {
+        // A full id (what the pipeline passes) is one indexed row, not every row with its options parsed.
+        if (idOrName.Length == 64 && store.ById(idOrName) is { } byId) return byId;
         var all = store.All();
         var exact = all.FirstOrDefault(r => r.Id == idOrName) ?? all.FirstOrDefault(r => r.Name == idOrName.TrimStart('/'));
         if (exact is not null) return exact;
