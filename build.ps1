@@ -275,9 +275,13 @@ switch ($Task) {
         # Competitors (docker, podman) are used when present, never installed or started here.
         Install-DebianPackage @('busybox-static', 'skopeo', 'umoci', 'runc')
         Invoke-Build
-        foreach ($script in 'import', 'run', 'runtime', 'pull', 'network', 'dns', 'health', 'api', 'build') {
+        $benchStart = Get-Date
+        foreach ($script in 'import', 'run', 'runtime', 'pull', 'network', 'dns', 'health', 'api', 'build', 'phases') {
             $path = Join-Path $repo "bench/$script.ps1"
             if (Test-Path $path) { Write-Host "`n#### bench/$script.ps1" -ForegroundColor Cyan; & $path -ModulePath $out }
         }
+        # Last: issue 15's rows in one table, measuring the lifecycle rows and reading the results written above.
+        Write-Host "`n#### bench/summary.ps1" -ForegroundColor Cyan
+        & (Join-Path $repo 'bench/summary.ps1') -ModulePath $out -Since $benchStart
     }
 }

@@ -1,8 +1,7 @@
-/* The exit file (written atomically: tmp + fsync + rename) and the JSON line on the sync fd. */
+/* The exit file (written atomically: tmp + rename) and the JSON line on the sync fd. */
 #include "monitor.h"
 
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,7 +27,9 @@ int write_exit_file(const char *path, int wstatus, bool oom_killed)
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -1;
-    if (write_all(fd, body, (size_t)len) < 0 || fsync(fd) < 0) {
+    /* No fsync of the file or its directory: the exit file lives in the run root, which is not meant to outlive a
+     * boot (tmpfs at /run), and readers are processes that see the page cache; the rename keeps it whole. */
+    if (write_all(fd, body, (size_t)len) < 0) {
         close(fd);
         unlink(tmp);
         return -1;
@@ -37,13 +38,6 @@ int write_exit_file(const char *path, int wstatus, bool oom_killed)
     if (rename(tmp, path) < 0) {
         unlink(tmp);
         return -1;
-    }
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
     }
     return 0;
 }

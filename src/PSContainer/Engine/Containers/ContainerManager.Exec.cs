@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using PSContainer.Engine.Storage;
 using PSContainer.Native;
 
 namespace PSContainer.Engine.Containers;
@@ -99,7 +98,9 @@ public sealed partial class ContainerManager
         }
         string processFile = Path.Combine(RunDir(record.Id), $"exec-{Guid.NewGuid():N}.json");
         Directory.CreateDirectory(RunDir(record.Id));
-        AtomicFile.Write(processFile, JsonSerializer.SerializeToUtf8Bytes(process), RunDir(record.Id));
+        // A fresh name nobody reads before the runtime is started on it, deleted after the exec: no rename is needed
+        // against half a file, nor an fsync (a crash leaves no exec to run it).
+        File.WriteAllBytes(processFile, JsonSerializer.SerializeToUtf8Bytes(process));
         return (runtime, record, processFile);
     }
 

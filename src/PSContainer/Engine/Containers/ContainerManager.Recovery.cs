@@ -87,7 +87,10 @@ public sealed partial class ContainerManager
         return removed;
     }
 
-    private void MarkStartInProgress(string id) => WriteMarker(StartMarker(id));
+    /// <summary>Not flushed to disk as the create marker is: it lives in the run root, which is not meant to outlive
+    /// a boot (tmpfs at /run), and neither does anything a start makes that this marker announces (monitor,
+    /// mounts, cgroups, network namespace); a killed session's marker is in the page cache all the same.</summary>
+    private void MarkStartInProgress(string id) => File.WriteAllText(StartMarker(id), $"{Environment.ProcessId} {DateTime.UtcNow:O}\n");
 
     private void ClearStartMarker(string id) => File.Delete(StartMarker(id));
 

@@ -224,6 +224,8 @@ public sealed partial class ContainerManager
     /// <summary>By full id, unique id prefix, or exact name (docker's resolution order).</summary>
     public ContainerRecord Resolve(string idOrName)
     {
+        // A full id (what the pipeline passes) is one indexed row, not every row with its options parsed.
+        if (idOrName.Length == 64 && store.ById(idOrName) is { } byId) return byId;
         var all = store.All();
         var exact = all.FirstOrDefault(r => r.Id == idOrName) ?? all.FirstOrDefault(r => r.Name == idOrName.TrimStart('/'));
         if (exact is not null) return exact;
@@ -366,7 +368,8 @@ public sealed partial class ContainerManager
             Security.ContainerSecurity.Of(o).Apply(spec);
             ApplyUserNamespace(maps, spec);
             // Written beside itself, not in the store's tmp/, which garbage collection empties without our lock.
-            AtomicFile.Write(Path.Combine(dir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, new JsonSerializerOptions { WriteIndented = true }), dir);
+            // Not flushed to disk: every start writes it again, and nothing reads it while no run is alive.
+            AtomicFile.Write(Path.Combine(dir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, new JsonSerializerOptions { WriteIndented = true }), dir, durable: false);
             PrepareHealthcheck(record, image);
 
             PhaseClock.Mark("spec-written");
@@ -649,11 +652,11 @@ public sealed partial class ContainerManager
             {
                 ThawIfPaused(record, runtime);
                 // -StopSignal of the container, else the image's StopSignal, else SIGTERM; -StopTimeout likewise.
-                string stopSignal = record.Options.StopSignal
-                    ?? (images.Find(record.ImageId)?.Config.StopSignal is { Length: > 0 } s ? s : "SIGTERM");
                 var grace = timeout ?? TimeSpan.FromSeconds(record.Options.StopTimeout ?? ContainerOptions.DefaultStopTimeout);
                 if (grace > TimeSpan.Zero)
                 {
+                    string stopSignal = record.Options.StopSignal
+                        ?? (images.Find(record.ImageId)?.Config.StopSignal is { Length: > 0 } s ? s : "SIGTERM");
                     runtime.Kill(record.Id, stopSignal);
                     CrashPoint.At("stop-after-signal");
                     if (!WaitForExit(record, grace)) runtime.Kill(record.Id, "SIGKILL", all: true);
@@ -680,12 +683,28 @@ public sealed partial class ContainerManager
     private bool WaitForExit(ContainerRecord record, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (true)
+        // The monitor writes the exit record just before it exits: its pidfd wakes us then, where a sleep would
+        // look up to a slice late. Without a monitor (killed) the container's own exit is polled.
+        int pidfd = MonitorExitHandle(record);
+        try
         {
-            if (File.Exists(ExitFile(record.Id))) return true;
-            if (!ProcessInfo.IsAlive(record.MonitorPid, record.MonitorStart) && !ProcessInfo.Exists(record.Pid)) return true;
-            if (DateTime.UtcNow >= deadline) return false;
-            Thread.Sleep(10);
+            while (true)
+            {
+                if (File.Exists(ExitFile(record.Id))) return true;
+                if (!ProcessInfo.IsAlive(record.MonitorPid, record.MonitorStart) && !ProcessInfo.Exists(record.Pid)) return true;
+                double left = (deadline - DateTime.UtcNow).TotalMilliseconds;
+                if (left <= 0) return false;
+                if (pidfd < 0) Thread.Sleep((int)Math.Clamp(left, 1, 10));
+                else if (ProcessWaiter.Wait(pidfd, (int)Math.Clamp(left, 1, 50)))
+                {
+                    ProcessWaiter.Close(pidfd);
+                    pidfd = -1;
+                }
+            }
+        }
+        finally
+        {
+            if (pidfd >= 0) ProcessWaiter.Close(pidfd);
         }
     }
 

@@ -63,7 +63,12 @@ public sealed class ContainerStore
         }
     }
 
-    public void Update(ContainerRecord r) => db.Write((c, tx) => c.Execute(tx, """
+    /// <summary>
+    /// Records a state change (start, exit, pause...). Relaxed: after a power cut the host holds no process, mount
+    /// or cgroup of the run, and Reconcile derives the state again from the monitor and its exit file, so a lost
+    /// update of this row costs nothing; its fsync cost every start and exit one (issue 15).
+    /// </summary>
+    public void Update(ContainerRecord r) => db.WriteRelaxed((c, tx) => c.Execute(tx, """
         UPDATE containers SET state = $state, exit_code = $exit, oom_killed = $oom, started_at = $started, finished_at = $finished,
             pid = $pid, monitor_pid = $mpid, monitor_start = $mstart, error = $error
         WHERE id = $id

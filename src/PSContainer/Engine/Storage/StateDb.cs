@@ -31,13 +31,18 @@ public sealed class StateDb
         Migrate(c, migrations);
     }
 
-    public SqliteConnection Open()
+    public SqliteConnection Open() => Open(durable: true);
+
+    private SqliteConnection Open(bool durable)
     {
         var c = new SqliteConnection(connectionString);
         c.Open();
         using var cmd = c.CreateCommand();
         // busy_timeout makes a writer wait for another session's transaction instead of failing at once.
-        cmd.CommandText = "PRAGMA busy_timeout = 60000; PRAGMA foreign_keys = ON;";
+        // synchronous is set on every open: a pooled connection keeps what the last user of it chose.
+        cmd.CommandText = durable
+            ? "PRAGMA busy_timeout = 60000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
+            : "PRAGMA busy_timeout = 60000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
         cmd.ExecuteNonQuery();
         return c;
     }
@@ -62,6 +67,23 @@ public sealed class StateDb
     }
 
     public void Write(Action<SqliteConnection, SqliteTransaction> work) => Write<object?>((c, t) => { work(c, t); return null; });
+
+    /// <summary>
+    /// Like <see cref="Write{T}"/>, for a row the engine can derive again from the host (a container's state, pid
+    /// and exit, which Reconcile reads back from its monitor and exit file): committed with synchronous = NORMAL,
+    /// so the commit does not wait for an fsync of the WAL. A session killed right after still leaves the
+    /// transaction in the database (the WAL is written before the commit returns; only the fsync is skipped), and
+    /// the database stays consistent after a power cut (WAL frames are checksummed); what a power cut can lose is
+    /// this transaction and other relaxed ones after the last fsync: never one that a later durable write (or a
+    /// checkpoint) synced, since that fsync covers every frame before it in the WAL.
+    /// </summary>
+    public void WriteRelaxed(Action<SqliteConnection, SqliteTransaction> work)
+    {
+        using var c = Open(durable: false);
+        using var tx = c.BeginTransaction(deferred: false);
+        work(c, tx);
+        tx.Commit();
+    }
 
     public T Read<T>(Func<SqliteConnection, T> work)
     {

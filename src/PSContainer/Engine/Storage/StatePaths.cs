@@ -47,8 +47,11 @@ public sealed class StatePaths
 
 public static class AtomicFile
 {
-    /// <summary>Writes a file by rename, so a reader never sees a half-written one and a crash leaves the old one.</summary>
-    public static void Write(string path, ReadOnlySpan<byte> content, string tempDirectory)
+    /// <summary>Writes a file by rename, so a reader never sees a half-written one and a crash leaves the old one.
+    /// Not <paramref name="durable"/>: the content is not flushed to disk first, for a file that is written again
+    /// before anything reads it after a reboot (a container's config.json, made at every start); the rename still
+    /// keeps a killed writer from leaving half a file.</summary>
+    public static void Write(string path, ReadOnlySpan<byte> content, string tempDirectory, bool durable = true)
     {
         string temp = Path.Combine(tempDirectory, TempOwner.NewName("write"));
         try
@@ -56,7 +59,7 @@ public static class AtomicFile
             using (var f = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
             {
                 f.Write(content);
-                f.Flush(flushToDisk: true);
+                f.Flush(flushToDisk: durable);
             }
             File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
             File.Move(temp, path, overwrite: true);
