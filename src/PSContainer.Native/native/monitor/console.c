@@ -85,7 +85,7 @@ static void broadcast(const char *p, size_t n)
     }
 }
 
-static int bind_in_dir(int fd, const char *path)
+int bind_in_dir(int fd, const char *path)
 {
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);
