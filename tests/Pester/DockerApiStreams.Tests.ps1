@@ -391,6 +391,22 @@ Describe 'Docker API streams (psc-api)' -Skip:([bool]$script:why) {
             (Invoke-Docker inspect -f '{{.State.ExitCode}}' att).Out | Should -Be '4'
         }
 
+        It 'docker attach --detach-keys detaches a terminal on the custom sequence, the default one then being a key like any other' {
+            (Invoke-Docker run -dit --name dkt $script:img sh).Code | Should -Be 0
+            Start-TmuxShell dkt
+            Send-Line dkt 'docker attach --detach-keys ctrl-x,y dkt'
+            Start-Sleep -Milliseconds 500
+            Send-Line dkt 'echo "D""K=$((5*5))"'
+            Wait-Screen dkt 'DK=25' | Out-Null
+            # Not a detach now: busybox sh takes them as line-editing keys, which the kill-line (C-u) clears.
+            Invoke-Tmux send-keys -t dkt C-p C-q C-u
+            Send-Line dkt 'echo "S""TILL=$((6*6))"'
+            Wait-Screen dkt 'STILL=36' | Out-Null
+            Invoke-Tmux send-keys -t dkt C-x y
+            Wait-Screen dkt '(?m)^SH> $' | Out-Null
+            (Invoke-Docker inspect -f '{{.State.Running}}' dkt).Out | Should -Be 'true' -Because 'a detach leaves the container running'
+        }
+
         It 'docker resize of a running terminal container is seen inside; of one without a terminal it is refused' {
             (Invoke-Docker run -dit --name rs $script:img sh).Code | Should -Be 0
             $r = Invoke-WebRequest -UnixSocket $script:socket -Uri 'http://localhost/v1.41/containers/rs/resize?h=33&w=77' -Method Post
