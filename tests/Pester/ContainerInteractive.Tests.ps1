@@ -313,6 +313,8 @@ Describe 'Start-Container -Interactive -Tty and attach through a real terminal' 
         $screen | Should -Match '(?m)^25 90\s*$' -Because 'the attach sends the window size at once'
 
         Send-Line run 'exit 5'
+        # Keys typed before the session noticed the exit would go to the ended container: wait for pwsh's prompt.
+        Wait-Screen run '(?m)^PS>\s*$' | Out-Null
         Send-Line run '"C=$($LASTEXITCODE)=C"; if ((& stty -g) -eq $SttyBefore) { "SANE=" + "yes" } else { "SANE=" + "no" }'
         $screen = Wait-Screen run 'SANE=(yes|no)'
         $screen | Should -Match 'C=5=C'
