@@ -210,6 +210,7 @@ Describe 'Enter-ContainerSession through a real terminal' -Skip:(-not (Get-Comma
         $screen | Should -Match '(?m)^40 120\s*$'
 
         Send-Line exec 'exit 3'
+        Wait-Screen exec '(?m)^PS>\s*$' | Out-Null # keys typed before the session saw the exit would go to the ended process
         Send-Line exec '"C=$($LASTEXITCODE)=C"; if ((& stty -g) -eq $SttyBefore) { "SANE=" + "yes" } else { "SANE=" + "no" }'
         $screen = Wait-Screen exec 'SANE=(yes|no)'
         $screen | Should -Match 'C=3=C'
@@ -268,6 +269,7 @@ Describe 'Start-Container -Interactive -Tty and attach through a real terminal' 
         $screen = Wait-Screen run 'V12V'
         $screen | Should -Match '(?m)^/dev/pts/\d+\s*$'
         Send-Line run 'exit 6'
+        Wait-Screen run '(?m)^PS>\s*$' | Out-Null # keys typed before the session saw the exit would go to the ended process
         Send-Line run '"C=$($LASTEXITCODE)=C"'
         Wait-Screen run 'C=6=C' | Out-Null
         $id = (Get-Container tty-runc-run -All).Id
