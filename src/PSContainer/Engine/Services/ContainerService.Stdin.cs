@@ -14,11 +14,7 @@ public sealed partial class ContainerService
     /// </summary>
     public StdinAttach AttachStdin(string idOrName)
     {
-        var c = Get(idOrName);
-        if (c.Tty || !c.Interactive)
-            throw new EngineException("NoStdin", ErrorKind.InvalidOperation, c.Name, c.Tty
-                ? $"Container {c.Name} has a terminal: its input goes through AttachTerminal"
-                : $"Container {c.Name} has no stdin to attach to: create it with -Interactive");
+        var c = RequireStdinPipe(idOrName);
         return new StdinAttach(this, c.Id, Attach(c.Id, stdout: false, stderr: false));
     }
 
@@ -29,14 +25,21 @@ public sealed partial class ContainerService
     /// </summary>
     public AttachConnection OpenStdin(string idOrName)
     {
-        var c = Get(idOrName);
-        if (c.Tty || !c.Interactive)
-            throw new EngineException("NoStdin", ErrorKind.InvalidOperation, c.Name, c.Tty
-                ? $"Container {c.Name} has a terminal: type into it with Enter-ContainerSession -Attach"
-                : $"Container {c.Name} has no stdin to send to: create it with -Interactive");
+        var c = RequireStdinPipe(idOrName);
         if (c.State is not (ContainerState.Running or ContainerState.Paused))
             throw new EngineException("ContainerNotRunning", ErrorKind.InvalidOperation, c.Name, $"Container {c.Name} is not running");
         return Manager.AttachStdinPipe(c.Id);
+    }
+
+    /// <summary>The container, when it was made with a stdin pipe (-Interactive, no -Tty); NoStdin otherwise.</summary>
+    private Container RequireStdinPipe(string idOrName)
+    {
+        var c = Get(idOrName);
+        if (c.Tty || !c.Interactive)
+            throw new EngineException("NoStdin", ErrorKind.InvalidOperation, c.Name, c.Tty
+                ? $"Container {c.Name} has a terminal: its input goes through it (docker attach, Enter-ContainerSession -Attach)"
+                : $"Container {c.Name} has no stdin to attach to: create it with -Interactive");
+        return c;
     }
 
     /// <summary>How a stdin relay ended.</summary>
