@@ -252,6 +252,16 @@ Describe 'Docker API streams (psc-api)' -Skip:([bool]$script:why) {
             (Invoke-Docker logs si).Out | Should -Not -Match 'eof-seen'
         }
 
+        It 'docker start -ai feeds a created -i container (StdinOnce): the input''s end is its EOF, each start anew' {
+            (Invoke-Docker create -i --name sai $script:img sh -c 'cat; echo done').Code | Should -Be 0
+            (Invoke-Docker inspect -f '{{.Config.OpenStdin}} {{.Config.StdinOnce}}' sai).Out | Should -Be 'true true'
+            foreach ($word in 'first', 'second') {
+                $r = Invoke-DockerProcess -FilePath /bin/sh -Arguments '-c', "echo $word | docker start -ai sai" -TimeoutSeconds 30
+                $r.Code | Should -Be 0 -Because $r.Err
+                $r.Lines | Should -Be @($word, 'done')
+            }
+        }
+
         It 'attaches on the raw socket: stdin raw in, frames out; with StdinOnce the half-close is the container''s EOF' {
             $body = @{ Image = $script:img; Cmd = @('sh', '-c', 'cat; echo after-eof >&2'); OpenStdin = $true; StdinOnce = $true; AttachStdin = $true } | ConvertTo-Json -Compress
             Invoke-RestMethod -UnixSocket $script:socket -Uri 'http://localhost/v1.44/containers/create?name=once' -Method Post -ContentType 'application/json' -Body $body | Out-Null
