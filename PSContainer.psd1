@@ -56,6 +56,7 @@
         'Uninstall-ContainerApiService'
         'Build-ContainerImage'
         'Remove-ContainerBuildCache'
+        'Send-ContainerInput'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

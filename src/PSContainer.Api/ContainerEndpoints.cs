@@ -57,14 +57,12 @@ public static class ContainerEndpoints
 
         app.MapPost("/containers/{id}/stop", (string id, HttpRequest r) =>
         {
-            RefuseStopSignal(r);
-            return s.Stop(id, Timeout(r)) ? Results.NoContent() : Results.StatusCode(StatusCodes.Status304NotModified);
+            return s.Stop(id, Timeout(r), StopSignal(r)) ? Results.NoContent() : Results.StatusCode(StatusCodes.Status304NotModified);
         });
 
         app.MapPost("/containers/{id}/restart", (string id, HttpRequest r) =>
         {
-            RefuseStopSignal(r);
-            s.Restart(id, Timeout(r));
+            s.Restart(id, Timeout(r), StopSignal(r));
             return Results.NoContent();
         });
 
@@ -124,12 +122,10 @@ public static class ContainerEndpoints
         });
     }
 
-    /// <summary>1.42 added ?signal= to stop and restart (docker stop -s); not served yet, so refused rather than dropped.</summary>
-    private static void RefuseStopSignal(HttpRequest r)
-    {
-        if (ApiVersion.RequestedAtLeast(1, 42) && Query.String(r, "signal") is { Length: > 0 } signal)
-            throw ApiException.NotImplemented($"stopping with another signal ({signal}) is not served by this API yet; set the container's StopSignal at create");
-    }
+    /// <summary>1.42 added ?signal= to stop and restart (docker stop -s): the signal sent in place of the container's
+    /// StopSignal, SIGKILL still following after the timeout. Older versions had no such parameter: ignored there.</summary>
+    private static string? StopSignal(HttpRequest r) =>
+        ApiVersion.RequestedAtLeast(1, 42) && Query.String(r, "signal") is { Length: > 0 } signal ? signal : null;
 
     /// <summary>docker stop -t: seconds (t, or signal-free "timeout" in newer clients); null = the container's own.</summary>
     private static TimeSpan? Timeout(HttpRequest r) =>

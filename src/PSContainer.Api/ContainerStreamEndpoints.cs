@@ -70,9 +70,8 @@ public static class ContainerStreamEndpoints
             var r = ctx.Request;
             bool stdin = Query.Bool(r, "stdin"), stdout = Query.Bool(r, "stdout"), stderr = Query.Bool(r, "stderr");
             bool stream = Query.Bool(r, "stream"), logs = Query.Bool(r, "logs");
-            // dockerd's default detach keys, which the docker CLI watches for itself too; other sequences are not served.
-            if (Query.String(r, "detachKeys") is { } keys && keys != "ctrl-p,ctrl-q")
-                throw ApiException.BadParameter($"detachKeys \"{keys}\" is not supported: only the default ctrl-p,ctrl-q");
+            // docker attach/run --detach-keys; none: docker's ctrl-p,ctrl-q. A bad sequence is a 400 before anything else.
+            byte[] detachKeys = DetachKeys.Parse(Query.String(r, "detachKeys"));
             var c = s.Get(id);
             var earlier = logs ? s.Logs(c.Id, new LogQuery { Stdout = stdout, Stderr = stderr }, ctx.RequestAborted).ToList() : [];
             if (c.Tty)
@@ -84,16 +83,30 @@ public static class ContainerStreamEndpoints
                     foreach (var record in earlier) await output(OutputStream.Terminal, Encoding.UTF8.GetBytes(record.Line + "\n"), cancel);
                     // stdin only for a container made with it open (docker run -i): dockerd drops the client's bytes otherwise.
                     if (terminal is not null)
-                        await terminal.RelayAsync(stdin && c.Interactive ? input : null, stdout || stderr ? output : (_, _, _) => ValueTask.CompletedTask, detachKeys: true, cancel);
+                        await terminal.RelayAsync(stdin && c.Interactive ? input : null, stdout || stderr ? output : (_, _, _) => ValueTask.CompletedTask, detachKeys, cancel);
                 }, endOnHangUp: true);
                 return;
             }
-            // Without a terminal the container has no stdin to attach to (see CreateRequestMapper): its output only.
+            // Without a terminal: the output from the log, and for a container made with -i (OpenStdin) the client's
+            // bytes into the stdin pipe its monitor holds. Both registered before the 101, as above.
             using var session = stream ? s.Attach(c.Id, stdout, stderr) : null;
-            await HijackedStream.Serve(ctx, tty: false, async (_, output, cancel) =>
+            using var stdinAttach = stream && stdin && c.Interactive ? s.AttachStdin(c.Id) : null;
+            await HijackedStream.Serve(ctx, tty: false, async (input, output, cancel) =>
             {
                 await Pump(earlier, output, cancel);
-                if (session is not null) await Pump(session.Read(cancel), output, cancel);
+                if (session is null) return;
+                using var done = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+                var relaying = stdinAttach is not null && input is not null ? RelayStdin(stdinAttach, input, detachKeys, c.StdinOnce, done) : Task.CompletedTask;
+                try
+                {
+                    await Pump(session.Read(done.Token), output, done.Token);
+                }
+                catch (OperationCanceledException) when (done.IsCancellationRequested && !cancel.IsCancellationRequested)
+                {
+                    // the client detached, or its input ended on a container without StdinOnce
+                }
+                await done.CancelAsync();
+                await relaying;
             }, endOnHangUp: true);
         });
 
@@ -102,6 +115,17 @@ public static class ContainerStreamEndpoints
             s.ResizeTerminal(id, Query.Int(r, "h") ?? 0, Query.Int(r, "w") ?? 0);
             return Results.Ok();
         });
+    }
+
+    /// <summary>
+    /// The client's stdin to the container's. As dockerd: the detach keys end the attach; so does the end of the
+    /// input, unless the container has StdinOnce (its stdin closed with it): then the output goes on to the exit.
+    /// </summary>
+    private static async Task RelayStdin(ContainerService.StdinAttach attach, Stream input, byte[] detachKeys, bool stdinOnce, CancellationTokenSource done)
+    {
+        var end = await attach.RelayAsync(input, detachKeys, done.Token);
+        if (end == ContainerService.StdinEnd.Detached || (end == ContainerService.StdinEnd.InputClosed && !stdinOnce))
+            await done.CancelAsync();
     }
 
     /// <summary>Writes records, each line with its newline, reading the (blocking) source on a pool thread.</summary>

@@ -43,11 +43,12 @@ public static class CreateRequestMapper
                 case "Healthcheck": o.Healthcheck = HealthJson.Read(v); break;
                 case "HostConfig": MapHostConfig(v, o, refused, ports); break;
                 case "NetworkingConfig": MapNetworking(v, o, refused); break;
-                // A terminal held by the container's monitor; stdin only through it (docker run -it, docker attach).
+                // A terminal held by the container's monitor (docker run -it), or without one a stdin pipe it holds (-i).
                 case "Tty": o.Tty = IsTrue(v); break;
                 case "OpenStdin": o.Interactive = IsTrue(v); break;
-                // What the client attaches, and whether stdin closes after its first attach: the attach decides.
-                case "AttachStdin" or "StdinOnce": break;
+                case "StdinOnce": o.StdinOnce = IsTrue(v); break;
+                // What the client attaches: the attach decides.
+                case "AttachStdin": break;
                 default: Refuse(p.Name, v, refused); break;
             }
         }
@@ -57,8 +58,7 @@ public static class CreateRequestMapper
                     refused.Add($"ExposedPorts {port.Name} (exposing a port without publishing it is not supported)");
         DropCoveredAnonymousVolumes(o);
         MatchEndpointNetwork(body, o, refused);
-        if (o.Interactive && !o.Tty)
-            refused.Add("OpenStdin without Tty (docker run -i without -t: stdin kept open as a pipe; use -it, or docker exec -i)");
+        if (o.StdinOnce && !o.Interactive) o.StdinOnce = false; // dockerd keeps it, but without OpenStdin there is no stdin to close
         if (refused.Count > 0)
             throw ApiException.BadParameter("PSContainer cannot honour these container settings: " + string.Join("; ", refused));
         if (o.Image.Length == 0) throw ApiException.BadParameter("config cannot be empty in order to create a container: no Image");

@@ -199,7 +199,7 @@ public static class DockerJson
                 ["ExposedPorts"] = exposed,
                 ["Tty"] = c.Tty,
                 ["OpenStdin"] = c.Interactive,
-                ["StdinOnce"] = false,
+                ["StdinOnce"] = c.StdinOnce,
                 ["Env"] = Array(env),
                 ["Cmd"] = Array(cmd),
                 ["Image"] = c.Image,

@@ -127,7 +127,6 @@ public sealed class DockerApiTests
     }
 
     [Theory]
-    [InlineData(@"{""Image"":""b"",""OpenStdin"":true}", "OpenStdin without Tty")]
     [InlineData(@"{""Image"":""b"",""HostConfig"":{""RestartPolicy"":{""Name"":""always""}}}", "RestartPolicy always")]
     [InlineData(@"{""Image"":""b"",""HostConfig"":{""VolumesFrom"":[""other""]}}", "HostConfig.VolumesFrom")]
     [InlineData(@"{""Image"":""b"",""HostConfig"":{""Links"":[""a:b""]}}", "HostConfig.Links")]

@@ -149,11 +149,39 @@ Describe 'terminal sessions: refusals' {
         Get-Container -All | Should -BeNullOrEmpty
     }
 
-    It 'refuses -Interactive without -Tty' {
-        { New-Container pester/tty:1 -Interactive -Network none -ErrorAction Stop } | Should -Throw -ErrorId 'InteractiveNeedsTty*'
-        Get-Container -All | Should -BeNullOrEmpty
+}
+
+Describe '-Interactive without -Tty: a stdin pipe held by the monitor, fed by Send-ContainerInput' {
+    AfterEach {
+        Get-Container -All | Remove-Container -Force
     }
 
+    It 'feeds a program that reads to the end of its input: lines, then -EndOfInput' {
+        $c = New-Container pester/tty:1 -Interactive -Network none -Command wc, -l
+        $c.Interactive | Should -BeTrue
+        $c.Tty | Should -BeFalse
+        Start-Container $c.Id
+        'a', 'b', 'c' | Send-ContainerInput $c.Id -EndOfInput
+        (Wait-Container $c.Id -Timeout 30).ExitCode | Should -Be 0
+        (Get-ContainerLog $c.Id).Line | Should -Be '3'
+    }
+
+    It 'keeps the stdin open between calls; bytes go raw; the input is not dropped while the container does not read' {
+        $c = Start-Container -Image pester/tty:1 -Interactive -Network none -Detach -Command sh, -c, 'sleep 1; od -An -tx1'
+        Send-ContainerInput $c.Id -InputObject ([byte[]](0, 1, 255))
+        (Get-Container $c.Id).State | Should -Be 'Running' -Because 'the end of one call is not the end of the container''s input'
+        [byte[]](10) | Send-ContainerInput $c.Id -EndOfInput
+        (Wait-Container $c.Id -Timeout 30).ExitCode | Should -Be 0
+        ((Get-ContainerLog $c.Id).Line -join ' ').Trim() | Should -Be '00 01 ff 0a'
+    }
+
+    It 'refuses input to a container without a stdin pipe, or not running, with clear errors' {
+        $plain = Start-Container -Image pester/tty:1 -Network none -Detach -Command sleep, 300
+        { 'x' | Send-ContainerInput $plain.Id -ErrorAction Stop } | Should -Throw -ErrorId 'NoStdin*'
+        $stopped = New-Container pester/tty:1 -Interactive -Network none -Command cat
+        { 'x' | Send-ContainerInput $stopped.Id -ErrorAction Stop } | Should -Throw -ErrorId 'ContainerNotRunning*'
+        { 'x' | Send-ContainerInput no-such-container -ErrorAction Stop } | Should -Throw -ErrorId 'ContainerNotFound*'
+    }
 }
 
 Describe 'Enter-ContainerSession through a real terminal' -Skip:(-not (Get-Command tmux -ErrorAction SilentlyContinue)) {
@@ -182,6 +210,7 @@ Describe 'Enter-ContainerSession through a real terminal' -Skip:(-not (Get-Comma
         $screen | Should -Match '(?m)^40 120\s*$'
 
         Send-Line exec 'exit 3'
+        Wait-Screen exec '(?m)^PS>\s*$' | Out-Null # keys typed before the session saw the exit would go to the ended process
         Send-Line exec '"C=$($LASTEXITCODE)=C"; if ((& stty -g) -eq $SttyBefore) { "SANE=" + "yes" } else { "SANE=" + "no" }'
         $screen = Wait-Screen exec 'SANE=(yes|no)'
         $screen | Should -Match 'C=3=C'
@@ -240,6 +269,7 @@ Describe 'Start-Container -Interactive -Tty and attach through a real terminal' 
         $screen = Wait-Screen run 'V12V'
         $screen | Should -Match '(?m)^/dev/pts/\d+\s*$'
         Send-Line run 'exit 6'
+        Wait-Screen run '(?m)^PS>\s*$' | Out-Null # keys typed before the session saw the exit would go to the ended process
         Send-Line run '"C=$($LASTEXITCODE)=C"'
         Wait-Screen run 'C=6=C' | Out-Null
         $id = (Get-Container tty-runc-run -All).Id
@@ -285,6 +315,8 @@ Describe 'Start-Container -Interactive -Tty and attach through a real terminal' 
         $screen | Should -Match '(?m)^25 90\s*$' -Because 'the attach sends the window size at once'
 
         Send-Line run 'exit 5'
+        # Keys typed before the session noticed the exit would go to the ended container: wait for pwsh's prompt.
+        Wait-Screen run '(?m)^PS>\s*$' | Out-Null
         Send-Line run '"C=$($LASTEXITCODE)=C"; if ((& stty -g) -eq $SttyBefore) { "SANE=" + "yes" } else { "SANE=" + "no" }'
         $screen = Wait-Screen run 'SANE=(yes|no)'
         $screen | Should -Match 'C=5=C'

@@ -94,6 +94,23 @@ Describe 'Docker API streams (psc-api)' -Skip:([bool]$script:why) {
                 $at += 8 + $size
             }
         }
+        # An attach with stdin on the raw socket (stream, stdin, stdout, stderr): sends BYTES, half-closes with
+        # -HalfClose, and returns the frames the server sent until it closed the connection.
+        function script:Invoke-RawAttach([string]$Container, [byte[]]$Bytes, [switch]$HalfClose, [string]$Query = '') {
+            $s = Connect-ApiSocket
+            try {
+                $request = "POST /v1.44/containers/$Container/attach?stream=1&stdin=1&stdout=1&stderr=1$Query HTTP/1.1`r`nHost: docker`r`nContent-Length: 0`r`nConnection: Upgrade`r`nUpgrade: tcp`r`n`r`n"
+                $s.Send([Text.Encoding]::ASCII.GetBytes($request)) | Out-Null
+                if ($Bytes) { $s.Send($Bytes) | Out-Null }
+                if ($HalfClose) { $s.Shutdown([Net.Sockets.SocketShutdown]::Send) }
+                $reply = Receive-ToEnd $s
+            }
+            finally { $s.Dispose() }
+            $text = [Text.Encoding]::Latin1.GetString($reply)
+            $headEnd = $text.IndexOf("`r`n`r`n")
+            $text.Substring(0, $headEnd) | Should -Match '^HTTP/1.1 101 '
+            if ($reply.Length -gt $headEnd + 4) { Split-Frame ([byte[]]$reply[($headEnd + 4)..($reply.Length - 1)]) }
+        }
         function script:New-Exec([string]$Container, [hashtable]$Config) {
             Invoke-RestMethod -UnixSocket $script:socket -Uri "http://localhost/v1.41/containers/$Container/exec" -Method Post -ContentType 'application/json' -Body ($Config | ConvertTo-Json -Compress)
         }
@@ -200,6 +217,125 @@ Describe 'Docker API streams (psc-api)' -Skip:([bool]$script:why) {
         }
     }
 
+    Context 'stdin without a terminal (docker run -i)' {
+        It 'echo hello | docker run -i --rm cat prints hello; a program reading to EOF gets all of its input, bytes untouched' {
+            $cat = Invoke-DockerProcess -FilePath /bin/sh -Arguments '-c', "echo hello | docker run -i --rm $($script:img) cat"
+            $cat.Code | Should -Be 0 -Because $cat.Err
+            $cat.Out | Should -BeExactly 'hello'
+            $wc = Invoke-DockerProcess -FilePath /bin/sh -Arguments '-c', "printf 'a\nb\nc\n' | docker run -i --rm $($script:img) wc -l"
+            $wc.Out | Should -Be '3' -Because $wc.Err
+            $od = Invoke-DockerProcess -FilePath /bin/sh -Arguments '-c', "printf '\000\001\015\012\377' | docker run -i --rm $($script:img) od -An -tx1"
+            $od.Out.Trim() | Should -Be '00 01 0d 0a ff'
+            # More than a pipe holds: the monitor holds back until the container reads, nothing is dropped.
+            $big = Invoke-DockerProcess -FilePath /bin/sh -Arguments '-c', "head -c 3000000 /dev/zero | docker run -i --rm $($script:img) sh -c 'sleep 1; wc -c'" -TimeoutSeconds 120
+            $big.Out | Should -Be '3000000' -Because $big.Err
+            # Its exit code is the program's, after its input ended.
+            (Invoke-DockerProcess -FilePath /bin/sh -Arguments '-c', "echo x | docker run -i --rm $($script:img) sh -c 'cat >/dev/null; exit 5'").Code | Should -Be 5
+            # Without -i the container's stdin is empty: cat ends at once.
+            $noInput = Invoke-DockerProcess -FilePath /bin/sh -Arguments '-c', "echo hi | docker run --rm $($script:img) cat"
+            $noInput.Code | Should -Be 0
+            $noInput.Out | Should -BeNullOrEmpty
+            @(Get-Container -All) | Should -BeNullOrEmpty -Because '--rm'
+        }
+
+        It 'attach to a running -i container feeds its stdin; its end ends the attach, the stdin staying open without StdinOnce' {
+            (Invoke-Docker run -di --name si $script:img sh -c 'while read l; do echo "got:$l"; done; echo eof-seen').Code | Should -Be 0
+            (Invoke-Docker inspect -f '{{.Config.OpenStdin}} {{.Config.StdinOnce}} {{.Config.Tty}}' si).Out | Should -Be 'true false false'
+            foreach ($word in 'one', 'two') {
+                # The half-close after the input: dockerd then ends this attach (no StdinOnce), and so must we.
+                $frames = @(Invoke-RawAttach si ([Text.Encoding]::ASCII.GetBytes("$word`n")) -HalfClose)
+                $deadline = [DateTime]::UtcNow.AddSeconds(10)
+                while (-not ((Invoke-Docker logs si).Out -match "got:$word") -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
+                (Invoke-Docker logs si).Out | Should -Match "got:$word"
+            }
+            (Invoke-Docker inspect -f '{{.State.Running}}' si).Out | Should -Be 'true' -Because 'the end of an attach''s input leaves the stdin of a container without StdinOnce open'
+            (Invoke-Docker logs si).Out | Should -Not -Match 'eof-seen'
+        }
+
+        It 'docker start -ai feeds a created -i container (StdinOnce): the input''s end is its EOF, each start anew' {
+            (Invoke-Docker create -i --name sai $script:img sh -c 'cat; echo done').Code | Should -Be 0
+            (Invoke-Docker inspect -f '{{.Config.OpenStdin}} {{.Config.StdinOnce}}' sai).Out | Should -Be 'true true'
+            foreach ($word in 'first', 'second') {
+                $r = Invoke-DockerProcess -FilePath /bin/sh -Arguments '-c', "echo $word | docker start -ai sai" -TimeoutSeconds 30
+                $r.Code | Should -Be 0 -Because $r.Err
+                $r.Lines | Should -Be @($word, 'done')
+            }
+        }
+
+        It 'attaches on the raw socket: stdin raw in, frames out; with StdinOnce the half-close is the container''s EOF' {
+            $body = @{ Image = $script:img; Cmd = @('sh', '-c', 'cat; echo after-eof >&2'); OpenStdin = $true; StdinOnce = $true; AttachStdin = $true } | ConvertTo-Json -Compress
+            Invoke-RestMethod -UnixSocket $script:socket -Uri 'http://localhost/v1.44/containers/create?name=once' -Method Post -ContentType 'application/json' -Body $body | Out-Null
+            $s = Connect-ApiSocket
+            try {
+                $request = "POST /v1.44/containers/once/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1`r`nHost: docker`r`nContent-Length: 0`r`nConnection: Upgrade`r`nUpgrade: tcp`r`n`r`n"
+                $s.Send([Text.Encoding]::ASCII.GetBytes($request)) | Out-Null
+                # Sent before the start (docker run attaches first): held until the container runs.
+                $s.Send([byte[]](120, 121, 0, 10)) | Out-Null
+                Invoke-RestMethod -UnixSocket $script:socket -Uri 'http://localhost/v1.44/containers/once/start' -Method Post | Out-Null
+                $s.Send([byte[]](122, 10)) | Out-Null
+                $s.Shutdown([Net.Sockets.SocketShutdown]::Send)
+                $reply = Receive-ToEnd $s
+            }
+            finally { $s.Dispose() }
+            $text = [Text.Encoding]::Latin1.GetString($reply)
+            $headEnd = $text.IndexOf("`r`n`r`n")
+            $text.Substring(0, $headEnd) | Should -Match '^HTTP/1.1 101 '
+            $frames = @(Split-Frame ([byte[]]$reply[($headEnd + 4)..($reply.Length - 1)]))
+            (@($frames | Where-Object Stream -EQ 1).Text -join '') | Should -BeExactly "xy`0`nz`n"
+            (@($frames | Where-Object Stream -EQ 2).Text -join '') | Should -BeExactly "after-eof`n"
+            (Invoke-Docker wait once).Out | Should -Be '0'
+        }
+
+        It 'detaches a non-terminal attach on custom detach keys, the container going on; refuses bad keys with docker''s 400' {
+            (Invoke-Docker run -di --name dk $script:img sh -c 'while read l; do echo "got:$l"; done').Code | Should -Be 0
+            $s = Connect-ApiSocket
+            try {
+                $request = "POST /v1.44/containers/dk/attach?stream=1&stdin=1&stdout=1&detachKeys=ctrl-x,y HTTP/1.1`r`nHost: docker`r`nContent-Length: 0`r`nConnection: Upgrade`r`nUpgrade: tcp`r`n`r`n"
+                $s.Send([Text.Encoding]::ASCII.GetBytes($request)) | Out-Null
+                # ctrl-x alone is no detach: it goes on to the container with the key after it.
+                $s.Send([byte[]](97, 24, 98, 10)) | Out-Null
+                $seen = [IO.MemoryStream]::new()
+                $buffer = [byte[]]::new(65536)
+                while (-not [Text.Encoding]::Latin1.GetString($seen.ToArray()).Contains("b`n")) {
+                    $n = $s.Receive($buffer)
+                    if ($n -le 0) { break }
+                    $seen.Write($buffer, 0, $n)
+                }
+                $s.Send([byte[]](24, 121)) | Out-Null
+                # No half-close: the server ends the attach at the keys.
+                $rest = Receive-ToEnd $s
+                $reply = [byte[]]($seen.ToArray() + $rest)
+            }
+            finally { $s.Dispose() }
+            $text = [Text.Encoding]::Latin1.GetString($reply)
+            $frames = @(Split-Frame ([byte[]]$reply[($text.IndexOf("`r`n`r`n") + 4)..($reply.Length - 1)]))
+            (@($frames | Where-Object Stream -EQ 1).Text -join '') | Should -BeExactly "got:a$([char]24)b`n"
+            (Invoke-Docker inspect -f '{{.State.Running}}' dk).Out | Should -Be 'true'
+
+            $bad = Invoke-WebRequest -UnixSocket $script:socket -Uri 'http://localhost/v1.44/containers/dk/attach?stream=1&stdin=1&detachKeys=ctrl-xx' -Method Post -SkipHttpErrorCheck
+            [int]$bad.StatusCode | Should -Be 400
+            ($bad.Content | ConvertFrom-Json).message | Should -BeExactly 'Invalid detach keys (ctrl-xx) provided'
+        }
+
+        It 'docker stop -s sends that signal in place of the stop signal (API 1.42); an unknown one is a 400' {
+            if (-not (Test-Path /usr/local/bin/docker)) { Set-ItResult -Skipped -Because 'no docker 28 CLI at /usr/local/bin/docker (docker 20.10 has no stop -s)'; return }
+            (Invoke-Docker run -d --name sig $script:img sh -c 'trap "echo got-usr1; exit 9" USR1; while true; do sleep 0.1; done').Code | Should -Be 0
+            $stop = Invoke-DockerProcess -FilePath /usr/local/bin/docker -Arguments stop, -s, USR1, -t, 10, sig
+            $stop.Code | Should -Be 0 -Because $stop.Err
+            (Invoke-Docker inspect -f '{{.State.ExitCode}}' sig).Out | Should -Be '9' -Because 'the trap ran: USR1, not TERM then KILL'
+            (Invoke-Docker logs sig).Out | Should -Match 'got-usr1'
+            (Invoke-Docker start sig).Code | Should -Be 0
+            $restart = Invoke-DockerProcess -FilePath /usr/local/bin/docker -Arguments restart, -s, USR1, sig
+            $restart.Code | Should -Be 0 -Because $restart.Err
+            (Invoke-Docker inspect -f '{{.State.Running}}' sig).Out | Should -Be 'true'
+            @((Invoke-Docker logs sig).Lines | Where-Object { $_ -eq 'got-usr1' }).Count | Should -Be 2
+            $bad = Invoke-DockerProcess -FilePath /usr/local/bin/docker -Arguments stop, -s, BOGUS, sig
+            $bad.Code | Should -Not -Be 0
+            $bad.Err | Should -Match 'Invalid signal: BOGUS'
+            (Invoke-Docker inspect -f '{{.State.Running}}' sig).Out | Should -Be 'true'
+        }
+    }
+
     Context 'terminals' {
         BeforeEach {
             if (-not $script:hasTmux) { Set-ItResult -Skipped -Because 'no tmux (Debian package tmux)' }
@@ -263,6 +399,22 @@ Describe 'Docker API streams (psc-api)' -Skip:([bool]$script:why) {
             Send-Line att 'exit 4'
             Assert-ShellExit att 4
             (Invoke-Docker inspect -f '{{.State.ExitCode}}' att).Out | Should -Be '4'
+        }
+
+        It 'docker attach --detach-keys detaches a terminal on the custom sequence, the default one then being a key like any other' {
+            (Invoke-Docker run -dit --name dkt $script:img sh).Code | Should -Be 0
+            Start-TmuxShell dkt
+            Send-Line dkt 'docker attach --detach-keys ctrl-x,y dkt'
+            Start-Sleep -Milliseconds 500
+            Send-Line dkt 'echo "D""K=$((5*5))"'
+            Wait-Screen dkt 'DK=25' | Out-Null
+            # Not a detach now: busybox sh takes them as line-editing keys, which the kill-line (C-u) clears.
+            Invoke-Tmux send-keys -t dkt C-p C-q C-u
+            Send-Line dkt 'echo "S""TILL=$((6*6))"'
+            Wait-Screen dkt 'STILL=36' | Out-Null
+            Invoke-Tmux send-keys -t dkt C-x y
+            Wait-Screen dkt '(?m)^SH> $' | Out-Null
+            (Invoke-Docker inspect -f '{{.State.Running}}' dkt).Out | Should -Be 'true' -Because 'a detach leaves the container running'
         }
 
         It 'docker resize of a running terminal container is seen inside; of one without a terminal it is refused' {

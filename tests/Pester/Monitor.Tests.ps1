@@ -416,6 +416,20 @@ Describe 'psc-monitor with a fake runtime' -Skip:(-not $isRoot) {
         "$out" | Should -Match '--runtime is required'
     }
 
+    It 'refuses stdin options that do not go together: --stdin with --tty, --stdin-once without --stdin, --stdin without a socket' {
+        $base = @('--runtime', 'runc', '--id', 'x', '--bundle', $work, '--log-path', "$work/l", '--exit-file', "$work/e", '--pid-file', "$work/p")
+        $out = & $monitor @base --tty --stdin --attach-socket "$work/a" 2>&1
+        $LASTEXITCODE | Should -Be 2
+        "$out" | Should -Match '--stdin is for a container without --tty'
+        $out = & $monitor @base --stdin-once 2>&1
+        $LASTEXITCODE | Should -Be 2
+        "$out" | Should -Match '--stdin-once needs --stdin'
+        $out = & $monitor @base --stdin 2>&1
+        $LASTEXITCODE | Should -Be 2
+        "$out" | Should -Match '--attach-socket goes with --tty or --stdin'
+        Test-Path "$work/a" | Should -BeFalse
+    }
+
     It 'runs the exit command after the exit file, detached (own session, no descriptors of its own but stdio), unless the watch file is locked' {
         foreach ($watched in $false, $true) {
             $c = New-TestContainer -Script 'exit 4'

@@ -85,7 +85,7 @@ static void broadcast(const char *p, size_t n)
     }
 }
 
-static int bind_in_dir(int fd, const char *path)
+int bind_in_dir(int fd, const char *path)
 {
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);
@@ -340,6 +340,11 @@ void console_drain(void)
 void console_close(void)
 {
     log_close(&con);
+    /* A client that connected just before the terminal closed still waits in the backlog: taken now, the first one
+     * gets the early output (a container that printed and exited before anyone attached, docker run -t), rather than
+     * a connection closed unread. */
+    for (int i = 0; attach_listen >= 0 && i < MAX_CLIENTS; i++)
+        accept_client();
     for (int i = 0; i < MAX_CLIENTS; i++)
         drop_client(&clients[i]);
     if (attach_listen >= 0) {

@@ -69,7 +69,8 @@ static void step(int timeout_ms)
     };
     health_pollfds(&fds[3]);
     int extra = console_pollfds(fds + 3 + HEALTH_NFDS, 16);
-    int n = poll(fds, 3 + HEALTH_NFDS + (nfds_t)extra, timeout_ms);
+    int in_extra = stdin_pollfds(fds + 3 + HEALTH_NFDS + extra, 16 - extra); /* only one of the two has any */
+    int n = poll(fds, 3 + HEALTH_NFDS + (nfds_t)extra + (nfds_t)in_extra, timeout_ms);
     if (n < 0 && errno != EINTR) {
         /* cannot happen with valid fds; avoid a busy loop all the same */
         struct timespec ts = {0, 10 * 1000 * 1000};
@@ -91,6 +92,7 @@ static void step(int timeout_ms)
     }
     health_handle(&fds[3], ctr_done);
     console_handle(fds + 3 + HEALTH_NFDS, extra);
+    stdin_handle(fds + 3 + HEALTH_NFDS + extra, in_extra);
 }
 
 static long now_ms(void)
@@ -147,13 +149,19 @@ int monitor_run(const struct options *o)
 
     if (console_prepare(o) < 0)
         return fail(o, MON_SELF_FAILURE, "psc-monitor: console socket%s: %s", "");
+    if (stdin_prepare(o) < 0) {
+        int e = errno;
+        console_close();
+        errno = e;
+        return fail(o, MON_SELF_FAILURE, "psc-monitor: stdin pipe%s: %s", "");
+    }
     const char *create_args[] = {"create", "--bundle", o->bundle, "--pid-file", o->pid_file, o->id, NULL, NULL, NULL};
     if (console_socket_path()) {
         create_args[5] = "--console-socket";
         create_args[6] = console_socket_path();
         create_args[7] = o->id;
     }
-    create_pid = spawn_runtime(o, create_args, rt_log, outp[1], errp[1]);
+    create_pid = spawn_runtime(o, create_args, rt_log, stdin_child_fd(), outp[1], errp[1]);
     int spawn_errno = errno;
     close(outp[1]);
     close(errp[1]);
@@ -161,6 +169,7 @@ int monitor_run(const struct options *o)
         if (rt_log)
             unlink(rt_log);
         console_close(); /* the console socket's temporary directory */
+        stdin_close();
         errno = spawn_errno;
         return fail(o, MON_SELF_FAILURE, "psc-monitor: fork for %s: %s", o->runtime);
     }
@@ -183,6 +192,7 @@ int monitor_run(const struct options *o)
             unlink(rt_log);
         sync_report_fail(o->sync_fd, code, msg);
         console_close();
+        stdin_close();
         return 1;
     }
     if (rt_log)
@@ -195,8 +205,16 @@ int monitor_run(const struct options *o)
         const char *del[] = {"delete", "--force", o->id, NULL};
         run_runtime_wait(o, del);
         console_close();
+        stdin_close();
         errno = e;
         return fail(o, MON_SELF_FAILURE, "psc-monitor: no terminal from the runtime%s: %s", "");
+    }
+    if (stdin_listen(o) < 0) {
+        int e = errno;
+        const char *del[] = {"delete", "--force", o->id, NULL};
+        run_runtime_wait(o, del);
+        errno = e;
+        return fail(o, MON_SELF_FAILURE, "psc-monitor: stdin attach socket%s: %s", "");
     }
     char pidtext[32];
     long pid = 0;
@@ -206,6 +224,7 @@ int monitor_run(const struct options *o)
         const char *del[] = {"delete", "--force", o->id, NULL};
         run_runtime_wait(o, del);
         console_close();
+        stdin_close();
         errno = EINVAL;
         return fail(o, MON_SELF_FAILURE, "psc-monitor: no container pid in %s: %s", o->pid_file);
     }
@@ -229,6 +248,7 @@ int monitor_run(const struct options *o)
     while (!ctr_done)
         step(-1);
     health_stop(); /* no probe after the exit, and none left running */
+    stdin_close(); /* its clients see their connections close: the container exited */
 
     /* The container is gone: take what is still in the pipes (bounded: a process it left behind may hold them). */
     long deadline = now_ms() + DRAIN_TIMEOUT_MS;

@@ -11,7 +11,7 @@
 
 static const char usage[] =
     "usage: psc-monitor --runtime PATH --runtime-root DIR --id ID --bundle DIR --log-path FILE\n"
-    "       [--log-max-size BYTES --log-max-files N] [--tty --attach-socket PATH]\n"
+    "       [--log-max-size BYTES --log-max-files N] [--tty | --stdin [--stdin-once]] [--attach-socket PATH]\n"
     "                   --exit-file FILE --pid-file FILE [--cgroup-path PATH] [--sync-fd N]\n"
     "       [--health-process FILE --health-status FILE --health-interval-ms MS --health-timeout-ms MS\n"
     "        --health-retries N [--health-start-period-ms MS --health-start-interval-ms MS]\n"
@@ -43,6 +43,7 @@ int parse_args(int argc, char **argv, struct options *o)
         {"exit-command-arg", required_argument, 0, OPT_EXIT_COMMAND_ARG},
         {"exit-command-watch", required_argument, 0, OPT_EXIT_COMMAND_WATCH},
         {"tty", no_argument, 0, 't'},              {"attach-socket", required_argument, 0, 'a'},
+        {"stdin", no_argument, 0, 'I'},            {"stdin-once", no_argument, 0, 'O'},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->sync_fd = -1;
@@ -88,6 +89,8 @@ int parse_args(int argc, char **argv, struct options *o)
                 return -1;
             break;
         case 't': o->tty = true; break;
+        case 'I': o->open_stdin = true; break;
+        case 'O': o->stdin_once = true; break;
         case 'a': o->attach_socket = abs_or_die("attach-socket", optarg); break;
         case 'h': fputs(usage, stdout); exit(0);
         default: {
@@ -113,8 +116,16 @@ int parse_args(int argc, char **argv, struct options *o)
     }
     if (health_check_options(o) < 0)
         return -1;
-    if (o->tty != (o->attach_socket != NULL)) {
-        fprintf(stderr, "psc-monitor: --tty and --attach-socket go together\n%s", usage);
+    if (o->tty && o->open_stdin) {
+        fprintf(stderr, "psc-monitor: --stdin is for a container without --tty (a terminal carries its own input)\n");
+        return -1;
+    }
+    if (o->stdin_once && !o->open_stdin) {
+        fprintf(stderr, "psc-monitor: --stdin-once needs --stdin\n");
+        return -1;
+    }
+    if ((o->tty || o->open_stdin) != (o->attach_socket != NULL)) {
+        fprintf(stderr, "psc-monitor: --attach-socket goes with --tty or --stdin, and they need it\n%s", usage);
         return -1;
     }
     if (!*o->id || strchr(o->id, '/')) {

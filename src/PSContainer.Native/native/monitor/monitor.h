@@ -41,7 +41,9 @@ struct options {
     int health_retries;
     struct exit_command exit_cmd;
     bool tty;                 /* --tty: the container's process has a terminal (console.c) */
-    const char *attach_socket; /* --attach-socket: where clients attach to that terminal */
+    const char *attach_socket; /* --attach-socket: where clients attach to that terminal (or to the stdin pipe) */
+    bool open_stdin;          /* --stdin: no terminal, but a stdin pipe held open for attaching clients (stdin.c) */
+    bool stdin_once;          /* --stdin-once: the first attached client's end of input closes it */
 };
 int exit_command_option(struct options *o, int opt, const char *arg);
 void exit_command_run(const struct options *o);
@@ -83,7 +85,7 @@ void log_close(struct logstream *s);
 
 /* spawn.c */
 pid_t spawn_runtime(const struct options *o, const char *const *cmd_args, const char *log_file,
-                    int out_fd, int err_fd);
+                    int in_fd, int out_fd, int err_fd);
 int run_runtime_wait(const struct options *o, const char *const *cmd_args);
 
 /* runtimelog.c */
@@ -133,6 +135,15 @@ int console_pollfds(struct pollfd *fds, int max);
 void console_handle(const struct pollfd *fds, int n);
 void console_drain(void);                       /* the container exited: log what its terminal still holds */
 void console_close(void);                       /* clients, master and sockets closed and removed */
+int bind_in_dir(int fd, const char *path);      /* bind a unix socket through /proc/self/fd of its directory */
+
+/* stdin.c: the container's stdin pipe without a terminal (--stdin), and its attach socket */
+int stdin_prepare(const struct options *o);     /* before create: the pipe */
+int stdin_child_fd(void);                       /* its read end for create's fd 0; -1: none (/dev/null) */
+int stdin_listen(const struct options *o);      /* after create: our read end closed, the attach socket opened */
+int stdin_pollfds(struct pollfd *fds, int max);
+void stdin_handle(const struct pollfd *fds, int n);
+void stdin_close(void);                         /* clients and the pipe closed, the socket removed */
 
 /* loop.c */
 int monitor_run(const struct options *o);

@@ -10,10 +10,10 @@
 
 #define MAX_ARGS 32
 
-/* Starts the runtime with stdin = /dev/null (the monitor's fd 0) and stdout/stderr = out_fd/err_fd
+/* Starts the runtime with stdin = in_fd (/dev/null when -1) and stdout/stderr = out_fd/err_fd
  * (or /dev/null when -1). Every other descriptor of ours is close-on-exec. Returns the pid or -1. */
 pid_t spawn_runtime(const struct options *o, const char *const *cmd_args, const char *log_file,
-                    int out_fd, int err_fd)
+                    int in_fd, int out_fd, int err_fd)
 {
     const char *argv[MAX_ARGS];
     int n = 0;
@@ -37,11 +37,13 @@ pid_t spawn_runtime(const struct options *o, const char *const *cmd_args, const 
         return pid;
     signals_reset_in_child();
     int null = open("/dev/null", O_RDWR);
+    if (in_fd < 0)
+        in_fd = null;
     if (out_fd < 0)
         out_fd = null;
     if (err_fd < 0)
         err_fd = null;
-    if (dup2(null, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
+    if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
         _exit(127);
     if (null > 2) /* its copies are the stdio: the runtime (and a container it forgets to sweep) gets no fourth fd */
         close(null);
@@ -57,7 +59,7 @@ pid_t spawn_runtime(const struct options *o, const char *const *cmd_args, const 
 /* Runs the runtime with its output discarded and waits for it; returns its exit status or -1. */
 int run_runtime_wait(const struct options *o, const char *const *cmd_args)
 {
-    pid_t pid = spawn_runtime(o, cmd_args, NULL, -1, -1);
+    pid_t pid = spawn_runtime(o, cmd_args, NULL, -1, -1, -1);
     if (pid < 0)
         return -1;
     int st;

@@ -10,7 +10,13 @@ namespace PSContainer.Engine.Containers;
 public static class AttachProtocol
 {
     public const byte Input = 0, Resize = 1;
+    /// <summary>Only on a stdin pipe's socket (monitor/stdin.c): close the container's stdin once what came before
+    /// is delivered. No payload.</summary>
+    public const byte CloseStdin = 2;
     public const int MaxPayload = 4096;
+
+    /// <summary>The frame that ends the container's stdin (a container with a stdin pipe, no terminal).</summary>
+    public static byte[] CloseStdinFrame() => [CloseStdin, 0, 0];
 
     /// <summary>Keystrokes as input frames (split at <see cref="MaxPayload"/>).</summary>
     public static byte[] InputFrames(ReadOnlySpan<byte> keys)

@@ -7,4 +7,7 @@ public sealed partial class Container
 
     /// <summary>Its input is kept open for attached clients (docker's Config.OpenStdin).</summary>
     public bool Interactive { get; init; }
+
+    /// <summary>The first attached client's end of input closes its stdin (docker's Config.StdinOnce).</summary>
+    public bool StdinOnce { get; init; }
 }

@@ -3,10 +3,22 @@ using PSContainer.Native;
 namespace PSContainer.Engine.Containers;
 
 // docker attach: the terminal of a container started with -Tty is held by its monitor, which serves it on a unix
-// socket in the container's run dir (protocol: AttachProtocol and monitor/console.c).
+// socket in the container's run dir (protocol: AttachProtocol and monitor/console.c). Without a terminal, a container
+// made with -Interactive gets a stdin pipe its monitor holds, served on the same socket (input only: monitor/stdin.c).
 public sealed partial class ContainerManager
 {
     private string AttachSocketPath(string id) => Path.Combine(RunDir(id), "attach");
+
+    /// <summary>The monitor's options for the container's input: its terminal, or its stdin pipe.</summary>
+    private List<string> MonitorAttachArgs(ContainerRecord record)
+    {
+        var o = record.Options;
+        if (o.Tty) return ["--tty", "--attach-socket", AttachSocketPath(record.Id)];
+        if (!o.Interactive) return [];
+        var args = new List<string> { "--stdin", "--attach-socket", AttachSocketPath(record.Id) };
+        if (o.StdinOnce) args.Add("--stdin-once");
+        return args;
+    }
 
     /// <summary>Connects to a running container's terminal. Only a container made with -Tty has one.</summary>
     public AttachConnection Attach(string idOrName)
@@ -15,6 +27,22 @@ public sealed partial class ContainerManager
         if (!record.Options.Tty)
             throw new EngineException("NoTerminal", ErrorKind.InvalidOperation, record.Name,
                 $"Container {record.Name} has no terminal to attach to: create it with -Interactive -Tty (or use Enter-ContainerSession without -Attach for a new process).");
+        return ConnectAttachSocket(record);
+    }
+
+    /// <summary>Connects to the stdin pipe of a running container made with -Interactive and no -Tty: input frames
+    /// only (the output is in the log). Closing it ends this client's input (with StdinOnce, the container's).</summary>
+    public AttachConnection AttachStdinPipe(string idOrName)
+    {
+        var record = RunningRecord(idOrName);
+        if (record.Options.Tty || !record.Options.Interactive)
+            throw new EngineException("NoStdin", ErrorKind.InvalidOperation, record.Name,
+                $"Container {record.Name} has no stdin pipe: it was made {(record.Options.Tty ? "with -Tty (attach to its terminal)" : "without -Interactive")}.");
+        return ConnectAttachSocket(record);
+    }
+
+    private AttachConnection ConnectAttachSocket(ContainerRecord record)
+    {
         try
         {
             // Through /proc/self/fd/N of the run dir: its path can be longer than a socket address may be.
@@ -51,6 +79,9 @@ public sealed class AttachConnection : ITerminalConnection
     public bool SendInput(ReadOnlySpan<byte> data) => UnixSocket.WriteAll(fd, AttachProtocol.InputFrames(data));
 
     public void Resize(int rows, int columns) => UnixSocket.WriteAll(fd, AttachProtocol.ResizeFrame(rows, columns));
+
+    /// <summary>Closes the container's stdin pipe after what was sent (no terminal only): it reads EOF.</summary>
+    public bool EndInput() => UnixSocket.WriteAll(fd, AttachProtocol.CloseStdinFrame());
 
     /// <summary>The monitor closes the connection when the process ends; that is the end this relay waits for.</summary>
     public bool HasEnded => false;

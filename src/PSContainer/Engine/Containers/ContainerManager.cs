@@ -275,6 +275,7 @@ public sealed partial class ContainerManager
             AutoRemove = o.AutoRemove,
             Tty = o.Tty,
             Interactive = o.Interactive,
+            StdinOnce = o.StdinOnce,
             SecurityOptions = Security.ContainerSecurity.Of(o).ToOptions().ToArray(),
             LogPath = LogPath(r.Id),
             UserNamespace = r.Id.Length > 0 ? UserNamespaceText(r) : "",
@@ -445,7 +446,7 @@ public sealed partial class ContainerManager
             args.AddRange(ExitCommandArguments(record));
             args.AddRange(["--log-max-size", logMaxSize.ToString(CultureInfo.InvariantCulture), "--log-max-files", logMaxFiles.ToString(CultureInfo.InvariantCulture)]);
             args.AddRange(HealthMonitorArgs(record));
-            if (record.Options.Tty) args.AddRange(["--tty", "--attach-socket", AttachSocketPath(id)]);
+            args.AddRange(MonitorAttachArgs(record));
             var env = new Dictionary<string, string> { ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
             launcher = ProcessSpawner.Spawn(args[0], args, env, new Dictionary<int, int> { [writeEnd] = 3 });
         }
@@ -627,9 +628,10 @@ public sealed partial class ContainerManager
 
     /// <summary>
     /// Without a signal: SIGTERM (or the image's stop signal), then SIGKILL after the timeout, as docker stop.
-    /// With a signal: sends just that signal, as docker kill.
+    /// With a signal: sends just that signal, as docker kill. <paramref name="stopSignal"/> replaces the stop signal
+    /// (docker stop -s).
     /// </summary>
-    public Container Stop(string idOrName, TimeSpan? timeout, string? signal = null)
+    public Container Stop(string idOrName, TimeSpan? timeout, string? signal = null, string? stopSignal = null)
     {
         var record = Resolve(idOrName);
         using (LockContainer(record.Id))
@@ -655,7 +657,7 @@ public sealed partial class ContainerManager
                 var grace = timeout ?? TimeSpan.FromSeconds(record.Options.StopTimeout ?? ContainerOptions.DefaultStopTimeout);
                 if (grace > TimeSpan.Zero)
                 {
-                    string stopSignal = record.Options.StopSignal
+                    stopSignal ??= record.Options.StopSignal
                         ?? (images.Find(record.ImageId)?.Config.StopSignal is { Length: > 0 } s ? s : "SIGTERM");
                     runtime.Kill(record.Id, stopSignal);
                     CrashPoint.At("stop-after-signal");

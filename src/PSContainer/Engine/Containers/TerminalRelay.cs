@@ -43,7 +43,11 @@ public static class TerminalRelay
 {
     public const byte CtrlP = 0x10, CtrlQ = 0x11;
 
-    public static RelayEnd Run(int input, int output, ITerminalConnection connection, bool detachKeys, CancellationToken cancel)
+    public static RelayEnd Run(int input, int output, ITerminalConnection connection, bool detachKeys, CancellationToken cancel) =>
+        Run(input, output, connection, detachKeys ? DetachKeys.Default : [], cancel);
+
+    /// <summary>The same with a detach sequence of the user's (<see cref="DetachKeys.Parse"/>); empty: none.</summary>
+    public static RelayEnd Run(int input, int output, ITerminalConnection connection, byte[] detachKeys, CancellationToken cancel)
     {
         int resized = 0;
         using var winch = PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _ => Volatile.Write(ref resized, 1));
@@ -59,7 +63,7 @@ public static class TerminalRelay
         }
     }
 
-    private static RelayEnd Copy(int input, int output, ITerminalConnection connection, bool detachKeys, ref int resized, CancellationToken cancel)
+    private static RelayEnd Copy(int input, int output, ITerminalConnection connection, byte[] detachKeys, ref int resized, CancellationToken cancel)
     {
         var buffer = new byte[16384];
         var keys = new DetachKeyFilter(detachKeys);
@@ -113,43 +117,35 @@ public static class TerminalRelay
 }
 
 /// <summary>
-/// Docker's default detach sequence, Ctrl+P Ctrl+Q: a Ctrl+P is held back until the next key shows whether it
-/// starts the sequence; any other key sends the held Ctrl+P with it.
+/// A detach sequence on a client's input (docker's default Ctrl+P Ctrl+Q, or --detach-keys): keys that may start
+/// the sequence are held back until the next key shows whether it goes on; a key that breaks it sends the held keys
+/// with it (as docker's escape proxy does).
 /// </summary>
 public sealed class DetachKeyFilter
 {
-    private readonly bool enabled;
-    private bool held;
+    private readonly byte[] sequence;
+    private int matched;
 
-    public DetachKeyFilter(bool enabled) => this.enabled = enabled;
+    public DetachKeyFilter(bool enabled) : this(enabled ? DetachKeys.Default : []) { }
+
+    /// <summary>An empty sequence never detaches.</summary>
+    public DetachKeyFilter(byte[] sequence) => this.sequence = sequence;
 
     /// <summary>What to send on, and whether the sequence is complete (the bytes before it are still sent).</summary>
     public (byte[] Send, bool Detach) Filter(ReadOnlySpan<byte> keys)
     {
-        if (!enabled) return (keys.ToArray(), false);
-        var send = new List<byte>(keys.Length + 1);
+        if (sequence.Length == 0) return (keys.ToArray(), false);
+        var send = new List<byte>(keys.Length + sequence.Length);
         foreach (byte b in keys)
         {
-            if (held)
+            if (b == sequence[matched])
             {
-                held = false;
-                if (b == TerminalRelay.CtrlQ) return (send.ToArray(), true);
-                send.Add(TerminalRelay.CtrlP);
-                if (b == TerminalRelay.CtrlP)
-                {
-                    held = true;
-                    continue;
-                }
-                send.Add(b);
+                if (++matched == sequence.Length) return (send.ToArray(), true);
+                continue;
             }
-            else if (b == TerminalRelay.CtrlP)
-            {
-                held = true;
-            }
-            else
-            {
-                send.Add(b);
-            }
+            send.AddRange(sequence.AsSpan(0, matched));
+            matched = b == sequence[0] ? 1 : 0;
+            if (matched == 0) send.Add(b);
         }
         return (send.ToArray(), false);
     }

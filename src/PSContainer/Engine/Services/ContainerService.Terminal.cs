@@ -79,7 +79,11 @@ public sealed partial class ContainerService
         /// when the container's process ends (Exited), the client detaches, or on cancellation. A run that ended
         /// before the monitor could be reached is shown from its log.
         /// </summary>
-        public async Task<RelayEnd> RelayAsync(Stream? input, OutputWriter output, bool detachKeys, CancellationToken cancel)
+        public Task<RelayEnd> RelayAsync(Stream? input, OutputWriter output, bool detachKeys, CancellationToken cancel) =>
+            RelayAsync(input, output, detachKeys ? DetachKeys.Default : [], cancel);
+
+        /// <summary>The same with a detach sequence of the client's (<see cref="DetachKeys.Parse"/>); empty: none.</summary>
+        public async Task<RelayEnd> RelayAsync(Stream? input, OutputWriter output, byte[] detachKeys, CancellationToken cancel)
         {
             while (true)
             {

@@ -136,20 +136,23 @@ public sealed partial class ContainerService
         return true;
     }
 
-    /// <summary>docker stop: false when the container was not running (docker's 304).</summary>
-    public bool Stop(string idOrName, TimeSpan? timeout)
+    /// <summary>docker stop: false when the container was not running (docker's 304). <paramref name="stopSignal"/>
+    /// (docker stop -s) replaces the container's StopSignal for this stop; an unknown one is InvalidSignal.</summary>
+    public bool Stop(string idOrName, TimeSpan? timeout, string? stopSignal = null)
     {
+        if (stopSignal is not null) stopSignal = SignalName.Normalize(stopSignal);
         var c = Get(idOrName);
         // A container waiting out its restart backoff is stopped too: the stop ends the policy's restart (docker's).
         if (c.State is not (ContainerState.Running or ContainerState.Paused or ContainerState.Restarting)) return false;
-        Manager.Stop(c.Id, timeout);
+        Manager.Stop(c.Id, timeout, stopSignal: stopSignal);
         return true;
     }
 
-    public void Restart(string idOrName, TimeSpan? timeout)
+    public void Restart(string idOrName, TimeSpan? timeout, string? stopSignal = null)
     {
+        if (stopSignal is not null) stopSignal = SignalName.Normalize(stopSignal);
         var c = Get(idOrName);
-        if (c.State is ContainerState.Running or ContainerState.Paused or ContainerState.Restarting) Manager.Stop(c.Id, timeout);
+        if (c.State is ContainerState.Running or ContainerState.Paused or ContainerState.Restarting) Manager.Stop(c.Id, timeout, stopSignal: stopSignal);
         Start(c.Id);
     }
 

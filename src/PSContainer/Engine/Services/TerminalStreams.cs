@@ -22,7 +22,11 @@ public delegate ValueTask OutputWriter(OutputStream stream, ReadOnlyMemory<byte>
 /// </summary>
 public static class TerminalStreams
 {
-    public static async Task<RelayEnd> RelayAsync(ITerminalConnection terminal, Stream? input, OutputWriter output, bool detachKeys, CancellationToken cancel)
+    public static Task<RelayEnd> RelayAsync(ITerminalConnection terminal, Stream? input, OutputWriter output, bool detachKeys, CancellationToken cancel) =>
+        RelayAsync(terminal, input, output, detachKeys ? DetachKeys.Default : [], cancel);
+
+    /// <summary>The same with a detach sequence of the client's (<see cref="DetachKeys.Parse"/>); empty: none.</summary>
+    public static async Task<RelayEnd> RelayAsync(ITerminalConnection terminal, Stream? input, OutputWriter output, byte[] detachKeys, CancellationToken cancel)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         int detached = 0;
