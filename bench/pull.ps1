@@ -188,7 +188,11 @@ try {
             if ($i -gt 0) { if (-not $cpu[$Name]) { $cpu[$Name] = [Collections.Generic.List[double]]::new() }; $cpu[$Name].Add($used) }
             $wall
         }
-        $newModule = (Resolve-Path $ModulePath).Path; $oldModule = (Resolve-Path $BaselineModulePath).Path
+        # A module folder is named for its manifest only in out/PSContainer: name the .psd1 itself.
+        $newModule, $oldModule = foreach ($m in $ModulePath, $BaselineModulePath) {
+            $full = (Resolve-Path $m).Path
+            if (Test-Path -LiteralPath $full -PathType Container) { Join-Path $full 'PSContainer.psd1' } else { $full }
+        }
         if ('PSContainer' -in $Engine) { $runners['PSContainer'] = { param($i) & $childPull $newModule 'PSContainer' $i } }
         $runners['baseline'] = { param($i) & $childPull $oldModule 'baseline' $i }
     }
