@@ -17,8 +17,15 @@
 
     Competitors that are not installed (or, for docker, have no reachable daemon) are skipped with the reason; this
     script never installs or starts anything. Results are printed and written to bench/results/import-TIMESTAMP.json.
+
+    With -BaselineModulePath (another build, e.g. main's out/PSContainer), that build is one more engine, 'baseline':
+    one pwsh process per run (two builds of the module cannot share a process) that first imports the warm-up
+    variant into scratch state (JIT, as the in-process module is warmed by round 0), then times the round's import
+    and its CPU as the in-process runner does. ours/theirs on that row is the A/B ratio of the two builds.
 .EXAMPLE
     dotnet pwsh ./build.ps1 build; dotnet pwsh ./bench/import.ps1 -ModulePath ./out/PSContainer
+.EXAMPLE
+    dotnet pwsh ./bench/import.ps1 -Engine PSContainer -BaselineModulePath /work/main/out/PSContainer -Iterations 5
 #>
 [CmdletBinding()]
 param(
@@ -45,7 +52,10 @@ param(
     [int]$BudgetMinutes = 15,
 
     # Rebuild the fixture even when a cached one exists.
-    [switch]$RebuildFixture
+    [switch]$RebuildFixture,
+
+    # Another build of the module to run as engine 'baseline' in the same rounds (A/B); see the description.
+    [string]$BaselineModulePath
 )
 
 $ErrorActionPreference = 'Stop'
@@ -343,6 +353,16 @@ function New-PSContainerRunner {
     [pscustomobject]@{ Kind = 'PSContainer'; Rows = @($row); Runspace = $runspace; Failed = $false; Footprint = 2 }
 }
 
+function New-BaselineRunner {
+    $path = (Resolve-Path $BaselineModulePath).Path
+    if (Test-Path -LiteralPath $path -PathType Container) { $path = Join-Path $path 'PSContainer.psd1' }
+    $exe = [Environment]::ProcessPath
+    $prefix = @(if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+    $row = New-Row 'baseline' "Import-ContainerImage of $path (own pwsh per run, warmed by one import)"
+    $row.Version = $path
+    [pscustomobject]@{ Kind = 'baseline'; Rows = @($row); Module = $path; Exe = $exe; Prefix = $prefix; Failed = $false; Footprint = 3 }
+}
+
 function New-SkopeoRunner {
     if (-not (Test-BenchCommand 'skopeo')) { return [pscustomobject]@{ Kind = 'skopeo'; Rows = @(New-SkippedRow 'skopeo copy' 'skopeo is not installed'); Failed = $true } }
     $copy = New-Row 'skopeo copy' 'docker-archive -> OCI layout: verify and store blobs, no unpack'
@@ -411,6 +431,17 @@ function Invoke-Runner($Runner, [int]$Round) {
         switch ($Runner.Kind) {
             'PSContainer' {
                 $r = Invoke-InRunspace $Runner.Runspace $PSContainerImportScript @((Join-Path $dir 'root'), (Join-Path $dir 'run'), $fixture.path)
+                if ($r.Count -ne 1 -or $r.Id -ne $fixture.imageId -or $r.Layers -ne 4) {
+                    throw "imported $($r.Count) image(s), id $($r.Id) with $($r.Layers) layers; expected $($fixture.imageId) with 4"
+                }
+                New-Time $r.Seconds $r.User $r.Sys
+            }
+            'baseline' {
+                $script = "`$ErrorActionPreference = 'Stop'; Import-Module '$($Runner.Module)'; `$env:PSCONTAINER_ROOT = '$dir/warm'; `$env:PSCONTAINER_RUNROOT = '$dir/warm-run'; " +
+                    "`$null = Import-ContainerImage -Path '$($fixtures[0].path)'; `$s = [scriptblock]::Create(@'`n$PSContainerImportScript`n'@); " +
+                    "& `$s '$dir/root' '$dir/run' '$($fixture.path)' | ConvertTo-Json -Compress"
+                $c = Invoke-BenchProcess -FilePath $Runner.Exe -Check -TimeoutSeconds $TimeoutSeconds -ArgumentList ($Runner.Prefix + @('-NoProfile', '-NonInteractive', '-Command', $script))
+                $r = ($c.StdOut.Trim() -split "`n")[-1] | ConvertFrom-Json
                 if ($r.Count -ne 1 -or $r.Id -ne $fixture.imageId -or $r.Layers -ne 4) {
                     throw "imported $($r.Count) image(s), id $($r.Id) with $($r.Layers) layers; expected $($fixture.imageId) with 4"
                 }
@@ -490,8 +521,9 @@ try {
     Write-Host ("Fixture: {0} variants of {1:N1} MB, 4 layers, {2:N0} entries ({3}), read once into the page cache: every engine reads it warm" -f
         $fixtures.Count, ($fixtureBytes / $MB), $fixtures[0].entries, (Split-Path $fixtures[0].path -Parent))
 
-    foreach ($name in 'PSContainer', 'skopeo', 'docker', 'podman') {
-        if ($name -notin $Engine) { continue }
+    foreach ($name in 'PSContainer', 'baseline', 'skopeo', 'docker', 'podman') {
+        if ($name -eq 'baseline') { if (-not $BaselineModulePath) { continue } }
+        elseif ($name -notin $Engine) { continue }
         try {
             $runner = & "New-${name}Runner"
         }

@@ -12,8 +12,16 @@
     `docker rmi` of the previous round (only when a daemon answers; docker treats 127.0.0.0/8 registries as insecure
     by default, otherwise it is skipped with the reason). MB/s = compressed bytes transferred (10^6) / wall time.
     Note what each does: PSContainer, podman and docker also verify and unpack every layer; skopeo only stores blobs.
+
+    With -BaselineModulePath (another build, e.g. main's out/PSContainer), that build runs as engine 'baseline',
+    and both it and -ModulePath's run in a fresh pwsh process per pull (one module per process), timed inside that
+    process around Request-ContainerImage alone, after an untimed pull into a scratch root (JIT warm-up); the table
+    then also gives each pull's CPU seconds (the pwsh process's user+sys over that pull: the work done, which a
+    loaded machine distorts far less than wall time).
 .EXAMPLE
     dotnet pwsh ./build.ps1 build; dotnet pwsh ./bench/pull.ps1 -ModulePath ./out/PSContainer
+.EXAMPLE
+    dotnet pwsh ./bench/pull.ps1 -Engine PSContainer -BaselineModulePath /work/main/out/PSContainer -Iterations 5
 #>
 [CmdletBinding()]
 param(
@@ -23,7 +31,9 @@ param(
     [ValidateSet('PSContainer', 'skopeo', 'podman', 'docker')]
     [string[]]$Engine = @('PSContainer', 'skopeo', 'podman', 'docker'),
     [ValidateRange(10, 1800)][int]$TimeoutSeconds = 300,
-    [switch]$RebuildFixture
+    [switch]$RebuildFixture,
+    # Another build to pull with in the same run, interleaved (A/B); see the description.
+    [string]$BaselineModulePath
 )
 
 $ErrorActionPreference = 'Stop'
@@ -157,7 +167,36 @@ try {
 
     # ---- engines ---------------------------------------------------------------------------------------------
     $runners = [ordered]@{}
-    if ('PSContainer' -in $Engine) {
+    $cpu = @{}
+    if ($BaselineModulePath) {
+        # One pull per fresh pwsh: two builds of the module cannot share a process.
+        $exe = [Environment]::ProcessPath
+        $pwshArgs = @(if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+        $childPull = {
+            param([string]$Module, [string]$Name, $i)
+            $root = Join-Path $run "$Name-$i"
+            # A first pull into a scratch root JIT-compiles the path, as the warm-up round does in-process; the timed
+            # pull then goes to a fresh root, and its CPU time is this process's over that pull alone.
+            $script = "`$ErrorActionPreference = 'Stop'; Import-Module '$Module'; `$env:PSCONTAINER_ROOT = '$root-warm'; `$env:PSCONTAINER_RUNROOT = '$root-warm-run'; " +
+                "`$null = Request-ContainerImage '$image' -Quiet; `$env:PSCONTAINER_ROOT = '$root'; `$env:PSCONTAINER_RUNROOT = '$root-run'; " +
+                "`$p = [Diagnostics.Process]::GetCurrentProcess(); `$c = `$p.TotalProcessorTime; " +
+                "`$w = [Diagnostics.Stopwatch]::StartNew(); `$img = Request-ContainerImage '$image' -Quiet; `$w.Stop(); `$p.Refresh(); " +
+                "if (`$img.ManifestDigest -ne '$($fixture.digest)') { throw 'pulled ' + `$img.ManifestDigest }; " +
+                "'{0} {1}' -f `$w.Elapsed.TotalSeconds, (`$p.TotalProcessorTime - `$c).TotalSeconds"
+            $r = Invoke-BenchProcess -FilePath $exe -ArgumentList ($pwshArgs + @('-NoProfile', '-NonInteractive', '-Command', $script)) -Check -TimeoutSeconds $TimeoutSeconds
+            $wall, $used = [double[]](($r.StdOut.Trim() -split "`n")[-1] -split ' ')
+            if ($i -gt 0) { if (-not $cpu[$Name]) { $cpu[$Name] = [Collections.Generic.List[double]]::new() }; $cpu[$Name].Add($used) }
+            $wall
+        }
+        # A module folder is named for its manifest only in out/PSContainer: name the .psd1 itself.
+        $newModule, $oldModule = foreach ($m in $ModulePath, $BaselineModulePath) {
+            $full = (Resolve-Path $m).Path
+            if (Test-Path -LiteralPath $full -PathType Container) { Join-Path $full 'PSContainer.psd1' } else { $full }
+        }
+        if ('PSContainer' -in $Engine) { $runners['PSContainer'] = { param($i) & $childPull $newModule 'PSContainer' $i } }
+        $runners['baseline'] = { param($i) & $childPull $oldModule 'baseline' $i }
+    }
+    elseif ('PSContainer' -in $Engine) {
         Import-Module (Resolve-Path $ModulePath).Path -Force
         $runners['PSContainer'] = {
             param($i)
@@ -233,7 +272,8 @@ finally {
 # ---- report -------------------------------------------------------------------------------------------------
 $rows = foreach ($name in $results.Keys) {
     $median = Get-BenchMedian -Value ([double[]]$results[$name])
-    [pscustomobject]@{ Engine = $name; Runs = $results[$name].Count; MedianSeconds = $median; MBps = $fixture.bytes / $MB / $median }
+    $cpuMedian = if ($cpu -and $cpu[$name]) { Get-BenchMedian -Value ([double[]]$cpu[$name]) } else { $null }
+    [pscustomobject]@{ Engine = $name; Runs = $results[$name].Count; MedianSeconds = $median; MBps = $fixture.bytes / $MB / $median; CpuSeconds = $cpuMedian }
 }
 $psc = $rows | Where-Object Engine -eq 'PSContainer'
 $table = foreach ($r in $rows) {
@@ -243,14 +283,15 @@ $table = foreach ($r in $rows) {
         'Median s' = Format-BenchNumber $r.MedianSeconds
         'MB/s'  = Format-BenchNumber $r.MBps 'N1'
         'PSContainer / this' = if ($psc) { Format-BenchNumber ($psc.MBps / $r.MBps) } else { '-' }
+        'CPU s' = if ($null -ne $r.CpuSeconds) { Format-BenchNumber $r.CpuSeconds } else { '-' }
     }
 }
 Write-Host ''
 Write-Host ("Cold pull of {0:N1} MB (4 gzip layers) from docker-registry on 127.0.0.1, median of {1}:" -f ($fixture.bytes / $MB), $Iterations)
-if ($table) { Write-BenchTable -Row @($table) -Column @('Engine', 'Runs', 'Median s', 'MB/s', 'PSContainer / this') -RightAlign @('Runs', 'Median s', 'MB/s', 'PSContainer / this') }
+if ($table) { Write-BenchTable -Row @($table) -Column @('Engine', 'Runs', 'Median s', 'MB/s', 'PSContainer / this', 'CPU s') -RightAlign @('Runs', 'Median s', 'MB/s', 'PSContainer / this', 'CPU s') }
 foreach ($k in $skipped.Keys) { Write-Host "skipped $k`: $($skipped[$k])" }
 $file = Save-BenchResult -Name 'pull' -Data ([ordered]@{
-        machine = Get-BenchMachine $CacheDir; bytes = $fixture.bytes; iterations = $Iterations
+        machine = Get-BenchMachine $CacheDir; bytes = $fixture.bytes; iterations = $Iterations; load = (Get-Content /proc/loadavg -Raw).Trim()
         results = @($rows); skipped = $skipped
     })
 Write-Host "results: $file"

@@ -61,6 +61,37 @@ Describe 'Importing a cut or damaged archive' {
         Compare-TestStoreContent -Before $before -After (Get-TestStoreContent -Root $script:state.Root) | Should -BeNullOrEmpty
     }
 
+    It 'a docker archive of four gzip layers with <Case> in layer 2 fails with <Id>; the layers unpacked beside it leave nothing' -ForEach @(
+        @{ Case = 'a cut gzip member (no trailer)'; Id = 'ArchiveTruncated'; Damage = { param([byte[]]$gz) $gz[0..($gz.Length - 9)] } }
+        @{ Case = 'a CRC-32 that does not match'; Id = 'ArchiveChecksumMismatch'; Damage = { param([byte[]]$gz) $gz[$gz.Length - 8] = $gz[$gz.Length - 8] -bxor 0xff; , $gz } }
+        @{ Case = 'content that is not its diff id'; Id = 'DiffIdMismatch'; Damage = { param([byte[]]$gz) $t = [byte[]]$script:whole.Clone(); $t[$t.Length - 2000] = 1; , (Get-Gzip $t) } }
+    ) {
+        # Layers of 2 MB random data each (so the four are in flight together), the second one damaged.
+        $layers = @(); $diffIds = @()
+        foreach ($n in 1..4) {
+            $data = [byte[]]::new(2MB)
+            [Security.Cryptography.RandomNumberGenerator]::Fill($data)
+            $tar = New-TestTar -Path (Join-Path $script:state.Work "four-$n.tar") -Entry @(@{ Name = "layer$n/data"; Content = $data })
+            $bytes = [IO.File]::ReadAllBytes($tar.FullName)
+            $diffIds += Get-TestSha256 -Bytes $bytes
+            $gz = Get-Gzip $bytes
+            if ($n -eq 2) {
+                if ($Id -eq 'DiffIdMismatch') { $diffIds[1] = Get-TestSha256 -Bytes $script:whole }
+                $gz = & $Damage $(if ($Id -eq 'DiffIdMismatch') { $null } else { $gz })
+            }
+            $layers += Write-TestBytes "four-$n.tar.gz" ([byte[]]$gz)
+        }
+        $archive = New-TestDockerArchive -Path (Join-Path $script:state.Work "four-$Id.tar") -Image @(@{ RepoTags = @("four/$($Id.ToLowerInvariant()):1"); Layers = $layers; DiffIds = $diffIds })
+        $before = Get-TestStoreContent -Root $script:state.Root
+        $err = $null
+        Import-ContainerImage $archive.Path -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike "$Id,*" -Because "$($err[0])"
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidData'
+        Compare-TestStoreContent -Before $before -After (Get-TestStoreContent -Root $script:state.Root) | Should -BeNullOrEmpty
+        @(Get-ChildItem (Join-Path $script:state.Root 'tmp') -Force) | Should -BeNullOrEmpty
+    }
+
     It 'still imports the whole archive, plain and gzip-compressed' {
         (Import-ContainerImage $script:tar -Format RootFs -Name 'whole/plain:1' -Command sh).RepoTags | Should -Be 'whole/plain:1'
         $gz = Write-TestBytes 'whole.tar.gz' (Get-Gzip $script:whole)

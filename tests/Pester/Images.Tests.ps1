@@ -284,6 +284,46 @@ Describe 'Whiteouts across three layers' {
     }
 }
 
+Describe 'Four layers unpacked side by side' {
+    BeforeAll {
+        # Plain, gzip and zstd layers, the second one repeated as the fourth (the same blob at two chain ids, both
+        # in flight at once), each 1 MB of random data so that all are being read and unpacked together.
+        $tars = foreach ($n in 1..3) {
+            $data = [byte[]]::new(1MB)
+            [Security.Cryptography.RandomNumberGenerator]::Fill($data)
+            New-TestTar -Path "$work/side-$n.tar" -Entry @(@{ Name = "layer$n"; Type = 'Directory' }, @{ Name = "layer$n/data"; Content = $data }, @{ Name = 'shared'; Content = "from $n" })
+        }
+        $script:sideDiffIds = @($tars | ForEach-Object { Get-TestSha256 -Path $_.FullName })
+        $layers = @($tars[0].FullName, (Compress-TestFile -Path $tars[1].FullName -Format gzip).FullName, (Compress-TestFile -Path $tars[2].FullName -Format zstd).FullName)
+        $script:sideArchive = New-TestDockerArchive -Path "$work/side.tar" -Image @(@{ RepoTags = @('side/four:1'); Layers = @($layers + $layers[1]); DiffIds = @($sideDiffIds + $sideDiffIds[1]) })
+    }
+
+    It 'stores each layer in its own chain directory with its own files, and re-imports its export to the same id' {
+        Reset-Store
+        $image = Import-ContainerImage $sideArchive.Path
+        $image.Id | Should -Be $sideArchive.Images[0].Id
+        $rows = @(Invoke-TestSqlite (Join-Path $root 'state.db') "SELECT position, chain_id, diff_id, media_type FROM image_layers WHERE image_id = '$($image.Id)' ORDER BY position")
+        $rows.Count | Should -Be 4
+        ($rows.diff_id -join ',') | Should -Be ((@($sideDiffIds) + $sideDiffIds[1]) -join ',')
+        $rows.media_type[1] | Should -BeLike '*gzip'
+        $rows.media_type[2] | Should -BeLike '*zstd'
+        foreach ($i in 0..3) {
+            $n = @(1, 2, 3, 2)[$i]
+            $diff = Join-Path $root "layers/$($rows[$i].chain_id.Substring(7))/diff"
+            @(Get-ChildItem -LiteralPath $diff -Name | Sort-Object) | Should -Be @("layer$n", 'shared')
+            Get-Content -Raw -LiteralPath "$diff/shared" | Should -Be "from $n"
+            (Get-Item -LiteralPath "$diff/layer$n/data").Length | Should -Be 1MB
+        }
+        Get-TestStoreProblem -Root $root | Should -BeNullOrEmpty
+
+        $export = "$work/side-export.tar"
+        Export-ContainerImage side/four:1 -Path $export
+        Reset-Store
+        (Import-ContainerImage $export).Id | Should -Be $image.Id
+        Get-TestStoreProblem -Root $root | Should -BeNullOrEmpty
+    }
+}
+
 Describe 'Tag, export and remove' {
     BeforeAll {
         Reset-Store

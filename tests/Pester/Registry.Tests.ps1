@@ -406,6 +406,75 @@ Describe 'Request-ContainerImage and Submit-ContainerImage over plain HTTP' -Ski
         }
     }
 
+    Context 'four layers pulled in parallel' {
+        BeforeAll {
+            Use-Root $sourceRoot | Out-Null
+            function New-TestLayeredImage([string]$Name, [int]$Count = 4, [int]$Bytes = 3MB) {
+                <# An image of $Count gzip layers (one file of random bytes each), imported into the source root and pushed. #>
+                $dir = Join-Path $state.Work "layered-$($Name -replace '[/:]', '_')"
+                New-Item -ItemType Directory -Force $dir | Out-Null
+                $layers = @(); $diffIds = @()
+                foreach ($n in 1..$Count) {
+                    $data = [byte[]]::new($Bytes)
+                    [Security.Cryptography.RandomNumberGenerator]::Fill($data)
+                    $tar = Join-Path $dir "layer$n.tar"
+                    New-TestTar -Path $tar -Entry @(@{ Name = "layer$n/data"; Content = $data }) | Out-Null
+                    $diffIds += Get-TestSha256 -Path $tar
+                    & gzip -1 -n -f $tar
+                    $layers += "$tar.gz"
+                }
+                $archive = New-TestDockerArchive -Path (Join-Path $dir 'image.tar') -Image @(@{ RepoTags = @("fixture/$Name"); Layers = $layers; DiffIds = $diffIds })
+                $image = Import-ContainerImage $archive.Path
+                $null = Submit-ContainerImage "fixture/$Name" -Destination "$hostPort/$Name" -Quiet
+                $image
+            }
+            $script:layered = New-TestLayeredImage -Name 'layered/good:1'
+        }
+
+        It 'pulls every layer, identical to the pushed image' {
+            $root = Use-Root
+            $image = Request-ContainerImage "$hostPort/layered/good:1" -Quiet
+            $image.Id | Should -Be $layered.Id
+            @(Invoke-TestSqlite (Join-Path $root 'state.db') 'SELECT chain_id FROM image_layers').Count | Should -Be 4
+            Get-TestStoreProblem -Root $root | Should -BeNullOrEmpty
+        }
+
+        It 'fails with <Id> when layer 2 of 4 is <Case>: no image, layer directory, blob or temporary file remains' -TestCases @(
+            # The gzip MTIME changed: the layer unpacks to the right diff id, only the blob digest (known after the
+            # last byte, when the other layers are unpacked too) can tell.
+            @{ Case = 'different bytes of the same content'; Id = 'DigestMismatch'; Damage = { param($f) $b = [IO.File]::ReadAllBytes($f); $b[4] = 1; $b[5] = 2; [IO.File]::WriteAllBytes($f, $b) } }
+            @{ Case = 'truncated'; Id = 'BlobTruncated'; Damage = { param($f) $s = [IO.File]::Open($f, 'Open'); $s.SetLength($s.Length - 100000); $s.Dispose() } }
+        ) {
+            Use-Root $sourceRoot | Out-Null
+            $name = "layered/$($Id.ToLowerInvariant()):1"
+            $image = New-TestLayeredImage -Name $name
+            $blobs = @(Invoke-TestSqlite (Join-Path $sourceRoot 'state.db') "SELECT blob_digest FROM image_layers WHERE image_id = '$($image.Id)' ORDER BY position").blob_digest
+            $blobs.Count | Should -Be 4
+            & $Damage (Get-RegistryBlobFile $registry $blobs[1])
+
+            $root = Use-Root
+            $err = $null
+            Request-ContainerImage "$hostPort/$name" -Quiet -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $err | Should -HaveCount 1
+            $err[0].FullyQualifiedErrorId | Should -BeLike "$Id,*"
+            $err[0].TargetObject | Should -Be $blobs[1]
+            Get-TestStoreProblem -Root $root -ExpectEmpty | Should -BeNullOrEmpty
+        }
+
+        It 'kill -9 while four layers are unpacking: nothing is visible, and Repair-ContainerState removes every temporary' {
+            $root = Use-Root
+            $killed = Start-TestPwsh -Script "Import-Module '$(Get-TestModulePath)'; Request-ContainerImage '$hostPort/layered/good:1' -Quiet" -Environment @{
+                PSCONTAINER_ROOT = $root; PSCONTAINER_CRASH_AT = 'import-layer-written' } | Wait-TestPwsh -TimeoutSeconds 120
+            $killed.ExitCode | Should -Be 137 -Because "the session was killed (SIGKILL) at the crash point: $($killed.Stderr)"
+            $left = @(Get-ChildItem (Join-Path $root 'tmp') -Force)
+            @($left | Where-Object Name -like 'layer-*').Count | Should -BeGreaterThan 1 -Because "layers were unpacked side by side: $($left.Name -join ', ')"
+            Get-ContainerImage | Should -BeNullOrEmpty
+            Repair-ContainerState
+            @(Get-ChildItem (Join-Path $root 'tmp') -Force) | Should -BeNullOrEmpty
+            Get-TestStoreProblem -Root $root -ExpectEmpty | Should -BeNullOrEmpty
+        }
+    }
+
     Context 'a multi-platform index' {
         BeforeAll {
             Use-Root $sourceRoot | Out-Null

@@ -210,8 +210,9 @@ public sealed partial class ImageImporter
 
     // ---- images from elsewhere (registries) ------------------------------------------------------------------
 
-    /// <summary>A layer blob to be read from somewhere (a registry): opened only if the store does not have it.</summary>
-    public sealed record LayerSource(Func<Stream> Open, Descriptor Descriptor);
+    /// <summary>A layer blob to be read from somewhere (a registry): opened only if the store does not have it, with
+    /// the token that stops it when the pull is stopped or another layer of the image failed.</summary>
+    public sealed record LayerSource(Func<CancellationToken, Stream> Open, Descriptor Descriptor);
 
     /// <summary>
     /// Imports one image whose manifest and config are already in hand and whose layers are opened on demand
@@ -392,31 +393,6 @@ public sealed partial class ImageImporter
 
     // ---- common ---------------------------------------------------------------------------------------------
 
-    private sealed record LayerInput(Func<Stream> Open, Digest? ExpectedBlob, long? ExpectedSize, string? MediaType, long ProgressTotal, string Label);
-
-    private sealed record ImportedLayer(Digest BlobDigest, long BlobSize, string MediaType, Digest DiffId, Digest ChainId, long UnpackedSize);
-
-    /// <summary>A verified layer whose blob and unpacked directory are still in tmp/, not yet visible.</summary>
-    private sealed class StagedLayer(BlobStore.PendingBlob? blob, LayerStore.PendingLayer? layer, ImportedLayer result, Digest? parent, long entries) : IDisposable
-    {
-        public ImportedLayer Result => result;
-
-        public ImportedLayer Commit(ImageStore store)
-        {
-            blob?.Commit(result.BlobDigest);
-            layer?.Commit(result.ChainId);
-            if (blob is not null || layer is not null)
-                store.RecordLayer(result.ChainId, result.DiffId, parent, result.UnpackedSize, entries);
-            return result with { UnpackedSize = store.LayerSize(result.ChainId) ?? result.UnpackedSize };
-        }
-
-        public void Dispose()
-        {
-            blob?.Dispose();
-            layer?.Dispose();
-        }
-    }
-
     /// <summary>An image whose every part is verified and staged; Commit makes it visible.</summary>
     private sealed class StagedImage(byte[] configBytes, Digest configDigest, ImageConfigFile config, StagedLayer[] layers,
         byte[]? manifestBytes, string? manifestMediaType, List<ImageReference> tags) : IDisposable
@@ -481,23 +457,10 @@ public sealed partial class ImageImporter
                 Report(0, $"Importing image {configDigest.Short}", now, total);
         }
         Report(0, $"Importing image {configDigest.Short}", 0, total);
-        var staged = new StagedLayer?[layers.Count];
-        try
-        {
-            Parallel.For(0, layers.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(2, Environment.ProcessorCount), CancellationToken = cancel }, i =>
-            {
-                staged[i] = ImportLayer(layers[i], i + 1, diffIds[i], chainIds[i], i == 0 ? null : chainIds[i - 1], CountBytes);
-            });
-        }
-        catch (Exception e)
-        {
-            foreach (var l in staged) l?.Dispose();
-            if (e is AggregateException { InnerExceptions.Count: > 0 } aggregate)
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(aggregate.InnerExceptions.OfType<EngineException>().FirstOrDefault() ?? aggregate.InnerExceptions[0]).Throw();
-            throw;
-        }
+        var staged = StageLayers(layers.Count, (i, layerCancel) =>
+            ImportLayer(layers[i], i + 1, diffIds[i], chainIds[i], i == 0 ? null : chainIds[i - 1], CountBytes, layerCancel));
         Report(0, $"Importing image {configDigest.Short}", total, total, completed: true);
-        return new StagedImage(configBytes, configDigest, config, staged.Select(l => l!).ToArray(), manifestBytes, manifestMediaType, tags);
+        return new StagedImage(configBytes, configDigest, config, staged, manifestBytes, manifestMediaType, tags);
     }
 
     private static byte[] SynthesizeManifest(Digest configDigest, long configSize, IEnumerable<ImportedLayer> layers) =>
@@ -507,102 +470,6 @@ public sealed partial class ImageImporter
             Config = new Descriptor { MediaType = MediaTypes.OciConfig, Digest = configDigest.ToString(), Size = configSize },
             Layers = layers.Select(l => new Descriptor { MediaType = l.MediaType, Digest = l.BlobDigest.ToString(), Size = l.BlobSize }).ToList(),
         });
-
-    /// <summary>
-    /// Streams one layer blob once: its bytes are hashed and written to the blob store while they are decompressed,
-    /// hashed again (the diff id) and unpacked. Only when both digests match is the blob renamed into place and the
-    /// unpacked directory moved under its chain id.
-    /// </summary>
-    private StagedLayer ImportLayer(LayerInput input, int progressId, Digest? expectedDiff, Digest? chainId, Digest? parentChain, Action<long>? onBytes = null)
-    {
-        cancel.ThrowIfCancellationRequested();
-        // Skip only a blob and layer that an image already pairs: that pairing was verified when it was imported.
-        if (input.ExpectedBlob is Digest known && chainId is Digest chain && store.Blobs.Has(known) && store.Layers.Has(chain)
-            && store.LayerSize(chain) is long existingSize && store.IsVerifiedPair(known, chain))
-        {
-            onBytes?.Invoke(input.ProgressTotal);
-            Report(progressId, $"Layer {input.Label}", input.ProgressTotal, input.ProgressTotal, completed: true, status: "Already exists");
-            return new StagedLayer(null, null, new ImportedLayer(known, store.Blobs.SizeOf(known), input.MediaType ?? MediaTypes.OciLayer, expectedDiff!.Value, chain, existingSize), parentChain, 0);
-        }
-
-        var watch = Stopwatch.StartNew();
-        long lastReport = 0;
-        bool needBlob = input.ExpectedBlob is not Digest b || !store.Blobs.Has(b);
-        var pending = needBlob ? store.Blobs.Begin() : null;
-        var pendingLayer = store.Layers.Begin();
-        try
-        {
-            using var source = input.Open();
-            using var blobHash = new DigestingStream(source, pending?.Stream, input.ExpectedSize);
-            blobHash.OnRead = n =>
-            {
-                onBytes?.Invoke(n);
-                if (pending is not null) space.Written(n);   // the blob's own copy in the store
-                if (watch.ElapsedMilliseconds - lastReport > 200)
-                {
-                    lastReport = watch.ElapsedMilliseconds;
-                    Report(progressId, $"Layer {input.Label}", blobHash.BytesRead, input.ProgressTotal);
-                }
-            };
-            using var decompressed = Compression.OpenDecompressed(blobHash, out var compression, layersOnly: true);
-            // An uncompressed blob is its own diff: its bytes are hashed once, as the blob.
-            using var diffHash = compression == CompressionKind.None ? null : new DigestingStream(decompressed);
-            Stream tar = diffHash ?? decompressed;
-            // The layer may already be unpacked (shared with another image); its bytes are still hashed to verify.
-            bool needLayer = chainId is not Digest c || !store.Layers.Has(c);
-            // Without a diff id to check it against (a root filesystem import), only the tar's own end-of-archive
-            // blocks show that the layer was not cut short.
-            var applied = needLayer ? LayerApplier.Apply(tar, pendingLayer.DiffDirectory, cancel, requireEndOfArchive: expectedDiff is null, space) : new LayerApplyResult(0, 0);
-            CrashPoint.At("import-layer-written");
-            diffHash?.Drain();
-            blobHash.Drain();
-
-            var blobDigest = blobHash.Digest;
-            if (input.ExpectedBlob is Digest expectedBlob && expectedBlob != blobDigest)
-                throw new EngineException("DigestMismatch", ErrorKind.InvalidData, expectedBlob.ToString(),
-                    $"Layer {input.Label} does not match its digest: expected {expectedBlob}, got {blobDigest}.");
-            if (input.ExpectedSize is long expectedSize && expectedSize != blobHash.BytesRead)
-                throw new EngineException("SizeMismatch", ErrorKind.InvalidData, blobDigest.ToString(),
-                    $"Layer {input.Label} is {blobHash.BytesRead} bytes; its descriptor says {expectedSize}.");
-            var diffId = diffHash?.Digest ?? blobDigest;
-            if (expectedDiff is Digest ed && ed != diffId)
-                throw new EngineException("DiffIdMismatch", ErrorKind.InvalidData, ed.ToString(),
-                    $"Layer {input.Label} unpacks to {diffId}, but the image config says {ed}.");
-            var finalChain = chainId ?? diffId;
-
-            pending?.Stream.Flush();
-            Report(progressId, $"Layer {input.Label}", input.ProgressTotal, input.ProgressTotal, completed: true, status: "Verified");
-            string mediaType = input.MediaType ?? MediaTypes.OciLayerFor(compression);
-            if (!needLayer)
-            {
-                pendingLayer.Dispose();
-                pendingLayer = null;
-            }
-            var result = new ImportedLayer(blobDigest, blobHash.BytesRead, mediaType, diffId, finalChain, applied.Bytes);
-            var stagedLayer = new StagedLayer(pending, pendingLayer, result, parentChain, applied.Entries);
-            pending = null;
-            pendingLayer = null;
-            return stagedLayer;
-        }
-        catch (DataIntegrityException e)
-        {
-            throw DamagedData(e, input.Label, $"Layer {input.Label}");
-        }
-        catch (InvalidDataException e)
-        {
-            throw new EngineException("LayerInvalid", ErrorKind.InvalidData, input.Label, $"Layer {input.Label} is not a valid layer: {e.Message}", e);
-        }
-        catch (SharpCompress.Compressors.ZStandard.ZstdException e)
-        {
-            throw new EngineException("LayerInvalid", ErrorKind.InvalidData, input.Label, $"Layer {input.Label} is not valid compressed data: {e.Message}", e);
-        }
-        finally
-        {
-            // Still set only when verification failed: nothing of the layer may stay.
-            pending?.Dispose();
-            pendingLayer?.Dispose();
-        }
-    }
 
     /// <summary>A truncated, checksum-failing or corrupt archive or layer, each with its own error id.</summary>
     private static EngineException DamagedData(DataIntegrityException e, string target, string what) => e.Problem switch

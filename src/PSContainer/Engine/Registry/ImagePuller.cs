@@ -146,20 +146,10 @@ public sealed class ImagePuller
 
     private ContainerImage Import(RegistryClient client, ImageReference reference, Resolved resolved, string title, IProgress<ProgressInfo>? progress, CancellationToken cancel)
     {
-        // One failed download stops the others at once (the importer would otherwise let them run to the end).
-        using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        var layers = resolved.Document.Layers.Select(layer => new ImageImporter.LayerSource(() =>
-        {
-            try
-            {
-                return Wait(client.OpenBlobAsync(reference.Path, Digest.Parse(layer.Digest), layer.Size, abort.Token, () => abort.Cancel()));
-            }
-            catch (EngineException)
-            {
-                abort.Cancel();
-                throw;
-            }
-        }, layer)).ToList();
+        // The importer hands each download the token that stops it: cancelled on Ctrl+C and as soon as any layer of
+        // the image fails, so one broken download or corrupt layer does not let the others run to their end.
+        var layers = resolved.Document.Layers.Select(layer => new ImageImporter.LayerSource(
+            token => Wait(client.OpenBlobAsync(reference.Path, Digest.Parse(layer.Digest), layer.Size, token)), layer)).ToList();
         var tags = new List<ImageReference>();
         if (reference.Digest is null) tags.Add(reference);
         tags.Add(reference with { Tag = null, Digest = resolved.TopDigest });
