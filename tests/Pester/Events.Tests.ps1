@@ -183,6 +183,21 @@ Describe 'Image, network and volume events (service layer, Get-ContainerEvent, d
             finally { Stop-TestDockerRegistry $registry }
         }
 
+        It 'a volume made by docker create -v and deleted by docker rm -v, and one New-Container makes, are recorded too' {
+            if (-not $script:haveRuntime) { Set-ItResult -Skipped -Because 'psc-runtime/psc-monitor are not built (out/PSContainer/native)' }
+            $since = Get-UnixNow
+            $created = Invoke-Docker create --name ev-volc -v ev-implicit:/named -v /anonymous $script:img true
+            $created.Code | Should -Be 0 -Because $created.Err
+            $anonymous = @(Get-ContainerVolume | Where-Object Name -ne 'ev-implicit' | Where-Object { $_.UsedBy -contains 'ev-volc' }).Name
+            $anonymous.Count | Should -Be 1
+            (Invoke-Docker rm -v ev-volc).Code | Should -Be 0
+            New-Container $script:img -Name ev-volcmdlet -Volume ev-cmdletvol:/data -Command true | Remove-Container
+            $lines = Get-DockerEvents $since 'type=volume' '{{.Action}} {{.Actor.ID}}'
+            @($lines | Where-Object { $_ -match '^create ' } | Sort-Object) | Should -Be @(@("create $anonymous", 'create ev-cmdletvol', 'create ev-implicit') | Sort-Object)
+            @($lines | Where-Object { $_ -match '^destroy ' }) | Should -Be @("destroy $anonymous") -Because 'docker rm -v deletes the anonymous volume, not the named one'
+            Remove-ContainerVolume ev-implicit, ev-cmdletvol -Confirm:$false
+        }
+
         It 'docker events --filter type=volume and volume=… show docker volume create and rm; a bad type is no error but matches nothing' {
             $since = Get-UnixNow
             (Invoke-Docker volume create ev-apivol).Code | Should -Be 0

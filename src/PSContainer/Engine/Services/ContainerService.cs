@@ -121,8 +121,6 @@ public sealed partial class ContainerService
 
     // ---- lifecycle ----------------------------------------------------------------------------------------
 
-    public Container Create(ContainerOptions options) => Manager.Create(options);
-
     /// <summary>What the engine wanted the user to know since the last call (fallbacks it took), for the front end to show.</summary>
     public IReadOnlyList<string> TakeWarnings() => Manager.TakeWarnings();
 
@@ -205,13 +203,6 @@ public sealed partial class ContainerService
         string s = string.IsNullOrEmpty(signal) ? "SIGKILL" : signal;
         if (int.TryParse(s, out _) is false && !s.StartsWith("SIG", StringComparison.OrdinalIgnoreCase)) s = "SIG" + s;
         Manager.Stop(c.Id, null, s.ToUpperInvariant());
-    }
-
-    public void Remove(string idOrName, bool force, bool removeVolumes)
-    {
-        string id = ResolveId(idOrName);
-        lock (GateOf(id)) Manager.Remove(id, force, removeVolumes);
-        gates.TryRemove(id, out _);
     }
 
     // ---- run ----------------------------------------------------------------------------------------------
