@@ -33,19 +33,20 @@ public sealed class AddContainerImageTagCommand : PSContainerCmdlet
     {
         try
         {
-            var image = Image ?? Engine.Images.Get(Name);
+            var images = Engine.Service.Images;
+            var image = Image ?? images.Lookup(Name);
             foreach (string tag in Tag)
             {
                 try
                 {
-                    Engine.Images.AddTag(image, ImageReference.Parse(tag));
+                    images.Tag(image, tag);
                 }
                 catch (EngineException e)
                 {
                     WriteEngineError(e);
                 }
             }
-            if (PassThru) WriteObject(Engine.Images.Get(image.Id));
+            if (PassThru) WriteObject(images.Lookup(image.Id));
         }
         catch (EngineException e)
         {

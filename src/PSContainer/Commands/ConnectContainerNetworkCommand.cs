@@ -34,7 +34,7 @@ public sealed class ConnectContainerNetworkCommand : ContainerTargetCmdlet
             if (!ShouldProcess(shown, $"Connect to network {Network}")) continue;
             try
             {
-                var c = Engine.Containers.Connect(key, Network, IPAddress, NetworkAlias ?? []);
+                var c = Engine.Service.Networks.ConnectContainer(key, Network, IPAddress, NetworkAlias ?? []);
                 if (PassThru) WriteObject(c);
             }
             catch (EngineException e)

@@ -26,7 +26,7 @@ public sealed class DisconnectContainerNetworkCommand : ContainerTargetCmdlet
             if (!ShouldProcess(shown, $"Disconnect from network {Network}")) continue;
             try
             {
-                var c = Engine.Containers.Disconnect(key, Network);
+                var c = Engine.Service.Networks.DisconnectContainer(key, Network);
                 if (PassThru) WriteObject(c);
             }
             catch (EngineException e)

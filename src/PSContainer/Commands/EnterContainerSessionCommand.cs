@@ -2,6 +2,7 @@ using System.Collections;
 using System.Management.Automation;
 using PSContainer.Engine;
 using PSContainer.Engine.Containers;
+using PSContainer.Engine.Services;
 using PSContainer.Host;
 using PSContainer.Native;
 
@@ -108,7 +109,7 @@ public sealed class EnterContainerSessionCommand : PSContainerCmdlet
         bounded.CancelAfter(TimeSpan.FromSeconds(30));
         try
         {
-            return engine.Containers.Wait(attached.Id, bounded.Token).ExitCode;
+            return engine.Service.Wait(attached.Id, WaitCondition.NotRunning, bounded.Token).StatusCode;
         }
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
         {

@@ -47,7 +47,7 @@ public sealed class ExportContainerImageCommand : PSContainerCmdlet
         {
             try
             {
-                var image = Engine.Images.Get(name);
+                var image = Engine.Service.Images.Lookup(name);
                 collected.Add((image, ImageService.SavedNames(image, name)));
             }
             catch (EngineException e)
@@ -72,7 +72,7 @@ public sealed class ExportContainerImageCommand : PSContainerCmdlet
         {
             RunWithProgress((progress, cancel) =>
             {
-                new ImageExporter(Engine.Images, progress, cancel).Export(collected, path, Format);
+                Engine.Service.Images.Export(collected, path, Format, progress, cancel);
                 return 0;
             });
             // The FileSystem provider's item (as Get-Item returns it), read after the write: a bare FileInfo lacks

@@ -22,7 +22,7 @@ public sealed class GetContainerChangeCommand : ContainerTargetCmdlet
         {
             try
             {
-                foreach (var change in Engine.Containers.Changes(key))
+                foreach (var change in Engine.Service.Changes(key))
                     if (Kind.Length == 0 || Kind.Contains(change.Kind)) WriteObject(change);
             }
             catch (EngineException e)

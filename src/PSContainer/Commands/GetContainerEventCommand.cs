@@ -6,22 +6,30 @@ using PSContainer.Host;
 namespace PSContainer.Commands;
 
 /// <summary>
-/// <para type="synopsis">Gets the lifecycle events of containers: create, start, kill, die, oom, stop, destroy, rename (docker events).</para>
+/// <para type="synopsis">Gets the lifecycle events of containers (create, start, kill, die, oom, stop, destroy, rename), images (pull,
+/// push, tag, untag, delete, load, save, import), networks (create, connect, disconnect, destroy) and volumes (create, destroy): docker events.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "ContainerEvent")]
 [OutputType(typeof(ContainerEvent))]
 public sealed class GetContainerEventCommand : PSContainerCmdlet
 {
-    /// <summary>Only events of containers with these names (wildcards) or ids.</summary>
+    /// <summary>Only events of objects with these names (wildcards) or ids: containers, images (the reference or id),
+    /// networks, volumes.</summary>
     [Parameter(Position = 0)]
     [ArgumentCompleter(typeof(ContainerNameCompleter))]
     [SupportsWildcards]
     public string[] Name { get; set; } = [];
 
-    /// <summary>Only these actions (create, start, die, …).</summary>
+    /// <summary>Only these actions (create, start, die, pull, tag, connect, …).</summary>
     [Parameter]
-    [ValidateSet("create", "start", "kill", "die", "oom", "stop", "destroy", "rename")]
+    [ValidateSet("create", "start", "kill", "die", "oom", "stop", "destroy", "rename",
+        "pull", "push", "tag", "untag", "delete", "load", "save", "import", "connect", "disconnect")]
     public string[] Action { get; set; } = [];
+
+    /// <summary>Only events of these kinds of object (docker events --filter type=…); all kinds by default.</summary>
+    [Parameter]
+    [ValidateSet("container", "image", "network", "volume")]
+    public string[] Type { get; set; } = [];
 
     /// <summary>Only events at or after this time.</summary>
     [Parameter]
@@ -48,8 +56,9 @@ public sealed class GetContainerEventCommand : PSContainerCmdlet
         var patterns = Name.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
         try
         {
-            foreach (var e in Engine.Containers.Events(since, until, Follow, TimeSpan.FromMilliseconds(200), Cancellation))
+            foreach (var e in Engine.Service.RecordedEvents(since, until, Follow, Cancellation))
             {
+                if (Type.Length > 0 && !Type.Contains(e.Type, StringComparer.OrdinalIgnoreCase)) continue;
                 if (patterns.Count > 0 && !patterns.Any(p => p.IsMatch(e.Name) || p.IsMatch(e.Id) || (Name.Any(n => n.Length >= 4 && e.Id.StartsWith(n, StringComparison.Ordinal))))) continue;
                 if (Action.Length > 0 && !Action.Contains(e.Action, StringComparer.OrdinalIgnoreCase)) continue;
                 WriteObject(e);

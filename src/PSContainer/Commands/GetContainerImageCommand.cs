@@ -33,7 +33,7 @@ public sealed class GetContainerImageCommand : PSContainerCmdlet
         IReadOnlyList<ContainerImage> images;
         try
         {
-            images = Engine.Images.List();
+            images = Engine.Service.Images.List();
         }
         catch (EngineException e)
         {

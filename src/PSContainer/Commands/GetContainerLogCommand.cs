@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using PSContainer.Engine;
 using PSContainer.Engine.Containers;
+using PSContainer.Engine.Services;
 using PSContainer.Host;
 
 namespace PSContainer.Commands;
@@ -35,18 +36,9 @@ public sealed class GetContainerLogCommand : ContainerTargetCmdlet
         {
             try
             {
-                DateTime? since = Since?.ToUniversalTime();
-                // One snapshot, then (with -Follow) everything after it: reading twice would lose what was written between.
-                var snapshot = Engine.Containers.Logs(key, false, Cancellation).ToList();
-                IEnumerable<ContainerLogRecord> records = snapshot;
-                if (since is DateTime s) records = records.Where(r => r.Time >= s);
-                if (Tail is int tail) records = records.TakeLast(tail);
-                foreach (var r in records) Write(r);
-                if (Follow)
-                {
-                    foreach (var r in Engine.Containers.Logs(key, true, Cancellation).Skip(snapshot.Count))
-                        if (since is not DateTime t || r.Time >= t) Write(r);
-                }
+                // docker logs' query on the service (the API's logs endpoint reads the same way).
+                var query = new LogQuery { Since = Since?.ToUniversalTime(), Tail = Tail, Follow = Follow };
+                foreach (var r in Engine.Service.Logs(key, query, Cancellation)) Write(r);
             }
             catch (OperationCanceledException)
             {

@@ -18,7 +18,7 @@ public sealed class GetContainerProcessCommand : ContainerTargetCmdlet
         {
             try
             {
-                foreach (var p in Engine.Containers.Processes(key)) WriteObject(p);
+                foreach (var p in Engine.Service.Top(key)) WriteObject(p);
             }
             catch (EngineException e)
             {

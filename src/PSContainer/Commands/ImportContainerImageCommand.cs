@@ -99,8 +99,7 @@ public sealed class ImportContainerImageCommand : PSContainerCmdlet
             if (!ShouldProcess(resolved, "Import container image")) continue;
             try
             {
-                var images = RunWithProgress((progress, cancel) =>
-                    new ImageImporter(Engine.Images, progress, cancel).Import(resolved, Format, tags, rootFs));
+                var images = RunWithProgress((progress, cancel) => Engine.Service.Images.Import(resolved, Format, tags, rootFs, progress, cancel));
                 foreach (var image in images) WriteObject(image);
             }
             catch (EngineException e)

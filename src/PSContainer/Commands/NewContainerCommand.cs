@@ -24,7 +24,7 @@ public sealed class NewContainerCommand : ContainerCreationCmdlet
         try
         {
             EnsureImage();
-            var created = Engine.Containers.Create(BuildOptions());
+            var created = Engine.Service.Create(BuildOptions());
             WriteEngineWarnings();
             WriteObject(created);
         }

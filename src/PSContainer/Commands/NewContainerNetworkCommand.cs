@@ -42,7 +42,7 @@ public sealed class NewContainerNetworkCommand : PSContainerCmdlet
         try
         {
             bool forwarding = NetworkManager.IPForwarding;
-            var network = Engine.Containers.Networks.Create(new NetworkCreateOptions
+            var network = Engine.Service.Networks.CreateNetwork(new NetworkCreateOptions
             {
                 Name = Name,
                 Subnet = Subnet,

@@ -35,7 +35,7 @@ public sealed class NewContainerVolumeCommand : PSContainerCmdlet
         if (!ShouldProcess(Name ?? "(anonymous)", "Create container volume")) return;
         try
         {
-            WriteObject(Engine.Containers.Volumes.Create(new VolumeCreateOptions
+            WriteObject(Engine.Service.Volumes.CreateVolume(new VolumeCreateOptions
             {
                 Name = Name,
                 Driver = Driver,

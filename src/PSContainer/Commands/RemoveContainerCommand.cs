@@ -26,7 +26,7 @@ public sealed class RemoveContainerCommand : ContainerTargetCmdlet
             // A forced removal kills and waits for the container: all of them at once, like stopping.
             RunConcurrently(key, shown, () =>
             {
-                Engine.Containers.Remove(key, force, volumes);
+                Engine.Service.Remove(key, force, volumes);
                 return null;
             }, passThru: false);
         }

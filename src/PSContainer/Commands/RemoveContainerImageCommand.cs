@@ -55,7 +55,7 @@ public sealed class RemoveContainerImageCommand : PSContainerCmdlet
             if (!ShouldProcess(shown, "Remove container image")) continue;
             try
             {
-                var result = Engine.Images.Remove(key, Force);
+                var result = Engine.Service.Images.Remove(key, Force);
                 foreach (string u in result.Untagged) WriteVerbose($"Untagged: {u}");
                 foreach (string d in result.Deleted) WriteVerbose($"Deleted: {d}");
                 if (PassThru) WriteObject(new ImageRemoval(key, result.Untagged.ToArray(), result.Deleted.ToArray()));
@@ -75,7 +75,7 @@ public sealed class RemoveContainerImageCommand : PSContainerCmdlet
     {
         try
         {
-            var report = new ImageService(Engine).Prune(new ImagePruneFilter(DanglingOnly: danglingOnly),
+            var report = Engine.Service.Images.Prune(new ImagePruneFilter(DanglingOnly: danglingOnly),
                 image => ShouldProcess(image.ToString(), "Remove unused container image"));
             foreach (string d in report.Deleted) WriteVerbose($"Deleted: {d}");
             if (report.Deleted.Count == 0 && report.Untagged.Count == 0) return;

@@ -51,7 +51,7 @@ public sealed class RemoveContainerNetworkCommand : PSContainerCmdlet
             try
             {
                 // The engine refuses the predefined networks (PredefinedNetwork), so every client gets the same rule.
-                Engine.Containers.Networks.Remove(key, Force);
+                Engine.Service.Networks.RemoveNetwork(key, Force);
                 if (predefined && Force)
                     WriteVerbose($"{shown} is a pre-defined network: its host bridge and rules are gone, and it is made again when a container next uses it.");
             }

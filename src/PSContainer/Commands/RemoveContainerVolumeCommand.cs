@@ -62,7 +62,7 @@ public sealed class RemoveContainerVolumeCommand : PSContainerCmdlet
             if (!ShouldProcess(name, "Remove container volume and its data")) continue;
             try
             {
-                Engine.Containers.Volumes.Remove(name, Force);
+                Engine.Service.Volumes.Remove(name, Force);
             }
             catch (EngineException e)
             {
@@ -77,13 +77,13 @@ public sealed class RemoveContainerVolumeCommand : PSContainerCmdlet
     /// </summary>
     private void Prune()
     {
-        var volumes = Engine.Containers.Volumes;
+        var volumes = Engine.Service.Volumes;
         var deleted = new List<string>();
         long freed = 0;
         IReadOnlyList<ContainerVolume> candidates;
         try
         {
-            candidates = volumes.UnusedVolumes();
+            candidates = volumes.Unused();
         }
         catch (EngineException e)
         {
@@ -95,7 +95,7 @@ public sealed class RemoveContainerVolumeCommand : PSContainerCmdlet
             if (!ShouldProcess(v.Name, "Remove unused container volume and its data")) continue;
             try
             {
-                if (volumes.RemoveIfUnused(v.Name) is not long size)
+                if (volumes.RemoveIfUnused(v) is not long size)
                 {
                     WriteVerbose($"Kept {v.Name}: a container uses it now, or another session is removing it.");
                     continue;

@@ -37,7 +37,7 @@ public sealed class RenameContainerCommand : PSContainerCmdlet
         if (!ShouldProcess(shown, $"Rename container to {NewName}")) return;
         try
         {
-            var renamed = Engine.Containers.Rename(key, NewName);
+            var renamed = Engine.Service.Rename(key, NewName);
             if (PassThru) WriteObject(renamed);
         }
         catch (EngineException e)

@@ -50,8 +50,7 @@ public sealed class RequestContainerImageCommand : PSContainerCmdlet
             try
             {
                 var options = new PullOptions { Platform = Platform, Credential = Credential.ToRegistryCredential() };
-                var image = RunWithProgress((progress, cancel) =>
-                    new ImagePuller(Engine.Images).Pull(name, options, Quiet ? null : progress, cancel));
+                var image = RunWithProgress((progress, cancel) => Engine.Service.Images.Pull(name, options, Quiet ? null : progress, cancel));
                 WriteObject(image);
             }
             catch (EngineException e)

@@ -24,11 +24,7 @@ public sealed class RestartContainerCommand : ContainerTargetCmdlet
         {
             if (!ShouldProcess(shown, "Restart container")) continue;
             TimeSpan? timeout = Timeout is int t ? TimeSpan.FromSeconds(t) : null;
-            RunConcurrently(key, shown, () =>
-            {
-                Engine.Containers.Stop(key, timeout);
-                return Engine.Containers.Start(key);
-            }, PassThru);
+            RunConcurrently(key, shown, () => Engine.Service.Restart(key, timeout), PassThru);
         }
     }
 }

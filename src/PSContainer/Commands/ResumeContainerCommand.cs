@@ -22,7 +22,7 @@ public sealed class ResumeContainerCommand : ContainerTargetCmdlet
             if (!ShouldProcess(shown, "Resume container")) continue;
             try
             {
-                var c = Engine.Containers.Resume(key);
+                var c = Engine.Service.Unpause(key);
                 if (PassThru) WriteObject(c);
             }
             catch (EngineException e)

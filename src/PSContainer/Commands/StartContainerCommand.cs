@@ -57,14 +57,14 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
             try
             {
                 // Waiting, this session records the exit itself: the monitor need not start psc-service for it.
-                using var watching = Wait ? Engine.Containers.WatchExit(Engine.Service.ResolveId(key)) : null;
-                var started = Engine.Containers.Start(key);
+                using var watching = Wait ? Engine.Service.WatchExit(key) : null;
+                var started = Engine.Service.StartContainer(key).Container;
                 WriteEngineWarnings();
                 if (Wait)
                 {
-                    var exit = RunWithProgress((_, cancel) => Engine.Containers.Wait(started.Id, cancel));
-                    SetExitCode(exit.ExitCode);
-                    if (PassThru) WriteObject(Engine.Containers.List().FirstOrDefault(c => c.Id == started.Id) ?? started);
+                    var exit = RunWithProgress((_, cancel) => Engine.Service.Wait(started.Id, WaitCondition.NotRunning, cancel));
+                    SetExitCode(exit.StatusCode);
+                    if (PassThru) WriteObject(Engine.Service.TryGet(started.Id) ?? started);
                 }
                 else if (PassThru)
                 {
@@ -122,7 +122,7 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
             if (result.ExitCode is int code) SetExitCode(code);
             if (attach || !PassThru) return;
             var ran = result.Container;
-            WriteObject(Engine.Containers.List().FirstOrDefault(c => c.Id == ran.Id)
+            WriteObject(Engine.Service.TryGet(ran.Id)
                         ?? new Container { Id = ran.Id, Name = ran.Name, Image = ran.Image, State = ContainerState.Exited, ExitCode = result.ExitCode });
         }
         catch (EngineException e) when (created is null)
@@ -146,7 +146,7 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
 
     private void TryRemove(string id)
     {
-        try { Engine.Containers.Remove(id, force: true); }
+        try { Engine.Service.Remove(id, force: true, removeVolumes: false); }
         catch (EngineException) { }
     }
 

@@ -32,7 +32,7 @@ public sealed class StopContainerCommand : ContainerTargetCmdlet
             if (!ShouldProcess(shown, Signal is null ? "Stop container" : $"Send {Signal} to container")) continue;
             TimeSpan? timeout = Timeout is int t ? TimeSpan.FromSeconds(t) : null;
             string? signal = Signal;
-            RunConcurrently(key, shown, () => Engine.Containers.Stop(key, timeout, signal), PassThru);
+            RunConcurrently(key, shown, () => Engine.Service.StopContainer(key, timeout, signal).Container, PassThru);
         }
     }
 }

@@ -67,7 +67,7 @@ public sealed class SubmitContainerImageCommand : PSContainerCmdlet
             ContainerImage image;
             try
             {
-                image = Engine.Images.Get(name);
+                image = Engine.Service.Images.Lookup(name);
             }
             catch (EngineException e)
             {
@@ -95,8 +95,8 @@ public sealed class SubmitContainerImageCommand : PSContainerCmdlet
             try
             {
                 var options = new PushOptions { Credential = Credential.ToRegistryCredential(), ChunkSize = ChunkSize };
-                var result = RunWithProgress((progress, cancel) =>
-                    new ImagePusher(Engine.Images).Push(image, destination, options, Quiet ? null : progress, cancel));
+                var target = ImageReference.Parse(destination);
+                var result = RunWithProgress((progress, cancel) => Engine.Service.Images.Push(image, target, options, Quiet ? null : progress, cancel));
                 WriteObject(result);
             }
             catch (EngineException e)

@@ -22,7 +22,7 @@ public sealed class SuspendContainerCommand : ContainerTargetCmdlet
             if (!ShouldProcess(shown, "Pause container")) continue;
             try
             {
-                var c = Engine.Containers.Pause(key);
+                var c = Engine.Service.Pause(key);
                 if (PassThru) WriteObject(c);
             }
             catch (EngineException e)

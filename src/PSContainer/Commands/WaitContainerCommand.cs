@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using PSContainer.Engine;
 using PSContainer.Engine.Containers;
+using PSContainer.Engine.Services;
 using PSContainer.Host;
 
 namespace PSContainer.Commands;
@@ -31,13 +32,12 @@ public sealed class WaitContainerCommand : ContainerTargetCmdlet
             {
                 using var timeout = Timeout is int t ? new CancellationTokenSource(TimeSpan.FromSeconds(t)) : new CancellationTokenSource();
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, Cancellation);
-                WriteObject(Condition.ToLowerInvariant() switch
-                {
-                    "healthy" => Engine.Containers.WaitHealthy(key, linked.Token),
-                    "removed" => Engine.Containers.WaitRemoved(key, linked.Token),
-                    "nextexit" => Engine.Containers.WaitNextExit(key, linked.Token),
-                    _ => (object)Engine.Containers.Wait(key, linked.Token),
-                });
+                var condition = Enum.Parse<WaitCondition>(Condition, ignoreCase: true);
+                var result = Engine.Service.Wait(key, condition, linked.Token);
+                // docker wait answers 0 at once for a container never started; there is no exit to return here.
+                if (result.NotStarted)
+                    throw new EngineException("ContainerNotStarted", ErrorKind.InvalidOperation, result.Name, $"Container {result.Name} has not been started.");
+                WriteObject(result.Container is { } healthy ? healthy : result.ToExit());
             }
             catch (OperationCanceledException) when (!Cancellation.IsCancellationRequested)
             {

@@ -28,6 +28,22 @@ public sealed partial class ContainerManager
     }
 
     /// <summary>
+    /// Records an event of another kind of object (an image, network or volume: the services make those changes) in
+    /// the same log, so one reader sees them all in order. A failed write is a warning, as for a container's.
+    /// </summary>
+    public void RecordObjectEvent(ContainerEvent e)
+    {
+        try
+        {
+            EventLog.Append(e);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            warnings.Enqueue($"Could not record the {e.Action} event of {e.Type} {e.Name} in {EventLog.Path}: {ex.Message}");
+        }
+    }
+
+    /// <summary>
     /// The recorded events between <paramref name="since"/> and <paramref name="until"/>; with <paramref name="follow"/>,
     /// then every new one as it is recorded, until <paramref name="until"/> passes or cancellation.
     /// </summary>

@@ -28,6 +28,14 @@ public sealed partial class ContainerService
 
     public ImageService Images { get; }
 
+    /// <summary>Networks over the same engine (the cmdlets' way to them; the API host makes its own, alike).</summary>
+    public NetworkService Networks => networks ??= new NetworkService(engine, this);
+
+    public VolumeService Volumes => volumes ??= new VolumeService(engine);
+
+    private NetworkService? networks;
+    private VolumeService? volumes;
+
     private ContainerManager Manager => engine.Containers;
 
     private object GateOf(string id) => gates.GetOrAdd(id, _ => new object());
@@ -113,47 +121,74 @@ public sealed partial class ContainerService
 
     // ---- lifecycle ----------------------------------------------------------------------------------------
 
-    public Container Create(ContainerOptions options) => Manager.Create(options);
-
     /// <summary>What the engine wanted the user to know since the last call (fallbacks it took), for the front end to show.</summary>
     public IReadOnlyList<string> TakeWarnings() => Manager.TakeWarnings();
 
     /// <summary>Starts the container; false when it was running already (docker's 304).</summary>
-    public bool Start(string idOrName)
+    public bool Start(string idOrName) => StartContainer(idOrName).Started;
+
+    /// <summary>Starts the container: the container as the start left it, and false when it was running already.</summary>
+    public (Container Container, bool Started) StartContainer(string idOrName)
     {
         string id = ResolveId(idOrName);
+        Container started;
         lock (GateOf(id))
         {
             var before = Manager.Get(id);
-            if (before.State is ContainerState.Running or ContainerState.Paused) return false;
+            if (before.State is ContainerState.Running or ContainerState.Paused) return (before, false);
             // Attaches waiting for this start get the log open before the container can write a byte: opened after
             // the start, a fast writer could already have rotated the file away. The monitor appends (O_APPEND|O_CREAT)
             // to the same file, so an empty one made here is the one it writes; what this run writes starts at its end.
             OpenPendingAttaches(id, Manager.LogPath(id));
-            Manager.Start(id);
+            started = Manager.Start(id);
         }
         lock (startPulse) Monitor.PulseAll(startPulse);
-        return true;
+        return (started, true);
+    }
+
+    /// <summary>While disposed of later, this session records the container's exit itself (a front end that waits for
+    /// it), so the monitor need not start psc-service to do it.</summary>
+    public IDisposable WatchExit(string idOrName) => Manager.WatchExit(ResolveId(idOrName));
+
+    /// <summary>The container as it is now, or null when there is none by that id or name (removed meanwhile).</summary>
+    public Container? TryGet(string idOrName)
+    {
+        try
+        {
+            return Get(idOrName);
+        }
+        catch (EngineException e) when (e.ErrorId == "ContainerNotFound")
+        {
+            return null;
+        }
     }
 
     /// <summary>docker stop: false when the container was not running (docker's 304). <paramref name="stopSignal"/>
     /// (docker stop -s) replaces the container's StopSignal for this stop; an unknown one is InvalidSignal.</summary>
-    public bool Stop(string idOrName, TimeSpan? timeout, string? stopSignal = null)
+    public bool Stop(string idOrName, TimeSpan? timeout, string? stopSignal = null) => StopContainer(idOrName, timeout, null, stopSignal).WasRunning;
+
+    /// <summary>
+    /// Stop-Container's stop: with no signal docker stop (the stop signal, SIGKILL after the grace period); with one,
+    /// just that signal (a stopped container is left as it is, unlike <see cref="Kill"/>). The container after it, and
+    /// whether it was running.
+    /// </summary>
+    public (Container Container, bool WasRunning) StopContainer(string idOrName, TimeSpan? timeout, string? signal, string? stopSignal = null)
     {
         if (stopSignal is not null) stopSignal = SignalName.Normalize(stopSignal);
         var c = Get(idOrName);
         // A container waiting out its restart backoff is stopped too: the stop ends the policy's restart (docker's).
-        if (c.State is not (ContainerState.Running or ContainerState.Paused or ContainerState.Restarting)) return false;
-        Manager.Stop(c.Id, timeout, stopSignal: stopSignal);
-        return true;
+        if (c.State is not (ContainerState.Running or ContainerState.Paused or ContainerState.Restarting)) return (c, false);
+        return (Manager.Stop(c.Id, timeout, signal, stopSignal), true);
     }
 
-    public void Restart(string idOrName, TimeSpan? timeout, string? stopSignal = null)
+    /// <summary>docker restart: stops a running container (as <see cref="Stop(string, TimeSpan?, string?)"/>), then starts it.</summary>
+    public Container Restart(string idOrName, TimeSpan? timeout, string? stopSignal = null)
     {
         if (stopSignal is not null) stopSignal = SignalName.Normalize(stopSignal);
         var c = Get(idOrName);
         if (c.State is ContainerState.Running or ContainerState.Paused or ContainerState.Restarting) Manager.Stop(c.Id, timeout, stopSignal: stopSignal);
         Start(c.Id);
+        return Snapshot(c.Id) ?? c;
     }
 
     /// <summary>docker kill: a signal to a running container (ContainerNotRunning otherwise).</summary>
@@ -172,100 +207,6 @@ public sealed partial class ContainerService
         if (int.TryParse(s, out _) is false && !s.StartsWith("SIG", StringComparison.OrdinalIgnoreCase)) s = "SIG" + s;
         Manager.Stop(c.Id, null, s.ToUpperInvariant());
     }
-
-    public void Remove(string idOrName, bool force, bool removeVolumes)
-    {
-        string id = ResolveId(idOrName);
-        lock (GateOf(id)) Manager.Remove(id, force, removeVolumes);
-        gates.TryRemove(id, out _);
-    }
-
-    /// <summary>
-    /// docker wait. NotRunning returns at once for a container that is not running; NextExit waits for the end of
-    /// the next run (of a created container: the run a later start begins); Removed waits until the container is
-    /// gone as well (an AutoRemove container's exit is reported after its removal).
-    /// </summary>
-    public WaitResult Wait(string idOrName, WaitCondition condition, CancellationToken cancel) => BeginWait(idOrName, condition)(cancel);
-
-    /// <summary>
-    /// <see cref="Wait"/> in two steps: the container's state is taken now, the waiting done by the function returned.
-    /// A front end that tells its client the wait is in place (dockerd's early headers) takes the state first, so a
-    /// start the client makes next is one the wait sees, however late the waiting itself begins.
-    /// </summary>
-    public Func<CancellationToken, WaitResult> BeginWait(string idOrName, WaitCondition condition)
-    {
-        string id;
-        try
-        {
-            id = ResolveId(idOrName);
-        }
-        catch (EngineException e) when (e.ErrorId == "ContainerNotFound")
-        {
-            // Auto-removed already: the engine still knows how it ended (by full id).
-            return cancel => RemovedResult(idOrName, idOrName, cancel);
-        }
-        var first = Snapshot(id);
-        if (first is null) return cancel => RemovedResult(id, idOrName, cancel);
-        if (condition == WaitCondition.NotRunning && first.State is not (ContainerState.Running or ContainerState.Paused))
-            return _ => ResultOf(first);
-        return cancel => WaitFrom(id, idOrName, first, condition, cancel);
-    }
-
-    private WaitResult WaitFrom(string id, string idOrName, Container first, WaitCondition condition, CancellationToken cancel)
-    {
-        DateTime? startedBefore = first.StartedAt;
-        bool sawRunning = false;
-        while (true)
-        {
-            cancel.ThrowIfCancellationRequested();
-            var now = Snapshot(id);
-            if (now is null) return RemovedResult(id, idOrName, cancel);
-            if (now.State is ContainerState.Running or ContainerState.Paused)
-            {
-                sawRunning = true;
-                // The engine's wait blocks on the monitor; it reconciles (and auto-removes) when the container ends.
-                var exit = WaitForExit(id, cancel);
-                if (condition != WaitCondition.Removed || exit is null) return exit ?? RemovedResult(id, idOrName, cancel);
-                continue;
-            }
-            bool ranSince = sawRunning || now.StartedAt != startedBefore || (now.State == ContainerState.Created && now.Error is not null);
-            if (condition == WaitCondition.NextExit && ranSince) return ResultOf(now);
-            if (condition == WaitCondition.NotRunning) return ResultOf(now);
-            // Removed (or a next exit still to come): wait for a start or a removal, woken by starts of this service.
-            lock (startPulse) Monitor.Wait(startPulse, condition == WaitCondition.Removed && now.State != ContainerState.Created ? 100 : 250);
-        }
-    }
-
-    private WaitResult? WaitForExit(string id, CancellationToken cancel)
-    {
-        try
-        {
-            var exit = Manager.Wait(id, cancel);
-            return new WaitResult(id, exit.ExitCode, null);
-        }
-        catch (EngineException e) when (e.ErrorId == "ContainerNotFound")
-        {
-            return null;
-        }
-    }
-
-    private WaitResult RemovedResult(string id, string shown, CancellationToken cancel)
-    {
-        gates.TryRemove(id, out _); // gone: its gate must not stay for the life of a server
-
-        // The engine keeps how auto-removed containers ended, for a wait that comes after the removal.
-        try
-        {
-            var exit = Manager.Wait(id, cancel);
-            return new WaitResult(id, exit.ExitCode, null);
-        }
-        catch (EngineException e) when (e.ErrorId == "ContainerNotFound")
-        {
-            throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, shown, $"No such container: {shown}");
-        }
-    }
-
-    private static WaitResult ResultOf(Container c) => new(c.Id, c.ExitCode ?? 0, c.State == ContainerState.Created ? c.Error : null);
 
     // ---- run ----------------------------------------------------------------------------------------------
 
@@ -299,10 +240,10 @@ public sealed partial class ContainerService
             if (request.Terminal is not null) return new RunResult(started, request.Terminal(created.Id, cancel), false);
             if (attach is not null)
                 foreach (var record in attach.Read(cancel)) request.Output!(record);
-            // The engine's wait: the exit of this run (kept after an auto-removal, which it waits for).
-            var exit = Manager.Wait(created.Id, cancel);
+            // The one wait (Wait-Container's and the API's): the exit of this run, kept after an auto-removal.
+            var exit = Wait(created.Id, WaitCondition.NotRunning, cancel);
             bool removed = options.AutoRemove && !Exists(created.Id);
-            return new RunResult(created, exit.ExitCode, removed);
+            return new RunResult(created, exit.StatusCode, removed);
         }
         finally
         {

@@ -54,7 +54,7 @@ public sealed partial class ImageService
             try
             {
                 // Several tags need force to go by id; an image in use is still refused (force would only untag it).
-                var result = engine.Images.Remove(image.Id, force: image.RepoTags.Length > 1 && !engine.Images.ImagesInUse().Contains(image.Id));
+                var result = RemoveAndRecord(image.Id, force: image.RepoTags.Length > 1 && !engine.Images.ImagesInUse().Contains(image.Id));
                 untagged.AddRange(result.Untagged);
                 deleted.AddRange(result.Deleted);
             }

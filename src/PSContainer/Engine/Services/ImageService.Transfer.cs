@@ -14,7 +14,7 @@ public sealed partial class ImageService
 {
     /// <summary>docker pull with credentials the client sent; null falls back to the stored login, as the cmdlets do.</summary>
     public ContainerImage Pull(string reference, string? platform, RegistryCredential? credential, IProgress<ProgressInfo>? progress, CancellationToken cancel) =>
-        new ImagePuller(engine.Images).Pull(reference, new PullOptions { Platform = platform, Credential = credential }, progress, cancel);
+        Pull(reference, new PullOptions { Platform = platform, Credential = credential }, progress, cancel);
 
     /// <summary>
     /// What docker push REPOSITORY[:TAG] sends: the image of that tag, or with no tag every tag of the repository
@@ -45,7 +45,15 @@ public sealed partial class ImageService
 
     /// <summary>docker push: one image to one destination, with the client's credentials (null: the stored login).</summary>
     public PushResult Push(ContainerImage image, ImageReference destination, RegistryCredential? credential, IProgress<ProgressInfo>? progress, CancellationToken cancel) =>
-        new ImagePusher(engine.Images).Push(image, destination, new PushOptions { Credential = credential }, progress, cancel);
+        Push(image, destination, new PushOptions { Credential = credential }, progress, cancel);
+
+    /// <summary>docker push with every option the engine has (Submit-ContainerImage's); records the push event.</summary>
+    public PushResult Push(ContainerImage image, ImageReference destination, PushOptions options, IProgress<ProgressInfo>? progress, CancellationToken cancel)
+    {
+        var result = new ImagePusher(engine.Images).Push(image, destination, options, progress, cancel);
+        events.ImageReferenced("push", destination, image);
+        return result;
+    }
 
     /// <summary>Bytes of the image's manifest: the "size" docker prints after a push's digest.</summary>
     public long ManifestSize(ContainerImage image) => engine.Images.Blobs.SizeOf(Digest.Parse(image.ManifestDigest, image.Id));
@@ -74,7 +82,9 @@ public sealed partial class ImageService
                 archive.CopyToAsync(file, 1 << 17, cancel).GetAwaiter().GetResult();
             if (new FileInfo(temp).Length == 0)
                 throw new EngineException("ImportEmptyArchive", ErrorKind.InvalidData, "load", "The archive to load is empty.");
-            return new ImageImporter(engine.Images, null, cancel).Import(temp, ImageArchiveFormat.DockerArchive, [], null);
+            var loaded = new ImageImporter(engine.Images, null, cancel).Import(temp, ImageArchiveFormat.DockerArchive, [], null);
+            foreach (var image in loaded) events.Image("load", image.Id, image.Id, image);
+            return loaded;
         }
         catch (EngineException e) when (e.Message.Contains(temp, StringComparison.Ordinal))
         {
@@ -116,6 +126,14 @@ public sealed partial class ImageService
     }
 
     /// <summary>docker save to a stream: the engine's docker-archive exporter (docker load, podman load, skopeo read it).</summary>
-    public void Save(IReadOnlyList<(ContainerImage Image, IReadOnlyList<ImageReference> Names)> selection, Stream output, CancellationToken cancel) =>
+    public void Save(IReadOnlyList<(ContainerImage Image, IReadOnlyList<ImageReference> Names)> selection, Stream output, CancellationToken cancel)
+    {
         new ImageExporter(engine.Images, null, cancel).Write(selection, output, ImageExportFormat.DockerArchive);
+        RecordSaves(selection);
+    }
+
+    private void RecordSaves(IReadOnlyList<(ContainerImage Image, IReadOnlyList<ImageReference> Names)> selection)
+    {
+        foreach (var image in selection.Select(s => s.Image).DistinctBy(i => i.Id)) events.Image("save", image.Id, image.Id, image);
+    }
 }

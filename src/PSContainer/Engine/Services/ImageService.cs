@@ -7,8 +7,13 @@ namespace PSContainer.Engine.Services;
 public sealed partial class ImageService
 {
     private readonly ContainerEngine engine;
+    private readonly ObjectEvents events;
 
-    public ImageService(ContainerEngine engine) => this.engine = engine;
+    public ImageService(ContainerEngine engine)
+    {
+        this.engine = engine;
+        events = new ObjectEvents(engine);
+    }
 
     public IReadOnlyList<ContainerImage> List() => engine.Images.List();
 
@@ -21,23 +26,51 @@ public sealed partial class ImageService
 
     public ContainerImage? Find(string nameOrId) => engine.Images.Find(nameOrId);
 
+    /// <summary>As <see cref="Get"/>, without the reference check first: the cmdlets' errors for a name that is no
+    /// valid reference are the store's own.</summary>
+    public ContainerImage Lookup(string nameOrId) => engine.Images.Get(nameOrId);
+
     /// <summary>docker pull: from the image's registry (mirrors first), with progress per layer.</summary>
     public ContainerImage Pull(string reference, string? platform, IProgress<ProgressInfo>? progress, CancellationToken cancel) =>
-        new ImagePuller(engine.Images).Pull(reference, new PullOptions { Platform = platform }, progress, cancel);
+        Pull(reference, new PullOptions { Platform = platform }, progress, cancel);
+
+    /// <summary>docker pull with every option the engine has (Request-ContainerImage's); records the pull event.</summary>
+    public ContainerImage Pull(string reference, PullOptions options, IProgress<ProgressInfo>? progress, CancellationToken cancel)
+    {
+        var image = new ImagePuller(engine.Images).Pull(reference, options, progress, cancel);
+        events.ImageReferenced("pull", ImageReference.Parse(reference), image);
+        return image;
+    }
 
     /// <summary>docker tag SOURCE TARGET.</summary>
-    public ContainerImage Tag(string source, string target)
+    public ContainerImage Tag(string source, string target) => Tag(Get(source), target);
+
+    /// <summary>Add-ContainerImageTag's: the image as it is after the tag.</summary>
+    public ContainerImage Tag(ContainerImage image, string target)
     {
-        var image = Get(source);
-        engine.Images.AddTag(image, ImageReference.Parse(target));
-        return engine.Images.Get(image.Id);
+        var reference = ImageReference.Parse(target);
+        engine.Images.AddTag(image, reference);
+        var tagged = engine.Images.Get(image.Id);
+        events.Image("tag", tagged.Id, reference.FamiliarString, tagged);
+        return tagged;
     }
 
     /// <summary>docker rmi: untags the reference, deletes the image when no tag is left (force: even if tagged more).</summary>
     public ImageStore.RemovalResult Remove(string nameOrId, bool force)
     {
         ImageStore.ValidateNameOrId(nameOrId);
-        return engine.Images.Remove(nameOrId, force);
+        return RemoveAndRecord(nameOrId, force);
+    }
+
+    /// <summary>The removal with dockerd's events: untag for each tag taken off, delete for each image deleted.</summary>
+    private ImageStore.RemovalResult RemoveAndRecord(string nameOrId, bool force)
+    {
+        var image = engine.Images.Find(nameOrId);
+        var result = engine.Images.Remove(nameOrId, force);
+        if (image is not null)
+            foreach (string _ in result.Untagged) events.Image("untag", image.Id, image.Id, image);
+        foreach (string deleted in result.Deleted) events.Image("delete", deleted, deleted, deleted == image?.Id ? image : null);
+        return result;
     }
 
     /// <summary>

@@ -29,11 +29,13 @@ public sealed class NetworkService
 {
     private readonly ContainerEngine engine;
     private readonly ContainerService containers;
+    private readonly ObjectEvents events;
 
     public NetworkService(ContainerEngine engine, ContainerService containers)
     {
         this.engine = engine;
         this.containers = containers;
+        events = new ObjectEvents(engine);
     }
 
     private NetworkManager Manager => engine.Containers.Networks;
@@ -101,7 +103,52 @@ public sealed class NetworkService
             throw new EngineException("PredefinedNetwork", ErrorKind.InvalidOperation, o.Name, $"operation is not permitted on predefined {o.Name} network ");
         if (Manager.Store.ByName(o.Name) is not null)
             throw new EngineException("NetworkExists", ErrorKind.ResourceExists, o.Name, $"network with name {o.Name} already exists");
-        return Manager.Create(o);
+        return CreateNetwork(o);
+    }
+
+    /// <summary>The engine's create (New-ContainerNetwork's, with its own errors) and its create event.</summary>
+    public ContainerNetwork CreateNetwork(NetworkCreateOptions o)
+    {
+        var network = Manager.Create(o);
+        events.Network("create", network);
+        return network;
+    }
+
+    /// <summary>The engine's connect (Connect-ContainerNetwork's) and its connect event: the container as connected.</summary>
+    public Containers.Container ConnectContainer(string container, string network, string? address, IReadOnlyList<string> aliases)
+    {
+        var connected = engine.Containers.Connect(container, network, address, aliases.ToArray());
+        if (Recorded(network) is { } n) events.Network("connect", n, connected.Id);
+        return connected;
+    }
+
+    /// <summary>The engine's disconnect (Disconnect-ContainerNetwork's) and its disconnect event.</summary>
+    public Containers.Container DisconnectContainer(string container, string network)
+    {
+        var disconnected = engine.Containers.Disconnect(container, network);
+        if (Recorded(network) is { } n) events.Network("disconnect", n, disconnected.Id);
+        return disconnected;
+    }
+
+    /// <summary>
+    /// The engine's removal (Remove-ContainerNetwork's: force disconnects containers first, and takes down the
+    /// predefined bridge's host objects) and its destroy event. The network is looked up without being made, as the
+    /// default bridge would be by a resolve.
+    /// </summary>
+    public void RemoveNetwork(string nameOrId, bool force)
+    {
+        var recorded = Recorded(nameOrId);
+        Manager.Remove(nameOrId, force);
+        if (recorded is not null) events.Network("destroy", recorded);
+    }
+
+    /// <summary>The recorded network by name, id or unique id prefix (the engine's order), or null: never makes one.</summary>
+    private ContainerNetwork? Recorded(string nameOrId)
+    {
+        var all = Manager.Store.All();
+        var hit = all.FirstOrDefault(r => r.Name == nameOrId) ?? all.FirstOrDefault(r => r.Id == nameOrId)
+                  ?? (all.Where(r => nameOrId.Length > 0 && r.Id.StartsWith(nameOrId, StringComparison.Ordinal)).ToList() is [var only] ? only : null);
+        return hit is null ? null : Manager.ToNetwork(hit);
     }
 
     /// <summary>docker network connect: a running container gets its interface at once.</summary>
@@ -111,7 +158,7 @@ public sealed class NetworkService
         if (n.Network.Name is "host" or "none")
             throw new EngineException("InvalidNetworkMode", ErrorKind.InvalidOperation, n.Network.Name, $"container cannot be disconnected from or connected to the {n.Network.Name} network");
         string id = containers.ResolveId(container);
-        engine.Containers.Connect(id, n.Network.Name, address, aliases.Where(a => a.Length > 0).Distinct(StringComparer.Ordinal).ToArray());
+        ConnectContainer(id, n.Network.Name, address, aliases.Where(a => a.Length > 0).Distinct(StringComparer.Ordinal).ToArray());
     }
 
     /// <summary>docker network disconnect; force makes a container that is not connected no error.</summary>
@@ -124,7 +171,7 @@ public sealed class NetworkService
             if (force) return;
             throw new EngineException("NotConnected", ErrorKind.InvalidOperation, network, $"container {id} is not connected to network {n.Network.Name}");
         }
-        engine.Containers.Disconnect(id, n.Network.Name);
+        DisconnectContainer(id, n.Network.Name);
     }
 
     /// <summary>docker network rm: refused for the predefined networks and while any container is attached.</summary>
@@ -136,6 +183,7 @@ public sealed class NetworkService
         if (n.Endpoints.Count > 0)
             throw InUse(n);
         Manager.Remove(n.Network.Id, force: false);
+        events.Network("destroy", n.Network);
     }
 
     private static EngineException InUse(NetworkDetails n) =>
@@ -155,6 +203,7 @@ public sealed class NetworkService
             try
             {
                 Manager.Remove(n.Network.Id, force: false);
+                events.Network("destroy", n.Network);
                 removed.Add(n.Network.Name);
             }
             catch (EngineException e) when (e.ErrorId is "NetworkInUse" or "NetworkNotFound")

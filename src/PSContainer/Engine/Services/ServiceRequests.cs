@@ -3,11 +3,24 @@ using PSContainer.Engine.Images;
 
 namespace PSContainer.Engine.Services;
 
-/// <summary>docker wait's conditions: the container is not running now, its next exit, or its removal.</summary>
-public enum WaitCondition { NotRunning, NextExit, Removed }
+/// <summary>docker wait's conditions: the container is not running now, its next exit, or its removal; and (Wait-Container
+/// -Condition Healthy) its healthcheck passing.</summary>
+public enum WaitCondition { NotRunning, NextExit, Removed, Healthy }
 
-/// <summary>How a waited-for container ended (docker's wait response: a status code and an error text).</summary>
-public sealed record WaitResult(string Id, int StatusCode, string? Error);
+/// <summary>How a waited-for container ended (docker's wait response: a status code and an error text), with what
+/// Wait-Container reports beyond it.</summary>
+public sealed record WaitResult(string Id, int StatusCode, string? Error)
+{
+    public string Name { get; init; } = "";
+    public bool OOMKilled { get; init; }
+    public DateTime? FinishedAt { get; init; }
+    /// <summary>NotRunning found a container that was never started: docker answers 0 at once, the cmdlets call it an error.</summary>
+    public bool NotStarted { get; init; }
+    /// <summary>Healthy: the container as it was when its healthcheck passed.</summary>
+    public Container? Container { get; init; }
+
+    public ContainerExit ToExit() => new(Id, Name, StatusCode, OOMKilled, FinishedAt);
+}
 
 /// <summary>Which containers a listing returns (docker ps: -a, -n and --filter).</summary>
 public sealed class ContainerQuery

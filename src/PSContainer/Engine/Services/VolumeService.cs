@@ -9,8 +9,13 @@ namespace PSContainer.Engine.Services;
 public sealed class VolumeService
 {
     private readonly ContainerEngine engine;
+    private readonly ObjectEvents events;
 
-    public VolumeService(ContainerEngine engine) => this.engine = engine;
+    public VolumeService(ContainerEngine engine)
+    {
+        this.engine = engine;
+        events = new ObjectEvents(engine);
+    }
 
     private VolumeManager Manager => engine.Containers.Volumes;
 
@@ -44,11 +49,35 @@ public sealed class VolumeService
             return existing;
         }
         if (o.Name is { Length: 0 }) o.Name = null;
-        return Manager.Create(o);
+        return CreateVolume(o);
+    }
+
+    /// <summary>The engine's create (New-ContainerVolume's: a name in use is an error) and its create event.</summary>
+    public ContainerVolume CreateVolume(VolumeCreateOptions o)
+    {
+        var volume = Manager.Create(o);
+        events.Volume("create", volume.Name, volume.Driver);
+        return volume;
     }
 
     /// <summary>docker volume rm: refused while a container uses it; force makes a missing volume no error.</summary>
-    public void Remove(string name, bool force) => Manager.Remove(name, force);
+    public void Remove(string name, bool force)
+    {
+        var recorded = Manager.Store.Get(name);
+        Manager.Remove(name, force);
+        if (recorded is not null) events.Volume("destroy", recorded.Name, recorded.Driver);
+    }
+
+    /// <summary>The volumes no container uses (running or not): docker volume prune's candidates.</summary>
+    public IReadOnlyList<ContainerVolume> Unused() => Manager.UnusedVolumes();
+
+    /// <summary>Removes the volume if no container uses it now: the bytes freed, or null when it was kept.</summary>
+    public long? RemoveIfUnused(ContainerVolume volume)
+    {
+        if (Manager.RemoveIfUnused(volume.Name) is not long size) return null;
+        events.Volume("destroy", volume.Name, volume.Driver);
+        return size;
+    }
 
     /// <summary>docker volume prune (API 1.41: every unused volume, named or anonymous), narrowed by label filters.</summary>
     /// <param name="anonymousByDefault">dockerd from API 1.42: only anonymous volumes unless the filter all=true
@@ -62,7 +91,7 @@ public sealed class VolumeService
         long freed = 0;
         foreach (var v in Manager.UnusedVolumes().Where(v => (!anonymousOnly || v.Anonymous) && ObjectFilters.LabelsMatch(filters, v.Labels)))
         {
-            if (Manager.RemoveIfUnused(v.Name) is not long size) continue;
+            if (RemoveIfUnused(v) is not long size) continue;
             deleted.Add(v.Name);
             freed += size;
         }

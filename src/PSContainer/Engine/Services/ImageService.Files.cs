@@ -1,0 +1,40 @@
+using PSContainer.Engine.Images;
+
+namespace PSContainer.Engine.Services;
+
+/// <summary>
+/// Images to and from files on the host (Import-ContainerImage and Export-ContainerImage), with the same events the
+/// API's load and save record: import for an image made from a root filesystem tar (docker import), load for the
+/// images of an archive or OCI layout, save for each image written.
+/// </summary>
+public sealed partial class ImageService
+{
+    /// <summary>The history line Import-ContainerImage gives an image made from a root filesystem (ImageImporter's).</summary>
+    private const string RootFsImportStep = "Import-ContainerImage ";
+
+    /// <summary>docker load / docker import of a file or OCI layout directory, all-or-nothing.</summary>
+    public IReadOnlyList<ContainerImage> Import(string path, ImageArchiveFormat format, IReadOnlyList<ImageReference> tags, RootFsImageOptions? rootFs,
+        IProgress<ProgressInfo>? progress, CancellationToken cancel)
+    {
+        var started = DateTime.UtcNow.AddSeconds(-1);
+        var imported = new ImageImporter(engine.Images, progress, cancel).Import(path, format, tags, rootFs);
+        foreach (var image in imported)
+        {
+            // Auto tells the kinds apart by content: a root filesystem's image is made now, with the step its import
+            // writes (an archive of such an image, loaded later, has that step but an older time).
+            bool fromRootFs = format == ImageArchiveFormat.RootFs
+                              || (format == ImageArchiveFormat.Auto && image.Created?.ToUniversalTime() >= started
+                                  && History(image.Id).Any(h => h.CreatedBy.StartsWith(RootFsImportStep, StringComparison.Ordinal)));
+            events.Image(fromRootFs ? "import" : "load", image.Id, image.Id, image);
+        }
+        return imported;
+    }
+
+    /// <summary>docker save -o PATH (or an OCI layout tar): every image under the names given, written whole or not at all.</summary>
+    public void Export(IReadOnlyList<(ContainerImage Image, IReadOnlyList<ImageReference> Names)> selection, string path, ImageExportFormat format,
+        IProgress<ProgressInfo>? progress, CancellationToken cancel)
+    {
+        new ImageExporter(engine.Images, progress, cancel).Export(selection, path, format);
+        RecordSaves(selection);
+    }
+}
