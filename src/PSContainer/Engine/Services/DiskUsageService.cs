@@ -14,7 +14,8 @@ public sealed record ContainerDiskUsageDetail(ContainerDetails Details, long Siz
 public sealed record VolumeDiskUsage(ContainerVolume Volume, long Size, int RefCount);
 
 /// <summary>docker system df: the totals of Get-ContainerDiskUsage with the objects they are made of.</summary>
-public sealed record DiskUsageReport(long LayersSize, IReadOnlyList<ImageDiskUsage> Images, IReadOnlyList<ContainerDiskUsageDetail> Containers, IReadOnlyList<VolumeDiskUsage> Volumes);
+public sealed record DiskUsageReport(long LayersSize, IReadOnlyList<ImageDiskUsage> Images, IReadOnlyList<ContainerDiskUsageDetail> Containers, IReadOnlyList<VolumeDiskUsage> Volumes,
+    BuildCacheReport BuildCache);
 
 /// <summary>Per-object disk use for docker system df, measured the way <see cref="ContainerManager.DiskUsage"/> counts its totals.</summary>
 public sealed class DiskUsageService
@@ -64,6 +65,6 @@ public sealed class DiskUsageService
             }
             return new VolumeDiskUsage(v, size, v.UsedBy.Length);
         }).ToList();
-        return new DiskUsageReport(layersSize, imageUsage, containerUsage, volumeUsage);
+        return new DiskUsageReport(layersSize, imageUsage, containerUsage, volumeUsage, BuildCacheRecords.Read(engine));
     }
 }
