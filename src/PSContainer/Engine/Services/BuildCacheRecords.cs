@@ -12,7 +12,7 @@ namespace PSContainer.Engine.Services;
 public sealed record BuildCacheRecord(string Id, string Type, long Size, DateTime CreatedAt, DateTime? LastUsedAt, int UsageCount,
     bool InUse, bool Shared, string Description);
 
-/// <summary>The build cache as docker system df shows it: its records and the bytes it takes (BuilderSize).</summary>
+/// <summary>The build cache as docker system df shows it: its records and the bytes they take (BuilderSize).</summary>
 public sealed record BuildCacheReport(IReadOnlyList<BuildCacheRecord> Records, long BuilderSize);
 
 /// <summary>Reads the build cache (Engine/Build) through its own API, read-only, for docker system df.</summary>
@@ -23,14 +23,19 @@ public static class BuildCacheRecords
         var cache = new BuildCache(engine.Paths);
         var images = engine.Images.List().ToDictionary(i => i.Id, StringComparer.Ordinal);
         var inUse = engine.Images.ImagesInUse();
-        // Who holds each layer: a step's layer another image (a tagged build result, another step) also holds is shared.
-        var holders = images.Keys.SelectMany(id => engine.Images.LayersOf(id).Select(l => l.ChainId.ToString()).Distinct())
-            .GroupBy(c => c, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var entries = cache.Entries();
+        var cachedIds = entries.Select(e => e.ImageId).ToHashSet(StringComparer.Ordinal);
+        // A step's layer is shared when an image outside the cache holds it too (a tagged build result, a pulled
+        // image): pruning the cache would not free it. Later steps' images holding it do not count.
+        var heldOutside = images.Values.Where(i => !cachedIds.Contains(i.Id) || i.RepoTags.Length > 0)
+            .SelectMany(i => engine.Images.LayersOf(i.Id)).Select(l => l.ChainId.ToString()).ToHashSet(StringComparer.Ordinal);
         var records = new List<BuildCacheRecord>();
-        foreach (var (key, imageId) in cache.Entries())
+        var listed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (key, imageId) in entries)
         {
-            // An entry whose image was removed is a miss for the next build: nothing of it is on disk.
-            if (!images.TryGetValue(imageId, out var image)) continue;
+            // An entry whose image was removed is a miss for the next build: nothing of it is on disk. A build's
+            // final entry names the image of its last step when no config-only step (ENV, LABEL...) followed: one record.
+            if (!images.TryGetValue(imageId, out var image) || !listed.Add(imageId)) continue;
             HistoryEntry? step = null;
             try
             {
@@ -48,7 +53,7 @@ public static class BuildCacheRecords
             {
                 var top = layers[^1];
                 size = top.BlobSize + ContainerManager.DirectorySize(engine.Images.Layers.DiffOf(top.ChainId));
-                shared = holders.GetValueOrDefault(top.ChainId.ToString()) > 1;
+                shared = heldOutside.Contains(top.ChainId.ToString());
             }
             records.Add(new BuildCacheRecord(key, "regular", size, image.Created ?? DateTime.UnixEpoch, null, 0,
                 inUse.Contains(image.Id), shared, step?.CreatedBy ?? ""));
@@ -59,6 +64,9 @@ public static class BuildCacheRecords
                 records.Add(new BuildCacheRecord(dir.Name, "exec.cachemount", ContainerManager.DirectorySize(dir.FullName),
                     dir.CreationTimeUtc, dir.LastWriteTimeUtc, 0, false, false, "cached mount (RUN --mount=type=cache)"));
         }
-        return new BuildCacheReport(records.OrderBy(r => r.CreatedAt).ToList(), BuildCacheMaintenance.Usage(engine).Size);
+        // dockerd's BuilderSize is the sum of its records, shared ones included; the docker CLI subtracts what is in
+        // use and not shared to show what a prune would free. (Get-ContainerDiskUsage's BuildCache row counts only
+        // what no tagged image holds.)
+        return new BuildCacheReport(records.OrderBy(r => r.CreatedAt).ToList(), records.Sum(r => r.Size));
     }
 }

@@ -41,7 +41,8 @@ public sealed class DiskUsageService
         var all = containers.ListDetails(new ContainerQuery { All = true });
         var perImage = all.GroupBy(d => d.Container.ImageId).ToDictionary(g => g.Key, g => g.Count());
         var imageUsage = images.Select(i => new ImageDiskUsage(i,
-            layersOf[i.Id].Where(l => holders[l.ChainId.ToString()] > 1).Sum(l => l.BlobSize),
+            // Measured as the image's Size is (unpacked layers), so that its unique size (Size - SharedSize) is never negative.
+            layersOf[i.Id].Where(l => holders[l.ChainId.ToString()] > 1).Sum(l => engine.Images.LayerSize(l.ChainId) ?? l.BlobSize),
             perImage.GetValueOrDefault(i.Id))).ToList();
 
         var imageSize = images.ToDictionary(i => i.Id, i => i.Size);
