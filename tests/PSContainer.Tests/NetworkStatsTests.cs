@@ -177,6 +177,11 @@ public sealed class NetworkStatsTests : IDisposable
         Assert.Equal(2_000_000, usage["usage_in_kernelmode"]!.GetValue<long>());
         Assert.Equal(3_000_000, usage["usage_in_usermode"]!.GetValue<long>());
 
+        // Get-ContainerStatistics carries the same per-interface and per-CPU figures.
+        var statistics = ContainerStatistics.From(Sample(null), Sample([4_000_000, 1_000_000]), 2, 1 << 30);
+        Assert.Equal(["eth0", "eth1"], statistics.Networks.Select(n => n.Name));
+        Assert.Equal([4_000_000L, 1_000_000L], statistics.PerCpuUsage!);
+
         var v2 = StatsEndpoints.ToJson(new StatsReading(null, Sample(null)), "id", "web", 2, 1 << 30, 2);
         Assert.False(((JsonObject)v2["cpu_stats"]!["cpu_usage"]!).ContainsKey("percpu_usage"));
     }

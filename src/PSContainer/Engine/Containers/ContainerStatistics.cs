@@ -41,6 +41,10 @@ public sealed class ContainerStatistics
     public long BlockRead { get; init; }
     public long BlockWrite { get; init; }
     public long Pids { get; init; }
+    /// <summary>Each interface's counters (eth0, eth1... one per network), what NetworkReceived/NetworkSent sum.</summary>
+    public IReadOnlyList<InterfaceCounters> Networks { get; init; } = [];
+    /// <summary>The container's CPU time on each CPU in nanoseconds (cgroup v1's cpuacct.usage_percpu); null on cgroup v2, which has none.</summary>
+    public IReadOnlyList<long>? PerCpuUsage { get; init; }
 
     /// <summary>
     /// docker's calculateCPUPercentUnix: the container's CPU time over the interval divided by the whole system's
@@ -70,6 +74,8 @@ public sealed class ContainerStatistics
             BlockRead = current.Stats.BlockReadBytes,
             BlockWrite = current.Stats.BlockWriteBytes,
             Pids = current.Stats.PidsCurrent,
+            Networks = current.Interfaces,
+            PerCpuUsage = current.Cpu.PerCpuNanoseconds,
         };
     }
 
