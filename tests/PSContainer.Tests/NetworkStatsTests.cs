@@ -22,13 +22,6 @@ public sealed class NetworkStatsTests : IDisposable
 
     public void Dispose() => root.Dispose();
 
-    private void Write(string relative, string content)
-    {
-        string path = root.Combine(relative.Split('/'));
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path, content);
-    }
-
     private static ContainerOptions Map(string json, string version)
     {
         using var doc = JsonDocument.Parse(json);
@@ -106,9 +99,9 @@ public sealed class NetworkStatsTests : IDisposable
     {
         // cpuacct.usage_percpu: one nanosecond count per possible CPU; cpuacct.stat in USER_HZ; cpu.stat of CFS bandwidth
         // (kernels from 5.14 add nr_bursts and burst_time).
-        Write($"cpuacct/{Container}/cpuacct.usage_percpu", "1500000000 250000000 0 \n");
-        Write($"cpuacct/{Container}/cpuacct.stat", "user 120\nsystem 33\n");
-        Write($"cpu/{Container}/cpu.stat", "nr_periods 40\nnr_throttled 7\nthrottled_time 81000000\nnr_bursts 0\nburst_time 0\n");
+        root.WriteFile($"cpuacct/{Container}/cpuacct.usage_percpu", "1500000000 250000000 0 \n");
+        root.WriteFile($"cpuacct/{Container}/cpuacct.stat", "user 120\nsystem 33\n");
+        root.WriteFile($"cpu/{Container}/cpu.stat", "nr_periods 40\nnr_throttled 7\nthrottled_time 81000000\nnr_bursts 0\nburst_time 0\n");
         var cpu = CgroupCpuUsage.Read(new CgroupV1Driver(root.Path), "/" + Container);
         Assert.Equal([1500000000L, 250000000L, 0L], cpu.PerCpuNanoseconds!);
         Assert.Equal(1_200_000_000, cpu.UserNanoseconds);
@@ -122,8 +115,8 @@ public sealed class NetworkStatsTests : IDisposable
     public void V2CpuStatGivesUserKernelAndThrottlingButNoPerCpu()
     {
         // cpu.stat as cgroup-v2.rst lists it with the cpu controller enabled: microseconds.
-        Write("cgroup.controllers", "cpu io memory pids\n");
-        Write($"{Container}/cpu.stat", "usage_usec 2000000\nuser_usec 1500000\nsystem_usec 500000\nnr_periods 12\nnr_throttled 3\n" +
+        root.WriteFile("cgroup.controllers", "cpu io memory pids\n");
+        root.WriteFile($"{Container}/cpu.stat", "usage_usec 2000000\nuser_usec 1500000\nsystem_usec 500000\nnr_periods 12\nnr_throttled 3\n" +
             "throttled_usec 45000\nnr_bursts 0\nburst_usec 0\n");
         var driver = CgroupDriver.Detect(root.Path);
         Assert.Equal(2, driver.Version);
