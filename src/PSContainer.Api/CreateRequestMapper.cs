@@ -18,6 +18,7 @@ public static class CreateRequestMapper
         var refused = new List<string>();
         var ports = new HashSet<string>(StringComparer.Ordinal);
         JsonElement? exposed = null;
+        List<EndpointRequest> endpoints = [];
         foreach (var p in body.EnumerateObject())
         {
             var v = p.Value;
@@ -42,7 +43,7 @@ public static class CreateRequestMapper
                 case "Name": break;
                 case "Healthcheck": o.Healthcheck = HealthJson.Read(v); break;
                 case "HostConfig": MapHostConfig(v, o, refused, ports); break;
-                case "NetworkingConfig": MapNetworking(v, o, refused); break;
+                case "NetworkingConfig": endpoints = MapNetworking(v, refused); break;
                 // A terminal held by the container's monitor (docker run -it), or without one a stdin pipe it holds (-i).
                 case "Tty": o.Tty = IsTrue(v); break;
                 case "OpenStdin": o.Interactive = IsTrue(v); break;
@@ -57,7 +58,7 @@ public static class CreateRequestMapper
                 if (!ports.Contains(NormalisePort(port.Name)) && !o.PublishAll)
                     refused.Add($"ExposedPorts {port.Name} (exposing a port without publishing it is not supported)");
         DropCoveredAnonymousVolumes(o);
-        MatchEndpointNetwork(body, o, refused);
+        MatchEndpointNetworks(body, endpoints, o, refused);
         if (o.StdinOnce && !o.Interactive) o.StdinOnce = false; // dockerd keeps it, but without OpenStdin there is no stdin to close
         if (refused.Count > 0)
             throw ApiException.BadParameter("PSContainer cannot honour these container settings: " + string.Join("; ", refused));
@@ -145,8 +146,12 @@ public static class CreateRequestMapper
         }
     }
 
-    private static void MapNetworking(JsonElement nc, ContainerOptions o, List<string> refused)
+    /// <summary>One entry of NetworkingConfig.EndpointsConfig: the network it names, its address and aliases.</summary>
+    private sealed record EndpointRequest(string Network, string? Address, List<string> Aliases);
+
+    private static List<EndpointRequest> MapNetworking(JsonElement nc, List<string> refused)
     {
+        var result = new List<EndpointRequest>();
         foreach (var p in Object(nc))
         {
             if (p.Name != "EndpointsConfig")
@@ -154,57 +159,64 @@ public static class CreateRequestMapper
                 Refuse("NetworkingConfig." + p.Name, p.Value, refused);
                 continue;
             }
-            var endpoints = Object(p.Value).ToList();
-            // Before 1.44 a create names at most one network (dockerd's message); from 1.44 more may be named, which
-            // the engine cannot do at create (a container joins one network here).
-            if (endpoints.Count > 1)
-                refused.Add(ApiVersion.RequestedAtLeast(1, 44)
-                    ? $"NetworkingConfig.EndpointsConfig {string.Join(", ", endpoints.Select(e => e.Name))} (a container joins one network at create)"
-                    : $"Container cannot be connected to network endpoints: {string.Join(", ", endpoints.Select(e => e.Name))}");
-            foreach (var ep in endpoints)
+            foreach (var ep in Object(p.Value))
             {
+                var endpoint = new EndpointRequest(ep.Name, null, []);
                 foreach (var f in Object(ep.Value))
                 {
                     switch (f.Name)
                     {
-                        case "Aliases": o.NetworkAliases.AddRange(Strings(f.Value) ?? []); break;
+                        case "Aliases": endpoint.Aliases.AddRange(Strings(f.Value) ?? []); break;
                         case "IPAMConfig":
                             foreach (var ipam in Object(f.Value))
-                                if (ipam.Name == "IPv4Address") o.IPAddress = NonEmpty(ipam.Value);
+                                if (ipam.Name == "IPv4Address") endpoint = endpoint with { Address = NonEmpty(ipam.Value) };
                                 else Refuse($"NetworkingConfig.EndpointsConfig.{ep.Name}.IPAMConfig.{ipam.Name}", ipam.Value, refused);
                             break;
                         // Filled in by the daemon in answers; clients echo them empty.
                         case "NetworkID" or "EndpointID" or "Gateway" or "IPAddress" or "IPPrefixLen" or "IPv6Gateway" or "GlobalIPv6Address"
-                            or "GlobalIPv6PrefixLen" or "MacAddress" or "DriverOpts" or "Links" when IsZero(f.Value): break;
+                            or "GlobalIPv6PrefixLen" or "MacAddress" or "DriverOpts" or "Links" or "DNSNames" when IsZero(f.Value): break;
                         default: Refuse($"NetworkingConfig.EndpointsConfig.{ep.Name}.{f.Name}", f.Value, refused); break;
                     }
                 }
+                result.Add(endpoint);
             }
         }
+        return result;
     }
 
     /// <summary>
-    /// NetworkingConfig.EndpointsConfig's aliases and address are for the network the container is created on: an
-    /// endpoint of another network is refused rather than given the settings meant for it (dockerd connects such
-    /// networks at create; here docker network connect does that after the create). Without a NetworkMode, the one
-    /// endpoint's network is the container's network.
+    /// Which endpoint is the container's own network (HostConfig.NetworkMode; without one, the first endpoint) and
+    /// which it joins besides. Before API 1.44 a create names at most one network, dockerd's refusal otherwise; from
+    /// 1.44 every endpoint is joined at create (docker run --network a --network b), each with its own aliases and address.
     /// </summary>
-    private static void MatchEndpointNetwork(JsonElement body, ContainerOptions o, List<string> refused)
+    private static void MatchEndpointNetworks(JsonElement body, List<EndpointRequest> endpoints, ContainerOptions o, List<string> refused)
     {
-        if (!body.TryGetProperty("NetworkingConfig", out var nc) || nc.ValueKind != JsonValueKind.Object
-            || !nc.TryGetProperty("EndpointsConfig", out var eps) || eps.ValueKind != JsonValueKind.Object) return;
-        var names = eps.EnumerateObject().Select(e => e.Name).ToList();
-        if (names.Count == 0) return;
+        if (endpoints.Count == 0) return;
         string mode = body.TryGetProperty("HostConfig", out var hc) && hc.ValueKind == JsonValueKind.Object
                       && hc.TryGetProperty("NetworkMode", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : "";
-        if (names.Count == 1 && mode is "" or "default")
+        bool several = ApiVersion.RequestedAtLeast(1, 44);
+        if (endpoints.Count > 1 && !several)
+            throw ApiException.BadParameter("Container cannot be connected to network endpoints: " + string.Join(", ", endpoints.Select(e => e.Network)));
+        // docker 25+ names the endpoint of NetworkMode "default" "default" too: the daemon's default network.
+        static string Named(string n) => n is "default" ? "bridge" : n;
+        if (mode is "" or "default") o.Network = Named(endpoints[0].Network);
+        foreach (var e in endpoints)
         {
-            // docker 25+ names the endpoint of NetworkMode "default" "default" too: the daemon's default network.
-            o.Network = names[0] is "default" ? "bridge" : names[0];
-            return;
+            string network = Named(e.Network);
+            if (network == o.Network)
+            {
+                o.NetworkAliases.AddRange(e.Aliases);
+                o.IPAddress = e.Address;
+            }
+            else if (several)
+            {
+                o.MoreNetworks.Add(new NetworkAttachment { Network = network, IPAddress = e.Address, Aliases = e.Aliases });
+            }
+            else
+            {
+                refused.Add($"NetworkingConfig.EndpointsConfig.{e.Network} (only the network of HostConfig.NetworkMode, {o.Network}, at create before API 1.44; connect others with docker network connect)");
+            }
         }
-        foreach (string name in names.Where(n => n != o.Network))
-            refused.Add($"NetworkingConfig.EndpointsConfig.{name} (only the network of HostConfig.NetworkMode, {o.Network}, at create; connect others with docker network connect)");
     }
 
     /// <summary>

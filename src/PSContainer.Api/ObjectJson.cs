@@ -97,7 +97,23 @@ public static class ObjectJson
             ["Images"] = images,
             ["Containers"] = containers,
             ["Volumes"] = new JsonArray(r.Volumes.Select(v => (JsonNode?)Volume(v.Volume, v)).ToArray()),
-            ["BuildCache"] = new JsonArray(),
+            ["BuildCache"] = new JsonArray(r.BuildCache.Records.Select(b => (JsonNode?)BuildCacheJson(b)).ToArray()),
+            ["BuilderSize"] = r.BuildCache.BuilderSize,
         };
     }
+
+    /// <summary>One of system df's BuildCache entries in docker's (BuildKit's) shape.</summary>
+    private static JsonObject BuildCacheJson(BuildCacheRecord b) => new()
+    {
+        ["ID"] = b.Id,
+        ["Parents"] = null,
+        ["Type"] = b.Type,
+        ["Description"] = b.Description,
+        ["InUse"] = b.InUse,
+        ["Shared"] = b.Shared,
+        ["Size"] = b.Size,
+        ["CreatedAt"] = DockerJson.Time(b.CreatedAt),
+        ["LastUsedAt"] = b.LastUsedAt is DateTime used ? DockerJson.Time(used) : null,
+        ["UsageCount"] = b.UsageCount,
+    };
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using PSContainer.Engine.Cgroups;
 using PSContainer.Engine.Containers;
 using PSContainer.Engine.Services;
 
@@ -71,33 +72,44 @@ public static class StatsEndpoints
                 }
                 : new JsonObject(),
         };
-        // The counters of the container's namespace, all interfaces but loopback summed; none for a stopped one.
+        // Each interface of the container's namespace but loopback under its own name (eth0, eth1... one per
+        // network); none for a stopped one.
         if (c.Running)
         {
-            json["networks"] = new JsonObject
+            var networks = new JsonObject();
+            foreach (var i in c.Interfaces)
             {
-                ["eth0"] = new JsonObject
+                networks[i.Name] = new JsonObject
                 {
-                    ["rx_bytes"] = c.NetworkReceived, ["rx_packets"] = 0, ["rx_errors"] = 0, ["rx_dropped"] = 0,
-                    ["tx_bytes"] = c.NetworkSent, ["tx_packets"] = 0, ["tx_errors"] = 0, ["tx_dropped"] = 0,
-                },
-            };
+                    ["rx_bytes"] = i.RxBytes, ["rx_packets"] = i.RxPackets, ["rx_errors"] = i.RxErrors, ["rx_dropped"] = i.RxDropped,
+                    ["tx_bytes"] = i.TxBytes, ["tx_packets"] = i.TxPackets, ["tx_errors"] = i.TxErrors, ["tx_dropped"] = i.TxDropped,
+                };
+            }
+            json["networks"] = networks;
         }
         return json;
     }
 
-    private static JsonObject Cpu(ContainerSample? sample, int onlineCpus) => new()
+    private static JsonObject Cpu(ContainerSample? sample, int onlineCpus)
     {
-        ["cpu_usage"] = new JsonObject
+        bool running = sample is { Running: true };
+        var cpu = running ? sample!.Cpu : CgroupCpuUsage.None;
+        var usage = new JsonObject
         {
-            ["total_usage"] = sample is { Running: true } ? sample.Stats.CpuUsageNanoseconds : 0,
-            ["usage_in_kernelmode"] = 0,
-            ["usage_in_usermode"] = 0,
-        },
-        ["system_cpu_usage"] = sample?.SystemCpuNanoseconds ?? 0,
-        ["online_cpus"] = sample is null ? 0 : onlineCpus,
-        ["throttling_data"] = new JsonObject { ["periods"] = 0, ["throttled_periods"] = 0, ["throttled_time"] = 0 },
-    };
+            ["total_usage"] = running ? sample!.Stats.CpuUsageNanoseconds : 0,
+            ["usage_in_kernelmode"] = cpu.KernelNanoseconds,
+            ["usage_in_usermode"] = cpu.UserNanoseconds,
+        };
+        // cgroup v1's cpuacct.usage_percpu; dockerd leaves the field out on v2, which has no per-CPU counters.
+        if (cpu.PerCpuNanoseconds is { } perCpu) usage["percpu_usage"] = new JsonArray(perCpu.Select(n => (JsonNode)n).ToArray());
+        return new JsonObject
+        {
+            ["cpu_usage"] = usage,
+            ["system_cpu_usage"] = sample?.SystemCpuNanoseconds ?? 0,
+            ["online_cpus"] = sample is null ? 0 : onlineCpus,
+            ["throttling_data"] = new JsonObject { ["periods"] = cpu.Periods, ["throttled_periods"] = cpu.ThrottledPeriods, ["throttled_time"] = cpu.ThrottledNanoseconds },
+        };
+    }
 
     private static JsonObject BlkioEntry(string op, long value) => new() { ["major"] = 0, ["minor"] = 0, ["op"] = op, ["value"] = value };
 }

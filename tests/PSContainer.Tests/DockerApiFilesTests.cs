@@ -39,7 +39,11 @@ public sealed class DockerApiFilesTests
 
     private static ContainerSample Sample(long cpu, long system, DateTime time, bool running = true) =>
         new("abc", "web", running, time, new CgroupStats(50 << 20, cpu, 3, 0) { MemoryInactiveFileBytes = 10 << 20, BlockReadBytes = 7, BlockWriteBytes = 9 },
-            running ? 64 << 20 : null, 1000, 2000, system);
+            running ? 64 << 20 : null, 1000, 2000, system)
+        {
+            // The namespace's one interface, which the totals sum.
+            Interfaces = [new InterfaceCounters("eth0", 1000, 10, 0, 0, 2000, 20, 0, 0)],
+        };
 
     [Fact]
     public void StatsCarryWhatTheDockerCliComputesFrom()

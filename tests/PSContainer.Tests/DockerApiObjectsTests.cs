@@ -84,8 +84,16 @@ public sealed class DockerApiObjectsTests
         using var alone = JsonDocument.Parse("""{"Image": "x", "NetworkingConfig": {"EndpointsConfig": {"appnet": {"Aliases": ["a"]}}}}""");
         Assert.Equal("appnet", CreateRequestMapper.Map(alone.RootElement, null).Network);
         using var other = JsonDocument.Parse("""{"Image": "x", "HostConfig": {"NetworkMode": "one"}, "NetworkingConfig": {"EndpointsConfig": {"two": {"Aliases": ["a"]}}}}""");
-        var e = Assert.Throws<ApiException>(() => CreateRequestMapper.Map(other.RootElement, null));
-        Assert.Contains("EndpointsConfig.two", e.Message);
+        // Before API 1.44 only the NetworkMode's endpoint may be named; from 1.44 another is joined too (NetworkStatsTests).
+        Assert.True(ApiVersion.TryParse("1.41", out var v141));
+        using (ApiVersion.Use(v141))
+        {
+            var e = Assert.Throws<ApiException>(() => CreateRequestMapper.Map(other.RootElement, null));
+            Assert.Contains("EndpointsConfig.two", e.Message);
+        }
+        var joined = CreateRequestMapper.Map(other.RootElement, null);
+        Assert.Equal("one", joined.Network);
+        Assert.Equal(["a"], Assert.Single(joined.MoreNetworks).Aliases);
     }
 
     [Fact]

@@ -26,6 +26,15 @@ public sealed class TempDir : IDisposable
         return p;
     }
 
+    /// <summary>Writes a file at a /-separated path below the directory, making its parents.</summary>
+    public string WriteFile(string relative, string content)
+    {
+        string p = Combine(relative.Split('/'));
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(p)!);
+        File.WriteAllText(p, content);
+        return p;
+    }
+
     public void Dispose() => LayerStore.DeleteTree(Path);
 }
 

@@ -83,11 +83,13 @@ public abstract partial class ContainerCreationCmdlet : PSContainerCmdlet
     public SwitchParameter ReadOnly { get; set; }
 
     /// <summary>bridge (the default network), a network made with New-ContainerNetwork, none (loopback only), host,
-    /// or container:NAME (share another container's network namespace).</summary>
+    /// or container:NAME (share another container's network namespace). Several bridge or user-defined networks
+    /// join the container to each (docker run --network a --network b); name=NET,alias=A,ip=ADDR gives one its own
+    /// aliases and address.</summary>
     [Parameter(ParameterSetName = RunSet)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(NetworkNameCompleter))]
-    public string Network { get; set; } = "bridge";
+    public string[] Network { get; set; } = ["bridge"];
 
     /// <summary>A static IPv4 address on the network.</summary>
     [Parameter(ParameterSetName = RunSet)]
@@ -158,6 +160,7 @@ public abstract partial class ContainerCreationCmdlet : PSContainerCmdlet
     protected ContainerOptions BuildOptions()
     {
         var options = WithSecurity(NewOptions());
+        options.SetNetworks(Network);
         AddIsolationOptions(options);
         AddStopOptions(options);
         AddVolumesFromOptions(options);
@@ -188,7 +191,6 @@ public abstract partial class ContainerCreationCmdlet : PSContainerCmdlet
         Tmpfs = (Tmpfs ?? []).ToList(),
         Mounts = (Mount ?? []).ToList(),
         ReadOnly = ReadOnly,
-        Network = Network,
         IPAddress = IPAddress,
         NetworkAliases = (NetworkAlias ?? []).ToList(),
         Publish = (Publish ?? []).ToList(),

@@ -33,21 +33,35 @@ public sealed partial class ContainerManager
             // The container exited between the record and the read: its cgroup went with it.
             return ContainerSample.Empty(record.Id, current.Name, now, system);
         }
-        long rx = 0, tx = 0;
+        IReadOnlyList<InterfaceCounters> interfaces = [];
         // A host-network container shares the host's namespace: its counters are the host's, not the container's
         // (docker shows none either).
         if (current.Options.Network != "host")
         {
             try
             {
-                (rx, tx) = ContainerStatistics.ParseNetDev(File.ReadAllText($"/proc/{current.Pid}/net/dev"));
+                interfaces = ContainerStatistics.ParseNetDevInterfaces(File.ReadAllText($"/proc/{current.Pid}/net/dev"));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // Gone meanwhile: no network counters, the rest stays.
             }
         }
-        return new ContainerSample(record.Id, current.Name, true, now, stats, limits.MemoryBytes, rx, tx, system);
+        CgroupCpuUsage cpu;
+        try
+        {
+            cpu = CgroupCpuUsage.Read(Cgroups, cgroup);
+        }
+        catch (IOException)
+        {
+            cpu = CgroupCpuUsage.None;
+        }
+        return new ContainerSample(record.Id, current.Name, true, now, stats, limits.MemoryBytes,
+            interfaces.Sum(i => i.RxBytes), interfaces.Sum(i => i.TxBytes), system)
+        {
+            Cpu = cpu,
+            Interfaces = interfaces,
+        };
     }
 
     /// <summary>The CPU time the whole system has spent, as docker's systemDelta reads it.</summary>

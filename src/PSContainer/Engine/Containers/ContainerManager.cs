@@ -106,6 +106,7 @@ public sealed partial class ContainerManager
         if (!ValidName().IsMatch(name))
             throw new EngineException("InvalidContainerName", ErrorKind.InvalidArgument, name, $"Invalid container name \"{name}\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed.");
         Networks.Validate(options);
+        ValidateMoreNetworks(options);
         if (options.Network.StartsWith("container:", StringComparison.Ordinal)) Resolve(options.Network["container:".Length..]);
         ExpandVolumesFrom(options);
         PrepareVolumeOptions(options, image);
@@ -183,6 +184,7 @@ public sealed partial class ContainerManager
             CrashPoint.At("create-after-insert");
             AttachVolumes(record);
             Networks.Attach(record.Id, options, image.Config.ExposedPorts);
+            AttachMoreNetworks(record.Id, options);
             ClearCreateMarker(record.Id);
             RecordEvent(record, "create");
         }

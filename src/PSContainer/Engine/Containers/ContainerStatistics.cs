@@ -9,7 +9,17 @@ public sealed record ContainerSample(string Id, string Name, bool Running, DateT
 {
     public static ContainerSample Empty(string id, string name, DateTime time, long systemCpu) =>
         new(id, name, false, time, new CgroupStats(0, 0, 0, 0), null, 0, 0, systemCpu);
+
+    /// <summary>User and kernel time, per-CPU time (cgroup v1) and throttling.</summary>
+    public CgroupCpuUsage Cpu { get; init; } = CgroupCpuUsage.None;
+
+    /// <summary>The counters of each of the container's interfaces but loopback (eth0, eth1...), as docker stats' networks map.</summary>
+    public IReadOnlyList<InterfaceCounters> Interfaces { get; init; } = [];
 }
+
+/// <summary>One interface's line of /proc/net/dev: what docker's NetworkStats carries.</summary>
+public sealed record InterfaceCounters(string Name, long RxBytes, long RxPackets, long RxErrors, long RxDropped,
+    long TxBytes, long TxPackets, long TxErrors, long TxDropped);
 
 /// <summary>A container's resource use as docker stats shows it.</summary>
 public sealed class ContainerStatistics
@@ -31,6 +41,10 @@ public sealed class ContainerStatistics
     public long BlockRead { get; init; }
     public long BlockWrite { get; init; }
     public long Pids { get; init; }
+    /// <summary>Each interface's counters (eth0, eth1... one per network), what NetworkReceived/NetworkSent sum.</summary>
+    public IReadOnlyList<InterfaceCounters> Networks { get; init; } = [];
+    /// <summary>The container's CPU time on each CPU in nanoseconds (cgroup v1's cpuacct.usage_percpu); null on cgroup v2, which has none.</summary>
+    public IReadOnlyList<long>? PerCpuUsage { get; init; }
 
     /// <summary>
     /// docker's calculateCPUPercentUnix: the container's CPU time over the interval divided by the whole system's
@@ -60,6 +74,8 @@ public sealed class ContainerStatistics
             BlockRead = current.Stats.BlockReadBytes,
             BlockWrite = current.Stats.BlockWriteBytes,
             Pids = current.Stats.PidsCurrent,
+            Networks = current.Interfaces,
+            PerCpuUsage = current.Cpu.PerCpuNanoseconds,
         };
     }
 
@@ -83,19 +99,29 @@ public sealed class ContainerStatistics
     /// <summary>/proc/PID/net/dev: received and sent bytes over every interface but loopback.</summary>
     public static (long Received, long Sent) ParseNetDev(string text)
     {
-        long rx = 0, tx = 0;
+        var interfaces = ParseNetDevInterfaces(text);
+        return (interfaces.Sum(i => i.RxBytes), interfaces.Sum(i => i.TxBytes));
+    }
+
+    /// <summary>
+    /// /proc/PID/net/dev per interface but loopback: after "name:", eight receive fields (bytes packets errs drop fifo
+    /// frame compressed multicast) and eight transmit fields (bytes packets errs drop fifo colls carrier compressed).
+    /// </summary>
+    public static IReadOnlyList<InterfaceCounters> ParseNetDevInterfaces(string text)
+    {
+        var result = new List<InterfaceCounters>();
         foreach (string line in text.Split('\n'))
         {
             int colon = line.IndexOf(':');
             if (colon < 0) continue; // the two header lines have none
-            if (line[..colon].Trim() == "lo") continue;
+            string name = line[..colon].Trim();
+            if (name == "lo") continue;
             string[] f = line[(colon + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (f.Length < 9) continue;
-            // Eight receive fields (bytes packets errs drop fifo frame compressed multicast), then transmit bytes.
-            rx += long.Parse(f[0], CultureInfo.InvariantCulture);
-            tx += long.Parse(f[8], CultureInfo.InvariantCulture);
+            if (f.Length < 12) continue;
+            long N(int i) => long.Parse(f[i], CultureInfo.InvariantCulture);
+            result.Add(new InterfaceCounters(name, N(0), N(1), N(2), N(3), N(8), N(9), N(10), N(11)));
         }
-        return (rx, tx);
+        return result;
     }
 
     /// <summary>docker's units.BytesSize: binary units, three significant digits ("1.5MiB").</summary>

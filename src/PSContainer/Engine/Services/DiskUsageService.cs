@@ -14,7 +14,8 @@ public sealed record ContainerDiskUsageDetail(ContainerDetails Details, long Siz
 public sealed record VolumeDiskUsage(ContainerVolume Volume, long Size, int RefCount);
 
 /// <summary>docker system df: the totals of Get-ContainerDiskUsage with the objects they are made of.</summary>
-public sealed record DiskUsageReport(long LayersSize, IReadOnlyList<ImageDiskUsage> Images, IReadOnlyList<ContainerDiskUsageDetail> Containers, IReadOnlyList<VolumeDiskUsage> Volumes);
+public sealed record DiskUsageReport(long LayersSize, IReadOnlyList<ImageDiskUsage> Images, IReadOnlyList<ContainerDiskUsageDetail> Containers, IReadOnlyList<VolumeDiskUsage> Volumes,
+    BuildCacheReport BuildCache);
 
 /// <summary>Per-object disk use for docker system df, measured the way <see cref="ContainerManager.DiskUsage"/> counts its totals.</summary>
 public sealed class DiskUsageService
@@ -40,7 +41,8 @@ public sealed class DiskUsageService
         var all = containers.ListDetails(new ContainerQuery { All = true });
         var perImage = all.GroupBy(d => d.Container.ImageId).ToDictionary(g => g.Key, g => g.Count());
         var imageUsage = images.Select(i => new ImageDiskUsage(i,
-            layersOf[i.Id].Where(l => holders[l.ChainId.ToString()] > 1).Sum(l => l.BlobSize),
+            // Measured as the image's Size is (unpacked layers), so that its unique size (Size - SharedSize) is never negative.
+            layersOf[i.Id].Where(l => holders[l.ChainId.ToString()] > 1).Sum(l => engine.Images.LayerSize(l.ChainId) ?? l.BlobSize),
             perImage.GetValueOrDefault(i.Id))).ToList();
 
         var imageSize = images.ToDictionary(i => i.Id, i => i.Size);
@@ -64,6 +66,6 @@ public sealed class DiskUsageService
             }
             return new VolumeDiskUsage(v, size, v.UsedBy.Length);
         }).ToList();
-        return new DiskUsageReport(layersSize, imageUsage, containerUsage, volumeUsage);
+        return new DiskUsageReport(layersSize, imageUsage, containerUsage, volumeUsage, BuildCacheRecords.Read(engine));
     }
 }
