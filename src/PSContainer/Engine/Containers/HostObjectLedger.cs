@@ -57,4 +57,24 @@ public sealed class HostObjectLedger(StateDb db)
         Forget(o);
         return existed;
     }
+
+    /// <summary>Several objects of one container recorded in one transaction (a provider that makes a few at once).</summary>
+    public void RecordAll(string containerId, IReadOnlyList<(string Kind, string Name)> objects) => db.Write((c, tx) =>
+    {
+        string now = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture);
+        foreach (var (kind, name) in objects)
+            c.Execute(tx, "INSERT OR IGNORE INTO host_objects(container_id, kind, name, recorded) VALUES($c, $k, $n, $t)",
+                ("$c", containerId), ("$k", kind), ("$n", name), ("$t", now));
+    });
+
+    /// <summary>Forgets several entries whose objects are gone, in one transaction.</summary>
+    public void ForgetAll(IReadOnlyList<HostObject> objects)
+    {
+        if (objects.Count == 0) return;
+        db.Write((c, tx) =>
+        {
+            foreach (var o in objects)
+                c.Execute(tx, "DELETE FROM host_objects WHERE container_id = $c AND kind = $k AND name = $n", ("$c", o.ContainerId), ("$k", o.Kind), ("$n", o.Name));
+        });
+    }
 }

@@ -117,7 +117,7 @@ public sealed class NetworkStore
     /// and free), else the lowest free one in the network's range. The IMMEDIATE transaction serializes sessions and
     /// UNIQUE(network_id, address) backs it up, so two sessions never get the same address.
     /// </summary>
-    public NetworkEndpoint Allocate(NetworkRecord network, string containerId, string? requested, string[] aliases, string veth)
+    public NetworkEndpoint Allocate(NetworkRecord network, string containerId, string? requested, string[] aliases, string veth, IReadOnlySet<uint>? held = null)
     {
         var subnet = network.ParsedSubnet;
         var range = network.IPRange is { } r ? Networks.Subnet.Parse(r) : subnet;
@@ -146,7 +146,7 @@ public sealed class NetworkStore
                     address = 0;
                     for (ulong a = first; a <= last; a++)
                     {
-                        if ((uint)a == gateway || used.Contains((uint)a)) continue;
+                        if ((uint)a == gateway || used.Contains((uint)a) || (held?.Contains((uint)a) ?? false)) continue;
                         address = (uint)a;
                         break;
                     }
