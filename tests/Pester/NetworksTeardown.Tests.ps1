@@ -132,3 +132,36 @@ Describe 'Network teardown on the host object ledger' {
         finally { Stop-Holder $holder }
     }
 }
+
+Describe 'The FORWARD policy read over netlink' {
+    # EnsureForwardAccept asks on every start whether iptables-nft's FORWARD policy is DROP; it reads the policy of
+    # the nftables chain over netlink instead of running `iptables -S`. Checked on a chain of our own that drops only
+    # what enters a veth of the test's own (netdev ingress), so nothing else on the host is affected.
+    BeforeAll {
+        $script:suffix = [guid]::NewGuid().ToString('N').Substring(0, 8)
+        $script:dev = "psctd$($script:suffix.Substring(0, 6))"
+        $script:table = "psctest_$script:suffix"
+    }
+    AfterAll {
+        & nft delete table netdev $script:table 2>$null
+        & ip link del $script:dev 2>$null
+    }
+    It 'tells a drop policy from an accept policy and from a missing chain' {
+        if (-not $script:haveNft) { Set-ItResult -Skipped -Because 'nft (nftables) is not installed'; return }
+        & ip link add $script:dev type veth peer name "$($script:dev)p"
+        $LASTEXITCODE | Should -Be 0
+        & nft add table netdev $script:table
+        & nft "add chain netdev $script:table c { type filter hook ingress device `"$script:dev`" priority 0; policy drop; }"
+        $LASTEXITCODE | Should -Be 0
+        $nft = [PSContainer.Native.Netlink.NftablesNetlink]
+        $netdev = [byte]5
+        $nft::ChainPolicyDrops($netdev, $script:table, 'c') | Should -BeTrue
+        & nft "chain netdev $script:table c { policy accept; }"
+        $nft::ChainPolicyDrops($netdev, $script:table, 'c') | Should -BeFalse
+        $nft::ChainPolicyDrops($netdev, $script:table, 'nosuchchain') | Should -BeFalse
+        $nft::ChainPolicyDrops($netdev, "nosuch_$script:suffix", 'c') | Should -BeFalse
+        # The chain iptables-nft keeps -P FORWARD in, as `iptables -S FORWARD` reports it.
+        $expected = [bool]((& iptables -w -S FORWARD 2>$null) -match '^-P FORWARD DROP$')
+        $nft::ChainPolicyDrops([byte]2, 'filter', 'FORWARD') | Should -Be $expected
+    }
+}

@@ -58,13 +58,16 @@ public sealed class HostObjectLedger(StateDb db)
         return existed;
     }
 
-    /// <summary>Several objects of one container recorded in one transaction (a provider that makes a few at once).</summary>
-    public void RecordAll(string containerId, IReadOnlyList<(string Kind, string Name)> objects) => db.Write((c, tx) =>
+    /// <summary>Several objects of one container recorded in one transaction (a provider that makes a few at once),
+    /// with <paramref name="alongside"/>, the provider's own change that belongs with them, in the same one.</summary>
+    public void RecordAll(string containerId, IReadOnlyList<(string Kind, string Name)> objects,
+        Action<Microsoft.Data.Sqlite.SqliteConnection, Microsoft.Data.Sqlite.SqliteTransaction>? alongside = null) => db.Write((c, tx) =>
     {
         string now = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture);
         foreach (var (kind, name) in objects)
             c.Execute(tx, "INSERT OR IGNORE INTO host_objects(container_id, kind, name, recorded) VALUES($c, $k, $n, $t)",
                 ("$c", containerId), ("$k", kind), ("$n", name), ("$t", now));
+        alongside?.Invoke(c, tx);
     });
 
     /// <summary>Forgets several entries whose objects are gone, in one transaction.</summary>

@@ -487,7 +487,9 @@ public sealed partial class NetworkManager
     /// <summary>
     /// Wires a starting container into its networks: for each endpoint a veth pair (host end in the bridge, peer
     /// made directly in the container's namespace as ethN), its address, the default route, then the firewall and
-    /// the networks' DNS.
+    /// the networks' DNS. The endpoints were marked active with the ledger entries, before anything was made
+    /// (ContainerManager.RecordNetworkObjects): a failed start deactivates them in its clean-up, Repair those of a
+    /// killed one.
     /// </summary>
     public void SetUp(string containerId, string netnsPath, IReadOnlyList<NetworkEndpoint> endpoints)
     {
@@ -502,8 +504,6 @@ public sealed partial class NetworkManager
                 routed |= !n.Internal;
             }
             PhaseClock.Mark("network-veths-made");
-            store.SetActive(containerId, null, true);
-            PhaseClock.Mark("network-active");
             // The networks' own rules were written when they were made: only published ports change the table.
             // The FORWARD check stays, since another engine may have turned that policy to DROP since.
             if (store.PortsOf(containerId).Count > 0) ApplyFirewall();

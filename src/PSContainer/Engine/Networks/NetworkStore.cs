@@ -170,9 +170,12 @@ public sealed class NetworkStore
     public void Release(string networkId, string containerId) =>
         db.Write((c, tx) => c.Execute(tx, "DELETE FROM network_endpoints WHERE network_id = $n AND container_id = $c", ("$n", networkId), ("$c", containerId)));
 
-    public void SetActive(string containerId, string? networkId, bool active) => db.Write((c, tx) => c.Execute(tx,
-        "UPDATE network_endpoints SET active = $a WHERE container_id = $c AND ($n IS NULL OR network_id = $n)",
-        ("$a", active ? 1 : 0), ("$c", containerId), ("$n", networkId)));
+    public void SetActive(string containerId, string? networkId, bool active) => db.Write((c, tx) => SetActive(c, tx, containerId, networkId, active));
+
+    /// <summary><see cref="SetActive(string, string?, bool)"/> inside a caller's transaction.</summary>
+    public static void SetActive(Microsoft.Data.Sqlite.SqliteConnection c, Microsoft.Data.Sqlite.SqliteTransaction tx, string containerId, string? networkId, bool active) =>
+        c.Execute(tx, "UPDATE network_endpoints SET active = $a WHERE container_id = $c AND ($n IS NULL OR network_id = $n)",
+            ("$a", active ? 1 : 0), ("$c", containerId), ("$n", networkId));
 
     // ---- published ports ---------------------------------------------------------------------------------------------
 
