@@ -74,10 +74,13 @@ public sealed class HostObjectLedger(StateDb db)
     public void ForgetAll(IReadOnlyList<HostObject> objects)
     {
         if (objects.Count == 0) return;
-        db.Write((c, tx) =>
-        {
-            foreach (var o in objects)
-                c.Execute(tx, "DELETE FROM host_objects WHERE container_id = $c AND kind = $k AND name = $n", ("$c", o.ContainerId), ("$k", o.Kind), ("$n", o.Name));
-        });
+        db.Write((c, tx) => ForgetIn(c, tx, objects));
+    }
+
+    /// <summary>Forgets entries inside a caller's transaction (a provider folding the forgetting into its own write).</summary>
+    public static void ForgetIn(Microsoft.Data.Sqlite.SqliteConnection c, Microsoft.Data.Sqlite.SqliteTransaction tx, IEnumerable<HostObject> objects)
+    {
+        foreach (var o in objects)
+            c.Execute(tx, "DELETE FROM host_objects WHERE container_id = $c AND kind = $k AND name = $n", ("$c", o.ContainerId), ("$k", o.Kind), ("$n", o.Name));
     }
 }

@@ -38,17 +38,18 @@ public sealed partial class NetworkManager
     /// Before a lease is handed out on <paramref name="network"/>: the addresses whose veth is still on the host though
     /// no container holds them any more (a removed container whose namespace the kernel has not destroyed yet), which a
     /// new lease must not take. Entries of removed containers whose objects are gone are forgotten on the way: this is
-    /// where the ledger's pending teardowns are swept without a Repair. An address asked for explicitly
+    /// where the ledger's pending teardowns are swept without a Repair (the caller forgets <c>Gone</c> in the
+    /// transaction of the lease, so the sweep costs no write of its own). An address asked for explicitly
     /// (<paramref name="requested"/>) is freed at once instead, by deleting the old veth.
     /// </summary>
-    private HashSet<uint> AddressesOfPendingTeardowns(NetworkRecord network, string? requested)
+    private (HashSet<uint> Held, List<HostObject> Gone) AddressesOfPendingTeardowns(NetworkRecord network, string? requested)
     {
         var held = new HashSet<uint>();
+        var gone = new List<HostObject>();
         var withEndpoints = store.Endpoints().Select(e => e.ContainerId).ToHashSet(StringComparer.Ordinal);
         var pending = ledger.All().Where(o => LeaseObjects.IsNetworkKind(o.Kind) && !withEndpoints.Contains(o.ContainerId)).ToList();
-        if (pending.Count == 0) return held;
+        if (pending.Count == 0) return (held, gone);
         var links = VethObjects.LinkNames();
-        var gone = new List<HostObject>();
         foreach (var o in pending)
         {
             if (!LeaseObjects.Present(o, links))
@@ -68,8 +69,7 @@ public sealed partial class NetworkManager
             }
             held.Add(a);
         }
-        ledger.ForgetAll(gone);
-        return held;
+        return (held, gone);
     }
 
     /// <summary>

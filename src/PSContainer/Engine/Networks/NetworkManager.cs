@@ -401,7 +401,8 @@ public sealed partial class NetworkManager
         try
         {
             var network = Resolve(o.Network);
-            store.Allocate(network, containerId, o.IPAddress, o.NetworkAliases.ToArray(), VethName(containerId, network.Id), AddressesOfPendingTeardowns(network, o.IPAddress));
+            var (held, gone) = AddressesOfPendingTeardowns(network, o.IPAddress);
+            store.Allocate(network, containerId, o.IPAddress, o.NetworkAliases.ToArray(), VethName(containerId, network.Id), held, (c, tx) => HostObjectLedger.ForgetIn(c, tx, gone));
             var requests = o.Publish.Select(PortRequest.Parse).ToList();
             if (o.PublishAll)
                 foreach (string e in exposedPorts)
@@ -542,7 +543,8 @@ public sealed partial class NetworkManager
     public NetworkEndpoint Connect(string containerId, string network, string? address, string[] aliases, string? netnsPath)
     {
         var n = Resolve(network);
-        var e = store.Allocate(n, containerId, address, aliases, VethName(containerId, n.Id), AddressesOfPendingTeardowns(n, address));
+        var (held, gone) = AddressesOfPendingTeardowns(n, address);
+        var e = store.Allocate(n, containerId, address, aliases, VethName(containerId, n.Id), held, (c, tx) => HostObjectLedger.ForgetIn(c, tx, gone));
         if (netnsPath is null) return e;
         CrashPoint.At("connect-after-record");
         try

@@ -117,7 +117,8 @@ public sealed class NetworkStore
     /// and free), else the lowest free one in the network's range. The IMMEDIATE transaction serializes sessions and
     /// UNIQUE(network_id, address) backs it up, so two sessions never get the same address.
     /// </summary>
-    public NetworkEndpoint Allocate(NetworkRecord network, string containerId, string? requested, string[] aliases, string veth, IReadOnlySet<uint>? held = null)
+    public NetworkEndpoint Allocate(NetworkRecord network, string containerId, string? requested, string[] aliases, string veth, IReadOnlySet<uint>? held = null,
+        Action<SqliteConnection, SqliteTransaction>? alongside = null)
     {
         var subnet = network.ParsedSubnet;
         var range = network.IPRange is { } r ? Networks.Subnet.Parse(r) : subnet;
@@ -158,6 +159,7 @@ public sealed class NetworkStore
                 string ifname = "eth" + position.ToString(CultureInfo.InvariantCulture);
                 c.Execute(tx, "INSERT INTO network_endpoints(network_id, container_id, address, aliases, veth, ifname, position, active) VALUES($n, $c, $a, $al, $v, $i, $p, 0)",
                     ("$n", network.Id), ("$c", containerId), ("$a", Ipv4.Format(address)), ("$al", JsonSerializer.Serialize(aliases)), ("$v", veth), ("$i", ifname), ("$p", position));
+                alongside?.Invoke(c, tx);
                 return new NetworkEndpoint(network.Id, network.Name, containerId, Ipv4.Format(address), aliases, veth, ifname, position, false, "");
             });
         }
