@@ -3,31 +3,6 @@ namespace PSContainer.Native.Netlink;
 public static partial class RouteNetlink
 {
     /// <summary>
-    /// The RTM_NEWLINK message that makes a container's veth pair in one step: <paramref name="name"/> here, already
-    /// a port of bridge <paramref name="master"/>; its peer <paramref name="peerName"/> made directly in the namespace
-    /// <paramref name="peerNetnsFd"/> refers to. Both ends are made down: the kernel brings a veth end up while making
-    /// it before the two ends know each other, and the open fails with ENOTCONN.
-    /// </summary>
-    public static NetlinkMessageBuilder BridgedVethMessage(string name, string peerName, int peerNetnsFd, int master)
-    {
-        var m = NewLinkMessage().IfInfo()
-            .Attribute(Rt.IFLA_IFNAME, name)
-            .Attribute(Rt.IFLA_MASTER, (uint)master);
-        int info = m.BeginNested(Rt.IFLA_LINKINFO);
-        m.Attribute(Rt.IFLA_INFO_KIND, "veth");
-        int data = m.BeginNested(Rt.IFLA_INFO_DATA);
-        int peer = m.BeginNested(Rt.VETH_INFO_PEER);
-        Span<byte> ifi = stackalloc byte[Rt.IfInfoSize];
-        NetlinkMessageBuilder.WriteIfInfo(ifi, Rt.AF_UNSPEC, 0, 0, 0);
-        m.Raw(ifi);
-        m.Attribute(Rt.IFLA_IFNAME, peerName);
-        m.Attribute(Rt.IFLA_NET_NS_FD, (uint)peerNetnsFd);
-        m.EndNested(peer);
-        m.EndNested(data);
-        return m.EndNested(info);
-    }
-
-    /// <summary>
     /// The RTM_NEWLINK message that sets, by name, a bridge port's alias (our ownership mark) and hairpin mode (bridge
     /// port options as IFLA_INFO_SLAVE_DATA, as `ip link set NAME type bridge_slave hairpin on` sends them) and brings
     /// it up. None of it can be given when the link is made: the kernel applies the alias and port options only to an
@@ -46,7 +21,7 @@ public static partial class RouteNetlink
     }
 
     /// <summary>
-    /// Makes a container's veth pair in two batched requests (one round trip): the pair, bridged and up, with its
+    /// Makes a container's veth pair in two batched requests (one round trip): the pair, bridged, with its
     /// peer in the namespace pinned at <paramref name="peerNetnsPath"/>; then the host end's alias and hairpin, and
     /// the host end up (the peer is brought up in its namespace, with its address).
     /// </summary>
@@ -54,7 +29,8 @@ public static partial class RouteNetlink
     {
         using var ns = File.OpenHandle(peerNetnsPath, FileMode.Open, FileAccess.Read);
         s.RequestAll([
-            (BridgedVethMessage(name, peerName, (int)ns.DangerousGetHandle(), master), $"create veth {name}"),
+            // Made down: the kernel would bring an end up before the two ends know each other (ENOTCONN).
+            (VethMessage(name, peerName, (int)ns.DangerousGetHandle(), master), $"create veth {name}"),
             (BridgePortMessage(name, alias, hairpin: true), $"set alias and hairpin of {name}"),
         ]);
     }
