@@ -65,14 +65,16 @@ if ($Child) {
 
 $before = (& uptime).Trim()
 Write-Host "before: $before"
-$pwsh = (Get-Process -Id $PID).Path
+# This pwsh again: under `dotnet pwsh` the process is dotnet and the entry assembly pwsh.dll.
+$pwsh = [Environment]::ProcessPath
+$pwshPrefix = @(if ((Split-Path $pwsh -Leaf) -like 'dotnet*') { [Environment]::GetCommandLineArgs()[0] })
 $rows = [Collections.Generic.List[object]]::new()
 for ($r = 0; $r -lt $Rounds; $r++) {
     $order = if ($r % 2 -eq 0) { @('base', 'new') } else { @('new', 'base') }
     $m = @{}
     foreach ($which in $order) {
         $path = if ($which -eq 'base') { $Base } else { $New }
-        $childArgs = @('-NoProfile', '-File', $PSCommandPath, '-Base', $Base, '-Child', (Resolve-Path $path).Path, '-Iterations', "$Iterations", '-CacheDir', $CacheDir)
+        $childArgs = $pwshPrefix + @('-NoProfile', '-File', $PSCommandPath, '-Base', $Base, '-Child', (Resolve-Path $path).Path, '-Iterations', "$Iterations", '-CacheDir', $CacheDir)
         if ($WaitTeardown) { $childArgs += '-WaitTeardown' }
         $out = & $pwsh @childArgs
         if ($LASTEXITCODE -ne 0) { throw "child $which failed: $out" }

@@ -146,8 +146,10 @@ function Wait-TestNetworkTeardown {
     param([string]$Root = $env:PSCONTAINER_ROOT, [string]$RunRoot, [double]$TimeoutSeconds = 10)
     $engine = 'PSContainer.Engine.ContainerEngine' -as [type]
     if (-not $Root) { return }
-    if (-not $engine -or -not (Test-Path -LiteralPath "$Root/state.db")) {
-        # The module is not loaded here (its examples ran in another process): wait for the root's veths instead.
+    if (-not $engine -or -not $engine.Assembly.GetType('PSContainer.Engine.Containers.ContainerManager').GetMethod('WaitForNetworkTeardown') -or
+        -not (Test-Path -LiteralPath "$Root/state.db")) {
+        # The module is not loaded here (its examples ran in another process), or is a build without the hook: wait
+        # for the root's veths instead.
         $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
         do {
             $left = @(& ip -o link show type veth 2>$null | Where-Object { $_ -match "alias pscontainer:$([regex]::Escape($Root))$" } |
