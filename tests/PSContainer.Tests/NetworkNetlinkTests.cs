@@ -151,6 +151,47 @@ public class NetworkNetlinkLiveTests : IDisposable
     }
 
     [SkippableFact]
+    public void Makes_a_bridged_veth_and_configures_its_peer_in_batched_round_trips()
+    {
+        Skip.IfNot(root, "needs root: the test makes network namespaces, links and addresses");
+        using var a = NetlinkSocket.OpenIn(nsA);
+        using var b = NetlinkSocket.OpenIn(nsB);
+        RouteNetlink.CreateBridge(a, "pscbatchbr");
+        var br = RouteNetlink.GetLink(a, "pscbatchbr")!;
+
+        // One write: the pair (bridged, peer in namespace B), then alias, hairpin and up of the host end by name.
+        RouteNetlink.CreateBridgedVeth(a, "pscvbatch0", "eth0", nsB, br.Index, "pscontainer:batch");
+        var host = RouteNetlink.GetLink(a, "pscvbatch0")!;
+        Assert.Equal(br.Index, host.Master);
+        Assert.Equal("pscontainer:batch", host.Alias);
+        Assert.True(host.IsUp);
+
+        var eth0 = RouteNetlink.GetLink(b, "eth0")!;
+        Assert.False(eth0.IsUp);
+        b.RequestAll([
+            (RouteNetlink.UpMessage(eth0.Index), "up"),
+            (RouteNetlink.AddressMessage(eth0.Index, 0x0A640002, 24), "address"),
+            (RouteNetlink.DefaultRouteMessage(0x0A640001), "default route"),
+        ]);
+        Assert.True(RouteNetlink.GetLink(b, "eth0")!.IsUp);
+        Assert.Contains(RouteNetlink.GetAddresses(b), x => x.Index == eth0.Index && x.Address == 0x0A640002 && x.PrefixLength == 24);
+        Assert.Contains(RouteNetlink.GetRoutes(b), r => r.Table == Rt.RT_TABLE_MAIN && r.PrefixLength == 0 && r.Gateway == 0x0A640001);
+
+        // A refused step is thrown with its own errno and name once every answer was read: the socket stays in step.
+        var refused = Assert.Throws<NetlinkException>(() => b.RequestAll([
+            (RouteNetlink.UpMessage(eth0.Index), "up again"),
+            (RouteNetlink.DefaultRouteMessage(0x0A640001), "default route again"),
+        ]));
+        Assert.Equal(Errors.EEXIST, refused.Errno);
+        Assert.Equal("default route again", refused.Operation);
+        Assert.NotNull(RouteNetlink.GetLink(b, "eth0"));
+
+        Assert.True(RouteNetlink.DeleteByName(a, "pscvbatch0"));
+        Assert.True(RouteNetlink.DeleteByName(a, "pscbatchbr"));
+        Assert.Equal(["lo"], RouteNetlink.GetLinks(b).Select(l => l.Name));
+    }
+
+    [SkippableFact]
     public void Moves_and_renames_a_link()
     {
         Skip.IfNot(root, "needs root: the test makes network namespaces, links and addresses");

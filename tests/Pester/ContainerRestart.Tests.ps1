@@ -45,6 +45,7 @@ BeforeAll {
             Get-OurProcess | ForEach-Object { "process $($_.Id) $($_.ProcessName)" }
             if (Test-Path "$($script:state.RunRoot)/netns") { Get-ChildItem "$($script:state.RunRoot)/netns" | ForEach-Object { "netns $($_.Name)" } }
             if (Test-Path "$($script:state.Root)/containers") { Get-ChildItem "$($script:state.Root)/containers" | ForEach-Object { "dir $($_.Name)" } }
+            Wait-TestNetworkTeardown | ForEach-Object { "pending $_" }
             Get-OurVeth | ForEach-Object { "veth $_" }
         )
     }

@@ -23,6 +23,7 @@ BeforeAll {
             Get-Process -ErrorAction SilentlyContinue | Where-Object {
                 ((Get-Content "/proc/$($_.Id)/cmdline" -Raw -ErrorAction SilentlyContinue) -split "`0")[0] -in $monitors } | ForEach-Object { "monitor $($_.Id)" }
             if (Test-Path "$($script:state.RunRoot)/netns") { Get-ChildItem "$($script:state.RunRoot)/netns" | ForEach-Object { "netns $($_.Name)" } }
+            Wait-TestNetworkTeardown | ForEach-Object { "pending $_" }
             & ip -o link | Where-Object { $_ -match [regex]::Escape($script:tag) -and $_ -match 'veth|@' } | ForEach-Object { "veth $(($_ -split ': ')[1])" }
         )
     }

@@ -93,6 +93,8 @@ function Get-TestApiLeak {
        container dirs. #>
     param([Parameter(Mandatory)] $State)
     @(
+        # Veths and namespaces the kernel still takes down in the background are waited for; what stays is a leak.
+        Wait-TestNetworkTeardown -Root $State.Root -RunRoot $State.RunRoot | ForEach-Object { "network $_" }
         Get-TestMount -Path $State.Root, $State.RunRoot | ForEach-Object { "mount $_" }
         Get-ChildItem /sys/fs/cgroup -Directory | ForEach-Object { Join-Path $_.FullName $State.CgroupParent } |
             Where-Object { Test-Path $_ } | ForEach-Object { Get-ChildItem $_ -Directory } | ForEach-Object { "cgroup $($_.FullName)" }
@@ -112,6 +114,7 @@ function Remove-TestApiStateRoot {
     Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
     Get-ContainerNetwork -ErrorAction SilentlyContinue | Where-Object Name -ne bridge | Remove-ContainerNetwork -Force -ErrorAction Continue
     Remove-ContainerNetwork bridge -Force -ErrorAction SilentlyContinue
+    $null = Wait-TestNetworkTeardown -Root $State.Root -RunRoot $State.RunRoot
     $bridgeLeft = @(& ip -o link show 2>$null) -match [regex]::Escape("pscontainer:$($State.Root)")
     foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory) {
         $p = Join-Path $h.FullName $State.CgroupParent

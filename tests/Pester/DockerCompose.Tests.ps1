@@ -55,6 +55,7 @@ volumes:
                 Get-Container -All | ForEach-Object { "container $($_.Name)" }
                 Get-ContainerNetwork | ForEach-Object { "network $($_.Name)" }
                 Get-ContainerVolume | ForEach-Object { "volume $($_.Name)" }
+                Wait-TestNetworkTeardown | ForEach-Object { "pending $_" }
                 @(& ip -o link show 2>$null) -match [regex]::Escape("pscontainer:$($script:state.Root)") | ForEach-Object { "link $_" }
                 if (Get-Command nft -ErrorAction SilentlyContinue) { @(& nft list tables 2>$null) -match "\b$table\b" | ForEach-Object { "nft $_" } }
                 Get-TestApiLeak -State $script:state

@@ -34,6 +34,7 @@ BeforeAll {
     function script:Get-OurHostObject {
         # This state root's objects on the host: links carrying its alias, its nftables table.
         @(
+            Wait-TestNetworkTeardown | ForEach-Object { "pending $_" }
             & ip -o link | Where-Object { $_ -match [regex]::Escape($script:tag) } | ForEach-Object { "link $(($_ -split ': ')[1])" }
             if ($script:haveNft) { & nft list tables | Where-Object { $_ -match (Get-OurTable) } | ForEach-Object { "nft $_" } }
         )

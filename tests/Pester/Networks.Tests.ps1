@@ -50,7 +50,7 @@ AfterAll {
     Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
     Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -Force -ErrorAction SilentlyContinue
     Wait-NoDns
-    $leaks = Get-OurNetworkLeak
+    $leaks = @(Wait-TestNetworkTeardown | ForEach-Object { "pending $_" }) + @(Get-OurNetworkLeak)
     foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory) {
         $p = Join-Path $h.FullName $script:cgroupParent
         if (Test-Path $p) { Get-ChildItem $p -Directory | ForEach-Object { [IO.Directory]::Delete($_.FullName) }; [IO.Directory]::Delete($p) }
@@ -285,9 +285,11 @@ while True:
         Invoke-InContainer pester-t 'true' | Out-Null
         Wait-NoDns
         @(Get-OurDns).Count | Should -Be 0
+        Wait-TestNetworkTeardown | Should -BeNullOrEmpty
         @(& ip -o link | Where-Object { $_ -match 'pscv' -and $_ -match [regex]::Escape($script:tag) }).Count | Should -Be 0
         $bad = New-Container pester/netbox:1 -Name bad -Network pester-t -Publish 80 -Command /no/such/binary
         { $bad | Start-Container -ErrorAction Stop } | Should -Throw
+        Wait-TestNetworkTeardown | Should -BeNullOrEmpty
         @(& ip -o link | Where-Object { $_ -match 'pscv' -and $_ -match [regex]::Escape($script:tag) }).Count | Should -Be 0
         (& nft list table inet (Get-OurTable)) -join "`n" | Should -Not -Match 'dnat ip to'
         Wait-NoDns

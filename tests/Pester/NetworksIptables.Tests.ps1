@@ -57,7 +57,7 @@ AfterAll {
     Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
     Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -Force -ErrorAction SilentlyContinue
     Wait-NoDns
-    $leaks = Get-OurNetworkLeak
+    $leaks = @(Wait-TestNetworkTeardown | ForEach-Object { "pending $_" }) + @(Get-OurNetworkLeak)
     foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory) {
         $p = Join-Path $h.FullName $script:cgroupParent
         if (Test-Path $p) { Get-ChildItem $p -Directory | ForEach-Object { [IO.Directory]::Delete($_.FullName) }; [IO.Directory]::Delete($p) }
@@ -165,6 +165,7 @@ Describe 'Container networks over iptables' {
         Wait-NoDns
         @(Get-OurIptables) | Should -BeNullOrEmpty
         @(& iptables-save | Where-Object { $_ -match [regex]::Escape($script:prefix) }).Count | Should -Be 0
+        Wait-TestNetworkTeardown | Should -BeNullOrEmpty
         @(Get-OurNetworkLeak) | Should -BeNullOrEmpty
     }
 }

@@ -77,7 +77,7 @@ BeforeAll {
 AfterAll {
     Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
     Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -Force -ErrorAction SilentlyContinue
-    $leaks = @(Get-OurLinks) + @(Get-OurFirewall)
+    $leaks = @(Wait-TestNetworkTeardown | ForEach-Object { "pending $_" }) + @(Get-OurLinks) + @(Get-OurFirewall)
     foreach ($h in Get-ChildItem /sys/fs/cgroup -Directory) {
         $p = Join-Path $h.FullName $script:cgroupParent
         if (Test-Path $p) { Get-ChildItem $p -Directory | ForEach-Object { [IO.Directory]::Delete($_.FullName) }; [IO.Directory]::Delete($p) }
@@ -178,6 +178,7 @@ Describe 'The host loopback behind a bridge over <Backend>' -ForEach $backends {
         Get-ContainerNetwork | Remove-ContainerNetwork -Force
         @(Get-OurFirewall) | Should -Be $before
         @(Get-OurFirewall) | Should -BeNullOrEmpty
+        Wait-TestNetworkTeardown | Should -BeNullOrEmpty
         @(Get-OurLinks) | Should -BeNullOrEmpty
     }
 }

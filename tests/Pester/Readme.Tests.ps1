@@ -83,6 +83,7 @@ Write-Output '#### done'
         ($left.Stdout.Trim() -split "`n" | ForEach-Object Trim) | Should -Be @('0', '0')
         Get-ChildItem $script:clone -Exclude out | Should -BeNullOrEmpty
         # ... and the default network's host bridge is gone with Remove-ContainerNetwork bridge -Force.
+        Wait-TestNetworkTeardown -Root $script:state.Root | Should -BeNullOrEmpty
         @(& ip -o link | Where-Object { $_ -match [regex]::Escape("alias pscontainer:$($script:state.Root)") }) | Should -BeNullOrEmpty
     }
 }

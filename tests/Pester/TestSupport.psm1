@@ -135,6 +135,39 @@ function New-TestStateRoot {
     $state
 }
 
+function Wait-TestNetworkTeardown {
+    <#
+        The veths and network namespaces of stopped or removed containers go in the background (the kernel destroys an
+        unpinned namespace and its veth pairs after an RCU grace period): waits, at most -TimeoutSeconds, until those
+        the host object ledger of the state root -Root (default: $env:PSCONTAINER_ROOT) names are gone, through the
+        engine's hook. Returns what is still there ("veth pscv...", "netns ..."): empty when everything went. A leak
+        check calls this first and then looks at the host as before, so it stays exact.
+    #>
+    param([string]$Root = $env:PSCONTAINER_ROOT, [string]$RunRoot, [double]$TimeoutSeconds = 10)
+    $engine = 'PSContainer.Engine.ContainerEngine' -as [type]
+    if (-not $Root) { return }
+    if (-not $engine -or -not $engine.Assembly.GetType('PSContainer.Engine.Containers.ContainerManager').GetMethod('WaitForNetworkTeardown') -or
+        -not (Test-Path -LiteralPath "$Root/state.db")) {
+        # The module is not loaded here (its examples ran in another process), or is a build without the hook: wait
+        # for the root's veths instead.
+        $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+        do {
+            $left = @(& ip -o link show type veth 2>$null | Where-Object { $_ -match "alias pscontainer:$([regex]::Escape($Root))$" } |
+                ForEach-Object { "veth $(($_ -split ': ')[1] -replace '@.*$')" })
+            if ($left.Count -eq 0) { return }
+            Start-Sleep -Milliseconds 20
+        } while ([DateTime]::UtcNow -lt $deadline)
+        return $left
+    }
+    $previous = $env:PSCONTAINER_ROOT, $env:PSCONTAINER_RUNROOT
+    try {
+        $env:PSCONTAINER_ROOT = $Root
+        if ($RunRoot) { $env:PSCONTAINER_RUNROOT = $RunRoot }
+        @($engine::ForEnvironment().Containers.WaitForNetworkTeardown([TimeSpan]::FromSeconds($TimeoutSeconds)))
+    }
+    finally { $env:PSCONTAINER_ROOT, $env:PSCONTAINER_RUNROOT = $previous }
+}
+
 function Get-TestMount {
     <# Mount points at or under any of -Path (from /proc/self/mountinfo), deepest first. #>
     param([Parameter(Mandatory)][string[]]$Path)
@@ -157,6 +190,8 @@ function Remove-TestStateRoot {
         Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
         Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -Force -ErrorAction SilentlyContinue
     }
+    # Veths and namespaces the kernel is still taking down are not for the clean-up below to delete.
+    $null = Wait-TestNetworkTeardown -Root $State.Root -RunRoot $State.RunRoot
     $paths = @($State.Root, $State.RunRoot, $State.Work) | Where-Object { $_ -and $_ -like '/tmp/*' }
     # Host network objects of this root (the default `bridge` network outlives its containers): links carry the
     # alias pscontainer:<root>, the nftables table is pscontainer_<first 8 hex of sha256(root)>.

@@ -19,7 +19,7 @@ public static class Rt
 
     public const ushort IFLA_ADDRESS = 1, IFLA_IFNAME = 3, IFLA_MTU = 4, IFLA_LINK = 5, IFLA_MASTER = 10, IFLA_PROTINFO = 12,
         IFLA_LINKINFO = 18, IFLA_NET_NS_PID = 19, IFLA_IFALIAS = 20, IFLA_NET_NS_FD = 28;
-    public const ushort IFLA_INFO_KIND = 1, IFLA_INFO_DATA = 2;
+    public const ushort IFLA_INFO_KIND = 1, IFLA_INFO_DATA = 2, IFLA_INFO_SLAVE_DATA = 5;
     public const ushort VETH_INFO_PEER = 1;
     public const ushort IFLA_BRPORT_MODE = 4; // hairpin
     public const uint IFF_UP = 0x1;

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 
 namespace PSContainer.Native.Netlink;
@@ -36,20 +35,10 @@ public sealed unsafe partial class NetlinkSocket : IDisposable
     /// <summary>A socket in this thread's (the host's) network namespace.</summary>
     public static NetlinkSocket Open()
     {
-        int s = socket(Rt.AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, Rt.NETLINK_ROUTE);
-        if (s < 0) throw new NativeException("socket(AF_NETLINK)", null, Errors.Last);
-        byte* addr = stackalloc byte[12];
-        new Span<byte>(addr, 12).Clear();
-        BinaryPrimitives.WriteUInt16LittleEndian(new Span<byte>(addr, 2), Rt.AF_NETLINK);
-        if (bind(s, addr, 12) != 0)
-        {
-            int e = Errors.Last;
-            close(s);
-            throw new NativeException("bind(AF_NETLINK)", null, e);
-        }
+        var s = Open(Rt.NETLINK_ROUTE);
         int size = 1 << 20;
-        setsockopt(s, SOL_SOCKET, SO_RCVBUF, &size, 4);
-        return new NetlinkSocket(s);
+        setsockopt(s.fd, SOL_SOCKET, SO_RCVBUF, &size, 4);
+        return s;
     }
 
     /// <summary>A socket in the network namespace pinned at <paramref name="netnsPath"/>.</summary>

@@ -18,7 +18,7 @@ public sealed record AddressInfo(int Index, uint Address, int PrefixLength);
 /// rtnetlink operations on links, addresses and routes: what `ip link/addr/route` do, over a <see cref="NetlinkSocket"/>
 /// (which fixes the network namespace they act in).
 /// </summary>
-public static class RouteNetlink
+public static partial class RouteNetlink
 {
     private const int ENODEV = 19;
 

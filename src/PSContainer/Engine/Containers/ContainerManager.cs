@@ -533,8 +533,7 @@ public sealed partial class ContainerManager
         }
         RemoveRecordedObjects(record);
         CrashPoint.At("cleanup-after-cgroup");
-        Networks.TearDown(id);
-        NetworkNamespace.Delete(NetnsPath(id));
+        ScheduleNetworkTeardown(record);
         foreach (string mount in Mounts.MountPointsUnder(ContainerDir(id))) Mounts.Unmount(mount, detach: true);
         ReleaseVolumeMounts(record);
         if (Directory.Exists(RunDir(id))) File.Delete(Path.Combine(RunDir(id), "pid"));

@@ -57,4 +57,30 @@ public sealed class HostObjectLedger(StateDb db)
         Forget(o);
         return existed;
     }
+
+    /// <summary>Several objects of one container recorded in one transaction (a provider that makes a few at once),
+    /// with <paramref name="alongside"/>, the provider's own change that belongs with them, in the same one.</summary>
+    public void RecordAll(string containerId, IReadOnlyList<(string Kind, string Name)> objects,
+        Action<Microsoft.Data.Sqlite.SqliteConnection, Microsoft.Data.Sqlite.SqliteTransaction>? alongside = null) => db.Write((c, tx) =>
+    {
+        string now = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture);
+        foreach (var (kind, name) in objects)
+            c.Execute(tx, "INSERT OR IGNORE INTO host_objects(container_id, kind, name, recorded) VALUES($c, $k, $n, $t)",
+                ("$c", containerId), ("$k", kind), ("$n", name), ("$t", now));
+        alongside?.Invoke(c, tx);
+    });
+
+    /// <summary>Forgets several entries whose objects are gone, in one transaction.</summary>
+    public void ForgetAll(IReadOnlyList<HostObject> objects)
+    {
+        if (objects.Count == 0) return;
+        db.Write((c, tx) => ForgetIn(c, tx, objects));
+    }
+
+    /// <summary>Forgets entries inside a caller's transaction (a provider folding the forgetting into its own write).</summary>
+    public static void ForgetIn(Microsoft.Data.Sqlite.SqliteConnection c, Microsoft.Data.Sqlite.SqliteTransaction tx, IEnumerable<HostObject> objects)
+    {
+        foreach (var o in objects)
+            c.Execute(tx, "DELETE FROM host_objects WHERE container_id = $c AND kind = $k AND name = $n", ("$c", o.ContainerId), ("$k", o.Kind), ("$n", o.Name));
+    }
 }

@@ -43,8 +43,12 @@ public sealed partial class ContainerManager
         else
         {
             netns = NetnsPath(id);
+            var endpoints = o.Network == "none" ? [] : Networks.EndpointsOf(id);
+            RecordNetworkObjects(id, netns, endpoints);
+            PhaseClock.Mark("network-recorded");
             if (!File.Exists(netns)) NetworkNamespace.Create(netns);
-            if (o.Network != "none") Networks.SetUp(id, netns);
+            PhaseClock.Mark("netns-made");
+            if (endpoints.Count > 0) Networks.SetUp(id, netns, endpoints);
             hosts = Networks.HostsFile(id, record.Name, hostname, o);
             resolv = o.Network == "none" && o.DnsServers.Count == 0 ? hostResolv : Networks.ResolvConf(id, o);
         }
@@ -162,7 +166,9 @@ public sealed partial class ContainerManager
         var active = records.Select(ReconcileIfIdle).OfType<ContainerRecord>()
             .Where(r => r.State is ContainerState.Running or ContainerState.Paused).Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
         bool InUse(string id) => active.Contains(id) || LockHeld(id);
-        var removed = Networks.Repair(InUse, rewriteFirewall);
+        // The ledger's pending teardowns first: what the kernel is still taking down is not a leftover.
+        var removed = RepairNetworkLedger(InUse);
+        removed.AddRange(Networks.Repair(InUse, rewriteFirewall));
         // Container directories of killed creations and removals that no record accounts for.
         var known = store.All().Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
         removed.AddRange(RemoveOrphanContainerDirectories(known).Select(id => $"container directory {id}"));

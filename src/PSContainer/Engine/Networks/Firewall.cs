@@ -141,13 +141,38 @@ public static class Firewall
         // put before it would skip the isolation.
         if (Backend is IptablesBackend) return;
         if (IptablesBinary is not { } ipt) return;
-        var (code, output, _) = Run(ipt, ["-w", "-S", "FORWARD"], null);
-        if (code != 0 || !output.Contains("-P FORWARD DROP", StringComparison.Ordinal)) return;
+        if (!ForwardPolicyDrops(ipt)) return;
         foreach (string dir in new[] { "-i", "-o" })
         {
             string[] rule = [dir, "psc+", "-m", "comment", "--comment", ForwardComment, "-j", "ACCEPT"];
             if (Run(ipt, ["-w", "-C", "FORWARD", .. rule], null).Code != 0)
                 Run(ipt, ["-w", "-I", "FORWARD", "1", .. rule], null);
+        }
+    }
+
+    /// <summary>
+    /// Whether iptables' FORWARD policy is DROP. Asked on every container start, so for iptables-nft (where the
+    /// policy is that of nftables chain ip filter FORWARD) it is read over netlink rather than by running
+    /// `iptables -S FORWARD`; the legacy backend keeps its tables elsewhere and is asked through the binary.
+    /// </summary>
+    private static bool ForwardPolicyDrops(string ipt)
+    {
+        if (IsNftVariant(ipt)) return PSContainer.Native.Netlink.NftablesNetlink.ChainPolicyDrops(PSContainer.Native.Netlink.NftablesNetlink.NFPROTO_IPV4, "filter", "FORWARD");
+        var (code, output, _) = Run(ipt, ["-w", "-S", "FORWARD"], null);
+        return code == 0 && output.Contains("-P FORWARD DROP", StringComparison.Ordinal);
+    }
+
+    /// <summary>Whether an iptables binary is iptables-nft (xtables-nft-multi), by where its links lead.</summary>
+    internal static bool IsNftVariant(string iptables)
+    {
+        try
+        {
+            string target = new FileInfo(iptables).ResolveLinkTarget(returnFinalTarget: true)?.Name ?? Path.GetFileName(iptables);
+            return target.Contains("nft", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
         }
     }
 

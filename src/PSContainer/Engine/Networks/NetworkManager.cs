@@ -27,17 +27,19 @@ public sealed class NetworkCreateOptions
 /// server (psc-dns, one per state root for every user-defined network). Every host object carries our mark (the link alias, the table name)
 /// so <see cref="Repair"/> can find what a killed session left behind.
 /// </summary>
-public sealed class NetworkManager
+public sealed partial class NetworkManager
 {
     public const string DefaultNetwork = "bridge";
     private readonly StatePaths paths;
     private readonly NetworkStore store;
     private readonly DnsResolver dns;
+    private readonly HostObjectLedger ledger;
 
     public NetworkManager(StatePaths paths, StateDb db)
     {
         this.paths = paths;
         store = new NetworkStore(db);
+        ledger = new HostObjectLedger(db);
         dns = new DnsResolver(paths, store);
         bool defaultRoot = paths.Root == StatePaths.DefaultRoot;
         string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(paths.Root)))[..8];
@@ -283,6 +285,12 @@ public sealed class NetworkManager
     private void EnsureBridge(NetworkRecord n)
     {
         using var s = NetlinkSocket.Open();
+        EnsureBridge(n, s);
+    }
+
+    /// <summary>Makes the network's bridge if it is missing (or finishes one half made) and returns its index.</summary>
+    private int EnsureBridge(NetworkRecord n, NetlinkSocket s)
+    {
         var link = RouteNetlink.GetLink(s, n.Bridge);
         if (link is null)
         {
@@ -302,6 +310,7 @@ public sealed class NetworkManager
         WriteSysctl($"net/ipv4/conf/{n.Bridge}/route_localnet", "1");
         if (!n.Internal && !IPForwarding) WriteSysctl("net/ipv4/ip_forward", "1");
         if (!link.IsUp) RouteNetlink.SetUp(s, link.Index);
+        return link.Index;
     }
 
     private static void WriteSysctl(string key, string value)
@@ -392,7 +401,8 @@ public sealed class NetworkManager
         try
         {
             var network = Resolve(o.Network);
-            store.Allocate(network, containerId, o.IPAddress, o.NetworkAliases.ToArray(), VethName(containerId, network.Id));
+            var (held, gone) = AddressesOfPendingTeardowns(network, o.IPAddress);
+            store.Allocate(network, containerId, o.IPAddress, o.NetworkAliases.ToArray(), VethName(containerId, network.Id), held, (c, tx) => HostObjectLedger.ForgetIn(c, tx, gone));
             var requests = o.Publish.Select(PortRequest.Parse).ToList();
             if (o.PublishAll)
                 foreach (string e in exposedPorts)
@@ -478,11 +488,12 @@ public sealed class NetworkManager
     /// <summary>
     /// Wires a starting container into its networks: for each endpoint a veth pair (host end in the bridge, peer
     /// made directly in the container's namespace as ethN), its address, the default route, then the firewall and
-    /// the networks' DNS.
+    /// the networks' DNS. The endpoints were marked active with the ledger entries, before anything was made
+    /// (ContainerManager.RecordNetworkObjects): a failed start deactivates them in its clean-up, Repair those of a
+    /// killed one.
     /// </summary>
-    public void SetUp(string containerId, string netnsPath)
+    public void SetUp(string containerId, string netnsPath, IReadOnlyList<NetworkEndpoint> endpoints)
     {
-        var endpoints = store.EndpointsOf(containerId);
         if (endpoints.Count == 0) return;
         using (Lock())
         {
@@ -493,61 +504,52 @@ public sealed class NetworkManager
                 SetUpEndpoint(n, e, netnsPath, defaultRoute: !routed && !n.Internal);
                 routed |= !n.Internal;
             }
-            store.SetActive(containerId, null, true);
+            PhaseClock.Mark("network-veths-made");
             // The networks' own rules were written when they were made: only published ports change the table.
             // The FORWARD check stays, since another engine may have turned that policy to DROP since.
             if (store.PortsOf(containerId).Count > 0) ApplyFirewall();
             else Firewall.EnsureForwardAccept();
+            PhaseClock.Mark("network-firewall");
             foreach (var e in endpoints) RefreshDns(store.ById(e.NetworkId)!);
         }
     }
 
+    /// <summary>
+    /// One endpoint: the veth pair made bridged and up with its peer already in the container's namespace, alias and
+    /// hairpin set in the same round trip (a veth left by this container's last run, whose namespace the kernel has
+    /// not destroyed yet, is deleted first); then the peer's address and the default route in one more.
+    /// </summary>
     private void SetUpEndpoint(NetworkRecord n, NetworkEndpoint e, string netnsPath, bool defaultRoute)
     {
-        EnsureBridge(n);
         using (var host = NetlinkSocket.Open())
         {
+            int bridge = EnsureBridge(n, host);
             RouteNetlink.DeleteByName(host, e.Veth);
-            var bridge = RouteNetlink.GetLink(host, n.Bridge)!;
-            RouteNetlink.CreateVeth(host, e.Veth, e.InterfaceName, netnsPath, bridge.Index);
-            var veth = RouteNetlink.GetLink(host, e.Veth)!;
-            RouteNetlink.SetAlias(host, veth.Index, OwnerTag);
-            RouteNetlink.SetHairpin(host, veth.Index, true);
-            RouteNetlink.SetUp(host, veth.Index);
+            RouteNetlink.CreateBridgedVeth(host, e.Veth, e.InterfaceName, netnsPath, bridge, OwnerTag);
         }
         using var ns = NetlinkSocket.OpenIn(netnsPath);
         var inner = RouteNetlink.GetLink(ns, e.InterfaceName)
                     ?? throw new EngineException("InterfaceMissing", ErrorKind.InvalidOperation, e.InterfaceName, $"{e.InterfaceName} did not appear in the container's namespace.");
-        RouteNetlink.AddAddress(ns, inner.Index, Ipv4.Parse(e.Address, "lease"), n.ParsedSubnet.PrefixLength);
-        RouteNetlink.SetUp(ns, inner.Index);
-        if (defaultRoute) RouteNetlink.AddDefaultRoute(ns, n.GatewayAddress);
-    }
-
-    /// <summary>Unwires a container that stopped: its veths go, its ports stop being forwarded, its names stop resolving.</summary>
-    public void TearDown(string containerId)
-    {
-        var endpoints = store.EndpointsOf(containerId);
-        if (endpoints.Count == 0) return;
-        using (Lock())
+        var steps = new List<(NetlinkMessageBuilder, string)>
         {
-            using (var s = NetlinkSocket.Open())
-                foreach (var e in endpoints) RouteNetlink.DeleteByName(s, e.Veth);
-            if (!endpoints.Any(e => e.Active)) return;
-            store.SetActive(containerId, null, false);
-            if (store.PortsOf(containerId).Count > 0) ApplyFirewall();
-            foreach (var e in endpoints) RefreshDns(store.ById(e.NetworkId)!);
-        }
+            (RouteNetlink.UpMessage(inner.Index), $"set {e.InterfaceName} up"),
+            (RouteNetlink.AddressMessage(inner.Index, Ipv4.Parse(e.Address, "lease"), n.ParsedSubnet.PrefixLength), $"add address {e.Address} to {e.InterfaceName}"),
+        };
+        if (defaultRoute) steps.Add((RouteNetlink.DefaultRouteMessage(n.GatewayAddress), "add default route"));
+        ns.RequestAll(steps);
     }
 
     /// <summary>Connects a container to another network; a running one (<paramref name="netnsPath"/>) gets the interface at once.</summary>
     public NetworkEndpoint Connect(string containerId, string network, string? address, string[] aliases, string? netnsPath)
     {
         var n = Resolve(network);
-        var e = store.Allocate(n, containerId, address, aliases, VethName(containerId, n.Id));
+        var (held, gone) = AddressesOfPendingTeardowns(n, address);
+        var e = store.Allocate(n, containerId, address, aliases, VethName(containerId, n.Id), held, (c, tx) => HostObjectLedger.ForgetIn(c, tx, gone));
         if (netnsPath is null) return e;
         CrashPoint.At("connect-after-record");
         try
         {
+            RecordEndpoint(e);
             using (Lock())
             {
                 bool hasRoute = store.EndpointsOf(containerId).Any(x => x.Active && !(store.ById(x.NetworkId)?.Internal ?? true));
@@ -563,6 +565,7 @@ public sealed class NetworkManager
         {
             using (var s = NetlinkSocket.Open()) RouteNetlink.DeleteByName(s, e.Veth);
             store.Release(n.Id, containerId);
+            ForgetEndpoint(e);
             throw;
         }
         return e;
@@ -578,6 +581,7 @@ public sealed class NetworkManager
             using (var s = NetlinkSocket.Open()) RouteNetlink.DeleteByName(s, e.Veth);
             CrashPoint.At("disconnect-after-veth");
             store.Release(n.Id, containerId);
+            ForgetEndpoint(e);
             ApplyFirewall();
             RefreshDns(n);
         }
@@ -597,7 +601,11 @@ public sealed class NetworkManager
             if (!(connecting && e is { Active: true }))
             {
                 using (var s = NetlinkSocket.Open()) RouteNetlink.DeleteByName(s, VethName(containerId, networkId));
-                if (e is not null) store.Release(networkId, containerId);
+                if (e is not null)
+                {
+                    store.Release(networkId, containerId);
+                    ForgetEndpoint(e);
+                }
             }
             ApplyFirewall();
             if (n is not null) RefreshDns(n);

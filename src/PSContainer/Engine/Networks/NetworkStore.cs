@@ -117,7 +117,8 @@ public sealed class NetworkStore
     /// and free), else the lowest free one in the network's range. The IMMEDIATE transaction serializes sessions and
     /// UNIQUE(network_id, address) backs it up, so two sessions never get the same address.
     /// </summary>
-    public NetworkEndpoint Allocate(NetworkRecord network, string containerId, string? requested, string[] aliases, string veth)
+    public NetworkEndpoint Allocate(NetworkRecord network, string containerId, string? requested, string[] aliases, string veth, IReadOnlySet<uint>? held = null,
+        Action<SqliteConnection, SqliteTransaction>? alongside = null)
     {
         var subnet = network.ParsedSubnet;
         var range = network.IPRange is { } r ? Networks.Subnet.Parse(r) : subnet;
@@ -146,7 +147,7 @@ public sealed class NetworkStore
                     address = 0;
                     for (ulong a = first; a <= last; a++)
                     {
-                        if ((uint)a == gateway || used.Contains((uint)a)) continue;
+                        if ((uint)a == gateway || used.Contains((uint)a) || (held?.Contains((uint)a) ?? false)) continue;
                         address = (uint)a;
                         break;
                     }
@@ -158,6 +159,7 @@ public sealed class NetworkStore
                 string ifname = "eth" + position.ToString(CultureInfo.InvariantCulture);
                 c.Execute(tx, "INSERT INTO network_endpoints(network_id, container_id, address, aliases, veth, ifname, position, active) VALUES($n, $c, $a, $al, $v, $i, $p, 0)",
                     ("$n", network.Id), ("$c", containerId), ("$a", Ipv4.Format(address)), ("$al", JsonSerializer.Serialize(aliases)), ("$v", veth), ("$i", ifname), ("$p", position));
+                alongside?.Invoke(c, tx);
                 return new NetworkEndpoint(network.Id, network.Name, containerId, Ipv4.Format(address), aliases, veth, ifname, position, false, "");
             });
         }
@@ -170,9 +172,12 @@ public sealed class NetworkStore
     public void Release(string networkId, string containerId) =>
         db.Write((c, tx) => c.Execute(tx, "DELETE FROM network_endpoints WHERE network_id = $n AND container_id = $c", ("$n", networkId), ("$c", containerId)));
 
-    public void SetActive(string containerId, string? networkId, bool active) => db.Write((c, tx) => c.Execute(tx,
-        "UPDATE network_endpoints SET active = $a WHERE container_id = $c AND ($n IS NULL OR network_id = $n)",
-        ("$a", active ? 1 : 0), ("$c", containerId), ("$n", networkId)));
+    public void SetActive(string containerId, string? networkId, bool active) => db.Write((c, tx) => SetActive(c, tx, containerId, networkId, active));
+
+    /// <summary><see cref="SetActive(string, string?, bool)"/> inside a caller's transaction.</summary>
+    public static void SetActive(Microsoft.Data.Sqlite.SqliteConnection c, Microsoft.Data.Sqlite.SqliteTransaction tx, string containerId, string? networkId, bool active) =>
+        c.Execute(tx, "UPDATE network_endpoints SET active = $a WHERE container_id = $c AND ($n IS NULL OR network_id = $n)",
+            ("$a", active ? 1 : 0), ("$c", containerId), ("$n", networkId));
 
     // ---- published ports ---------------------------------------------------------------------------------------------
 
