@@ -184,6 +184,34 @@ Describe '-Interactive without -Tty: a stdin pipe held by the monitor, fed by Se
     }
 }
 
+Describe 'Start-Container -Image -Interactive without -Tty: the pipeline is the container''s stdin (docker run -i)' {
+    AfterEach {
+        Get-Container -All | Remove-Container -Force
+    }
+
+    It 'feeds pipeline strings as lines and bytes raw, then closes stdin' {
+        $out = 'a', 'b', 'c' | Start-Container -Image pester/tty:1 -Interactive -Network none -AutoRemove -Command wc, -l
+        $LASTEXITCODE | Should -Be 0
+        $out | Should -Be '3'
+        $bytes = , ([byte[]](0, 1, 255)) | Start-Container -Image pester/tty:1 -Interactive -Network none -AutoRemove -Command od, -An, -tx1
+        ($bytes -join ' ').Trim() | Should -Be '00 01 ff'
+    }
+
+    It 'gives a reader end-of-file at once without pipeline input, rather than a stdin nobody writes to' {
+        $job = Start-ThreadJob { param($m) Import-Module $m; Start-Container -Image pester/tty:1 -Interactive -Network none -AutoRemove -Command cat; $LASTEXITCODE } -ArgumentList (Get-TestModulePath)
+        $done = Wait-Job $job -Timeout 60
+        $done | Should -Not -BeNullOrEmpty -Because 'cat must read end-of-file and exit'
+        Receive-Job $job | Should -Be 0
+        Remove-Job $job -Force
+    }
+
+    It 'refuses pipeline input without -Interactive, or with -Detach, before creating anything' {
+        { 'x' | Start-Container -Image pester/tty:1 -Network none -Command cat -ErrorAction Stop } | Should -Throw -ErrorId 'InputNeedsInteractive*'
+        { 'x' | Start-Container -Image pester/tty:1 -Interactive -Detach -Network none -Command cat -ErrorAction Stop } | Should -Throw -ErrorId 'InputNeedsInteractive*'
+        @(Get-Container -All).Count | Should -Be 0
+    }
+}
+
 Describe 'Enter-ContainerSession through a real terminal' -Skip:(-not (Get-Command tmux -ErrorAction SilentlyContinue)) {
     BeforeAll {
         $script:c = Start-Container -Image pester/tty:1 -Command sleep, 300 -Network none -Detach -Name 'tty-exec'

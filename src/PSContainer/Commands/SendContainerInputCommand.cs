@@ -46,15 +46,19 @@ public sealed class SendContainerInputCommand : PSContainerCmdlet, IDisposable
             ThrowEngineError(e);
         }
         if (InputObject is null) return;
-        byte[] data = PSObject.AsPSObject(InputObject).BaseObject switch
-        {
-            byte[] raw => raw,
-            byte one => [one], // a byte array piped in arrives byte by byte (as Invoke-ContainerCommand takes it)
-            var o => Encoding.UTF8.GetBytes(LanguagePrimitives.ConvertTo<string>(o) + "\n"),
-        };
+        byte[] data = InputBytes(InputObject);
         if (data.Length > 0 && !connection!.SendInput(data))
             ThrowEngineError(new EngineException("ContainerNotRunning", ErrorKind.InvalidOperation, Name, $"Container {Name} exited: it takes no more input"));
     }
+
+    /// <summary>What one pipeline object is on a container's stdin: strings (and other objects, in their string
+    /// form) as lines, byte arrays raw.</summary>
+    internal static byte[] InputBytes(object input) => PSObject.AsPSObject(input).BaseObject switch
+    {
+        byte[] raw => raw,
+        byte one => [one], // a byte array piped in arrives byte by byte (as Invoke-ContainerCommand takes it)
+        var o => Encoding.UTF8.GetBytes(LanguagePrimitives.ConvertTo<string>(o) + "\n"),
+    };
 
     protected override void EndProcessing()
     {

@@ -43,11 +43,35 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>For -Image -Interactive without -Tty or -Detach: the container's standard input, piped as to a
+    /// native command (strings as lines, byte arrays raw); its end closes the container's stdin.</summary>
+    [Parameter(ParameterSetName = RunSet, ValueFromPipeline = true)]
+    public object? InputObject { get; set; }
+
+    private readonly MemoryStream pipedInput = new();
+
+    /// <summary>docker run -i without -t in the foreground: the container reads this session's input (the pipeline's,
+    /// or end-of-file at once without any), never a stdin nobody writes to.</summary>
+    private bool FeedsStdin => Interactive && !Tty && !Detach;
+
     protected override void ProcessRecord()
     {
         if (ParameterSetName == RunSet)
         {
-            Run();
+            if (!MyInvocation.ExpectingInput)
+            {
+                Run();
+                return;
+            }
+            if (!FeedsStdin)
+                ThrowTerminatingError(new ErrorRecord(
+                    new PSArgumentException("Pipeline input goes to the container's stdin only with -Interactive, without -Tty and -Detach (docker run -i); use Send-ContainerInput for a detached container."),
+                    "InputNeedsInteractive", ErrorCategory.InvalidArgument, InputObject));
+            if (InputObject is not null)
+            {
+                byte[] data = SendContainerInputCommand.InputBytes(InputObject);
+                pipedInput.Write(data);
+            }
             return;
         }
         var targets = ParameterSetName == ByObject ? Container.Select(c => (c.Id, c.Name)) : Name.Select(n => (n, n));
@@ -78,6 +102,12 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
         }
     }
 
+    protected override void EndProcessing()
+    {
+        // With pipeline input the run waits for all of it: it is the container's stdin, ended where the pipeline ends.
+        if (ParameterSetName == RunSet && MyInvocation.ExpectingInput) Run();
+    }
+
     /// <summary>docker run on the service layer's run sequence (the API's too); this cmdlet only pulls with
     /// PowerShell's progress display and maps output, errors and the exit code.</summary>
     private void Run()
@@ -90,9 +120,14 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
         try
         {
             EnsureImage();
+            var options = BuildOptions();
+            // docker run -i sets StdinOnce: the end of this input is the end of the container's.
+            if (FeedsStdin) options.StdinOnce = true;
+            pipedInput.Position = 0;
             var request = new RunRequest
             {
-                Options = BuildOptions(),
+                Options = options,
+                Stdin = FeedsStdin ? pipedInput : null,
                 Pull = null,
                 Detach = Detach,
                 Created = c => { created = c; WriteEngineWarnings(); },

@@ -222,6 +222,9 @@ public sealed partial class ContainerService
         AttachSession? attach = follow ? Attach(created.Id, stdout: true, stderr: true) : null;
         // While the run is followed this session records the exit itself: the monitor need not start psc-service.
         IDisposable? watching = request.Detach ? null : Manager.WatchExit(created.Id);
+        // Attached before the start, as docker run attaches: input that comes first is held until the run begins.
+        StdinAttach? stdin = follow && request.Stdin is not null ? AttachStdin(created.Id) : null;
+        var relay = stdin?.RelayAsync(request.Stdin!, [], cancel);
         try
         {
             try
@@ -247,6 +250,9 @@ public sealed partial class ContainerService
         }
         finally
         {
+            // A run that ended before reading all its input: the relay sees the end and stops.
+            stdin?.Dispose();
+            relay?.Wait(TimeSpan.FromSeconds(5));
             attach?.Dispose();
             watching?.Dispose();
         }

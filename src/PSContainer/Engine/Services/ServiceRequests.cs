@@ -68,6 +68,10 @@ public sealed class RunRequest
     /// <summary>docker run -it: the front end's terminal session with the started container, in place of
     /// <see cref="Output"/> and the wait; returns the exit code, or null when the user detached.</summary>
     public Func<string, CancellationToken, int?>? Terminal { get; init; }
+    /// <summary>docker run -i without -t: the input for the stdin pipe of a container made with
+    /// <see cref="Containers.ContainerOptions.Interactive"/> and no terminal, relayed from the start of its run while
+    /// its output is followed; the end of this stream closes the container's stdin when it has StdinOnce.</summary>
+    public Stream? Stdin { get; init; }
 }
 
 /// <summary>What a run ended with: the container as created (or started, when detached) and, unless detached, its exit.</summary>
