@@ -177,8 +177,9 @@ public sealed partial class ContainerManager
         // Shifted layer copies (user namespaces without idmapped mounts) of ranges no container uses, made before
         // the ledger recorded them (the ledger's entries went above).
         removed.AddRange(ShiftedLayers.RemoveUnrecorded());
-        // Volumes: killed creations and removals finished (their driver mounts are the ledger's, above).
-        removed.AddRange(Volumes.Repair());
+        // Volumes: killed creations and removals finished, driver mounts no running container uses that the ledger
+        // did not name (made before it recorded them) taken off.
+        removed.AddRange(Volumes.Repair(InUse));
         string netnsDir = Path.Combine(paths.RunRoot, "netns");
         if (Directory.Exists(netnsDir))
         {

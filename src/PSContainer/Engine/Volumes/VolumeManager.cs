@@ -180,17 +180,27 @@ public sealed partial class VolumeManager
     }
 
     /// <summary>Repair-ContainerState: completes killed creations and removals. Driver mounts are host objects of the
-    /// containers that hold them, in the ledger (Containers/Providers/VolumeProvider.cs), and Repair walks it.</summary>
-    public List<string> Repair()
+    /// containers that hold them, in the ledger (Containers/Providers/VolumeProvider.cs), which Repair walks first;
+    /// a mount still there that no running container uses was made before the ledger recorded them (or by hand), and
+    /// is taken off here.</summary>
+    public List<string> Repair(Func<string, bool> running)
     {
         var done = new List<string>();
         foreach (var rec in Store.All())
         {
             using var held = TryLock(rec.Name);
             if (held is null) continue;
-            if (rec.State == VolumeStore.Ready) continue;
-            SettleLocked(rec.Name);
-            done.Add($"volume {rec.Name} ({(rec.State == VolumeStore.Removing ? "removal" : "creation")} finished)");
+            if (rec.State != VolumeStore.Ready)
+            {
+                SettleLocked(rec.Name);
+                done.Add($"volume {rec.Name} ({(rec.State == VolumeStore.Removing ? "removal" : "creation")} finished)");
+                continue;
+            }
+            if (Mounts.IsMountPoint(DataOf(rec.Name)) && !Store.UserIds(rec.Name).Any(running))
+            {
+                Mounts.Unmount(DataOf(rec.Name), detach: true);
+                done.Add($"volume mount {DataOf(rec.Name)}");
+            }
         }
         return done;
     }
