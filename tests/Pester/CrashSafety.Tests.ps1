@@ -430,11 +430,14 @@ Describe 'kill -9 between a ledger entry and its host object' {
             }
             finally { $c.Dispose() }
         }
+        # A loaded machine can take over a minute to import the module and start: the kill must be the crash point's.
         # Entries that may stay while a container exists: its upper and work directories (removed with it).
         function script:Get-RunLedgerEntry { @(Get-LedgerEntry | Where-Object { $_ -notlike 'directory *' }) }
         function script:Invoke-CrashingWith([string]$Command, [string]$Step, [hashtable]$Environment = @{}) {
             $Environment['PSCONTAINER_CRASH_AT'] = $Step
-            (Start-TestPwsh -Script "Import-Module '$(Get-TestModulePath)'; $Command" -Environment $Environment | Wait-TestPwsh -TimeoutSeconds 120).ExitCode
+            $run = Start-TestPwsh -Script "Import-Module '$(Get-TestModulePath)'; $Command" -Environment $Environment | Wait-TestPwsh -TimeoutSeconds 240
+            $run.TimedOut | Should -BeFalse -Because 'a session killed by the timeout proves nothing about the crash point'
+            $run.ExitCode
         }
     }
     AfterEach {
@@ -452,7 +455,7 @@ Describe 'kill -9 between a ledger entry and its host object' {
     ) {
         $name = "ledger-$Step"
         New-Container pester/crash:1 -Name $name -Network none -Command sleep, 300 | Out-Null
-        Invoke-Crashing "Start-Container $name" $Step | Should -Be 137 -Because 'the session was killed at that step'
+        Invoke-CrashingWith "Start-Container $name" $Step | Should -Be 137 -Because 'the session was killed at that step'
         Get-LedgerEntry | Should -Not -BeNullOrEmpty -Because 'the kill left entries behind'
 
         if ($Next -eq 'Get-Container') { Get-Container $name | Out-Null } else { Repair-ContainerState | Out-Null }
@@ -470,7 +473,7 @@ Describe 'kill -9 between a ledger entry and its host object' {
     It 'Remove-Container killed at directory-after-remove: Repair leaves the existing container''s files, the next removal finishes' {
         New-Container pester/crash:1 -Name ledger-remove -Network none -Command true | Start-Container -Wait | Out-Null
         @(Get-LedgerEntry | Where-Object { $_ -like 'directory *' }).Count | Should -BeGreaterThan 1
-        Invoke-Crashing 'Remove-Container ledger-remove' 'directory-after-remove' | Should -Be 137
+        Invoke-CrashingWith 'Remove-Container ledger-remove' 'directory-after-remove' | Should -Be 137
         Repair-ContainerState | Out-Null
         (Get-Container ledger-remove -All).Name | Should -Be 'ledger-remove' -Because 'its record still stands: Repair removes no files of a container'
         @(Get-LedgerEntry | Where-Object { $_ -like 'directory *' }).Count | Should -BeGreaterThan 0
@@ -485,7 +488,7 @@ Describe 'kill -9 between a ledger entry and its host object' {
         It 'Start-Container killed at volume-mount-after-record: Repair leaves no mount, and the next start mounts it' {
             $data = "$($script:state.Root)/volumes/crashtmp/_data"
             New-Container pester/crash:1 -Name ledger-vol -Network none -Volume crashtmp:/v -Command sleep, 300 | Out-Null
-            Invoke-Crashing 'Start-Container ledger-vol' 'volume-mount-after-record' | Should -Be 137
+            Invoke-CrashingWith 'Start-Container ledger-vol' 'volume-mount-after-record' | Should -Be 137
             Get-LedgerEntry | Should -Contain 'volume-mount crashtmp'
             Repair-ContainerState | Out-Null
             Get-TestMount -Path $data | Should -BeNullOrEmpty
@@ -498,7 +501,7 @@ Describe 'kill -9 between a ledger entry and its host object' {
             $data = "$($script:state.Root)/volumes/crashtmp/_data"
             New-Container pester/crash:1 -Name ledger-vol2 -Network none -Volume crashtmp:/v -Command sleep, 300 | Start-Container
             Get-TestMount -Path $data | Should -Not -BeNullOrEmpty
-            Invoke-Crashing 'Stop-Container ledger-vol2 -Timeout 0' 'volume-mount-after-remove' | Should -Be 137
+            Invoke-CrashingWith 'Stop-Container ledger-vol2 -Timeout 0' 'volume-mount-after-remove' | Should -Be 137
             Get-TestMount -Path $data | Should -BeNullOrEmpty -Because 'the killed stop had unmounted it'
             Get-LedgerEntry | Should -Contain 'volume-mount crashtmp'
             (Get-Container ledger-vol2 -All).State | Should -Be 'Exited'
