@@ -66,6 +66,51 @@ public sealed class HostObjectLedgerTests : IDisposable
         Assert.Equal(2, ledger.Of("c2").Count);
     }
 
+    /// <summary>A provider whose objects other containers may hold (as a volume's mount is).</summary>
+    private sealed class SharedDirectoryProvider(Func<HostObject, bool> heldByOthers) : IHostObjectProvider
+    {
+        public string Kind => "shared";
+        public HostObjectScope Scope => HostObjectScope.Shared;
+        public bool Exists(string name) => Directory.Exists(name);
+        public void Remove(string name) => throw new InvalidOperationException("only the entry's overload is used");
+        public void Remove(HostObject entry)
+        {
+            if (!heldByOthers(entry)) Directory.Delete(entry.Name);
+        }
+        public bool HeldByOthers(HostObject entry) => heldByOthers(entry);
+    }
+
+    [Fact]
+    public void KeepsAPayloadPerEntryAndTheLatestOneWins()
+    {
+        ledger.Record("c1", "veth", "pscv1", """{"netns":"/run/x"}""");
+        ledger.Record("c1", "veth", "pscv1", """{"netns":"/run/y"}""");
+        ledger.Record("c1", "cgroup", "/p/c1");
+        var entries = ledger.Of("c1");
+        Assert.Equal("""{"netns":"/run/y"}""", entries.Single(e => e.Kind == "veth").Payload);
+        Assert.Null(entries.Single(e => e.Kind == "cgroup").Payload);
+    }
+
+    [Fact]
+    public void AnObjectAnotherContainerHoldsIsLeftAndOnlyThisContainersEntryForgotten()
+    {
+        string shared = dir.CreateDirectory("shared");
+        var holders = new HashSet<string> { "c1", "c2" };
+        var provider = new SharedDirectoryProvider(e => holders.Any(h => h != e.ContainerId));
+        ledger.Record("c1", "shared", shared);
+        ledger.Record("c2", "shared", shared);
+        Assert.Equal(HostObjectScope.Shared, ((IHostObjectProvider)provider).Scope);
+        Assert.Equal(HostObjectScope.Run, ((IHostObjectProvider)new DirectoryProvider()).Scope);
+
+        Assert.False(ledger.RemoveWith([provider], ledger.Of("c1").Single()));
+        Assert.True(Directory.Exists(shared));
+        Assert.Empty(ledger.Of("c1"));
+        holders.Remove("c1");
+        Assert.True(ledger.RemoveWith([provider], ledger.Of("c2").Single()));
+        Assert.False(Directory.Exists(shared));
+        Assert.Empty(ledger.All());
+    }
+
     [SkippableFact]
     public void CgroupProviderKillsWhatRunsInTheCgroupAndRemovesItsTree()
     {

@@ -66,6 +66,7 @@ public sealed class StateSchemaTests : IDisposable
         Assert.Equal(1, Scalar("SELECT count(*) FROM volume_users"));
         // Every later step ran too: the ledger of host objects exists, empty.
         Assert.Equal(0, Scalar("SELECT count(*) FROM host_objects"));
+        Assert.Equal(1, Scalar("SELECT count(*) FROM pragma_table_info('host_objects') WHERE name = 'payload'"));
     }
 
     [Fact]

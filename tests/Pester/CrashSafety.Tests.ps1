@@ -413,3 +413,140 @@ Describe 'An import that would fill the file system' {
         @(Get-ChildItem "$script:small/root/layers" -Force -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty
     }
 }
+
+# The providers record each host object in the ledger (host_objects) before they make it, and forget it only once it
+# is gone (crash points KIND-after-record and KIND-after-remove, see HostObjectLedger). A kill between the two steps
+# of either leaves an entry whose object may or may not exist: the next command under the container's lock, or
+# Repair-ContainerState, removes it through the entry's provider and forgets it.
+Describe 'kill -9 between a ledger entry and its host object' {
+    BeforeAll {
+        function script:Get-LedgerEntry {
+            $c = [Microsoft.Data.Sqlite.SqliteConnection]::new("Data Source=$($script:state.Root)/state.db;Mode=ReadOnly;Pooling=False")
+            try {
+                $c.Open()
+                $cmd = $c.CreateCommand()
+                $cmd.CommandText = 'SELECT kind, name FROM host_objects ORDER BY kind, name'
+                $r = $cmd.ExecuteReader()
+                @(while ($r.Read()) { "$($r.GetString(0)) $($r.GetString(1))" })
+            }
+            finally { $c.Dispose() }
+        }
+        # A loaded machine can take over a minute to import the module and start: the kill must be the crash point's.
+        # Entries that may stay while a container exists: its upper and work directories (removed with it).
+        function script:Get-RunLedgerEntry { @(Get-LedgerEntry | Where-Object { $_ -notlike 'directory *' }) }
+        function script:Invoke-CrashingWith([string]$Command, [string]$Step, [hashtable]$Environment = @{}) {
+            $Environment['PSCONTAINER_CRASH_AT'] = $Step
+            $run = Start-TestPwsh -Script "Import-Module '$(Get-TestModulePath)'; $Command" -Environment $Environment | Wait-TestPwsh -TimeoutSeconds 240
+            $run.TimedOut | Should -BeFalse -Because 'a session killed by the timeout proves nothing about the crash point'
+            $run.ExitCode
+        }
+    }
+    AfterEach {
+        Get-Container -All | Remove-Container -Force
+        Get-OurHostObject | Should -BeNullOrEmpty -Because 'removing the container leaves nothing either'
+        Get-LedgerEntry | Should -BeNullOrEmpty -Because 'every entry is forgotten once its object is gone'
+        Get-ContainerDirectory | Should -BeNullOrEmpty
+    }
+
+    It 'Start-Container killed at <Step> (<What>): <Next> finishes the undo, and the next start runs' -ForEach @(
+        @{ Step = 'directory-after-record'; What = 'upper directory recorded, not made'; Next = 'Get-Container' }
+        @{ Step = 'mount-after-record'; What = 'overlay recorded, not mounted'; Next = 'Get-Container' }
+        @{ Step = 'cgroup-after-record'; What = 'cgroup recorded, not made'; Next = 'Repair-ContainerState' }
+        @{ Step = 'mount-after-remove'; What = 'overlay taken off after the runtime started, still recorded'; Next = 'Repair-ContainerState' }
+    ) {
+        $name = "ledger-$Step"
+        New-Container pester/crash:1 -Name $name -Network none -Command sleep, 300 | Out-Null
+        Invoke-CrashingWith "Start-Container $name" $Step | Should -Be 137 -Because 'the session was killed at that step'
+        Get-LedgerEntry | Should -Not -BeNullOrEmpty -Because 'the kill left entries behind'
+
+        if ($Next -eq 'Get-Container') { Get-Container $name | Out-Null } else { Repair-ContainerState | Out-Null }
+        $after = Get-Container $name -All
+        $after.State | Should -Be 'Created'
+        $after.Error | Should -Match 'interrupted'
+        Get-OurHostObject | Should -BeNullOrEmpty
+        Get-RunLedgerEntry | Should -BeNullOrEmpty -Because 'the run''s entries are forgotten with their objects'
+
+        (Start-Container $name -PassThru).State | Should -Be 'Running'
+        Get-TestMount -Path $script:state.Root | Should -BeNullOrEmpty -Because 'the host''s copy of the root is dropped once the container holds it'
+        @(Get-RunLedgerEntry | Where-Object { $_ -like 'cgroup *' }).Count | Should -Be 1
+    }
+
+    It 'Remove-Container killed at directory-after-remove: Repair leaves the existing container''s files, the next removal finishes' {
+        New-Container pester/crash:1 -Name ledger-remove -Network none -Command true | Start-Container -Wait | Out-Null
+        @(Get-LedgerEntry | Where-Object { $_ -like 'directory *' }).Count | Should -BeGreaterThan 1
+        Invoke-CrashingWith 'Remove-Container ledger-remove' 'directory-after-remove' | Should -Be 137
+        Repair-ContainerState | Out-Null
+        (Get-Container ledger-remove -All).Name | Should -Be 'ledger-remove' -Because 'its record still stands: Repair removes no files of a container'
+        @(Get-LedgerEntry | Where-Object { $_ -like 'directory *' }).Count | Should -BeGreaterThan 0
+        Remove-Container ledger-remove
+        Get-Container -All | Should -BeNullOrEmpty
+    }
+
+    Context 'a tmpfs volume''s mount (volume-mount)' {
+        BeforeAll { New-ContainerVolume crashtmp -Option @{ type = 'tmpfs'; device = 'tmpfs'; o = 'size=2m' } | Out-Null }
+        AfterAll { Remove-ContainerVolume crashtmp -Confirm:$false -ErrorAction SilentlyContinue }
+
+        It 'Start-Container killed at volume-mount-after-record: Repair leaves no mount, and the next start mounts it' {
+            $data = "$($script:state.Root)/volumes/crashtmp/_data"
+            New-Container pester/crash:1 -Name ledger-vol -Network none -Volume crashtmp:/v -Command sleep, 300 | Out-Null
+            Invoke-CrashingWith 'Start-Container ledger-vol' 'volume-mount-after-record' | Should -Be 137
+            Get-LedgerEntry | Should -Contain 'volume-mount crashtmp'
+            Repair-ContainerState | Out-Null
+            Get-TestMount -Path $data | Should -BeNullOrEmpty
+            Get-RunLedgerEntry | Should -BeNullOrEmpty
+            Start-Container ledger-vol
+            Get-TestMount -Path $data | Should -Not -BeNullOrEmpty
+        }
+
+        It 'Stop-Container killed at volume-mount-after-remove: the next Get-Container forgets the mount it took off' {
+            $data = "$($script:state.Root)/volumes/crashtmp/_data"
+            New-Container pester/crash:1 -Name ledger-vol2 -Network none -Volume crashtmp:/v -Command sleep, 300 | Start-Container
+            Get-TestMount -Path $data | Should -Not -BeNullOrEmpty
+            Invoke-CrashingWith 'Stop-Container ledger-vol2 -Timeout 0' 'volume-mount-after-remove' | Should -Be 137
+            Get-TestMount -Path $data | Should -BeNullOrEmpty -Because 'the killed stop had unmounted it'
+            Get-LedgerEntry | Should -Contain 'volume-mount crashtmp'
+            (Get-Container ledger-vol2 -All).State | Should -Be 'Exited'
+            Get-RunLedgerEntry | Should -BeNullOrEmpty
+            Get-OurHostObject | Should -BeNullOrEmpty
+        }
+
+        It 'a mount two containers hold stays until the last of them stops, whichever made it' {
+            $data = "$($script:state.Root)/volumes/crashtmp/_data"
+            New-Container pester/crash:1 -Name ledger-first -Network none -Volume crashtmp:/v -Command sleep, 300 | Start-Container
+            New-Container pester/crash:1 -Name ledger-second -Network none -Volume crashtmp:/v -Command sleep, 300 | Start-Container
+            @(Get-LedgerEntry | Where-Object { $_ -eq 'volume-mount crashtmp' }).Count | Should -Be 2
+            Stop-Container ledger-first -Timeout 0 | Out-Null
+            Get-TestMount -Path $data | Should -Not -BeNullOrEmpty -Because 'the second container still runs with it'
+            Stop-Container ledger-second -Timeout 0 | Out-Null
+            Get-TestMount -Path $data | Should -BeNullOrEmpty
+            Get-RunLedgerEntry | Should -BeNullOrEmpty
+        }
+    }
+
+    It 'shifted layer copies (no idmapped mounts): killed at <Step>, <Next> finishes' -ForEach @(
+        @{ Step = 'shifted-layers-after-record'; Command = 'Start-Container ledger-shift'; Next = 'the next start and removal' }
+        @{ Step = 'shifted-layers-after-remove'; Command = 'Remove-Container ledger-shift'; Next = 'Repair-ContainerState' }
+    ) {
+        $copies = "$($script:state.Root)/userns-layers"
+        New-Container pester/crash:1 -Name ledger-shift -Network none -UserNamespace Auto -Command true | Out-Null
+        if ($Step -like '*-after-remove') {
+            $env:PSCONTAINER_NO_IDMAP = '1'
+            try { Start-Container ledger-shift -Wait -WarningAction SilentlyContinue | Out-Null } finally { Remove-Item Env:PSCONTAINER_NO_IDMAP }
+            @(Get-ChildItem $copies -Directory).Count | Should -Be 1
+        }
+        Invoke-CrashingWith $Command $Step @{ PSCONTAINER_NO_IDMAP = '1' } | Should -Be 137
+        @(Get-LedgerEntry | Where-Object { $_ -like 'shifted-layers *' }).Count | Should -Be 1
+        if ($Step -like '*-after-record') {
+            $env:PSCONTAINER_NO_IDMAP = '1'
+            try { (Start-Container ledger-shift -Wait -WarningAction SilentlyContinue -PassThru).ExitCode | Should -Be 0 } finally { Remove-Item Env:PSCONTAINER_NO_IDMAP }
+            @(Get-ChildItem $copies -Directory).Count | Should -Be 1
+            Remove-Container ledger-shift
+        }
+        else {
+            Get-Container -All | Should -BeNullOrEmpty -Because 'the record went before the copies'
+            Repair-ContainerState | Out-Null
+        }
+        @(Get-ChildItem $copies -Directory -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty
+        Get-LedgerEntry | Should -BeNullOrEmpty
+    }
+}

@@ -176,7 +176,7 @@ public sealed partial class ContainerManager
             foreach (string lower in lowers)
                 if (!Directory.Exists(lower))
                     throw new EngineException("LayerMissing", ErrorKind.ObjectNotFound, lower, $"Layer directory {lower} of image {record.Image} is missing.");
-            foreach (string d in new[] { mount, upper, workDir }) Directory.CreateDirectory(d);
+            Rootfs.MakeDirectories(record.Id, mount, upper, workDir);
             // Recorded before the mount exists: a session killed with the overlay mounted leaves the marker, and
             // whoever next holds the lock unmounts it (UndoInterruptedCopy).
             WriteMarker(CopyMarker(record.Id));
@@ -185,10 +185,10 @@ public sealed partial class ContainerManager
                 // Volumes and binds need their mount points, which the first start makes in the upper layer (the
                 // container is stopped and locked, so a writable overlay disturbs nobody).
                 var copyMounts = mergedOnly ? new List<ContainerMount>() : CopyMountsOf(record);
-                if (write || copyMounts.Count > 0) MountRootfs(record, MapsOf(record), lowers, upper, workDir, mount);
+                if (write || copyMounts.Count > 0) Rootfs.Mount(record.Id, record.Name, MapsOf(record), lowers, upper, workDir, mount);
                 // Read-only: the upper directory as the top lower layer, no work directory, so a running container's
                 // own overlay (which holds upper and work) is not disturbed and its deletions still hide files.
-                else Mounts.MountOverlay([upper, .. lowers], null, null, mount);
+                else Rootfs.MountReadOnlyView(record.Id, [upper, .. lowers], mount);
                 if (copyMounts.Count > 0) MountVolumesForCopy(record, mount, copyMounts);
                 CrashPoint.At("copy-after-mount");
                 using var root = RootedDirectory.Open(mount);
@@ -205,7 +205,7 @@ public sealed partial class ContainerManager
     private void UndoInterruptedCopy(string id)
     {
         if (!File.Exists(CopyMarker(id))) return;
-        foreach (string m in Mounts.MountPointsUnder(CopyMount(id))) Mounts.Unmount(m, detach: true);
+        Rootfs.Unmount(id, CopyMount(id));
         Durable.DeleteFile(CopyMarker(id));
     }
 

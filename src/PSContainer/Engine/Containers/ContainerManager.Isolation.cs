@@ -1,3 +1,4 @@
+using PSContainer.Engine.Containers.Providers;
 using PSContainer.Native;
 
 namespace PSContainer.Engine.Containers;
@@ -18,8 +19,9 @@ public sealed partial class ContainerManager
         Directory.CreateDirectory(path);
         File.SetUnixFileMode(parent, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         if (MapsOf(record) is { } maps) ChownToRoot(parent, maps);
-        if (!Mounts.IsMountPoint(path))
-            Mounts.Mount("shm", path, "tmpfs", Mounts.MS_NOSUID | Mounts.MS_NODEV | Mounts.MS_NOEXEC, IsolationSpec.ShmMountData(record.Options));
+        if (Mounts.IsMountPoint(path)) return;
+        Ledger.Record(record.Id, MountProvider.KindName, path);
+        Mounts.Mount("shm", path, "tmpfs", Mounts.MS_NOSUID | Mounts.MS_NODEV | Mounts.MS_NOEXEC, IsolationSpec.ShmMountData(record.Options));
     }
 
     /// <summary>A running container whose pid or IPC namespace the starting container <paramref name="joinerId"/> joins (-Pid/-Ipc container:NAME).</summary>
@@ -47,6 +49,7 @@ public sealed partial class ContainerManager
         if (!File.Exists(pin)) File.WriteAllBytes(pin, []);
         CrashPoint.PauseAt("join-before-pin");
         string source = $"/proc/{pid}/ns/{type}";
+        Ledger.Record(joinerId, MountProvider.KindName, pin);
         try
         {
             Mounts.Mount(source, pin, null, Mounts.MS_BIND, null);
@@ -84,7 +87,7 @@ public sealed partial class ContainerManager
         foreach (string type in new[] { "pid", "ipc" })
         {
             string pin = Path.Combine(ContainerDir(id), "join-" + type);
-            if (Mounts.IsMountPoint(pin)) Mounts.Unmount(pin, detach: true);
+            if (Mounts.IsMountPoint(pin)) Rootfs.Unmount(id, pin);
             File.Delete(pin);
         }
     }

@@ -1,33 +1,55 @@
 using PSContainer.Engine.Cgroups;
+using PSContainer.Engine.Containers.Providers;
 using PSContainer.Native;
 
 namespace PSContainer.Engine.Containers;
 
 /// <summary>
 /// The lifecycle's side of the host object ledger (docs/architecture.md, "Lifecycle and providers"): a run records
-/// each object before its provider makes it; cleaning up a run and Repair remove what the ledger names through the
-/// provider of its kind and forget each entry once the object is gone. Providers so far: cgroups.
+/// each object before its provider makes it; cleaning up a run, removing a container and Repair remove what the
+/// ledger names through the provider of its kind, by the kind's scope, and forget each entry once the object is gone.
+/// Providers: cgroups, rootfs (mounts, directories, shifted layer copies), volumes (driver mounts, copy-up).
+/// A new provider is one more entry in <see cref="Providers"/>: its entries are then walked like the others.
 /// </summary>
 public sealed partial class ContainerManager
 {
     private HostObjectLedger? ledger;
     private CgroupProvider? cgroupObjects;
+    private ShiftedLayerCopies? shiftedLayers;
+    private RootfsProvider? rootfsObjects;
 
     private HostObjectLedger Ledger => ledger ??= new HostObjectLedger(images.Db);
 
     private CgroupProvider CgroupObjects => cgroupObjects ??= new CgroupProvider(Cgroups);
 
-    private IHostObjectProvider[] Providers => [CgroupObjects];
+    private ShiftedLayerCopies ShiftedLayers => shiftedLayers ??= new ShiftedLayerCopies(paths,
+        key => store.All().Any(r => MapsOfRecorded(r) is { } m && ShiftedLayerCopies.RangeKey(m) == key));
+
+    private RootfsProvider Rootfs => rootfsObjects ??= new RootfsProvider(Ledger, ShiftedLayers, ContainerDir, warnings.Enqueue);
+
+    private IHostObjectProvider[] Providers => [CgroupObjects, .. Rootfs.Kinds, .. VolumeObjects.Kinds];
+
+    private IHostObjectProvider? ProviderOf(HostObject entry) => Providers.FirstOrDefault(p => p.Kind == entry.Kind);
 
     /// <summary>Before the runtime makes the container's cgroup (it does so from the path in the spec).</summary>
     private void RecordCgroup(ContainerRecord record) => Ledger.Record(record.Id, CgroupProvider.KindName, CgroupPath(record));
 
-    /// <summary>Removes the objects a container's runs made: every ledger entry of it, and the cgroup its record
-    /// names (a run started before the ledger existed recorded nothing).</summary>
+    /// <summary>Removes the objects a container's runs made: every run-scoped ledger entry of it, and the cgroup its
+    /// record names (a run started before the ledger existed recorded nothing).</summary>
     private void RemoveRecordedObjects(ContainerRecord record)
     {
         CgroupObjects.Remove(CgroupPath(record));
-        foreach (var entry in Ledger.Of(record.Id)) Ledger.RemoveWith(Providers, entry);
+        RemoveLedgerObjects(record.Id, HostObjectScope.Run);
+    }
+
+    /// <summary>Removes a container's ledger entries of one scope, the last made first (a mount before the directory
+    /// it sits in).</summary>
+    private void RemoveLedgerObjects(string id, HostObjectScope scope)
+    {
+        var providers = Providers;
+        foreach (var entry in Ledger.Of(id).Reverse())
+            if (providers.FirstOrDefault(p => p.Kind == entry.Kind) is { } provider && provider.Scope == scope)
+                Ledger.RemoveWith(providers, entry);
     }
 
     /// <summary>For Repair: ledger entries of containers no one runs or holds (a removal or clean-up killed after
@@ -35,20 +57,28 @@ public sealed partial class ContainerManager
     private List<string> RemoveUnusedLedgerObjects(Func<string, bool> inUse)
     {
         var removed = new List<string>();
-        foreach (var entry in Ledger.All().Where(e => !inUse(e.ContainerId)))
+        // One read: the directories of every stopped container are in the ledger, and Repair runs at module import.
+        var recorded = store.All().Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var entry in Ledger.All().Where(e => !inUse(e.ContainerId)).Reverse())
+        {
+            if (recorded.Contains(entry.ContainerId) && ProviderOf(entry) is { Scope: not HostObjectScope.Run }) continue;
             if (RemoveIfUnused(entry)) removed.Add($"{entry.Kind} {entry.Name}");
+        }
         return removed;
     }
 
     /// <summary>Removes a ledger entry's object under the container's lock, so a start that began after Repair
-    /// looked cannot lose what it makes, and only if the record (read under the lock) says nothing runs.</summary>
+    /// looked cannot lose what it makes, and only if the record (read under the lock) says nothing runs; objects that
+    /// live as long as the container (or longer) only once its record is gone.</summary>
     private bool RemoveIfUnused(HostObject entry)
     {
         string lockFile = Path.Combine(ContainerDir(entry.ContainerId), "lock");
         bool hasLock = File.Exists(lockFile);
         using var held = hasLock ? FileLock.TryAcquire(lockFile, exclusive: true) : null;
         if (hasLock && held is null) return false; // being started, stopped or removed right now
-        if (store.ById(entry.ContainerId) is { State: ContainerState.Running or ContainerState.Paused or ContainerState.Restarting }) return false;
+        var record = store.ById(entry.ContainerId);
+        if (record is { State: ContainerState.Running or ContainerState.Paused or ContainerState.Restarting }) return false;
+        if (record is not null && ProviderOf(entry) is { Scope: not HostObjectScope.Run }) return false;
         return Ledger.RemoveWith(Providers, entry);
     }
 }

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Win32.SafeHandles;
 using PSContainer.Engine.Cgroups;
+using PSContainer.Engine.Containers.Providers;
 using PSContainer.Engine.Images;
 using PSContainer.Engine.Networks;
 using PSContainer.Engine.Storage;
@@ -109,7 +110,7 @@ public sealed partial class ContainerManager
         ValidateMoreNetworks(options);
         if (options.Network.StartsWith("container:", StringComparison.Ordinal)) Resolve(options.Network["container:".Length..]);
         ExpandVolumesFrom(options);
-        PrepareVolumeOptions(options, image);
+        VolumeProvider.PrepareOptions(options, image);
         RuntimeFor(options.Runtime);
         if (options.Memory is long m && m < 6 * 1024 * 1024)
             throw new EngineException("MemoryTooLow", ErrorKind.InvalidArgument, m, "Minimum memory limit allowed is 6MB.");
@@ -182,7 +183,7 @@ public sealed partial class ContainerManager
         try
         {
             CrashPoint.At("create-after-insert");
-            AttachVolumes(record);
+            VolumeObjects.Attach(record);
             Networks.Attach(record.Id, options, image.Config.ExposedPorts);
             AttachMoreNetworks(record.Id, options);
             ClearCreateMarker(record.Id);
@@ -192,7 +193,7 @@ public sealed partial class ContainerManager
         {
             Networks.Forget(record.Id);
             store.Delete(record.Id);
-            RemoveAnonymousVolumes(options);
+            VolumeObjects.RemoveAnonymous(options);
             LayerStore.DeleteTree(ContainerDir(record.Id));
             throw;
         }
@@ -334,7 +335,7 @@ public sealed partial class ContainerManager
         // Recorded before the first host object is made, so a kill at any later point can be undone.
         MarkStartInProgress(id);
         RecordCgroup(record);
-        foreach (string d in new[] { rootfs, Path.Combine(dir, "upper"), Path.Combine(dir, "work") }) Directory.CreateDirectory(d);
+        Rootfs.MakeDirectories(id, rootfs, Path.Combine(dir, "upper"), Path.Combine(dir, "work"));
         File.Delete(ExitFile(id));
         File.Delete(Path.Combine(runDir, "pid"));
 
@@ -350,9 +351,9 @@ public sealed partial class ContainerManager
                 if (!Directory.Exists(lower))
                     throw new EngineException("LayerMissing", ErrorKind.ObjectNotFound, lower, $"Layer directory {lower} of image {record.Image} is missing.");
             if (!Mounts.IsMountPoint(rootfs))
-                MountRootfs(record, maps, lowers, Path.Combine(dir, "upper"), Path.Combine(dir, "work"), rootfs);
+                Rootfs.Mount(id, record.Name, maps, lowers, Path.Combine(dir, "upper"), Path.Combine(dir, "work"), rootfs);
             CrashPoint.At("after-mount");
-            PrepareVolumesForStart(record, rootfs);
+            VolumeObjects.PrepareForStart(record, rootfs, maps);
 
             string hostname = o.Hostname ?? (o.Network == "host" ? System.Net.Dns.GetHostName() : id[..12]);
             string? netns = PrepareNetwork(record, hostname);
@@ -391,7 +392,7 @@ public sealed partial class ContainerManager
 
             // The container's own mount namespace holds its root now; dropping the host's copy means no overlay
             // mount of ours stays on the host, even if this machine crashes.
-            Mounts.Unmount(rootfs, detach: true);
+            Rootfs.Unmount(id, rootfs);
             record.State = ContainerState.Running;
             record.Pid = pid;
             record.MonitorPid = monitorPid;
@@ -534,8 +535,6 @@ public sealed partial class ContainerManager
         RemoveRecordedObjects(record);
         CrashPoint.At("cleanup-after-cgroup");
         ScheduleNetworkTeardown(record);
-        foreach (string mount in Mounts.MountPointsUnder(ContainerDir(id))) Mounts.Unmount(mount, detach: true);
-        ReleaseVolumeMounts(record);
         if (Directory.Exists(RunDir(id))) File.Delete(Path.Combine(RunDir(id), "pid"));
     }
 
@@ -611,11 +610,10 @@ public sealed partial class ContainerManager
                 foreach (var old in RemovedExits.Where(kv => kv.Value.FinishedAt < DateTime.UtcNow.AddMinutes(-10)).ToList()) RemovedExits.TryRemove(old.Key, out _);
             RemoveFiles(record.Id);
             Networks.Forget(record.Id);
-            var maps = MapsOfRecorded(record);
             store.Delete(record.Id);
             RecordEvent(record, "destroy");
-            ReleaseShiftedLayers(maps);
-            RemoveAnonymousVolumes(record.Options); // docker run --rm takes its anonymous volumes along
+            RemoveLedgerObjects(record.Id, HostObjectScope.Shared);
+            VolumeObjects.RemoveAnonymous(record.Options); // docker run --rm takes its anonymous volumes along
             LayerStore.DeleteTree(ContainerDir(record.Id));
             return null;
         }
@@ -811,11 +809,11 @@ public sealed partial class ContainerManager
             RemoveFiles(current.Id);
             CrashPoint.At("remove-after-files");
             Networks.Forget(current.Id);
-            var maps = MapsOfRecorded(current);
             store.Delete(current.Id); // its id range and volume uses go with the row
             RecordEvent(current, "destroy");
-            ReleaseShiftedLayers(maps);
-            if (removeVolumes) RemoveAnonymousVolumes(current.Options);
+            // Objects shared with other records (a range's layer copies) go once no record needs them.
+            RemoveLedgerObjects(current.Id, HostObjectScope.Shared);
+            if (removeVolumes) VolumeObjects.RemoveAnonymous(current.Options);
         }
         // A kill here leaves the directory (its lock file only) with no record: Repair-ContainerState removes it.
         CrashPoint.At("remove-after-record");
@@ -824,6 +822,11 @@ public sealed partial class ContainerManager
 
     private void RemoveFiles(string id)
     {
+        // What the ledger says the container's runs and files are (a run killed before its clean-up included).
+        RemoveLedgerObjects(id, HostObjectScope.Run);
+        RemoveLedgerObjects(id, HostObjectScope.Container);
+        // A guard, not the clean-up: a root from before the ledger recorded mounts may still hold one here, and
+        // deleting the tree must never reach into a mounted file system.
         foreach (string mount in Mounts.MountPointsUnder(ContainerDir(id))) Mounts.Unmount(mount, detach: true);
         if (Directory.Exists(RunDir(id))) LayerStore.DeleteTree(RunDir(id));
         // The lock file is removed with the directory by the caller once the lock is released.

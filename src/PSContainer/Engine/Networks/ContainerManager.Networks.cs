@@ -180,9 +180,11 @@ public sealed partial class ContainerManager
         removed.AddRange(RemoveUnusedLedgerObjects(InUse));
         // Temporaries of killed imports and pulls: only those whose owning process is gone.
         removed.AddRange(Storage.TempOwner.RemoveOrphans(paths.Temp).Select(name => $"temporary {name}"));
-        // Shifted layer copies (user namespaces without idmapped mounts) of ranges no container uses.
-        removed.AddRange(RemoveUnusedShiftedRanges());
-        // Volumes: killed creations and removals finished, driver mounts no running container uses taken off.
+        // Shifted layer copies (user namespaces without idmapped mounts) of ranges no container uses, made before
+        // the ledger recorded them (the ledger's entries went above).
+        removed.AddRange(ShiftedLayers.RemoveUnrecorded());
+        // Volumes: killed creations and removals finished, driver mounts no running container uses that the ledger
+        // did not name (made before it recorded them) taken off.
         removed.AddRange(Volumes.Repair(InUse));
         string netnsDir = Path.Combine(paths.RunRoot, "netns");
         if (Directory.Exists(netnsDir))

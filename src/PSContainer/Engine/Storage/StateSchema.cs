@@ -25,6 +25,7 @@ public static class StateSchema
         new(1, "initial schema", CreateInitialSchema),
         new(2, "host object ledger", CreateHostObjectLedger),
         new(3, "volume tables for roots that never used volumes", CreateVolumeTables),
+        new(4, "host object payload", AddHostObjectPayload),
     ];
 
     public static int Latest => Migrations[^1].Version;
@@ -98,6 +99,11 @@ public static class StateSchema
             recorded TEXT NOT NULL,
             PRIMARY KEY(container_id, kind, name));
         """);
+
+    /// <summary>A provider's own data for an entry (JSON by convention) when its key alone cannot say how to remove
+    /// the object; null for the kinds that need none.</summary>
+    private static void AddHostObjectPayload(SqliteConnection c, SqliteTransaction tx) =>
+        c.Execute(tx, "ALTER TABLE host_objects ADD COLUMN payload TEXT");
 
     /// <summary>Before migrations, VolumeStore made its two tables on first use, so a root stamped at version 1
     /// (or 2) that never used a volume lacks them; the statements are version 1's, idempotent.</summary>

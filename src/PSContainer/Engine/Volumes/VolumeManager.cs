@@ -179,7 +179,10 @@ public sealed partial class VolumeManager
         File.Delete(Path.Combine(LocksDir, name));
     }
 
-    /// <summary>Repair-ContainerState: completes killed creations and removals, unmounts volume mounts no running container uses.</summary>
+    /// <summary>Repair-ContainerState: completes killed creations and removals. Driver mounts are host objects of the
+    /// containers that hold them, in the ledger (Containers/Providers/VolumeProvider.cs), which Repair walks first;
+    /// a mount still there that no running container uses was made before the ledger recorded them (or by hand), and
+    /// is taken off here.</summary>
     public List<string> Repair(Func<string, bool> running)
     {
         var done = new List<string>();

@@ -1,41 +1,61 @@
 using PSContainer.Engine.Storage;
 using PSContainer.Native;
 
-namespace PSContainer.Engine.Containers;
+namespace PSContainer.Engine.Containers.Providers;
 
 /// <summary>
-/// The copy fallback of user namespaces (no idmapped mounts): a copy of each image layer with owners shifted into a
-/// range's ids, under userns-layers/&lt;uid&gt;-&lt;gid&gt;-&lt;size&gt;/&lt;chain&gt;, made once per range and removed with the range's
-/// last container. Two locks keep it whole: the store's shared lock while a copy is made in tmp/ (garbage
-/// collection empties tmp/ under the exclusive one), and a per-range flock, shared while a start copies and mounts
-/// the range's layers, exclusive while the range's copies are deleted (so a container given a just-freed range never
-/// mounts copies being deleted). Only a complete copy is ever renamed into place, and a deletion first renames the
-/// range's directory into tmp/ (gone at once, and finished by garbage collection or Repair if the process is killed).
+/// Kind <c>shifted-layers</c>, the copy fallback of user namespaces (no idmapped mounts): a copy of each image layer
+/// with owners shifted into a range's ids, under userns-layers/&lt;uid&gt;-&lt;gid&gt;-&lt;size&gt;/&lt;chain&gt;, made once per range
+/// and removed with the range's last container (the ledger key is the range). Two locks keep it whole: the store's
+/// shared lock while a copy is made in tmp/ (garbage collection empties tmp/ under the exclusive one), and a per-range
+/// flock, shared while a start copies and mounts the range's layers, exclusive while the range's copies are deleted
+/// (so a container given a just-freed range never mounts copies being deleted). Only a complete copy is ever renamed
+/// into place, and a deletion first renames the range's directory into tmp/ (gone at once, and finished by garbage
+/// collection or Repair if the process is killed).
 /// </summary>
-public sealed partial class ContainerManager
+/// <param name="rangeInUse">Whether any container record uses the range (read under the range's lock).</param>
+public sealed class ShiftedLayerCopies(StatePaths paths, Func<string, bool> rangeInUse) : IHostObjectProvider
 {
-    private string ShiftedLayersDir => Path.Combine(paths.Root, "userns-layers");
+    public const string KindName = "shifted-layers";
 
-    private static string RangeKey(UserNamespaceMaps maps) => $"{maps.Uid.Outside}-{maps.Gid.Outside}-{maps.Uid.Count}";
+    public string Kind => KindName;
+
+    public HostObjectScope Scope => HostObjectScope.Shared;
+
+    public string Root => Path.Combine(paths.Root, "userns-layers");
+
+    public static string RangeKey(UserNamespaceMaps maps) => $"{maps.Uid.Outside}-{maps.Gid.Outside}-{maps.Uid.Count}";
+
+    public bool Exists(string key) => Directory.Exists(Path.Combine(Root, key));
+
+    public bool HeldByOthers(HostObject entry) => rangeInUse(entry.Name);
+
+    /// <summary>Deletes the range's copies unless a record uses the range (checked again under its exclusive lock).</summary>
+    public void Remove(string key)
+    {
+        if (!Exists(key)) return;
+        using var rangeLock = Lock(key, exclusive: true);
+        // Read under the lock: a container given this range later can only start (and copy) after we are done.
+        if (rangeInUse(key)) return;
+        DeleteRange(key);
+    }
 
     /// <summary>The range's lock: under the run root (a lock needs no life past a reboot, and no file is left in the store).</summary>
-    private FileLock LockShiftedRange(string key, bool exclusive)
+    public FileLock Lock(string key, bool exclusive)
     {
         string dir = Path.Combine(paths.RunRoot, "userns-locks");
         Directory.CreateDirectory(dir);
         return FileLock.Acquire(Path.Combine(dir, key + ".lock"), exclusive);
     }
 
-    private FileLock LockShiftedRange(UserNamespaceMaps maps, bool exclusive) => LockShiftedRange(RangeKey(maps), exclusive);
-
     /// <summary>
     /// The shifted copy of a layer for these maps, made once: copied and shifted under tmp/ while holding the store's
     /// shared lock, then renamed into place, so the directory exists only when complete. The caller holds the range's lock.
     /// </summary>
-    private string ShiftedLayer(string lower, UserNamespaceMaps maps)
+    public string CopyOf(string lower, UserNamespaceMaps maps)
     {
         string layerKey = Path.GetFileName(Path.GetDirectoryName(lower)!);
-        string dest = Path.Combine(ShiftedLayersDir, RangeKey(maps), layerKey);
+        string dest = Path.Combine(Root, RangeKey(maps), layerKey);
         if (Directory.Exists(dest)) return dest;
         Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
         using var storeLock = FileLock.Acquire(paths.StoreLock, exclusive: false);
@@ -64,22 +84,10 @@ public sealed partial class ContainerManager
         return dest;
     }
 
-    /// <summary>After a container's removal: its range's layer copies go when no other container uses the same ids.</summary>
-    private void ReleaseShiftedLayers(UserNamespaceMaps? maps)
-    {
-        if (maps is null) return;
-        string key = RangeKey(maps);
-        if (!Directory.Exists(Path.Combine(ShiftedLayersDir, key))) return;
-        using var rangeLock = LockShiftedRange(key, exclusive: true);
-        // Read under the lock: a container given this range later can only start (and copy) after we are done.
-        if (store.All().Any(r => MapsOfRecorded(r) is { } m && RangeKey(m) == key)) return;
-        DeleteShiftedRange(key);
-    }
-
     /// <summary>Renames the range's directory into tmp/ (it is gone for every reader at once), then deletes it.</summary>
-    private void DeleteShiftedRange(string key)
+    private void DeleteRange(string key)
     {
-        string dir = Path.Combine(ShiftedLayersDir, key);
+        string dir = Path.Combine(Root, key);
         if (!Directory.Exists(dir)) return;
         using var storeLock = FileLock.Acquire(paths.StoreLock, exclusive: false);
         Directory.CreateDirectory(paths.Temp);
@@ -89,26 +97,25 @@ public sealed partial class ContainerManager
     }
 
     /// <summary>
-    /// For Repair-ContainerState: the copies of ranges no container record uses (left by a removal killed before its
-    /// release, or by an engine that had no range lock). A range whose lock another session holds is left alone.
+    /// For Repair-ContainerState, for roots whose copies were made before the ledger recorded them: the copies of
+    /// ranges no container record uses. A range whose lock another session holds is left alone.
     /// </summary>
-    private IEnumerable<string> RemoveUnusedShiftedRanges()
+    public IEnumerable<string> RemoveUnrecorded()
     {
-        if (!Directory.Exists(ShiftedLayersDir)) return [];
-        var used = store.All().Select(MapsOfRecorded).OfType<UserNamespaceMaps>().Select(RangeKey).ToHashSet(StringComparer.Ordinal);
+        if (!Directory.Exists(Root)) return [];
         var removed = new List<string>();
-        foreach (string dir in Directory.GetDirectories(ShiftedLayersDir))
+        foreach (string dir in Directory.GetDirectories(Root))
         {
             string key = Path.GetFileName(dir);
-            if (used.Contains(key)) continue;
+            if (rangeInUse(key)) continue;
             string lockPath = Path.Combine(paths.RunRoot, "userns-locks", key + ".lock");
             // No lock file: nobody has used the range since boot, so taking it waits for nothing. Otherwise a range
             // another session holds (copying, mounting or deleting) is left to it.
-            using var rangeLock = File.Exists(lockPath) ? FileLock.TryAcquire(lockPath, exclusive: true) : LockShiftedRange(key, exclusive: true);
+            using var rangeLock = File.Exists(lockPath) ? FileLock.TryAcquire(lockPath, exclusive: true) : Lock(key, exclusive: true);
             if (rangeLock is null) continue;
             // Again under the lock: a container may have been given the range since the first read.
-            if (store.All().Any(r => MapsOfRecorded(r) is { } m && RangeKey(m) == key)) continue;
-            DeleteShiftedRange(key);
+            if (rangeInUse(key)) continue;
+            DeleteRange(key);
             removed.Add($"shifted layer copies {key}");
         }
         return removed;
