@@ -146,6 +146,18 @@ COPY --from=gen g/*.txt /globbed/
         Get-BuildLeftover | Should -BeNullOrEmpty
     }
 
+    It 'matches in the directory a link of the stage names (a merged-/usr /lib), inside the stage''s root' {
+        $ctx = New-Context 'glob-link' @'
+FROM pester/steps-base:1 AS gen
+RUN mkdir -p /usr/lib2 && echo so > /usr/lib2/a.so && echo no > /usr/lib2/b.txt && ln -s usr/lib2 /lib2
+FROM pester/steps-base:1
+COPY --from=gen /lib2/*.so /out/
+'@
+        $null = Build-ContainerImage $ctx -Tag 'pester/glob-link:1' -Network none -ErrorAction Stop
+        Invoke-InImage 'pester/glob-link:1' 'ls /out | tr "\n" " "; cat /out/a.so' | Should -Be "a.so so"
+        Get-BuildLeftover | Should -BeNullOrEmpty
+    }
+
     It 'is a clear error naming the line when nothing matches' {
         $ctx = New-Context 'glob-none' "FROM pester/steps-base:1 AS gen`nRUN mkdir /out`nFROM pester/steps-base:1`nCOPY --from=gen /out/*.none /x/"
         $null = Assert-BuildError $ctx 'SourceNotFound' 4
@@ -153,6 +165,33 @@ COPY --from=gen g/*.txt /globbed/
 }
 
 Describe 'RUN --mount=type=bind with from=' {
+    It 'follows a link of the stage inside the stage''s root, never to the host''s directory of that name' {
+        # A directory only the host has: a link to it in the stage must not bind it (mount(2) follows links on the host).
+        $hostOnly = Join-Path ([IO.Path]::GetTempPath()) "psc-bind-escape-$([guid]::NewGuid().ToString('N'))"
+        New-Item -ItemType Directory $hostOnly | Out-Null
+        Set-Content (Join-Path $hostOnly 'secret') 'host-secret'
+        try {
+            $ctx = New-Context 'bind-from-link' @"
+FROM pester/steps-base:1 AS s
+RUN mkdir /real && echo inside > /real/f && ln -s /real /data && ln -s $hostOnly /escape
+FROM pester/steps-base:1
+RUN --mount=type=bind,from=s,source=/data,target=/x cat /x/f > /through-link.txt
+"@
+            $null = Build-ContainerImage $ctx -Tag 'pester/bindfrom-link:1' -Network none -ErrorAction Stop
+            Invoke-InImage 'pester/bindfrom-link:1' 'cat /through-link.txt' | Should -Be 'inside'
+
+            $bad = New-Context 'bind-from-escape' @"
+FROM pester/steps-base:1 AS s
+RUN ln -s $hostOnly /escape
+FROM pester/steps-base:1
+RUN --mount=type=bind,from=s,source=/escape,target=/x cat /x/secret > /leak.txt
+"@
+            $null = Assert-BuildError $bad 'SourceNotFound' 4
+        }
+        finally { Remove-Item -Recurse -Force $hostOnly }
+        Get-BuildLeftover | Should -BeNullOrEmpty
+    }
+
     It 'binds a path of a stage or an image, read-only, or writable with the writes discarded' {
         $ctx = New-Context 'bind-from' @'
 FROM pester/steps-base:1 AS tools

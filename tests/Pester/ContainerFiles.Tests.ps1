@@ -65,6 +65,12 @@ Describe 'Copy-ContainerItem into and out of a stopped container' {
         # Out of the container without -Archive: the copy belongs to whoever copies (root here).
         (stat -c '%u:%g %a' "$script:w/out-stopped/index.html") | Should -Be '0:0 604'
         (Get-Item "$script:w/out-stopped/link").LinkTarget | Should -Be 'index.html'
+        # The contents of an empty directory: nothing to copy, and no error (the archive of nothing is still whole).
+        New-Item -ItemType Directory "$script:w/empty-src" | Out-Null
+        Copy-ContainerItem "$script:w/empty-src" -Destination files-stopped:/tmp
+        New-Item -ItemType Directory "$script:w/empty-out" | Out-Null
+        Copy-ContainerItem files-stopped:/tmp/empty-src/. -Destination "$script:w/empty-out" -ErrorAction Stop
+        @(Get-ChildItem -Force "$script:w/empty-out").Count | Should -Be 0
         Get-StateMount | Should -BeNullOrEmpty
     }
 

@@ -33,10 +33,11 @@ public sealed record BuildPlatform(string Os, string Architecture, string? Varia
         _ => arch,
     };
 
-    /// <summary>Whether an image made for os/arch/variant is this platform (a missing variant matches any).</summary>
+    /// <summary>Whether an image made for os/arch/variant is this platform (a missing variant matches any, and so
+    /// does a config that names no architecture at all, as docker import's images may: nothing says they differ).</summary>
     public bool Matches(string? os, string? architecture, string? variant) =>
-        string.Equals(os ?? "linux", Os, StringComparison.OrdinalIgnoreCase)
-        && string.Equals(NormalArchitecture((architecture ?? "").ToLowerInvariant()), Architecture, StringComparison.Ordinal)
+        string.Equals(string.IsNullOrEmpty(os) ? "linux" : os, Os, StringComparison.OrdinalIgnoreCase)
+        && (string.IsNullOrEmpty(architecture) || string.Equals(NormalArchitecture(architecture.ToLowerInvariant()), Architecture, StringComparison.Ordinal))
         && (Variant is null || string.IsNullOrEmpty(variant) || string.Equals(variant, Variant, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Whether the host can run this platform's programs without emulation.</summary>

@@ -242,18 +242,19 @@ public sealed partial class ImageBuilder
         int literal = Array.FindIndex(parts, p => p.IndexOfAny(['*', '?', '[']) >= 0);
         string prefix = "/" + string.Join('/', parts[..literal]);
         string rest = string.Join('/', parts[literal..]);
-        string into = Path.Combine(temp, "from", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(into);
-        string root;
+        string root = Path.Combine(temp, "from", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(root);
         try
         {
-            root = CopyPathOut(image, from, prefix, into, line);
+            // The directory's content ("dir/."): a directory reached through a link of the stage (/lib -> usr/lib)
+            // is the one the link names inside the stage's root, as docker follows it.
+            CopyPathOut(image, from, prefix.TrimEnd('/') + "/.", root, line);
         }
-        catch (DockerfileException e) when (e.ErrorId == "SourceNotFound")
+        catch (Exception e) when (e is DockerfileException { ErrorId: "SourceNotFound" } or EngineException { ErrorId: "NotADirectory" })
         {
             throw new DockerfileException("SourceNotFound", line, $"COPY --from={from}: nothing in that stage's file system matches {pattern}.", ErrorKind.ObjectNotFound, e);
         }
-        var matches = Directory.Exists(root) && new FileInfo(root).LinkTarget is null ? MatchTree(root, DockerIgnore.Compile(rest, line), _ => false) : [];
+        var matches = MatchTree(root, DockerIgnore.Compile(rest, line), _ => false);
         if (matches.Count == 0)
             throw new DockerfileException("SourceNotFound", line, $"COPY --from={from}: nothing in that stage's file system matches {pattern}.", ErrorKind.ObjectNotFound);
         return (matches, key);

@@ -103,6 +103,22 @@ public sealed partial class ImageBuilder
             plan.Temporaries.Add(temp);
             Directory.CreateDirectory(temp);
             string host = CopyPathOut(bind.Image, bind.From, bind.Path, temp, line);
+            if (new FileInfo(host).LinkTarget is not null)
+            {
+                // A link of the stage (/data -> /etc) is copied as a link, and the host's mount(2) would follow it on
+                // the host: the directory it names inside the stage is copied instead ("link/." resolves in its root).
+                string resolved = Path.Combine(temp, "resolved");
+                Directory.CreateDirectory(resolved);
+                try
+                {
+                    CopyPathOut(bind.Image, bind.From, bind.Path.TrimEnd('/') + "/.", resolved, line);
+                }
+                catch (EngineException e) when (e.ErrorId == "NotADirectory")
+                {
+                    throw new DockerfileException("BindSourceIsLink", line, $"--mount from={bind.From}: {bind.Path} is a symbolic link to a file in that stage; name the file it links to.", ErrorKind.InvalidArgument, e);
+                }
+                host = resolved;
+            }
             plan.Volumes.Add(host + ":" + bind.Target + (bind.ReadWrite ? "" : ":ro"));
         }
     }

@@ -39,9 +39,12 @@ public sealed class TreeArchiver
     private readonly Dictionary<(ulong, ulong), string> hardLinks = new();
     private readonly byte[] buffer = new byte[1 << 17];
 
+    private readonly Stream output;
+
     public TreeArchiver(Stream output, ArchiveOptions options)
     {
         tar = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
+        this.output = output;
         this.options = options;
     }
 
@@ -65,7 +68,15 @@ public sealed class TreeArchiver
     }
 
     /// <summary>Ends the archive (its two zero blocks).</summary>
-    public void Finish() => tar.Dispose();
+    /// <summary>Ends the archive. .NET's TarWriter writes the end-of-archive blocks only after an entry, so an
+    /// archive of nothing (the content of an empty directory, "dir/.") gets them here: it is a whole, empty tar, not
+    /// a truncated one.</summary>
+    public void Finish()
+    {
+        bool empty = Entries == 0;
+        tar.Dispose();
+        if (empty) output.Write(new byte[1024]);
+    }
 
     private void AddEntry(DirectoryHandle parent, string name, string archiveName, FileStat st)
     {
