@@ -96,7 +96,9 @@ public static class ContainerStreamEndpoints
                 await Pump(earlier, output, cancel);
                 if (session is null) return;
                 using var done = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-                var relaying = stdinAttach is not null && input is not null ? RelayStdin(stdinAttach, input, detachKeys, c.StdinOnce, done) : Task.CompletedTask;
+                // No detach keys without a terminal (dockerd copies such stdin as it is): a ctrl-p ctrl-q pair in
+                // binary input is data, not the end of the attach.
+                var relaying = stdinAttach is not null && input is not null ? RelayStdin(stdinAttach, input, [], c.StdinOnce, done) : Task.CompletedTask;
                 try
                 {
                     await Pump(session.Read(done.Token), output, done.Token);

@@ -43,6 +43,11 @@ public static unsafe partial class UnixSocket
     private static partial nint write(int fd, byte* buf, nuint n);
 
     [LibraryImport(Libc, SetLastError = true)]
+    private static partial int shutdown(int fd, int how);
+
+    private const int SHUT_RDWR = 2;
+
+    [LibraryImport(Libc, SetLastError = true)]
     private static partial int close(int fd);
 
     [StructLayout(LayoutKind.Sequential)]
@@ -222,6 +227,14 @@ public static unsafe partial class UnixSocket
             }
             return true;
         }
+    }
+
+    /// <summary>Shuts both directions of a connected socket: a write or read blocked on it in another thread
+    /// returns (close(2) would not wake it, and would free the number for reuse under it). Errors are moot: the
+    /// connection is being abandoned.</summary>
+    public static void Shutdown(int fd)
+    {
+        if (fd >= 0) shutdown(fd, SHUT_RDWR);
     }
 
     public static void Close(int fd)

@@ -286,30 +286,31 @@ Describe 'Docker API streams (psc-api)' -Skip:([bool]$script:why) {
             (Invoke-Docker wait once).Out | Should -Be '0'
         }
 
-        It 'detaches a non-terminal attach on custom detach keys, the container going on; refuses bad keys with docker''s 400' {
+        It 'copies a non-terminal attach''s stdin as it is, detach keys included (dockerd looks for them only on a terminal); refuses bad keys with docker''s 400' {
             (Invoke-Docker run -di --name dk $script:img sh -c 'while read l; do echo "got:$l"; done').Code | Should -Be 0
             $s = Connect-ApiSocket
             try {
                 $request = "POST /v1.44/containers/dk/attach?stream=1&stdin=1&stdout=1&detachKeys=ctrl-x,y HTTP/1.1`r`nHost: docker`r`nContent-Length: 0`r`nConnection: Upgrade`r`nUpgrade: tcp`r`n`r`n"
                 $s.Send([Text.Encoding]::ASCII.GetBytes($request)) | Out-Null
-                # ctrl-x alone is no detach: it goes on to the container with the key after it.
-                $s.Send([byte[]](97, 24, 98, 10)) | Out-Null
+                # The custom keys and docker's default ctrl-p ctrl-q: both data for a container without a terminal.
+                $s.Send([byte[]](97, 24, 121, 16, 17, 98, 10)) | Out-Null
                 $seen = [IO.MemoryStream]::new()
                 $buffer = [byte[]]::new(65536)
-                while (-not [Text.Encoding]::Latin1.GetString($seen.ToArray()).Contains("b`n")) {
+                $deadline = [DateTime]::UtcNow.AddSeconds(30)
+                while (-not [Text.Encoding]::Latin1.GetString($seen.ToArray()).Contains("b`n") -and [DateTime]::UtcNow -lt $deadline) {
                     $n = $s.Receive($buffer)
                     if ($n -le 0) { break }
                     $seen.Write($buffer, 0, $n)
                 }
-                $s.Send([byte[]](24, 121)) | Out-Null
-                # No half-close: the server ends the attach at the keys.
+                # The end of this client's input ends the attach (no StdinOnce: the container's stdin stays open).
+                $s.Shutdown([Net.Sockets.SocketShutdown]::Send)
                 $rest = Receive-ToEnd $s
                 $reply = [byte[]]($seen.ToArray() + $rest)
             }
             finally { $s.Dispose() }
             $text = [Text.Encoding]::Latin1.GetString($reply)
             $frames = @(Split-Frame ([byte[]]$reply[($text.IndexOf("`r`n`r`n") + 4)..($reply.Length - 1)]))
-            (@($frames | Where-Object Stream -EQ 1).Text -join '') | Should -BeExactly "got:a$([char]24)b`n"
+            (@($frames | Where-Object Stream -EQ 1).Text -join '') | Should -BeExactly "got:a$([char]24)y$([char]16)$([char]17)b`n"
             (Invoke-Docker inspect -f '{{.State.Running}}' dk).Out | Should -Be 'true'
 
             $bad = Invoke-WebRequest -UnixSocket $script:socket -Uri 'http://localhost/v1.44/containers/dk/attach?stream=1&stdin=1&detachKeys=ctrl-xx' -Method Post -SkipHttpErrorCheck

@@ -19,6 +19,7 @@ namespace PSContainer.Commands;
 public sealed class SendContainerInputCommand : PSContainerCmdlet, IDisposable
 {
     private AttachConnection? connection;
+    private string? connectedTo;
 
     /// <summary>The container's name or id.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -37,9 +38,15 @@ public sealed class SendContainerInputCommand : PSContainerCmdlet, IDisposable
 
     protected override void ProcessRecord()
     {
+        // Containers piped by name each get their own input: the one before is finished first.
+        if (connection is not null && !string.Equals(connectedTo, Name, StringComparison.Ordinal)) Finish();
         try
         {
-            connection ??= Engine.Service.OpenStdin(Name);
+            if (connection is null)
+            {
+                connection = Engine.Service.OpenStdin(Name);
+                connectedTo = Name;
+            }
         }
         catch (EngineException e)
         {
@@ -60,7 +67,9 @@ public sealed class SendContainerInputCommand : PSContainerCmdlet, IDisposable
         var o => Encoding.UTF8.GetBytes(LanguagePrimitives.ConvertTo<string>(o) + "\n"),
     };
 
-    protected override void EndProcessing()
+    protected override void EndProcessing() => Finish();
+
+    private void Finish()
     {
         if (connection is null) return;
         if (EndOfInput) connection.EndInput();
@@ -71,7 +80,8 @@ public sealed class SendContainerInputCommand : PSContainerCmdlet, IDisposable
 
     protected override void StopProcessing()
     {
-        Dispose();
+        // Wakes a SendInput blocked on a container that does not read; the pipeline's Dispose closes it after.
+        Volatile.Read(ref connection)?.Abort();
         base.StopProcessing();
     }
 

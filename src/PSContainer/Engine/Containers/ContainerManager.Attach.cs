@@ -114,9 +114,13 @@ public sealed class AttachConnection : ITerminalConnection
         Dispose();
     }
 
+    /// <summary>Abandons the connection from another thread: a <see cref="SendInput"/> blocked because the container
+    /// does not read returns false. <see cref="Dispose"/> still closes it, once that writer is done.</summary>
+    public void Abort() => UnixSocket.Shutdown(Volatile.Read(ref fd));
+
     public void Dispose()
     {
-        UnixSocket.Close(fd);
-        fd = -1;
+        int was = Interlocked.Exchange(ref fd, -1);
+        UnixSocket.Close(was);
     }
 }

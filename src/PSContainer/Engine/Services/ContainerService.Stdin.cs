@@ -80,6 +80,8 @@ public sealed partial class ContainerService
         {
             var keys = new DetachKeyFilter(detachKeys);
             var buffer = new byte[16384];
+            // A write blocked on a container that does not read is woken by a cancel (a client gone, a run ended).
+            using var aborting = cancel.Register(() => Volatile.Read(ref connection)?.Abort());
             try
             {
                 while (true)

@@ -224,7 +224,8 @@ public sealed partial class ContainerService
         IDisposable? watching = request.Detach ? null : Manager.WatchExit(created.Id);
         // Attached before the start, as docker run attaches: input that comes first is held until the run begins.
         StdinAttach? stdin = follow && request.Stdin is not null ? AttachStdin(created.Id) : null;
-        var relay = stdin?.RelayAsync(request.Stdin!, [], cancel);
+        using var relayCancel = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        var relay = stdin?.RelayAsync(request.Stdin!, [], relayCancel.Token);
         try
         {
             try
@@ -251,8 +252,12 @@ public sealed partial class ContainerService
         finally
         {
             // A run that ended before reading all its input: the relay sees the end and stops.
+            // A run that ended before reading all its input: the relay is woken from a blocked write and stops, and
+            // only then is its connection closed. Its faults are observed, never rethrown over the run's own result.
+            relayCancel.Cancel();
+            try { relay?.Wait(TimeSpan.FromSeconds(5)); }
+            catch (AggregateException) { }
             stdin?.Dispose();
-            relay?.Wait(TimeSpan.FromSeconds(5));
             attach?.Dispose();
             watching?.Dispose();
         }
