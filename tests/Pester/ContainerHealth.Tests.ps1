@@ -202,6 +202,16 @@ Describe 'healthchecks' {
         Get-Container -All | Where-Object Name -eq gone | Should -BeNullOrEmpty
     }
 
+    It 'Wait-Container on a container another session removes while it runs reports it killed (137), as docker wait does after docker rm -f' {
+        Start-Container -Image pester/health:1 -Name removed-running -Network none -Detach -Command sleep, 300 | Out-Null
+        $module = Get-TestModulePath
+        $job = Start-ThreadJob { Import-Module $using:module; Wait-Container removed-running -Timeout 30 }
+        Start-Sleep -Milliseconds 1000
+        $job.State | Should -Be 'Running'
+        Remove-Container removed-running -Force
+        ($job | Receive-Job -Wait -AutoRemoveJob -ErrorAction Stop).ExitCode | Should -Be 137
+    }
+
     It 'refuses <Case> (<ErrorId>)' -TestCases @(
         @{ Case = 'a zero interval'; ErrorId = 'InvalidHealthcheck'; Params = @{ HealthCommand = 'true'; HealthInterval = '0s' } }
         @{ Case = 'a negative timeout'; ErrorId = 'InvalidHealthcheck'; Params = @{ HealthCommand = 'true'; HealthTimeout = '-00:00:01' } }

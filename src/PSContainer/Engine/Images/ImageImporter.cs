@@ -354,8 +354,12 @@ public sealed partial class ImageImporter
 
     // ---- root filesystem tar (docker import) ------------------------------------------------------------------
 
+    /// <summary>Whether the last import read a root filesystem tar (docker import) rather than images (docker load).</summary>
+    public bool ImportedRootFs { get; private set; }
+
     private Digest ImportRootFs(string path, IReadOnlyList<ImageReference> tags, RootFsImageOptions? options)
     {
+        ImportedRootFs = true;
         options ??= new RootFsImageOptions();
         long size = new FileInfo(path).Length;
         using var staged = ImportLayer(new LayerInput(() => File.OpenRead(path), null, null, null, size, Path.GetFileName(path)), 1, null, null, null);

@@ -128,6 +128,10 @@ public sealed partial class ContainerService
         }
         catch (EngineException e) when (e.ErrorId == "ContainerNotFound")
         {
+            // Removed while it ran (docker rm -f): killed, as dockerd reports it (128 + SIGKILL), never a success
+            // the record of its last run (or none) would make of it.
+            if (last is { State: ContainerState.Running or ContainerState.Paused or ContainerState.Restarting })
+                return ResultOf(last) with { StatusCode = 137, NotStarted = false };
             if (last is not null) return ResultOf(last) with { NotStarted = false };
             throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, shown, $"No such container: {shown}");
         }

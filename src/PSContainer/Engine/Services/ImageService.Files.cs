@@ -9,24 +9,14 @@ namespace PSContainer.Engine.Services;
 /// </summary>
 public sealed partial class ImageService
 {
-    /// <summary>The history line Import-ContainerImage gives an image made from a root filesystem (ImageImporter's).</summary>
-    private const string RootFsImportStep = "Import-ContainerImage ";
-
     /// <summary>docker load / docker import of a file or OCI layout directory, all-or-nothing.</summary>
     public IReadOnlyList<ContainerImage> Import(string path, ImageArchiveFormat format, IReadOnlyList<ImageReference> tags, RootFsImageOptions? rootFs,
         IProgress<ProgressInfo>? progress, CancellationToken cancel)
     {
-        var started = DateTime.UtcNow.AddSeconds(-1);
-        var imported = new ImageImporter(engine.Images, progress, cancel).Import(path, format, tags, rootFs);
-        foreach (var image in imported)
-        {
-            // Auto tells the kinds apart by content: a root filesystem's image is made now, with the step its import
-            // writes (an archive of such an image, loaded later, has that step but an older time).
-            bool fromRootFs = format == ImageArchiveFormat.RootFs
-                              || (format == ImageArchiveFormat.Auto && image.Created?.ToUniversalTime() >= started
-                                  && History(image.Id).Any(h => h.CreatedBy.StartsWith(RootFsImportStep, StringComparison.Ordinal)));
-            events.Image(fromRootFs ? "import" : "load", image.Id, image.Id, image);
-        }
+        var importer = new ImageImporter(engine.Images, progress, cancel);
+        var imported = importer.Import(path, format, tags, rootFs);
+        // What the importer found the file to be (Auto tells the kinds apart by content), not a guess from the images.
+        foreach (var image in imported) events.Image(importer.ImportedRootFs ? "import" : "load", image.Id, image.Id, image);
         return imported;
     }
 
