@@ -41,6 +41,18 @@ public static unsafe partial class Sys
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int renameat(int olddirfd, byte* oldpath, int newdirfd, byte* newpath);
 
+    /// <summary>rename(2): unlike Directory.Move, a directory replaces an empty one in one step, so no moment has
+    /// neither of them.</summary>
+    public static void Rename(string from, string to)
+    {
+        byte[] source = Encoding.UTF8.GetBytes(from + "\0"), target = Encoding.UTF8.GetBytes(to + "\0");
+        fixed (byte* s = source)
+        fixed (byte* t = target)
+        {
+            if (renameat(AT_FDCWD, s, AT_FDCWD, t) != 0) throw new NativeException("rename", from, Errors.Last);
+        }
+    }
+
     [LibraryImport(Libc, SetLastError = true)]
     private static partial int getrlimit(int resource, ulong* limits);
 

@@ -20,7 +20,7 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer
             // Only for a root that already has state: importing the module must not create one.
             var paths = Engine.Storage.StatePaths.FromEnvironment();
             if (!File.Exists(paths.Database) || !PSContainer.Native.ProcessIdentity.IsRoot) return;
-            ContainerEngine.ForEnvironment().Containers.Repair(rewriteFirewall: false);
+            ContainerEngine.ForEnvironment().Containers.Repair(rewriteFirewall: false, settle: TimeSpan.Zero);
         }
         catch (Exception)
         {

@@ -19,8 +19,10 @@ public sealed partial class ContainerManager
         Directory.CreateDirectory(path);
         File.SetUnixFileMode(parent, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         if (MapsOf(record) is { } maps) ChownToRoot(parent, maps);
-        if (Mounts.IsMountPoint(path)) return;
+        // Recorded even when already mounted (a mount from a build before the ledger, or a killed start's): the
+        // run's clean-up then takes it off.
         Ledger.Record(record.Id, MountProvider.KindName, path);
+        if (Mounts.IsMountPoint(path)) return;
         Mounts.Mount("shm", path, "tmpfs", Mounts.MS_NOSUID | Mounts.MS_NODEV | Mounts.MS_NOEXEC, IsolationSpec.ShmMountData(record.Options));
     }
 

@@ -47,9 +47,21 @@ public sealed partial class ContainerManager
     private void RemoveLedgerObjects(string id, HostObjectScope scope)
     {
         var providers = Providers;
+        Exception? first = null;
         foreach (var entry in Ledger.Of(id).Reverse())
-            if (providers.FirstOrDefault(p => p.Kind == entry.Kind) is { } provider && provider.Scope == scope)
+        {
+            if (providers.FirstOrDefault(p => p.Kind == entry.Kind) is not { } provider || provider.Scope != scope) continue;
+            try
+            {
                 Ledger.RemoveWith(providers, entry);
+            }
+            catch (Exception e) when (e is EngineException or IOException or UnauthorizedAccessException or Native.NativeException)
+            {
+                // The others still go; this one's entry stays for the next clean-up or Repair, and the caller hears of it.
+                first ??= e;
+            }
+        }
+        if (first is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
     }
 
     /// <summary>For Repair: ledger entries of containers no one runs or holds (a removal or clean-up killed after

@@ -532,9 +532,17 @@ public sealed partial class ContainerManager
         {
             // The runtime is gone (uninstalled); the cgroup is removed below all the same.
         }
-        RemoveRecordedObjects(record);
-        CrashPoint.At("cleanup-after-cgroup");
-        ScheduleNetworkTeardown(record);
+        try
+        {
+            RemoveRecordedObjects(record);
+            CrashPoint.At("cleanup-after-cgroup");
+        }
+        finally
+        {
+            // A provider that failed (its entry stays for Repair) does not leave the ports forwarded and the names
+            // resolving of a container that no longer runs.
+            ScheduleNetworkTeardown(record);
+        }
         if (Directory.Exists(RunDir(id))) File.Delete(Path.Combine(RunDir(id), "pid"));
     }
 

@@ -11,7 +11,7 @@ public sealed partial class ImageImporter
 {
     /// <summary>Layers worked on at once. Each has a reading thread (network or archive, SHA-256, the blob's file) and
     /// an unpacking one (inflate, diff id, files); four keep two cores busy while one layer waits on the network.</summary>
-    private static int LayerConcurrency => Math.Max(4, Environment.ProcessorCount);
+    private static int LayerConcurrency => Math.Clamp(Environment.ProcessorCount, 4, 8);
 
     private sealed record LayerInput(Func<CancellationToken, Stream> Open, Digest? ExpectedBlob, long? ExpectedSize, string? MediaType, long ProgressTotal, string Label)
     {

@@ -75,16 +75,31 @@ public sealed partial class ContainerManager
     /// is still doing (they are not leaks), then removes what the ledger names for containers nobody uses and is still
     /// there (a namespace left pinned by a killed session, a veth whose namespace something else still holds).
     /// </summary>
-    private List<string> RepairNetworkLedger(Func<string, bool> inUse)
+    private List<string> RepairNetworkLedger(Func<string, bool> inUse, TimeSpan settle)
     {
-        var left = SettleNetworkTeardown(inUse, TimeSpan.FromSeconds(2));
+        var left = SettleNetworkTeardown(inUse, settle);
         var removed = new List<string>();
         // Namespaces first: unpinning one lets the kernel take its veths along.
         foreach (var o in left.OrderBy(o => o.Kind == NetnsObjects.KindName ? 0 : 1))
         {
             if (o.Kind == NetnsObjects.KindName && RunOfAnotherRoot(o.ContainerId)) continue;
-            if (Networks.RemovePending(o)) removed.Add(Describe(o));
+            if (RemovePendingIfUnused(o)) removed.Add(Describe(o));
         }
         return removed;
+    }
+
+    /// <summary>
+    /// A pending network object removed under its container's lock, and only if the record read under it says
+    /// nothing runs: <paramref name="o"/> came from a look taken before (and a settle wait after) it, and a start
+    /// that finished meanwhile owns its namespace and veth again.
+    /// </summary>
+    private bool RemovePendingIfUnused(HostObject o)
+    {
+        string lockFile = Path.Combine(ContainerDir(o.ContainerId), "lock");
+        bool hasLock = File.Exists(lockFile);
+        using var held = hasLock ? FileLock.TryAcquire(lockFile, exclusive: true) : null;
+        if (hasLock && held is null) return false; // being started, stopped or removed right now
+        if (store.ById(o.ContainerId) is { State: ContainerState.Running or ContainerState.Paused or ContainerState.Restarting }) return false;
+        return Networks.RemovePending(o);
     }
 }

@@ -159,7 +159,11 @@ public sealed partial class ContainerManager
     /// exited), then removes host objects nothing accounts for: our veths and bridges, network namespace files of
     /// containers that are not running, idle DNS servers, and rules of removed containers. Returns what it removed.
     /// </summary>
-    public IReadOnlyList<string> Repair(bool rewriteFirewall = true)
+    /// <param name="rewriteFirewall">Rewrite the firewall rules from the database (not at module import).</param>
+    /// <param name="settle">How long pending network teardowns are given to finish before what is left is removed:
+    /// none at module import (a session must not wait for another's teardown; removing a veth the kernel is still
+    /// taking down is harmless), two seconds for Repair-ContainerState, which reports what it removed.</param>
+    public IReadOnlyList<string> Repair(bool rewriteFirewall = true, TimeSpan? settle = null)
     {
         // One read of the store after reconciling, not one query per veth or namespace file looked at.
         var records = store.All();
@@ -167,7 +171,7 @@ public sealed partial class ContainerManager
             .Where(r => r.State is ContainerState.Running or ContainerState.Paused).Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
         bool InUse(string id) => active.Contains(id) || LockHeld(id);
         // The ledger's pending teardowns first: what the kernel is still taking down is not a leftover.
-        var removed = RepairNetworkLedger(InUse);
+        var removed = RepairNetworkLedger(InUse, settle ?? TimeSpan.FromSeconds(2));
         removed.AddRange(Networks.Repair(InUse, rewriteFirewall));
         // Container directories of killed creations and removals that no record accounts for.
         var known = store.All().Select(r => r.Id).ToHashSet(StringComparer.Ordinal);

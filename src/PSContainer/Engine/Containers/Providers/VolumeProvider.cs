@@ -147,9 +147,11 @@ public sealed class VolumeProvider
             if (c != 0) throw new EngineException("VolumeCopyFailed", ErrorKind.WriteError, volume, $"Copying {destination} of the image into volume {volume} failed: {err.Trim()}");
             return;
         }
-        // Copied beside _data and renamed over it, so a kill leaves either the empty volume (copied again next
-        // start) or the whole copy, never half of it; the copy in progress is in the ledger until it is renamed.
-        string tmp = Path.Combine(volumes.DirOf(volume), "copy-in-progress");
+        // Copied beside _data and renamed over it in one rename(2), so a kill leaves either the empty volume (copied
+        // again next start) or the whole copy, never half of it nor neither; the copy in progress is in the ledger
+        // until it is renamed. One name per container: a stale entry of another container's killed start, removed by
+        // Repair, never deletes the tree this copy is filling.
+        string tmp = Path.Combine(volumes.DirOf(volume), "copy-in-progress-" + containerId);
         var entry = new HostObject(containerId, CopyKind, tmp, default);
         ledger.RemoveWith(Kinds, entry);
         ledger.Record(containerId, CopyKind, tmp);
@@ -158,8 +160,7 @@ public sealed class VolumeProvider
             var (code, _, stderr) = ProcessSpawner.Run("/bin/cp", ["/bin/cp", "-a", "--", source, tmp], env, TimeSpan.FromMinutes(30));
             if (code != 0)
                 throw new EngineException("VolumeCopyFailed", ErrorKind.WriteError, volume, $"Copying {destination} of the image into volume {volume} failed: {stderr.Trim()}");
-            Directory.Delete(data);
-            Directory.Move(tmp, data);
+            Native.Sys.Rename(tmp, data);
         }
         finally
         {
