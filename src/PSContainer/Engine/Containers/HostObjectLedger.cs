@@ -55,9 +55,25 @@ public interface IHostObjectProvider
 /// </summary>
 public sealed class HostObjectLedger(StateDb db)
 {
+    /// <summary>
+    /// Kinds whose objects a reboot takes away (mounts, cgroups, veths and namespaces, and the address a veth held):
+    /// their entries are written without waiting for the disk (<see cref="StateDb.WriteRelaxed"/>). A killed session
+    /// still leaves the entry (the WAL is written before the commit returns), which is what record-before-make is for;
+    /// only a power cut can lose it, and that takes the object too. Directories and layer copies outlive a reboot, so
+    /// theirs are durable.
+    /// </summary>
+    private static bool GoneAtReboot(string kind) => kind is Cgroups.CgroupProvider.KindName or Providers.MountProvider.KindName
+        or Providers.VolumeMountProvider.KindName or Networks.NetnsObjects.KindName or Networks.VethObjects.KindName or Networks.LeaseObjects.KindName;
+
+    private void Write(bool relaxed, Action<Microsoft.Data.Sqlite.SqliteConnection, Microsoft.Data.Sqlite.SqliteTransaction> work)
+    {
+        if (relaxed) db.WriteRelaxed(work);
+        else db.Write(work);
+    }
+
     public void Record(string containerId, string kind, string name, string? payload = null)
     {
-        db.Write((c, tx) => c.Execute(tx,
+        Write(GoneAtReboot(kind), (c, tx) => c.Execute(tx,
             "INSERT INTO host_objects(container_id, kind, name, recorded, payload) VALUES($c, $k, $n, $t, $p) " +
             "ON CONFLICT(container_id, kind, name) DO UPDATE SET payload = $p",
             ("$c", containerId), ("$k", kind), ("$n", name), ("$t", DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture)),
@@ -65,7 +81,7 @@ public sealed class HostObjectLedger(StateDb db)
         CrashPoint.At(kind + "-after-record");
     }
 
-    public void Forget(HostObject o) => db.Write((c, tx) => c.Execute(tx,
+    public void Forget(HostObject o) => Write(GoneAtReboot(o.Kind), (c, tx) => c.Execute(tx,
         "DELETE FROM host_objects WHERE container_id = $c AND kind = $k AND name = $n",
         ("$c", o.ContainerId), ("$k", o.Kind), ("$n", o.Name)));
 
@@ -105,7 +121,8 @@ public sealed class HostObjectLedger(StateDb db)
     /// <summary>Several objects of one container recorded in one transaction (a provider that makes a few at once),
     /// with <paramref name="alongside"/>, the provider's own change that belongs with them, in the same one.</summary>
     public void RecordAll(string containerId, IReadOnlyList<(string Kind, string Name)> objects,
-        Action<Microsoft.Data.Sqlite.SqliteConnection, Microsoft.Data.Sqlite.SqliteTransaction>? alongside = null) => db.Write((c, tx) =>
+        Action<Microsoft.Data.Sqlite.SqliteConnection, Microsoft.Data.Sqlite.SqliteTransaction>? alongside = null) =>
+        Write(alongside is null && objects.All(o => GoneAtReboot(o.Kind)), (c, tx) =>
     {
         string now = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture);
         foreach (var (kind, name) in objects)
@@ -118,7 +135,7 @@ public sealed class HostObjectLedger(StateDb db)
     public void ForgetAll(IReadOnlyList<HostObject> objects)
     {
         if (objects.Count == 0) return;
-        db.Write((c, tx) => ForgetIn(c, tx, objects));
+        Write(objects.All(o => GoneAtReboot(o.Kind)), (c, tx) => ForgetIn(c, tx, objects));
     }
 
     /// <summary>Forgets entries inside a caller's transaction (a provider folding the forgetting into its own write).</summary>
