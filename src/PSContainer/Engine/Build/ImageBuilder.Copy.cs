@@ -68,7 +68,11 @@ public sealed partial class ImageBuilder
                 }
                 else StageTree(source.HostPath!, target, from is null, staged, stage, i.Line, new());
             }
-            FixOwnership(state, stage, destination, intoDirectory, staged, owner, chmod);
+            var first = sources[0];
+            var newDirectories = first.Extract ? NewDirectoryOwner.None
+                : first.HostPath is { } firstHost && Directory.Exists(firstHost) && new FileInfo(firstHost).LinkTarget is null ? NewDirectoryOwner.Destination
+                : NewDirectoryOwner.AllNew;
+            FixOwnership(state, stage, destination, intoDirectory, staged, owner, chmod, newDirectories);
             string layer = Path.Combine(temp, "layer.tar");
             WriteStagedLayer(stage, layer);
             CommitLayer(state, key, layer, $"{i.Keyword} {i.Arguments} # buildkit");

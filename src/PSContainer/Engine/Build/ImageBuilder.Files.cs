@@ -27,7 +27,7 @@ public sealed partial class ImageBuilder
     /// has them, and are root's 0755 where the copy makes them.
     /// </summary>
     private void FixOwnership(StageState state, string stage, string destination, bool intoDirectory, List<StagedEntry> staged,
-        (uint Uid, uint Gid)? owner, uint? chmod)
+        (uint Uid, uint Gid)? owner, uint? chmod, NewDirectoryOwner newDirectories = NewDirectoryOwner.Destination)
     {
         using var root = RootedDirectory.Open(stage);
         foreach (var entry in staged)
@@ -55,7 +55,13 @@ public sealed partial class ImageBuilder
             }
             else
             {
-                var who = n == depth && intoDirectory && owner is { } o ? o : (0u, 0u);
+                bool owned = newDirectories switch
+                {
+                    NewDirectoryOwner.AllNew => n > 0,
+                    NewDirectoryOwner.Destination => n == depth && intoDirectory,
+                    _ => false,
+                };
+                var who = owned && owner is { } o ? o : (0u, 0u);
                 parent.SetOwner(name, who.Item1, who.Item2);
                 parent.SetMode(name, 0x1ED);
                 // A directory the copy makes gets the build's fixed time, not the time it was staged, so the same
@@ -73,6 +79,14 @@ public sealed partial class ImageBuilder
             parent.SetTimes(Path.GetFileName(relative), modified, modified);
         }
     }
+
+    /// <summary>
+    /// Which directories a copy makes on the way to its destination get the copy's owner, as docker's classic builder
+    /// gives it: a file source makes every missing parent as the --chown owner (MkdirAllAndChownNew of the file's
+    /// directory); a directory source makes the parents as root and chowns only the destination it made; a tar ADD
+    /// unpacks into directories root makes. The first source decides: the later ones find the directories there.
+    /// </summary>
+    private enum NewDirectoryOwner { None, Destination, AllNew }
 
     /// <summary>
     /// The time of what a build makes rather than copies (directories on the way to a destination, heredoc files):

@@ -246,11 +246,14 @@ public sealed partial class ImageBuilder
                 state.Config["author"] = ShellWords.Word(text, _ => null, escape);
                 break;
             case "CMD":
-                state.Run["Cmd"] = Strings(CommandOf(state, i));
+                var cmd = CommandOf(state, i);
+                state.Run["Cmd"] = Strings(cmd);
+                if (cmd.Count > 0) state.CmdSet = true;
                 break;
             case "ENTRYPOINT":
                 state.Run["Entrypoint"] = Strings(CommandOf(state, i));
-                state.Run.Remove("Cmd"); // an ENTRYPOINT resets the base image's CMD
+                // An ENTRYPOINT resets the CMD the base image (or an earlier stage) gave, not one this stage set.
+                if (!state.CmdSet) state.Run.Remove("Cmd");
                 break;
             case "SHELL":
                 if (i.Json is not { Count: > 0 } shell)

@@ -19,6 +19,8 @@ public sealed class StageState
     public Dictionary<string, string?> Args { get; } = new(StringComparer.Ordinal);
     public List<string> Shell { get; set; } = ["/bin/sh", "-c"];
     public string? ImageId { get; set; }
+    /// <summary>A CMD of this stage set a command: a later ENTRYPOINT keeps it (docker resets only the base image's CMD).</summary>
+    public bool CmdSet { get; set; }
     /// <summary>The time history entries get: SOURCE_DATE_EPOCH when the build gives it (reproducible image ids), else now.</summary>
     public DateTimeOffset? FixedTime { get; init; }
     public DateTimeOffset Now => FixedTime ?? DateTimeOffset.UtcNow;
