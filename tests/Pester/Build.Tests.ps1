@@ -170,6 +170,34 @@ Describe 'the build cache' {
         Invoke-InImage 'pester/change:2' 'cat /b.txt' | Should -Be 'b2'
     }
 
+    It 'counts the steps a build took from the cache, and when last (docker system df -v USAGE and LAST USED)' {
+        $ctx = New-Context 'usage' "FROM pester/build-base:1`nCOPY usage.txt /usage.txt`n" @{ 'usage.txt' = 'counted' }
+        $null = Build-ContainerImage $ctx -Tag 'pester/usage:1' -Network none
+        $engine = [PSContainer.Engine.ContainerEngine]::ForEnvironment()
+        $step = { @([PSContainer.Engine.Services.BuildCacheRecords]::Read($engine).Records | Where-Object Description -Like 'COPY usage.txt /usage.txt*') }
+        $made = & $step
+        $made.Count | Should -Be 1
+        $made[0].UsageCount | Should -Be 0
+        $made[0].LastUsedAt | Should -BeNullOrEmpty
+        $start = [DateTime]::UtcNow.AddSeconds(-1)
+        $null = Build-ContainerImage $ctx -Tag 'pester/usage:2' -Network none
+        $null = Build-ContainerImage $ctx -Tag 'pester/usage:3' -Network none
+        $used = & $step
+        $used[0].UsageCount | Should -Be 2
+        $used[0].LastUsedAt | Should -BeGreaterThan $start
+    }
+
+    It 'rebuilds a COPY whose sources changed only in which files are hard links of each other' {
+        $ctx = New-Context 'links' "FROM pester/build-base:1`nCOPY d /d/`n" @{ 'd/x' = 'same'; 'd/y' = 'same' }
+        $null = Build-ContainerImage $ctx -Tag 'pester/links:1' -Network none
+        Invoke-InImage 'pester/links:1' 'stat -c %h /d/x' | Should -Be '1'
+        Remove-Item (Join-Path $ctx 'd/y')
+        & ln (Join-Path $ctx 'd/x') (Join-Path $ctx 'd/y')
+        $log = Build-ContainerImage $ctx -Tag 'pester/links:2' -Network none -Verbose 4>&1
+        ($log | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -match 'COPY d' }).Message | Should -Not -Match '\(cached\)'
+        Invoke-InImage 'pester/links:2' 'stat -c %h /d/x' | Should -Be '2'
+    }
+
     It 'is shown by Get-ContainerDiskUsage and emptied by Remove-ContainerBuildCache' {
         $row = Get-ContainerDiskUsage | Where-Object Type -eq 'BuildCache'
         $row.TotalCount | Should -BeGreaterThan 0

@@ -208,6 +208,20 @@ RUN --mount=type=secret,id=absent test -e /run/secrets/absent && echo mounted > 
         $runs | ForEach-Object { $_.Message | Should -Match '\(cached\)' }
     }
 
+    It 'takes a secret from an environment variable (id=ID,env=NAME) and leaves no copy of it' {
+        $env:PSC_BUILD_TEST_SECRET = $script:secretText
+        try {
+            $null = Build-ContainerImage $script:secretCtx -Tag 'pester/secret:env' -Network none -NoCache -ErrorAction Stop -Secret 'id=token,env=PSC_BUILD_TEST_SECRET', "id=cfg,src=$script:cfgFile"
+        }
+        finally { Remove-Item Env:PSC_BUILD_TEST_SECRET }
+        Invoke-InImage 'pester/secret:env' 'cat /secret-size.txt' | Should -Be "$($script:secretText.Length)"
+        $found = & grep -rl --binary-files=text -F $script:secretText $script:state.Root 2>$null
+        $found | Should -BeNullOrEmpty -Because 'the file the value was written to lives only as long as the build'
+        Get-BuildLeftover | Should -BeNullOrEmpty
+        Build-ContainerImage $script:secretCtx -Network none -Secret 'id=token,env=PSC_BUILD_TEST_UNSET' -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'SecretNotFound,*'
+    }
+
     It 'is a clear error naming the line when a required secret is not given' {
         $null = Assert-BuildError $script:secretCtx 'SecretNotFound' 3 @{ Secret = @{ token = $script:secretFile }; NoCache = $true }
     }

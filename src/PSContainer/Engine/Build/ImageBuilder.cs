@@ -32,6 +32,7 @@ public sealed partial class ImageBuilder
     private BuildPlatform targetPlatform = BuildPlatform.Host;
     private Dictionary<string, string> platformArgs = [];
     private int step, steps;
+    private Dictionary<string, string> secrets = [];
 
     public ImageBuilder(ContainerManager containers, ImageStore images, StatePaths paths, ImagePull pull)
     {
@@ -69,8 +70,11 @@ public sealed partial class ImageBuilder
         var needed = BuildStages.Needed(all, options.Target?.ToLowerInvariant());
         steps = needed.Sum(s => 1 + s.Instructions.Count);
         fileDigests = FileDigestCache.Load(cache, trust: !options.NoCache);
+        string? secretValues = null;
         try
         {
+            secrets = new Dictionary<string, string>(options.Secrets, StringComparer.Ordinal);
+            if (options.SecretValues.Count > 0) secretValues = WriteSecretValues(secrets);
             StageState? last = null;
             foreach (var stage in needed)
             {
@@ -81,8 +85,31 @@ public sealed partial class ImageBuilder
         }
         finally
         {
+            if (secretValues is not null) Storage.LayerStore.DeleteTree(secretValues);
             fileDigests.Save(paths.Temp);
         }
+    }
+
+    /// <summary>
+    /// The secrets given by value as files (mode 0400 in a 0700 directory of this build's temporaries, which the sweep of
+    /// a killed build's temporaries removes too), added to <paramref name="into"/>; returns the directory.
+    /// </summary>
+    private string WriteSecretValues(Dictionary<string, string> into)
+    {
+        string dir = TempPath("build-secrets");
+        Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        foreach (var (id, value) in options.SecretValues)
+        {
+            string file = Path.Combine(dir, BuildSecret.CheckId(id));
+            using (var stream = new FileStream(file, new FileStreamOptions
+                   {
+                       Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                   }))
+                stream.Write(System.Text.Encoding.UTF8.GetBytes(value));
+            File.SetUnixFileMode(file, UnixFileMode.UserRead);
+            into[id] = file;
+        }
+        return dir;
     }
 
     private static List<ImageReference> ParseTags(IReadOnlyList<string> tags)
@@ -318,7 +345,10 @@ public sealed partial class ImageBuilder
         }
         string key = BuildCache.Key(state.CacheKey, "FINAL");
         if (!options.NoCache && state.ImageId is null && cache.Lookup(key) is { } cachedId && images.Find(cachedId) is { } cachedImage)
+        {
             state.ImageId = cachedImage.Id;
+            cache.Used(key);
+        }
         ContainerImage image;
         if (state.ImageId is { } id)
         {
@@ -337,6 +367,7 @@ public sealed partial class ImageBuilder
         state.Adopt(images, image);
         state.Shell = state.Run["Shell"] is JsonArray shell ? shell.Select(s => s!.GetValue<string>()).ToList() : state.Shell;
         state.CacheKey = key;
+        cache.Used(key);
         return true;
     }
 
