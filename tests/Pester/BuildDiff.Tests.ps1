@@ -230,7 +230,7 @@ BeforeAll {
         if ($Target) { $arguments += '--target', $Target }
         $env:DOCKER_BUILDKIT = '0'
         try { $o = & docker @arguments $Context 2>&1 } finally { Remove-Item Env:DOCKER_BUILDKIT }
-        $LASTEXITCODE | Should -Be 0 -Because "docker build of $Tag: $($o -join "`n")"
+        $LASTEXITCODE | Should -Be 0 -Because "docker build of ${Tag}: $($o -join "`n")"
     }
 
     function Build-Here([string]$Context, [string]$Tag, [hashtable]$BuildArg, [string]$Target) {

@@ -131,6 +131,20 @@ COPY --from=gen /out/*/d.txt /deep/
         Get-BuildLeftover | Should -BeNullOrEmpty
     }
 
+    It 'copies out only the root entries a wildcard in the first path part matches' {
+        $ctx = New-Context 'glob-root' @'
+FROM pester/steps-base:1 AS gen
+RUN echo 1 > /a.txt && echo 2 > /b.txt && mkdir /c.txt.d && echo 3 > /c.txt.d/x && echo 4 > /keep.log && rm /a.txt && echo 5 > /a.txt
+FROM pester/steps-base:1
+COPY --from=gen /*.txt /rootglob/
+COPY --from=gen /[ab].* /classes/
+'@
+        $null = Build-ContainerImage $ctx -Tag 'pester/glob-root:1' -Network none -ErrorAction Stop
+        Invoke-InImage 'pester/glob-root:1' 'ls /rootglob | tr "\n" " "; echo; ls /classes | tr "\n" " "; echo; cat /rootglob/a.txt' |
+            Should -Be "a.txt b.txt `na.txt b.txt `n5"
+        Get-BuildLeftover | Should -BeNullOrEmpty
+    }
+
     It 'resolves a relative source from the root of the stage, as docker build does, not from a WORKDIR' {
         $ctx = New-Context 'from-relative' @'
 FROM pester/steps-base:1 AS gen

@@ -251,7 +251,17 @@ public sealed partial class ImageBuilder
         string root;
         try
         {
-            root = CopyPathOut(image, from, prefix, into, line);
+            if (literal > 0) root = CopyPathOut(image, from, prefix, into, line);
+            else
+            {
+                // A wildcard in the first part (/*.txt): only the root entries it matches are copied out, not the
+                // stage's whole file system.
+                var first = DockerIgnore.Compile(parts[0], line);
+                var names = RootNames(image).Where(n => first.IsMatch(n)).Select(n => "/" + n).ToList();
+                if (names.Count == 0) throw new DockerfileException("SourceNotFound", line, $"nothing at the root matches {parts[0]}.", ErrorKind.ObjectNotFound);
+                CopyPathsOut(image, from, names, into, line);
+                root = into;
+            }
         }
         catch (DockerfileException e) when (e.ErrorId == "SourceNotFound")
         {
@@ -264,20 +274,31 @@ public sealed partial class ImageBuilder
     }
 
     /// <summary>Copies one path of an image to <paramref name="into"/> (owners, modes, times and hard links kept) through a container that never starts.</summary>
-    private string CopyPathOut(Images.ContainerImage image, string from, string containerPath, string into, int line)
+    private string CopyPathOut(Images.ContainerImage image, string from, string containerPath, string into, int line) =>
+        CopyPathsOut(image, from, [containerPath], into, line)[0];
+
+    /// <summary>Copies paths of an image into <paramref name="into"/> through one container that never starts; their destinations.</summary>
+    private List<string> CopyPathsOut(Images.ContainerImage image, string from, IReadOnlyList<string> containerPaths, string into, int line)
     {
         string id = containers.Create(new ContainerOptions
         {
             Image = image.Id, Name = "build-" + Guid.NewGuid().ToString("N")[..16], Entrypoint = ["/bin/true"], Network = "none",
             Labels = BuildContainers.Labels("copy"),
         }).Id;
+        string current = "";
         try
         {
-            return containers.CopyFromContainer(id, containerPath, into, new CopyOptions { Archive = true, Cancel = options.Cancel }).Destination;
+            var copied = new List<string>();
+            foreach (string containerPath in containerPaths)
+            {
+                current = containerPath;
+                copied.Add(containers.CopyFromContainer(id, containerPath, into, new CopyOptions { Archive = true, Cancel = options.Cancel }).Destination);
+            }
+            return copied;
         }
         catch (EngineException e) when (e.Kind == ErrorKind.ObjectNotFound)
         {
-            throw new DockerfileException("SourceNotFound", line, $"--from={from}: {containerPath} is not in that stage's file system.", ErrorKind.ObjectNotFound, e);
+            throw new DockerfileException("SourceNotFound", line, $"--from={from}: {current} is not in that stage's file system.", ErrorKind.ObjectNotFound, e);
         }
         finally
         {

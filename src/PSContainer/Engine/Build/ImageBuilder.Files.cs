@@ -14,6 +14,16 @@ public sealed partial class ImageBuilder
         return lowers.Count == 0 || path == "/" ? (lowers.Count == 0 ? null : lowers[0]) : UpperLayer.LowerPath(lowers, path);
     }
 
+    /// <summary>The names at the root of an image's merged file system: every layer's, less what a higher layer whites out.</summary>
+    private List<string> RootNames(Images.ContainerImage image)
+    {
+        var lowers = images.LayersOf(image.Id).OrderByDescending(l => l.Position).Select(l => images.Layers.DiffOf(l.ChainId)).ToList();
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (string layer in lowers.Where(Directory.Exists))
+            foreach (string entry in Directory.EnumerateFileSystemEntries(layer)) names.Add(Path.GetFileName(entry));
+        return names.Where(n => !n.StartsWith(".wh.", StringComparison.Ordinal) && UpperLayer.LowerPath(lowers, "/" + n) is not null).ToList();
+    }
+
     private static FileStat? StatOf(string hostPath)
     {
         using var dir = RootedDirectory.Open(Path.GetDirectoryName(hostPath.TrimEnd('/')) ?? "/");

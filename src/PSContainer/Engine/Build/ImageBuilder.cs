@@ -74,7 +74,7 @@ public sealed partial class ImageBuilder
         try
         {
             secrets = new Dictionary<string, string>(options.Secrets, StringComparer.Ordinal);
-            if (options.SecretValues.Count > 0) secretValues = WriteSecretValues(secrets);
+            if (options.SecretValues.Count > 0) WriteSecretValues(secretValues = TempPath("build-secrets"), secrets);
             StageState? last = null;
             foreach (var stage in needed)
             {
@@ -85,18 +85,17 @@ public sealed partial class ImageBuilder
         }
         finally
         {
-            if (secretValues is not null) Storage.LayerStore.DeleteTree(secretValues);
+            if (secretValues is not null && Directory.Exists(secretValues)) Storage.LayerStore.DeleteTree(secretValues);
             fileDigests.Save(paths.Temp);
         }
     }
 
     /// <summary>
     /// The secrets given by value as files (mode 0400 in a 0700 directory of this build's temporaries, which the sweep of
-    /// a killed build's temporaries removes too), added to <paramref name="into"/>; returns the directory.
+    /// a killed build's temporaries removes too) under <paramref name="dir"/>, added to <paramref name="into"/>.
     /// </summary>
-    private string WriteSecretValues(Dictionary<string, string> into)
+    private void WriteSecretValues(string dir, Dictionary<string, string> into)
     {
-        string dir = TempPath("build-secrets");
         Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         foreach (var (id, value) in options.SecretValues)
         {
@@ -109,7 +108,6 @@ public sealed partial class ImageBuilder
             File.SetUnixFileMode(file, UnixFileMode.UserRead);
             into[id] = file;
         }
-        return dir;
     }
 
     private static List<ImageReference> ParseTags(IReadOnlyList<string> tags)
