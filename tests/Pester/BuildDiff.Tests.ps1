@@ -6,13 +6,13 @@
 # names are one file, content hashes). Only what the classic builder of 20.10 knows: no heredocs, --chmod or --mount.
 
 BeforeDiscovery {
-    # Each case: Name; Slug (names its context and tags); Dockerfile; Files (relative path = text); Base (a Dockerfile
+    # Each case: Name; Slug (names its context and tags); Dockerfile; ContextFiles (relative path = text); Base (a Dockerfile
     # built first, in both, as pester/diff-<Slug>-base:1, which Dockerfile names); BuildArg; Target; Prepare (gets the
-    # context directory, for what Files cannot say: tars, hard links, owners).
+    # context directory, for what ContextFiles cannot say: tars, hard links, owners).
     $script:cases = @(
         @{
             Name = 'multi-stage with hard links, setuid, whiteouts and --chown'; Slug = 'classic'
-            Files = @{ 'app/config.ini' = "key=value`n"; 'app/remove-me.txt' = 'gone'; 'app/sub/deep.txt' = 'deep' }
+            ContextFiles = @{ 'app/config.ini' = "key=value`n"; 'app/remove-me.txt' = 'gone'; 'app/sub/deep.txt' = 'deep' }
             # Hard links in the context (kept by COPY) besides the one the builder stage's RUN makes (kept by COPY --from).
             Prepare = { param($ctx) & ln (Join-Path $ctx 'app/sub/deep.txt') (Join-Path $ctx 'app/sub/deep-link.txt') }
             Dockerfile = @'
@@ -38,7 +38,7 @@ CMD ["-c", "cat /app/out.txt"]
         }
         @{
             Name = 'ADD of a local tar, a .tar.gz, a plain file and a directory'; Slug = 'add'
-            Files = @{ 'plain.txt' = "plain`n"; 'dir/a.txt' = 'a' }
+            ContextFiles = @{ 'plain.txt' = "plain`n"; 'dir/a.txt' = 'a' }
             # Entries with their own owners and modes, a setuid file, a symlink and a hard link; a tar inside a
             # directory source is copied, not unpacked.
             Prepare = {
@@ -69,7 +69,7 @@ ADD dir/ /opt/dir/
         }
         @{
             Name = 'ARG from -BuildArg and ARG defaults in ENV, WORKDIR, COPY and RUN'; Slug = 'arg'
-            Files = @{ 'default.txt' = 'default'; 'chosen.txt' = 'chosen'; 'given.txt' = 'given' }
+            ContextFiles = @{ 'default.txt' = 'default'; 'chosen.txt' = 'chosen'; 'given.txt' = 'given' }
             BuildArg = @{ GIVEN = 'given'; FILE = 'chosen.txt' }
             Dockerfile = @'
 ARG BASE=pester/build-base:1
@@ -118,7 +118,7 @@ ENTRYPOINT ["/bin/echo", "reset"]
         }
         @{
             Name = 'ONBUILD triggers of a parent image run in the child'; Slug = 'onbuild'
-            Files = @{ 'marker.txt' = "marker`n" }
+            ContextFiles = @{ 'marker.txt' = "marker`n" }
             Base = @'
 FROM pester/build-base:1
 ONBUILD COPY marker.txt /marker.txt
@@ -142,7 +142,7 @@ RUN mkdir /root && chmod 700 /root && rm -rf /usr/bin && echo w > /opt/again/w
         }
         @{
             Name = 'COPY --chown by name, USER name:group, WORKDIR made under a USER'; Slug = 'owners'
-            Files = @{ 'app/a.txt' = 'a'; 'app/sub/b.txt' = 'b'; 'one.txt' = 'one' }
+            ContextFiles = @{ 'app/a.txt' = 'a'; 'app/sub/b.txt' = 'b'; 'one.txt' = 'one' }
             Dockerfile = @'
 FROM pester/build-base:1
 COPY --chown=nobody:nogroup app/ /srv/app/
@@ -206,6 +206,11 @@ LABEL stage=after
 '@
         }
     )
+    # Every case has every key (the tests run under strict mode).
+    foreach ($case in $script:cases) {
+        foreach ($key in 'ContextFiles', 'Prepare', 'Base', 'BuildArg', 'Target') { if (-not $case.ContainsKey($key)) { $case[$key] = $null } }
+        if (-not $case.ContextFiles) { $case.ContextFiles = @{} }
+    }
 }
 
 BeforeAll {
@@ -240,18 +245,27 @@ BeforeAll {
         Build-ContainerImage @params
     }
 
+    function Get-Field($Object, [string]$Name) {
+        <# A property that may be absent (strict mode): null when the object or the property is missing. #>
+        if ($null -eq $Object) { return $null }
+        $p = $Object.PSObject.Properties[$Name]
+        if ($p) { $p.Value } else { $null }
+    }
+
     function ConvertTo-ConfigLine {
         <# One line per compared config field; null, absent and empty are the same (docker writes OnBuild: [] or null). #>
         param($Config)
         foreach ($field in 'Env', 'Cmd', 'Entrypoint', 'WorkingDir', 'User', 'StopSignal', 'Shell', 'OnBuild') {
-            "${field}: " + (@($Config.$field | Where-Object { $null -ne $_ }) -join ' | ')
+            "${field}: " + (@(Get-Field $Config $field | Where-Object { $null -ne $_ }) -join ' | ')
         }
         foreach ($field in 'ExposedPorts', 'Volumes') {
-            "${field}: " + (@($Config.$field.PSObject.Properties.Name | Sort-Object) -join ', ')
+            $value = Get-Field $Config $field
+            "${field}: " + $(if ($value) { @($value.PSObject.Properties.Name | Sort-Object) -join ', ' })
         }
-        'Labels: ' + (@($Config.Labels.PSObject.Properties | ForEach-Object { "$($_.Name)=$($_.Value)" } | Sort-Object) -join ', ')
-        $h = $Config.Healthcheck
-        'Healthcheck: ' + $(if ($h) { "$(@($h.Test) -join ' | ') interval=$([long]$h.Interval) timeout=$([long]$h.Timeout) start=$([long]$h.StartPeriod) retries=$([int]$h.Retries)" })
+        $labels = Get-Field $Config 'Labels'
+        'Labels: ' + $(if ($labels) { @($labels.PSObject.Properties | ForEach-Object { "$($_.Name)=$($_.Value)" } | Sort-Object) -join ', ' })
+        $h = Get-Field $Config 'Healthcheck'
+        'Healthcheck: ' + $(if ($h) { "$(@(Get-Field $h 'Test') -join ' | ') interval=$([long](Get-Field $h 'Interval')) timeout=$([long](Get-Field $h 'Timeout')) start=$([long](Get-Field $h 'StartPeriod')) retries=$([int](Get-Field $h 'Retries'))" })
     }
 
     function Get-ImageConfigLine([string]$Tag, [switch]$Docker) {
@@ -288,7 +302,7 @@ BeforeAll {
         }
         else {
             $pc = New-Container -Image $Tag -Network none
-            try { Export-Container $pc.Id -Path $tar } finally { Remove-Container $pc.Id -Force }
+            try { $null = Export-Container $pc.Id -Path $tar } finally { Remove-Container $pc.Id -Force }
         }
         Get-TreeListing $tar $Into
     }
@@ -310,10 +324,10 @@ Describe 'the same Dockerfile under docker build' {
             Set-ItResult -Skipped -Because "no private dockerd: $(if ($script:dockerd) { $script:dockerd.Reason } else { 'dockerd is not installed' })"
             return
         }
-        $ctx = New-Context "diff-$Slug" $Dockerfile $(if ($Files) { $Files } else { @{} })
+        $ctx = New-Context "diff-$Slug" $Dockerfile $ContextFiles
         if ($Prepare) { & $Prepare $ctx }
         if ($Base) {
-            $baseCtx = New-Context "diff-$Slug-base" $Base $(if ($Files) { $Files } else { @{} })
+            $baseCtx = New-Context "diff-$Slug-base" $Base $ContextFiles
             Build-UnderDocker $baseCtx "pester/diff-$Slug-base:1"
             $null = Build-Here $baseCtx "pester/diff-$Slug-base:1"
             Compare-Line (Get-ImageConfigLine "pester/diff-$Slug-base:1" -Docker) (Get-ImageConfigLine "pester/diff-$Slug-base:1") | Should -BeNullOrEmpty -Because 'the parent image''s config is docker''s'

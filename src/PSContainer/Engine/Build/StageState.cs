@@ -48,11 +48,13 @@ public sealed class StageState
 
     public string User => Run["User"]?.GetValue<string>() ?? "";
 
+    /// <summary>Sets a variable where it stands (docker keeps the order of Env: a new value replaces the old in place).</summary>
     public void SetEnv(string key, string value)
     {
         var env = Env;
-        env.RemoveAll(e => e == key || e.StartsWith(key + "=", StringComparison.Ordinal));
-        env.Add(key + "=" + value);
+        int at = env.FindIndex(e => e == key || e.StartsWith(key + "=", StringComparison.Ordinal));
+        if (at >= 0) env[at] = key + "=" + value;
+        else env.Add(key + "=" + value);
         Run["Env"] = new JsonArray(env.Select(e => (JsonNode)JsonValue.Create(e)!).ToArray());
     }
 
