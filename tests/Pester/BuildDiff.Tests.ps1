@@ -9,6 +9,14 @@ BeforeDiscovery {
     # Each case: Name; Slug (names its context and tags); Dockerfile; ContextFiles (relative path = text); Base (a Dockerfile
     # built first, in both, as pester/diff-<Slug>-base:1, which Dockerfile names); BuildArg; Target; Prepare (gets the
     # context directory, for what ContextFiles cannot say: tars, hard links, owners).
+    # One stage sets CMD then ENTRYPOINT (the CMD stays); the next, built from it, sets only ENTRYPOINT (the CMD goes).
+    $cmdStages = @'
+FROM pester/build-base:1 AS first
+CMD ["kept"]
+ENTRYPOINT /bin/echo entry
+FROM first
+ENTRYPOINT ["/bin/echo", "reset"]
+'@
     $script:cases = @(
         @{
             Name = 'multi-stage with hard links, setuid, whiteouts and --chown'; Slug = 'classic'
@@ -97,24 +105,12 @@ CMD echo from cmd
         }
         @{
             Name = 'CMD then ENTRYPOINT in one stage keeps the CMD'; Slug = 'cmd-kept'
-            Dockerfile = @'
-FROM pester/build-base:1 AS first
-CMD ["kept"]
-ENTRYPOINT /bin/echo entry
-FROM first
-ENTRYPOINT ["/bin/echo", "reset"]
-'@
+            Dockerfile = $cmdStages
             Target = 'first'
         }
         @{
             Name = 'ENTRYPOINT resets the CMD of the stage it is built from'; Slug = 'cmd-reset'
-            Dockerfile = @'
-FROM pester/build-base:1 AS first
-CMD ["kept"]
-ENTRYPOINT /bin/echo entry
-FROM first
-ENTRYPOINT ["/bin/echo", "reset"]
-'@
+            Dockerfile = $cmdStages
         }
         @{
             Name = 'ONBUILD triggers of a parent image run in the child'; Slug = 'onbuild'
