@@ -64,13 +64,22 @@ public sealed class BuildMountAndPlatformTests
     [InlineData("id=only", "only", "only")]
     public void Reads_secret_specs(string text, string id, string path)
     {
-        Assert.Equal((id, path), BuildSecret.Parse(text));
+        Assert.Equal((id, (string?)path, (string?)null), BuildSecret.Parse(text));
+    }
+
+    [Theory]
+    [InlineData("id=token,env=TOKEN", "token", "TOKEN")]
+    [InlineData("type=env,id=a,env=A_B", "a", "A_B")]
+    public void Reads_secret_specs_from_the_environment(string text, string id, string env)
+    {
+        Assert.Equal((id, (string?)null, (string?)env), BuildSecret.Parse(text));
     }
 
     [Theory]
     [InlineData("src=/tmp/t")]
     [InlineData("id=a/b,src=x")]
-    [InlineData("id=a,env=TOKEN")]
+    [InlineData("id=a,env=TOKEN,src=x")]
+    [InlineData("id=a,env=")]
     [InlineData("id=a,type=ssh")]
     public void Refuses_a_bad_secret_spec(string text)
     {

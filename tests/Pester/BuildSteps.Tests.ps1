@@ -115,6 +115,14 @@ DOC
     }
 }
 
+Describe 'COPY --chown with a user and no group' {
+    It 'gives the group id the user''s numeric id, as the Dockerfile reference says, not the user''s primary group' {
+        $ctx = New-Context 'chown-user-only' "FROM pester/steps-base:1`nRUN echo 'app:x:1234:4321::/:/bin/sh' >> /etc/passwd`nCOPY --chown=app f.txt /f.txt`nCOPY --chown=77 f.txt /g.txt`n" @{ 'f.txt' = 'x' }
+        $null = Build-ContainerImage $ctx -Tag 'pester/chown-user:1' -Network none -ErrorAction Stop
+        Invoke-InImage 'pester/chown-user:1' 'stat -c %u:%g /f.txt /g.txt' | Should -Be "1234:1234`n77:77"
+    }
+}
+
 Describe 'COPY --from with wildcards' {
     It 'copies what the pattern matches in the stage' {
         $ctx = New-Context 'glob' @'
@@ -128,6 +136,20 @@ COPY --from=gen /out/*/d.txt /deep/
         $null = Build-ContainerImage $ctx -Tag 'pester/glob:1' -Network none -ErrorAction Stop
         Invoke-InImage 'pester/glob:1' 'ls /globbed | tr "\n" " "; echo; ls /classes | tr "\n" " "; echo; cat /deep/d.txt' |
             Should -Be "a.txt b.txt `na.txt c.log `n4"
+        Get-BuildLeftover | Should -BeNullOrEmpty
+    }
+
+    It 'copies out only the root entries a wildcard in the first path part matches' {
+        $ctx = New-Context 'glob-root' @'
+FROM pester/steps-base:1 AS gen
+RUN echo 1 > /a.txt && echo 2 > /b.txt && mkdir /c.txt.d && echo 3 > /c.txt.d/x && echo 4 > /keep.log && rm /a.txt && echo 5 > /a.txt
+FROM pester/steps-base:1
+COPY --from=gen /*.txt /rootglob/
+COPY --from=gen /[ab].* /classes/
+'@
+        $null = Build-ContainerImage $ctx -Tag 'pester/glob-root:1' -Network none -ErrorAction Stop
+        Invoke-InImage 'pester/glob-root:1' 'ls /rootglob | tr "\n" " "; echo; ls /classes | tr "\n" " "; echo; cat /rootglob/a.txt' |
+            Should -Be "a.txt b.txt `na.txt b.txt `n5"
         Get-BuildLeftover | Should -BeNullOrEmpty
     }
 
@@ -245,6 +267,20 @@ RUN --mount=type=secret,id=absent test -e /run/secrets/absent && echo mounted > 
         $runs = @($log | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -match 'RUN ' })
         $runs.Count | Should -Be 3
         $runs | ForEach-Object { $_.Message | Should -Match '\(cached\)' }
+    }
+
+    It 'takes a secret from an environment variable (id=ID,env=NAME) and leaves no copy of it' {
+        $env:PSC_BUILD_TEST_SECRET = $script:secretText
+        try {
+            $null = Build-ContainerImage $script:secretCtx -Tag 'pester/secret:env' -Network none -NoCache -ErrorAction Stop -Secret 'id=token,env=PSC_BUILD_TEST_SECRET', "id=cfg,src=$script:cfgFile"
+        }
+        finally { Remove-Item Env:PSC_BUILD_TEST_SECRET }
+        Invoke-InImage 'pester/secret:env' 'cat /secret-size.txt' | Should -Be "$($script:secretText.Length)"
+        $found = & grep -rl --binary-files=text -F $script:secretText $script:state.Root 2>$null
+        $found | Should -BeNullOrEmpty -Because 'the file the value was written to lives only as long as the build'
+        Get-BuildLeftover | Should -BeNullOrEmpty
+        Build-ContainerImage $script:secretCtx -Network none -Secret 'id=token,env=PSC_BUILD_TEST_UNSET' -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'SecretNotFound,*'
     }
 
     It 'is a clear error naming the line when a required secret is not given' {

@@ -58,9 +58,10 @@ public sealed class BuildContainerImageCommand : PSContainerCmdlet
         string? file = File is null ? null : GetUnresolvedProviderPathFromPSPath(File);
         if (!ShouldProcess(context, $"Build image {string.Join(", ", Tag)}")) return;
         Dictionary<string, string> secrets;
+        var secretValues = new Dictionary<string, string>(StringComparer.Ordinal);
         try
         {
-            secrets = SecretFiles();
+            secrets = SecretFiles(secretValues);
         }
         catch (EngineException e)
         {
@@ -73,7 +74,7 @@ public sealed class BuildContainerImageCommand : PSContainerCmdlet
         var options = new BuildOptions
         {
             ContextDirectory = context, Dockerfile = file, Tags = Tag, BuildArgs = ToDictionary(BuildArg), Target = Target,
-            Labels = ToDictionary(Label), NoCache = NoCache, Pull = Pull, Platform = Platform, Network = Network, Secrets = secrets,
+            Labels = ToDictionary(Label), NoCache = NoCache, Pull = Pull, Platform = Platform, Network = Network, Secrets = secrets, SecretValues = secretValues,
             Progress = new QueueProgress(queue), Output = (line, stream) => queue.TryAdd(new OutputLine(line, stream)),
             Note = note => queue.TryAdd(new Note(note)), Cancel = cancel,
         };
@@ -118,8 +119,11 @@ public sealed class BuildContainerImageCommand : PSContainerCmdlet
         }
     }
 
-    /// <summary>-Secret as id to full host path (hashtables and id=..,src=.. strings, as docker build --secret takes them).</summary>
-    private Dictionary<string, string> SecretFiles()
+    /// <summary>
+    /// -Secret as id to full host path (hashtables and id=..,src=.. strings, as docker build --secret takes them); an
+    /// id=..,env=NAME secret goes to <paramref name="values"/> with the variable's value.
+    /// </summary>
+    private Dictionary<string, string> SecretFiles(Dictionary<string, string> values)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (object item in Secret)
@@ -129,8 +133,12 @@ public sealed class BuildContainerImageCommand : PSContainerCmdlet
                     result[BuildSecret.CheckId(e.Key.ToString() ?? "")] = GetUnresolvedProviderPathFromPSPath(e.Value?.ToString() ?? "");
             else
             {
-                var (id, path) = BuildSecret.Parse(item.ToString() ?? "");
-                result[id] = GetUnresolvedProviderPathFromPSPath(path);
+                var (id, path, env) = BuildSecret.Parse(item.ToString() ?? "");
+                if (env is null) result[id] = GetUnresolvedProviderPathFromPSPath(path!);
+                else
+                    values[id] = Environment.GetEnvironmentVariable(env)
+                                 ?? throw new EngineException("SecretNotFound", ErrorKind.ObjectNotFound, item.ToString(),
+                                     $"the secret '{id}' names the environment variable {env}, which is not set.");
             }
         }
         return result;

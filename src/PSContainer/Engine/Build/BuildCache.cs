@@ -8,17 +8,20 @@ namespace PSContainer.Engine.Build;
 /// The build cache, under build-cache/ in the state root. Keys chain like BuildKit's cache keys: a step's key is
 /// the hash of its parent's key, the instruction as it runs (variables expanded, flags, the ARG/ENV values RUN sees)
 /// and, for COPY and ADD, the content digest of what the sources are. An entry names the image that step made (an
-/// untagged image in the store); an entry whose image has since been removed is a miss. RUN --mount=type=cache
-/// directories live under build-cache/mounts/. Prune removes both.
+/// untagged image in the store); an entry whose image has since been removed is a miss. How often and when last a
+/// build took an entry's step from the cache is under build-cache/usage/ (docker system df -v's USAGE and LAST USED).
+/// RUN --mount=type=cache directories live under build-cache/mounts/. Prune removes all three.
 /// </summary>
 public sealed class BuildCache
 {
     private readonly string entries;
+    private readonly string usage;
 
     public BuildCache(StatePaths paths)
     {
         Directory = Path.Combine(paths.Root, "build-cache");
         entries = Path.Combine(Directory, "entries");
+        usage = Path.Combine(Directory, "usage");
         Mounts = Path.Combine(Directory, "mounts");
         Temp = paths.Temp;
     }
@@ -49,6 +52,27 @@ public sealed class BuildCache
         AtomicFile.Write(Path.Combine(entries, key), Encoding.UTF8.GetBytes(imageId), Temp);
     }
 
+    /// <summary>Counts a hit: a build took the entry's step from the cache now.</summary>
+    public void Used(string key)
+    {
+        var (count, _) = Usage(key);
+        System.IO.Directory.CreateDirectory(usage);
+        System.IO.Directory.CreateDirectory(Temp);
+        string text = (count + 1).ToString(System.Globalization.CultureInfo.InvariantCulture) + " "
+                      + DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        AtomicFile.Write(Path.Combine(usage, key), Encoding.UTF8.GetBytes(text), Temp);
+    }
+
+    /// <summary>How many times builds took an entry from the cache, and when last (null: never since it was made).</summary>
+    public (int Count, DateTime? LastUsed) Usage(string key)
+    {
+        string file = Path.Combine(usage, key);
+        if (!File.Exists(file)) return (0, null);
+        string[] parts = File.ReadAllText(file).Trim().Split(' ');
+        return parts.Length == 2 && int.TryParse(parts[0], out int count) && long.TryParse(parts[1], out long ms)
+            ? (count, DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime) : (0, null);
+    }
+
     /// <summary>Every entry (key, image id).</summary>
     public IReadOnlyList<(string Key, string ImageId)> Entries() =>
         !System.IO.Directory.Exists(entries) ? [] :
@@ -66,6 +90,7 @@ public sealed class BuildCache
     public void Clear()
     {
         if (System.IO.Directory.Exists(entries)) LayerStore.DeleteTree(entries);
+        if (System.IO.Directory.Exists(usage)) LayerStore.DeleteTree(usage);
         if (System.IO.Directory.Exists(Mounts)) LayerStore.DeleteTree(Mounts);
         File.Delete(Path.Combine(Directory, "file-digests.json"));
     }

@@ -22,6 +22,12 @@ public sealed class BuildOptions
     public string? Platform { get; init; }
     /// <summary>Secrets RUN --mount=type=secret,id=ID may mount: id to a host file. Never in a layer nor in a cache key.</summary>
     public IReadOnlyDictionary<string, string> Secrets { get; init; } = new Dictionary<string, string>();
+    /// <summary>
+    /// Secrets given by value (docker build --secret id=ID,env=NAME: the variable's value, read by the caller): each is
+    /// written to a file of the build's own temp directory (root-only) for the build's length. Never in a layer nor in
+    /// a cache key; an id here wins over the same id in <see cref="Secrets"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> SecretValues { get; init; } = new Dictionary<string, string>();
     /// <summary>The network RUN steps have: none, bridge (the default, as docker build's) or host.</summary>
     public string Network { get; init; } = "bridge";
     /// <summary>Step progress (the step number, how many, what it is).</summary>

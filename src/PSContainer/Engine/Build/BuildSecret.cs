@@ -1,14 +1,16 @@
 namespace PSContainer.Engine.Build;
 
 /// <summary>
-/// A build secret as docker build --secret writes it: "id=ID,src=PATH" (source= too; type=file is the only type),
-/// or "id=ID" alone, whose file is ./ID as BuildKit takes it. Relative paths are left to the caller to resolve.
+/// A build secret as docker build --secret writes it: "id=ID,src=PATH" (source= too), "id=ID,env=NAME" (the value of
+/// an environment variable, as BuildKit takes it), or "id=ID" alone, whose file is ./ID as BuildKit takes it.
+/// Relative paths and the variable's value are left to the caller to resolve.
 /// </summary>
 public static class BuildSecret
 {
-    public static (string Id, string Path) Parse(string text)
+    /// <summary>The id and either the file (Path) or the environment variable (Env) that holds the secret.</summary>
+    public static (string Id, string? Path, string? Env) Parse(string text)
     {
-        string? id = null, path = null;
+        string? id = null, path = null, env = null;
         foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             int eq = part.IndexOf('=');
@@ -17,15 +19,19 @@ public static class BuildSecret
             {
                 case "id": id = value; break;
                 case "src" or "source": path = value; break;
-                case "type" when value == "file": break;
+                case "env": env = value; break;
+                case "type" when value is "file" or "env": break;
                 default:
                     throw new EngineException("InvalidSecret", ErrorKind.InvalidArgument, text,
-                        $"'{text}' is not a secret: write id=ID,src=PATH (file secrets only; '{key}' is not supported).");
+                        $"'{text}' is not a secret: write id=ID,src=PATH or id=ID,env=NAME ('{key}' is not supported).");
             }
         }
+        if (env is not null && (path is not null || env.Length == 0))
+            throw new EngineException("InvalidSecret", ErrorKind.InvalidArgument, text,
+                $"'{text}' is not a secret: env= names one environment variable, and a secret has either src= or env=, not both.");
         if (string.IsNullOrEmpty(id) || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))
             throw new EngineException("InvalidSecret", ErrorKind.InvalidArgument, text, $"'{text}' needs id=ID (letters, digits, '_', '-', '.').");
-        return (id, string.IsNullOrEmpty(path) ? id : path);
+        return env is not null ? (id, null, env) : (id, string.IsNullOrEmpty(path) ? id : path, null);
     }
 
     /// <summary>Checks an id given in a hashtable (@{ id = path }) the same way.</summary>

@@ -68,7 +68,11 @@ public sealed partial class ImageBuilder
                 }
                 else StageTree(source.HostPath!, target, from is null, staged, stage, i.Line, new());
             }
-            FixOwnership(state, stage, destination, intoDirectory, staged, owner, chmod);
+            var first = sources[0];
+            var newDirectories = first.Extract ? NewDirectoryOwner.None
+                : first.HostPath is { } firstHost && Directory.Exists(firstHost) && new FileInfo(firstHost).LinkTarget is null ? NewDirectoryOwner.Destination
+                : NewDirectoryOwner.AllNew;
+            FixOwnership(state, stage, destination, intoDirectory, staged, owner, chmod, newDirectories);
             string layer = Path.Combine(temp, "layer.tar");
             WriteStagedLayer(stage, layer);
             CommitLayer(state, key, layer, $"{i.Keyword} {i.Arguments} # buildkit");
@@ -246,9 +250,21 @@ public sealed partial class ImageBuilder
         Directory.CreateDirectory(root);
         try
         {
-            // The directory's content ("dir/."): a directory reached through a link of the stage (/lib -> usr/lib)
-            // is the one the link names inside the stage's root, as docker follows it.
-            CopyPathOut(image, from, prefix.TrimEnd('/') + "/.", root, line);
+            if (literal > 0)
+            {
+                // The directory's content ("dir/."): a directory reached through a link of the stage (/lib -> usr/lib)
+                // is the one the link names inside the stage's root, as docker follows it.
+                CopyPathOut(image, from, prefix.TrimEnd('/') + "/.", root, line);
+            }
+            else
+            {
+                // A wildcard in the first part (/*.txt): only the root entries it matches are copied out, not the
+                // stage's whole file system.
+                var first = DockerIgnore.Compile(parts[0], line);
+                var names = RootNames(image).Where(n => first.IsMatch(n)).Select(n => "/" + n).ToList();
+                if (names.Count == 0) throw new DockerfileException("SourceNotFound", line, $"nothing at the root matches {parts[0]}.", ErrorKind.ObjectNotFound);
+                CopyPathsOut(image, from, names, root, line);
+            }
         }
         catch (Exception e) when (e is DockerfileException { ErrorId: "SourceNotFound" } or EngineException { ErrorId: "NotADirectory" })
         {
@@ -261,20 +277,31 @@ public sealed partial class ImageBuilder
     }
 
     /// <summary>Copies one path of an image to <paramref name="into"/> (owners, modes, times and hard links kept) through a container that never starts.</summary>
-    private string CopyPathOut(Images.ContainerImage image, string from, string containerPath, string into, int line)
+    private string CopyPathOut(Images.ContainerImage image, string from, string containerPath, string into, int line) =>
+        CopyPathsOut(image, from, [containerPath], into, line)[0];
+
+    /// <summary>Copies paths of an image into <paramref name="into"/> through one container that never starts; their destinations.</summary>
+    private List<string> CopyPathsOut(Images.ContainerImage image, string from, IReadOnlyList<string> containerPaths, string into, int line)
     {
         string id = containers.Create(new ContainerOptions
         {
             Image = image.Id, Name = "build-" + Guid.NewGuid().ToString("N")[..16], Entrypoint = ["/bin/true"], Network = "none",
             Labels = BuildContainers.Labels("copy"),
         }).Id;
+        string current = "";
         try
         {
-            return containers.CopyFromContainer(id, containerPath, into, new CopyOptions { Archive = true, Cancel = options.Cancel }).Destination;
+            var copied = new List<string>();
+            foreach (string containerPath in containerPaths)
+            {
+                current = containerPath;
+                copied.Add(containers.CopyFromContainer(id, containerPath, into, new CopyOptions { Archive = true, Cancel = options.Cancel }).Destination);
+            }
+            return copied;
         }
         catch (EngineException e) when (e.Kind == ErrorKind.ObjectNotFound)
         {
-            throw new DockerfileException("SourceNotFound", line, $"--from={from}: {containerPath} is not in that stage's file system.", ErrorKind.ObjectNotFound, e);
+            throw new DockerfileException("SourceNotFound", line, $"--from={from}: {current} is not in that stage's file system.", ErrorKind.ObjectNotFound, e);
         }
         finally
         {

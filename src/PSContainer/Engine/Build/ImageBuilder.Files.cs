@@ -14,6 +14,16 @@ public sealed partial class ImageBuilder
         return lowers.Count == 0 || path == "/" ? (lowers.Count == 0 ? null : lowers[0]) : UpperLayer.LowerPath(lowers, path);
     }
 
+    /// <summary>The names at the root of an image's merged file system: every layer's, less what a higher layer whites out.</summary>
+    private List<string> RootNames(Images.ContainerImage image)
+    {
+        var lowers = images.LayersOf(image.Id).OrderByDescending(l => l.Position).Select(l => images.Layers.DiffOf(l.ChainId)).ToList();
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (string layer in lowers.Where(Directory.Exists))
+            foreach (string entry in Directory.EnumerateFileSystemEntries(layer)) names.Add(Path.GetFileName(entry));
+        return names.Where(n => !n.StartsWith(".wh.", StringComparison.Ordinal) && UpperLayer.LowerPath(lowers, "/" + n) is not null).ToList();
+    }
+
     private static FileStat? StatOf(string hostPath)
     {
         using var dir = RootedDirectory.Open(Path.GetDirectoryName(hostPath.TrimEnd('/')) ?? "/");
@@ -27,7 +37,7 @@ public sealed partial class ImageBuilder
     /// has them, and are root's 0755 where the copy makes them.
     /// </summary>
     private void FixOwnership(StageState state, string stage, string destination, bool intoDirectory, List<StagedEntry> staged,
-        (uint Uid, uint Gid)? owner, uint? chmod)
+        (uint Uid, uint Gid)? owner, uint? chmod, NewDirectoryOwner newDirectories = NewDirectoryOwner.Destination)
     {
         using var root = RootedDirectory.Open(stage);
         foreach (var entry in staged)
@@ -55,7 +65,13 @@ public sealed partial class ImageBuilder
             }
             else
             {
-                var who = n == depth && intoDirectory && owner is { } o ? o : (0u, 0u);
+                bool owned = newDirectories switch
+                {
+                    NewDirectoryOwner.AllNew => n > 0,
+                    NewDirectoryOwner.Destination => n == depth && intoDirectory,
+                    _ => false,
+                };
+                var who = owned && owner is { } o ? o : (0u, 0u);
                 parent.SetOwner(name, who.Item1, who.Item2);
                 parent.SetMode(name, 0x1ED);
                 // A directory the copy makes gets the build's fixed time, not the time it was staged, so the same
@@ -75,6 +91,14 @@ public sealed partial class ImageBuilder
     }
 
     /// <summary>
+    /// Which directories a copy makes on the way to its destination get the copy's owner, as docker's classic builder
+    /// gives it: a file source makes every missing parent as the --chown owner (MkdirAllAndChownNew of the file's
+    /// directory); a directory source makes the parents as root and chowns only the destination it made; a tar ADD
+    /// unpacks into directories root makes. The first source decides: the later ones find the directories there.
+    /// </summary>
+    private enum NewDirectoryOwner { None, Destination, AllNew }
+
+    /// <summary>
     /// The time of what a build makes rather than copies (directories on the way to a destination, heredoc files):
     /// SOURCE_DATE_EPOCH when the build gives it as a build argument (BuildKit's convention; history and the image's
     /// created time take it too), else the Unix epoch.
@@ -85,15 +109,17 @@ public sealed partial class ImageBuilder
         options.BuildArgs.TryGetValue("SOURCE_DATE_EPOCH", out string? text) && long.TryParse(text, out long seconds) && seconds >= 0
             ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null;
 
-    /// <summary>--chown=user[:group], by number or by the stage's /etc/passwd and /etc/group.</summary>
+    /// <summary>--chown=user[:group], by number or by the stage's /etc/passwd and /etc/group. Without a group the
+    /// group id is the user's numeric id (the Dockerfile reference: "a username without groupname or a UID without
+    /// GID will use the same numeric UID as the GID"), not the user's primary group.</summary>
     private (uint, uint) ResolveOwner(StageState state, string spec, int line)
     {
         string[] parts = spec.Split(':', 2);
-        (uint Uid, uint? Gid) user = uint.TryParse(parts[0], out uint uid) ? (uid, (uint?)null) : LookupName(state, "/etc/passwd", parts[0], line);
+        uint user = uint.TryParse(parts[0], out uint uid) ? uid : LookupName(state, "/etc/passwd", parts[0], line).Id;
         uint gid = parts.Length == 2
             ? uint.TryParse(parts[1], out uint g) ? g : LookupName(state, "/etc/group", parts[1], line).Id
-            : user.Gid ?? user.Uid;
-        return (user.Uid, gid);
+            : user;
+        return (user, gid);
     }
 
     private (uint Id, uint? Gid) LookupName(StageState state, string file, string name, int line)

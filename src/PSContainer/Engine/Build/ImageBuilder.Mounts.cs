@@ -74,7 +74,7 @@ public sealed partial class ImageBuilder
                 case "secret":
                 {
                     string secretId = spec.Id!;
-                    if (options.Secrets.TryGetValue(secretId, out string? file))
+                    if (secrets.TryGetValue(secretId, out string? file))
                     {
                         if (!File.Exists(file))
                             throw new DockerfileException("SecretNotFound", i.Line, $"the secret '{secretId}' names {file}, which is not a file.", ErrorKind.ObjectNotFound);
@@ -83,7 +83,7 @@ public sealed partial class ImageBuilder
                     else if (spec.Required)
                         throw new DockerfileException("SecretNotFound", i.Line, $"the step needs the secret '{secretId}': give it with -Secret @{{ {secretId} = 'path' }}.", ErrorKind.ObjectNotFound);
                     // Whether it was given, never what it holds: a changed secret does not rerun the step (BuildKit's rule).
-                    plan.Key.Add("secret:" + secretId + ":" + target + ":" + options.Secrets.ContainsKey(secretId));
+                    plan.Key.Add("secret:" + secretId + ":" + target + ":" + secrets.ContainsKey(secretId));
                     break;
                 }
                 default:

@@ -32,6 +32,7 @@ public sealed partial class ImageBuilder
     private BuildPlatform targetPlatform = BuildPlatform.Host;
     private Dictionary<string, string> platformArgs = [];
     private int step, steps;
+    private Dictionary<string, string> secrets = [];
 
     public ImageBuilder(ContainerManager containers, ImageStore images, StatePaths paths, ImagePull pull)
     {
@@ -69,8 +70,11 @@ public sealed partial class ImageBuilder
         var needed = BuildStages.Needed(all, options.Target?.ToLowerInvariant());
         steps = needed.Sum(s => 1 + s.Instructions.Count);
         fileDigests = FileDigestCache.Load(cache, trust: !options.NoCache);
+        string? secretValues = null;
         try
         {
+            secrets = new Dictionary<string, string>(options.Secrets, StringComparer.Ordinal);
+            if (options.SecretValues.Count > 0) WriteSecretValues(secretValues = TempPath("build-secrets"), secrets);
             StageState? last = null;
             foreach (var stage in needed)
             {
@@ -81,7 +85,28 @@ public sealed partial class ImageBuilder
         }
         finally
         {
+            if (secretValues is not null && Directory.Exists(secretValues)) Storage.LayerStore.DeleteTree(secretValues);
             fileDigests.Save(paths.Temp);
+        }
+    }
+
+    /// <summary>
+    /// The secrets given by value as files (mode 0400 in a 0700 directory of this build's temporaries, which the sweep of
+    /// a killed build's temporaries removes too) under <paramref name="dir"/>, added to <paramref name="into"/>.
+    /// </summary>
+    private void WriteSecretValues(string dir, Dictionary<string, string> into)
+    {
+        Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        foreach (var (id, value) in options.SecretValues)
+        {
+            string file = Path.Combine(dir, BuildSecret.CheckId(id));
+            using (var stream = new FileStream(file, new FileStreamOptions
+                   {
+                       Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                   }))
+                stream.Write(System.Text.Encoding.UTF8.GetBytes(value));
+            File.SetUnixFileMode(file, UnixFileMode.UserRead);
+            into[id] = file;
         }
     }
 
@@ -246,11 +271,14 @@ public sealed partial class ImageBuilder
                 state.Config["author"] = ShellWords.Word(text, _ => null, escape);
                 break;
             case "CMD":
-                state.Run["Cmd"] = Strings(CommandOf(state, i));
+                var cmd = CommandOf(state, i);
+                state.Run["Cmd"] = Strings(cmd);
+                if (cmd.Count > 0) state.CmdSet = true;
                 break;
             case "ENTRYPOINT":
                 state.Run["Entrypoint"] = Strings(CommandOf(state, i));
-                state.Run.Remove("Cmd"); // an ENTRYPOINT resets the base image's CMD
+                // An ENTRYPOINT resets the CMD the base image (or an earlier stage) gave, not one this stage set.
+                if (!state.CmdSet) state.Run.Remove("Cmd");
                 break;
             case "SHELL":
                 if (i.Json is not { Count: > 0 } shell)
@@ -315,7 +343,10 @@ public sealed partial class ImageBuilder
         }
         string key = BuildCache.Key(state.CacheKey, "FINAL");
         if (!options.NoCache && state.ImageId is null && cache.Lookup(key) is { } cachedId && images.Find(cachedId) is { } cachedImage)
+        {
             state.ImageId = cachedImage.Id;
+            cache.Used(key);
+        }
         ContainerImage image;
         if (state.ImageId is { } id)
         {
@@ -334,6 +365,7 @@ public sealed partial class ImageBuilder
         state.Adopt(images, image);
         state.Shell = state.Run["Shell"] is JsonArray shell ? shell.Select(s => s!.GetValue<string>()).ToList() : state.Shell;
         state.CacheKey = key;
+        cache.Used(key);
         return true;
     }
 

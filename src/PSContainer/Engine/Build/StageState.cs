@@ -19,6 +19,8 @@ public sealed class StageState
     public Dictionary<string, string?> Args { get; } = new(StringComparer.Ordinal);
     public List<string> Shell { get; set; } = ["/bin/sh", "-c"];
     public string? ImageId { get; set; }
+    /// <summary>A CMD of this stage set a command: a later ENTRYPOINT keeps it (docker resets only the base image's CMD).</summary>
+    public bool CmdSet { get; set; }
     /// <summary>The time history entries get: SOURCE_DATE_EPOCH when the build gives it (reproducible image ids), else now.</summary>
     public DateTimeOffset? FixedTime { get; init; }
     public DateTimeOffset Now => FixedTime ?? DateTimeOffset.UtcNow;
@@ -46,11 +48,13 @@ public sealed class StageState
 
     public string User => Run["User"]?.GetValue<string>() ?? "";
 
+    /// <summary>Sets a variable where it stands (docker keeps the order of Env: a new value replaces the old in place).</summary>
     public void SetEnv(string key, string value)
     {
         var env = Env;
-        env.RemoveAll(e => e == key || e.StartsWith(key + "=", StringComparison.Ordinal));
-        env.Add(key + "=" + value);
+        int at = env.FindIndex(e => e == key || e.StartsWith(key + "=", StringComparison.Ordinal));
+        if (at >= 0) env[at] = key + "=" + value;
+        else env.Add(key + "=" + value);
         Run["Env"] = new JsonArray(env.Select(e => (JsonNode)JsonValue.Create(e)!).ToArray());
     }
 

@@ -6,8 +6,8 @@ namespace PSContainer.Engine.Services;
 
 /// <summary>
 /// One record of docker system df -v's build cache: a step's cached result (Type regular) or a RUN cache mount
-/// (exec.cachemount). The cache does not count its hits, so <see cref="UsageCount"/> is 0 and <see cref="LastUsedAt"/>
-/// null (docker prints an empty LAST USED for that).
+/// (exec.cachemount). <see cref="UsageCount"/> counts the builds that took the step from the cache and
+/// <see cref="LastUsedAt"/> is the last of them (null while none has: docker prints an empty LAST USED for that).
 /// </summary>
 public sealed record BuildCacheRecord(string Id, string Type, long Size, DateTime CreatedAt, DateTime? LastUsedAt, int UsageCount,
     bool InUse, bool Shared, string Description);
@@ -25,6 +25,12 @@ public static class BuildCacheRecords
         var inUse = engine.Images.ImagesInUse();
         var entries = cache.Entries();
         var cachedIds = entries.Select(e => e.ImageId).ToHashSet(StringComparer.Ordinal);
+        // Keys naming one image (a last step and the build's final entry) are one record: their uses add up.
+        var usage = entries.GroupBy(e => e.ImageId, StringComparer.Ordinal).ToDictionary(g => g.Key, g =>
+        {
+            var uses = g.Select(e => cache.Usage(e.Key)).ToList();
+            return (Count: uses.Sum(u => u.Count), LastUsed: uses.Max(u => u.LastUsed));
+        }, StringComparer.Ordinal);
         // A step's layer is shared when an image outside the cache holds it too (a tagged build result, a pulled
         // image): pruning the cache would not free it. Later steps' images holding it do not count.
         var heldOutside = images.Values.Where(i => !cachedIds.Contains(i.Id) || i.RepoTags.Length > 0)
@@ -55,7 +61,8 @@ public static class BuildCacheRecords
                 size = top.BlobSize + ContainerManager.DirectorySize(engine.Images.Layers.DiffOf(top.ChainId));
                 shared = heldOutside.Contains(top.ChainId.ToString());
             }
-            records.Add(new BuildCacheRecord(key, "regular", size, image.Created ?? DateTime.UnixEpoch, null, 0,
+            var (uses, lastUsed) = usage[imageId];
+            records.Add(new BuildCacheRecord(key, "regular", size, image.Created ?? DateTime.UnixEpoch, lastUsed, uses,
                 inUse.Contains(image.Id), shared, step?.CreatedBy ?? ""));
         }
         if (Directory.Exists(cache.Mounts))
