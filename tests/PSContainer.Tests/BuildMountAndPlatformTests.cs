@@ -48,6 +48,10 @@ public sealed class BuildMountAndPlatformTests
     [InlineData("type=ssh,id=default,target=/root/.ssh/agent", "UnsupportedMount")]
     [InlineData("type=bind,source=x", "InvalidMount")]
     [InlineData("type=secret", "InvalidMount")]
+    [InlineData("type=cache,target=/c,uid=1000", "UnsupportedMount")]
+    [InlineData("type=secret,id=t,env=TOKEN", "UnsupportedMount")]
+    [InlineData("type=cache,target=/c,sharing=locked", "UnsupportedMount")]
+    [InlineData("type=tmpfs,target=/t,size=10m", "UnsupportedMount")]
     public void Refuses_a_bad_or_unsupported_mount_naming_the_line(string text, string errorId)
     {
         var e = Assert.Throws<DockerfileException>(() => RunMountSpec.Parse(text, "/", 7));

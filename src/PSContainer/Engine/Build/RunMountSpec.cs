@@ -2,8 +2,10 @@ namespace PSContainer.Engine.Build;
 
 /// <summary>
 /// One RUN --mount=… as BuildKit reads it: comma-separated key=value fields (a bare key is true), type bind by
-/// default, target (dst, destination), source (src), from, id, rw (readwrite), required, mode/uid/gid. A secret's
-/// id defaults to its target's file name and its target to /run/secrets/ID.
+/// default, target (dst, destination), source (src), from, id, rw (readwrite), ro (readonly), required, and
+/// sharing=shared (what a cache mount here is). A secret's id defaults to its target's file name and its target to
+/// /run/secrets/ID. Any other field (mode, uid, gid, size, env, sharing=private|locked) is refused by name: a mount
+/// made without what it asked for would be a silent drop.
 /// </summary>
 public sealed record RunMountSpec(string Type, string Target, string? Source, string? From, string? Id, bool ReadWrite, bool Required)
 {
@@ -15,6 +17,11 @@ public sealed record RunMountSpec(string Type, string Target, string? Source, st
             int eq = part.IndexOf('=');
             fields[eq < 0 ? part.Trim() : part[..eq].Trim()] = eq < 0 ? "true" : part[(eq + 1)..];
         }
+        foreach (string key in fields.Keys)
+            if (!KnownFields.Contains(key))
+                throw new DockerfileException("UnsupportedMount", line, $"--mount option '{key}' is not supported (type, target, source, from, id, rw, ro, required and sharing=shared are).", ErrorKind.InvalidArgument);
+        if (Field(fields, "sharing") is { } sharing && !sharing.Equals("shared", StringComparison.OrdinalIgnoreCase))
+            throw new DockerfileException("UnsupportedMount", line, $"--mount sharing={sharing} is not supported: cache mounts here are shared by concurrent builds.", ErrorKind.InvalidArgument);
         string type = fields.GetValueOrDefault("type", "bind").ToLowerInvariant();
         if (type == "ssh")
             throw new DockerfileException("UnsupportedMount", line,
@@ -33,6 +40,11 @@ public sealed record RunMountSpec(string Type, string Target, string? Source, st
         bool required = Flag(fields, "required");
         return new RunMountSpec(type, target, Field(fields, "source", "src"), Field(fields, "from"), id, rw, required);
     }
+
+    private static readonly HashSet<string> KnownFields = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "type", "target", "dst", "destination", "source", "src", "from", "id", "rw", "readwrite", "ro", "readonly", "required", "sharing",
+    };
 
     private static string? Field(Dictionary<string, string> fields, params string[] names)
     {
