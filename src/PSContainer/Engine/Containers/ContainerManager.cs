@@ -405,6 +405,7 @@ public sealed partial class ContainerManager
             store.Update(record);
             CrashPoint.At("after-commit");
             ClearStartMarker(id);
+            RecordNetworkEvents(record, "connect", record.StartedAt);
             RecordEvent(record, "start", record.StartedAt);
         }
         catch (EngineException e)
@@ -602,6 +603,7 @@ public sealed partial class ContainerManager
         var ended = record.FinishedAt is DateTime finished && record.StartedAt is DateTime began && finished < began ? began : record.FinishedAt;
         if (record.OOMKilled) RecordEvent(record, "oom", ended);
         RecordEvent(record, "die", ended, ("exitCode", (record.ExitCode ?? -1).ToString(CultureInfo.InvariantCulture)));
+        RecordNetworkEvents(record, "disconnect", ended);
         if (record.Options.AutoRemove)
         {
             RemovedExits[record.Id] = new ContainerExit(record.Id, record.Name, record.ExitCode ?? -1, record.OOMKilled, record.FinishedAt);
