@@ -381,6 +381,7 @@ Describe '-DetachKeys through a real terminal' -Skip:(-not (Get-Command tmux -Er
     }
 
     It 'Enter-ContainerSession -DetachKeys leaves the session with the process running to its end' {
+        Clear-Screen dk
         Send-Line dk "Enter-ContainerSession tty-dk -DetachKeys 'ctrl-x,y'"
         Wait-Screen dk '/ # ' | Out-Null
         # The shell goes on after the detach: it writes the marker 2 s later, then exits.
@@ -389,7 +390,7 @@ Describe '-DetachKeys through a real terminal' -Skip:(-not (Get-Command tmux -Er
         Invoke-Tmux send-keys -t dk C-x y
         Wait-Screen dk 'Detached from /bin/sh in tty-dk' | Out-Null
         $deadline = [DateTime]::UtcNow.AddSeconds(20)
-        do { Start-Sleep -Milliseconds 300; $marker = Invoke-ContainerCommand tty-dk cat /tmp/exec-marker 2>$null }
+        do { Start-Sleep -Milliseconds 300; $marker = Invoke-ContainerCommand tty-dk cat, /tmp/exec-marker 2>$null }
         until ($marker -eq 'went-on' -or [DateTime]::UtcNow -gt $deadline)
         $marker | Should -Be 'went-on' -Because 'a detach leaves the exec''s process running'
         # Its end is collected by the session that detached: no runtime exec, console socket or process file is left.
@@ -402,6 +403,7 @@ Describe '-DetachKeys through a real terminal' -Skip:(-not (Get-Command tmux -Er
     }
 
     It 'Start-Container -Interactive -Tty -DetachKeys detaches on those keys only, the default ones going to the container' {
+        Clear-Screen dk
         Send-Line dk "Start-Container -Image pester/tty:1 -Name tty-dkrun -Interactive -Tty -Command sh -Network none -DetachKeys 'ctrl-x,y'"
         Wait-Screen dk '/ # ' | Out-Null
         Send-Line dk 'echo Q$((5+5))Q'

@@ -217,7 +217,8 @@ Describe 'Image, network and volume events (service layer, Get-ContainerEvent, d
                 $run.Code | Should -Be 0 -Because $run.Err
             }
             finally { (Invoke-Docker network rm ev-apirun).Code | Should -Be 0 }
-            Get-DockerEvents $since 'network=ev-apirun' | Should -Be @('network create ev-apirun', 'network connect ev-apirun', 'network disconnect ev-apirun', 'network destroy ev-apirun')
+            # type=network too: the network filter matches any actor by name prefix, the container ev-apirunc as well.
+            Get-DockerEvents $since 'type=network', 'network=ev-apirun' | Should -Be @('network create ev-apirun', 'network connect ev-apirun', 'network disconnect ev-apirun', 'network destroy ev-apirun')
         }
     }
 
