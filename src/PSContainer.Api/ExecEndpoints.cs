@@ -24,7 +24,12 @@ public static class ExecEndpoints
             if (e.TryGetProperty("Env", out var ev) && ev.ValueKind == JsonValueKind.Array)
                 foreach (string kv in ev.EnumerateArray().Select(x => x.GetString() ?? ""))
                     env[kv.Split('=')[0]] = kv.Contains('=') ? kv[(kv.IndexOf('=') + 1)..] : "";
-            var streams = new ExecStreams { Stdin = True("AttachStdin"), Stdout = True("AttachStdout"), Stderr = True("AttachStderr"), Tty = True("Tty") };
+            // docker exec --detach-keys; none: dockerd's ctrl-p,ctrl-q. A bad sequence is a 400 before the exec is made.
+            var streams = new ExecStreams
+            {
+                Stdin = True("AttachStdin"), Stdout = True("AttachStdout"), Stderr = True("AttachStderr"), Tty = True("Tty"),
+                DetachKeys = DetachKeys.Parse(Text("DetachKeys")),
+            };
             var exec = s.CreateExec(id, new ExecOptions { Command = cmd, Environment = env, User = Text("User"), WorkingDirectory = Text("WorkingDir") }, streams);
             // API 1.42's ConsoleSize [rows, columns]: the terminal's size from its start.
             if (streams.Tty && e.TryGetProperty("ConsoleSize", out var size) && size.ValueKind == JsonValueKind.Array && size.GetArrayLength() == 2

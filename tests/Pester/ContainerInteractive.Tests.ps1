@@ -361,3 +361,63 @@ Describe 'Start-Container -Interactive -Tty and attach through a real terminal' 
         Remove-Container tty-run
     }
 }
+
+Describe '-DetachKeys of terminal sessions' {
+    It 'refuses an invalid sequence with InvalidDetachKeys before anything runs or is created' {
+        { Enter-ContainerSession nothing-here -DetachKeys 'ctrl-xx' -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidDetachKeys,*'
+        { Start-Container -Image pester/tty:1 -Name tty-badkeys -Interactive -Tty -DetachKeys 'ctrl-' -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidDetachKeys,*'
+        Get-Container tty-badkeys -All -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+}
+
+Describe '-DetachKeys through a real terminal' -Skip:(-not (Get-Command tmux -ErrorAction SilentlyContinue)) {
+    BeforeAll {
+        $script:dk = Start-Container -Image pester/tty:1 -Command sleep, 300 -Network none -Detach -Name 'tty-dk'
+        Start-TmuxPwsh -Session 'dk'
+    }
+    AfterAll {
+        Invoke-Tmux kill-session -t dk 2>$null
+        $script:dk | Remove-Container -Force
+    }
+
+    It 'Enter-ContainerSession -DetachKeys leaves the session with the process running to its end' {
+        Clear-Screen dk
+        Send-Line dk "Enter-ContainerSession tty-dk -DetachKeys 'ctrl-x,y'"
+        Wait-Screen dk '/ # ' | Out-Null
+        # The shell goes on after the detach: it writes the marker 2 s later, then exits.
+        Send-Line dk 'echo X$((3+4))X; sleep 2; echo went-on > /tmp/exec-marker; exit 4'
+        Wait-Screen dk 'X7X' | Out-Null
+        Invoke-Tmux send-keys -t dk C-x y
+        Wait-Screen dk 'Detached from /bin/sh in tty-dk' | Out-Null
+        $deadline = [DateTime]::UtcNow.AddSeconds(20)
+        do { Start-Sleep -Milliseconds 300; $marker = Invoke-ContainerCommand tty-dk cat, /tmp/exec-marker 2>$null }
+        until ($marker -eq 'went-on' -or [DateTime]::UtcNow -gt $deadline)
+        $marker | Should -Be 'went-on' -Because 'a detach leaves the exec''s process running'
+        # Its end is collected by the session that detached: no runtime exec, console socket or process file is left.
+        $deadline = [DateTime]::UtcNow.AddSeconds(20)
+        while (@(Get-RootProcess | Where-Object Command -Match 'psc-runtime.* exec ').Count -gt 0 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 300 }
+        Assert-NoSessionLeak $script:dk.Id
+        Send-Line dk 'if ((& stty -g) -eq $SttyBefore) { "SANE=" + "yes" } else { "SANE=" + "no" }'
+        Wait-Screen dk 'SANE=yes' | Out-Null
+        Clear-Screen dk
+    }
+
+    It 'Start-Container -Interactive -Tty -DetachKeys detaches on those keys only, the default ones going to the container' {
+        Clear-Screen dk
+        Send-Line dk "Start-Container -Image pester/tty:1 -Name tty-dkrun -Interactive -Tty -Command sh -Network none -DetachKeys 'ctrl-x,y'"
+        Wait-Screen dk '/ # ' | Out-Null
+        Send-Line dk 'echo Q$((5+5))Q'
+        Wait-Screen dk 'Q10Q' | Out-Null
+        # Not a detach now: busybox sh takes them as line-editing keys, which the kill-line (C-u) clears.
+        Invoke-Tmux send-keys -t dk C-p C-q C-u
+        Send-Line dk 'echo W$((6+6))W'
+        Wait-Screen dk 'W12W' | Out-Null
+        Invoke-Tmux send-keys -t dk C-x y
+        Wait-Screen dk 'Detached from tty-dkrun' | Out-Null
+        $run = Get-Container tty-dkrun
+        $run.State | Should -Be 'Running' -Because 'a detach leaves the container running'
+        $script:madeIds.Add($run.Id)
+        Remove-Container tty-dkrun -Force
+        Clear-Screen dk
+    }
+}

@@ -431,5 +431,32 @@ Describe 'Docker API streams (psc-api)' -Skip:([bool]$script:why) {
             $bad = Invoke-WebRequest -UnixSocket $script:socket -Uri 'http://localhost/v1.41/containers/rs/resize?h=0&w=77' -Method Post -SkipHttpErrorCheck
             [int]$bad.StatusCode | Should -Be 400
         }
+
+        It 'docker exec -it --detach-keys leaves the exec running to its end, as dockerd; a bad sequence is a 400 at create' {
+            (Invoke-Docker run -d --name exd $script:img sleep 300).Code | Should -Be 0
+            Start-TmuxShell exd
+            Send-Line exd 'docker exec -it --detach-keys ctrl-x,y exd sh'
+            Wait-Screen exd '(?m)^/ # ' | Out-Null
+            # The shell goes on after the detach: it writes the marker 2 s later, then exits.
+            Send-Line exd 'echo "E""D=$((4*4))"; sleep 2; echo went-on > /tmp/exec-marker; exit 3'
+            Wait-Screen exd 'ED=16' | Out-Null
+            Invoke-Tmux send-keys -t exd C-x y
+            # The CLI's word for a detach (it exits 1 with it, as against dockerd), then the shell's prompt.
+            Wait-Screen exd 'read escape sequence' | Out-Null
+            Wait-Screen exd '(?m)^SH> $' | Out-Null
+            $deadline = [DateTime]::UtcNow.AddSeconds(20)
+            do { Start-Sleep -Milliseconds 300; $marker = (Invoke-Docker exec exd cat /tmp/exec-marker).Out }
+            until ($marker -eq 'went-on' -or [DateTime]::UtcNow -gt $deadline)
+            $marker | Should -Be 'went-on' -Because 'a detach leaves the exec''s process running'
+            # Its end is seen and reaped: no runtime exec or process file is left once it exited.
+            $deadline = [DateTime]::UtcNow.AddSeconds(20)
+            while (@(Get-ExecLeak).Count -gt 0 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 300 }
+            Get-ExecLeak | Should -BeNullOrEmpty
+
+            $body = '{"Cmd":["true"],"AttachStdin":true,"Tty":true,"DetachKeys":"ctrl-xx"}'
+            $bad = Invoke-WebRequest -UnixSocket $script:socket -Uri 'http://localhost/v1.41/containers/exd/exec' -Method Post -ContentType 'application/json' -Body $body -SkipHttpErrorCheck
+            [int]$bad.StatusCode | Should -Be 400
+            ($bad.Content | ConvertFrom-Json).message | Should -BeExactly 'Invalid detach keys (ctrl-xx) provided'
+        }
     }
 }

@@ -207,5 +207,42 @@ Describe 'Image, network and volume events (service layer, Get-ContainerEvent, d
             Get-DockerEvents $since 'volume=ev-apivol', 'event=destroy' '{{.Action}}' | Should -Be @('destroy')
             Get-DockerEvents $since 'type=plugin' | Should -BeNullOrEmpty
         }
+
+        It 'docker events shows connect when docker run joins the container''s network and disconnect when it exits' {
+            if (-not $script:haveRuntime) { Set-ItResult -Skipped -Because 'psc-runtime/psc-monitor are not built (out/PSContainer/native)' }
+            $since = Get-UnixNow
+            (Invoke-Docker network create --internal ev-apirun).Code | Should -Be 0
+            try {
+                $run = Invoke-Docker run --rm --name ev-apirunc --network ev-apirun $script:img true
+                $run.Code | Should -Be 0 -Because $run.Err
+            }
+            finally { (Invoke-Docker network rm ev-apirun).Code | Should -Be 0 }
+            # type=network too: the network filter matches any actor by name prefix, the container ev-apirunc as well.
+            Get-DockerEvents $since 'type=network', 'network=ev-apirun' | Should -Be @('network create ev-apirun', 'network connect ev-apirun', 'network disconnect ev-apirun', 'network destroy ev-apirun')
+        }
+    }
+
+    Context 'of a container''s own run' {
+        It 'records a connect for each network a start joins, before the start, and a disconnect for each after the container stops' {
+            if (-not $script:haveRuntime) { Set-ItResult -Skipped -Because 'psc-runtime/psc-monitor are not built (out/PSContainer/native)' }
+            $since = [DateTime]::UtcNow
+            $first = New-ContainerNetwork ev-run1 -Internal
+            $second = New-ContainerNetwork ev-run2 -Internal
+            try {
+                $c = New-Container $script:img -Name ev-runc -Network ev-run1 -Command sleep, 300
+                Connect-ContainerNetwork ev-runc ev-run2
+                Start-Container ev-runc
+                Stop-Container ev-runc -Timeout 1
+                Remove-Container ev-runc
+            }
+            finally { Remove-ContainerNetwork ev-run1, ev-run2 }
+            $ours = @(Get-ContainerEvent -Since $since | Where-Object { $_.Id -in $c.Id, $first.Id, $second.Id } | ForEach-Object { "$($_.Type) $($_.Action) $($_.Name)" })
+            $run = @($ours | Where-Object { $_ -match '^network (connect|disconnect)|^container (start|die)' })
+            # The connect of Connect-ContainerNetwork on the created container first, then the run's own.
+            $run | Should -Be @('network connect ev-run2', 'network connect ev-run1', 'network connect ev-run2', 'container start ev-runc',
+                'container die ev-runc', 'network disconnect ev-run1', 'network disconnect ev-run2')
+            $events = @(Get-ContainerEvent -Type network -Since $since -Action connect, disconnect)
+            $events | ForEach-Object { $_.Attributes['container'] | Should -Be $c.Id; $_.Attributes['type'] | Should -Be 'bridge' }
+        }
     }
 }

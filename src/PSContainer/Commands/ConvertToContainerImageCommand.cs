@@ -47,7 +47,7 @@ public sealed class ConvertToContainerImageCommand : PSContainerCmdlet
         if (!ShouldProcess(shown, $"Commit to image {Name ?? "(untagged)"}")) return;
         try
         {
-            var image = RunWithProgress((progress, cancel) => Engine.Containers.Commit(key, new CommitOptions
+            var image = RunWithProgress((progress, cancel) => Engine.Service.Commit(key, new CommitOptions
             {
                 Reference = Name, Changes = Change, Author = Author, Message = Message, Pause = !NoPause, Progress = progress, Cancel = cancel,
             }));

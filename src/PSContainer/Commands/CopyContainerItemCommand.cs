@@ -57,7 +57,7 @@ public sealed class CopyContainerItemCommand : PSContainerCmdlet
                 Write(RunWithProgress((p, c) =>
                 {
                     using var stream = File.OpenRead(tar);
-                    return Engine.Containers.CopyTarToContainer(into.Container, stream, into.Path, options(p, c));
+                    return Engine.Service.CopyTarToContainer(into.Container, stream, into.Path, options(p, c));
                 }));
                 return;
             }
@@ -79,7 +79,7 @@ public sealed class CopyContainerItemCommand : PSContainerCmdlet
                         {
                             CopyResult r;
                             using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 17))
-                                r = Engine.Containers.CopyFromContainerAsTar(from.Container, from.Path, file, options(p, c));
+                                r = Engine.Service.CopyFromContainerAsTar(from.Container, from.Path, file, options(p, c));
                             File.Move(temp, hostPath, overwrite: true);
                             return r with { Destination = hostPath };
                         }));
@@ -90,7 +90,7 @@ public sealed class CopyContainerItemCommand : PSContainerCmdlet
                     }
                     return;
                 }
-                Write(RunWithProgress((p, c) => Engine.Containers.CopyFromContainer(from.Container, from.Path, hostPath, options(p, c))));
+                Write(RunWithProgress((p, c) => Engine.Service.CopyFromContainer(from.Container, from.Path, hostPath, options(p, c))));
                 return;
             }
             if (AsTar) throw new EngineException("AsTarNeedsContainerSource", ErrorKind.InvalidArgument, Path, "-AsTar writes a container path as a tar: -Path must be CONTAINER:PATH.");
@@ -99,7 +99,7 @@ public sealed class CopyContainerItemCommand : PSContainerCmdlet
             if (Path.EndsWith("/.")) hostSource = hostSource.TrimEnd('/') + "/.";
             else if (Path.EndsWith('/') && !hostSource.EndsWith('/')) hostSource += "/";
             if (!ShouldProcess($"{to.Container}:{to.Path}", $"Copy {hostSource} into the container")) return;
-            Write(RunWithProgress((p, c) => Engine.Containers.CopyToContainer(to.Container, hostSource, to.Path, options(p, c))));
+            Write(RunWithProgress((p, c) => Engine.Service.CopyToContainer(to.Container, hostSource, to.Path, options(p, c))));
         }
         catch (EngineException e)
         {

@@ -46,6 +46,21 @@ public sealed class EnterContainerSessionCommand : PSContainerCmdlet
     [Parameter(Mandatory = true, ParameterSetName = AttachSet)]
     public SwitchParameter Attach { get; set; }
 
+    /// <summary>
+    /// Keys that leave the session with the process running, in docker's syntax ('ctrl-x,y': comma-separated, each a
+    /// character or ctrl- with one of @ a-z [ \ ] ^ _). Without it an attach detaches on Ctrl+P Ctrl+Q and an exec
+    /// session not at all (those keys stay the shell's).
+    /// </summary>
+    [Parameter]
+    public string? DetachKeys { get; set; }
+
+    private byte[] detachKeys = [];
+
+    protected override void BeginProcessing()
+    {
+        detachKeys = ParseDetachKeys(this, DetachKeys, whenNone: Attach ? global::PSContainer.Engine.Containers.DetachKeys.Default : []);
+    }
+
     protected override void ProcessRecord()
     {
         RequireTerminal(this, Name);
@@ -70,10 +85,17 @@ public sealed class EnterContainerSessionCommand : PSContainerCmdlet
             User = User,
             WorkingDirectory = WorkingDirectory,
         };
-        using var session = Engine.Containers.StartTerminalExec(Name, options, size.Item1, size.Item2);
-        var end = TerminalRelay.Run(0, 1, session, detachKeys: false, Cancellation);
+        // docker exec -it on the service's exec (the API's too): created, sized, started, then carried on this terminal.
+        var exec = Engine.Service.CreateExec(Name, options, new ExecStreams { Stdin = true, Tty = true, DetachKeys = detachKeys });
+        if (size.Item1 > 0 && size.Item2 > 0) Engine.Service.ResizeExec(exec.Id, size.Item1, size.Item2);
+        using var session = Engine.Service.StartExec(exec.Id);
+        var (end, exitCode) = session.RelayTerminal(0, 1, Cancellation);
         if (end == RelayEnd.Cancelled) throw new PipelineStoppedException();
-        int code = session.Wait();
+        if (exitCode is not int code)
+        {
+            Host.UI.WriteLine($"\r\nDetached from {string.Join(' ', Command)} in {Name}; it keeps running while this PowerShell session does.");
+            return;
+        }
         string errors = session.RuntimeErrors;
         if (code != 0 && errors.Length > 0)
             WriteError(new ErrorRecord(new InvalidOperationException(errors), "ExecFailed", ErrorCategory.InvalidOperation, Name));
@@ -82,21 +104,21 @@ public sealed class EnterContainerSessionCommand : PSContainerCmdlet
 
     private void RunAttach()
     {
-        int? code = AttachTerminal(this, Engine, Name, Cancellation);
+        int? code = AttachTerminal(this, Engine, Name, detachKeys, Cancellation);
         if (code is int c) SessionState.PSVariable.Set("global:LASTEXITCODE", c);
     }
 
     /// <summary>
-    /// Attaches this terminal to a -Tty container's (Ctrl+P Ctrl+Q detaches); returns the container's exit code when
-    /// its process ended, null when the user detached. Shared with Start-Container -Interactive -Tty.
+    /// Attaches this terminal to a -Tty container's (<paramref name="detachKeys"/> detach); returns the container's exit
+    /// code when its process ended, null when the user detached. Shared with Start-Container -Interactive -Tty.
     /// </summary>
-    internal static int? AttachTerminal(PSCmdlet cmdlet, ContainerEngine engine, string name, CancellationToken cancel)
+    internal static int? AttachTerminal(PSCmdlet cmdlet, ContainerEngine engine, string name, byte[] detachKeys, CancellationToken cancel)
     {
         using var attached = engine.Containers.Attach(name);
         // While attached this session records the exit itself (an AutoRemove container's code would otherwise be
         // lost to psc-service's removal); a detach hands that back to the monitor's exit command.
         using var watching = engine.Containers.WatchExit(attached.Id);
-        var end = TerminalRelay.Run(0, 1, attached, detachKeys: true, cancel);
+        var end = TerminalRelay.Run(0, 1, attached, detachKeys, cancel);
         if (end == RelayEnd.Cancelled) throw new PipelineStoppedException();
         if (end == RelayEnd.Detached)
         {
@@ -115,6 +137,21 @@ public sealed class EnterContainerSessionCommand : PSContainerCmdlet
         {
             throw new EngineException("AttachLost", ErrorKind.OperationStopped, attached.Name,
                 $"The terminal of {attached.Name} closed but the container did not exit within 30 s.");
+        }
+    }
+
+    /// <summary>-DetachKeys as docker reads --detach-keys; <paramref name="whenNone"/> without it. A bad sequence is a terminating InvalidDetachKeys.</summary>
+    internal static byte[] ParseDetachKeys(PSCmdlet cmdlet, string? text, byte[] whenNone)
+    {
+        if (text is null) return whenNone;
+        try
+        {
+            return global::PSContainer.Engine.Containers.DetachKeys.Parse(text);
+        }
+        catch (EngineException e)
+        {
+            cmdlet.ThrowTerminatingError(new ErrorRecord(new PSArgumentException(e.Message), e.ErrorId, ErrorCategory.InvalidArgument, text));
+            return [];
         }
     }
 

@@ -47,7 +47,7 @@ public sealed class ExportContainerCommand : PSContainerCmdlet
             RunWithProgress((progress, cancel) =>
             {
                 using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 17))
-                    Engine.Containers.Export(key, file, progress, cancel);
+                    Engine.Service.Export(key, file, cancel, progress);
                 File.Move(temp, path, overwrite: true);
                 return 0;
             });

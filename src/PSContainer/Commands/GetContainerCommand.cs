@@ -35,7 +35,7 @@ public sealed class GetContainerCommand : PSContainerCmdlet
         IReadOnlyList<Container> all;
         try
         {
-            all = Engine.Containers.List();
+            all = Engine.Service.ListAll();
         }
         catch (EngineException e)
         {

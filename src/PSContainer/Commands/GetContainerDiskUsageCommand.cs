@@ -16,7 +16,7 @@ public sealed class GetContainerDiskUsageCommand : PSContainerCmdlet
     {
         try
         {
-            foreach (var usage in Engine.Containers.DiskUsage()) WriteObject(usage);
+            foreach (var usage in Engine.Service.DiskUsageTotals()) WriteObject(usage);
             // Build-ContainerImage's cache: step images no tag holds, and RUN cache mounts (docker system df's Build Cache).
             var build = PSContainer.Engine.Build.BuildCacheMaintenance.Usage(Engine);
             WriteObject(new ContainerDiskUsage { Type = "BuildCache", TotalCount = build.Entries, Size = build.Size, Reclaimable = build.Size });

@@ -23,7 +23,7 @@ public sealed class GetContainerNetworkCommand : PSContainerCmdlet
         IReadOnlyList<ContainerNetwork> all;
         try
         {
-            all = Engine.Containers.Networks.List();
+            all = Engine.Service.Networks.ListRecorded();
         }
         catch (EngineException e)
         {

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using PSContainer.Engine;
 using PSContainer.Engine.Containers;
+using PSContainer.Engine.Services;
 using PSContainer.Host;
 
 namespace PSContainer.Commands;
@@ -65,8 +66,8 @@ public sealed class GetContainerStatisticsCommand : PSContainerCmdlet
                 }
                 else
                 {
-                    var r = Engine.Containers.Resolve(name);
-                    Add(r.Id, r.Name);
+                    var c = Engine.Service.Get(name);
+                    Add(c.Id, c.Name);
                 }
             }
             catch (EngineException e)
@@ -85,12 +86,12 @@ public sealed class GetContainerStatisticsCommand : PSContainerCmdlet
     {
         if (ParameterSetName == ByName && Name.Length == 0)
         {
-            foreach (var c in Engine.Containers.List())
+            foreach (var c in Engine.Service.ListAll())
                 if (All || c.State is ContainerState.Running or ContainerState.Paused) Add(c.Id, c.Name);
         }
         if (targets.Count == 0) return;
         int cpus = Environment.ProcessorCount;
-        long hostMemory = ContainerManager.HostMemoryBytes();
+        long hostMemory = ContainerService.HostMemoryBytes();
         var interval = TimeSpan.FromSeconds(Interval);
         var previous = Read(targets);
         do
@@ -113,7 +114,7 @@ public sealed class GetContainerStatisticsCommand : PSContainerCmdlet
         {
             try
             {
-                samples[id] = Engine.Containers.Sample(id);
+                samples[id] = Engine.Service.Sample(id);
             }
             catch (EngineException e)
             {

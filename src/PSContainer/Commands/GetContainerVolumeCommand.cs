@@ -27,7 +27,7 @@ public sealed class GetContainerVolumeCommand : PSContainerCmdlet
         IReadOnlyList<ContainerVolume> all;
         try
         {
-            all = Engine.Containers.Volumes.List(size: false);
+            all = Engine.Service.Volumes.List(size: false);
         }
         catch (EngineException e)
         {
@@ -51,7 +51,7 @@ public sealed class GetContainerVolumeCommand : PSContainerCmdlet
         {
             try
             {
-                WriteObject(Size ? Engine.Containers.Volumes.Get(v.Name, size: true) : v);
+                WriteObject(Size ? Engine.Service.Volumes.Get(v.Name, size: true) : v);
             }
             catch (EngineException e)
             {

@@ -76,7 +76,7 @@ public sealed class InvokeContainerCommandCommand : ContainerTargetCmdlet, IDisp
             try
             {
                 firstErrorLine = true;
-                foreach (var line in Engine.Containers.Exec(key, Options(), code => exitCode = code, Cancellation))
+                foreach (var line in Engine.Service.RunExec(key, Options(), code => exitCode = code, Cancellation))
                     WriteLine(line, shown);
                 SessionState.PSVariable.Set("global:LASTEXITCODE", exitCode);
             }
@@ -131,7 +131,7 @@ public sealed class InvokeContainerCommandCommand : ContainerTargetCmdlet, IDisp
             }
             try
             {
-                exec = Engine.Containers.StartExec(key, Options(), withInput: true);
+                exec = Engine.Service.StartInputExec(key, Options());
                 execShown = shown;
                 Cancellation.Register(() => exec.Kill());
             }

@@ -36,7 +36,7 @@ public sealed class RemoveContainerNetworkCommand : PSContainerCmdlet
                 var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
                 try
                 {
-                    targets.AddRange(Engine.Containers.Networks.List().Where(n => pattern.IsMatch(n.Name)).Select(n => (n.Name, n.Name)));
+                    targets.AddRange(Engine.Service.Networks.ListRecorded().Where(n => pattern.IsMatch(n.Name)).Select(n => (n.Name, n.Name)));
                 }
                 catch (EngineException e)
                 {

@@ -49,7 +49,7 @@ public sealed class RemoveContainerVolumeCommand : PSContainerCmdlet
                 var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
                 try
                 {
-                    targets.AddRange(Engine.Containers.Volumes.Store.All().Where(v => pattern.IsMatch(v.Name)).Select(v => v.Name));
+                    targets.AddRange(Engine.Service.Volumes.Names().Where(pattern.IsMatch));
                 }
                 catch (EngineException e)
                 {

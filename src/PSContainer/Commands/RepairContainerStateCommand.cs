@@ -15,9 +15,9 @@ public sealed class RepairContainerStateCommand : PSContainerCmdlet
         if (!ShouldProcess("container state", "Repair")) return;
         try
         {
-            foreach (string item in Engine.Containers.Repair()) WriteVerbose($"Removed {item}");
+            foreach (string item in Engine.Service.Repair()) WriteVerbose($"Removed {item}");
             // Containers a reboot or a killed psc-service left stopped that their restart policy keeps running.
-            foreach (string item in Engine.Containers.StartRestartable(boot: false)) WriteVerbose(item);
+            foreach (string item in Engine.Service.StartRestartable()) WriteVerbose(item);
         }
         catch (EngineException e)
         {

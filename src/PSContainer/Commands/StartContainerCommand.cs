@@ -50,6 +50,19 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
 
     private readonly MemoryStream pipedInput = new();
 
+    /// <summary>For -Image -Interactive -Tty: the keys that detach this terminal, leaving the container running, in
+    /// docker's syntax ('ctrl-x,y'); without it Ctrl+P Ctrl+Q (docker run --detach-keys).</summary>
+    [Parameter(ParameterSetName = RunSet)]
+    public string? DetachKeys { get; set; }
+
+    private byte[] detachKeys = [];
+
+    protected override void BeginProcessing()
+    {
+        base.BeginProcessing();
+        detachKeys = EnterContainerSessionCommand.ParseDetachKeys(this, DetachKeys, whenNone: global::PSContainer.Engine.Containers.DetachKeys.Default);
+    }
+
     /// <summary>docker run -i without -t in the foreground: the container reads this session's input (the pipeline's,
     /// or end-of-file at once without any), never a stdin nobody writes to.</summary>
     private bool FeedsStdin => Interactive && !Tty && !Detach;
@@ -133,7 +146,7 @@ public sealed class StartContainerCommand : ContainerCreationCmdlet
                 Created = c => { created = c; WriteEngineWarnings(); },
                 Started = _ => WriteEngineWarnings(),
                 // docker run -it: this terminal is the container's until it exits (or Ctrl+P Ctrl+Q detaches).
-                Terminal = attach ? (id, cancel) => EnterContainerSessionCommand.AttachTerminal(this, Engine, id, cancel) : null,
+                Terminal = attach ? (id, cancel) => EnterContainerSessionCommand.AttachTerminal(this, Engine, id, detachKeys, cancel) : null,
                 Output = record =>
                 {
                     if (record.Stream == "stderr")

@@ -10,6 +10,11 @@ public sealed class ExecStreams
     public bool Stdout { get; init; } = true;
     public bool Stderr { get; init; } = true;
     public bool Tty { get; init; }
+    /// <summary>
+    /// With a terminal and stdin, the client's keys that detach it, leaving the process running (the exec create's
+    /// DetachKeys, docker exec --detach-keys). dockerd's Ctrl+P Ctrl+Q unless given; empty: none.
+    /// </summary>
+    public byte[] DetachKeys { get; init; } = global::PSContainer.Engine.Containers.DetachKeys.Default;
 }
 
 /// <summary>An exec instance (docker exec create/start/inspect): made first, run once, its exit kept for inspection.</summary>
@@ -151,7 +156,7 @@ public sealed partial class ContainerService
     }
 
     /// <summary>A started exec: its streams to carry, then its exit.</summary>
-    public sealed class ExecRun : IDisposable
+    public sealed partial class ExecRun : IDisposable
     {
         private readonly ContainerService service;
         private readonly TerminalExec? terminal;
@@ -172,7 +177,7 @@ public sealed partial class ContainerService
         /// Carries the streams until the process ends and returns its exit code (recorded on the exec first).
         /// <paramref name="input"/> is the client's bytes for the process's stdin (ignored unless the exec attached
         /// stdin); its end closes the process's stdin. Output the exec did not attach is read and dropped. Cancelling
-        /// ends the process.
+        /// ends the process. The exec's detach keys on a terminal return -1 at once, the process going on (ExecDetach).
         /// </summary>
         public async Task<int> CopyAsync(Stream? input, OutputWriter output, CancellationToken cancel)
         {
@@ -181,7 +186,12 @@ public sealed partial class ContainerService
             {
                 if (terminal is not null)
                 {
-                    var end = await TerminalStreams.RelayAsync(terminal, Exec.Streams.Stdin ? input : null, Output, detachKeys: false, cancel).ConfigureAwait(false);
+                    var end = await TerminalStreams.RelayAsync(terminal, Exec.Streams.Stdin ? input : null, Output, Exec.Streams.DetachKeys, cancel).ConfigureAwait(false);
+                    if (end == RelayEnd.Detached)
+                    {
+                        KeepRunningDetached(terminal);
+                        return -1; // no exit yet: the exec stays Running until its process ends
+                    }
                     if (end == RelayEnd.Cancelled) terminal.Dispose();
                     code = await Task.Run(terminal.Wait, CancellationToken.None).ConfigureAwait(false);
                 }
@@ -280,7 +290,7 @@ public sealed partial class ContainerService
         /// <summary>Releases the process's terminal or pipes; a run whose streams were never carried is ended.</summary>
         public void Dispose()
         {
-            terminal?.Dispose();
+            if (Volatile.Read(ref detached) == 0) terminal?.Dispose();
             process?.Dispose();
             Finish(null);
         }

@@ -10,6 +10,12 @@ public sealed partial class ContainerService
     /// <summary>The cgroup version the counters come from (v1 and v2 name memory.stat's fields differently).</summary>
     public int CgroupVersion => Manager.Cgroups.Version;
 
+    /// <summary>The memory the host has: a container's limit when it has none (docker stats' LIMIT).</summary>
+    public static long HostMemoryBytes() => ContainerManager.HostMemoryBytes();
+
+    /// <summary>One reading of a container's counters (Get-ContainerStatistics pairs them itself, several containers at a time).</summary>
+    public ContainerSample Sample(string idOrName) => Manager.Sample(ResolveId(idOrName));
+
     /// <summary>
     /// docker stats of one container. One shot: a single reading at once, nothing to compare it with. Otherwise a
     /// reading, then every <paramref name="interval"/> one more paired with the one before; without
@@ -19,7 +25,7 @@ public sealed partial class ContainerService
     public IEnumerable<StatsReading> Stats(string idOrName, bool stream, bool oneShot, TimeSpan interval, int maxReadings, CancellationToken cancel)
     {
         string id = ResolveId(idOrName); // a missing container fails here, before any answer
-        var previous = Manager.Sample(id);
+        var previous = Sample(id);
         if (oneShot && !stream)
         {
             yield return new StatsReading(null, previous);
@@ -31,7 +37,7 @@ public sealed partial class ContainerService
             ContainerSample current;
             try
             {
-                current = Manager.Sample(id);
+                current = Sample(id);
             }
             catch (EngineException e) when (e.ErrorId == "ContainerNotFound")
             {

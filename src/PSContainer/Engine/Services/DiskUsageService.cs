@@ -31,7 +31,7 @@ public sealed class DiskUsageService
 
     public DiskUsageReport Report()
     {
-        var totals = engine.Containers.DiskUsage();
+        var totals = containers.DiskUsageTotals();
         long layersSize = totals.First(t => t.Type == "Images").Size;
 
         var images = engine.Images.List();

@@ -54,6 +54,9 @@ public sealed class NetworkService
         return result;
     }
 
+    /// <summary>The networks made so far (the default bridge once a container used it), as Get-ContainerNetwork shows them.</summary>
+    public IReadOnlyList<ContainerNetwork> ListRecorded() => Manager.List();
+
     /// <summary>docker network ls --filter: name, id, label, driver, type (builtin/custom), scope, dangling.</summary>
     public IReadOnlyList<NetworkDetails> List(IReadOnlyDictionary<string, IReadOnlyList<string>> filters)
     {

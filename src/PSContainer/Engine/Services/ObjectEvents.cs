@@ -28,12 +28,8 @@ public sealed class ObjectEvents(ContainerEngine engine)
     }
 
     /// <summary>create, destroy, and with the container's id connect and disconnect.</summary>
-    public void Network(string action, ContainerNetwork network, string? containerId = null)
-    {
-        var attributes = new Dictionary<string, string> { ["name"] = network.Name, ["type"] = network.Driver };
-        if (containerId is not null) attributes["container"] = containerId;
-        Record("network", action, network.Id, network.Name, attributes);
-    }
+    public void Network(string action, ContainerNetwork network, string? containerId = null) =>
+        Log.RecordObjectEvent(ContainerManager.NetworkEvent(action, network, containerId));
 
     /// <summary>create and destroy: the actor is the volume's name.</summary>
     public void Volume(string action, string name, string driver) =>

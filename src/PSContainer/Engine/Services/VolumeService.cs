@@ -33,6 +33,14 @@ public sealed class VolumeService
 
     public ContainerVolume Get(string name) => Manager.Get(name, size: false);
 
+    /// <summary>Every volume with the containers using it; with <paramref name="size"/> each one's bytes too (walks its files).</summary>
+    public IReadOnlyList<ContainerVolume> List(bool size = false) => Manager.List(size);
+
+    public ContainerVolume Get(string name, bool size) => Manager.Get(name, size);
+
+    /// <summary>The names of every volume, without looking at what uses them.</summary>
+    public IReadOnlyList<string> Names() => Manager.Store.All().Select(v => v.Name).ToList();
+
     /// <summary>
     /// docker volume create. A name that exists already gives that volume back when the request asks for nothing
     /// else than it has (dockerd's behaviour); asking for another driver or other options is a conflict.

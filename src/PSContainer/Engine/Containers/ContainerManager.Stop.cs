@@ -1,0 +1,223 @@
+using PSContainer.Engine.Storage;
+using PSContainer.Native;
+
+namespace PSContainer.Engine.Containers;
+
+// docker stop, kill, wait and rm.
+public sealed partial class ContainerManager
+{
+    // ---- stop, wait, remove ------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Without a signal: SIGTERM (or the image's stop signal), then SIGKILL after the timeout, as docker stop.
+    /// With a signal: sends just that signal, as docker kill. <paramref name="stopSignal"/> replaces the stop signal
+    /// (docker stop -s).
+    /// </summary>
+    public Container Stop(string idOrName, TimeSpan? timeout, string? signal = null, string? stopSignal = null)
+    {
+        var record = Resolve(idOrName);
+        using (LockContainer(record.Id))
+        {
+            record = Reconcile(Current(record.Id, idOrName));
+            if (record is not null) record = CancelRestartForStop(record);
+            if (record is null || record.State is not (ContainerState.Running or ContainerState.Paused))
+                return record is null ? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}") : ToContainer(record);
+            var runtime = RuntimeFor(record.Options.Runtime);
+            using var watching = WatchExit(record.Id);
+            if (signal is not null)
+            {
+                RecordEvent(record, "kill", null, ("signal", signal));
+                var r = runtime.Kill(record.Id, signal);
+                if (r.ExitCode != 0 && File.Exists(ExitFile(record.Id)) is false)
+                    throw new EngineException("SignalFailed", ErrorKind.InvalidOperation, record.Name, $"Cannot send {signal} to {record.Name}: {r.Stderr}");
+                WaitForExit(record, TimeSpan.FromMilliseconds(200));
+            }
+            else
+            {
+                ThawIfPaused(record, runtime);
+                // -StopSignal of the container, else the image's StopSignal, else SIGTERM; -StopTimeout likewise.
+                var grace = timeout ?? TimeSpan.FromSeconds(record.Options.StopTimeout ?? ContainerOptions.DefaultStopTimeout);
+                if (grace > TimeSpan.Zero)
+                {
+                    stopSignal ??= record.Options.StopSignal
+                        ?? (images.Find(record.ImageId)?.Config.StopSignal is { Length: > 0 } s ? s : "SIGTERM");
+                    runtime.Kill(record.Id, stopSignal);
+                    CrashPoint.At("stop-after-signal");
+                    if (!WaitForExit(record, grace)) runtime.Kill(record.Id, "SIGKILL", all: true);
+                }
+                else
+                {
+                    runtime.Kill(record.Id, "SIGKILL", all: true);
+                }
+                if (!WaitForExit(record, TimeSpan.FromSeconds(10)))
+                    throw new EngineException("StopTimeout", ErrorKind.OperationStopped, record.Name, $"Container {record.Name} did not exit after SIGKILL.");
+                CrashPoint.At("stop-after-exit");
+            }
+            var stopped = store.ById(record.Id)!;
+            record = Reconcile(stopped);
+            if (signal is null) RecordEvent(stopped, "stop");
+            return record is null ? ToContainer(new ContainerRecord { Id = "", Name = idOrName, State = ContainerState.Exited }) : ToContainer(record);
+        }
+    }
+
+    /// <summary>
+    /// Waits until the container has exited: its monitor's exit record appears, or, when the monitor itself is
+    /// gone (killed), the container's process is gone, since no record will ever come.
+    /// </summary>
+    private bool WaitForExit(ContainerRecord record, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        // The monitor writes the exit record just before it exits: its pidfd wakes us then, where a sleep would
+        // look up to a slice late. Without a monitor (killed) the container's own exit is polled.
+        int pidfd = MonitorExitHandle(record);
+        try
+        {
+            while (true)
+            {
+                if (File.Exists(ExitFile(record.Id))) return true;
+                if (!ProcessInfo.IsAlive(record.MonitorPid, record.MonitorStart) && !ProcessInfo.Exists(record.Pid)) return true;
+                double left = (deadline - DateTime.UtcNow).TotalMilliseconds;
+                if (left <= 0) return false;
+                if (pidfd < 0) Thread.Sleep((int)Math.Clamp(left, 1, 10));
+                else if (ProcessWaiter.Wait(pidfd, (int)Math.Clamp(left, 1, 50)))
+                {
+                    ProcessWaiter.Close(pidfd);
+                    pidfd = -1;
+                }
+            }
+        }
+        finally
+        {
+            if (pidfd >= 0) ProcessWaiter.Close(pidfd);
+        }
+    }
+
+    /// <summary>Frozen processes cannot act on a signal (not even SIGKILL under cgroup v1): thaw before stopping.</summary>
+    private void ThawIfPaused(ContainerRecord record, RuntimeClient runtime)
+    {
+        if (record.State != ContainerState.Paused) return;
+        var r = runtime.Run(TimeSpan.FromSeconds(30), "resume", record.Id);
+        if (r.ExitCode == 0)
+        {
+            record.State = ContainerState.Running;
+            store.Update(record);
+        }
+    }
+
+    public ContainerExit Wait(string idOrName, CancellationToken cancel)
+    {
+        if (RemovedExits.TryGetValue(idOrName, out var removed)) return removed;
+        var record = Resolve(idOrName);
+        string id = record.Id;
+        using var watching = record.State is ContainerState.Running or ContainerState.Paused ? WatchExit(id) : null;
+        while (true)
+        {
+            cancel.ThrowIfCancellationRequested();
+            ContainerRecord? current;
+            try
+            {
+                using (LockContainer(id))
+                    current = store.ById(id) is { } r ? Reconcile(r) : null;
+            }
+            catch (EngineException e) when (e.ErrorId == "ContainerNotFound")
+            {
+                current = null;
+            }
+            if (current is null)
+                return RemovedExits.TryGetValue(id, out var exit) ? exit
+                    : throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"Container {idOrName} was removed while waiting.");
+            switch (current.State)
+            {
+                case ContainerState.Exited:
+                case ContainerState.Dead:
+                case ContainerState.Restarting:
+                    return new ContainerExit(id, current.Name, current.ExitCode ?? -1, current.OOMKilled, current.FinishedAt);
+                case ContainerState.Created when current.Error is not null:
+                    // Its start failed: docker wait returns the code the failure stands for (127, 126…).
+                    return new ContainerExit(id, current.Name, current.ExitCode ?? -1, false, null);
+                case ContainerState.Created:
+                    throw new EngineException("ContainerNotStarted", ErrorKind.InvalidOperation, current.Name, $"Container {current.Name} has not been started.");
+            }
+            WaitForMonitor(current, cancel);
+            PhaseClock.Mark("wait-monitor-exited");
+        }
+    }
+
+    /// <summary>Blocks until the container's monitor exits (it writes the exit record just before), or a short while.</summary>
+    private static void WaitForMonitor(ContainerRecord record, CancellationToken cancel)
+    {
+        int pidfd = ProcessWaiter.Open(record.MonitorPid, () => ProcessInfo.IsAlive(record.MonitorPid, record.MonitorStart));
+        if (pidfd < 0)
+        {
+            // No monitor to wait on (it died; the container may still run): look again in a moment.
+            Thread.Sleep(50);
+            return;
+        }
+        try
+        {
+            // Slices, so cancellation (Ctrl+C, -Timeout) is seen within a quarter second.
+            while (!cancel.IsCancellationRequested && !ProcessWaiter.Wait(pidfd, 250)) { }
+        }
+        finally
+        {
+            ProcessWaiter.Close(pidfd);
+        }
+    }
+
+    public void Remove(string idOrName, bool force, bool removeVolumes = false)
+    {
+        var record = Resolve(idOrName);
+        using (LockContainer(record.Id))
+        {
+            PhaseClock.Mark("remove-locked");
+            var current = store.ById(record.Id) is { } r ? Reconcile(r) : null;
+            PhaseClock.Mark("remove-reconciled");
+            if (current is null) return;
+            if (current.State == ContainerState.Restarting && !force)
+                throw new EngineException("ContainerRestarting", ErrorKind.InvalidOperation, current.Name,
+                    $"Container {current.Name} is restarting: stop it before removing it, or use -Force.");
+            if (current.State is ContainerState.Running or ContainerState.Paused)
+            {
+                if (!force)
+                    throw new EngineException("ContainerRunning", ErrorKind.InvalidOperation, current.Name,
+                        $"Container {current.Name} is running: stop it before removing it, or use -Force.");
+                var runtime = RuntimeFor(current.Options.Runtime);
+                using var watching = WatchExit(current.Id);
+                ThawIfPaused(current, runtime);
+                runtime.Kill(current.Id, "SIGKILL", all: true);
+                WaitForExit(current, TimeSpan.FromSeconds(10));
+                current = Reconcile(current) ?? current;
+            }
+            CleanUpRun(current, null);
+            RemoveFiles(current.Id);
+            CrashPoint.At("remove-after-files");
+            Networks.Forget(current.Id);
+            store.Delete(current.Id); // its id range and volume uses go with the row
+            RecordEvent(current, "destroy");
+            // Objects shared with other records (a range's layer copies) go once no record needs them.
+            RemoveLedgerObjects(current.Id, HostObjectScope.Shared);
+            if (removeVolumes) VolumeObjects.RemoveAnonymous(current.Options);
+        }
+        // A kill here leaves the directory (its lock file only) with no record: Repair-ContainerState removes it.
+        CrashPoint.At("remove-after-record");
+        LayerStore.DeleteTree(ContainerDir(record.Id));
+    }
+
+    private void RemoveFiles(string id)
+    {
+        // What the ledger says the container's runs and files are (a run killed before its clean-up included).
+        RemoveLedgerObjects(id, HostObjectScope.Run);
+        RemoveLedgerObjects(id, HostObjectScope.Container);
+        // A guard, not the clean-up: a root from before the ledger recorded mounts may still hold one here, and
+        // deleting the tree must never reach into a mounted file system.
+        foreach (string mount in Mounts.MountPointsUnder(ContainerDir(id))) Mounts.Unmount(mount, detach: true);
+        if (Directory.Exists(RunDir(id))) LayerStore.DeleteTree(RunDir(id));
+        // The lock file is removed with the directory by the caller once the lock is released.
+        foreach (string entry in Directory.Exists(ContainerDir(id)) ? Directory.EnumerateFileSystemEntries(ContainerDir(id)).ToList() : [])
+        {
+            if (Path.GetFileName(entry) == "lock") continue;
+            if (Directory.Exists(entry)) LayerStore.DeleteTree(entry);
+            else File.Delete(entry);
+        }
+    }
+}
