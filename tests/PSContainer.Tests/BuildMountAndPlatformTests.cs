@@ -37,6 +37,17 @@ public sealed class BuildMountAndPlatformTests
     }
 
     [Fact]
+    public void A_cache_may_be_locked_or_read_only()
+    {
+        var locked = RunMountSpec.Parse("type=cache,target=/var/cache/apt,sharing=locked", "/", 1);
+        Assert.True(locked.Locked);
+        Assert.False(locked.ReadOnly);
+        var ro = RunMountSpec.Parse("type=cache,target=/c,ro", "/", 1);
+        Assert.True(ro.ReadOnly);
+        Assert.False(ro.Locked);
+    }
+
+    [Fact]
     public void A_required_secret_is_marked()
     {
         Assert.True(RunMountSpec.Parse("type=secret,id=a,required=true", "/", 1).Required);
@@ -50,7 +61,8 @@ public sealed class BuildMountAndPlatformTests
     [InlineData("type=secret", "InvalidMount")]
     [InlineData("type=cache,target=/c,uid=1000", "UnsupportedMount")]
     [InlineData("type=secret,id=t,env=TOKEN", "UnsupportedMount")]
-    [InlineData("type=cache,target=/c,sharing=locked", "UnsupportedMount")]
+    [InlineData("type=cache,target=/c,sharing=private", "UnsupportedMount")]
+    [InlineData("type=cache,target=/c,from=builder,source=/x", "UnsupportedMount")]
     [InlineData("type=tmpfs,target=/t,size=10m", "UnsupportedMount")]
     public void Refuses_a_bad_or_unsupported_mount_naming_the_line(string text, string errorId)
     {

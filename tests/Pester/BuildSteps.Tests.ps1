@@ -186,6 +186,23 @@ COPY --from=gen /lib2/*.so /out/
     }
 }
 
+Describe 'RUN --mount=type=cache options' {
+    It 'holds a sharing=locked cache for one step at a time and lets it go after, and mounts an ro cache read-only' {
+        $ctx = New-Context 'cache-options' @'
+FROM pester/steps-base:1
+RUN --mount=type=cache,id=steps-lock,target=/c,sharing=locked echo one >> /c/log
+RUN --mount=type=cache,id=steps-lock,target=/c,sharing=locked echo two >> /c/log && wc -l < /c/log > /count.txt
+RUN --mount=type=cache,id=steps-lock,target=/c,ro (echo three >> /c/log) 2>/dev/null && echo writable > /ro.txt || echo readonly > /ro.txt
+'@
+        $job = Start-ThreadJob { param($m, $ctx) Import-Module $m; Build-ContainerImage $ctx -Tag 'pester/cache-options:1' -Network none -ErrorAction Stop | Out-Null; 'built' } -ArgumentList (Get-TestModulePath), $ctx
+        Wait-Job $job -Timeout 120 | Should -Not -BeNullOrEmpty -Because 'a locked cache is let go after its step (the next step would wait for it forever)'
+        Receive-Job $job | Should -Be 'built'
+        Remove-Job $job -Force
+        Invoke-InImage 'pester/cache-options:1' 'cat /count.txt /ro.txt' | Should -Be "2`nreadonly"
+        Get-BuildLeftover | Should -BeNullOrEmpty
+    }
+}
+
 Describe 'RUN --mount=type=bind with from=' {
     It 'follows a link of the stage inside the stage''s root, never to the host''s directory of that name' {
         # A directory only the host has: a link to it in the stage must not bind it (mount(2) follows links on the host).

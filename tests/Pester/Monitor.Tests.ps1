@@ -168,7 +168,9 @@ esac
     # Launches the monitor the way the engine does, with the sync fd a pipe read until EOF (so a sync fd
     # leaked into the runtime or the container would show as a timeout). Returns the parsed sync line.
     function Start-TestMonitor($c) {
-        $script = 'set -o pipefail; "$@" --sync-fd 3 3>&1 >/dev/null 2>&1 | timeout 20 cat; echo "#launcher=${PIPESTATUS[0]} reader=${PIPESTATUS[1]}"'
+        # Launched with SIGINT and SIGQUIT ignored, as from any background job (CI runners start tests so): the
+        # monitor must still forward INT, and its container must not inherit the ignore.
+        $script = 'trap "" INT QUIT; set -o pipefail; "$@" --sync-fd 3 3>&1 >/dev/null 2>&1 | timeout 20 cat; echo "#launcher=${PIPESTATUS[0]} reader=${PIPESTATUS[1]}"'
         $out = & bash -c $script _ $monitor @(Get-MonitorArgs $c)
         $line = @($out | Where-Object { $_ -like '{*' })
         $status = @($out | Where-Object { $_ -like '#launcher=*' })[0]

@@ -21,7 +21,18 @@ static sigset_t handled(void)
 int signals_setup(void)
 {
     sigset_t s = handled();
-    signal(SIGPIPE, SIG_IGN); /* a closed sync pipe must not kill us */
+    /* Every disposition back to its default first: a monitor started from a background job inherits SIGINT and
+     * SIGQUIT ignored, and an ignored signal is discarded even while blocked, so the signalfd would never see the
+     * INT to forward, and the container would start with it ignored (a shell cannot even trap it). The
+     * numbers glibc keeps for itself (32, 33) refuse the change with EINVAL. */
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP)
+            continue;
+        if (signal(sig, SIG_DFL) == SIG_ERR && errno != EINVAL)
+            return -1;
+    }
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) /* a closed sync pipe must not kill us */
+        return -1;
     if (sigprocmask(SIG_BLOCK, &s, NULL) < 0)
         return -1;
     return signalfd(-1, &s, SFD_NONBLOCK | SFD_CLOEXEC);

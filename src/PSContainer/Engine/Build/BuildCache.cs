@@ -52,8 +52,20 @@ public sealed class BuildCache
         AtomicFile.Write(Path.Combine(entries, key), Encoding.UTF8.GetBytes(imageId), Temp);
     }
 
-    /// <summary>Counts a hit: a build took the entry's step from the cache now.</summary>
+    /// <summary>Counts a hit: a build took the entry's step from the cache now. Best effort: a count that cannot be
+    /// written (a full disk) never fails the build that needed no write otherwise.</summary>
     public void Used(string key)
+    {
+        try
+        {
+            CountUse(key);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private void CountUse(string key)
     {
         var (count, _) = Usage(key);
         System.IO.Directory.CreateDirectory(usage);

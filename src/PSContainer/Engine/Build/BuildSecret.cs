@@ -36,6 +36,6 @@ public static class BuildSecret
 
     /// <summary>Checks an id given in a hashtable (@{ id = path }) the same way.</summary>
     public static string CheckId(string id) =>
-        id.Length > 0 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.') ? id
+        id.Length > 0 && id is not "." and not ".." && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.') ? id
             : throw new EngineException("InvalidSecret", ErrorKind.InvalidArgument, id, $"'{id}' is not a secret id (letters, digits, '_', '-', '.').");
 }

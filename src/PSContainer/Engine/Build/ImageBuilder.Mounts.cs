@@ -21,6 +21,8 @@ public sealed partial class ImageBuilder
         public List<string> Targets { get; } = [];
         /// <summary>Temp paths the step's mounts use, deleted after it.</summary>
         public List<string> Temporaries { get; } = [];
+        /// <summary>Cache directories the step holds alone while it runs (sharing=locked).</summary>
+        public SortedSet<string> Locks { get; } = new(StringComparer.Ordinal);
     }
 
     /// <summary>
@@ -41,7 +43,9 @@ public sealed partial class ImageBuilder
             {
                 case "cache":
                     string id = spec.Id ?? target;
-                    plan.Volumes.Add(cache.MountDirectory(id) + ":" + target);
+                    string directory = cache.MountDirectory(id);
+                    plan.Volumes.Add(directory + ":" + target + (spec.ReadOnly ? ":ro" : ""));
+                    if (spec.Locked) plan.Locks.Add(directory);
                     plan.Key.Add("cache:" + id + ":" + target);
                     break;
                 case "bind" when spec.From is { } from:

@@ -40,8 +40,11 @@ public sealed partial class ImageBuilder
         };
         string? id = null;
         string layer = TempPath("build-run", ".tar");
+        // sharing=locked: one step at a time, across builds, in the order of the paths (no two steps wait on each other).
+        var locks = new List<IDisposable>();
         try
         {
+            foreach (string directory in mounts.Locks) locks.Add(Native.FileLock.Acquire(directory + ".lock", exclusive: true));
             // A writable bind gets a copy of the context path (without what .dockerignore names): what the step
             // writes there is discarded, as BuildKit discards it, and never reaches the user's files.
             PrepareMounts(mounts, i.Line);
@@ -83,6 +86,7 @@ public sealed partial class ImageBuilder
             }
             File.Delete(layer);
             if (!stepStillThere) DeleteMountCopies(mounts);
+            foreach (var held in locks) held.Dispose();
         }
     }
 

@@ -3,12 +3,18 @@ namespace PSContainer.Engine.Build;
 /// <summary>
 /// One RUN --mount=… as BuildKit reads it: comma-separated key=value fields (a bare key is true), type bind by
 /// default, target (dst, destination), source (src), from, id, rw (readwrite), ro (readonly), required, and
-/// sharing=shared (what a cache mount here is). A secret's id defaults to its target's file name and its target to
-/// /run/secrets/ID. Any other field (mode, uid, gid, size, env, sharing=private|locked) is refused by name: a mount
-/// made without what it asked for would be a silent drop.
+/// sharing=shared|locked for a cache (locked: one step at a time uses it). A secret's id defaults to its target's
+/// file name and its target to /run/secrets/ID. Any other field (mode, uid, gid, size, env, sharing=private, and from
+/// or source on a cache) is refused by name: a mount made without what it asked for would be a silent drop.
 /// </summary>
 public sealed record RunMountSpec(string Type, string Target, string? Source, string? From, string? Id, bool ReadWrite, bool Required)
 {
+    /// <summary>A cache mount used by one step at a time (sharing=locked) rather than by all at once.</summary>
+    public bool Locked { get; init; }
+
+    /// <summary>A cache mount the step may only read (ro, readonly).</summary>
+    public bool ReadOnly { get; init; }
+
     public static RunMountSpec Parse(string expanded, string workingDir, int line)
     {
         var fields = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
@@ -20,9 +26,12 @@ public sealed record RunMountSpec(string Type, string Target, string? Source, st
         foreach (string key in fields.Keys)
             if (!KnownFields.Contains(key))
                 throw new DockerfileException("UnsupportedMount", line, $"--mount option '{key}' is not supported (type, target, source, from, id, rw, ro, required and sharing=shared are).", ErrorKind.InvalidArgument);
-        if (Field(fields, "sharing") is { } sharing && !sharing.Equals("shared", StringComparison.OrdinalIgnoreCase))
-            throw new DockerfileException("UnsupportedMount", line, $"--mount sharing={sharing} is not supported: cache mounts here are shared by concurrent builds.", ErrorKind.InvalidArgument);
+        string sharing = (Field(fields, "sharing") ?? "shared").ToLowerInvariant();
+        if (sharing is not ("shared" or "locked"))
+            throw new DockerfileException("UnsupportedMount", line, $"--mount sharing={sharing} is not supported (shared and locked are).", ErrorKind.InvalidArgument);
         string type = fields.GetValueOrDefault("type", "bind").ToLowerInvariant();
+        if (type == "cache" && Field(fields, "from", "source", "src") is not null)
+            throw new DockerfileException("UnsupportedMount", line, "--mount=type=cache with from= or source= (a cache seeded from a stage) is not supported.", ErrorKind.InvalidArgument);
         if (type == "ssh")
             throw new DockerfileException("UnsupportedMount", line,
                 "--mount=type=ssh is not supported: this builder has no SSH agent to forward. Fetch what the step needs before the build (into the context) or use --mount=type=secret.", ErrorKind.NotInstalled);
@@ -38,7 +47,11 @@ public sealed record RunMountSpec(string Type, string Target, string? Source, st
         if (!target.StartsWith('/')) target = workingDir.TrimEnd('/') + "/" + target;
         bool rw = Flag(fields, "rw") || Flag(fields, "readwrite");
         bool required = Flag(fields, "required");
-        return new RunMountSpec(type, target, Field(fields, "source", "src"), Field(fields, "from"), id, rw, required);
+        return new RunMountSpec(type, target, Field(fields, "source", "src"), Field(fields, "from"), id, rw, required)
+        {
+            Locked = sharing == "locked",
+            ReadOnly = Flag(fields, "ro") || Flag(fields, "readonly"),
+        };
     }
 
     private static readonly HashSet<string> KnownFields = new(StringComparer.OrdinalIgnoreCase)

@@ -28,8 +28,10 @@ public sealed partial class ContainerManager
                 if (networks.TryGetValue(endpoint.NetworkId, out var network))
                     RecordObjectEvent(NetworkEvent(action, Networks.ToNetwork(network), record.Id, time));
         }
-        catch (Exception e) when (e is EngineException or IOException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Any failure (a busy or damaged state db too): an exception here would undo a start that happened, or
+            // skip an exited --rm container's removal.
             // The start or exit itself happened; only its network events are lost, and the user is told.
             warnings.Enqueue($"Could not record the network {action} events of container {record.Name}: {e.Message}");
         }

@@ -61,8 +61,9 @@ public sealed partial class ContainerService
             }
             finally
             {
-                t.Dispose();
+                // Unhooked from the exec (a resize can no longer reach it) before its terminal is closed.
                 service.Finish(Exec, code);
+                t.Dispose();
             }
         }
     }
