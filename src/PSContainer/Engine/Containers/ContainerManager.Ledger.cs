@@ -82,15 +82,20 @@ public sealed partial class ContainerManager
     /// <summary>Removes a ledger entry's object under the container's lock, so a start that began after Repair
     /// looked cannot lose what it makes, and only if the record (read under the lock) says nothing runs; objects that
     /// live as long as the container (or longer) only once its record is gone.</summary>
-    private bool RemoveIfUnused(HostObject entry)
+    private bool RemoveIfUnused(HostObject entry) => IfIdle(entry.ContainerId, record =>
+        // Objects that outlive a run wait for the record to go.
+        record is not null && ProviderOf(entry) is { Scope: not HostObjectScope.Run } ? false : Ledger.RemoveWith(Providers, entry));
+
+    /// <summary>Runs <paramref name="remove"/> under the container's lock (skipped when another session holds it) with
+    /// its record read under that lock (null: gone), unless the record says something runs; false when skipped.</summary>
+    private bool IfIdle(string containerId, Func<ContainerRecord?, bool> remove)
     {
-        string lockFile = Path.Combine(ContainerDir(entry.ContainerId), "lock");
+        string lockFile = Path.Combine(ContainerDir(containerId), "lock");
         bool hasLock = File.Exists(lockFile);
         using var held = hasLock ? FileLock.TryAcquire(lockFile, exclusive: true) : null;
         if (hasLock && held is null) return false; // being started, stopped or removed right now
-        var record = store.ById(entry.ContainerId);
+        var record = store.ById(containerId);
         if (record is { State: ContainerState.Running or ContainerState.Paused or ContainerState.Restarting }) return false;
-        if (record is not null && ProviderOf(entry) is { Scope: not HostObjectScope.Run }) return false;
-        return Ledger.RemoveWith(Providers, entry);
+        return remove(record);
     }
 }

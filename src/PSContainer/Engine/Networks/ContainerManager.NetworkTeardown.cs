@@ -93,13 +93,5 @@ public sealed partial class ContainerManager
     /// nothing runs: <paramref name="o"/> came from a look taken before (and a settle wait after) it, and a start
     /// that finished meanwhile owns its namespace and veth again.
     /// </summary>
-    private bool RemovePendingIfUnused(HostObject o)
-    {
-        string lockFile = Path.Combine(ContainerDir(o.ContainerId), "lock");
-        bool hasLock = File.Exists(lockFile);
-        using var held = hasLock ? FileLock.TryAcquire(lockFile, exclusive: true) : null;
-        if (hasLock && held is null) return false; // being started, stopped or removed right now
-        if (store.ById(o.ContainerId) is { State: ContainerState.Running or ContainerState.Paused or ContainerState.Restarting }) return false;
-        return Networks.RemovePending(o);
-    }
+    private bool RemovePendingIfUnused(HostObject o) => IfIdle(o.ContainerId, _ => Networks.RemovePending(o));
 }
