@@ -31,7 +31,7 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-enum { MSG_READY = 1, MSG_ERROR = 2 };
+enum { MSG_READY = 1, MSG_ERROR = 2, MSG_PLACED = 3 };
 struct sync_msg {
     int type;
     struct rt_error err;
@@ -44,6 +44,7 @@ struct go_msg { /* parent -> child: go on; the child's pid as the host sees it (
 struct child_ctx {
     const struct rt_spec *spec;
     const struct rt_cgroup *cg;
+    struct cgroup_placement *placement; /* the child joins its v1 cgroups itself first; NULL: the parent moves it */
     int sync_fd, fifo_fd, console_fd;
     bool new_userns, no_pivot;
     int preserve_fds;
@@ -129,6 +130,13 @@ static int child_main(void *arg)
     /* die with the parent while it still owns us (until READY) */
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     seccomp_notify_set_sync(c->sync_fd);
+    if (c->placement) { /* before anything else: in the container's cgroups */
+        msg.type = placement_join_self(c->placement) < 0 ? MSG_ERROR : MSG_PLACED;
+        msg.err = g_err;
+        if (write_all(c->sync_fd, &msg, sizeof msg) < 0 || msg.type == MSG_ERROR)
+            _exit(1);
+        memset(&msg, 0, sizeof msg);
+    }
     if (read(c->sync_fd, &go, sizeof go) != (ssize_t)sizeof go)
         _exit(1);
     c->host_pid = go.pid;
@@ -234,6 +242,12 @@ static pid_t do_create(const struct create_opts *o, struct rt_spec *spec, struct
 
     pid_t pid = -1;
     int sv[2] = {-1, -1}, fifo_fd = -1, console_fd = -1, early[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+    struct cgroup_placement placement;
+    bool placed = false;
+    memset(&placement, 0, sizeof placement);
+    placement.v2_fd = -1;
+    for (size_t i = 0; i < CG_MAX; i++)
+        placement.tasks_fd[i] = -1;
     char dir[PATH_MAX], fifo[PATH_MAX + 16];
     state_dir(o->id, dir, sizeof dir);
     snprintf(fifo, sizeof fifo, "%s/exec.fifo", dir);
@@ -262,32 +276,28 @@ static pid_t do_create(const struct create_opts *o, struct rt_spec *spec, struct
     for (size_t i = 0; i < spec->n_namespaces; i++)
         if (!spec->namespaces[i].path && spec->namespaces[i].flag != CLONE_NEWCGROUP)
             flags |= spec->namespaces[i].flag;
-    struct child_ctx ctx = {spec, cg, sv[1], fifo_fd, console_fd, (flags & CLONE_NEWUSER) != 0, o->no_pivot,
-                            o->preserve_fds, o->id, 0};
+    const struct rt_ns *userns = spec_ns(spec, CLONE_NEWUSER);
+    /* joining a user namespace by path clones through an intermediate process: the parent moves the child then */
+    placed = !(userns && userns->path);
+    if (placed && placement_open(cg, &placement) < 0)
+        goto fail;
+    struct child_ctx ctx = {spec, cg, placed ? &placement : NULL, sv[1], fifo_fd, console_fd,
+                            (flags & CLONE_NEWUSER) != 0, o->no_pivot, o->preserve_fds, o->id, 0};
     /* the child is visible to the processes of a pid namespace it joins from its first instruction: it must never
      * be dumpable until it execs (inherited through clone) */
     if (confine_nondumpable() < 0)
         goto fail;
-    size_t stack_size = 1 << 20;
-    char *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (stack == MAP_FAILED) {
-        err_sys("mmap child stack");
-        goto fail;
-    }
-    const struct rt_ns *userns = spec_ns(spec, CLONE_NEWUSER);
-    if (userns && userns->path) /* the new namespaces must be made inside the joined user namespace */
+    if (!placed) { /* the new namespaces must be made inside the joined user namespace */
         pid = ns_clone_in_joined_userns(spec, flags, child_main, &ctx);
-    else
-        pid = clone(child_main, stack + stack_size, flags, &ctx);
-    int clone_errno = errno;
-    munmap(stack, stack_size); /* the child has its own copy of the address space */
-    if (pid < 0) {
-        if (!userns || !userns->path) { /* ns_clone_in_joined_userns set its own error */
-            errno = clone_errno;
+    } else {
+        pid = placement_clone(&placement, flags & ~SIGCHLD);
+        if (pid == 0)
+            _exit(child_main(&ctx));
+        if (pid < 0)
             err_sys("clone");
-        }
-        goto fail;
     }
+    if (pid < 0) /* ns_clone_in_joined_userns set its own error */
+        goto fail;
     if (ns_restore_early(early) < 0)
         goto fail;
     if (console_fd >= 0) {
@@ -298,8 +308,26 @@ static pid_t do_create(const struct create_opts *o, struct rt_spec *spec, struct
     sv[1] = -1;
     if (ctx.new_userns && ns_write_id_maps(pid, spec) < 0)
         goto fail;
-    if (cgroup_join(cg, pid) < 0)
+    if (placed) {
+        placement_close(&placement);
+        struct sync_msg placed_msg;
+        ssize_t got;
+        while ((got = read(sv[0], &placed_msg, sizeof placed_msg)) < 0 && errno == EINTR)
+            ;
+        if (got != (ssize_t)sizeof placed_msg || placed_msg.type == MSG_ERROR) {
+            if (got == (ssize_t)sizeof placed_msg) {
+                g_err = placed_msg.err;
+                g_err.msg[sizeof g_err.msg - 1] = 0;
+            } else {
+                err_msg(1, "container process exited before joining its cgroups");
+            }
+            goto fail;
+        }
+        if (placement_finish(&placement, pid) < 0)
+            goto fail;
+    } else if (cgroup_join(cg, pid) < 0) {
         goto fail;
+    }
     if (spec->hooks) { /* the namespaces exist, nothing of the container runs yet: in the runtime's namespace */
         char *st = hook_state(o->id, "creating", pid, spec->bundle, spec->annotations);
         int r = hooks_run(spec->hooks, "prestart", st);
@@ -350,6 +378,7 @@ static pid_t do_create(const struct create_opts *o, struct rt_spec *spec, struct
     return pid;
 
 fail:
+    placement_close(&placement);
     ns_restore_early(early);
     if (console_fd >= 0)
         close(console_fd);

@@ -251,6 +251,9 @@ int cmd_exec(const struct exec_opts *o)
     for (size_t i = 0; i < N_NS; i++)
         nsfd[i] = -1;
     pid_t mid = -1, pid = -1;
+    struct cgroup_placement placement;
+    if (placement_open(&st.cg, &placement) < 0)
+        return -1;
     if (open_namespaces(st.pid, nsfd) < 0)
         goto out;
     if (proc_start_time(st.pid) != st.start_time) { /* the pid we opened must still be the container's init */
@@ -273,7 +276,9 @@ int cmd_exec(const struct exec_opts *o)
         err_sys("prctl PR_SET_CHILD_SUBREAPER");
         goto out;
     }
-    mid = fork();
+    /* the intermediate process is made in the container's cgroups and joins its v1 hierarchies before it enters
+     * any namespace; the final process, its child, inherits them */
+    mid = placement_clone(&placement, 0);
     if (mid < 0) {
         err_sys("fork");
         goto out;
@@ -282,6 +287,12 @@ int cmd_exec(const struct exec_opts *o)
         close(sv[0]);
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         struct x_msg m = {0};
+        if (placement_join_self(&placement) < 0) {
+            m.type = X_ERROR;
+            m.err = g_err;
+            write_all(sv[1], &m, sizeof m);
+            _exit(1);
+        }
         for (size_t i = 0; i < N_NS; i++) {
             if (nsfd[i] >= 0 && setns(nsfd[i], ns_order[i].flag) < 0) {
                 err_sys("setns %s namespace of pid %d", ns_order[i].name, st.pid);
@@ -327,9 +338,11 @@ int cmd_exec(const struct exec_opts *o)
         goto out;
     }
     pid = m.pid;
-    /* in the container's cgroups before it runs anything of its own */
-    if (cgroup_join(&st.cg, pid) < 0)
+    /* in the container's cgroups before it runs anything of its own: the v2 one too when the clone could not
+     * place the intermediate there */
+    if (placement_finish(&placement, pid) < 0)
         goto out;
+    placement_close(&placement);
     if (write_all(sv[0], "G", 1) < 0) {
         err_sys("sync with the exec process");
         goto out;
@@ -372,6 +385,7 @@ int cmd_exec(const struct exec_opts *o)
     return WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
 
 out:
+    placement_close(&placement);
     {
         struct rt_error saved = g_err;
         if (pid > 0) {

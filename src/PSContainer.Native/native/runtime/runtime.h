@@ -207,6 +207,20 @@ int cgroup_mount(const struct rt_cgroup *cg, const struct rt_mount *m, int rootf
 int cgroup_freeze(const struct rt_cgroup *cg, bool freeze); /* pause/resume; waits until frozen */
 int cgroup_is_frozen(const struct rt_cgroup *cg);          /* 1 frozen, 0 not, -1 no freezer */
 void cgroup_free(struct rt_cgroup *cg);
+/* cgroup_place.c: a new process placed into the container's cgroups without a cgroup.procs write by another
+ * process (which waits for an RCU grace period): clone3(CLONE_INTO_CGROUP) for the v2 tree, and the process
+ * moving itself into each v1 hierarchy through descriptors opened here */
+struct cgroup_placement {
+    const struct rt_cgroup *cg;
+    int v2_fd, v2_index; /* the v2 (or hybrid "unified") directory and its index in cg, or -1 */
+    bool v2_by_parent;   /* the clone could not go into it: placement_finish writes the pid */
+    int tasks_fd[CG_MAX]; /* v1: each hierarchy's tasks file, -1 for the v2 entry */
+};
+int placement_open(const struct rt_cgroup *cg, struct cgroup_placement *pl);
+pid_t placement_clone(struct cgroup_placement *pl, int flags); /* fork-like: 0 in the child; -1 with errno */
+int placement_join_self(struct cgroup_placement *pl);          /* in the child, first; closes the descriptors */
+int placement_finish(struct cgroup_placement *pl, pid_t pid);  /* in the parent once the child reported */
+void placement_close(struct cgroup_placement *pl);
 /* cgroup v2 device control (devices_bpf.c): one BPF_PROG_TYPE_CGROUP_DEVICE program built from the rules (last match
  * wins, nothing matching denies), attached to the cgroup directory in place of any it had */
 int devices_bpf_apply(const char *cgdir, const struct rt_devrule *rules, size_t n);
