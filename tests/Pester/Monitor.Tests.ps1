@@ -405,6 +405,17 @@ Describe 'psc-monitor with a fake runtime' -Skip:(-not $isRoot) {
         $exit.runtimeDeleted | Should -BeFalse
         $exit.exitCode | Should -Be 0
         Test-Path (Join-Path $d.RuntimeRoot $d.Id) | Should -BeTrue
+
+        # While the state still has exec.fifo (runc's and psc-runtime's: `runtime start` has not finished releasing the
+        # container), the delete is not run: it would pull the state from under start. The engine deletes after start.
+        $e = New-TestContainer -Script 'exit 0'
+        (Start-TestMonitor $e).Sync.ok | Should -BeTrue
+        New-Item -ItemType File (Join-Path $e.RuntimeRoot "$($e.Id)/exec.fifo") | Out-Null
+        Start-TestContainer $e
+        $exit = Wait-ExitFile $e
+        $exit.runtimeDeleted | Should -BeFalse
+        Test-Path (Join-Path $e.Dir 'delete-ran') | Should -BeFalse
+        Test-Path (Join-Path $e.RuntimeRoot $e.Id) | Should -BeTrue
     }
 
     It 'survives kill -9 of the process that launched it' {

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -129,6 +130,17 @@ static int wait_child(pid_t pid, int timeout_ms)
 
 bool runtime_delete_after_exit(const struct options *o)
 {
+    /* Not while `runtime start` may still be at the state: runc and psc-runtime remove exec.fifo from the container's
+     * state directory once start has released the container, and a container that exits within start's last steps
+     * (`true`, or one never started) would have its state deleted under start, which then fails. Those leave the
+     * delete to the engine, which runs it after start has returned. Without a known root there is no telling. */
+    if (!o->runtime_root)
+        return false;
+    char fifo[PATH_MAX];
+    if (snprintf(fifo, sizeof fifo, "%s/%s/exec.fifo", o->runtime_root, o->id) >= (int)sizeof fifo)
+        return false;
+    if (access(fifo, F_OK) == 0 || errno != ENOENT)
+        return false;
     /* --force as the engine's clean-up ran it: a process the container left (one that shares the host's pid
      * namespace outlives its init) is killed with the cgroup. */
     const char *args[] = {"delete", "--force", o->id, NULL};
