@@ -148,13 +148,14 @@ public sealed partial class ContainerManager
     }
 
     /// <summary>Blocks until the container's monitor exits (it writes the exit record just before), or a short while.</summary>
-    private static void WaitForMonitor(ContainerRecord record, CancellationToken cancel)
+    private void WaitForMonitor(ContainerRecord record, CancellationToken cancel)
     {
         int pidfd = ProcessWaiter.Open(record.MonitorPid, () => ProcessInfo.IsAlive(record.MonitorPid, record.MonitorStart));
         if (pidfd < 0)
         {
-            // No monitor to wait on (it died; the container may still run): look again in a moment.
-            Thread.Sleep(50);
+            // Gone already. Having written its exit record (it exited between the caller's look and this one): look
+            // again at once, not 50 ms later. Without one (it died; the container may still run): in a moment.
+            if (!File.Exists(ExitFile(record.Id))) Thread.Sleep(50);
             return;
         }
         try
