@@ -195,6 +195,28 @@ grep -c . /proc/self/mountinfo | sed 's/^/mounts=/'
         $watch.Elapsed.TotalSeconds | Should -BeLessThan 8
     }
 
+    It 'stops through the monitor: no runtime process from the session, the runtime''s delete done by the monitor before the exit' {
+        # A runtime that logs who ran it (the parent's name: the monitor calls itself psc-ID) before it runs psc-runtime.
+        $log = Join-Path $script:state.Work 'runtime-calls.log'
+        $wrapper = Join-Path $script:state.Work 'logging-runtime'
+        Set-Content $wrapper "#!/bin/sh`necho `"`$(cat /proc/`$PPID/comm) `$*`" >> '$log'`nexec '$script:native/psc-runtime' `"`$@`"`n"
+        & chmod 755 $wrapper
+        $c = Start-Container -Image pester/busybox:1 -Command sleep, 60 -Network none -Detach -Runtime $wrapper
+        $t = Start-Container -Image pester/busybox:1 -Command sh, -c, 'trap "exit 7" TERM; while true; do sleep 0.1; done' -Network none -Detach -Runtime $wrapper
+        $r = Start-Container -Image pester/busybox:1 -Command sleep, 60 -Network none -Detach -Runtime $wrapper
+        Start-Sleep -Milliseconds 300
+        Remove-Item $log
+        ($c | Stop-Container -Timeout 0 -PassThru).ExitCode | Should -Be 137
+        ($t | Stop-Container -Timeout 5 -PassThru).ExitCode | Should -Be 7 -Because 'the stop signal (SIGTERM) is relayed too'
+        Remove-Container $r.Id -Force
+        $calls = @(Get-Content $log)
+        $calls | Where-Object { $_ -match ' kill ' } | Should -BeNullOrEmpty -Because 'the monitors signal their containers'
+        @($calls | Where-Object { $_ -match ' delete ' }).Count | Should -Be 3
+        $calls | Where-Object { $_ -match ' delete ' -and $_ -notmatch '^psc-' } | Should -BeNullOrEmpty -Because 'each monitor deleted its container'
+        Get-OurCgroupDirectory | Where-Object { $_ -match "$($c.Id)|$($t.Id)" } | Should -BeNullOrEmpty -Because 'the cgroups are gone once Stop-Container returns'
+        $c, $t | Remove-Container
+    }
+
     It 'is seen running and stopped from another pwsh session' {
         $c = Start-Container -Image pester/busybox:1 -Command sleep, 60 -Name cross -Detach
         $other = Start-TestPwsh -Script "Import-Module '$script:modulePath'; (Get-Container cross).State; Stop-Container cross -Timeout 1; (Get-Container cross -All).State"

@@ -81,6 +81,10 @@ start) echo go > "$root/$1/fifo";;
 kill) kill -s "${2:-TERM}" "$(cat "$root/$1/pid")";;
 delete)
   [[ $1 == --force ]] && { shift; kill -9 "$(cat "$root/$1/pid" 2>/dev/null)" 2>/dev/null; }
+  dir=$(dirname "$root")                    # the test container's directory: its exit.json and bundle
+  [[ -e $dir/exit.json ]] && touch "$dir/deleted-after-exit-file"
+  touch "$dir/delete-ran"
+  [[ -f $dir/bundle/delete-fails ]] && exit 1
   rm -rf "${root:?}/$1";;
 *) echo "fake-runtime: unknown command $cmd" >&2; exit 1;;
 esac
@@ -356,6 +360,64 @@ Describe 'psc-monitor with a fake runtime' -Skip:(-not $isRoot) {
         (Get-LogRecords $c).Text | Should -Contain "got-$Signal"
     }
 
+    It 'sends the container the signal a queued relay request names (SIGKILL included), and drops an unqueued one' {
+        # The engine's Stop-Container: signal 38 (MON_RELAY_SIGNAL) queued with the signal number as its value,
+        # instead of a `runtime kill` process. It takes that path only when the monitor blocks the signal.
+        $c = New-TestContainer -Script 'exec sleep 60'
+        (Start-TestMonitor $c).Sync.ok | Should -BeTrue
+        Start-TestContainer $c
+        $blocked = ((Get-Content "/proc/$($c.MonitorPid)/status" | Where-Object { $_ -like 'SigBlk:*' }) -split '\s+')[1]
+        ([Convert]::ToUInt64($blocked, 16) -band (1L -shl 37)) | Should -Not -Be 0 -Because 'the engine reads SigBlk to know the monitor takes requests'
+        & /bin/kill -s 38 $c.MonitorPid
+        Start-Sleep -Milliseconds 300
+        Test-Alive $c.MonitorPid | Should -BeTrue -Because 'a request without a value is dropped, not fatal'
+        Test-Alive $c.Pid | Should -BeTrue
+        & /bin/kill -s 38 -q 9 $c.MonitorPid
+        $exit = Wait-ExitFile $c
+        $exit.exitCode | Should -Be 137
+        $exit.signal | Should -Be 9
+
+        $d = New-TestContainer -Script "trap 'echo got-term; exit 42' TERM; echo ready; while :; do sleep 0.1; done"
+        (Start-TestMonitor $d).Sync.ok | Should -BeTrue
+        Start-TestContainer $d
+        Wait-Until { (Test-Path $d.Log) -and (Get-Content $d.Log -Raw) -match 'ready' } 5 | Should -BeTrue
+        & /bin/kill -s 38 -q 15 $d.MonitorPid
+        (Wait-ExitFile $d).exitCode | Should -Be 42
+        (Get-LogRecords $d).Text | Should -Contain 'got-term'
+    }
+
+    It 'deletes the container from the runtime before it writes the exit file, and says whether that worked' {
+        $c = New-TestContainer -Script 'exit 0'
+        (Start-TestMonitor $c).Sync.ok | Should -BeTrue
+        Start-TestContainer $c
+        $exit = Wait-ExitFile $c
+        $exit.runtimeDeleted | Should -BeTrue
+        Test-Path (Join-Path $c.Dir 'delete-ran') | Should -BeTrue
+        Test-Path (Join-Path $c.Dir 'deleted-after-exit-file') | Should -BeFalse -Because 'whoever sees the exit finds the runtime done'
+        Test-Path (Join-Path $c.RuntimeRoot $c.Id) | Should -BeFalse
+
+        # A failed delete leaves the runtime's state for the engine's clean-up, and the exit file says so.
+        $d = New-TestContainer -Script 'exit 0'
+        New-Item -ItemType File (Join-Path $d.Bundle 'delete-fails') | Out-Null
+        (Start-TestMonitor $d).Sync.ok | Should -BeTrue
+        Start-TestContainer $d
+        $exit = Wait-ExitFile $d
+        $exit.runtimeDeleted | Should -BeFalse
+        $exit.exitCode | Should -Be 0
+        Test-Path (Join-Path $d.RuntimeRoot $d.Id) | Should -BeTrue
+
+        # While the state still has exec.fifo (runc's and psc-runtime's: `runtime start` has not finished releasing the
+        # container), the delete is not run: it would pull the state from under start. The engine deletes after start.
+        $e = New-TestContainer -Script 'exit 0'
+        (Start-TestMonitor $e).Sync.ok | Should -BeTrue
+        New-Item -ItemType File (Join-Path $e.RuntimeRoot "$($e.Id)/exec.fifo") | Out-Null
+        Start-TestContainer $e
+        $exit = Wait-ExitFile $e
+        $exit.runtimeDeleted | Should -BeFalse
+        Test-Path (Join-Path $e.Dir 'delete-ran') | Should -BeFalse
+        Test-Path (Join-Path $e.RuntimeRoot $e.Id) | Should -BeTrue
+    }
+
     It 'survives kill -9 of the process that launched it' {
         $c = New-TestContainer -Script 'read -r line < "$0.go"; echo "after: $line"; exit 5'
         & mkfifo "$($c.Bundle)/cmd.go"
@@ -521,6 +583,19 @@ Describe 'psc-monitor with <Name>' -ForEach $runtimes {
         & kill -TERM $d.MonitorPid
         (Wait-ExitFile $d).exitCode | Should -Be 42
         (Get-LogRecords $d).Text | Should -Contain 'term'
+    }
+
+    It 'kills the container on a relayed SIGKILL and removes it from the runtime (state, cgroup) before the exit file' -Skip:$Skip {
+        $c = New-TestContainer -Runtime $rtName -RuntimePath $rtPath -Script 'exec sleep 60'
+        (Start-TestMonitor $c).Sync.ok | Should -BeTrue
+        Start-TestContainer $c
+        & /bin/kill -s 38 -q 9 $c.MonitorPid
+        $exit = Wait-ExitFile $c
+        $exit.exitCode | Should -Be 137
+        $exit.runtimeDeleted | Should -BeTrue
+        Test-Path (Join-Path $c.RuntimeRoot $c.Id) | Should -BeFalse -Because 'the runtime state is gone when the exit file appears'
+        Get-ChildItem "/sys/fs/cgroup/*/$cgroupParent/$($c.Id)", "/sys/fs/cgroup/$cgroupParent/$($c.Id)" -Directory -ErrorAction SilentlyContinue |
+            Should -BeNullOrEmpty -Because 'so is the cgroup'
     }
 
     It 'reports a failed create with the runtime''s exit code and message, leaving nothing behind' -Skip:$Skip {

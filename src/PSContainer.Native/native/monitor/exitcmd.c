@@ -1,4 +1,7 @@
-/* The exit command (conmon's --exit-command): once the exit file is written, the monitor starts a program that does
+/* What the monitor does once the container has exited, besides the exit file: the runtime's delete before it, and the
+ * exit command after it.
+ *
+ * The exit command (conmon's --exit-command): once the exit file is written, the monitor starts a program that does
  * what must happen at exit when no session is there to do it (record the exit, clean up, AutoRemove, restart policy).
  * It runs detached: its own session, no descriptor of ours, default signals, and nobody waits for it. With
  * --exit-command-watch FILE it is skipped while a session holds a lock on FILE: that session records the exit. */
@@ -6,6 +9,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,4 +96,57 @@ void exit_command_run(const struct options *o)
         _exit(127);
     }
     free(argv);
+}
+
+/* How long the runtime's delete may take (its poststop hooks included) before it is killed and the state is left to
+ * the engine's clean-up: the engine gave its own `runtime delete` as long. */
+#define DELETE_TIMEOUT_MS 60000
+
+/* Waits for child pid up to timeout_ms through a pidfd (the kernel wakes us when it exits: no polling); without
+ * pidfd_open (older kernels) the wait is unbounded, as a blocking waitpid. Returns its wait status or -1 on timeout. */
+static int wait_child(pid_t pid, int timeout_ms)
+{
+    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pfd >= 0) {
+        struct pollfd p = {.fd = pfd, .events = POLLIN};
+        int n;
+        while ((n = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR) {
+        }
+        close(pfd);
+        if (n == 0) {
+            if (kill(pid, SIGKILL) < 0 && errno != ESRCH)
+                return -1; /* cannot happen for our own unreaped child; it stays a zombie until we exit */
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+            }
+            return -1;
+        }
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return st;
+}
+
+bool runtime_delete_after_exit(const struct options *o)
+{
+    /* Not while `runtime start` may still be at the state: runc and psc-runtime remove exec.fifo from the container's
+     * state directory once start has released the container, and a container that exits within start's last steps
+     * (`true`, or one never started) would have its state deleted under start, which then fails. Those leave the
+     * delete to the engine, which runs it after start has returned. Without a known root there is no telling. */
+    if (!o->runtime_root)
+        return false;
+    char fifo[PATH_MAX];
+    if (snprintf(fifo, sizeof fifo, "%s/%s/exec.fifo", o->runtime_root, o->id) >= (int)sizeof fifo)
+        return false;
+    if (access(fifo, F_OK) == 0 || errno != ENOENT)
+        return false;
+    /* --force as the engine's clean-up ran it: a process the container left (one that shares the host's pid
+     * namespace outlives its init) is killed with the cgroup. */
+    const char *args[] = {"delete", "--force", o->id, NULL};
+    pid_t pid = spawn_runtime(o, args, NULL, -1, -1, -1);
+    if (pid < 0)
+        return false;
+    int st = wait_child(pid, DELETE_TIMEOUT_MS);
+    return st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }

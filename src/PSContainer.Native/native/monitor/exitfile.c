@@ -8,8 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* {"exitCode":N,"signal":S,"oomKilled":b,"finishedAt":"..."}; exitCode is 128+S for a signal, as docker. */
-int write_exit_file(const char *path, int wstatus, bool oom_killed)
+/* {"exitCode":N,"signal":S,"oomKilled":b,"finishedAt":"...","runtimeDeleted":b}; exitCode is 128+S for a signal,
+ * as docker; runtimeDeleted: the monitor's `runtime delete` succeeded (runtime state and cgroup are gone). */
+int write_exit_file(const char *path, int wstatus, bool oom_killed, bool runtime_deleted)
 {
     int code = 0, sig = 0;
     if (WIFEXITED(wstatus))
@@ -20,8 +21,9 @@ int write_exit_file(const char *path, int wstatus, bool oom_killed)
     }
     char ts[40], body[256], tmp[PATH_MAX];
     fmt_time_now(ts);
-    int len = snprintf(body, sizeof body, "{\"exitCode\":%d,\"signal\":%d,\"oomKilled\":%s,\"finishedAt\":\"%s\"}\n",
-                       code, sig, oom_killed ? "true" : "false", ts);
+    int len = snprintf(body, sizeof body,
+                       "{\"exitCode\":%d,\"signal\":%d,\"oomKilled\":%s,\"finishedAt\":\"%s\",\"runtimeDeleted\":%s}\n", code, sig,
+                       oom_killed ? "true" : "false", ts, runtime_deleted ? "true" : "false");
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
         return -1;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -19,6 +19,7 @@ static pid_t create_pid = -1, ctr_pid = -1;
 static bool create_done, ctr_done;
 static int create_status, ctr_status;
 static unsigned pending_signals;
+static unsigned long long pending_relay; /* relay requests (MON_RELAY_SIGNAL): bit N, signal N */
 /* children reaped before we knew the container's pid (it could die before we read the pid file) */
 static struct { pid_t pid; int status; } reaped[REAPED_RING];
 static unsigned reaped_next;
@@ -50,13 +51,18 @@ static void reap_children(void)
 
 static void forward_signals(void)
 {
-    if (ctr_pid <= 0 || !pending_signals)
+    if (ctr_pid <= 0 || (!pending_signals && !pending_relay))
         return; /* kept until the container's pid is known */
-    if (!ctr_done) /* never signal a pid that may have been recycled */
+    if (!ctr_done) { /* never signal a pid that may have been recycled */
         for (int s = 1; s < 32; s++)
             if (pending_signals & (1u << s))
                 kill(ctr_pid, s);
+        for (int s = 1; s < 64; s++)
+            if (pending_relay & (1ull << s))
+                kill(ctr_pid, s);
+    }
     pending_signals = 0;
+    pending_relay = 0;
 }
 
 /* One round of the loop: wait up to timeout_ms for output or a signal and handle what came. */
@@ -85,7 +91,7 @@ static void step(int timeout_ms)
         log_pump(&err_stream);
     if (fds[2].revents) {
         int chld = 0;
-        signals_read(sig_fd, &chld, &pending_signals);
+        signals_read(sig_fd, &chld, &pending_signals, &pending_relay);
         if (chld)
             reap_children();
         forward_signals();
@@ -266,9 +272,14 @@ int monitor_run(const struct options *o)
      * json-file driver the log is not made to survive a power cut; an fdatasync on every exit cost a run-to-exit
      * and a stop one disk flush each (issue 15). */
 
-    long oom_after = oom_count();
+    long oom_after = oom_count(); /* before the delete: the counter lives in the cgroup it removes */
     bool oom = oom_after > 0 && oom_after > (oom_before < 0 ? 0 : oom_before);
-    write_exit_file(o->exit_file, ctr_status, oom);
+    /* The runtime's state and the container's cgroup go before the exit file appears, so whoever sees the exit
+     * (Stop-Container, Start-Container -Wait, the exit command) finds nothing left for `runtime delete`: it no
+     * longer runs on their path, started from the engine. A failed delete says so in the exit file and leaves the
+     * state for the engine's clean-up; a monitor killed before this point leaves it to Reconcile and Repair. */
+    bool deleted = runtime_delete_after_exit(o);
+    write_exit_file(o->exit_file, ctr_status, oom, deleted);
     exit_command_run(o);
     return 0;
 }

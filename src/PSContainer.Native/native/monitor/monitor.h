@@ -47,6 +47,8 @@ struct options {
 };
 int exit_command_option(struct options *o, int opt, const char *arg);
 void exit_command_run(const struct options *o);
+/* exitcmd.c: `runtime delete --force ID` once the container has exited (bounded); true when it succeeded */
+bool runtime_delete_after_exit(const struct options *o);
 
 /* args.c */
 int parse_args(int argc, char **argv, struct options *o);
@@ -67,7 +69,13 @@ char *absolute_path(const char *p);
 /* signals.c */
 int signals_setup(void);
 void signals_reset_in_child(void);
-int signals_read(int sfd, int *got_chld, unsigned *forward_mask);
+/* The engine's request to signal the container without a `runtime kill` process (Stop-Container): this realtime
+ * signal (SIGRTMIN+4 with glibc), queued to the monitor (pidfd_send_signal/sigqueue, SI_QUEUE) with the number of
+ * the signal to send as its value, SIGKILL included. The monitor is the container process's parent and signals it
+ * only until it has reaped it, so the pid it signals can never be a recycled one. Blocked (and so visible in
+ * /proc/PID/status SigBlk) only by a monitor that honours it. */
+#define MON_RELAY_SIGNAL 38
+int signals_read(int sfd, int *got_chld, unsigned *forward_mask, unsigned long long *relay_mask);
 
 /* logwriter.c */
 struct logstream {
@@ -96,7 +104,7 @@ void oom_setup(const char *cgroup_path, pid_t pid);
 long oom_count(void);
 
 /* exitfile.c */
-int write_exit_file(const char *path, int wstatus, bool oom_killed);
+int write_exit_file(const char *path, int wstatus, bool oom_killed, bool runtime_deleted);
 void sync_report_ok(int fd, pid_t pid, pid_t monitor_pid);
 void sync_report_fail(int fd, int exit_code, const char *msg);
 

@@ -1,4 +1,5 @@
-/* Signals arrive through a signalfd: SIGCHLD to reap, SIGTERM/SIGINT/SIGHUP to forward to the container. */
+/* Signals arrive through a signalfd: SIGCHLD to reap, SIGTERM/SIGINT/SIGHUP to forward to the container, and
+ * MON_RELAY_SIGNAL, the engine's request to send the container a signal of its choice (monitor.h). */
 #include "monitor.h"
 
 #include <errno.h>
@@ -15,6 +16,10 @@ static sigset_t handled(void)
     sigaddset(&s, SIGTERM);
     sigaddset(&s, SIGINT);
     sigaddset(&s, SIGHUP);
+    /* Blocked only where it is a realtime signal of this libc: the engine reads our blocked mask to know whether
+     * we take relay requests (an older monitor would die of it), so a number we cannot honour stays unblocked. */
+    if (MON_RELAY_SIGNAL >= SIGRTMIN && MON_RELAY_SIGNAL <= SIGRTMAX)
+        sigaddset(&s, MON_RELAY_SIGNAL);
     return s;
 }
 
@@ -47,9 +52,9 @@ void signals_reset_in_child(void)
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* Drains the signalfd. Sets *got_chld when SIGCHLD arrived and bit N of *forward_mask for each signal N to
- * forward. Returns the number of signals read. */
-int signals_read(int sfd, int *got_chld, unsigned *forward_mask)
+/* Drains the signalfd. Sets *got_chld when SIGCHLD arrived, bit N of *forward_mask for each signal N to
+ * forward, and bit N of *relay_mask for each relay request for signal N. Returns the number of signals read. */
+int signals_read(int sfd, int *got_chld, unsigned *forward_mask, unsigned long long *relay_mask)
 {
     struct signalfd_siginfo si;
     int count = 0;
@@ -62,7 +67,11 @@ int signals_read(int sfd, int *got_chld, unsigned *forward_mask)
         count++;
         if (si.ssi_signo == SIGCHLD)
             *got_chld = 1;
-        else
+        else if (si.ssi_signo == MON_RELAY_SIGNAL) {
+            /* Only a queued request says which signal: a plain kill of this number carries none and is dropped. */
+            if (si.ssi_code == SI_QUEUE && si.ssi_int >= 1 && si.ssi_int < 64)
+                *relay_mask |= 1ull << si.ssi_int;
+        } else
             *forward_mask |= 1u << si.ssi_signo;
     }
     return count;

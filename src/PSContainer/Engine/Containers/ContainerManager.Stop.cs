@@ -18,19 +18,22 @@ public sealed partial class ContainerManager
         var record = Resolve(idOrName);
         using (LockContainer(record.Id))
         {
+            PhaseClock.Mark("stop-locked");
             record = Reconcile(Current(record.Id, idOrName));
             if (record is not null) record = CancelRestartForStop(record);
             if (record is null || record.State is not (ContainerState.Running or ContainerState.Paused))
                 return record is null ? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}") : ToContainer(record);
             var runtime = RuntimeFor(record.Options.Runtime);
             using var watching = WatchExit(record.Id);
+            // Held from before the signal: the same pidfd takes the signal to relay and wakes us when it exits.
+            using var monitor = MonitorHandle.Open(record);
             if (signal is not null)
             {
                 RecordEvent(record, "kill", null, ("signal", signal));
-                var r = runtime.Kill(record.Id, signal);
-                if (r.ExitCode != 0 && File.Exists(ExitFile(record.Id)) is false)
+                var r = SignalContainer(record, runtime, monitor, signal);
+                if (r is { ExitCode: not 0 } && File.Exists(ExitFile(record.Id)) is false)
                     throw new EngineException("SignalFailed", ErrorKind.InvalidOperation, record.Name, $"Cannot send {signal} to {record.Name}: {r.Stderr}");
-                WaitForExit(record, TimeSpan.FromMilliseconds(200));
+                WaitForExit(record, TimeSpan.FromMilliseconds(200), monitor);
             }
             else
             {
@@ -41,15 +44,16 @@ public sealed partial class ContainerManager
                 {
                     stopSignal ??= record.Options.StopSignal
                         ?? (images.Find(record.ImageId)?.Config.StopSignal is { Length: > 0 } s ? s : "SIGTERM");
-                    runtime.Kill(record.Id, stopSignal);
+                    SignalContainer(record, runtime, monitor, stopSignal);
                     CrashPoint.At("stop-after-signal");
-                    if (!WaitForExit(record, grace)) runtime.Kill(record.Id, "SIGKILL", all: true);
+                    if (!WaitForExit(record, grace, monitor)) SignalContainer(record, runtime, monitor, "SIGKILL", all: true);
                 }
                 else
                 {
-                    runtime.Kill(record.Id, "SIGKILL", all: true);
+                    SignalContainer(record, runtime, monitor, "SIGKILL", all: true);
                 }
-                if (!WaitForExit(record, TimeSpan.FromSeconds(10)))
+                PhaseClock.Mark("stop-signalled");
+                if (!WaitForKilled(record, monitor))
                     throw new EngineException("StopTimeout", ErrorKind.OperationStopped, record.Name, $"Container {record.Name} did not exit after SIGKILL.");
                 CrashPoint.At("stop-after-exit");
             }
@@ -62,35 +66,35 @@ public sealed partial class ContainerManager
 
     /// <summary>
     /// Waits until the container has exited: its monitor's exit record appears, or, when the monitor itself is
-    /// gone (killed), the container's process is gone, since no record will ever come.
+    /// gone (killed), the container's process is gone, since no record will ever come. <paramref name="monitor"/>:
+    /// the caller's handle on the monitor, else one is opened here.
     /// </summary>
-    private bool WaitForExit(ContainerRecord record, TimeSpan timeout)
+    private bool WaitForExit(ContainerRecord record, TimeSpan timeout, MonitorHandle? monitor = null)
     {
         var deadline = DateTime.UtcNow + timeout;
         // The monitor writes the exit record just before it exits: its pidfd wakes us then, where a sleep would
         // look up to a slice late. Without a monitor (killed) the container's own exit is polled.
-        int pidfd = MonitorExitHandle(record);
-        try
+        using var own = monitor is null ? MonitorHandle.Open(record) : null;
+        monitor ??= own;
+        while (true)
         {
-            while (true)
-            {
-                if (File.Exists(ExitFile(record.Id))) return true;
-                if (!ProcessInfo.IsAlive(record.MonitorPid, record.MonitorStart) && !ProcessInfo.Exists(record.Pid)) return true;
-                double left = (deadline - DateTime.UtcNow).TotalMilliseconds;
-                if (left <= 0) return false;
-                if (pidfd < 0) Thread.Sleep((int)Math.Clamp(left, 1, 10));
-                else if (ProcessWaiter.Wait(pidfd, (int)Math.Clamp(left, 1, 50)))
-                {
-                    ProcessWaiter.Close(pidfd);
-                    pidfd = -1;
-                }
-            }
-        }
-        finally
-        {
-            if (pidfd >= 0) ProcessWaiter.Close(pidfd);
+            if (File.Exists(ExitFile(record.Id))) return true;
+            if (!ProcessInfo.IsAlive(record.MonitorPid, record.MonitorStart) && !ProcessInfo.Exists(record.Pid)) return true;
+            double left = (deadline - DateTime.UtcNow).TotalMilliseconds;
+            if (left <= 0) return false;
+            if (monitor is null || monitor.Exited) Thread.Sleep((int)Math.Clamp(left, 1, 10));
+            else monitor.Wait((int)Math.Clamp(left, 1, 50));
         }
     }
+
+    /// <summary>
+    /// After SIGKILL: the container's exit, 10 s at most; then, if its process is gone but its monitor is still at
+    /// the `runtime delete` it runs before the exit record (poststop hooks can be slow; it gives up after 60 s), the
+    /// rest of that.
+    /// </summary>
+    private bool WaitForKilled(ContainerRecord record, MonitorHandle? monitor) =>
+        WaitForExit(record, TimeSpan.FromSeconds(10), monitor)
+        || (!ProcessInfo.Exists(record.Pid) && WaitForExit(record, TimeSpan.FromSeconds(65), monitor));
 
     /// <summary>Frozen processes cannot act on a signal (not even SIGKILL under cgroup v1): thaw before stopping.</summary>
     private void ThawIfPaused(ContainerRecord record, RuntimeClient runtime)
@@ -144,13 +148,14 @@ public sealed partial class ContainerManager
     }
 
     /// <summary>Blocks until the container's monitor exits (it writes the exit record just before), or a short while.</summary>
-    private static void WaitForMonitor(ContainerRecord record, CancellationToken cancel)
+    private void WaitForMonitor(ContainerRecord record, CancellationToken cancel)
     {
         int pidfd = ProcessWaiter.Open(record.MonitorPid, () => ProcessInfo.IsAlive(record.MonitorPid, record.MonitorStart));
         if (pidfd < 0)
         {
-            // No monitor to wait on (it died; the container may still run): look again in a moment.
-            Thread.Sleep(50);
+            // Gone already. Having written its exit record (it exited between the caller's look and this one): look
+            // again at once, not 50 ms later. Without one (it died; the container may still run): in a moment.
+            if (!File.Exists(ExitFile(record.Id))) Thread.Sleep(50);
             return;
         }
         try
@@ -183,9 +188,10 @@ public sealed partial class ContainerManager
                         $"Container {current.Name} is running: stop it before removing it, or use -Force.");
                 var runtime = RuntimeFor(current.Options.Runtime);
                 using var watching = WatchExit(current.Id);
+                using var monitor = MonitorHandle.Open(current);
                 ThawIfPaused(current, runtime);
-                runtime.Kill(current.Id, "SIGKILL", all: true);
-                WaitForExit(current, TimeSpan.FromSeconds(10));
+                SignalContainer(current, runtime, monitor, "SIGKILL", all: true);
+                WaitForKilled(current, monitor);
                 current = Reconcile(current) ?? current;
             }
             CleanUpRun(current, null);
