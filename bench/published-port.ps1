@@ -24,7 +24,7 @@ param(
     [ValidateRange(1, 30)][int]$Rounds = 5,
     [ValidateRange(100, 50000)][int]$Requests = 10000,
     [ValidateRange(1, 64)][int]$Concurrency = 8,
-    [string]$CacheDir = '/var/tmp/psc-bench-published-port'
+    [string]$CacheDir = '/var/tmp/psc-bench-pp'   # short: podman refuses a runroot over 50 characters
 )
 
 $ErrorActionPreference = 'Stop'
