@@ -2,10 +2,11 @@
 #
 # Why: a container's processes share one scheduling group (its cgroup in the cpu controller), while a server started
 # on the host sits in the root group, where every runnable process counts as much as the container's whole group.
-# busybox httpd forks a child per connection, so with 8 connections in flight and other work on the machine, the host
-# httpd got several times the container's share of the CPUs: that measured the scheduler, not the network path. In a
-# cgroup of its own (cpu and cpuacct on v1, one directory on v2) the host server competes as one group too, and its CPU
-# time can be read like a container's.
+# busybox httpd forks a child per connection, so when other work on the machine competes for the CPUs, the host httpd
+# can get more than the container's share: that would measure the scheduler, not the network path. In a cgroup of its
+# own (cpu and cpuacct on v1, one directory on v2) the host server competes as one group too, and its CPU time can be
+# read like a container's. (One A/B on the project's VM, 9 interleaved rounds at load average 4-10, found the two
+# placements within noise of each other: 1.01x; the point is that the comparison cannot depend on it.)
 
 function Get-BenchCgroupDirectory([string]$Name) {
     <# The directories a cgroup named $Name has: cpu and cpuacct on cgroup v1, the unified one on v2. #>
