@@ -11,7 +11,9 @@
     Under load absolute requests/s mean little: every round runs each target once, in an order that rotates, so the
     ratios compare runs made seconds apart. busybox httpd answers every request with Connection: close, so -k
     changes what ab sends, not the connections made. Only 127.0.0.1 and the container's own address are addressed.
-    podman runs with the benchmarks' containers.conf (lib/BenchCommon.ps1, Use-BenchPodmanConfig); it is skipped
+    The host httpd runs in a cgroup of its own (lib/BenchHostCgroup.ps1), so the scheduler treats it as one group
+    like a container's server, not as one root-group peer per forked child. podman runs in a private store with runc
+    and the benchmarks' containers.conf (lib/BenchCommon.ps1, Use-BenchPodmanConfig); it is skipped
     with the reason when absent or failing. Every loop is bounded. Results go to bench/results/published-port-*.json.
 .EXAMPLE
     dotnet pwsh ./bench/published-port.ps1 -Rounds 5 -Requests 5000 -Concurrency 8
@@ -20,13 +22,14 @@
 param(
     [string]$ModulePath = (Join-Path $PSScriptRoot '../out/PSContainer'),
     [ValidateRange(1, 30)][int]$Rounds = 5,
-    [ValidateRange(100, 50000)][int]$Requests = 5000,
+    [ValidateRange(100, 50000)][int]$Requests = 10000,
     [ValidateRange(1, 64)][int]$Concurrency = 8,
-    [string]$CacheDir = '/var/tmp/psc-bench-published-port'
+    [string]$CacheDir = '/var/tmp/psc-bench-pp'   # short: podman refuses a runroot over 50 characters
 )
 
 $ErrorActionPreference = 'Stop'
 . (Join-Path $PSScriptRoot 'lib/BenchCommon.ps1')
+. (Join-Path $PSScriptRoot 'lib/BenchHostCgroup.ps1')
 if (-not (Test-BenchCommand ab)) { Write-Host 'ab (apache2-utils) is not installed: nothing to measure'; return }
 $netavarkBefore = Get-BenchNetavarkChain
 $run = New-BenchRunDirectory $CacheDir
@@ -47,22 +50,11 @@ function Wait-Answer([string]$Url) {
     }
 }
 
-# The CPU time (µs) a cgroup has used: cpuacct.usage on v1, cpu.stat usage_usec on v2.
-function Get-CgroupCpuUs([string]$Path) {
-    if (Test-Path /sys/fs/cgroup/cpuacct) { return [double](Get-Content "/sys/fs/cgroup/cpuacct$Path/cpuacct.usage") / 1000 }
-    [double]((Get-Content "/sys/fs/cgroup$Path/cpu.stat" | Where-Object { $_ -like 'usage_usec *' }) -split ' ')[1]
-}
-function Get-ProcessCgroup([int]$ProcessId) {
-    $lines = Get-Content "/proc/$ProcessId/cgroup"
-    $v1 = $lines | Where-Object { ($_ -split ':')[1] -split ',' -contains 'cpuacct' } | Select-Object -First 1
-    ((($v1 ?? ($lines | Where-Object { $_ -like '0::*' } | Select-Object -First 1)) -split ':', 3)[2])
-}
-
 function Invoke-Ab([string]$Url, [bool]$KeepAlive, [string]$Cgroup) {
-    $abArgs = @('-f', '%U %S', '-o', "$run/ab.time", 'ab', '-q') + @(if ($KeepAlive) { '-k' }) + @('-n', "$Requests", '-c', "$Concurrency", '-s', '5', '-t', '20', $Url)
-    $before = Get-CgroupCpuUs $Cgroup
+    $abArgs = @('-f', '%U %S', '-o', "$run/ab.time", 'ab', '-q') + @(if ($KeepAlive) { '-k' }) + @('-t', '30', '-n', "$Requests", '-c', "$Concurrency", '-s', '5', $Url)
+    $before = Get-BenchCgroupCpuUs $Cgroup
     $r = Invoke-BenchProcess -FilePath /usr/bin/time -ArgumentList $abArgs -TimeoutSeconds 60
-    $server = (Get-CgroupCpuUs $Cgroup) - $before
+    $server = (Get-BenchCgroupCpuUs $Cgroup) - $before
     $abCpu = ((Get-Content "$run/ab.time" | Select-Object -Last 1) -split ' ' | ForEach-Object { [double]$_ } | Measure-Object -Sum).Sum * 1e6
     $rps = if ($r.StdOut -match 'Requests per second:\s+([\d.]+)') { [double]$Matches[1] } else { [double]::NaN }
     $failed = if ($r.StdOut -match 'Failed requests:\s+(\d+)') { [int]$Matches[1] } else { -1 }
@@ -74,26 +66,30 @@ Use-BenchStateRoot $run 'psc-bench-pp'
 Import-Module $ModulePath -Force
 Import-ContainerImage $tar -Format RootFs -Name bench/busybox | Out-Null
 $serve = @('httpd', '-f', '-p', '80', '-h', '/www')
+# podman in a store of the run's own (removed with it), with runc, as summary.ps1 runs it.
+$podman = @('--root', "$run/podman/storage", '--runroot', "$run/podman/run", '--tmpdir', "$run/podman/tmp", '--cgroup-manager', 'cgroupfs', '--events-backend', 'none', '--runtime', 'runc')
 $targets = [ordered]@{}
 $hostHttpd = $null; $podmanId = $null; $c = $null
 $results = [ordered]@{ machine = Get-BenchMachine $run; uptimeBefore = (& uptime).Trim(); rounds = @() }
 try {
     $p = Get-FreePort
     $hostHttpd = Start-Process -FilePath "$rootfs/bin/busybox" -ArgumentList @('httpd', '-f', '-p', "127.0.0.1:$p", '-h', "$rootfs/www") -PassThru
-    # A cgroup of its own, so its CPU time (and its children's, forked per connection) can be read like a container's.
-    $hostCgroup = '/psc-bench-pp-host'
-    $hostCgroupDir = if (Test-Path /sys/fs/cgroup/cpuacct) { "/sys/fs/cgroup/cpuacct$hostCgroup" } else { "/sys/fs/cgroup$hostCgroup" }
-    New-Item -ItemType Directory -Force $hostCgroupDir | Out-Null
-    Set-Content "$hostCgroupDir/cgroup.procs" $hostHttpd.Id
+    # A cgroup of its own, for the scheduler (one group, like a container's) and to read its CPU time like a container's.
+    $hostCgroup = New-BenchHostCgroup 'psc-bench-pp-host' $hostHttpd.Id
     $targets['host'] = "http://127.0.0.1:$p/index.html"
     $p = Get-FreePort
-    $c = New-Container bench/busybox -Name bench-pp -Publish "127.0.0.1:${p}:80" -Command $serve | Start-Container -PassThru
+    # The no-NAT target is a second httpd on port 81 (started in the background, the first one serves in the
+    # foreground): the DNAT path's connections arrive masqueraded from the gateway address with the client's source
+    # port, so direct ones to port 80 from the same address would meet their 4-tuples in TIME_WAIT with other TCP
+    # timestamps and be dropped (PAWS: SYN retransmitted after 1 s), which measured ~10x slower than either path alone.
+    $serveTwo = @('sh', '-c', 'httpd -p 81 -h /www && exec httpd -f -p 80 -h /www')
+    $c = New-Container bench/busybox -Name bench-pp -Publish "127.0.0.1:${p}:80" -Command $serveTwo | Start-Container -PassThru
     $targets['psc 127.0.0.1 (DNAT)'] = "http://127.0.0.1:$p/index.html"
-    $targets['psc container address (no NAT)'] = "http://$($c.IPAddress):80/index.html"
+    $targets['psc container address (no NAT)'] = "http://$($c.IPAddress):81/index.html"
     if (Test-BenchCommand podman) {
-        Invoke-BenchProcess -FilePath podman -ArgumentList @('import', $tar, 'localhost/psc-bench-busybox-pp:latest') -Check | Out-Null
+        Invoke-BenchProcess -FilePath podman -ArgumentList ($podman + @('import', $tar, 'localhost/psc-bench-busybox-pp:latest')) -Check | Out-Null
         $p = Get-FreePort
-        $r = Invoke-BenchProcess -FilePath podman -ArgumentList (@('run', '-d', '-p', "127.0.0.1:${p}:80", 'localhost/psc-bench-busybox-pp') + $serve)
+        $r = Invoke-BenchProcess -FilePath podman -ArgumentList ($podman + @('run', '-d', '-p', "127.0.0.1:${p}:80", 'localhost/psc-bench-busybox-pp') + $serve)
         if ($r.ExitCode -eq 0) { $podmanId = $r.StdOut.Trim(); $targets['podman 127.0.0.1'] = "http://127.0.0.1:$p/index.html" }
         else { Write-Host "podman: skipped ($($r.StdErr.Trim()))" }
     } else { Write-Host 'podman: not installed, skipped' }
@@ -102,8 +98,8 @@ try {
     $names = @($targets.Keys)
     $cgroups = @{ 'host' = $hostCgroup }
     foreach ($name in $names) {
-        if ($name -like 'psc*') { $cgroups[$name] = Get-ProcessCgroup (Get-Container $c.Id).Pid }
-        elseif ($name -like 'podman*') { $cgroups[$name] = Get-ProcessCgroup ([int](Invoke-BenchProcess -FilePath podman -ArgumentList @('inspect', '-f', '{{.State.Pid}}', $podmanId)).StdOut.Trim()) }
+        if ($name -like 'psc*') { $cgroups[$name] = Get-BenchProcessCgroup (Get-Container $c.Id).Pid }
+        elseif ($name -like 'podman*') { $cgroups[$name] = Get-BenchProcessCgroup ([int](Invoke-BenchProcess -FilePath podman -ArgumentList ($podman + @('inspect', '-f', '{{.State.Pid}}', $podmanId))).StdOut.Trim()) }
     }
     $ratios = @{}
     $cpu = @{}
@@ -142,21 +138,19 @@ try {
 }
 finally {
     if ($hostHttpd) { Stop-Process -Id $hostHttpd.Id -ErrorAction SilentlyContinue; $hostHttpd.WaitForExit(5000) | Out-Null }
-    foreach ($d in "/sys/fs/cgroup/cpuacct/psc-bench-pp-host", "/sys/fs/cgroup/psc-bench-pp-host") {
-        # Its forked children are gone with it (each ends with its connection); bounded wait for the last ones.
-        for ($i = 0; $i -lt 50 -and (Test-Path $d) -and (Get-Content "$d/cgroup.procs"); $i++) { Start-Sleep -Milliseconds 100 }
-        if (Test-Path $d) { [IO.Directory]::Delete($d) }
-    }
+    Remove-BenchHostCgroup 'psc-bench-pp-host'
     if ($c) { $c | Remove-Container -Force -ErrorAction SilentlyContinue }
     $engine = [PSContainer.Engine.ContainerEngine]::ForEnvironment()
     if ($engine.Containers.GetType().GetMethod('WaitForNetworkTeardown')) { $null = $engine.Containers.WaitForNetworkTeardown([TimeSpan]::FromSeconds(10)) }
     Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -Force -ErrorAction SilentlyContinue
     Get-ContainerImage | Remove-ContainerImage -Force | Out-Null
-    if ($podmanId) { Invoke-BenchProcess -FilePath podman -ArgumentList @('rm', '-f', '-t', '0', $podmanId) -TimeoutSeconds 60 | Out-Null }
-    if (Test-BenchCommand podman) { Invoke-BenchProcess -FilePath podman -ArgumentList @('rmi', 'localhost/psc-bench-busybox-pp') | Out-Null }
+    if ($podmanId) { Invoke-BenchProcess -FilePath podman -ArgumentList ($podman + @('rm', '-f', '-t', '0', $podmanId)) -TimeoutSeconds 60 | Out-Null }
+    if (Test-BenchCommand podman) { Invoke-BenchProcess -FilePath podman -ArgumentList ($podman + @('rmi', 'localhost/psc-bench-busybox-pp')) | Out-Null }
     Remove-Module PSContainer -ErrorAction SilentlyContinue
     Remove-BenchCgroupParent 'psc-bench-pp'
     Remove-BenchNetavarkChain -Before $netavarkBefore
+    # The private podman store leaves its overlay directory's own bind mount.
+    foreach ($m in @(Get-Content /proc/self/mountinfo | ForEach-Object { ($_ -split ' ')[4] } | Where-Object { $_.StartsWith($run) } | Sort-Object Length -Descending)) { & umount -l $m 2>$null }
     Remove-BenchTree $run
 }
 $file = Save-BenchResult 'published-port' $results
