@@ -77,7 +77,13 @@ create)
   echo $! > "$root/$id/pid"
   [[ -n $pidfile ]] && echo -n $! > "$pidfile"
   exit 0;;
-start) echo go > "$root/$1/fifo";;
+start)
+  dir=$(dirname "$root")
+  if [[ -f $dir/bundle/start-fails ]]; then
+    [[ -n $log ]] && printf '{"level":"error","msg":"start refused by the fake","time":"x"}\n' >> "$log"
+    exit 1
+  fi
+  echo go > "$root/$1/fifo";;
 kill) kill -s "${2:-TERM}" "$(cat "$root/$1/pid")";;
 delete)
   [[ $1 == --force ]] && { shift; kill -9 "$(cat "$root/$1/pid" 2>/dev/null)" 2>/dev/null; }
@@ -474,6 +480,27 @@ Describe 'psc-monitor with a fake runtime' -Skip:(-not $isRoot) {
         $r.Sync.message | Should -Match 'no-such-runtime'
     }
 
+    It 'with --start reports a failed start as exit code 124 with the runtime''s message, and deletes the container' {
+        $c = New-TestContainer -Script 'echo never'
+        Set-Content (Join-Path $c.Bundle 'start-fails') ''
+        $c | Add-Member Extra @('--start')
+        $r = Start-TestMonitor $c
+        $r.Status | Should -Be '#launcher=0 reader=0'
+        $r.Sync.ok | Should -BeFalse
+        $r.Sync.exitCode | Should -Be 124
+        $r.Sync.message | Should -Match 'start refused by the fake'
+        Test-Path (Join-Path $c.Dir 'delete-ran') | Should -BeTrue
+        Test-Path (Join-Path $c.RuntimeRoot $c.Id) | Should -BeFalse
+        Get-ChildItem $c.Dir -Filter '*.runtime-log.*' | Should -BeNullOrEmpty -Because 'its temporary runtime logs are removed'
+    }
+
+    It 'refuses --sealed-runtime with a runtime given by name (it copies a file)' {
+        $d = New-TestContainer -Script 'exit 0'
+        $out = & bash -c '"$@" --sync-fd 3 3>&1 >/dev/null 2>/dev/null' _ $monitor --runtime fake-runtime --runtime-root $d.RuntimeRoot --id $d.Id --bundle $d.Bundle --log-path $d.Log --exit-file $d.ExitFile --pid-file $d.PidFile --sealed-runtime
+        $LASTEXITCODE | Should -Be 2
+        ($out | ConvertFrom-Json).message | Should -Match 'invalid command line'
+    }
+
     It 'refuses a bad command line without detaching' {
         $out = & $monitor --id x 2>&1
         $LASTEXITCODE | Should -Be 2
@@ -611,6 +638,30 @@ Describe 'psc-monitor with <Name>' -ForEach $runtimes {
         Wait-Until { -not (& pgrep -f "^psc-$($c.Id.Substring(0, 12))`$") } 3 | Should -BeTrue
         (& $c.Runtime --root $c.RuntimeRoot list 2>$null) -join "`n" | Should -Not -Match $c.Id
         Get-ChildItem "/sys/fs/cgroup/*/$cgroupParent/$($c.Id)" -Directory -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
+    It 'with --start runs `runtime start` itself and reports the container started' -Skip:$Skip {
+        $c = New-TestContainer -Runtime $rtName -RuntimePath $rtPath -Script 'echo started-by-monitor; exit 3'
+        $c | Add-Member Extra @('--start')
+        $r = Start-TestMonitor $c
+        $r.Sync.ok | Should -BeTrue -Because ($r.Sync.message ?? '')
+        $r.Sync.started | Should -BeTrue
+        (Wait-ExitFile $c).exitCode | Should -Be 3 -Because 'nobody but the monitor ran start'
+        (Get-LogRecords $c).Text | Should -Contain 'started-by-monitor'
+    }
+
+    It 'with --sealed-runtime runs psc-runtime from a sealed in-memory copy, which then does not re-execute itself' -Skip:($Skip -or $Name -ne 'psc-runtime') {
+        $c = New-TestContainer -Runtime $rtName -RuntimePath $rtPath -Script 'exit 0'
+        $c | Add-Member Extra @('--start', '--sealed-runtime')
+        $trace = Join-Path $work "trace-$($c.Id)"
+        $script = 'set -o pipefail; strace -f -qq -o "$0" -e trace=execve,execveat "$@" --sync-fd 3 3>&1 >/dev/null 2>&1 | timeout 20 cat'
+        $out = & bash -c $script $trace $monitor @(Get-MonitorArgs $c)
+        ($out | Where-Object { $_ -like '{*' } | ConvertFrom-Json).ok | Should -BeTrue
+        (Wait-ExitFile $c).exitCode | Should -Be 0
+        $lines = @(Get-Content $trace)
+        @($lines | Where-Object { $_ -match 'execveat\(\d+, "", \[[^\]]*"create"' }).Count | Should -Be 1 -Because 'create runs once, from the copy'
+        @($lines | Where-Object { $_ -match 'execveat\(\d+, "", \[[^\]]*"start"' }).Count | Should -Be 1
+        @($lines | Where-Object { $_ -match ('execve\("' + [regex]::Escape($rtPath)) }) | Should -BeNullOrEmpty -Because 'the binary on disk is never executed'
     }
 
     It 'reports oomKilled for a container over its memory limit' -Skip:($Skip -or -not $hasMemCgroup) {

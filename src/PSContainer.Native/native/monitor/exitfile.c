@@ -44,12 +44,13 @@ int write_exit_file(const char *path, int wstatus, bool oom_killed, bool runtime
     return 0;
 }
 
-void sync_report_ok(int fd, pid_t pid, pid_t monitor_pid)
+void sync_report_ok(int fd, pid_t pid, pid_t monitor_pid, bool started)
 {
     if (fd < 0)
         return;
-    char line[96];
-    int len = snprintf(line, sizeof line, "{\"ok\":true,\"pid\":%d,\"monitorPid\":%d}\n", (int)pid, (int)monitor_pid);
+    char line[128];
+    int len = snprintf(line, sizeof line, "{\"ok\":true,\"pid\":%d,\"monitorPid\":%d,\"started\":%s}\n", (int)pid,
+                       (int)monitor_pid, started ? "true" : "false");
     write_all(fd, line, (size_t)len);
 }
 

@@ -120,6 +120,12 @@ static int status_code(int st) { return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIG
 
 int monitor_run(const struct options *o)
 {
+    if (o->sealed_runtime) {
+        int fd = sealed_copy(o->runtime);
+        if (fd < 0)
+            return fail(o, MON_SELF_FAILURE, "psc-monitor: sealed copy of %s: %s", o->runtime);
+        spawn_use_sealed_runtime(fd);
+    }
     sig_fd = signals_setup();
     if (sig_fd < 0)
         return fail(o, MON_SELF_FAILURE, "psc-monitor: signalfd%s: %s", "");
@@ -244,7 +250,19 @@ int monitor_run(const struct options *o)
     oom_setup(o->cgroup_path, ctr_pid);
     long oom_before = oom_count();
 
-    sync_report_ok(o->sync_fd, ctr_pid, getpid());
+    if (o->start) {
+        char msg[4096];
+        int code = runtime_start_now(o, msg, sizeof msg);
+        if (code != 0) {
+            const char *del[] = {"delete", "--force", o->id, NULL};
+            run_runtime_wait(o, del);
+            console_close();
+            stdin_close();
+            sync_report_fail(o->sync_fd, MON_START_FAILURE, msg);
+            return 1;
+        }
+    }
+    sync_report_ok(o->sync_fd, ctr_pid, getpid(), o->start);
     if (o->sync_fd >= 0)
         close(o->sync_fd);
     forward_signals();

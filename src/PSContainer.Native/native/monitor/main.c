@@ -16,7 +16,8 @@ static const char usage[] =
     "       [--health-process FILE --health-status FILE --health-interval-ms MS --health-timeout-ms MS\n"
     "        --health-retries N [--health-start-period-ms MS --health-start-interval-ms MS]\n"
     "        [--events-file FILE --event-name NAME --event-image IMAGE]]\n"
-    "       [--exit-command PATH [--exit-command-arg ARG]... [--exit-command-watch FILE]]\n";
+    "       [--exit-command PATH [--exit-command-arg ARG]... [--exit-command-watch FILE]]\n"
+    "       [--start] [--sealed-runtime]\n";
 
 /* Paths are made absolute here because the detached monitor (and the runtime it runs) work from "/". */
 static const char *abs_or_die(const char *name, const char *p)
@@ -44,6 +45,7 @@ int parse_args(int argc, char **argv, struct options *o)
         {"exit-command-watch", required_argument, 0, OPT_EXIT_COMMAND_WATCH},
         {"tty", no_argument, 0, 't'},              {"attach-socket", required_argument, 0, 'a'},
         {"stdin", no_argument, 0, 'I'},            {"stdin-once", no_argument, 0, 'O'},
+        {"start", no_argument, 0, 'T'},            {"sealed-runtime", no_argument, 0, 'L'},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->sync_fd = -1;
@@ -91,6 +93,8 @@ int parse_args(int argc, char **argv, struct options *o)
         case 't': o->tty = true; break;
         case 'I': o->open_stdin = true; break;
         case 'O': o->stdin_once = true; break;
+        case 'T': o->start = true; break;
+        case 'L': o->sealed_runtime = true; break;
         case 'a': o->attach_socket = abs_or_die("attach-socket", optarg); break;
         case 'h': fputs(usage, stdout); exit(0);
         default: {
@@ -118,6 +122,10 @@ int parse_args(int argc, char **argv, struct options *o)
         return -1;
     if (o->tty && o->open_stdin) {
         fprintf(stderr, "psc-monitor: --stdin is for a container without --tty (a terminal carries its own input)\n");
+        return -1;
+    }
+    if (o->sealed_runtime && !strchr(o->runtime, '/')) {
+        fprintf(stderr, "psc-monitor: --sealed-runtime needs the runtime's path, not a name to search for\n");
         return -1;
     }
     if (o->stdin_once && !o->open_stdin) {

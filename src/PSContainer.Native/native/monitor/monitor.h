@@ -9,6 +9,8 @@
 
 /* exitCode reported on the sync fd when the monitor itself (not the runtime) fails, as docker's 125. */
 #define MON_SELF_FAILURE 125
+/* exitCode reported when create succeeded but --start's `runtime start` did not (the container is deleted again) */
+#define MON_START_FAILURE 124
 /* the longest text of one CRI log record; longer lines become P records then F */
 #define LOG_RECORD_MAX 16384
 /* how long to keep draining the container's pipes after it exited */
@@ -44,6 +46,8 @@ struct options {
     const char *attach_socket; /* --attach-socket: where clients attach to that terminal (or to the stdin pipe) */
     bool open_stdin;          /* --stdin: no terminal, but a stdin pipe held open for attaching clients (stdin.c) */
     bool stdin_once;          /* --stdin-once: the first attached client's end of input closes it */
+    bool start;               /* --start: run `runtime start` right after create, before reporting (start.c) */
+    bool sealed_runtime;      /* --sealed-runtime: run the runtime from a sealed copy made at our start (sealed.c) */
 };
 int exit_command_option(struct options *o, int opt, const char *arg);
 void exit_command_run(const struct options *o);
@@ -95,6 +99,13 @@ void log_close(struct logstream *s);
 pid_t spawn_runtime(const struct options *o, const char *const *cmd_args, const char *log_file,
                     int in_fd, int out_fd, int err_fd);
 int run_runtime_wait(const struct options *o, const char *const *cmd_args);
+void spawn_use_sealed_runtime(int fd); /* runtimes spawned from now on are this sealed copy (fexecve) */
+
+/* sealed.c: a sealed memfd copy of the binary at PATH (close-on-exec), or -1 with errno */
+int sealed_copy(const char *path);
+
+/* start.c: `runtime start ID` once create succeeded; 0, or its exit code with its error text in msg */
+int runtime_start_now(const struct options *o, char *msg, size_t cap);
 
 /* runtimelog.c */
 size_t runtime_error_from_log(const char *log_file, char *out, size_t cap);
@@ -105,7 +116,7 @@ long oom_count(void);
 
 /* exitfile.c */
 int write_exit_file(const char *path, int wstatus, bool oom_killed, bool runtime_deleted);
-void sync_report_ok(int fd, pid_t pid, pid_t monitor_pid);
+void sync_report_ok(int fd, pid_t pid, pid_t monitor_pid, bool started);
 void sync_report_fail(int fd, int exit_code, const char *msg);
 
 /* memory.c */

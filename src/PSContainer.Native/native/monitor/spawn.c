@@ -10,6 +10,13 @@
 
 #define MAX_ARGS 32
 
+static int sealed_runtime_fd = -1;
+
+void spawn_use_sealed_runtime(int fd)
+{
+    sealed_runtime_fd = fd;
+}
+
 /* Starts the runtime with stdin = in_fd (/dev/null when -1) and stdout/stderr = out_fd/err_fd
  * (or /dev/null when -1). Every other descriptor of ours is close-on-exec. Returns the pid or -1. */
 pid_t spawn_runtime(const struct options *o, const char *const *cmd_args, const char *log_file,
@@ -47,7 +54,12 @@ pid_t spawn_runtime(const struct options *o, const char *const *cmd_args, const 
         _exit(127);
     if (null > 2) /* its copies are the stdio: the runtime (and a container it forgets to sweep) gets no fourth fd */
         close(null);
-    execvp(argv[0], (char *const *)argv);
+    if (sealed_runtime_fd >= 0) { /* close-on-exec, which an ELF binary allows: the container never holds it */
+        extern char **environ;
+        fexecve(sealed_runtime_fd, (char *const *)argv, environ);
+    } else {
+        execvp(argv[0], (char *const *)argv);
+    }
     int e = errno;
     char msg[512];
     int len = snprintf(msg, sizeof msg, "psc-monitor: exec %s: %s\n", argv[0], strerror(e));

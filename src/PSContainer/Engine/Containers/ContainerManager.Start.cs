@@ -103,14 +103,17 @@ public sealed partial class ContainerManager
             // A runtime state left by an earlier run (crash) would make create fail.
             if (Directory.Exists(Path.Combine(runtime.Root, id))) runtime.Delete(id, force: true);
 
-            var (pid, monitorPid) = LaunchMonitor(record, runtime);
+            var (pid, monitorPid, monitorStarted) = LaunchMonitor(record, runtime);
             UnpinJoinedNamespaces(id);
             long monitorStart = ProcessInfo.StartTime(monitorPid);
             CrashPoint.At("after-monitor");
-            var started = runtime.Start(id);
-            if (started.ExitCode != 0)
-                throw new EngineException("ContainerStartFailed", ErrorKind.InvalidOperation, record.Name,
-                    $"{runtime.Name} start {record.Name} failed: {started.Stderr}");
+            if (!monitorStarted)
+            {
+                var started = runtime.Start(id);
+                if (started.ExitCode != 0)
+                    throw new EngineException("ContainerStartFailed", ErrorKind.InvalidOperation, record.Name,
+                        $"{runtime.Name} start {record.Name} failed: {started.Stderr}");
+            }
             CrashPoint.At("after-start");
 
             // The container's own mount namespace holds its root now; dropping the host's copy means no overlay
@@ -152,10 +155,13 @@ public sealed partial class ContainerManager
     }
 
     /// <summary>
-    /// Starts the container's monitor, which runs `runtime create` and reports through a pipe whether the
-    /// container process exists (with its pid) or why not. Returns (container pid, monitor pid).
+    /// Starts the container's monitor, which runs `runtime create` and `runtime start` (--start: no runtime process
+    /// of the session's own, no second round trip) and reports through a pipe whether the container process runs
+    /// (with its pid) or why not. psc-runtime runs from the monitor's sealed copy (--sealed-runtime), which spares it
+    /// re-executing itself from one. Returns (container pid, monitor pid, whether the monitor started it: a monitor
+    /// of an older build ignores nothing it does not know, so the answer is read from its report).
     /// </summary>
-    private (int Pid, int MonitorPid) LaunchMonitor(ContainerRecord record, RuntimeClient runtime)
+    private (int Pid, int MonitorPid, bool Started) LaunchMonitor(ContainerRecord record, RuntimeClient runtime)
     {
         string id = record.Id;
         Directory.CreateDirectory(runtime.Root);
@@ -167,8 +173,9 @@ public sealed partial class ContainerManager
             {
                 MonitorBinary(), "--runtime", runtime.Binary, "--runtime-root", runtime.Root, "--id", id, "--bundle", ContainerDir(id),
                 "--log-path", LogPath(id), "--exit-file", ExitFile(id), "--pid-file", Path.Combine(RunDir(id), "pid"),
-                "--cgroup-path", CgroupPath(record), "--sync-fd", "3",
+                "--cgroup-path", CgroupPath(record), "--sync-fd", "3", "--start",
             };
+            if (runtime.Name == "psc") args.Add("--sealed-runtime");
             var (logMaxSize, logMaxFiles) = record.Options.LogRotation();
             args.AddRange(ExitCommandArguments(record));
             args.AddRange(["--log-max-size", logMaxSize.ToString(CultureInfo.InvariantCulture), "--log-max-files", logMaxFiles.ToString(CultureInfo.InvariantCulture)]);
@@ -209,12 +216,13 @@ public sealed partial class ContainerManager
             throw new EngineException("MonitorFailed", ErrorKind.InvalidOperation, record.Name, $"The container monitor reported something unreadable: {line}");
         }
         if (sync?["ok"]?.GetValue<bool>() == true)
-            return (sync["pid"]!.GetValue<int>(), sync["monitorPid"]!.GetValue<int>());
+            return (sync["pid"]!.GetValue<int>(), sync["monitorPid"]!.GetValue<int>(), sync["started"]?.GetValue<bool>() == true);
 
         int exitCode = sync?["exitCode"]?.GetValue<int>() ?? 1;
         string message = sync?["message"]?.GetValue<string>() ?? "unknown error";
         var error = exitCode switch
         {
+            MonitorStartFailure => new EngineException("ContainerStartFailed", ErrorKind.InvalidOperation, record.Name, $"Cannot start container {record.Name}: {message}"),
             127 => new EngineException("CommandNotFound", ErrorKind.ObjectNotFound, record.Name, $"Cannot start container {record.Name}: {message}"),
             126 => new EngineException("CommandNotExecutable", ErrorKind.PermissionDenied, record.Name, $"Cannot start container {record.Name}: {message}"),
             _ => new EngineException("ContainerCreateFailed", ErrorKind.InvalidOperation, record.Name, $"Cannot start container {record.Name}: {message}"),
@@ -222,6 +230,8 @@ public sealed partial class ContainerManager
         error.Data["exitCode"] = exitCode is 126 or 127 ? exitCode : 128;
         throw error;
     }
+
+    private const int MonitorStartFailure = 124; // monitor.h MON_START_FAILURE: create worked, start did not
 
     /// <summary>
     /// Kills the monitor process of a container, found by the name it gives itself (psc-&lt;first 12 of the id&gt;),
