@@ -37,7 +37,7 @@ public sealed partial class ContainerManager
         var argv = new List<string> { runtime.Binary, "--root", runtime.Root, "exec", "--process", processFile, record.Id };
         try
         {
-            var (pid, stdin, stdout, stderr) = ProcessSpawner.Start(runtime.Binary, argv, ExecEnvironment, withInput);
+            var (pid, stdin, stdout, stderr) = ProcessSpawner.Start(runtime.ExecPath, argv, ExecEnvironment, withInput);
             return new ExecProcess(pid, stdin, stdout, stderr, processFile);
         }
         catch

@@ -14,7 +14,7 @@ public sealed partial class ContainerManager
         var (runtime, record, processFile) = PrepareExec(idOrName, options, terminal: null);
         try
         {
-            var (pid, stdin, stdout, stderr) = ProcessSpawner.Start(runtime.Binary,
+            var (pid, stdin, stdout, stderr) = ProcessSpawner.Start(runtime.ExecPath,
                 [runtime.Binary, "--root", runtime.Root, "exec", "--process", processFile, record.Id], ExecEnvironment, withInput);
             return new StreamingExec(pid, stdin, stdout, stderr, processFile);
         }

@@ -28,7 +28,7 @@ public sealed partial class ContainerManager
             string socketPath = Path.Combine(dir.FullName, "pty.sock");
             listener = UnixSocket.Listen(socketPath);
             var argv = new List<string> { runtime.Binary, "--root", runtime.Root, "exec", "--console-socket", socketPath, "--process", processFile, record.Id };
-            var (pid, stdout, stderr) = ProcessSpawner.Start(runtime.Binary, argv, ExecEnvironment);
+            var (pid, stdout, stderr) = ProcessSpawner.Start(runtime.ExecPath, argv, ExecEnvironment);
             var errors = Task.Run(() =>
             {
                 using var o = new StreamReader(new FileStream(stdout, FileAccess.Read, 1));

@@ -21,13 +21,19 @@ public sealed class RuntimeClient
     /// <summary>The runtime's --root: its per-container state.</summary>
     public string Root { get; }
 
+    /// <summary>
+    /// What to execute for a command of ours: psc-runtime from the session's sealed copy of it (it would otherwise
+    /// re-execute itself into one for exec), any other runtime from its file.
+    /// </summary>
+    public string ExecPath => Name == "psc" ? PSContainer.Native.SealedExecutable.PathOf(Binary) ?? Binary : Binary;
+
     public RuntimeResult Run(TimeSpan timeout, params string[] args)
     {
         var argv = new List<string> { Binary, "--root", Root };
         argv.AddRange(args);
         try
         {
-            var (code, stdout, stderr) = PSContainer.Native.ProcessSpawner.Run(Binary, argv, Environment, timeout);
+            var (code, stdout, stderr) = PSContainer.Native.ProcessSpawner.Run(ExecPath, argv, Environment, timeout);
             return new RuntimeResult(code, stdout, stderr.Trim());
         }
         catch (PSContainer.Native.NativeException e) when (e.Errno == 110)
