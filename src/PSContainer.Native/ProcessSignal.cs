@@ -8,7 +8,7 @@ public static unsafe partial class ProcessSignal
 {
     public const int SIGTERM = 15;
     public const int SIGKILL = 9;
-    private const int ESRCH = 3;
+    private const int ESRCH = 3, EPERM = 1, ENOSYS = 38;
     private const long SYS_pidfd_send_signal = 424;
     private const int SI_QUEUE = -1;
 
@@ -31,7 +31,7 @@ public static unsafe partial class ProcessSignal
     /// <summary>
     /// Queues <paramref name="signal"/> with <paramref name="value"/> as its sigqueue value (SI_QUEUE) to the process
     /// a pidfd holds: the very process the pidfd was opened for, never one that reused its pid. False when it has
-    /// exited.
+    /// exited or the call is refused (then signal it another way).
     /// </summary>
     public static bool Queue(int pidfd, int signal, int value)
     {
@@ -47,7 +47,8 @@ public static unsafe partial class ProcessSignal
         *(int*)(info + 24) = value;
         if (SendSignalSyscall(SYS_pidfd_send_signal, pidfd, signal, info, 0) == 0) return true;
         int err = Errors.Last;
-        if (err == ESRCH) return false;
+        // EPERM, ENOSYS: a seccomp filter or an LSM of an outer sandbox refuses the call; the caller has another way
+        if (err is ESRCH or EPERM or ENOSYS) return false;
         throw new NativeException("pidfd_send_signal", signal.ToString(CultureInfo.InvariantCulture), err);
     }
 

@@ -50,7 +50,9 @@ public static unsafe partial class SealedExecutable
             if (Copies.TryGetValue(binary, out var copy))
             {
                 if (copy.Source == source && copy.Size == info.Length && copy.Modified == info.LastWriteTimeUtc) return PathOf(copy.Fd);
-                Tmds.Linux.LibC.close(copy.Fd);
+                // The old copy stays open: a spawn on another thread (psc-api serves many) may be about to execute its
+                // path, which a closed and reused descriptor number would turn into another file. One descriptor per
+                // rebuild of the binary, for the life of the process.
                 Copies.Remove(binary);
             }
             int fd = Make(binary);

@@ -83,13 +83,19 @@ start)
     [[ -n $log ]] && printf '{"level":"error","msg":"start refused by the fake","time":"x"}\n' >> "$log"
     exit 1
   fi
-  echo go > "$root/$1/fifo";;
+  echo go > "$root/$1/fifo"
+  if [[ -f $dir/bundle/start-waits ]]; then  # like a poststart hook that waits for the container to be ready
+    for _ in $(seq 30); do [[ -e $dir/ready ]] && exit 0; sleep 0.1; done
+    [[ -n $log ]] && printf '{"level":"error","msg":"the container never got ready","time":"x"}\n' >> "$log"
+    exit 1
+  fi;;
 kill) kill -s "${2:-TERM}" "$(cat "$root/$1/pid")";;
 delete)
   [[ $1 == --force ]] && { shift; kill -9 "$(cat "$root/$1/pid" 2>/dev/null)" 2>/dev/null; }
   dir=$(dirname "$root")                    # the test container's directory: its exit.json and bundle
   [[ -e $dir/exit.json ]] && touch "$dir/deleted-after-exit-file"
   touch "$dir/delete-ran"
+  [[ -f $dir/bundle/delete-delay ]] && sleep "$(cat "$dir/bundle/delete-delay")"
   [[ -f $dir/bundle/delete-fails ]] && exit 1
   rm -rf "${root:?}/$1";;
 *) echo "fake-runtime: unknown command $cmd" >&2; exit 1;;
@@ -494,6 +500,30 @@ Describe 'psc-monitor with a fake runtime' -Skip:(-not $isRoot) {
         Get-ChildItem $c.Dir -Filter '*.runtime-log.*' | Should -BeNullOrEmpty -Because 'its temporary runtime logs are removed'
     }
 
+    It 'stamps finishedAt when the container exited, not when the exit file is written after the runtime''s delete' {
+        $c = New-TestContainer -Script 'exit 0'
+        [IO.File]::WriteAllText((Join-Path $c.Bundle 'delete-delay'), '1.5')
+        $c | Add-Member Extra @('--start')
+        (Start-TestMonitor $c).Sync.ok | Should -BeTrue
+        $exit = Wait-ExitFile $c
+        $written = (Get-Item $c.ExitFile).LastWriteTimeUtc
+        Test-Path (Join-Path $c.Dir "delete-ran") | Should -BeTrue
+        ($written - ([DateTime]$exit.finishedAt).ToUniversalTime()).TotalSeconds | Should -BeGreaterThan 1.2 -Because 'the delete took 1.5 s'
+    }
+
+    It 'with --start keeps taking the container''s output while start runs (a start that waits for the container)' {
+        # 256 KiB before "ready": more than a pipe holds, so a monitor that stopped reading until start returned
+        # would leave the container blocked and the start waiting for it
+        $c = New-TestContainer -Script 'exit 0'
+        [IO.File]::WriteAllText((Join-Path $c.Bundle 'cmd'), "head -c 262144 /dev/zero | tr '\0' 'x'; echo; touch '$($c.Dir)/ready'; exit 0")
+        Set-Content (Join-Path $c.Bundle 'start-waits') ''
+        $c | Add-Member Extra @('--start')
+        $r = Start-TestMonitor $c
+        $r.Sync.ok | Should -BeTrue -Because ($r.Sync.message ?? '')
+        (Wait-ExitFile $c).exitCode | Should -Be 0
+        ((Get-LogRecords $c).Text -join '').Length | Should -Be 262144
+    }
+
     It 'refuses --sealed-runtime with a runtime given by name (it copies a file)' {
         $d = New-TestContainer -Script 'exit 0'
         $out = & bash -c '"$@" --sync-fd 3 3>&1 >/dev/null 2>/dev/null' _ $monitor --runtime fake-runtime --runtime-root $d.RuntimeRoot --id $d.Id --bundle $d.Bundle --log-path $d.Log --exit-file $d.ExitFile --pid-file $d.PidFile --sealed-runtime
@@ -661,7 +691,8 @@ Describe 'psc-monitor with <Name>' -ForEach $runtimes {
         $lines = @(Get-Content $trace)
         @($lines | Where-Object { $_ -match 'execveat\(\d+, "", \[[^\]]*"create"' }).Count | Should -Be 1 -Because 'create runs once, from the copy'
         @($lines | Where-Object { $_ -match 'execveat\(\d+, "", \[[^\]]*"start"' }).Count | Should -Be 1
-        @($lines | Where-Object { $_ -match ('execve\("' + [regex]::Escape($rtPath)) }) | Should -BeNullOrEmpty -Because 'the binary on disk is never executed'
+        @($lines | Where-Object { $_ -match ('execve\("' + [regex]::Escape($rtPath) + '.*"(create|start)"') }) |
+            Should -BeNullOrEmpty -Because 'create and start never run the binary on disk (delete does: it does not re-execute itself)'
     }
 
     It 'reports oomKilled for a container over its memory limit' -Skip:($Skip -or -not $hasMemCgroup) {

@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 /* {"exitCode":N,"signal":S,"oomKilled":b,"finishedAt":"...","runtimeDeleted":b}; exitCode is 128+S for a signal,
- * as docker; runtimeDeleted: the monitor's `runtime delete` succeeded (runtime state and cgroup are gone). */
-int write_exit_file(const char *path, int wstatus, bool oom_killed, bool runtime_deleted)
+ * as docker; finishedAt: when the container was reaped (FINISHED), not when the file is written, which comes after
+ * the runtime's delete (poststop hooks included); runtimeDeleted: the monitor's `runtime delete` succeeded (runtime
+ * state and cgroup are gone). */
+int write_exit_file(const char *path, int wstatus, bool oom_killed, bool runtime_deleted, const struct timespec *finished)
 {
     int code = 0, sig = 0;
     if (WIFEXITED(wstatus))
@@ -20,7 +22,7 @@ int write_exit_file(const char *path, int wstatus, bool oom_killed, bool runtime
         code = 128 + sig;
     }
     char ts[40], body[256], tmp[PATH_MAX];
-    fmt_time_now(ts);
+    fmt_time(finished, ts);
     int len = snprintf(body, sizeof body,
                        "{\"exitCode\":%d,\"signal\":%d,\"oomKilled\":%s,\"finishedAt\":\"%s\",\"runtimeDeleted\":%s}\n", code, sig,
                        oom_killed ? "true" : "false", ts, runtime_deleted ? "true" : "false");

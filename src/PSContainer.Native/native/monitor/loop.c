@@ -15,9 +15,10 @@
 
 #define REAPED_RING 16
 
-static pid_t create_pid = -1, ctr_pid = -1;
-static bool create_done, ctr_done;
-static int create_status, ctr_status;
+static pid_t create_pid = -1, start_pid = -1, ctr_pid = -1;
+static bool create_done, start_done, ctr_done;
+static int create_status, start_status, ctr_status;
+static struct timespec ctr_finished; /* when the container was reaped: the exit file's finishedAt */
 static unsigned pending_signals;
 static unsigned long long pending_relay; /* relay requests (MON_RELAY_SIGNAL): bit N, signal N */
 /* children reaped before we knew the container's pid (it could die before we read the pid file) */
@@ -36,9 +37,13 @@ static void reap_children(void)
         if (p == create_pid) {
             create_done = true;
             create_status = st;
+        } else if (start_pid > 0 && p == start_pid) {
+            start_done = true;
+            start_status = st;
         } else if (ctr_pid > 0 && p == ctr_pid) {
             ctr_done = true;
             ctr_status = st;
+            clock_gettime(CLOCK_REALTIME, &ctr_finished);
         } else if (ctr_pid <= 0) {
             reaped[reaped_next % REAPED_RING].pid = p;
             reaped[reaped_next % REAPED_RING].status = st;
@@ -244,6 +249,7 @@ int monitor_run(const struct options *o)
     for (unsigned i = 0; i < REAPED_RING && i < reaped_next; i++)
         if (reaped[i].pid == ctr_pid) {
             ctr_done = true;
+            clock_gettime(CLOCK_REALTIME, &ctr_finished);
             ctr_status = reaped[i].status;
         }
 
@@ -251,8 +257,14 @@ int monitor_run(const struct options *o)
     long oom_before = oom_count();
 
     if (o->start) {
-        char msg[4096];
-        int code = runtime_start_now(o, msg, sizeof msg);
+        char msg[4096], start_log[PATH_MAX];
+        int code = 1;
+        start_pid = runtime_start_spawn(o, start_log, msg, sizeof msg);
+        if (start_pid > 0) {
+            while (!start_done)
+                step(-1);
+            code = runtime_start_result(o, start_status, start_log, msg, sizeof msg);
+        }
         if (code != 0) {
             const char *del[] = {"delete", "--force", o->id, NULL};
             run_runtime_wait(o, del);
@@ -262,6 +274,9 @@ int monitor_run(const struct options *o)
             return 1;
         }
     }
+    /* only create re-executes itself into a sealed copy: the monitor does not keep its copy (~350 KB of unswappable
+     * memory) for the container's life; delete and the health probes run the file */
+    spawn_use_sealed_runtime(-1);
     sync_report_ok(o->sync_fd, ctr_pid, getpid(), o->start);
     if (o->sync_fd >= 0)
         close(o->sync_fd);
@@ -297,7 +312,7 @@ int monitor_run(const struct options *o)
      * longer runs on their path, started from the engine. A failed delete says so in the exit file and leaves the
      * state for the engine's clean-up; a monitor killed before this point leaves it to Reconcile and Repair. */
     bool deleted = runtime_delete_after_exit(o);
-    write_exit_file(o->exit_file, ctr_status, oom, deleted);
+    write_exit_file(o->exit_file, ctr_status, oom, deleted, &ctr_finished);
     exit_command_run(o);
     return 0;
 }

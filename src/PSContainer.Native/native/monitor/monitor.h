@@ -104,8 +104,11 @@ void spawn_use_sealed_runtime(int fd); /* runtimes spawned from now on are this 
 /* sealed.c: a sealed memfd copy of the binary at PATH (close-on-exec), or -1 with errno */
 int sealed_copy(const char *path);
 
-/* start.c: `runtime start ID` once create succeeded; 0, or its exit code with its error text in msg */
-int runtime_start_now(const struct options *o, char *msg, size_t cap);
+/* start.c: `runtime start ID` once create succeeded, spawned with its --log in LOG (PATH_MAX; "" when none could be
+ * made): its pid, or -1 with the reason in msg; then runtime_start_result() for its wait status: 0, or its exit code
+ * with its error text in msg (the log is removed) */
+pid_t runtime_start_spawn(const struct options *o, char *log, char *msg, size_t cap);
+int runtime_start_result(const struct options *o, int wstatus, char *log, char *msg, size_t cap);
 
 /* runtimelog.c */
 size_t runtime_error_from_log(const char *log_file, char *out, size_t cap);
@@ -115,7 +118,7 @@ void oom_setup(const char *cgroup_path, pid_t pid);
 long oom_count(void);
 
 /* exitfile.c */
-int write_exit_file(const char *path, int wstatus, bool oom_killed, bool runtime_deleted);
+int write_exit_file(const char *path, int wstatus, bool oom_killed, bool runtime_deleted, const struct timespec *finished);
 void sync_report_ok(int fd, pid_t pid, pid_t monitor_pid, bool started);
 void sync_report_fail(int fd, int exit_code, const char *msg);
 

@@ -14,6 +14,8 @@ static int sealed_runtime_fd = -1;
 
 void spawn_use_sealed_runtime(int fd)
 {
+    if (sealed_runtime_fd >= 0 && sealed_runtime_fd != fd)
+        close(sealed_runtime_fd);
     sealed_runtime_fd = fd;
 }
 

@@ -1,7 +1,8 @@
 /* --start: the monitor runs `runtime start ID` itself as soon as create has succeeded, before it reports to the
  * engine, which then has no runtime process of its own to spawn (a fork of a large .NET process and an execve) and
- * no second round trip: the report says the container runs. The runtime's own error text comes from its json log, as
- * for create, since its stderr is the container's. */
+ * no second round trip: the report says the container runs. The monitor's loop goes on while start runs (the
+ * container may write or exit meanwhile, a poststart hook may wait for it), and reaps start like create. The
+ * runtime's error text comes from its json log: its stdout and stderr are /dev/null. */
 #include "monitor.h"
 
 #include <errno.h>
@@ -13,31 +14,37 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int runtime_start_now(const struct options *o, char *msg, size_t cap)
+pid_t runtime_start_spawn(const struct options *o, char *log, char *msg, size_t cap)
 {
-    char log[PATH_MAX];
-    snprintf(log, sizeof log, "%s.runtime-log.XXXXXX", o->exit_file);
-    int tfd = mkostemp(log, O_CLOEXEC);
+    int tfd = -1;
+    if (snprintf(log, PATH_MAX, "%s.runtime-log.XXXXXX", o->exit_file) < PATH_MAX)
+        tfd = mkostemp(log, O_CLOEXEC);
+    if (tfd < 0) {
+        snprintf(log, PATH_MAX, "/tmp/psc-monitor-runtime-log.XXXXXX");
+        tfd = mkostemp(log, O_CLOEXEC);
+    }
     if (tfd >= 0)
         close(tfd);
+    else
+        log[0] = 0;
     const char *args[] = {"start", o->id, NULL};
-    pid_t pid = spawn_runtime(o, args, tfd >= 0 ? log : NULL, -1, -1, -1);
-    int st = 0;
+    pid_t pid = spawn_runtime(o, args, log[0] ? log : NULL, -1, -1, -1);
     if (pid < 0) {
         snprintf(msg, cap, "psc-monitor: fork for %s start: %s", o->runtime, strerror(errno));
-        st = -1;
-    } else {
-        /* only this child: the container's own exit stays queued for the loop's reaping */
-        while (waitpid(pid, &st, 0) < 0)
-            if (errno != EINTR) {
-                st = -1;
-                break;
-            }
+        if (log[0])
+            unlink(log);
+        log[0] = 0;
     }
-    int code = st < 0 ? 1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    if (pid >= 0 && code != 0 && !(tfd >= 0 && runtime_error_from_log(log, msg, cap)))
+    return pid;
+}
+
+int runtime_start_result(const struct options *o, int wstatus, char *log, char *msg, size_t cap)
+{
+    int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+    if (code != 0 && !(log[0] && runtime_error_from_log(log, msg, cap)))
         snprintf(msg, cap, "%s start failed with exit code %d", o->runtime, code);
-    if (tfd >= 0)
+    if (log[0])
         unlink(log);
+    log[0] = 0;
     return code;
 }

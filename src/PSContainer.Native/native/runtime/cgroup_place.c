@@ -8,7 +8,11 @@
  *    CLONE_INTO_CGROUP creates the process in its cgroup; the lock is only read;
  *  - v1 hierarchies: the new process moves itself, one thread (itself) by writing "0" to each hierarchy's
  *    `tasks`, which the kernel does without the lock. It writes through descriptors the parent opened, so the
- *    kernel checks the opener's credentials (5.16+), and it does so before it enters any namespace.
+ *    kernel checks the opener's credentials (5.16+), first thing: an exec's intermediate process before it joins
+ *    any namespace; a container's init already in the new namespaces its clone made, a new user namespace
+ *    included, whose id maps are not written yet (v1 compares kernel ids, which it keeps: the host's root).
+ * Raw clone/clone3 run no glibc fork handlers and leave the thread's cached tid stale: fine while psc-runtime is
+ * single-threaded, as it is, and the child only makes system calls and execs.
  * When clone3 or CLONE_INTO_CGROUP is refused (kernels before 5.7, an outer runtime's seccomp filter, a cgroup
  * the kernel will not clone into), the process is cloned plainly and the parent writes its pid into the v2
  * cgroup.procs as before, which reports the real error if there is one. */
@@ -54,7 +58,11 @@ int placement_open(const struct rt_cgroup *cg, struct cgroup_placement *pl)
             continue;
         }
         char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/tasks", cg->path[i]);
+        if (snprintf(path, sizeof path, "%s/tasks", cg->path[i]) >= (int)sizeof path) {
+            err_msg(1, "cgroup path too long: %s", cg->path[i]);
+            placement_close(pl);
+            return -1;
+        }
         if ((pl->tasks_fd[i] = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
             err_sys("open %s", path);
             placement_close(pl);
@@ -88,8 +96,11 @@ int placement_join_self(struct cgroup_placement *pl)
     for (size_t i = 0; i < pl->cg->n; i++) {
         if (pl->tasks_fd[i] < 0)
             continue;
-        if (write(pl->tasks_fd[i], "0", 1) != 1)
-            return err_sys("join cgroup %s", pl->cg->path[i]);
+        if (write(pl->tasks_fd[i], "0", 1) != 1) {
+            err_sys("join cgroup %s", pl->cg->path[i]);
+            placement_close(pl);
+            return -1;
+        }
     }
     placement_close(pl); /* the container must hold none of them */
     return 0;

@@ -130,7 +130,7 @@ static int child_main(void *arg)
     /* die with the parent while it still owns us (until READY) */
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     seccomp_notify_set_sync(c->sync_fd);
-    if (c->placement) { /* before anything else: in the container's cgroups */
+    if (c->placement) { /* before anything else: in the container's cgroups (see cgroup_place.c) */
         msg.type = placement_join_self(c->placement) < 0 ? MSG_ERROR : MSG_PLACED;
         msg.err = g_err;
         if (write_all(c->sync_fd, &msg, sizeof msg) < 0 || msg.type == MSG_ERROR)

@@ -251,15 +251,15 @@ int cmd_exec(const struct exec_opts *o)
     for (size_t i = 0; i < N_NS; i++)
         nsfd[i] = -1;
     pid_t mid = -1, pid = -1;
-    struct cgroup_placement placement;
-    if (placement_open(&st.cg, &placement) < 0)
-        return -1;
+    struct cgroup_placement placement = {.v2_fd = -1, .tasks_fd = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1}};
     if (open_namespaces(st.pid, nsfd) < 0)
         goto out;
     if (proc_start_time(st.pid) != st.start_time) { /* the pid we opened must still be the container's init */
         err_msg(1, "container \"%s\" is not running", o->id);
         goto out;
     }
+    if (placement_open(&st.cg, &placement) < 0)
+        goto out;
     if (p.terminal && (console_fd = unix_connect(o->console_socket, "console socket")) < 0)
         goto out;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {

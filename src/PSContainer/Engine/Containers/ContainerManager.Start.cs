@@ -158,8 +158,8 @@ public sealed partial class ContainerManager
     /// Starts the container's monitor, which runs `runtime create` and `runtime start` (--start: no runtime process
     /// of the session's own, no second round trip) and reports through a pipe whether the container process runs
     /// (with its pid) or why not. psc-runtime runs from the monitor's sealed copy (--sealed-runtime), which spares it
-    /// re-executing itself from one. Returns (container pid, monitor pid, whether the monitor started it: a monitor
-    /// of an older build ignores nothing it does not know, so the answer is read from its report).
+    /// re-executing itself from one. Returns (container pid, monitor pid, whether the monitor started it, as its
+    /// report says: the session runs `runtime start` itself when it did not).
     /// </summary>
     private (int Pid, int MonitorPid, bool Started) LaunchMonitor(ContainerRecord record, RuntimeClient runtime)
     {
@@ -175,7 +175,7 @@ public sealed partial class ContainerManager
                 "--log-path", LogPath(id), "--exit-file", ExitFile(id), "--pid-file", Path.Combine(RunDir(id), "pid"),
                 "--cgroup-path", CgroupPath(record), "--sync-fd", "3", "--start",
             };
-            if (runtime.Name == "psc") args.Add("--sealed-runtime");
+            if (runtime.Bundled) args.Add("--sealed-runtime");
             var (logMaxSize, logMaxFiles) = record.Options.LogRotation();
             args.AddRange(ExitCommandArguments(record));
             args.AddRange(["--log-max-size", logMaxSize.ToString(CultureInfo.InvariantCulture), "--log-max-files", logMaxFiles.ToString(CultureInfo.InvariantCulture)]);

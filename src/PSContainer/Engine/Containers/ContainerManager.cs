@@ -84,7 +84,7 @@ public sealed partial class ContainerManager
         if (binary.Length == 0 || !File.Exists(binary))
             throw new EngineException("RuntimeNotInstalled", ErrorKind.NotInstalled, runtime,
                 $"OCI runtime '{runtime}' was not found{(binary.Length > 0 ? " at " + binary : " on PATH")}.");
-        return new RuntimeClient(name, binary, Path.Combine(paths.RunRoot, "runtime", name));
+        return new RuntimeClient(name, binary, Path.Combine(paths.RunRoot, "runtime", name), bundled: runtime is "" or "psc");
     }
 
     private static string MonitorBinary()

@@ -81,7 +81,13 @@ public sealed class HostObjectLedger(StateDb db)
         CrashPoint.At(kind + "-after-record");
     }
 
-    public void Forget(HostObject o) => Write(GoneAtReboot(o.Kind), (c, tx) => c.Execute(tx,
+    /// <summary>
+    /// Forgets an entry whose object is gone. Never waits for the disk, whatever the kind: a power cut that loses the
+    /// forgetting brings the entry back, and Repair then finds the object gone and forgets it again; and since the
+    /// removal itself (an rmdir, an unlink) is not flushed either, a power cut may bring the object back too, which
+    /// the entry then still names, where a flushed forgetting would have left it unrecorded.
+    /// </summary>
+    public void Forget(HostObject o) => Write(relaxed: true, (c, tx) => c.Execute(tx,
         "DELETE FROM host_objects WHERE container_id = $c AND kind = $k AND name = $n",
         ("$c", o.ContainerId), ("$k", o.Kind), ("$n", o.Name)));
 
@@ -131,11 +137,12 @@ public sealed class HostObjectLedger(StateDb db)
         alongside?.Invoke(c, tx);
     });
 
-    /// <summary>Forgets several entries whose objects are gone, in one transaction.</summary>
+    /// <summary>Forgets several entries whose objects are gone, in one transaction, not waiting for the disk (as
+    /// <see cref="Forget"/>).</summary>
     public void ForgetAll(IReadOnlyList<HostObject> objects)
     {
         if (objects.Count == 0) return;
-        Write(objects.All(o => GoneAtReboot(o.Kind)), (c, tx) => ForgetIn(c, tx, objects));
+        Write(relaxed: true, (c, tx) => ForgetIn(c, tx, objects));
     }
 
     /// <summary>Forgets entries inside a caller's transaction (a provider folding the forgetting into its own write).</summary>

@@ -9,12 +9,17 @@ public sealed record RuntimeResult(int ExitCode, string Stdout, string Stderr);
 /// </summary>
 public sealed class RuntimeClient
 {
-    public RuntimeClient(string name, string binary, string root)
+    public RuntimeClient(string name, string binary, string root, bool bundled = false)
     {
         Name = name;
         Binary = binary;
         Root = root;
+        Bundled = bundled;
     }
+
+    /// <summary>The module's own psc-runtime (not a -Runtime path that happens to be named so, which may be a
+    /// script): only it runs from a sealed copy.</summary>
+    public bool Bundled { get; }
 
     public string Name { get; }
     public string Binary { get; }
@@ -25,7 +30,7 @@ public sealed class RuntimeClient
     /// What to execute for a command of ours: psc-runtime from the session's sealed copy of it (it would otherwise
     /// re-execute itself into one for exec), any other runtime from its file.
     /// </summary>
-    public string ExecPath => Name == "psc" ? PSContainer.Native.SealedExecutable.PathOf(Binary) ?? Binary : Binary;
+    public string ExecPath => Bundled ? PSContainer.Native.SealedExecutable.PathOf(Binary) ?? Binary : Binary;
 
     public RuntimeResult Run(TimeSpan timeout, params string[] args)
     {
