@@ -680,8 +680,26 @@ Describe 'psc-monitor with <Name>' -ForEach $runtimes {
         (Get-LogRecords $c).Text | Should -Contain 'started-by-monitor'
     }
 
-    It 'with --sealed-runtime runs psc-runtime from a sealed in-memory copy, which then does not re-execute itself' -Skip:($Skip -or $Name -ne 'psc-runtime') {
-        $c = New-TestContainer -Runtime $rtName -RuntimePath $rtPath -Script 'exit 0'
+    It 'reports oomKilled for a container over its memory limit' -Skip:($Skip -or -not $hasMemCgroup) {
+        $c = New-TestContainer -Runtime $rtName -RuntimePath $rtPath -MemoryLimit 8MB -Script 'x=$(head -c 50000000 /dev/zero | tr "\0" a); echo ${#x}'
+        $r = Start-TestMonitor $c
+        $r.Sync.ok | Should -BeTrue -Because ($r.Sync.message ?? '')
+        Start-TestContainer $c
+        $exit = Wait-ExitFile $c 30
+        $exit.oomKilled | Should -BeTrue
+        $exit.exitCode | Should -Not -Be 0
+    }
+}
+
+# --sealed-runtime is for psc-runtime only (it checks the seals; other runtimes have their own defence).
+Describe 'psc-monitor --sealed-runtime with psc-runtime' -Skip:(-not ($isRoot -and $hasBusybox)) {
+    BeforeAll {
+        $script:pscRuntime = if ($env:PSC_RUNTIME) { $env:PSC_RUNTIME } else { Join-Path $repoRoot 'out/PSContainer/native/psc-runtime' }
+    }
+    AfterEach { Clear-TestContainers }
+
+    It 'with --sealed-runtime runs psc-runtime from a sealed in-memory copy, which then does not re-execute itself' {
+        $c = New-TestContainer -Runtime 'psc-runtime' -RuntimePath $pscRuntime -Script 'exit 0'
         $c | Add-Member Extra @('--start', '--sealed-runtime')
         $trace = Join-Path $work "trace-$($c.Id)"
         $script = 'set -o pipefail; strace -f -qq -o "$0" -e trace=execve,execveat "$@" --sync-fd 3 3>&1 >/dev/null 2>&1 | timeout 20 cat'
@@ -691,17 +709,7 @@ Describe 'psc-monitor with <Name>' -ForEach $runtimes {
         $lines = @(Get-Content $trace)
         @($lines | Where-Object { $_ -match 'execveat\(\d+, "", \[[^\]]*"create"' }).Count | Should -Be 1 -Because 'create runs once, from the copy'
         @($lines | Where-Object { $_ -match 'execveat\(\d+, "", \[[^\]]*"start"' }).Count | Should -Be 1
-        @($lines | Where-Object { $_ -match ('execve\("' + [regex]::Escape($rtPath) + '.*"(create|start)"') }) |
+        @($lines | Where-Object { $_ -match ('execve\("' + [regex]::Escape($pscRuntime) + '.*"(create|start)"') }) |
             Should -BeNullOrEmpty -Because 'create and start never run the binary on disk (delete does: it does not re-execute itself)'
-    }
-
-    It 'reports oomKilled for a container over its memory limit' -Skip:($Skip -or -not $hasMemCgroup) {
-        $c = New-TestContainer -Runtime $rtName -RuntimePath $rtPath -MemoryLimit 8MB -Script 'x=$(head -c 50000000 /dev/zero | tr "\0" a); echo ${#x}'
-        $r = Start-TestMonitor $c
-        $r.Sync.ok | Should -BeTrue -Because ($r.Sync.message ?? '')
-        Start-TestContainer $c
-        $exit = Wait-ExitFile $c 30
-        $exit.oomKilled | Should -BeTrue
-        $exit.exitCode | Should -Not -Be 0
     }
 }
