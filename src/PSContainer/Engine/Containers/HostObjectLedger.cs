@@ -125,10 +125,13 @@ public sealed class HostObjectLedger(StateDb db)
     }
 
     /// <summary>Several objects of one container recorded in one transaction (a provider that makes a few at once),
-    /// with <paramref name="alongside"/>, the provider's own change that belongs with them, in the same one.</summary>
+    /// with <paramref name="alongside"/>, the provider's own change that belongs with them, in the same one.
+    /// <paramref name="relaxed"/>: not waiting for the disk even for kinds that outlive a reboot, for a provider whose
+    /// objects something else removes after a power cut (directories inside the container's own directory, which its
+    /// removal or Repair's sweep of unrecorded container directories deletes whole).</summary>
     public void RecordAll(string containerId, IReadOnlyList<(string Kind, string Name)> objects,
-        Action<Microsoft.Data.Sqlite.SqliteConnection, Microsoft.Data.Sqlite.SqliteTransaction>? alongside = null) =>
-        Write(alongside is null && objects.All(o => GoneAtReboot(o.Kind)), (c, tx) =>
+        Action<Microsoft.Data.Sqlite.SqliteConnection, Microsoft.Data.Sqlite.SqliteTransaction>? alongside = null, bool relaxed = false) =>
+        Write(relaxed || (alongside is null && objects.All(o => GoneAtReboot(o.Kind))), (c, tx) =>
     {
         string now = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture);
         foreach (var (kind, name) in objects)

@@ -29,14 +29,21 @@ public sealed class RootfsProvider(HostObjectLedger ledger, ShiftedLayerCopies s
     /// <summary>The kinds this provider records.</summary>
     public IEnumerable<IHostObjectProvider> Kinds => [MountProvider.Instance, DirectoryProvider.ContainerFiles, shifted];
 
-    /// <summary>Makes the directories a container's root needs (upper, work, mount points); each is recorded first,
-    /// once: they hold the container's files and go with the container.</summary>
+    /// <summary>Makes the directories a container's root needs (upper, work, mount points); they are recorded first,
+    /// once, in one transaction: they hold the container's files and go with the container. Inside the container's
+    /// own directory (as they are for a start) the record does not wait for the disk: after a power cut that loses
+    /// it, the container's removal, or Repair's sweep of a container directory without a record, deletes them whole
+    /// (a run-to-exit made three flushed commits here, one per directory).</summary>
     public void MakeDirectories(string containerId, params string[] directories)
     {
-        foreach (string d in directories)
+        var missing = directories.Where(d => !Directory.Exists(d)).ToList();
+        if (missing.Count == 0) return;
+        string own = Path.TrimEndingDirectorySeparator(containerDir(containerId)) + "/";
+        bool inside = missing.All(d => Path.GetFullPath(d).StartsWith(own, StringComparison.Ordinal));
+        ledger.RecordAll(containerId, missing.Select(d => (DirectoryProvider.ContainerFilesKind, d)).ToList(), relaxed: inside);
+        foreach (string d in missing)
         {
-            if (Directory.Exists(d)) continue;
-            ledger.Record(containerId, DirectoryProvider.ContainerFilesKind, d);
+            CrashPoint.At(DirectoryProvider.ContainerFilesKind + "-after-record");
             Directory.CreateDirectory(d);
         }
     }
