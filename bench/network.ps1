@@ -31,6 +31,7 @@ $ErrorActionPreference = 'Stop'
 . (Join-Path $PSScriptRoot 'lib/BenchCommon.ps1')
 . (Join-Path $PSScriptRoot 'lib/BenchHostCgroup.ps1')
 $netavarkBefore = Get-BenchNetavarkChain
+$podmanParentBefore = Test-BenchPodmanCgroupParent
 $run = New-BenchRunDirectory $CacheDir
 $results = [ordered]@{ machine = Get-BenchMachine $run; uptimeBefore = (& uptime).Trim() }
 
@@ -164,6 +165,7 @@ finally {
     Remove-Module PSContainer -ErrorAction SilentlyContinue
     Remove-BenchCgroupParent 'psc-bench'
     Remove-BenchNetavarkChain -Before $netavarkBefore
+    Remove-BenchPodmanCgroupParent $podmanParentBefore
     foreach ($m in @(Get-Content /proc/self/mountinfo | ForEach-Object { ($_ -split ' ')[4] } | Where-Object { $_.StartsWith($run) } | Sort-Object Length -Descending)) { & umount -l $m 2>$null }
     Remove-BenchTree $run
 }

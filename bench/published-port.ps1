@@ -32,6 +32,7 @@ $ErrorActionPreference = 'Stop'
 . (Join-Path $PSScriptRoot 'lib/BenchHostCgroup.ps1')
 if (-not (Test-BenchCommand ab)) { Write-Host 'ab (apache2-utils) is not installed: nothing to measure'; return }
 $netavarkBefore = Get-BenchNetavarkChain
+$podmanParentBefore = Test-BenchPodmanCgroupParent
 $run = New-BenchRunDirectory $CacheDir
 $rootfs = Join-Path $run 'rootfs'
 New-Item -ItemType Directory -Force "$rootfs/www" | Out-Null
@@ -149,6 +150,7 @@ finally {
     Remove-Module PSContainer -ErrorAction SilentlyContinue
     Remove-BenchCgroupParent 'psc-bench-pp'
     Remove-BenchNetavarkChain -Before $netavarkBefore
+    Remove-BenchPodmanCgroupParent $podmanParentBefore
     # The private podman store leaves its overlay directory's own bind mount.
     foreach ($m in @(Get-Content /proc/self/mountinfo | ForEach-Object { ($_ -split ' ')[4] } | Where-Object { $_.StartsWith($run) } | Sort-Object Length -Descending)) { & umount -l $m 2>$null }
     Remove-BenchTree $run

@@ -90,6 +90,7 @@ if ($docker.Available) {
     }
 } else { Write-Host "docker: not available ($($docker.Reason))" }
 $havePodman = Test-BenchCommand podman
+$podmanParentBefore = Test-BenchPodmanCgroupParent
 if ($havePodman) {
     Invoke-BenchProcess -FilePath podman -ArgumentList @('import', $tar, 'localhost/psc-bench-busybox:latest') -Check | Out-Null
     $latency['podman run --rm --network none'] = Measure-Runs 'podman' {
@@ -141,6 +142,7 @@ Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -Fo
 if ($docker.Available) { Invoke-BenchProcess -FilePath docker -ArgumentList @('rmi', 'psc-bench/busybox') | Out-Null }
 if ($havePodman) { Invoke-BenchProcess -FilePath podman -ArgumentList @('rmi', 'localhost/psc-bench-busybox') | Out-Null }
 Remove-BenchCgroupParent 'psc-bench'
+Remove-BenchPodmanCgroupParent $podmanParentBefore
 $file = Save-BenchResult -Name 'run' -Data ([ordered]@{ latency = $results; startMs = $start; rssKb = $rss; machine = Get-BenchMachine $run })
 Remove-BenchTree $run
 Write-Host "`nResults: $file"

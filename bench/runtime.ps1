@@ -63,6 +63,7 @@ function Measure-Median([string]$Name, [int]$Count, [scriptblock]$Once) {
 }
 
 $script:n = 0
+$podmanParentBefore = Test-BenchPodmanCgroupParent
 try {
     # ---- bare: the runtime alone on one bundle ---------------------------------------------------------------
     $ours = Measure-Median 'psc-runtime run' $Iterations {
@@ -95,6 +96,7 @@ try {
             $rows.Add([pscustomobject]@{ scenario = "podman run --rm true (median of $PodmanIterations)"; 'psc-runtime ms' = (Format-BenchNumber $pOurs 'N1')
                     'runc ms' = (Format-BenchNumber $pTheirs 'N1'); 'runc / psc-runtime' = (Format-BenchNumber ($pTheirs / $pOurs)) })
         } finally {
+    Remove-BenchPodmanCgroupParent $podmanParentBefore
             Invoke-BenchProcess -FilePath podman -ArgumentList ($base + @('rm', '-af', '-t', '0')) -TimeoutSeconds 120 | Out-Null
             Invoke-BenchProcess -FilePath podman -ArgumentList ($base + @('rmi', '-af')) -TimeoutSeconds 120 | Out-Null
             foreach ($m in (Get-Content /proc/self/mountinfo | ForEach-Object { ($_ -split ' ')[4] } | Where-Object { $_.StartsWith($store) } | Sort-Object Length -Descending)) {

@@ -120,6 +120,7 @@ function Measure-CliDetached([string]$Cli, [string[]]$Base, [string]$Image) {
     }
 }
 
+$podmanParentBefore = Test-BenchPodmanCgroupParent
 try {
     Invoke-Round 0 $false   # warm-up: page cache, first cgroups, image layers of every engine
     for ($i = 1; $i -le $Iterations; $i++) { Invoke-Round $i $true }
@@ -136,6 +137,7 @@ finally {
     if ($dockerd) { Stop-BenchDockerd $dockerd }
     foreach ($m in @(Get-Content /proc/self/mountinfo | ForEach-Object { ($_ -split ' ')[4] } | Where-Object { $_.StartsWith($run) } | Sort-Object Length -Descending)) { & umount -l $m 2>$null }
     Remove-BenchCgroupParent 'psc-bench-summary'
+    Remove-BenchPodmanCgroupParent $podmanParentBefore
     Remove-BenchTree $run
 }
 

@@ -237,6 +237,19 @@ function Remove-BenchCgroupParent([string]$Name) {
     }
 }
 
+function Test-BenchPodmanCgroupParent {
+    <# Whether podman's cgroupfs parent (libpod_parent, with conmon's cgroup in it) exists in any hierarchy now: podman
+       makes it at its first container and never removes it, so a script that runs podman removes it at its end when it
+       was not there before (the host is left as found; HostClean.Tests.ps1 compares cgroups). #>
+    [bool](@(Get-ChildItem /sys/fs/cgroup -Directory) + @(Get-Item /sys/fs/cgroup) | Where-Object { Test-Path (Join-Path $_.FullName 'libpod_parent') })
+}
+
+function Remove-BenchPodmanCgroupParent([bool]$Existed) {
+    <# The end of a script that ran podman: libpod_parent goes when the script's podman made it (see Test-BenchPodmanCgroupParent). #>
+    if ($Existed) { return }
+    try { Remove-BenchCgroupParent 'libpod_parent' } catch { Write-Warning "could not remove podman's libpod_parent cgroups: $($_.Exception.Message)" }
+}
+
 function Get-BenchNetavarkChain {
     <# podman's netavark firewall chains now present (iptables), to tell afterwards which ones a run made. #>
     if (-not (Test-BenchCommand 'iptables-save')) { return @() }
