@@ -9,6 +9,7 @@ BeforeDiscovery {
     $script:hasBusybox = (Test-Path /bin/busybox) -and ((& file -L /bin/busybox) -match 'statically linked')
     $repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
     $pscRuntime = if ($env:PSC_RUNTIME) { $env:PSC_RUNTIME } else { Join-Path $repoRoot 'out/PSContainer/native/psc-runtime' }
+    $script:hasPscRuntime = Test-Path $pscRuntime
     $script:runtimes = @(
         @{ Name = 'runc'; Path = 'runc'; Skip = -not ($isRoot -and $hasRunc -and $hasBusybox)
            Why = 'needs root, runc and busybox-static' }
@@ -85,7 +86,7 @@ start)
   fi
   echo go > "$root/$1/fifo"
   if [[ -f $dir/bundle/start-waits ]]; then  # like a poststart hook that waits for the container to be ready
-    for _ in $(seq 30); do [[ -e $dir/ready ]] && exit 0; sleep 0.1; done
+    for _ in $(seq 100); do [[ -e $dir/ready ]] && exit 0; sleep 0.1; done
     [[ -n $log ]] && printf '{"level":"error","msg":"the container never got ready","time":"x"}\n' >> "$log"
     exit 1
   fi;;
@@ -692,7 +693,7 @@ Describe 'psc-monitor with <Name>' -ForEach $runtimes {
 }
 
 # --sealed-runtime is for psc-runtime only (it checks the seals; other runtimes have their own defence).
-Describe 'psc-monitor --sealed-runtime with psc-runtime' -Skip:(-not ($isRoot -and $hasBusybox)) {
+Describe 'psc-monitor --sealed-runtime with psc-runtime' -Skip:(-not ($isRoot -and $hasBusybox -and $hasPscRuntime)) {
     BeforeAll {
         $script:pscRuntime = if ($env:PSC_RUNTIME) { $env:PSC_RUNTIME } else { Join-Path $repoRoot 'out/PSContainer/native/psc-runtime' }
     }

@@ -19,10 +19,11 @@ static pid_t create_pid = -1, start_pid = -1, ctr_pid = -1;
 static bool create_done, start_done, ctr_done;
 static int create_status, start_status, ctr_status;
 static struct timespec ctr_finished; /* when the container was reaped: the exit file's finishedAt */
+static bool reported;                /* the engine has heard the container runs: signals may go to it now */
 static unsigned pending_signals;
 static unsigned long long pending_relay; /* relay requests (MON_RELAY_SIGNAL): bit N, signal N */
 /* children reaped before we knew the container's pid (it could die before we read the pid file) */
-static struct { pid_t pid; int status; } reaped[REAPED_RING];
+static struct { pid_t pid; int status; struct timespec at; } reaped[REAPED_RING];
 static unsigned reaped_next;
 
 static struct logstream out_stream = {.fd = -1, .name = "stdout"};
@@ -33,20 +34,30 @@ static void reap_children(void)
 {
     int st;
     pid_t p;
-    while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
-        if (p == create_pid) {
-            create_done = true;
-            create_status = st;
-        } else if (start_pid > 0 && p == start_pid) {
+    if (start_pid > 0 && !start_done) {
+        /* While `runtime start` runs, only it: its poststart hooks get the container's pid, which must not be
+         * freed for reuse under them by reaping a container that exited at once. The rest is reaped once start
+         * is done (the caller reaps again then). */
+        if (waitpid(start_pid, &st, WNOHANG) == start_pid) {
             start_done = true;
             start_status = st;
-        } else if (ctr_pid > 0 && p == ctr_pid) {
+            start_pid = -1;
+        }
+        return;
+    }
+    while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+        if (ctr_pid > 0 && p == ctr_pid) {
             ctr_done = true;
             ctr_status = st;
             clock_gettime(CLOCK_REALTIME, &ctr_finished);
+        } else if (p == create_pid) {
+            create_done = true;
+            create_status = st;
+            create_pid = -1; /* never matched again: a later child may get its pid */
         } else if (ctr_pid <= 0) {
             reaped[reaped_next % REAPED_RING].pid = p;
             reaped[reaped_next % REAPED_RING].status = st;
+            clock_gettime(CLOCK_REALTIME, &reaped[reaped_next % REAPED_RING].at);
             reaped_next++;
         } else {
             health_reaped(p, st);
@@ -56,8 +67,8 @@ static void reap_children(void)
 
 static void forward_signals(void)
 {
-    if (ctr_pid <= 0 || (!pending_signals && !pending_relay))
-        return; /* kept until the container's pid is known */
+    if (ctr_pid <= 0 || !reported || (!pending_signals && !pending_relay))
+        return; /* kept until the container's pid is known and the engine has heard it runs */
     if (!ctr_done) { /* never signal a pid that may have been recycled */
         for (int s = 1; s < 32; s++)
             if (pending_signals & (1u << s))
@@ -249,7 +260,7 @@ int monitor_run(const struct options *o)
     for (unsigned i = 0; i < REAPED_RING && i < reaped_next; i++)
         if (reaped[i].pid == ctr_pid) {
             ctr_done = true;
-            clock_gettime(CLOCK_REALTIME, &ctr_finished);
+            ctr_finished = reaped[i].at;
             ctr_status = reaped[i].status;
         }
 
@@ -263,6 +274,7 @@ int monitor_run(const struct options *o)
         if (start_pid > 0) {
             while (!start_done)
                 step(-1);
+            reap_children(); /* what exited while start ran (the container itself, if it did at once) */
             code = runtime_start_result(o, start_status, start_log, msg, sizeof msg);
         }
         if (code != 0) {
@@ -278,6 +290,7 @@ int monitor_run(const struct options *o)
      * memory) for the container's life; delete and the health probes run the file */
     spawn_use_sealed_runtime(-1);
     sync_report_ok(o->sync_fd, ctr_pid, getpid(), o->start);
+    reported = true;
     if (o->sync_fd >= 0)
         close(o->sync_fd);
     forward_signals();

@@ -39,14 +39,19 @@ static bool is_v2_entry(const struct rt_cgroup *cg, size_t i)
     return cg->v2 || strcmp(cg->ctrl[i], "unified") == 0;
 }
 
-int placement_open(const struct rt_cgroup *cg, struct cgroup_placement *pl)
+void placement_init(struct cgroup_placement *pl)
 {
     memset(pl, 0, sizeof *pl);
-    pl->cg = cg;
     pl->v2_fd = -1;
     pl->v2_index = -1;
     for (size_t i = 0; i < CG_MAX; i++)
         pl->tasks_fd[i] = -1;
+}
+
+int placement_open(const struct rt_cgroup *cg, struct cgroup_placement *pl)
+{
+    placement_init(pl);
+    pl->cg = cg;
     for (size_t i = 0; i < cg->n; i++) {
         if (is_v2_entry(cg, i)) {
             pl->v2_index = (int)i;

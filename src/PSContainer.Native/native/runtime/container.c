@@ -244,10 +244,7 @@ static pid_t do_create(const struct create_opts *o, struct rt_spec *spec, struct
     int sv[2] = {-1, -1}, fifo_fd = -1, console_fd = -1, early[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
     struct cgroup_placement placement;
     bool placed = false;
-    memset(&placement, 0, sizeof placement);
-    placement.v2_fd = -1;
-    for (size_t i = 0; i < CG_MAX; i++)
-        placement.tasks_fd[i] = -1;
+    placement_init(&placement);
     char dir[PATH_MAX], fifo[PATH_MAX + 16];
     state_dir(o->id, dir, sizeof dir);
     snprintf(fifo, sizeof fifo, "%s/exec.fifo", dir);

@@ -251,7 +251,8 @@ int cmd_exec(const struct exec_opts *o)
     for (size_t i = 0; i < N_NS; i++)
         nsfd[i] = -1;
     pid_t mid = -1, pid = -1;
-    struct cgroup_placement placement = {.v2_fd = -1, .tasks_fd = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1}};
+    struct cgroup_placement placement;
+    placement_init(&placement);
     if (open_namespaces(st.pid, nsfd) < 0)
         goto out;
     if (proc_start_time(st.pid) != st.start_time) { /* the pid we opened must still be the container's init */

@@ -216,6 +216,7 @@ struct cgroup_placement {
     bool v2_by_parent;   /* the clone could not go into it: placement_finish writes the pid */
     int tasks_fd[CG_MAX]; /* v1: each hierarchy's tasks file, -1 for the v2 entry */
 };
+void placement_init(struct cgroup_placement *pl); /* nothing open: placement_close does nothing */
 int placement_open(const struct rt_cgroup *cg, struct cgroup_placement *pl);
 pid_t placement_clone(struct cgroup_placement *pl, int flags); /* fork-like: 0 in the child; -1 with errno */
 int placement_join_self(struct cgroup_placement *pl);          /* in the child, first; closes the descriptors */
