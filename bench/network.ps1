@@ -32,6 +32,7 @@ $ErrorActionPreference = 'Stop'
 . (Join-Path $PSScriptRoot 'lib/BenchHostCgroup.ps1')
 $netavarkBefore = Get-BenchNetavarkChain
 $podmanParentBefore = Test-BenchPodmanCgroupParent
+$cniBridgeBefore = Test-Path /sys/class/net/cni-podman0
 $run = New-BenchRunDirectory $CacheDir
 $results = [ordered]@{ machine = Get-BenchMachine $run; uptimeBefore = (& uptime).Trim() }
 
@@ -166,6 +167,7 @@ finally {
     Remove-BenchCgroupParent 'psc-bench'
     Remove-BenchNetavarkChain -Before $netavarkBefore
     Remove-BenchPodmanCgroupParent $podmanParentBefore
+    if (-not $cniBridgeBefore -and (Test-Path /sys/class/net/cni-podman0)) { & ip link del cni-podman0 2>$null }
     foreach ($m in @(Get-Content /proc/self/mountinfo | ForEach-Object { ($_ -split ' ')[4] } | Where-Object { $_.StartsWith($run) } | Sort-Object Length -Descending)) { & umount -l $m 2>$null }
     Remove-BenchTree $run
 }

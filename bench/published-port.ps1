@@ -33,6 +33,7 @@ $ErrorActionPreference = 'Stop'
 if (-not (Test-BenchCommand ab)) { Write-Host 'ab (apache2-utils) is not installed: nothing to measure'; return }
 $netavarkBefore = Get-BenchNetavarkChain
 $podmanParentBefore = Test-BenchPodmanCgroupParent
+$cniBridgeBefore = Test-Path /sys/class/net/cni-podman0
 $run = New-BenchRunDirectory $CacheDir
 $rootfs = Join-Path $run 'rootfs'
 New-Item -ItemType Directory -Force "$rootfs/www" | Out-Null
@@ -151,6 +152,7 @@ finally {
     Remove-BenchCgroupParent 'psc-bench-pp'
     Remove-BenchNetavarkChain -Before $netavarkBefore
     Remove-BenchPodmanCgroupParent $podmanParentBefore
+    if (-not $cniBridgeBefore -and (Test-Path /sys/class/net/cni-podman0)) { & ip link del cni-podman0 2>$null }
     # The private podman store leaves its overlay directory's own bind mount.
     foreach ($m in @(Get-Content /proc/self/mountinfo | ForEach-Object { ($_ -split ' ')[4] } | Where-Object { $_.StartsWith($run) } | Sort-Object Length -Descending)) { & umount -l $m 2>$null }
     Remove-BenchTree $run

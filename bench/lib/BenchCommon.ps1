@@ -251,9 +251,10 @@ function Remove-BenchPodmanCgroupParent([bool]$Existed) {
 }
 
 function Get-BenchNetavarkChain {
-    <# podman's netavark firewall chains now present (iptables), to tell afterwards which ones a run made. #>
+    <# podman's firewall chains now present (iptables: netavark's or CNI's), to tell afterwards which ones a run made. #>
     if (-not (Test-BenchCommand 'iptables-save')) { return @() }
-    @(& iptables-save 2>$null | Where-Object { $_ -match '^:(NETAVARK\S*)' } | ForEach-Object { $Matches[1] })
+    # podman 4.3 on Debian publishes through CNI (CNI-* chains), later versions through netavark
+    @(& iptables-save 2>$null | Where-Object { $_ -match '^:((NETAVARK|CNI-)\S*)' } | ForEach-Object { $Matches[1] })
 }
 
 function Remove-BenchNetavarkChain([string[]]$Before) {
