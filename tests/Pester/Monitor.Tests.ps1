@@ -501,6 +501,18 @@ Describe 'psc-monitor with a fake runtime' -Skip:(-not $isRoot) {
         Get-ChildItem $c.Dir -Filter '*.runtime-log.*' | Should -BeNullOrEmpty -Because 'its temporary runtime logs are removed'
     }
 
+    It 'takes a runtime command it is running down with it when it is killed (no delete goes on alone)' {
+        $c = New-TestContainer -Script 'exit 0'
+        [IO.File]::WriteAllText((Join-Path $c.Bundle 'delete-delay'), '30')
+        $c | Add-Member Extra @('--start')
+        (Start-TestMonitor $c).Sync.ok | Should -BeTrue
+        Wait-Until { Test-Path (Join-Path $c.Dir 'delete-ran') } 10 | Should -BeTrue -Because 'the monitor runs delete once the container exited'
+        $delete = @(& pgrep -f "fake-runtime --root $([regex]::Escape($c.RuntimeRoot)) delete")
+        $delete.Count | Should -BeGreaterThan 0
+        & kill -9 $c.MonitorPid
+        Wait-Until { -not (& pgrep -f "fake-runtime --root $([regex]::Escape($c.RuntimeRoot)) delete") } 5 | Should -BeTrue -Because 'the delete dies with its monitor'
+    }
+
     It 'stamps finishedAt when the container exited, not when the exit file is written after the runtime''s delete' {
         $c = New-TestContainer -Script 'exit 0'
         [IO.File]::WriteAllText((Join-Path $c.Bundle 'delete-delay'), '1.5')

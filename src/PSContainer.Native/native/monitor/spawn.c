@@ -3,8 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,10 +43,15 @@ pid_t spawn_runtime(const struct options *o, const char *const *cmd_args, const 
         argv[n++] = cmd_args[i];
     argv[n] = NULL;
 
+    pid_t monitor = getpid();
     pid_t pid = fork();
     if (pid != 0)
         return pid;
     signals_reset_in_child();
+    /* The runtime command dies with the monitor: one killed (the engine's KillMonitorOf, a kill -9) must not leave
+     * a create or a delete going on alone beside the engine's own clean-up of the same container. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != monitor)
+        _exit(125);
     int null = open("/dev/null", O_RDWR);
     if (in_fd < 0)
         in_fd = null;
