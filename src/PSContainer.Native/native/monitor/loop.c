@@ -160,15 +160,7 @@ int monitor_run(const struct options *o)
 
     /* The runtime's stderr is the container's stderr, so its own error text is taken from its json log. */
     char runtime_log[PATH_MAX];
-    snprintf(runtime_log, sizeof runtime_log, "%s.runtime-log.XXXXXX", o->exit_file);
-    int tfd = mkostemp(runtime_log, O_CLOEXEC);
-    if (tfd < 0) {
-        snprintf(runtime_log, sizeof runtime_log, "/tmp/psc-monitor-runtime-log.XXXXXX");
-        tfd = mkostemp(runtime_log, O_CLOEXEC);
-    }
-    if (tfd >= 0)
-        close(tfd);
-    const char *rt_log = tfd >= 0 ? runtime_log : NULL;
+    const char *rt_log = runtime_log_make(o->exit_file, runtime_log);
 
     static char err_text[4096];
     err_stream.capture = err_text;

@@ -101,8 +101,6 @@ pid_t spawn_runtime(const struct options *o, const char *const *cmd_args, const 
 int run_runtime_wait(const struct options *o, const char *const *cmd_args);
 void spawn_use_sealed_runtime(int fd); /* runtimes spawned from now on are this sealed copy (fexecve) */
 
-/* sealed.c: a sealed memfd copy of the binary at PATH (close-on-exec), or -1 with errno */
-int sealed_copy(const char *path);
 
 /* start.c: `runtime start ID` once create succeeded, spawned with its --log in LOG (PATH_MAX; "" when none could be
  * made): its pid, or -1 with the reason in msg; then runtime_start_result() for its wait status: 0, or its exit code
@@ -112,6 +110,9 @@ int runtime_start_result(const struct options *o, int wstatus, char *log, char *
 
 /* runtimelog.c */
 size_t runtime_error_from_log(const char *log_file, char *out, size_t cap);
+/* a new empty file for a runtime's --log beside the exit file (else in /tmp), its path in LOG (PATH_MAX); NULL (LOG
+ * "") when none can be made */
+const char *runtime_log_make(const char *exit_file, char *log);
 
 /* oom.c */
 void oom_setup(const char *cgroup_path, pid_t pid);

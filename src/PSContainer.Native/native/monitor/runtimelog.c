@@ -3,7 +3,29 @@
  * The message of the last error record wins (the last record of any level if there is no error record). */
 #include "monitor.h"
 
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+const char *runtime_log_make(const char *exit_file, char *log)
+{
+    int fd = -1;
+    if (snprintf(log, PATH_MAX, "%s.runtime-log.XXXXXX", exit_file) < PATH_MAX)
+        fd = mkostemp(log, O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(log, PATH_MAX, "/tmp/psc-monitor-runtime-log.XXXXXX");
+        fd = mkostemp(log, O_CLOEXEC);
+    }
+    if (fd < 0) {
+        log[0] = 0;
+        return NULL;
+    }
+    close(fd);
+    return log;
+}
 
 /* Decodes the JSON string starting after the opening quote at p; returns bytes written to out. */
 static size_t json_unescape(const char *p, char *out, size_t cap)

@@ -16,17 +16,7 @@
 
 pid_t runtime_start_spawn(const struct options *o, char *log, char *msg, size_t cap)
 {
-    int tfd = -1;
-    if (snprintf(log, PATH_MAX, "%s.runtime-log.XXXXXX", o->exit_file) < PATH_MAX)
-        tfd = mkostemp(log, O_CLOEXEC);
-    if (tfd < 0) {
-        snprintf(log, PATH_MAX, "/tmp/psc-monitor-runtime-log.XXXXXX");
-        tfd = mkostemp(log, O_CLOEXEC);
-    }
-    if (tfd >= 0)
-        close(tfd);
-    else
-        log[0] = 0;
+    runtime_log_make(o->exit_file, log);
     const char *args[] = {"start", o->id, NULL};
     pid_t pid = spawn_runtime(o, args, log[0] ? log : NULL, -1, -1, -1);
     if (pid < 0) {

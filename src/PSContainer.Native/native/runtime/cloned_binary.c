@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,35 +33,9 @@ int ensure_cloned_binary(char **argv, char **envp)
     }
     if (getenv(CLONED_ENV)) /* we were re-executed but are not sealed: never loop */
         return err_msg(1, "re-exec from a sealed memfd failed: /proc/self/exe is not sealed");
-    int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-    if (src < 0)
-        return err_sys("open /proc/self/exe");
-    struct stat st;
-    if (fstat(src, &st) < 0) {
-        close(src);
-        return err_sys("stat /proc/self/exe");
-    }
-    int mfd = memfd_create("psc-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (mfd < 0) {
-        close(src);
-        return err_sys("memfd_create");
-    }
-    off_t off = 0;
-    while (off < st.st_size) {
-        ssize_t n = sendfile(mfd, src, &off, (size_t)(st.st_size - off));
-        if (n <= 0) {
-            if (n < 0 && errno == EINTR)
-                continue;
-            close(src);
-            close(mfd);
-            return n < 0 ? err_sys("copy /proc/self/exe to memfd") : err_msg(1, "copy /proc/self/exe: short read");
-        }
-    }
-    close(src);
-    if (fcntl(mfd, F_ADD_SEALS, SEALS) < 0) {
-        close(mfd);
-        return err_sys("seal memfd");
-    }
+    int mfd = sealed_copy("/proc/self/exe");
+    if (mfd < 0)
+        return err_sys("copy /proc/self/exe into a sealed memfd");
     if (setenv(CLONED_ENV, "1", 1) < 0) {
         close(mfd);
         return err_sys("setenv");

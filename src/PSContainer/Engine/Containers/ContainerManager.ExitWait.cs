@@ -72,14 +72,6 @@ public sealed partial class ContainerManager
         }
     }
 
-    /// <summary>The standard signals by number (Linux's generic numbering; SignalName accepts these names).</summary>
-    private static readonly string[] StandardSignals =
-    [
-        "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM",
-        "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO",
-        "PWR", "SYS",
-    ];
-
     /// <summary>
     /// The number of <paramref name="signal"/> when the monitor can deliver it exactly as `runtime kill` would; null
     /// when `runtime kill` must: a paused container (its runtime thaws and freezes), a signal that is not a standard
@@ -89,13 +81,7 @@ public sealed partial class ContainerManager
     /// </summary>
     private static int? RelayableSignal(ContainerRecord record, string signal, bool all)
     {
-        if (record.State != ContainerState.Running) return null;
-        string name = signal.ToUpperInvariant();
-        if (name.StartsWith("SIG", StringComparison.Ordinal)) name = name[3..];
-        int number = int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n)
-            ? n
-            : name switch { "IOT" => 6, "CLD" => 17, "POLL" => 29, _ => Array.IndexOf(StandardSignals, name) + 1 };
-        if (number is < 1 or > 31) return null;
+        if (record.State != ContainerState.Running || SignalName.StandardNumber(signal) is not int number) return null;
         if (all && (number != ProcessSignal.SIGKILL || record.Options.PidMode is not null)) return null;
         return number;
     }

@@ -22,6 +22,18 @@ public static class SignalName
         throw Invalid(signal);
     }
 
+    /// <summary>The number of a standard signal (1-31) by name (TERM, SIGTERM, the aliases IOT, CLD, POLL) or number;
+    /// null for a realtime one or one that is not a signal.</summary>
+    public static int? StandardNumber(string signal)
+    {
+        string name = signal.ToUpperInvariant();
+        if (name.StartsWith("SIG", StringComparison.Ordinal)) name = name[3..];
+        int number = int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n)
+            ? n
+            : name switch { "IOT" => 6, "CLD" => 17, "POLL" => 29, _ => Array.IndexOf(Names, name) + 1 };
+        return number is >= 1 and <= 31 ? number : null;
+    }
+
     private static EngineException Invalid(string signal) =>
         new("InvalidSignal", ErrorKind.InvalidArgument, signal, $"Invalid signal: {signal}");
 }

@@ -1,9 +1,7 @@
-/* --sealed-runtime: the monitor runs the runtime (create, start, delete) from one sealed in-memory copy it makes at
- * its start. psc-runtime re-executes itself from such a copy for create and run when it was not started from one
- * (CVE-2019-5736: a container process reaching /proc/<runtime>/exe must not find the host's binary); started from
- * ours, it sees the seals and goes on, which saves an execve (~1 ms of CPU here) per container. Only for psc-runtime:
- * other runtimes have their own defence, and copying a large binary per container would cost more than it saves. */
-#include "monitor.h"
+/* A sealed in-memory copy of an executable (CVE-2019-5736): psc-runtime re-executes itself from one for create, run
+ * and exec when it was not started from one, and psc-monitor --sealed-runtime makes one to start the runtime from, so
+ * the runtime finds its seals and need not re-execute itself. */
+#include "io.h"
 
 #include <errno.h>
 #include <fcntl.h>
