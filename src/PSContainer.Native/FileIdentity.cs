@@ -21,4 +21,16 @@ public readonly record struct FileIdentity(ulong Device, ulong Inode)
         fixed (byte* pp = p) r = Tmds.Linux.LibC.stat(pp, &st);
         return r == 0 ? new FileIdentity((ulong)st.st_dev, (ulong)st.st_ino) : null;
     }
+
+    /// <summary>The file at <paramref name="path"/> and when it was last written (nanoseconds since the epoch), from one
+    /// stat, or null if there is none: a file replaced by another, or rewritten, compares unequal.</summary>
+    public static unsafe (FileIdentity Id, long WrittenNs)? Version(string path)
+    {
+        Tmds.Linux.stat st;
+        byte[] p = Sys.Z(path);
+        int r;
+        fixed (byte* pp = p) r = Tmds.Linux.LibC.stat(pp, &st);
+        if (r != 0) return null;
+        return (new FileIdentity((ulong)st.st_dev, (ulong)st.st_ino), (long)st.st_mtim.tv_sec * 1_000_000_000 + (long)st.st_mtim.tv_nsec);
+    }
 }

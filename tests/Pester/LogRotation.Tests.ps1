@@ -48,6 +48,26 @@ Describe 'log rotation' {
         $lines | Should -Be @(1..3000)
     }
 
+    It '-Follow of an -AutoRemove container loses nothing when the reader falls behind the removal' {
+        # The reader stops at the first line until the container is gone. By then the log has rotated about 25 times
+        # and the container's directory is deleted: the removal must wait until the follower has those files open
+        # (milliseconds after the exit), not until it has read them, and not delete them before.
+        $c = New-Container pester/logs:1 -Network none -AutoRemove -LogOption 'max-size=16k,max-file=100' -Command sh, -c, ('sleep 1; ' + ($writer -replace '%N%', 3000)) | Start-Container -PassThru
+        $script:removedAfter = $null
+        $lines = @(Get-ContainerLog $c.Id -Follow | ForEach-Object -Begin { $first = $true } -Process {
+                if ($first) {
+                    $first = $false
+                    $watch = [Diagnostics.Stopwatch]::StartNew()
+                    while (@(Get-Container -All | Where-Object Id -EQ $c.Id).Count -gt 0 -and $watch.Elapsed.TotalSeconds -lt 30) { Start-Sleep -Milliseconds 50 }
+                    $script:removedAfter = $watch.Elapsed
+                }
+                [int](($_.Line -split ' ')[1])
+            })
+        $script:removedAfter.TotalSeconds | Should -BeLessThan 8 -Because 'an auto-removal waits for a follower only until it has every file open'
+        Get-Container -All | Should -BeNullOrEmpty
+        $lines | Should -Be @(1..3000)
+    }
+
     It 'caps the log by default (10 MiB a file, 5 files) without -LogOption' {
         $c = New-Container pester/logs:1 -Network none -Command sh, -c, 'yes xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx | head -n 120000' | Start-Container -PassThru
         (Wait-Container $c.Id).ExitCode | Should -Be 0

@@ -78,7 +78,7 @@ public sealed partial class ContainerManager
             // A long-lived process (psc-api) must not keep every exit forever: a Wait comes soon after the exit.
             if (RemovedExits.Count > 1024)
                 foreach (var old in RemovedExits.Where(kv => kv.Value.FinishedAt < DateTime.UtcNow.AddMinutes(-10)).ToList()) RemovedExits.TryRemove(old.Key, out _);
-            RemoveFiles(record.Id);
+            using (WaitForLogFollowers(record.Id)) RemoveFiles(record.Id);
             Networks.Forget(record.Id);
             store.Delete(record.Id);
             RecordEvent(record, "destroy");

@@ -294,7 +294,49 @@ public sealed partial class ContainerManager
     {
         var record = Resolve(idOrName);
         string id = record.Id;
-        return LogReader.Read(LogPath(id), follow, () => store.ById(id) is { } r && ReconcileIfIdle(r) is { State: ContainerState.Running or ContainerState.Paused }, cancel);
+        if (!follow) return LogReader.Read(LogPath(id), null, cancel);
+        return LogReader.Read(LogPath(id), () => FollowRun(id, () => store.ById(id) is { } r && ReconcileIfIdle(r) is { State: ContainerState.Running or ContainerState.Paused }), cancel);
+    }
+
+    /// <summary>Followers of a log hold this file shared until they have opened every file they will read.</summary>
+    private string LogFollowersFile(string id) => Path.Combine(ContainerDir(id), "log-followers");
+
+    /// <summary>
+    /// The run of container <paramref name="id"/> for a follower of its log: ended when the monitor writes this run's
+    /// exit record (or, asked now and then, when <paramref name="stillRunning"/> says no), and a hold that an
+    /// auto-removal waits for (<see cref="WaitForLogFollowers"/>) so the files are not deleted under a follower that
+    /// has not opened them yet: docker run --rm prints every line even when its attach falls behind.
+    /// </summary>
+    public LogFollowRun FollowRun(string id, Func<bool> stillRunning)
+    {
+        FileLock? hold = null;
+        try
+        {
+            if (Directory.Exists(ContainerDir(id))) hold = FileLock.Acquire(LogFollowersFile(id), exclusive: false);
+        }
+        catch (NativeException e) when (e.Errno == Errors.ENOENT)
+        {
+            // Removed meanwhile: there is nothing left to hold.
+        }
+        return new LogFollowRun(ExitFile(id), hold, stillRunning);
+    }
+
+    /// <summary>
+    /// Before an auto-removal deletes the log: waits until no follower holds it (each lets go once it has every file
+    /// open, which takes milliseconds after the exit), for 10 s at most so a wedged reader cannot keep a removed
+    /// container's files. Returns the lock, held exclusive until the caller has deleted them.
+    /// </summary>
+    private FileLock? WaitForLogFollowers(string id)
+    {
+        string file = LogFollowersFile(id);
+        long until = Environment.TickCount64 + 10_000;
+        while (File.Exists(file))
+        {
+            if (FileLock.TryAcquire(file, exclusive: true) is { } alone) return alone;
+            if (Environment.TickCount64 > until) return null;
+            Thread.Sleep(2);
+        }
+        return null;
     }
 
     public CgroupLimits? ReadCgroupLimits(string idOrName)

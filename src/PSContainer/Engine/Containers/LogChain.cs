@@ -1,0 +1,302 @@
+using System.Globalization;
+using PSContainer.Native;
+
+namespace PSContainer.Engine.Containers;
+
+/// <summary>
+/// The files of one container log, walked oldest first as psc-monitor's logwriter keeps them: it writes FILE and,
+/// when FILE is full, renames FILE.(i) to FILE.(i+1) one file at a time from the oldest down (dropping the one past
+/// max-file), renames FILE to FILE.1 and makes a new FILE. A rotation happens between records, so a file renamed away
+/// is complete. Files are found by identity, never by a listing alone: a listing taken during a rotation can miss a
+/// file or put two in the wrong order, and a reader that fell behind a fast writer used to lose whole files that way.
+/// <para>
+/// The reader reads <see cref="Current"/> to its end and calls <see cref="WaitForMore"/>, which says whether there is
+/// more (in Current, or in the next file, which becomes Current). Following, it waits for more records, a rotation
+/// or the end of the run; when the run ends every file still to read is opened at once, by a timer as well as by the
+/// reader, so the follower's hold on the log can go even while the reader is blocked handing out a record to a slow
+/// client: an auto-removal then waits for nobody.
+/// </para>
+/// </summary>
+internal sealed class LogChain : IDisposable
+{
+    private readonly string path;
+    private readonly LogFollowRun? run;
+    private readonly object gate = new();
+    private readonly Queue<FileStream> queued = new();
+    private readonly HashSet<FileIdentity> opened = [];
+    private readonly Timer? endWatch;
+    private FileIdentity newest;
+    private int newestAt; // where newest was last seen (0 = FILE): where Locate looks first
+    private bool complete, readSinceSealed, disposed;
+    private long lastPosition = -1;
+    private int idleMs = 1;
+
+    /// <param name="first">The file to read first, already open (positioned where reading starts).</param>
+    /// <param name="older">Files older than <paramref name="first"/> to read before it, oldest first.</param>
+    /// <param name="run">The run to follow; null reads to the end of what is there.</param>
+    private LogChain(string path, IReadOnlyList<FileStream> files, LogFollowRun? run)
+    {
+        this.path = path;
+        this.run = run;
+        Current = files[0];
+        foreach (var f in files) opened.Add(FileIdentity.Of(f.SafeFileHandle));
+        foreach (var f in files.Skip(1)) queued.Enqueue(f);
+        newest = FileIdentity.Of(files[^1].SafeFileHandle);
+        newestAt = 0;
+        complete = run is null;
+        if (run is { Holds: true }) endWatch = new Timer(_ => SecureIfEnded(), null, 25, 25);
+    }
+
+    public FileStream Current { get; private set; }
+
+    /// <summary>Follows from <paramref name="file"/>, open on the log's current file (an attach: at the offset where its run begins).</summary>
+    public static LogChain FromFile(string path, FileStream file, LogFollowRun run) => new(path, [file], run);
+
+    /// <summary>Every file of the log there is now, oldest first; null when there is no log.</summary>
+    public static LogChain? Open(string path, LogFollowRun? run)
+    {
+        var newestFile = TryOpen(path);
+        // Between the rename of FILE and the making of the next one there is a FILE.1 but no FILE.
+        for (int attempt = 0; newestFile is null && attempt < 10_000 && FileIdentity.Of(NameOf(path, 1)) is not null; attempt++)
+        {
+            Thread.Yield();
+            newestFile = TryOpen(path);
+        }
+        if (newestFile is null) return null;
+        var files = new List<FileStream> { newestFile };
+        try
+        {
+            int at = 0;
+            while (OpenPredecessor(path, FileIdentity.Of(files[0].SafeFileHandle), ref at) is { } older) files.Insert(0, older);
+        }
+        catch
+        {
+            foreach (var f in files) f.Dispose();
+            throw;
+        }
+        return new LogChain(path, files, run);
+    }
+
+    /// <summary>
+    /// After <see cref="Current"/> was read to its end: true when there may be more to read (Current may have grown, or
+    /// the next file is now Current), false when the log is read to its end (or on cancellation). Following a quiet
+    /// run, sleeps a little (1 ms, doubling to 50) before saying true.
+    /// </summary>
+    public bool WaitForMore(CancellationToken cancel)
+    {
+        while (!cancel.IsCancellationRequested)
+        {
+            lock (gate)
+            {
+                if (disposed) return false;
+                // Current is complete once a later file is open or the run has ended; it is left only after a read
+                // that began when that was known, so nothing written to it just before is skipped.
+                if (queued.Count > 0 || complete)
+                {
+                    if (!readSinceSealed)
+                    {
+                        readSinceSealed = true;
+                        return true;
+                    }
+                    if (queued.Count == 0) return false;
+                    Current.Dispose();
+                    Current = queued.Dequeue();
+                    readSinceSealed = false;
+                    lastPosition = -1;
+                    return true;
+                }
+                if (Current.Position != lastPosition)
+                {
+                    // The last read found records: look again before asking anything.
+                    lastPosition = Current.Position;
+                    idleMs = 1;
+                    return true;
+                }
+                if (FileIdentity.Of(path) is { } atPath && atPath != newest)
+                {
+                    TakeSuccessors();
+                    if (queued.Count > 0) continue;
+                }
+            }
+            // Outside the gate: asking the engine may reconcile the container, and an auto-removal waits for this
+            // chain's hold, which the timer releases under the gate.
+            if (run!.HasEnded(askEngine: true))
+            {
+                lock (gate) Secure();
+                continue;
+            }
+            Thread.Sleep(idleMs);
+            idleMs = Math.Min(idleMs * 2, 50);
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>The timer's check: once the run has ended, opens what is left and lets the hold go.</summary>
+    private void SecureIfEnded()
+    {
+        try
+        {
+            if (Volatile.Read(ref complete) || !run!.HasEnded(askEngine: false)) return;
+            lock (gate)
+            {
+                if (!disposed) Secure();
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NativeException)
+        {
+            // The next tick tries again; the reader's own check does the same.
+        }
+    }
+
+    /// <summary>Under the gate, after the run ended: nothing is renamed any more, so every later file is opened now.</summary>
+    private void Secure()
+    {
+        if (complete) return;
+        TakeSuccessors();
+        Volatile.Write(ref complete, true);
+        run!.Release();
+        endWatch?.Dispose();
+    }
+
+    /// <summary>Under the gate: opens the files written after the newest open one, in order.</summary>
+    private void TakeSuccessors()
+    {
+        while (OpenSuccessor(newest, ref newestAt) is { } next)
+        {
+            var id = FileIdentity.Of(next.SafeFileHandle);
+            if (!opened.Add(id))
+            {
+                next.Dispose();
+                break;
+            }
+            queued.Enqueue(next);
+            newest = id;
+        }
+    }
+
+    /// <summary>
+    /// The file written after <paramref name="file"/>, opened, or null while <paramref name="file"/> is the newest. It
+    /// is taken at the name one below <paramref name="file"/>'s, and only if <paramref name="file"/> still had its name
+    /// after the open: renames go from the oldest file down, so nothing moved in between.
+    /// </summary>
+    private FileStream? OpenSuccessor(FileIdentity file, ref int hint)
+    {
+        for (int attempt = 0; attempt < 10_000; attempt++)
+        {
+            int at = Locate(path, file, hint);
+            if (at == 0) return null;
+            if (at < 0) return OpenOldestUnread();
+            if (TryOpen(NameOf(path, at - 1)) is { } next)
+            {
+                if (FileIdentity.Of(NameOf(path, at)) == file)
+                {
+                    hint = at - 1;
+                    return next;
+                }
+                next.Dispose();
+            }
+            // Between the rename of FILE and the making of the next one, or a rotation moving the two: again.
+            Thread.Yield();
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// After a file was dropped past max-file before it was found again (a reader far behind a fast writer): the
+    /// oldest file not yet read, which is what came after it. What the dropped files held is lost, as the option says.
+    /// </summary>
+    private FileStream? OpenOldestUnread()
+    {
+        for (int attempt = 0; attempt < 100; attempt++)
+        {
+            var names = LogReader.RotatedFiles(path).Append(path).ToList();
+            foreach (string name in names)
+            {
+                if (FileIdentity.Of(name) is not { } id || opened.Contains(id)) continue;
+                if (TryOpen(name) is not { } f) break;
+                if (FileIdentity.Of(f.SafeFileHandle) == id) return f;
+                f.Dispose();
+                break;
+            }
+            if (FileIdentity.Of(path) is { } atPath && opened.Contains(atPath)) return null;
+            Thread.Yield();
+        }
+        return null;
+    }
+
+    /// <summary>The file before <paramref name="file"/>, opened, or null when it is the oldest there is.</summary>
+    private static FileStream? OpenPredecessor(string path, FileIdentity file, ref int hint)
+    {
+        for (int attempt = 0; attempt < 10_000; attempt++)
+        {
+            int at = Locate(path, file, hint);
+            if (at < 0) return null; // dropped meanwhile: so is everything older
+            if (TryOpen(NameOf(path, at + 1)) is { } older)
+            {
+                if (FileIdentity.Of(NameOf(path, at)) == file)
+                {
+                    hint = at + 1;
+                    return older;
+                }
+                older.Dispose();
+            }
+            else if (FileIdentity.Of(NameOf(path, at)) == file && FileIdentity.Of(NameOf(path, at + 2)) is null)
+            {
+                // No older file, and no rotation between moving it up and moving this one.
+                return null;
+            }
+            Thread.Yield();
+        }
+        return null;
+    }
+
+    /// <summary>Where <paramref name="file"/> is now: 0 for FILE, i for FILE.i, -1 when it is gone. Looks where it
+    /// was last (<paramref name="hint"/>) and one rotation on first: a walk over hundreds of files stays linear.</summary>
+    private static int Locate(string path, FileIdentity file, int hint)
+    {
+        if (FileIdentity.Of(NameOf(path, hint)) == file) return hint;
+        if (FileIdentity.Of(NameOf(path, hint + 1)) == file) return hint + 1;
+        if (FileIdentity.Of(path) == file) return 0;
+        // A rotation leaves one name empty at a time: three missing in a row is the end.
+        for (int i = 1, missing = 0; missing < 3; i++)
+        {
+            var id = FileIdentity.Of(NameOf(path, i));
+            if (id == file) return i;
+            missing = id is null ? missing + 1 : 0;
+        }
+        return -1;
+    }
+
+    private static string NameOf(string path, int index) =>
+        index == 0 ? path : path + "." + index.ToString(CultureInfo.InvariantCulture);
+
+    private static FileStream? TryOpen(string name)
+    {
+        try
+        {
+            return new FileStream(name, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (gate)
+        {
+            if (disposed) return;
+            disposed = true;
+            endWatch?.Dispose();
+            Current.Dispose();
+            while (queued.TryDequeue(out var f)) f.Dispose();
+        }
+        run?.Release();
+    }
+}
