@@ -28,15 +28,27 @@ public sealed class LogChainTests : IDisposable
 
         private static FileStream Append(string p) => new(p, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
 
+        /// <summary>The next rotation fails as the monitor's does when it cannot make the new FILE: FILE.1 is renamed
+        /// back to FILE, leaving FILE.1 empty (a gap later rotations carry up).</summary>
+        public bool FailNextRotation { get; set; }
+
         public void Write(int i)
         {
             file.Write(Encoding.UTF8.GetBytes(Record(i)));
             file.Flush();
             if (++inFile < perFile) return;
             File.Delete($"{path}.{maxFiles - 1}");
-            for (int k = Math.Min(rotated, maxFiles - 2); k >= 1; k--) File.Move($"{path}.{k}", $"{path}.{k + 1}");
+            for (int k = Math.Min(rotated, maxFiles - 2); k >= 1; k--)
+                if (File.Exists($"{path}.{k}")) File.Move($"{path}.{k}", $"{path}.{k + 1}"); // ENOENT passed over, as rename() there
             File.Move(path, path + ".1");
             rotated = Math.Min(rotated + 1, maxFiles - 1);
+            if (FailNextRotation)
+            {
+                FailNextRotation = false;
+                File.Move(path + ".1", path);
+                inFile = 0;
+                return;
+            }
             var next = Append(path);
             file.Dispose();
             file = next;
@@ -116,7 +128,7 @@ public sealed class LogChainTests : IDisposable
         File.WriteAllText(exitFile, "{}"); // an earlier run's: not the end of this one
         File.WriteAllText(path, "");
         const int count = 300;
-        using var run = new LogFollowRun(exitFile, FileLock.Acquire(followers, exclusive: false), () => true);
+        using var run = new LogFollowRun(exitFile, FileLock.Acquire(followers, exclusive: false), beforeStart: true, () => true);
         using var firstSeen = new ManualResetEventSlim();
         using var goOn = new ManualResetEventSlim();
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -164,7 +176,7 @@ public sealed class LogChainTests : IDisposable
     {
         string path = dir.Combine("container.log"), exitFile = dir.Combine("exit.json"), followers = dir.Combine("log-followers");
         File.WriteAllText(path, Record(1));
-        using var run = new LogFollowRun(exitFile, FileLock.Acquire(followers, exclusive: false), () => true);
+        using var run = new LogFollowRun(exitFile, FileLock.Acquire(followers, exclusive: false), beforeStart: true, () => true);
         using var cancel = new CancellationTokenSource();
         var reader = Task.Run(() => LogReader.Read(path, () => run, cancel.Token).Select(Number).ToList());
         await Task.Delay(200);
@@ -176,5 +188,61 @@ public sealed class LogChainTests : IDisposable
         Assert.Equal([1], await reader);
         using var alone = FileLock.TryAcquire(followers, exclusive: true);
         Assert.NotNull(alone);
+    }
+
+    [Fact]
+    public async Task AGapLeftByAFailedRotationLosesNothing()
+    {
+        string path = dir.Combine("container.log");
+        File.WriteAllText(path, "");
+        var running = new ManualResetEventSlim(true);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var firstSeen = new ManualResetEventSlim();
+        var goOn = new ManualResetEventSlim();
+        var reader = Task.Run(() =>
+        {
+            var got = new List<int>();
+            foreach (var r in LogReader.Read(path, () => new LogFollowRun(() => running.IsSet), cancel.Token))
+            {
+                got.Add(Number(r));
+                if (got.Count != 1) continue;
+                // Behind the writer while the failed rotation leaves its gap, which later rotations carry up.
+                firstSeen.Set();
+                goOn.Wait(cancel.Token);
+            }
+            return got;
+        });
+        const int count = 200;
+        using (var writer = new RotatingWriter(path, perFile: 5, maxFiles: 1000))
+        {
+            writer.Write(1);
+            Assert.True(firstSeen.Wait(TimeSpan.FromSeconds(10)));
+            for (int i = 2; i <= count; i++)
+            {
+                if (i == 40 || i == 120) writer.FailNextRotation = true;
+                writer.Write(i);
+            }
+        }
+        // A read from the start passes over the gaps too.
+        Assert.Equal(Enumerable.Range(1, count), LogReader.Read(path, null, CancellationToken.None).Select(Number));
+        goOn.Set();
+        running.Reset();
+        Assert.True(await Finished(reader, TimeSpan.FromSeconds(30)), "follow did not end");
+        Assert.Equal(Enumerable.Range(1, count), await reader);
+    }
+
+    [Fact]
+    public async Task AFollowerOfARunThatEndedAlreadyLetsGoAtOnce()
+    {
+        // docker logs -f of a --rm container that exited a moment ago and is not reconciled yet: its exit record is
+        // the end, and the follower must not hold the removal that comes next (nor wait for itself).
+        string path = dir.Combine("container.log"), exitFile = dir.Combine("exit.json"), followers = dir.Combine("log-followers");
+        File.WriteAllText(path, Record(1) + Record(2));
+        File.WriteAllText(exitFile, "{}");
+        using var run = new LogFollowRun(exitFile, FileLock.Acquire(followers, exclusive: false), beforeStart: false, () => true);
+        var reader = Task.Run(() => LogReader.Read(path, () => run, CancellationToken.None).Select(Number).ToList());
+        Assert.True(await Finished(reader, TimeSpan.FromSeconds(5)), "the follower did not end at the exit record");
+        Assert.Equal([1, 2], await reader);
+        Assert.False(run.Holds);
     }
 }

@@ -295,30 +295,33 @@ public sealed partial class ContainerManager
         var record = Resolve(idOrName);
         string id = record.Id;
         if (!follow) return LogReader.Read(LogPath(id), null, cancel);
-        return LogReader.Read(LogPath(id), () => FollowRun(id, () => store.ById(id) is { } r && ReconcileIfIdle(r) is { State: ContainerState.Running or ContainerState.Paused }), cancel);
+        return LogReader.Read(LogPath(id), () => FollowRun(id, beforeStart: false, () => store.ById(id) is { } r && ReconcileIfIdle(r) is { State: ContainerState.Running or ContainerState.Paused }), cancel);
     }
 
     /// <summary>Followers of a log hold this file shared until they have opened every file they will read.</summary>
     private string LogFollowersFile(string id) => Path.Combine(ContainerDir(id), "log-followers");
 
     /// <summary>
-    /// The run of container <paramref name="id"/> for a follower of its log: ended when the monitor writes this run's
-    /// exit record (or, asked now and then, when <paramref name="stillRunning"/> says no), and a hold that an
-    /// auto-removal waits for (<see cref="WaitForLogFollowers"/>) so the files are not deleted under a follower that
-    /// has not opened them yet: docker run --rm prints every line even when its attach falls behind.
+    /// The run of container <paramref name="id"/> for a follower of its log: ended when the monitor writes its exit
+    /// record (or, asked now and then, when <paramref name="stillRunning"/> says no), and a hold that an auto-removal
+    /// waits for (<see cref="WaitForLogFollowers"/>) so the files are not deleted under a follower that has not opened
+    /// them yet: docker run --rm prints every line even when its attach falls behind. <paramref name="beforeStart"/>:
+    /// the follower waits for the next start (an attach before docker run's start), so an exit record there now is
+    /// the last run's, not the end of the one followed; otherwise any exit record is the end (one written already
+    /// included, by a run not yet reconciled).
     /// </summary>
-    public LogFollowRun FollowRun(string id, Func<bool> stillRunning)
+    public LogFollowRun FollowRun(string id, bool beforeStart, Func<bool> stillRunning)
     {
         FileLock? hold = null;
         try
         {
             if (Directory.Exists(ContainerDir(id))) hold = FileLock.Acquire(LogFollowersFile(id), exclusive: false);
         }
-        catch (NativeException e) when (e.Errno == Errors.ENOENT)
+        catch (NativeException)
         {
-            // Removed meanwhile: there is nothing left to hold.
+            // Removed meanwhile, or a directory this session cannot write: the log is followed without a hold.
         }
-        return new LogFollowRun(ExitFile(id), hold, stillRunning);
+        return new LogFollowRun(ExitFile(id), hold, beforeStart, stillRunning);
     }
 
     /// <summary>

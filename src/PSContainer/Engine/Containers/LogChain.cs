@@ -196,8 +196,33 @@ internal sealed class LogChain : IDisposable
                 }
                 next.Dispose();
             }
+            else if (at >= 2 && FileIdentity.Of(NameOf(path, at)) == file && OpenBelowGap(file, at, ref hint) is { } below)
+            {
+                return below;
+            }
             // Between the rename of FILE and the making of the next one, or a rotation moving the two: again.
             Thread.Yield();
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// FILE.(at-1) was empty while <paramref name="file"/> stayed FILE.at: no rotation was moving them (it moves FILE.at
+    /// first), so the name is a gap the monitor left when it could not make a new FILE and renamed FILE.1 back, and
+    /// later rotations carried it up. The next file is the first name below the gap.
+    /// </summary>
+    private FileStream? OpenBelowGap(FileIdentity file, int at, ref int hint)
+    {
+        for (int j = at - 2; j >= 0; j--)
+        {
+            if (TryOpen(NameOf(path, j)) is not { } below) continue;
+            if (FileIdentity.Of(NameOf(path, at)) == file)
+            {
+                hint = j;
+                return below;
+            }
+            below.Dispose();
+            return null;
         }
         return null;
     }
@@ -225,27 +250,34 @@ internal sealed class LogChain : IDisposable
         return null;
     }
 
-    /// <summary>The file before <paramref name="file"/>, opened, or null when it is the oldest there is.</summary>
+    /// <summary>
+    /// The file before <paramref name="file"/>, opened, or null when it is the oldest there is: the first name above
+    /// <paramref name="file"/>'s, kept only if <paramref name="file"/> still had its name after the open. A name
+    /// found empty is passed over: a rotation that moved the older file up and not yet this one, or a gap the monitor
+    /// left (see <see cref="OpenBelowGap"/>); either way the older file is the next one above.
+    /// </summary>
     private static FileStream? OpenPredecessor(string path, FileIdentity file, ref int hint)
     {
         for (int attempt = 0; attempt < 10_000; attempt++)
         {
             int at = Locate(path, file, hint);
             if (at < 0) return null; // dropped meanwhile: so is everything older
-            if (TryOpen(NameOf(path, at + 1)) is { } older)
+            FileStream? older = null;
+            int found = at + 1;
+            for (int missing = 0; missing < 3 && older is null; found++)
             {
-                if (FileIdentity.Of(NameOf(path, at)) == file)
-                {
-                    hint = at + 1;
-                    return older;
-                }
-                older.Dispose();
+                older = TryOpen(NameOf(path, found));
+                if (older is null) missing++;
             }
-            else if (FileIdentity.Of(NameOf(path, at)) == file && FileIdentity.Of(NameOf(path, at + 2)) is null)
+            // Where file is, looked at last: unmoved since before the opens, so nothing above it moved either.
+            bool unmoved = FileIdentity.Of(NameOf(path, at)) == file;
+            if (unmoved)
             {
-                // No older file, and no rotation between moving it up and moving this one.
-                return null;
+                if (older is null) return null;
+                hint = found - 1;
+                return older;
             }
+            older?.Dispose();
             Thread.Yield();
         }
         return null;

@@ -20,14 +20,14 @@ public sealed class LogFollowRun : IDisposable
     /// <summary>A run known only by <paramref name="stillRunning"/>: no exit record to watch, no hold.</summary>
     public LogFollowRun(Func<bool> stillRunning) => this.stillRunning = stillRunning;
 
-    internal LogFollowRun(string exitFile, FileLock? hold, Func<bool> stillRunning)
+    internal LogFollowRun(string exitFile, FileLock? hold, bool beforeStart, Func<bool> stillRunning)
     {
         this.exitFile = exitFile;
         this.hold = hold;
         this.stillRunning = stillRunning;
-        // An exit record there now is an earlier run's (a follower that attaches before a start): only another file,
-        // or this one rewritten, is the end of the run followed.
-        exitBefore = FileIdentity.Version(exitFile);
+        // Before a start, an exit record there now is the last run's: only another file, or this one rewritten, is
+        // the end of the run followed. Otherwise any record is (a run that ended and was not reconciled yet).
+        if (beforeStart) exitBefore = FileIdentity.Version(exitFile);
     }
 
     /// <summary>True while this follower holds the log against an auto-removal.</summary>

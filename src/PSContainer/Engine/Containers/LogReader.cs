@@ -57,6 +57,8 @@ public static class LogReader
             Thread.Sleep(50);
             chain = LogChain.Open(path, run);
         }
+        // A run that began and ended between the last look and the end: its log is there now.
+        if (run is not null) chain ??= LogChain.Open(path, run);
         if (chain is null) yield break;
         using (chain)
         {

@@ -24,7 +24,7 @@ public sealed partial class ContainerService
             if (c.State is ContainerState.Running or ContainerState.Paused)
             {
                 string log = Manager.LogPath(id);
-                session.Open(log, File.Exists(log) ? new FileInfo(log).Length : 0);
+                session.Open(log, File.Exists(log) ? new FileInfo(log).Length : 0, beforeStart: false);
             }
             else
             {
@@ -49,7 +49,7 @@ public sealed partial class ContainerService
             });
         }
         long offset = new FileInfo(log).Length;
-        foreach (var session in sessions.Keys) session.Open(log, offset);
+        foreach (var session in sessions.Keys) session.Open(log, offset, beforeStart: true);
     }
 
     private void Forget(AttachSession session)
@@ -85,24 +85,27 @@ public sealed partial class ContainerService
             get { lock (gate) return log is not null || openFailed; }
         }
 
-        internal void Open(string path, long offset)
+        /// <param name="beforeStart">Opened for the next start (docker run attaches, then starts), not on a running container.</param>
+        internal void Open(string path, long offset, bool beforeStart)
         {
             lock (gate)
             {
                 if (disposed) return;
                 LogFollowRun? run = null;
+                FileStream? stream = null;
                 try
                 {
                     // Opened now, under the container's gate: the handle keeps the file readable even when the
                     // container is auto-removed (its directory deleted) before this session has read it, and the
                     // run's hold keeps the files rotated after it until the chain has them open.
-                    run = service.Manager.FollowRun(Id, () => service.IsRunning(Id));
-                    var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                    run = service.Manager.FollowRun(Id, beforeStart, () => service.IsRunning(Id));
+                    stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
                     stream.Seek(Math.Min(offset, stream.Length), SeekOrigin.Begin);
                     log = LogChain.FromFile(path, stream, run);
                 }
                 catch (IOException)
                 {
+                    stream?.Dispose();
                     run?.Dispose();
                     openFailed = true; // the start failed before the monitor made the log: nothing to read
                 }
