@@ -805,3 +805,19 @@ Describe 'Argument completion' {
         (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Contain $completionImage.ShortId
     }
 }
+
+Describe 'A state root deleted under the session' {
+    It 'is a new, empty store once it is made again under the same path, and what is written there is seen by others' {
+        Import-ContainerImage -Path $fx.Busybox -Format RootFs -Name 'pester/before-delete:1' | Out-Null
+        @(Get-ContainerImage).RepoTags | Should -Contain 'pester/before-delete:1'
+        # rm -rf of the root while this session has its database open, then a new root at the same path.
+        Remove-Item -Recurse -Force -LiteralPath $root
+        New-Item -ItemType Directory $root | Out-Null
+        Get-ContainerImage | Should -BeNullOrEmpty -Because 'the images went with the deleted root'
+        Import-ContainerImage -Path $fx.Busybox -Format RootFs -Name 'pester/after-delete:1' | Out-Null
+        # Another process reads the new root's database: the import went there, not into the deleted file.
+        $other = Start-TestPwsh -Script "Import-Module '$modulePath'; (Get-ContainerImage).RepoTags -join ','" | Wait-TestPwsh
+        $other.ExitCode | Should -Be 0 -Because $other.Stderr
+        $other.Stdout.Trim() | Should -Be 'pester/after-delete:1'
+    }
+}

@@ -17,7 +17,14 @@ public sealed class ContainerEngine
         Paths = paths;
         Images = new ImageStore(paths);
         Containers = new Containers.ContainerManager(paths, Images);
+        database = PSContainer.Native.FileIdentity.Of(paths.Database);
     }
+
+    /// <summary>The state database this engine opened: a root deleted and made again under the same path has another.</summary>
+    private readonly PSContainer.Native.FileIdentity? database;
+
+    /// <summary>True while the root's database is still the file this engine opened.</summary>
+    private bool StillOpen => database is not null && PSContainer.Native.FileIdentity.Of(Paths.Database) == database;
 
     public StatePaths Paths { get; }
     public ImageStore Images { get; }
@@ -28,13 +35,20 @@ public sealed class ContainerEngine
 
     private Services.ContainerService? service;
 
-    /// <summary>The engine for $env:PSCONTAINER_ROOT (or the default root); re-opened when that variable changes.</summary>
+    /// <summary>The engine for $env:PSCONTAINER_ROOT (or the default root); re-opened when that variable changes or
+    /// the root's database is no longer the one it opened.</summary>
     public static ContainerEngine ForEnvironment()
     {
         var paths = StatePaths.FromEnvironment();
         lock (Gate)
         {
-            if (current is not null && current.Paths.Root == paths.Root && current.Paths.RunRoot == paths.RunRoot) return current;
+            if (current is not null && current.Paths.Root == paths.Root && current.Paths.RunRoot == paths.RunRoot)
+            {
+                if (current.StillOpen) return current;
+                // The root was deleted (and perhaps made again) under this session: its pooled connections still
+                // read and write the deleted database, where nobody else would ever see a change.
+                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            }
             if (Environment.UserName != "root" && !PSContainer.Native.ProcessIdentity.IsRoot)
                 throw new EngineException("RootRequired", ErrorKind.PermissionDenied, paths.Root,
                     "PSContainer needs root for now (it mounts overlay filesystems and creates device nodes in layers). Run pwsh as root.");
