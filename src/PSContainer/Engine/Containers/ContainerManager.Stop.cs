@@ -13,16 +13,29 @@ public sealed partial class ContainerManager
     /// With a signal: sends just that signal, as docker kill. <paramref name="stopSignal"/> replaces the stop signal
     /// (docker stop -s).
     /// </summary>
-    public Container Stop(string idOrName, TimeSpan? timeout, string? signal = null, string? stopSignal = null)
+    public Container Stop(string idOrName, TimeSpan? timeout, string? signal = null, string? stopSignal = null) =>
+        Stop(idOrName, timeout, signal, stopSignal, onlyIfRunning: false).Container;
+
+    /// <summary>
+    /// Stop-Container's and docker stop's stop: as <see cref="Stop(string, TimeSpan?, string?, string?)"/>, except that
+    /// a container neither running nor waiting out a restart backoff is left exactly as it is (docker's 304), which
+    /// the second value says. Its state is taken under the lock the stop holds, not by a lookup before it.
+    /// </summary>
+    public (Container Container, bool WasRunning) StopIfRunning(string idOrName, TimeSpan? timeout, string? signal, string? stopSignal) =>
+        Stop(idOrName, timeout, signal, stopSignal, onlyIfRunning: true);
+
+    private (Container Container, bool WasRunning) Stop(string idOrName, TimeSpan? timeout, string? signal, string? stopSignal, bool onlyIfRunning)
     {
         var record = Resolve(idOrName);
         using (LockContainer(record.Id))
         {
             PhaseClock.Mark("stop-locked");
             record = Reconcile(Current(record.Id, idOrName));
-            if (record is not null) record = CancelRestartForStop(record);
-            if (record is null || record.State is not (ContainerState.Running or ContainerState.Paused))
-                return record is null ? throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}") : ToContainer(record);
+            if (record is null) throw new EngineException("ContainerNotFound", ErrorKind.ObjectNotFound, idOrName, $"No such container: {idOrName}");
+            if (onlyIfRunning && record.State is not (ContainerState.Running or ContainerState.Paused or ContainerState.Restarting))
+                return (ToContainer(record), false);
+            record = CancelRestartForStop(record);
+            if (record.State is not (ContainerState.Running or ContainerState.Paused)) return (ToContainer(record), true);
             var runtime = RuntimeFor(record.Options.Runtime);
             using var watching = WatchExit(record.Id);
             // Held from before the signal: the same pidfd takes the signal to relay and wakes us when it exits.
@@ -60,7 +73,7 @@ public sealed partial class ContainerManager
             var stopped = store.ById(record.Id)!;
             record = Reconcile(stopped);
             if (signal is null) RecordEvent(stopped, "stop");
-            return record is null ? ToContainer(new ContainerRecord { Id = "", Name = idOrName, State = ContainerState.Exited }) : ToContainer(record);
+            return (record is null ? ToContainer(new ContainerRecord { Id = "", Name = idOrName, State = ContainerState.Exited }) : ToContainer(record), true);
         }
     }
 

@@ -175,10 +175,8 @@ public sealed partial class ContainerService
     public (Container Container, bool WasRunning) StopContainer(string idOrName, TimeSpan? timeout, string? signal, string? stopSignal = null)
     {
         if (stopSignal is not null) stopSignal = SignalName.Normalize(stopSignal);
-        var c = Get(idOrName);
         // A container waiting out its restart backoff is stopped too: the stop ends the policy's restart (docker's).
-        if (c.State is not (ContainerState.Running or ContainerState.Paused or ContainerState.Restarting)) return (c, false);
-        return (Manager.Stop(c.Id, timeout, signal, stopSignal), true);
+        return Manager.StopIfRunning(ResolveId(idOrName), timeout, signal, stopSignal);
     }
 
     /// <summary>docker restart: stops a running container (as <see cref="Stop(string, TimeSpan?, string?)"/>), then starts it.</summary>
