@@ -820,4 +820,23 @@ Describe 'A state root deleted under the session' {
         $other.ExitCode | Should -Be 0 -Because $other.Stderr
         $other.Stdout.Trim() | Should -Be 'pester/after-delete:1'
     }
+
+    It 'is a new store too when the session used another root meanwhile (build.ps1 bench runs its scripts so)' {
+        @(Get-ContainerImage).RepoTags | Should -Contain 'pester/after-delete:1'
+        $other = "$work/other-root"
+        $env:PSCONTAINER_ROOT = $other
+        try {
+            Get-ContainerImage | Should -BeNullOrEmpty
+        }
+        finally {
+            $env:PSCONTAINER_ROOT = $root
+        }
+        Remove-Item -Recurse -Force -LiteralPath $root, $other
+        New-Item -ItemType Directory $root | Out-Null
+        Get-ContainerImage | Should -BeNullOrEmpty -Because 'the images went with the deleted root'
+        Import-ContainerImage -Path $fx.Busybox -Format RootFs -Name 'pester/after-switch:1' | Out-Null
+        $seen = Start-TestPwsh -Script "Import-Module '$modulePath'; (Get-ContainerImage).RepoTags -join ','" | Wait-TestPwsh
+        $seen.ExitCode | Should -Be 0 -Because $seen.Stderr
+        $seen.Stdout.Trim() | Should -Be 'pester/after-switch:1'
+    }
 }

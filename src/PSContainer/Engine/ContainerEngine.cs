@@ -42,13 +42,11 @@ public sealed class ContainerEngine
         var paths = StatePaths.FromEnvironment();
         lock (Gate)
         {
-            if (current is not null && current.Paths.Root == paths.Root && current.Paths.RunRoot == paths.RunRoot)
-            {
-                if (current.StillOpen) return current;
-                // The root was deleted (and perhaps made again) under this session: its pooled connections still
-                // read and write the deleted database, where nobody else would ever see a change.
-                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            }
+            if (current is not null && current.Paths.Root == paths.Root && current.Paths.RunRoot == paths.RunRoot && current.StillOpen) return current;
+            // SQLite's pool keeps connections per connection string, across engines: one to a root deleted (and
+            // perhaps made again) since, by this engine or one before it, would still read and write the deleted
+            // database, where nobody else ever sees a change. Opening another engine is rare; the pools go with it.
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             if (Environment.UserName != "root" && !PSContainer.Native.ProcessIdentity.IsRoot)
                 throw new EngineException("RootRequired", ErrorKind.PermissionDenied, paths.Root,
                     "PSContainer needs root for now (it mounts overlay filesystems and creates device nodes in layers). Run pwsh as root.");
