@@ -1,5 +1,6 @@
 /* Detaching: double fork + setsid, child subreaper, process name, only the sync fd kept open. */
 #include "monitor.h"
+#include "syscalls.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,6 +6,7 @@
  * It runs detached: its own session, no descriptor of ours, default signals, and nobody waits for it. With
  * --exit-command-watch FILE it is skipped while a session holds a lock on FILE: that session records the exit. */
 #include "monitor.h"
+#include "syscalls.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "runtime.h"
+#include "syscalls.h"
 
 #define PSC_CLONE_INTO_CGROUP 0x200000000ULL
 
@@ -93,7 +94,7 @@ pid_t placement_clone(struct cgroup_placement *pl, int flags)
         }
     }
     /* a fork with namespace flags: no stack, so the child goes on from here on a copy of ours */
-    return (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
+    return (pid_t)PSC_RAW_CLONE((unsigned long)flags | SIGCHLD);
 }
 
 int placement_join_self(struct cgroup_placement *pl)

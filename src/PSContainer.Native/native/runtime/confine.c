@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "runtime.h"
+#include "syscalls.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "runtime.h"
+#include "syscalls.h"
 
 static int openat2_in_root(int rootfd, const char *rel, int flags)
 {
