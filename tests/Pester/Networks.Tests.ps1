@@ -84,6 +84,28 @@ Describe 'Container networks' {
         (& ip -o link show $net.Bridge) | Should -Match 'UP'
     }
 
+    It 'leaves the subnets other engines declare to them: podman''s default network is not taken' {
+        # Debian's podman package installs /etc/cni/net.d/87-podman-bridge.conflist (10.88.0.0/16); a default network
+        # of ours on it would route podman's containers into our bridge and its published ports would not answer.
+        $declared = @(foreach ($f in Get-ChildItem /etc/cni/net.d, /etc/containers/networks -File -ErrorAction SilentlyContinue) {
+                [regex]::Matches([IO.File]::ReadAllText($f.FullName), '"subnet"\s*:\s*"(\d+\.\d+\.\d+\.\d+/\d+)"') | ForEach-Object { $_.Groups[1].Value }
+            })
+        if (Get-Command podman -ErrorAction Ignore) { $declared += '10.88.0.0/16' }
+        if ($declared.Count -eq 0) { Set-ItResult -Skipped -Because 'no other engine declares a subnet on this host (no podman, no CNI or netavark configuration)'; return }
+        function ConvertTo-Range([string]$Cidr) {
+            $ip, $bits = $Cidr -split '/'
+            $b = ([Net.IPAddress]$ip).GetAddressBytes(); [array]::Reverse($b)
+            $start = [BitConverter]::ToUInt32($b, 0)
+            [pscustomobject]@{ Start = [uint64]$start; End = [uint64]$start + [math]::Pow(2, 32 - [int]$bits) - 1 }
+        }
+        New-Container pester/netbox:1 -Command true | Out-Null   # the default network is made on first use
+        $ours = ConvertTo-Range (Get-ContainerNetwork bridge).Subnet
+        foreach ($d in $declared) {
+            $theirs = ConvertTo-Range $d
+            ($ours.Start -le $theirs.End -and $theirs.Start -le $ours.End) | Should -BeFalse -Because "$d is declared by another engine"
+        }
+    }
+
     It 'reaches one container from another on the default bridge by address' {
         $web = Start-Web web0
         $web.IPAddress | Should -Match '^10\.'

@@ -120,7 +120,7 @@ public sealed partial class NetworkManager
         {
             if (o.Gateway is not null || o.IPRange is not null)
                 throw new EngineException("SubnetRequired", ErrorKind.InvalidArgument, o.Name, "-Gateway and -IPRange need -Subnet.");
-            subnet = FreeSubnet(id == "default", taken.Concat(hostRoutes).ToList());
+            subnet = FreeSubnet(id == "default", taken.Concat(hostRoutes).Concat(ForeignSubnets.Read()).ToList());
         }
         uint gateway;
         if (o.Gateway is { } g)
@@ -153,7 +153,8 @@ public sealed partial class NetworkManager
         };
     }
 
-    /// <summary>A subnet that overlaps nothing: 10.88.0.0/16 for the default network (podman's), 10.89.N.0/24 for others.</summary>
+    /// <summary>A subnet that overlaps nothing taken: the first free 10.X.0.0/16 from 10.88 for the default network (podman's
+    /// own when podman does not claim it), 10.89.N.0/24 and on for others.</summary>
     private static Subnet FreeSubnet(bool forDefault, List<Subnet> taken)
     {
         IEnumerable<Subnet> candidates = forDefault
