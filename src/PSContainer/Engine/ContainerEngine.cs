@@ -31,7 +31,14 @@ public sealed class ContainerEngine
     public Containers.ContainerManager Containers { get; }
 
     /// <summary>The service layer over this engine that the cmdlets use (psc-api makes its own over the same root).</summary>
-    public Services.ContainerService Service => service ??= new Services.ContainerService(this);
+    public Services.ContainerService Service
+    {
+        get
+        {
+            // One per engine even when two runspaces ask first at once: its gates and pending attaches are shared.
+            lock (Gate) return service ??= new Services.ContainerService(this);
+        }
+    }
 
     private Services.ContainerService? service;
 

@@ -20,6 +20,23 @@
 #define SYS_openat2 437
 #endif
 
+/* openat2's argument (Linux 5.6), for headers without <linux/openat2.h>. */
+#if defined(__has_include)
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#endif
+#endif
+#ifndef RESOLVE_IN_ROOT
+#include <stdint.h>
+struct open_how {
+    uint64_t flags;
+    uint64_t mode;
+    uint64_t resolve;
+};
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_IN_ROOT 0x10
+#endif
+
 /* clone(2) with no new stack: a fork with FLAGS (namespace flags and the exit signal). s390 and cris take the stack
  * first and the flags second; every other architecture the flags first. */
 #if defined(__s390__) || defined(__CRIS__)

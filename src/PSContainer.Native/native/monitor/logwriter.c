@@ -36,7 +36,11 @@ void log_set_output(int fd, const char *path, long long max_size, int max_files)
 }
 
 /* FILE.(n-1) is dropped, FILE.i becomes FILE.(i+1), FILE becomes FILE.1, and a new FILE is opened. With one file
- * kept there is nothing to shift into: the file is emptied instead. */
+ * kept there is nothing to shift into: the file is emptied instead.
+ * The new file is made first, as FILE.new (a name readers pass over): if it cannot be made (no inodes, no space),
+ * nothing has moved, and the current file goes on growing until the next try, one max-size later. Made last, a
+ * failure would leave FILE.1 empty after moving everything up, a gap each later rotation carried along.
+ * A rename that fails on the way leaves the files as they are at that point, and the current file in use. */
 static void rotate(void)
 {
     if (log_max_files == 1) {
@@ -44,27 +48,36 @@ static void rotate(void)
             log_size = 0;
         return;
     }
-    char from[PATH_MAX], to[PATH_MAX];
+    char from[PATH_MAX], to[PATH_MAX], fresh[PATH_MAX];
+    log_size = 0; /* whatever happens below, the next try is one max-size away, not at the next record */
+    if (snprintf(fresh, sizeof fresh, "%s.new", log_path) >= (int)sizeof fresh)
+        return;
+    unlink(fresh); /* a monitor killed between making and renaming it */
+    int fd = open(fresh, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return;
     snprintf(to, sizeof to, "%s.%d", log_path, log_max_files - 1);
     if (unlink(to) < 0 && errno != ENOENT)
-        return;
+        goto undo;
     for (int i = log_max_files - 2; i >= 1; i--) {
         snprintf(from, sizeof from, "%s.%d", log_path, i);
         snprintf(to, sizeof to, "%s.%d", log_path, i + 1);
         if (rename(from, to) < 0 && errno != ENOENT)
-            return;
+            goto undo;
     }
     snprintf(to, sizeof to, "%s.1", log_path);
     if (rename(log_path, to) < 0)
-        return;
-    int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (fd < 0) { /* keep writing where we were (now FILE.1) rather than lose the output */
-        rename(to, log_path);
-        return;
+        goto undo;
+    if (rename(fresh, log_path) < 0) {
+        rename(to, log_path); /* keep writing where we were rather than lose the output */
+        goto undo;
     }
     close(log_fd);
     log_fd = fd;
-    log_size = 0;
+    return;
+undo:
+    close(fd);
+    unlink(fresh);
 }
 
 static void emit(struct logstream *s, char tag, const char *text, size_t len)

@@ -21,12 +21,14 @@ public sealed partial class ContainerManager
     /// a container neither running nor waiting out a restart backoff is left exactly as it is (docker's 304), which
     /// the second value says. Its state is taken under the lock the stop holds, not by a lookup before it.
     /// </summary>
-    public (Container Container, bool WasRunning) StopIfRunning(string idOrName, TimeSpan? timeout, string? signal, string? stopSignal) =>
-        Stop(idOrName, timeout, signal, stopSignal, onlyIfRunning: true);
+    /// <param name="shown">How the user named the container, for the errors (<paramref name="id"/> is resolved already).</param>
+    public (Container Container, bool WasRunning) StopIfRunning(string id, string shown, TimeSpan? timeout, string? signal, string? stopSignal) =>
+        Stop(id, timeout, signal, stopSignal, onlyIfRunning: true, shown);
 
-    private (Container Container, bool WasRunning) Stop(string idOrName, TimeSpan? timeout, string? signal, string? stopSignal, bool onlyIfRunning)
+    private (Container Container, bool WasRunning) Stop(string idOrName, TimeSpan? timeout, string? signal, string? stopSignal, bool onlyIfRunning, string? shown = null)
     {
         var record = Resolve(idOrName);
+        idOrName = shown ?? idOrName;
         using (LockContainer(record.Id))
         {
             PhaseClock.Mark("stop-locked");

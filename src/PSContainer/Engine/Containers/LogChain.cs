@@ -267,6 +267,12 @@ internal sealed class LogChain : IDisposable
             for (int missing = 0; missing < 3 && older is null; found++)
             {
                 older = TryOpen(NameOf(path, found));
+                // The file itself, met during a rotation the monitor undid (FILE to FILE.1 and back): not older.
+                if (older is not null && FileIdentity.Of(older.SafeFileHandle) == file)
+                {
+                    older.Dispose();
+                    older = null;
+                }
                 if (older is null) missing++;
             }
             // Where file is, looked at last: unmoved since before the opens, so nothing above it moved either.

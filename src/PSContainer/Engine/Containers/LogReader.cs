@@ -58,7 +58,7 @@ public static class LogReader
             chain = LogChain.Open(path, run);
         }
         // A run that began and ended between the last look and the end: its log is there now.
-        if (run is not null) chain ??= LogChain.Open(path, run);
+        if (run is not null && !cancel.IsCancellationRequested) chain ??= LogChain.Open(path, run);
         if (chain is null) yield break;
         using (chain)
         {

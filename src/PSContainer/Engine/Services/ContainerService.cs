@@ -14,9 +14,10 @@ namespace PSContainer.Engine.Services;
 public sealed partial class ContainerService
 {
     private readonly ContainerEngine engine;
-    // One gate per container, held by Start until every waiting attach has its log open. A reconciliation (which
-    // removes an exited AutoRemove container, log included) is only done by this service under the same gate, so
-    // output of a container that exits at once is never lost to an attach that was made before its start.
+    // One gate per container, held by Start until every waiting attach has its log open, so output of a container
+    // that exits at once is never lost to an attach made before its start. A reconciliation that removes an exited
+    // AutoRemove container (log included) may come from anywhere (a stop's lock, psc-service, another session); it
+    // waits for the attach's hold on the log until the attach has every file open (LogChain, FollowRun).
     private readonly ConcurrentDictionary<string, object> gates = new(StringComparer.Ordinal);
     private readonly object startPulse = new();
 
@@ -176,7 +177,7 @@ public sealed partial class ContainerService
     {
         if (stopSignal is not null) stopSignal = SignalName.Normalize(stopSignal);
         // A container waiting out its restart backoff is stopped too: the stop ends the policy's restart (docker's).
-        return Manager.StopIfRunning(ResolveId(idOrName), timeout, signal, stopSignal);
+        return Manager.StopIfRunning(ResolveId(idOrName), idOrName, timeout, signal, stopSignal);
     }
 
     /// <summary>docker restart: stops a running container (as <see cref="Stop(string, TimeSpan?, string?)"/>), then starts it.</summary>
