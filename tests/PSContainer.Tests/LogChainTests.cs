@@ -20,7 +20,7 @@ public sealed class LogChainTests : IDisposable
         string.Create(CultureInfo.InvariantCulture, $"2026-12-02T06:00:00.{i % 1000:000}000000Z stdout F line {i}\n");
 
     /// <summary>Writes records as the monitor does, rotating after every <c>perFile</c> records and keeping up to
-    /// <c>maxFiles</c> files (the rotate of logwriter.c, step for step).</summary>
+    /// <c>maxFiles</c> files (the rotate of logwriter.c, step for step: rename(2), one file at a time, oldest first).</summary>
     private sealed class RotatingWriter(string path, int perFile, int maxFiles) : IDisposable
     {
         private FileStream file = Append(path);
@@ -39,13 +39,13 @@ public sealed class LogChainTests : IDisposable
             if (++inFile < perFile) return;
             File.Delete($"{path}.{maxFiles - 1}");
             for (int k = Math.Min(rotated, maxFiles - 2); k >= 1; k--)
-                if (File.Exists($"{path}.{k}")) File.Move($"{path}.{k}", $"{path}.{k + 1}"); // ENOENT passed over, as rename() there
-            File.Move(path, path + ".1");
+                if (File.Exists($"{path}.{k}")) File.Move($"{path}.{k}", $"{path}.{k + 1}", overwrite: true); // ENOENT passed over, as rename() there
+            File.Move(path, path + ".1", overwrite: true);
             rotated = Math.Min(rotated + 1, maxFiles - 1);
             if (FailNextRotation)
             {
                 FailNextRotation = false;
-                File.Move(path + ".1", path);
+                File.Move(path + ".1", path, overwrite: true);
                 inFile = 0;
                 return;
             }

@@ -186,7 +186,7 @@ internal sealed class LogChain : IDisposable
         {
             int at = Locate(path, file, hint);
             if (at == 0) return null;
-            if (at < 0) return OpenOldestUnread();
+            if (at < 0) return OpenOldestUnread(ref hint);
             if (TryOpen(NameOf(path, at - 1)) is { } next)
             {
                 if (FileIdentity.Of(NameOf(path, at)) == file)
@@ -207,16 +207,21 @@ internal sealed class LogChain : IDisposable
     }
 
     /// <summary>
-    /// FILE.(at-1) was empty while <paramref name="file"/> stayed FILE.at: no rotation was moving them (it moves FILE.at
-    /// first), so the name is a gap the monitor left when it could not make a new FILE and renamed FILE.1 back, and
-    /// later rotations carried it up. The next file is the first name below the gap.
+    /// FILE.(at-1) was empty while <paramref name="file"/> stayed FILE.at. Mostly that is a rotation under way: the
+    /// file has just moved up from at-1, and the next one (its successor) is about to move into the name it left. It
+    /// can also be a gap the monitor left (an older monitor that could not make the new FILE renamed FILE.1 back, and
+    /// later rotations carried the empty name up). The first file below the empty names is taken only if those names
+    /// are still empty after it was opened: during a rotation its successor moves into at-1 at once (and is taken on
+    /// the next try), while a gap stays.
     /// </summary>
     private FileStream? OpenBelowGap(FileIdentity file, int at, ref int hint)
     {
         for (int j = at - 2; j >= 0; j--)
         {
             if (TryOpen(NameOf(path, j)) is not { } below) continue;
-            if (FileIdentity.Of(NameOf(path, at)) == file)
+            bool stillEmpty = true;
+            for (int k = j + 1; k < at && stillEmpty; k++) stillEmpty = FileIdentity.Of(NameOf(path, k)) is null;
+            if (stillEmpty && FileIdentity.Of(NameOf(path, at)) == file)
             {
                 hint = j;
                 return below;
@@ -231,16 +236,27 @@ internal sealed class LogChain : IDisposable
     /// After a file was dropped past max-file before it was found again (a reader far behind a fast writer): the
     /// oldest file not yet read, which is what came after it. What the dropped files held is lost, as the option says.
     /// </summary>
-    private FileStream? OpenOldestUnread()
+    private FileStream? OpenOldestUnread(ref int hint)
     {
         for (int attempt = 0; attempt < 100; attempt++)
         {
-            var names = LogReader.RotatedFiles(path).Append(path).ToList();
-            foreach (string name in names)
+            string prefix = path + ".";
+            var indices = LogReader.RotatedFiles(path)
+                .Select(f => int.Parse(f.AsSpan(prefix.Length), CultureInfo.InvariantCulture)).Append(0).ToList();
+            foreach (int k in indices)
             {
-                if (FileIdentity.Of(name) is not { } id || opened.Contains(id)) continue;
-                if (TryOpen(name) is not { } f) break;
-                if (FileIdentity.Of(f.SafeFileHandle) == id) return f;
+                if (FileIdentity.Of(NameOf(path, k)) is not { } id || opened.Contains(id)) continue;
+                if (TryOpen(NameOf(path, k)) is not { } f) break;
+                // Taken only if it is still there and what is above it (the next existing name: a rotation leaves one
+                // empty at a time) was read: a rotation may have carried an older unread file past the listing.
+                bool stayed = FileIdentity.Of(f.SafeFileHandle) == id && FileIdentity.Of(NameOf(path, k)) == id;
+                FileIdentity? above = null;
+                for (int j = k + 1; j <= k + 3 && above is null; j++) above = FileIdentity.Of(NameOf(path, j));
+                if (stayed && (above is null || opened.Contains(above.Value)))
+                {
+                    hint = k;
+                    return f;
+                }
                 f.Dispose();
                 break;
             }
@@ -289,19 +305,25 @@ internal sealed class LogChain : IDisposable
         return null;
     }
 
-    /// <summary>Where <paramref name="file"/> is now: 0 for FILE, i for FILE.i, -1 when it is gone. Looks where it
-    /// was last (<paramref name="hint"/>) and one rotation on first: a walk over hundreds of files stays linear.</summary>
+    /// <summary>
+    /// Where <paramref name="file"/> is now: 0 for FILE, i for FILE.i, -1 when it is gone. A file only moves up (FILE.i
+    /// to FILE.(i+1)), or from FILE.1 back to FILE when the monitor undoes a rotation, so it is looked for from where
+    /// it was last seen (<paramref name="hint"/>) upward, which keeps a walk over hundreds of files linear. A writer
+    /// rotating while the scan runs can carry the file past it, so a scan that misses is made again before the file
+    /// is taken for dropped (past max-file).
+    /// </summary>
     private static int Locate(string path, FileIdentity file, int hint)
     {
-        if (FileIdentity.Of(NameOf(path, hint)) == file) return hint;
-        if (FileIdentity.Of(NameOf(path, hint + 1)) == file) return hint + 1;
-        if (FileIdentity.Of(path) == file) return 0;
-        // A rotation leaves one name empty at a time: three missing in a row is the end.
-        for (int i = 1, missing = 0; missing < 3; i++)
+        for (int pass = 0; pass < 3; pass++)
         {
-            var id = FileIdentity.Of(NameOf(path, i));
-            if (id == file) return i;
-            missing = id is null ? missing + 1 : 0;
+            if (FileIdentity.Of(path) == file) return 0;
+            // A rotation leaves one name empty at a time: three missing in a row is the end.
+            for (int i = Math.Max(hint, 1), missing = 0; missing < 3; i++)
+            {
+                var id = FileIdentity.Of(NameOf(path, i));
+                if (id == file) return i;
+                missing = id is null ? missing + 1 : 0;
+            }
         }
         return -1;
     }
