@@ -43,15 +43,18 @@ void log_set_output(int fd, const char *path, long long max_size, int max_files)
  * A rename that fails on the way leaves the files as they are at that point, and the current file in use. */
 static void rotate(void)
 {
+    log_size = 0; /* whatever happens below, the next try is one max-size away, not at the next record */
     if (log_max_files == 1) {
-        if (ftruncate(log_fd, 0) == 0)
-            log_size = 0;
+        if (ftruncate(log_fd, 0) < 0) {
+            /* the file keeps growing; the next try comes one max-size later */
+        }
         return;
     }
     char from[PATH_MAX], to[PATH_MAX], fresh[PATH_MAX];
-    log_size = 0; /* whatever happens below, the next try is one max-size away, not at the next record */
-    if (snprintf(fresh, sizeof fresh, "%s.new", log_path) >= (int)sizeof fresh)
+    /* room for the longest name made below (".new", or "." and an index): none is ever cut short */
+    if (strlen(log_path) + 16 >= sizeof fresh)
         return;
+    snprintf(fresh, sizeof fresh, "%s.new", log_path);
     unlink(fresh); /* a monitor killed between making and renaming it */
     int fd = open(fresh, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (fd < 0)

@@ -240,18 +240,22 @@ internal sealed class LogChain : IDisposable
     {
         for (int attempt = 0; attempt < 100; attempt++)
         {
-            string prefix = path + ".";
+            string prefix = Path.GetFileName(path) + ".";
             var indices = LogReader.RotatedFiles(path)
-                .Select(f => int.Parse(f.AsSpan(prefix.Length), CultureInfo.InvariantCulture)).Append(0).ToList();
+                .Select(f => int.Parse(Path.GetFileName(f).AsSpan(prefix.Length), CultureInfo.InvariantCulture)).Append(0).ToList();
             foreach (int k in indices)
             {
                 if (FileIdentity.Of(NameOf(path, k)) is not { } id || opened.Contains(id)) continue;
                 if (TryOpen(NameOf(path, k)) is not { } f) break;
-                // Taken only if it is still there and what is above it (the next existing name: a rotation leaves one
-                // empty at a time) was read: a rotation may have carried an older unread file past the listing.
-                bool stayed = FileIdentity.Of(f.SafeFileHandle) == id && FileIdentity.Of(NameOf(path, k)) == id;
+                // Taken only if what is above it (the next existing name: a rotation leaves one empty at a time) was
+                // read, and it is still where it was after that look: a rotation may carry an older unread file past.
                 FileIdentity? above = null;
-                for (int j = k + 1; j <= k + 3 && above is null; j++) above = FileIdentity.Of(NameOf(path, j));
+                for (int j = k + 1, missing = 0; missing < 3 && above is null; j++)
+                {
+                    above = FileIdentity.Of(NameOf(path, j));
+                    if (above is null) missing++;
+                }
+                bool stayed = FileIdentity.Of(f.SafeFileHandle) == id && FileIdentity.Of(NameOf(path, k)) == id;
                 if (stayed && (above is null || opened.Contains(above.Value)))
                 {
                     hint = k;
