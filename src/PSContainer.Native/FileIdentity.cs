@@ -13,14 +13,7 @@ public readonly record struct FileIdentity(ulong Device, ulong Inode)
     }
 
     /// <summary>The file at <paramref name="path"/> now, or null if there is none.</summary>
-    public static unsafe FileIdentity? Of(string path)
-    {
-        Tmds.Linux.stat st;
-        byte[] p = Sys.Z(path);
-        int r;
-        fixed (byte* pp = p) r = Tmds.Linux.LibC.stat(pp, &st);
-        return r == 0 ? new FileIdentity((ulong)st.st_dev, (ulong)st.st_ino) : null;
-    }
+    public static FileIdentity? Of(string path) => Version(path)?.Id;
 
     /// <summary>The file at <paramref name="path"/> and when it was last written (nanoseconds since the epoch), from one
     /// stat, or null if there is none: a file replaced by another, or rewritten, compares unequal.</summary>

@@ -31,8 +31,7 @@ internal sealed class LogChain : IDisposable
     private long lastPosition = -1;
     private int idleMs = 1;
 
-    /// <param name="first">The file to read first, already open (positioned where reading starts).</param>
-    /// <param name="older">Files older than <paramref name="first"/> to read before it, oldest first.</param>
+    /// <param name="files">The files to read, open, oldest first; the first positioned where reading starts.</param>
     /// <param name="run">The run to follow; null reads to the end of what is there.</param>
     private LogChain(string path, IReadOnlyList<FileStream> files, LogFollowRun? run)
     {
@@ -41,8 +40,7 @@ internal sealed class LogChain : IDisposable
         Current = files[0];
         foreach (var f in files) opened.Add(FileIdentity.Of(f.SafeFileHandle));
         foreach (var f in files.Skip(1)) queued.Enqueue(f);
-        newest = FileIdentity.Of(files[^1].SafeFileHandle);
-        newestAt = 0;
+        newest = FileIdentity.Of(files[^1].SafeFileHandle); // at FILE: newestAt 0
         complete = run is null;
         if (run is { Holds: true }) endWatch = new Timer(_ => SecureIfEnded(), null, 25, 25);
     }
@@ -75,6 +73,17 @@ internal sealed class LogChain : IDisposable
             throw;
         }
         return new LogChain(path, files, run);
+    }
+
+    /// <summary>Its records, oldest first, until the log is read to its end (<see cref="WaitForMore"/>).</summary>
+    public IEnumerable<ContainerLogRecord> Records(CancellationToken cancel)
+    {
+        var parser = new LogReader.RecordParser();
+        do
+        {
+            foreach (var r in parser.ReadToEnd(Current)) yield return r;
+        }
+        while (WaitForMore(cancel));
     }
 
     /// <summary>
@@ -240,10 +249,7 @@ internal sealed class LogChain : IDisposable
     {
         for (int attempt = 0; attempt < 100; attempt++)
         {
-            string prefix = Path.GetFileName(path) + ".";
-            var indices = LogReader.RotatedFiles(path)
-                .Select(f => int.Parse(Path.GetFileName(f).AsSpan(prefix.Length), CultureInfo.InvariantCulture)).Append(0).ToList();
-            foreach (int k in indices)
+            foreach (int k in RotatedIndices(path).Append(0))
             {
                 if (FileIdentity.Of(NameOf(path, k)) is not { } id || opened.Contains(id)) continue;
                 if (TryOpen(NameOf(path, k)) is not { } f) break;
@@ -295,7 +301,8 @@ internal sealed class LogChain : IDisposable
                 }
                 if (older is null) missing++;
             }
-            // Where file is, looked at last: unmoved since before the opens, so nothing above it moved either.
+            // Where file is, looked at last: unmoved since before the opens, so what was found above is still the
+            // file before it (a rotation under way moves the older files first, each once).
             bool unmoved = FileIdentity.Of(NameOf(path, at)) == file;
             if (unmoved)
             {
@@ -330,6 +337,25 @@ internal sealed class LogChain : IDisposable
             }
         }
         return -1;
+    }
+
+    /// <summary>The N of every FILE.N there is, oldest (highest) first.</summary>
+    private static List<int> RotatedIndices(string path)
+    {
+        string? dir = Path.GetDirectoryName(path);
+        if (dir is null || !Directory.Exists(dir)) return [];
+        string prefix = Path.GetFileName(path) + ".";
+        var found = new List<int>();
+        // Not a "container.log.*" pattern: .NET's wildcards let that match "container.log" itself.
+        foreach (string f in Directory.EnumerateFiles(dir))
+        {
+            string name = Path.GetFileName(f);
+            if (name.Length > prefix.Length && name.StartsWith(prefix, StringComparison.Ordinal) &&
+                int.TryParse(name.AsSpan(prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int n))
+                found.Add(n);
+        }
+        found.Sort((a, b) => b.CompareTo(a));
+        return found;
     }
 
     private static string NameOf(string path, int index) =>

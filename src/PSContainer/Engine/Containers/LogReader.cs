@@ -61,14 +61,7 @@ public static class LogReader
         if (run is not null && !cancel.IsCancellationRequested) chain ??= LogChain.Open(path, run);
         if (chain is null) yield break;
         using (chain)
-        {
-            var parser = new RecordParser();
-            do
-            {
-                foreach (var r in parser.ReadToEnd(chain.Current)) yield return r;
-            }
-            while (chain.WaitForMore(cancel));
-        }
+            foreach (var r in chain.Records(cancel)) yield return r;
     }
 
     /// <summary>
@@ -120,21 +113,5 @@ public static class LogReader
                 if (start < n) tail.AddRange(buffer.AsSpan(start, n - start));
             }
         }
-    }
-
-    /// <summary>FILE.1, FILE.2, … that exist, oldest (highest number) first.</summary>
-    internal static IEnumerable<string> RotatedFiles(string path)
-    {
-        string? dir = Path.GetDirectoryName(path);
-        if (dir is null || !Directory.Exists(dir)) return [];
-        string prefix = Path.GetFileName(path) + ".";
-        // Not a "container.log.*" pattern: .NET's wildcards let that match "container.log" itself.
-        return Directory.EnumerateFiles(dir)
-            .Where(f => Path.GetFileName(f).Length > prefix.Length && Path.GetFileName(f).StartsWith(prefix, StringComparison.Ordinal))
-            .Select(f => (File: f, Suffix: Path.GetFileName(f)[prefix.Length..]))
-            .Where(x => int.TryParse(x.Suffix, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
-            .OrderByDescending(x => int.Parse(x.Suffix, System.Globalization.CultureInfo.InvariantCulture))
-            .Select(x => x.File)
-            .ToList();
     }
 }

@@ -123,14 +123,9 @@ public sealed partial class ContainerService
                 chain = log;
             }
             if (chain is null) yield break;
-            var parser = new LogReader.RecordParser();
-            do
-            {
-                foreach (var r in parser.ReadToEnd(chain.Current))
-                    if (r.Stream == "stdout" ? stdout : r.Stream == "stderr" && stderr)
-                        yield return r;
-            }
-            while (chain.WaitForMore(cancel));
+            foreach (var r in chain.Records(cancel))
+                if (r.Stream == "stdout" ? stdout : r.Stream == "stderr" && stderr)
+                    yield return r;
         }
 
         public void Dispose()
